@@ -1,0 +1,130 @@
+"""The command line: thin click layer over plain modules.
+
+Subcommands load lazily (``LAZY_COMMANDS`` maps a name to ``module:attribute`` and its
+one-line help), so ``expctl --help``, ``runs`` and ``compare`` never import torch,
+transformers, accelerate or pandas. Domain errors become one line on stderr and a
+documented exit code; ``--debug`` (or EXPCTL_DEBUG=1) shows the traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+
+from expctl import __version__
+from expctl.errors import ExitCode, ExpctlError
+
+# name -> (module path, attribute, short help). Short help lives here so that
+# `expctl --help` imports no command module at all.
+LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "init": ("expctl.commands.core", "init_cmd", "Set up expctl.toml, run.sh and .gitignore in a git repository."),
+    "run": ("expctl.commands.core", "run_cmd", "Run the program at a stage and record everything about the run."),
+    "runs": ("expctl.commands.core", "runs_cmd", "List recorded runs, newest first."),
+    "show": ("expctl.commands.core", "show_cmd", "Show one run (or the run behind a tag or branch)."),
+    "log": ("expctl.commands.core", "log_cmd", "Print a run's log."),
+    "gc": ("expctl.commands.core", "gc_cmd", "Mark stale runs interrupted and prune local run folders."),
+    "tag": ("expctl.commands.strategy", "tag_cmd", "Tag a main-line strategy at a run's exact code."),
+    "explore": ("expctl.commands.strategy", "explore_cmd", "Branch explore/NAME off a strategy and switch to it."),
+    "promote": ("expctl.commands.strategy", "promote_cmd", "Merge an exploration into the main line and tag it."),
+    "abandon": ("expctl.commands.strategy", "abandon_cmd", "Record that an exploration failed; keep its branch."),
+    "strategies": ("expctl.commands.strategy", "strategies_cmd", "The main line and its explorations, with status and best metric."),
+    "compare": ("expctl.commands.strategy", "compare_cmd", "Results table of strategies or runs."),
+    "diff": ("expctl.commands.strategy", "diff_cmd", "What differs between two runs or strategies."),
+    "push": ("expctl.commands.strategy", "push_cmd", "Push branches, tags and run records to a git remote."),
+    "pull": ("expctl.commands.strategy", "pull_cmd", "Fetch branches, tags and run records from a git remote."),
+    "data": ("expctl.commands.data", "data_group", "Data analysis: length and label statistics, leakage."),
+    "cases": ("expctl.commands.cases", "cases_cmd", "Case study of a run's wrong predictions."),
+    "plot": ("expctl.commands.plot", "plot_cmd", "Training and eval curves, with a diagnosis."),
+    "demo": ("expctl.commands.demo", "demo_cmd", "Show the whole workflow on generated data, offline."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = set(super().list_commands(ctx)) | set(LAZY_COMMANDS)
+        return sorted(names)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS:
+            module_name, attr, _ = LAZY_COMMANDS[cmd_name]
+            module = importlib.import_module(module_name)
+            return getattr(module, attr)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, LAZY_COMMANDS[name][2]) for name in sorted(LAZY_COMMANDS)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="expctl")
+@click.option("--debug", is_flag=True, envvar="EXPCTL_DEBUG", help="Show tracebacks for errors.")
+@click.option(
+    "-C",
+    "directory",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Run as if expctl was started in this directory.",
+)
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, directory: str | None) -> None:
+    """expctl: git-native experiment manager and trainer.
+
+    Every run records its settings, environment, exact code, logs and metrics in git;
+    strategies are git tags and branches; `expctl compare` shows the results table.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    if directory:
+        try:
+            os.chdir(directory)
+        except OSError as exc:
+            raise ExpctlError(f"cannot change to {directory}: {exc.strerror}") from exc
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: maps domain errors to one line and an exit code."""
+    debug = os.environ.get("EXPCTL_DEBUG") not in (None, "", "0") or "--debug" in (argv or sys.argv[1:])
+    try:
+        cli.main(args=argv, prog_name="expctl", standalone_mode=False)
+    except ExpctlError as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        click.echo(f"expctl: error: {exc}", err=True)
+        sys.exit(int(exc.exit_code))
+    except click.exceptions.Abort:
+        click.echo("expctl: interrupted", err=True)
+        sys.exit(int(ExitCode.INTERRUPTED))
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("expctl: interrupted", err=True)
+        sys.exit(int(ExitCode.INTERRUPTED))
+    except BrokenPipeError:
+        # `expctl runs | head`: the reader went away; not an error.
+        try:
+            sys.stdout = None  # type: ignore[assignment]
+        finally:
+            os._exit(0)
+    except Exception as exc:  # noqa: BLE001 - last line of defence: one line, no traceback
+        if debug:
+            raise
+        click.echo(f"expctl: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
+        sys.exit(70)
+    sys.exit(0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
