@@ -1,0 +1,248 @@
+"""init, run, runs, show, log, gc: thin click commands over expctl's modules."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from expctl.errors import ExitCode, ExpctlError
+from expctl.output import echo, fmt_value, format_option, message, pick_format, render
+
+
+@click.command("init")
+@click.option("--trainer", type=click.Choice(["builtin"]), default=None,
+              help="Wire up the bundled trainer (python -m trainers.text) with its stage defaults.")
+@click.option("--command", "command", default=None, help='The program to run, e.g. "python train.py".')
+@click.option("--name", default=None, help="Project name (default: the folder name).")
+@click.option("--force", is_flag=True, help="Overwrite expctl.toml and run.sh even if edited.")
+@click.argument("directory", required=False, default=".", type=click.Path(file_okay=False))
+def init_cmd(trainer, command, name, force, directory):
+    """Set up expctl in a git repository (creating one if needed).
+
+    Writes expctl.toml (command, default settings, stages, metric sources, primary
+    metric), run.sh rendered from the template, and .gitignore entries for runs/,
+    checkpoints and data. Running it again changes nothing; edited files are only
+    overwritten with --force.
+    """
+    from expctl import project
+
+    result = project.init(directory, trainer=trainer, command=command, name=name, force=force)
+    if result.created_repo:
+        message(f"expctl: {result.root} was not a git repository: created one (git init)")
+    for f in result.written:
+        message(f"expctl: wrote {f}")
+    for f in result.unchanged:
+        message(f"expctl: {f} unchanged")
+    if result.refused:
+        for f in result.refused:
+            message(f"expctl: {f} has been edited; not overwriting it (use --force)")
+        sys.exit(int(ExitCode.REFUSED))
+    if result.written:
+        message("expctl: next: git add expctl.toml run.sh .gitignore && git commit -m 'expctl init', then "
+                "expctl run --stage smoke")
+
+
+@click.command("run", context_settings={"ignore_unknown_options": False})
+@click.option("--stage", "-S", default=None, help="smoke | converge | small | full (or one of your own).")
+@click.option("-s", "--set", "assignments", multiple=True, metavar="KEY=VALUE",
+              help="Override a setting (typed; dotted keys for nesting). Repeatable.")
+@click.option("--name", default=None, help="A name for this run.")
+@click.option("--force", is_flag=True, help="Run `full` without a passing smoke run of this code.")
+@click.option("--quiet", "-q", is_flag=True, help="No expctl messages (the program's output still streams).")
+@click.argument("extra", nargs=-1, type=click.UNPROCESSED)
+def run_cmd(stage, assignments, name, force, quiet, extra):
+    """Run the program at a stage and record everything about the run.
+
+    Settings resolve as expctl.toml defaults < stage overrides < -s. Arguments after --
+    are passed to the program. Exit status: 0 succeeded (check passed), 1 the program
+    failed, 6 the stage check failed, 130 interrupted.
+    """
+    from expctl import runner
+    from expctl.records import open_store
+
+    cfg, store = open_store()
+    record = runner.execute(cfg, store, stage=stage, assignments=list(assignments), name=name,
+                            extra_args=runner.parse_extra(extra), force=force, quiet=quiet)
+    code = runner.exit_code_for(record)
+    if code:
+        sys.exit(code)
+
+
+def _row(record: dict[str, Any]) -> dict[str, Any]:
+    pm = record.get("primary_metric")
+    final = (record.get("metrics") or {}).get("final") or {}
+    check = record.get("check") or {}
+    code = record.get("code") or {}
+    commit = code.get("commit") or ""
+    return {
+        "id": record["id"],
+        "name": record.get("name") or "",
+        "stage": record.get("stage") or "",
+        "status": record.get("status"),
+        "metric": f"{pm}={fmt_value(final[pm])}" if pm and pm in final else "",
+        "check": ("passed" if check.get("passed") else "failed") if check else "",
+        "branch": code.get("branch") or "(detached)",
+        "commit": commit[:10] + ("*" if code.get("snapshot") else ""),
+        "started": (record.get("started") or "").replace("T", " ").rstrip("Z"),
+        "duration": fmt_value(record.get("duration_s")),
+    }
+
+
+def _clean(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if not k.startswith("_")}
+
+
+@click.command("runs")
+@click.option("--stage", default=None, help="Only runs of this stage.")
+@click.option("--status", type=click.Choice(["running", "succeeded", "failed", "interrupted"]), default=None)
+@click.option("--strategy", default=None, help="Only runs on this branch / strategy.")
+@click.option("--limit", "-n", type=int, default=None, help="At most N runs.")
+@format_option()
+def runs_cmd(stage, status, strategy, limit, fmt, as_json):
+    """List recorded runs, newest first (records are read from git)."""
+    from expctl.records import filter_records, open_store
+
+    _, store = open_store()
+    records = filter_records(store.all(), stage=stage, status=status, strategy=strategy)
+    if limit is not None:
+        records = records[:limit]
+    for w in store.warnings:
+        message(f"expctl: warning: {w}")
+    fmt = pick_format(fmt, as_json)
+    columns = ["id", "name", "stage", "status", "metric", "check", "branch", "commit", "started", "duration"]
+    rows = [_row(r) for r in records]
+    styles = {}
+    for i, r in enumerate(rows):
+        styles[(i, "status")] = {"succeeded": "green", "failed": "red", "interrupted": "yellow", "running": "cyan"}.get(r["status"], "")
+    echo(render(rows, columns, fmt, styles=styles, json_rows=[_clean(r) for r in records]))
+
+
+def show_payload(store, record: dict[str, Any]) -> dict[str, Any]:
+    """The record plus what `show` adds: absolute checkpoint paths (and whether they
+    exist), the run folder, and the log tail."""
+    data = _clean(record)
+    run_dir = store.run_dir(record["id"])
+    data["run_dir"] = str(run_dir)
+    data["run_dir_exists"] = run_dir.is_dir()
+    ck = record.get("checkpoints") or {}
+    if ck:
+        resolved: dict[str, Any] = {}
+        for key in ("best", "last"):
+            if ck.get(key):
+                resolved[key] = str((run_dir / ck[key]).resolve()) if not Path(ck[key]).is_absolute() else ck[key]
+        resolved["all"] = [str((run_dir / p).resolve()) if not Path(p).is_absolute() else p for p in ck.get("all", [])]
+        resolved["exists"] = {p: Path(p).exists() for p in {*resolved["all"], *[resolved[k] for k in ("best", "last") if k in resolved]}}
+        for key, value in ck.items():
+            resolved.setdefault(key, value)
+        data["checkpoints"] = resolved
+    tail = store.read_file(record, "train.log")
+    if tail is None:
+        tail = store.read_file(record, "log_tail.txt")
+    text = (tail or b"").decode("utf-8", "replace")
+    data["log_tail"] = "\n".join(text.splitlines()[-20:])
+    return data
+
+
+@click.command("show")
+@click.argument("ref", default="HEAD")
+@format_option()
+def show_cmd(ref, fmt, as_json):
+    """Show one run: settings, metrics, environment, code, checkpoints, log tail.
+
+    REF is a run id (or unique prefix), a run name, a tag, a branch, or HEAD.
+    """
+    from expctl.records import open_store
+
+    _, store = open_store()
+    record = store.resolve(ref)
+    data = show_payload(store, record)
+    if pick_format(fmt, as_json) == "json":
+        echo(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+        return
+    echo(format_show(data))
+
+
+def format_show(data: dict[str, Any]) -> str:
+    from expctl.settings import flatten
+
+    code = data.get("code") or {}
+    lines = [f"run       {data['id']}" + (f"  ({data['name']})" if data.get("name") else ""),
+             f"status    {data.get('status')}  exit={data.get('exit_code')}  stage={data.get('stage') or '-'}",
+             f"started   {data.get('started')}  duration={fmt_value(data.get('duration_s'))}s",
+             f"code      {code.get('commit')}" + ("  (snapshot of a dirty tree)" if code.get("snapshot") else "")
+             + f"  branch={code.get('branch') or '(detached)'}",
+             f"command   {' '.join(data.get('command') or [])}",
+             f"folder    {data['run_dir']}" + ("" if data.get("run_dir_exists") else "  (gone; record kept in git)")]
+    for item in code.get("excluded") or []:
+        lines.append(f"excluded  {item['path']} ({item['size']} bytes, not in the snapshot)")
+    check = data.get("check")
+    if check:
+        lines.append(f"check     {check['check']}: " + ("passed" if check["passed"] else "FAILED: " + "; ".join(check["reasons"])))
+    lines.append("")
+    lines.append("settings")
+    for k, v in flatten(data.get("settings") or {}).items():
+        lines.append(f"  {k} = {fmt_value(v)}")
+    m = data.get("metrics") or {}
+    lines.append("")
+    lines.append("metrics (final / best)")
+    best = m.get("best") or {}
+    for k, v in sorted((m.get("final") or {}).items()):
+        lines.append(f"  {k} = {fmt_value(v)}" + (f"  (best {fmt_value(best[k])})" if k in best and best[k] != v else ""))
+    if data.get("data"):
+        lines.append("")
+        lines.append("data")
+        for path, fp in data["data"].items():
+            lines.append(f"  {path}  {fp.get('fingerprint')}" + (f"  {fp['size']} bytes" if "size" in fp else ""))
+    env = data.get("env") or {}
+    lines.append("")
+    lines.append(f"env       host={env.get('host')} python={env.get('python')} gpus={len(env.get('gpus') or [])} "
+                 + " ".join(f"{k}={v}" for k, v in (env.get("packages") or {}).items()))
+    ck = data.get("checkpoints")
+    if ck:
+        lines.append("")
+        lines.append("checkpoints")
+        for key in ("best", "last"):
+            if key in ck:
+                lines.append(f"  {key}: {ck[key]}" + ("" if ck.get("exists", {}).get(ck[key]) else "  (missing)"))
+    if data.get("log_tail"):
+        lines.append("")
+        lines.append("log (tail)")
+        lines.extend("  " + line for line in data["log_tail"].splitlines())
+    return "\n".join(lines) + "\n"
+
+
+@click.command("log")
+@click.argument("ref", default="HEAD")
+@click.option("--tail", "-n", type=int, default=None, help="Only the last N lines.")
+def log_cmd(ref, tail):
+    """Print a run's log (train.log; the stored tail when the run folder is gone)."""
+    from expctl.records import open_store
+
+    _, store = open_store()
+    record = store.resolve(ref)
+    data = store.read_file(record, "train.log")
+    if data is None:
+        data = store.read_file(record, "log_tail.txt")
+        if data is not None:
+            message(f"expctl: runs/{record['id']}/ is gone; showing the log tail kept in git")
+    if data is None:
+        raise ExpctlError(f"run {record['id']} has no log")
+    text = data.decode("utf-8", "replace")
+    if tail is not None:
+        text = "\n".join(text.splitlines()[-tail:]) + "\n"
+    echo(text)
+
+
+@click.command("gc")
+def gc_cmd():
+    """Finalize stale runs (expctl killed) as interrupted and pack the record refs."""
+    from expctl.records import open_store
+
+    _, store = open_store()
+    records = store.all()
+    store.repo.git("pack-refs", "--all")
+    message(f"expctl: {len(records)} records checked; refs packed")

@@ -1,0 +1,137 @@
+"""Capture the run environment (Python, packages, GPUs, host, git) with secrets masked.
+
+Cheap by design: package versions come from installed metadata (nothing is imported),
+GPUs from ``nvidia-smi`` only when it is on PATH. Environment variables whose name
+contains TOKEN, KEY, SECRET, PASSWORD, CREDENTIAL or AUTH are masked, and so is the
+password part of any URL with credentials (``https://user:pass@host``).
+
+``python -m expctl.envinfo OUT.json`` writes the same file for `bash run.sh` run by hand.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from typing import Any, Mapping
+
+MASK = "***"
+SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASSWORD|PASSWD|PWD_|CREDENTIAL|AUTH", re.IGNORECASE)
+URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^/\s:@]*):(?P<pw>[^/\s@]+)@")
+KEY_PACKAGES = ("expctl", "torch", "transformers", "accelerate", "tokenizers", "datasets", "numpy",
+                "scikit-learn", "deepspeed", "peft", "sentencepiece", "jieba")
+ENV_PREFIXES = ("CUDA_", "NCCL_", "OMP_", "MKL_", "HF_", "TRANSFORMERS_", "TORCH", "PYTORCH_", "ACCELERATE_",
+                "PYTHON", "TOKENIZERS_", "EXPCTL_", "WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_", "SLURM_", "VIRTUAL_ENV",
+                "CONDA_DEFAULT_ENV", "LANG", "LC_ALL")
+
+
+def mask_value(value: str) -> str:
+    """Mask credentials embedded in URLs inside a string."""
+    return URL_CREDENTIALS.sub(lambda m: f"{m.group('scheme')}{m.group('user')}:{MASK}@", value)
+
+
+def is_secret_name(name: str) -> bool:
+    return bool(SECRET_NAME.search(name))
+
+
+def mask_mapping(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Mask secret-looking keys (recursively) and URL credentials in string values."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, Mapping):
+            out[key] = mask_mapping(value)
+        elif is_secret_name(str(key)) and value not in (None, "", False):
+            out[key] = MASK
+        elif isinstance(value, str):
+            out[key] = mask_value(value)
+        elif isinstance(value, list):
+            out[key] = [mask_value(v) if isinstance(v, str) else v for v in value]
+        else:
+            out[key] = value
+    return out
+
+
+def package_versions(names=KEY_PACKAGES) -> dict[str, str]:
+    from importlib import metadata
+
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def gpus() -> list[dict[str, str]]:
+    exe = shutil.which("nvidia-smi")
+    if not exe:
+        return []
+    try:
+        out = subprocess.run([exe, "--query-gpu=index,name,memory.total,driver_version", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    rows = []
+    for line in out.stdout.splitlines():
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) == 4:
+            rows.append({"index": parts[0], "name": parts[1], "memory": parts[2], "driver": parts[3]})
+    return rows
+
+
+def captured_environ(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)}
+    if extra:
+        env.update(extra)
+    return mask_mapping(dict(sorted(env.items())))
+
+
+def capture(git: Mapping[str, Any] | None = None, extra_env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    try:
+        user = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name in some containers
+        user = None
+    return {
+        "host": socket.gethostname(),
+        "user": user,
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "python_executable": sys.executable,
+        "cpu_count": os.cpu_count(),
+        "packages": package_versions(),
+        "gpus": gpus(),
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        "environ": captured_environ(extra_env),
+        "git": dict(git or {}),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    from expctl.fsutil import write_json
+
+    git = {}
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True).stdout.strip())
+        git = {"commit": head or None, "dirty": dirty}
+    except OSError:
+        pass
+    info = capture(git)
+    if argv:
+        write_json(argv[0], info)
+    else:
+        from expctl.fsutil import dumps
+
+        sys.stdout.write(dumps(info))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

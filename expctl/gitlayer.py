@@ -1,0 +1,327 @@
+"""The one git layer: every git operation of expctl goes through this module.
+
+Callers never see GitPython or subprocess details; every failure becomes
+:class:`expctl.errors.GitError`. Hot paths (snapshots, records, listings) use git's
+plumbing directly: a status, an add into a *temporary* index (the user's index, branch,
+stash and files are never touched, and the shared ``index.lock`` is never taken), and
+objects written straight into the object database (content-addressed, so concurrent runs
+cannot clash). Listings read thousands of records through one ``git cat-file --batch``.
+GitPython (imported only inside functions) serves the porcelain-level strategy
+operations where its API reads better than raw commands.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import shutil
+import subprocess
+import tempfile
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from expctl.errors import GitError, NotFoundError, UsageError
+
+RECORD_AUTHOR = "expctl <expctl@localhost>"
+
+
+def _base_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["GIT_OPTIONAL_LOCKS"] = "0"  # never take index.lock for an opportunistic refresh
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env.setdefault("LC_ALL", "C")
+    for var in ("GIT_INDEX_FILE", "GIT_DIR", "GIT_WORK_TREE"):
+        env.pop(var, None)
+    return env
+
+
+def run_git(args: list[str], cwd: str | os.PathLike, *, input: bytes | None = None,
+            env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    """Run git with bytes I/O; a non-zero exit raises GitError with git's own message."""
+    try:
+        proc = subprocess.run(["git", *args], cwd=cwd, input=input, capture_output=True,
+                              env=env or _base_env())
+    except FileNotFoundError as exc:
+        raise GitError("git is not installed or not on PATH") from exc
+    if check and proc.returncode != 0:
+        msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        detail = next((m for m in msg if m.startswith(("fatal:", "error:"))), msg[-1] if msg else "")
+        raise GitError(f"git {args[0]} failed: {detail.removeprefix('fatal: ').removeprefix('error: ')}")
+    return proc
+
+
+def find_toplevel(start: str | os.PathLike) -> Path | None:
+    proc = run_git(["rev-parse", "--show-toplevel"], start, check=False)
+    if proc.returncode != 0:
+        return None
+    return Path(proc.stdout.decode().strip())
+
+
+def init_repo(path: str | os.PathLike, branch: str = "main") -> None:
+    run_git(["init", "-q", "-b", branch], path)
+
+
+def check_ref_name(kind: str, name: str) -> None:
+    """Refuse names git would reject (``kind`` is 'tag' or 'branch')."""
+    if not name or name.startswith("-") or any(c in name for c in "\x00\n\r") or len(name) > 200:
+        raise UsageError(f"invalid {kind} name {name!r}")
+    args = ["check-ref-format", "--branch", name] if kind == "branch" else ["check-ref-format", f"refs/tags/{name}"]
+    proc = run_git(args, ".", check=False)
+    if proc.returncode != 0:
+        raise UsageError(f"invalid {kind} name {name!r}: git refuses it (see `git check-ref-format`)")
+
+
+@dataclass
+class Snapshot:
+    commit: str | None  # the code commit: HEAD when clean, a snapshot commit when dirty
+    tree: str | None
+    head: str | None
+    branch: str | None
+    dirty: bool
+    snapshot: bool  # True when `commit` is a snapshot of a dirty tree
+    changed: list[str] = field(default_factory=list)
+    excluded: list[dict] = field(default_factory=list)  # untracked files too large to snapshot
+
+
+class Repo:
+    """A git work tree. Construct with :meth:`open`."""
+
+    def __init__(self, root: Path, common_dir: Path, index_path: Path, object_format: str):
+        self.root = root
+        self.common_dir = common_dir
+        self.index_path = index_path
+        self.object_format = object_format
+        self._env = _base_env()
+
+    # ------------------------------------------------------------------ basics
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> "Repo":
+        proc = run_git(["rev-parse", "--show-toplevel", "--git-common-dir", "--git-path", "index",
+                        "--show-object-format"], path, check=False)
+        if proc.returncode != 0:
+            raise GitError(f"not a git repository: {Path(path).resolve()} (run `git init` or `expctl init`)")
+        lines = proc.stdout.decode().splitlines()
+        if len(lines) < 4:
+            raise GitError(f"not a git work tree: {Path(path).resolve()}")
+        root = Path(lines[0])
+        base = Path(path).resolve()
+        common = Path(lines[1]) if os.path.isabs(lines[1]) else (base / lines[1]).resolve()
+        index = Path(lines[2]) if os.path.isabs(lines[2]) else (base / lines[2]).resolve()
+        return cls(root, common, index, lines[3].strip())
+
+    def git(self, *args: str, input: bytes | None = None, check: bool = True,
+            env: dict[str, str] | None = None) -> str:
+        full_env = self._env if env is None else {**self._env, **env}
+        proc = run_git(list(args), self.root, input=input, env=full_env, check=check)
+        return proc.stdout.decode("utf-8", "replace")
+
+    def git_proc(self, *args: str, input: bytes | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        full_env = self._env if env is None else {**self._env, **env}
+        return run_git(list(args), self.root, input=input, env=full_env, check=False)
+
+    def rev_parse(self, rev: str) -> str | None:
+        proc = self.git_proc("rev-parse", "-q", "--verify", "--end-of-options", rev)
+        return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+
+    def head(self) -> str | None:
+        return self.rev_parse("HEAD^{commit}")
+
+    def branch(self) -> str | None:
+        proc = self.git_proc("symbolic-ref", "-q", "--short", "HEAD")
+        return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+
+    # ---------------------------------------------------------------- objects
+    def _objects_dir(self) -> Path:
+        return self.common_dir / "objects"
+
+    def write_object(self, kind: str, data: bytes) -> str:
+        """Store an object; returns its id. Writes loose objects directly for sha1 repos."""
+        if self.object_format != "sha1":
+            return self.git("hash-object", "-w", "-t", kind, "--stdin", input=data).strip()
+        header = f"{kind} {len(data)}\0".encode()
+        oid = hashlib.sha1(header + data).hexdigest()
+        path = self._objects_dir() / oid[:2] / oid[2:]
+        if path.exists():
+            return oid
+        path.parent.mkdir(exist_ok=True)
+        tmp = path.parent / f"tmp_obj_expctl_{os.getpid()}_{secrets.token_hex(4)}"
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(zlib.compress(header + data, 1))
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o444)
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+        return oid
+
+    def write_tree(self, files: dict[str, bytes]) -> str:
+        """A flat tree of regular files."""
+        entries = []
+        for name in sorted(files):
+            if "/" in name or not name or "\0" in name:
+                raise ValueError(f"bad tree entry name {name!r}")
+            oid = self.write_object("blob", files[name])
+            entries.append(b"100644 " + name.encode() + b"\0" + bytes.fromhex(oid))
+        return self.write_object("tree", b"".join(entries))
+
+    def write_commit(self, tree: str, parents: Iterable[str | None], message: str,
+                     author: str = RECORD_AUTHOR, when: float | None = None) -> str:
+        stamp = f"{int(when if when is not None else time.time())} +0000"
+        lines = [f"tree {tree}"] + [f"parent {p}" for p in parents if p]
+        lines += [f"author {author} {stamp}", f"committer {author} {stamp}", "", message.rstrip("\n") + "\n"]
+        return self.write_object("commit", "\n".join(lines).encode("utf-8"))
+
+    def tree_of(self, rev: str) -> str | None:
+        return self.rev_parse(f"{rev}^{{tree}}")
+
+    # --------------------------------------------------------------- snapshot
+    def status_entries(self) -> list[tuple[str, str]]:
+        """(XY, path) for every changed, deleted or untracked (not ignored) path."""
+        out = self.git_proc("status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames")
+        if out.returncode != 0:
+            raise GitError("git status failed: " + out.stderr.decode("utf-8", "replace").strip())
+        items = out.stdout.split(b"\0")
+        entries = []
+        for item in items:
+            if len(item) < 4:
+                continue
+            entries.append((item[:2].decode(), os.fsdecode(item[3:])))
+        return entries
+
+    def snapshot(self, message: str, max_untracked_bytes: int | None = None) -> Snapshot:
+        """Record the exact code of the work tree without touching the user's index.
+
+        Clean tree: the code commit is HEAD. Dirty tree (modified, deleted or untracked
+        non-ignored files): a commit of the work tree built with a temporary copy of the
+        index (so only changed files are hashed), parent HEAD. Git-ignored files are never
+        included; untracked files larger than ``max_untracked_bytes`` are left out and listed.
+        """
+        head = self.head()
+        branch = self.branch()
+        entries = self.status_entries()
+        changed: list[str] = []
+        excluded: list[dict] = []
+        for xy, path in entries:
+            if xy == "??" and max_untracked_bytes is not None:
+                try:
+                    size = os.lstat(self.root / path).st_size
+                except OSError:
+                    size = 0
+                if size > max_untracked_bytes:
+                    excluded.append({"path": path, "size": size})
+                    continue
+            changed.append(path)
+        if head and not changed:
+            return Snapshot(head, self.tree_of(head), head, branch, bool(excluded), False, [], excluded)
+
+        tmpdir = Path(tempfile.mkdtemp(prefix="expctl-index-"))
+        try:
+            tmp_index = tmpdir / "index"
+            if self.index_path.exists():
+                shutil.copy2(self.index_path, tmp_index)
+            env = {"GIT_INDEX_FILE": str(tmp_index), "GIT_LITERAL_PATHSPECS": "1"}
+            if changed:
+                self.git("add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul",
+                         input=b"\0".join(os.fsencode(p) for p in changed), env=env)
+            tree = self.git("write-tree", env=env).strip()
+        finally:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+        if head and tree == self.tree_of(head):
+            return Snapshot(head, tree, head, branch, bool(excluded), False, [], excluded)
+        commit = self.write_commit(tree, [head], message)
+        return Snapshot(commit, tree, head, branch, True, True, changed, excluded)
+
+    # ------------------------------------------------------------------- refs
+    def update_ref(self, ref: str, new: str, old: str | None = None, reason: str = "expctl") -> None:
+        args = ["update-ref", "-m", reason, ref, new]
+        if old is not None:
+            args.append(old)
+        self.git(*args)
+
+    def delete_ref(self, ref: str) -> None:
+        self.git("update-ref", "-d", ref)
+
+    def refs(self, prefix: str) -> dict[str, str]:
+        """{full ref name: object id} for refs under ``prefix`` (one git call)."""
+        out = self.git("for-each-ref", "--format=%(objectname) %(refname)", prefix)
+        result = {}
+        for line in out.splitlines():
+            oid, _, name = line.partition(" ")
+            if name:
+                result[name] = oid
+        return result
+
+    def cat_blobs(self, specs: list[str]) -> list[bytes | None]:
+        """Contents of many ``<rev>:<path>`` blobs through one ``git cat-file --batch``."""
+        if not specs:
+            return []
+        for spec in specs:
+            if "\n" in spec:
+                raise ValueError("object spec with a newline")
+        proc = self.git_proc("cat-file", "--batch", input=("\n".join(specs) + "\n").encode())
+        if proc.returncode != 0:
+            raise GitError("git cat-file failed: " + proc.stderr.decode("utf-8", "replace").strip())
+        data = proc.stdout
+        out: list[bytes | None] = []
+        pos = 0
+        for _ in specs:
+            nl = data.index(b"\n", pos)
+            header = data[pos:nl].split(b" ")
+            pos = nl + 1
+            if len(header) == 3 and header[1] in (b"blob", b"tree", b"commit", b"tag"):
+                size = int(header[2])
+                out.append(data[pos:pos + size] if header[1] == b"blob" else None)
+                pos += size + 1
+            else:  # "<spec> missing" / "ambiguous"
+                out.append(None)
+        return out
+
+    def cat_blob(self, spec: str) -> bytes | None:
+        return self.cat_blobs([spec])[0]
+
+    def tree_names(self, rev: str) -> list[str]:
+        proc = self.git_proc("ls-tree", "--name-only", "-z", rev)
+        if proc.returncode != 0:
+            return []
+        return [os.fsdecode(n) for n in proc.stdout.split(b"\0") if n]
+
+    def commit_parents(self, rev: str) -> list[str]:
+        out = self.git_proc("rev-list", "--parents", "-n", "1", rev)
+        parts = out.stdout.decode().split()
+        return parts[1:] if out.returncode == 0 else []
+
+    def is_ancestor(self, a: str, b: str) -> bool:
+        return self.git_proc("merge-base", "--is-ancestor", a, b).returncode == 0
+
+    def fsck(self) -> str:
+        return self.git("fsck", "--no-progress", "--strict")
+
+    def is_shallow(self) -> bool:
+        return (self.common_dir / "shallow").exists()
+
+
+def open_repo(path: str | os.PathLike) -> Repo:
+    return Repo.open(path)
+
+
+def iter_lines(text: str) -> Iterator[str]:
+    for line in text.splitlines():
+        if line.strip():
+            yield line
+
+
+def require_exists(repo: Repo, rev: str, what: str) -> str:
+    oid = repo.rev_parse(rev)
+    if oid is None:
+        raise NotFoundError(f"no {what} {rev!r}")
+    return oid

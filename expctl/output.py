@@ -1,0 +1,153 @@
+"""One renderer for every listing: table (rich on a terminal, plain when piped), markdown,
+csv, tsv and json. Data goes to stdout, messages to stderr; colour only on a terminal and
+never when NO_COLOR is set.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import sys
+from typing import Any, Callable, Iterable, Sequence
+
+import click
+
+FORMATS = ("table", "markdown", "csv", "tsv", "json")
+
+
+def format_option(default: str = "table") -> Callable:
+    """``--format`` plus ``--json`` as a shorthand, for every listing command."""
+
+    def decorator(func: Callable) -> Callable:
+        func = click.option("--json", "as_json", is_flag=True, help="Shorthand for --format json.")(func)
+        func = click.option("--format", "fmt", type=click.Choice(FORMATS), default=default, show_default=True,
+                            help="Output format.")(func)
+        return func
+
+    return decorator
+
+
+def pick_format(fmt: str, as_json: bool) -> str:
+    return "json" if as_json else fmt
+
+
+def use_color() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def fmt_value(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e6):
+            return f"{value:.{digits - 1}e}"
+        return f"{value:.{digits}f}".rstrip("0").rstrip(".") if abs(value) < 1e6 else str(value)
+    if isinstance(value, (list, tuple)):
+        return ",".join(fmt_value(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def render(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str, *, title: str | None = None,
+           styles: dict[tuple[int, str], str] | None = None, json_rows: Any = None,
+           headers: dict[str, str] | None = None) -> str:
+    """Render rows. ``styles`` maps (row index, column) to a rich style for the table form;
+    ``json_rows`` (optional) is what --format json prints instead of the visible cells."""
+    headers = headers or {}
+    if fmt == "json":
+        payload = json_rows if json_rows is not None else [{c: row.get(c) for c in columns} for row in rows]
+        return json.dumps(_json_safe(payload), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    cells = [[fmt_value(row.get(c)) for c in columns] for row in rows]
+    head = [headers.get(c, c) for c in columns]
+    if fmt in ("csv", "tsv"):
+        buf = io.StringIO()
+        writer = csv.writer(buf, delimiter="," if fmt == "csv" else "\t", lineterminator="\n")
+        writer.writerow(head)
+        writer.writerows(cells)
+        return buf.getvalue()
+    if fmt == "markdown":
+        from tabulate import tabulate
+
+        return tabulate(cells, headers=head, tablefmt="github", disable_numparse=True) + "\n"
+    if use_color():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=title, show_lines=False, header_style="bold")
+        for c in head:
+            table.add_column(c, overflow="fold")
+        for i, row in enumerate(cells):
+            table.add_row(*[
+                f"[{styles[(i, col)]}]{_escape(val)}[/]" if styles and (i, col) in styles else _escape(val)
+                for col, val in zip(columns, row)
+            ])
+        console = Console(file=io.StringIO(), force_terminal=True, width=max(80, _term_width()))
+        console.print(table)
+        return console.file.getvalue()
+    return plain_table(head, cells, title)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _term_width() -> int:
+    try:
+        return os.get_terminal_size().columns
+    except OSError:
+        return 120
+
+
+def display_width(text: str) -> int:
+    """Terminal columns of a string (CJK and other wide characters take two)."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 0 if unicodedata.combining(ch) else 1
+               for ch in text)
+
+
+def plain_table(head: Sequence[str], cells: Iterable[Sequence[str]], title: str | None = None) -> str:
+    cells = list(cells)
+    widths = [display_width(h) for h in head]
+    for row in cells:
+        for i, val in enumerate(row):
+            widths[i] = max(widths[i], display_width(val))
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v + " " * (widths[i] - display_width(v)) for i, v in enumerate(values)).rstrip()
+
+    out = []
+    if title:
+        out.append(title)
+    out.append(line(head))
+    out.append("  ".join("-" * w for w in widths))
+    out.extend(line(row) for row in cells)
+    return "\n".join(out) + "\n"
+
+
+def echo(text: str) -> None:
+    click.echo(text, nl=False)
+
+
+def message(text: str) -> None:
+    click.echo(text, err=True)

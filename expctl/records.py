@@ -1,0 +1,268 @@
+"""Run records: stored in git's object database, mirrored in ``runs/<id>/record.json``.
+
+Each run owns one ref, ``refs/expctl/runs/<id>``, pointing at a *record commit* whose
+tree holds ``record.json`` (and ``env.json``, the metric curve ``metrics.jsonl``, the log
+tail, dev predictions and the checkpoint manifest) and whose parent is the run's exact
+code (HEAD, or a snapshot commit of the dirty work tree). So:
+
+- ``rm -rf runs/`` loses no record; a clone plus ``expctl pull`` has them all;
+- records never live in a branch's tree, so records made on different branches never
+  conflict, and rebases or squash-merges of the user's branches cannot lose them;
+- the ref keeps the code alive through ``git gc``: ``refs/expctl/runs/<id>^`` is the code;
+- one ref per run means concurrent runs never contend for a lock.
+
+Listing reads every record through one ``git for-each-ref`` and one ``git cat-file --batch``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+from expctl.errors import NotFoundError, UsageError
+from expctl.fsutil import dumps, write_json
+
+SCHEMA = 1
+REF_PREFIX = "refs/expctl/runs/"
+STATUSES = ("running", "succeeded", "failed", "interrupted")
+_B32 = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
+MAX_GIT_FILE = 8 * 1024 * 1024
+LOG_TAIL = 64 * 1024
+
+
+def new_run_id(now: float | None = None) -> str:
+    """Time-ordered + random: ``YYYYMMDD-HHMMSS-xxxxxx`` (30 random bits, no counter)."""
+    now = time.time() if now is None else now
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now))
+    rnd = secrets.randbits(30)
+    suffix = "".join(_B32[(rnd >> (5 * i)) & 31] for i in range(6))
+    return f"{stamp}-{suffix}"
+
+
+def iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def pid_start_time(pid: int) -> str | None:
+    """The kernel's start time of a process (guards against pid reuse), Linux only."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    rest = data[data.rfind(b")") + 2:].split()
+    return rest[19].decode() if len(rest) > 19 else None
+
+
+def pid_alive(pid: int | None, start: str | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    if start is not None and sys.platform.startswith("linux"):
+        return pid_start_time(pid) == start
+    return True
+
+
+def is_stale(record: dict[str, Any]) -> bool:
+    """A 'running' record whose expctl process on this host is gone."""
+    if record.get("status") != "running":
+        return False
+    proc = record.get("process") or {}
+    if proc.get("host") != socket.gethostname():
+        return False
+    return not pid_alive(proc.get("pid"), proc.get("start"))
+
+
+def local_files(run_dir: Path | None, record: dict[str, Any]) -> dict[str, bytes]:
+    """The files stored with a record in git: small, human-useful, never checkpoints."""
+    files = {"record.json": dumps(record).encode()}
+    if run_dir is None or not run_dir.is_dir():
+        return files
+    for name in ("env.json", "checkpoints.json", "exit_status.json", "command.sh", "predictions.jsonl", "metrics.json"):
+        path = run_dir / name
+        try:
+            if path.is_file() and path.stat().st_size <= MAX_GIT_FILE:
+                files[name] = path.read_bytes()
+        except OSError:
+            continue
+    log = run_dir / "train.log"
+    try:
+        size = log.stat().st_size
+        with open(log, "rb") as fh:
+            if size > LOG_TAIL:
+                fh.seek(size - LOG_TAIL)
+                fh.readline()
+            files["log_tail.txt"] = fh.read()
+    except OSError:
+        pass
+    return files
+
+
+class Store:
+    """Read and write the run records of one repository."""
+
+    def __init__(self, repo, root: Path | None = None):
+        self.repo = repo
+        self.root = Path(root or repo.root)
+        self.warnings: list[str] = []
+        self._cache: list[dict[str, Any]] | None = None
+
+    def run_dir(self, run_id: str) -> Path:
+        return self.root / "runs" / run_id
+
+    # ------------------------------------------------------------------ write
+    def save(self, record: dict[str, Any], code_commit: str | None, extra: dict[str, bytes] | None = None,
+             mirror: bool = True) -> str:
+        """Store the record in git (atomic ref update) and mirror it in the run folder."""
+        run_dir = self.run_dir(record["id"])
+        files = local_files(run_dir if run_dir.is_dir() else None, record)
+        if extra:
+            files.update(extra)
+        tree = self.repo.write_tree(files)
+        commit = self.repo.write_commit(tree, [code_commit], f"expctl run {record['id']}: {record.get('status')}\n")
+        self.repo.update_ref(REF_PREFIX + record["id"], commit, reason=f"expctl run {record.get('status')}")
+        if mirror and run_dir.is_dir():
+            write_json(run_dir / "record.json", record)
+        self._cache = None
+        return commit
+
+    # ------------------------------------------------------------------- read
+    def ref_ids(self) -> dict[str, str]:
+        refs = self.repo.refs(REF_PREFIX)
+        return {name[len(REF_PREFIX):]: oid for name, oid in refs.items()}
+
+    def all(self, refresh_stale: bool = True) -> list[dict[str, Any]]:
+        """Every record, newest first. Unreadable records are skipped with a warning."""
+        if self._cache is not None:
+            return self._cache
+        ids = self.ref_ids()
+        names = sorted(ids, reverse=True)
+        blobs = self.repo.cat_blobs([f"{ids[n]}:record.json" for n in names])
+        records = []
+        for run_id, blob in zip(names, blobs):
+            record = self._parse(run_id, blob)
+            if record is None:
+                continue
+            record["_commit"] = ids[run_id]
+            records.append(record)
+        if refresh_stale:
+            for i, record in enumerate(records):
+                if is_stale(record):
+                    records[i] = self.finalize_stale(record)
+        records.sort(key=lambda r: (r.get("started", ""), r["id"]), reverse=True)
+        self._cache = records
+        return records
+
+    def _parse(self, run_id: str, blob: bytes | None) -> dict[str, Any] | None:
+        if blob is None:
+            self.warnings.append(f"run {run_id}: record.json missing from its record commit; skipped")
+            return None
+        try:
+            record = json.loads(blob)
+        except ValueError:
+            self.warnings.append(f"run {run_id}: record.json is not valid JSON; skipped")
+            return None
+        if not isinstance(record, dict) or record.get("id") != run_id:
+            self.warnings.append(f"run {run_id}: record.json does not describe this run; skipped")
+            return None
+        return record
+
+    def get(self, run_id: str) -> dict[str, Any]:
+        for record in self.all():
+            if record["id"] == run_id:
+                return record
+        raise NotFoundError(f"no run {run_id!r}")
+
+    def read_file(self, record: dict[str, Any], name: str) -> bytes | None:
+        """A run file: from the run folder when it is there, else from the record in git."""
+        path = self.run_dir(record["id"]) / name
+        try:
+            return path.read_bytes()
+        except OSError:
+            pass
+        commit = record.get("_commit") or self.ref_ids().get(record["id"])
+        if not commit:
+            return None
+        return self.repo.cat_blob(f"{commit}:{name}")
+
+    def resolve(self, ref: str) -> dict[str, Any]:
+        """A run from an id (or unique prefix), a run name, a tag, a branch, or HEAD."""
+        ref = ref.strip()
+        if not ref:
+            raise UsageError("empty run reference")
+        records = self.all()
+        exact = [r for r in records if r["id"] == ref]
+        if exact:
+            return exact[0]
+        from expctl import strategies  # strategy-aware resolution (tags, branches)
+
+        found = strategies.resolve_ref(self, ref)
+        if found is not None:
+            return found
+        prefix = [r for r in records if r["id"].startswith(ref)]
+        if len(prefix) == 1:
+            return prefix[0]
+        if len(prefix) > 1:
+            raise UsageError(f"run reference {ref!r} is ambiguous: {', '.join(r['id'] for r in prefix[:5])}")
+        named = [r for r in records if r.get("name") == ref]
+        if named:
+            return named[0]
+        raise NotFoundError(f"no run, tag or branch named {ref!r}")
+
+    # ------------------------------------------------------------- staleness
+    def finalize_stale(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Finish the record of a run whose expctl process died (SIGKILL, power loss)."""
+        from expctl import runner
+
+        try:
+            return runner.finalize_after_death(self, record)
+        except Exception as exc:  # noqa: BLE001 - a listing must never crash on one run
+            self.warnings.append(f"run {record['id']}: could not finalize stale record: {exc}")
+            shown = dict(record)
+            shown["status"] = "interrupted"
+            return shown
+
+
+def open_store(start: str | os.PathLike | None = None):
+    """(config, store) of the project containing ``start`` (default: the cwd)."""
+    from expctl import config as config_mod
+    from expctl.gitlayer import Repo
+
+    cfg = config_mod.load(start=start)
+    repo = Repo.open(cfg.root)
+    return cfg, Store(repo, cfg.root)
+
+
+def read_run_file(ref: str, name: str, root: Path | None = None) -> bytes:
+    """The file ``name`` of run ``ref`` (id, tag, branch...), from its folder or from git."""
+    cfg, store = open_store(root)
+    record = store.resolve(ref)
+    data = store.read_file(record, name)
+    if data is None:
+        raise NotFoundError(f"run {record['id']} has no {name}")
+    return data
+
+
+def filter_records(records: Iterable[dict[str, Any]], stage: str | None = None, status: str | None = None,
+                   strategy: str | None = None) -> list[dict[str, Any]]:
+    out = []
+    for r in records:
+        if stage and r.get("stage") != stage:
+            continue
+        if status and r.get("status") != status:
+            continue
+        if strategy and strategy not in (r.get("strategy"), (r.get("code") or {}).get("branch")):
+            continue
+        out.append(r)
+    return out

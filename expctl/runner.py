@@ -1,0 +1,420 @@
+"""Run execution: settings -> run folder -> code snapshot -> run.sh -> finalized record.
+
+The record is written to git before the program starts (status ``running``) and again
+when it ends (succeeded / failed / interrupted), on normal exit, failure, Ctrl-C, SIGTERM
+and SIGHUP. If expctl itself is SIGKILLed, run.sh gets SIGTERM through the parent-death
+signal, stops the program and writes ``exit_status.json``; the next listing sees the
+dead expctl process and finalizes the record as interrupted, logs intact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+from expctl import metrics as metrics_mod
+from expctl.config import Config
+from expctl.errors import ConfigError, ExitCode, NotFoundError, RefusedError, UsageError
+from expctl.fsutil import atomic_write, read_json, write_json
+from expctl.records import Store, iso, new_run_id, pid_start_time
+from expctl.settings import flatten, resolve
+
+QUICK_CHUNK = 64 * 1024
+SMALL_FILE = 4 * 1024 * 1024
+
+
+# ------------------------------------------------------------------ data fingerprints
+def fingerprint(path: Path) -> dict[str, Any] | None:
+    """A content fingerprint that never reads a big file in full.
+
+    Files up to 4 MiB: blake2b of the content. Larger files: blake2b of the size plus
+    the first, middle and last 64 KiB ("quick"). Folders: a hash of the listing (names,
+    sizes, mtimes) of up to 10,000 entries, no content read.
+    """
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    h = hashlib.blake2b(digest_size=16)
+    if path.is_dir():
+        entries = 0
+        for dirpath, dirnames, filenames in os.walk(path):
+            dirnames.sort()
+            for name in sorted(filenames):
+                full = Path(dirpath) / name
+                try:
+                    fst = full.stat()
+                except OSError:
+                    continue
+                h.update(f"{full.relative_to(path)}\0{fst.st_size}\0{fst.st_mtime_ns}\n".encode())
+                entries += 1
+                if entries >= 10000:
+                    break
+            if entries >= 10000:
+                break
+        return {"kind": "dir", "entries": entries, "fingerprint": "listing:" + h.hexdigest()}
+    size = st.st_size
+    with open(path, "rb") as fh:
+        if size <= SMALL_FILE:
+            h.update(fh.read())
+            method = "blake2b"
+        else:
+            h.update(str(size).encode())
+            for offset in (0, size // 2, size - QUICK_CHUNK):
+                fh.seek(offset)
+                h.update(fh.read(QUICK_CHUNK))
+            method = "quick"
+    return {"kind": "file", "size": size, "mtime": int(st.st_mtime), "fingerprint": f"{method}:{h.hexdigest()}"}
+
+
+def data_fingerprints(cfg: Config, settings: dict[str, Any]) -> dict[str, Any]:
+    """Fingerprints of the data files a run reads: settings that name existing paths, and [data] files."""
+    paths: dict[str, Path] = {}
+    for key, value in flatten(settings).items():
+        if not isinstance(value, str) or not value or len(value) > 1024 or "\0" in value:
+            continue
+        if "/" not in value and "." not in value:
+            continue
+        candidate = Path(value) if os.path.isabs(value) else cfg.root / value
+        if candidate.exists() and candidate.resolve() != cfg.root.resolve():
+            paths[value] = candidate
+    if cfg.data_files:
+        import glob
+
+        for pattern in cfg.data_files:
+            for match in sorted(glob.glob(str(cfg.root / pattern), recursive=True)):
+                paths[os.path.relpath(match, cfg.root)] = Path(match)
+    out = {}
+    for name, path in sorted(paths.items()):
+        fp = fingerprint(path)
+        if fp is not None:
+            out[name] = fp
+    return out
+
+
+# ---------------------------------------------------------------------- the command
+def build_argv(cfg: Config, settings: dict[str, Any], extra: Iterable[str]) -> list[str]:
+    """The program's argv: {key} placeholders filled, settings as args when asked."""
+    flat = flatten(settings)
+    argv = []
+    for word in cfg.command:
+        if "{" in word:
+            try:
+                word = word.format_map(_Placeholders(flat))
+            except (ValueError, IndexError) as exc:
+                raise ConfigError(f"project.command: bad placeholder in {word!r}: {exc}") from exc
+        argv.append(word)
+    if cfg.pass_settings == "args":
+        for key, value in flat.items():
+            if isinstance(value, dict):
+                continue
+            argv += [f"--{key}", _argstr(value)]
+    argv += list(extra)
+    return argv
+
+
+def _argstr(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        import json
+
+        return json.dumps(value)
+    return "" if value is None else str(value)
+
+
+class _Placeholders(dict):
+    def __init__(self, flat: dict[str, Any]):
+        super().__init__({k: _argstr(v) for k, v in flat.items()})
+
+    def __missing__(self, key: str) -> str:
+        raise ConfigError(f"project.command uses {{{key}}} but there is no setting {key!r}")
+
+
+# ------------------------------------------------------------------------ execution
+def _set_pdeathsig() -> None:  # pragma: no cover - runs in the child
+    """Ask the kernel to SIGTERM run.sh if expctl dies (Linux); run.sh then stops the program."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+def _log(msg: str) -> None:
+    print(f"expctl: {msg}", file=sys.stderr, flush=True)
+
+
+def full_ready(store: Store, stage_required: str, tree: str | None) -> bool:
+    for record in store.all():
+        if record.get("stage") == stage_required and (record.get("check") or {}).get("passed") \
+                and (record.get("code") or {}).get("tree") == tree:
+            return True
+    return False
+
+
+def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[str], name: str | None = None,
+            extra_args: Iterable[str] = (), force: bool = False, quiet: bool = False,
+            extra_record: dict[str, Any] | None = None, extra_env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run the program once and return the finalized record."""
+    run_sh = cfg.root / "run.sh"
+    if not run_sh.is_file():
+        raise NotFoundError(f"{run_sh} is missing; run `expctl init` (or `expctl init --force`) to write it")
+    st = cfg.stage(stage) if stage else None
+    settings = resolve(cfg.settings, st.settings if st else {}, assignments, cfg.free_form)
+    argv = build_argv(cfg, settings, extra_args)
+    exe = argv[0]
+    if "/" not in exe and not _which(exe, cfg.env.get("PATH")):
+        raise NotFoundError(f"command not found: {exe} (project.command in expctl.toml)")
+
+    repo = store.repo
+    run_id = new_run_id()
+    t0 = time.time()
+    snap = repo.snapshot(f"expctl snapshot for run {run_id}\n", int(cfg.max_untracked_mb * 1024 * 1024))
+    for item in snap.excluded:
+        _log(f"warning: untracked {item['path']} ({item['size'] / 1e6:.0f} MB) is larger than "
+             f"snapshot.max_untracked_mb and is not in the code snapshot (its size is recorded)")
+    if st and st.requires and not force and not full_ready(store, st.requires, snap.tree):
+        raise RefusedError(f"stage {st.name} needs a passing {st.requires} run of this exact code first "
+                           f"(`expctl run --stage {st.requires}`), or --force")
+
+    run_dir = store.run_dir(run_id)
+    run_dir.mkdir(parents=True)
+    settings_path = run_dir / "settings.json"
+    metrics_path = run_dir / "metrics.jsonl"
+    write_json(settings_path, settings)
+    metrics_path.touch()
+
+    from expctl import envinfo
+
+    code = {
+        "commit": snap.commit, "tree": snap.tree, "head": snap.head, "branch": snap.branch,
+        "dirty": snap.dirty, "snapshot": snap.snapshot, "changed": snap.changed[:200],
+        "changed_count": len(snap.changed), "excluded": snap.excluded,
+    }
+    env = envinfo.capture({"commit": snap.head, "code_commit": snap.commit, "branch": snap.branch, "dirty": snap.dirty})
+    write_json(run_dir / "env.json", env)
+    atomic_write(run_dir / "command.sh", shlex.join(argv) + "\n")
+
+    record: dict[str, Any] = {
+        "schema": 1,
+        "id": run_id,
+        "name": name,
+        "stage": stage,
+        "status": "running",
+        "started": iso(t0),
+        "ended": None,
+        "duration_s": None,
+        "exit_code": None,
+        "command": argv,
+        "settings": envinfo.mask_mapping(settings),
+        "code": code,
+        "data": data_fingerprints(cfg, settings),
+        "env": {"host": env["host"], "python": env["python"], "packages": env["packages"],
+                "gpus": [g["name"] for g in env["gpus"]], "world_size": _world_size(argv)},
+        "metrics": {"final": {}, "best": {}, "events": 0},
+        "primary_metric": cfg.primary_metric,
+        "direction": cfg.direction,
+        "check": None,
+        "checkpoints": None,
+        "process": {"host": socket.gethostname(), "pid": os.getpid(), "start": pid_start_time(os.getpid())},
+    }
+    if extra_record:
+        record.update(extra_record)
+    store.save(record, snap.commit)
+
+    child_env = dict(os.environ)
+    child_env.update({
+        "EXPCTL_RUN_ID": run_id, "EXPCTL_RUN_DIR": str(run_dir), "EXPCTL_SETTINGS": str(settings_path),
+        "EXPCTL_METRICS": str(metrics_path), "EXPCTL_STAGE": stage or "none", "EXPCTL_PROJECT_ROOT": str(cfg.root),
+    })
+    if extra_env:
+        child_env.update(extra_env)
+    if not quiet:
+        _log(f"run {run_id} started" + (f" at stage {stage}" if stage else "") + f": {shlex.join(argv)}")
+        _log(f"code {snap.commit[:12] if snap.commit else '-'}" + (" (snapshot of the dirty tree)" if snap.snapshot else "")
+             + f", folder runs/{run_id}/")
+
+    received: list[int] = []
+    proc = subprocess.Popen(["bash", str(run_sh), *argv], cwd=cfg.root, env=child_env,
+                            start_new_session=True, preexec_fn=_set_pdeathsig if sys.platform.startswith("linux") else None)
+
+    def forward(signum, _frame):
+        received.append(signum)
+        try:
+            proc.send_signal(signal.SIGTERM if signum == signal.SIGHUP else signum)
+        except ProcessLookupError:
+            pass
+
+    old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        while True:
+            try:
+                returncode = proc.wait()
+                break
+            except InterruptedError:  # pragma: no cover - PEP 475 retries for us
+                continue
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+    record = finalize(cfg, store, record, returncode=returncode, signals=received, t0=t0)
+    if not quiet:
+        _log(summary_line(record))
+    return record
+
+
+def _which(exe: str, path: str | None) -> bool:
+    import shutil
+
+    return shutil.which(exe, path=path or os.environ.get("PATH")) is not None
+
+
+def _world_size(argv: list[str]) -> int:
+    """Processes launched (from `accelerate launch --num_processes N` / torchrun)."""
+    for flag in ("--num_processes", "--nproc_per_node", "--nproc-per-node", "--num-processes"):
+        for i, word in enumerate(argv):
+            if word == flag and i + 1 < len(argv) and argv[i + 1].isdigit():
+                return int(argv[i + 1])
+            if word.startswith(flag + "=") and word.split("=", 1)[1].isdigit():
+                return int(word.split("=", 1)[1])
+    return 1
+
+
+def finalize(cfg: Config | None, store: Store, record: dict[str, Any], *, returncode: int | None,
+             signals: list[int], t0: float | None = None) -> dict[str, Any]:
+    """Compute status, metrics and the stage check; store the final record."""
+    run_dir = store.run_dir(record["id"])
+    exit_info: dict[str, Any] = {}
+    try:
+        exit_info = read_json(run_dir / "exit_status.json")
+    except (OSError, ValueError):
+        pass
+    exit_code = exit_info.get("exit_code", returncode)
+    if isinstance(exit_code, int) and exit_code < 0:  # run.sh itself killed by a signal
+        exit_code = 128 - exit_code
+    interrupted = bool(signals) or bool(exit_info.get("signal")) or returncode is None or (returncode is not None and returncode < 0)
+    if interrupted:
+        status = "interrupted"
+    else:
+        status = "succeeded" if exit_code == 0 else "failed"
+
+    patterns = cfg.metric_regex if cfg else {}
+    collected = metrics_mod.collect(run_dir, run_dir / "metrics.jsonl", patterns)
+    from expctl.config import metric_direction_guess
+
+    direction_of = cfg.direction_of if cfg else metric_direction_guess
+    best = metrics_mod.best_values(collected.events, collected.final, direction_of)
+    stage = cfg.stages.get(record.get("stage") or "") if cfg else None
+    if stage:
+        check = metrics_mod.run_check(
+            stage.check, exit_code=exit_code, events=collected.events, final=collected.final, run_dir=run_dir,
+            loss_metric=stage.loss_metric, converge_ratio=stage.converge_ratio,
+            expect_metrics=stage.expect_metrics, expect_files=stage.expect_files)
+        if status == "interrupted":
+            check = {**check, "passed": False, "reasons": ["interrupted"] + check["reasons"]}
+    else:
+        check = None
+    checkpoints = None
+    try:
+        manifest = read_json(run_dir / "checkpoints.json")
+        if isinstance(manifest, dict):
+            checkpoints = manifest
+    except (OSError, ValueError):
+        pass
+
+    now = time.time()
+    ended = exit_info.get("ended") or iso(now)
+    started = record.get("started")
+    duration = None
+    if t0 is not None:
+        duration = round(now - t0, 3)
+    elif started:
+        try:
+            import calendar
+
+            duration = round(calendar.timegm(time.strptime(ended, "%Y-%m-%dT%H:%M:%SZ"))
+                             - calendar.timegm(time.strptime(started, "%Y-%m-%dT%H:%M:%SZ")), 3)
+        except ValueError:
+            duration = None
+    record = dict(record)
+    record.pop("_commit", None)
+    record.update({
+        "status": status,
+        "ended": ended,
+        "duration_s": duration,
+        "exit_code": exit_code,
+        "signal": exit_info.get("signal") or (signal.Signals(signals[0]).name.removeprefix("SIG") if signals else None),
+        "metrics": {"final": collected.final, "best": best, "events": len(collected.events),
+                    "bad_lines": collected.bad_lines, "dropped_values": collected.dropped_values},
+        "check": check,
+        "checkpoints": checkpoints,
+    })
+    curve = "".join(_event_line(e) for e in collected.events).encode()
+    extra = {"metrics.jsonl": curve} if len(curve) <= 8 * 1024 * 1024 else {}
+    store.save(record, (record.get("code") or {}).get("commit"), extra=extra)
+    return record
+
+
+def _event_line(event: dict[str, Any]) -> str:
+    import json
+
+    clean = {k: (v if not isinstance(v, float) or math.isfinite(v) else str(v)) for k, v in event.items()}
+    return json.dumps(clean, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+def finalize_after_death(store: Store, record: dict[str, Any]) -> dict[str, Any]:
+    """Finish a run whose expctl process is gone: interrupted unless run.sh saw a clean end."""
+    cfg = None
+    try:
+        from expctl import config as config_mod
+
+        cfg = config_mod.load(store.root)
+    except Exception:  # noqa: BLE001 - a broken config must not block the repair
+        cfg = None
+    return finalize(cfg, store, record, returncode=None, signals=[])
+
+
+def summary_line(record: dict[str, Any]) -> str:
+    parts = [f"run {record['id']} {record['status']}"]
+    if record.get("duration_s") is not None:
+        parts[0] += f" in {record['duration_s']:.1f}s"
+    pm = record.get("primary_metric")
+    final = (record.get("metrics") or {}).get("final") or {}
+    if pm and pm in final:
+        parts.append(f"{pm}={final[pm]:.4g}")
+    check = record.get("check")
+    if check:
+        parts.append(f"check {check['check']}: " + ("passed" if check["passed"] else "FAILED (" + "; ".join(check["reasons"]) + ")"))
+    return " · ".join(parts)
+
+
+def exit_code_for(record: dict[str, Any]) -> int:
+    if record["status"] == "interrupted":
+        return int(ExitCode.INTERRUPTED)
+    if record["status"] == "failed":
+        return int(ExitCode.RUN_FAILED)
+    check = record.get("check")
+    if check and not check["passed"]:
+        return int(ExitCode.CHECK_FAILED)
+    return 0
+
+
+def parse_extra(args: Iterable[str]) -> list[str]:
+    out = list(args)
+    if out and out[0] == "--":
+        out = out[1:]
+    for a in out:
+        if "\0" in a:
+            raise UsageError("arguments cannot contain NUL characters")
+    return out
