@@ -67,7 +67,7 @@ def infer_value(text: str) -> Any:
         except ValueError:
             pass
         inner = s[1:-1].strip()
-        return [infer_value(part) for part in inner.split(",")] if inner else []
+        return [infer_value(part.strip()) for part in inner.split(",")] if inner else []
     if len(s) >= 2 and s[0] == s[-1] and s[0] in "\"'":
         return s[1:-1]
     return text
@@ -160,15 +160,14 @@ def resolve(
         known.add(key)
     for text in assignments:
         key, raw = split_assignment(text)
+        for other in flat:
+            if other.startswith(key + "."):
+                raise UsageError(f"setting {key!r} is a table; set its keys instead (e.g. {other}=...)")
         if key not in known and not is_free_form(key, free_form):
             # a key inside a declared table (e.g. tricks = {} in defaults) is free-form too
             parent_table = any(key.startswith(k + ".") and flat[k] == {} for k in known)
             if not parent_table:
                 raise ConfigError(f"unknown setting {key!r}{did_you_mean(key, known)}; declare it in [settings] of expctl.toml or add it to free_form")
-        # a key that replaces a whole table, or a leaf under a leaf, would be ambiguous
-        for other in list(flat):
-            if other.startswith(key + ".") :
-                raise UsageError(f"setting {key!r} is a table; set its keys instead (e.g. {other}=...)")
         flat[key] = coerce(key, raw, flat.get(key, MISSING))
     return unflatten(flat)
 

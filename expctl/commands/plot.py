@@ -1,0 +1,49 @@
+"""``expctl plot RUN...``: training / eval curves in the terminal, with a diagnosis."""
+
+from __future__ import annotations
+
+import shutil
+
+import click
+
+from expctl.analysis import FORMATS
+
+
+@click.command("plot")
+@click.argument("runs", nargs=-1, required=True, metavar="RUN...")
+@click.option("--metric", "-m", "metrics", multiple=True, metavar="NAME",
+              help="Metric to draw (repeatable). Default: train_loss and the primary eval metric.")
+@click.option("--png", "png", type=click.Path(dir_okay=False), default=None,
+              help="Also save the charts to this PNG file (needs matplotlib: pip install 'expctl[plot]').")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+              help="table: charts and diagnosis; json / csv / markdown: the diagnosis and last / best values.")
+@click.option("--width", type=click.IntRange(min=10), default=None, help="Chart width in characters.")
+@click.option("--height", type=click.IntRange(min=3), default=12, show_default=True, help="Chart height in lines.")
+@click.option("--no-chart", is_flag=True, help="Print only the diagnosis.")
+def plot_cmd(runs: tuple[str, ...], metrics: tuple[str, ...], png: str | None, fmt: str, width: int | None,
+             height: int, no_chart: bool) -> None:
+    """Draw RUN's training and eval curves (metrics.jsonl) and say how training went.
+
+    RUN is a metrics.jsonl file, a run folder, or a run id, tag or branch; several runs are
+    overlaid with distinct marks. Each run gets a diagnosis: still improving, overfitting
+    since step N, not learning, converged (or diverged when the loss became NaN).
+    Malformed lines and non-numeric values are skipped and counted.
+    """
+    from expctl.analysis.plot import load_curves, project_metric_info, render_plot_report, save_png
+
+    curves = [load_curves(ref) for ref in runs]
+    for c in curves:
+        if c.bad_lines or c.bad_values:
+            click.echo(f"expctl: {c.name}: skipped {c.bad_lines} malformed line(s) and "
+                       f"{c.bad_values} non-numeric value(s)", err=True)
+    primary, direction_of = project_metric_info()
+    if width is None:
+        width = max(20, min(100, shutil.get_terminal_size((80, 24)).columns - 14))
+    text = render_plot_report(curves, metrics=list(metrics) or None, fmt=fmt, width=width, height=height,
+                              chart=not no_chart, primary=primary, direction_of=direction_of)
+    if png:
+        from expctl.analysis.plot import default_metrics
+
+        save_png(png, list(metrics) or default_metrics(curves, primary), curves)
+        click.echo(f"expctl: wrote {png}", err=True)
+    click.echo(text)
