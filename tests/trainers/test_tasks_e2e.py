@@ -1,0 +1,67 @@
+"""All four task types train and evaluate end to end, writing the program-interface files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from trainer_helpers import read_jsonl, tiny_flags
+
+
+@pytest.mark.parametrize("task,fmt,key", [
+    ("classification", "tsv", "eval_accuracy"),
+    ("pair", "jsonl", "eval_accuracy"),
+    ("multilabel", "tsv", "eval_f1_micro"),
+    ("ner", "conll", "eval_entity_f1"),
+])
+def test_task_end_to_end(tmp_path, data, train, task, fmt, key):
+    train_path, eval_path = data(task, n_train=160, n_eval=41, fmt=fmt)
+    out = tmp_path / "out"
+    flags = tiny_flags(task=task, train_file=str(train_path), eval_file=str(eval_path), epochs=2, eval_steps=10,
+                       save_steps=15, lr=3e-3)
+    if task == "multilabel":
+        flags["label_column"] = "label"
+    metrics = train(out, **flags)
+    for k in (key, "eval_loss", "eval_f1_macro", "eval_accuracy", "train_loss"):
+        assert k in metrics, k
+    if task == "ner":
+        for k in ("eval_entity_precision", "eval_entity_recall", "eval_entity_f1_PER"):
+            assert k in metrics
+    else:
+        for k in ("eval_precision_macro", "eval_recall_macro", "eval_precision_micro", "eval_recall_micro",
+                  "eval_f1_micro"):
+            assert k in metrics
+    # metrics.jsonl: train lines every log_steps, eval lines at eval steps and the end
+    lines = read_jsonl(out / "metrics.jsonl")
+    train_lines = [ln for ln in lines if "train_loss" in ln]
+    assert [ln["step"] for ln in train_lines][:2] == [5, 10]
+    assert all({"lr", "train_samples_per_s", "epoch"} <= set(ln) for ln in train_lines)
+    eval_steps = [ln["step"] for ln in lines if key in ln]
+    assert eval_steps[0] == 10 and eval_steps[-1] == metrics["train_steps"]
+    assert all(isinstance(v, (int, float)) for ln in lines for v in ln.values())
+    # predictions.jsonl in the contract's shape, one per dev example
+    preds = read_jsonl(out / "predictions.jsonl")
+    assert len(preds) == 41 and [p["index"] for p in preds] == list(range(41))
+    first = preds[0]
+    if task in ("classification", "pair"):
+        assert {"text", "text_pair", "label", "pred", "confidence", "probs"} <= set(first)
+        assert abs(sum(first["probs"].values()) - 1) < 1e-4 and first["confidence"] == max(first["probs"].values())
+        assert (first["text_pair"] is None) == (task == "classification")
+    elif task == "multilabel":
+        assert {"text", "labels", "pred_labels", "probs"} <= set(first)
+    else:
+        assert {"tokens", "tags", "pred_tags"} <= set(first) and len(first["pred_tags"]) == len(first["tokens"])
+    # checkpoints.json + HF folders loadable by the Auto classes
+    ck = json.loads((out / "checkpoints.json").read_text())
+    assert ck["best"] == "checkpoints/best" and ck["last"] == "checkpoints/last"
+    assert ck["all"] and all((out / p / "COMPLETE").exists() for p in ck["all"])
+    assert key in ck["best_metric"]
+    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer
+
+    auto = AutoModelForTokenClassification if task == "ner" else AutoModelForSequenceClassification
+    model = auto.from_pretrained(out / "checkpoints" / "best")
+    tok = AutoTokenizer.from_pretrained(out / "checkpoints" / "last")
+    assert model.config.id2label and len(tok) > 10
+    if task == "multilabel":
+        assert model.config.problem_type == "multi_label_classification"
