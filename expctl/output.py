@@ -56,6 +56,15 @@ def fmt_value(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
+def dump_json_list(items: Any) -> str:
+    """JSON for listings: a list with one compact object per line (C-speed even for 10,000 rows)."""
+    if not isinstance(items, list):
+        return json.dumps(_json_safe(items), indent=2, ensure_ascii=False) + "\n"
+    if not items:
+        return "[]\n"
+    return "[\n" + ",\n".join(json.dumps(_json_safe(i), ensure_ascii=False, sort_keys=True) for i in items) + "\n]\n"
+
+
 def _json_safe(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
@@ -74,7 +83,7 @@ def render(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str, *, 
     headers = headers or {}
     if fmt == "json":
         payload = json_rows if json_rows is not None else [{c: row.get(c) for c in columns} for row in rows]
-        return json.dumps(_json_safe(payload), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+        return dump_json_list(payload)
     cells = [[fmt_value(row.get(c)) for c in columns] for row in rows]
     head = [headers.get(c, c) for c in columns]
     if fmt in ("csv", "tsv"):
@@ -120,6 +129,8 @@ def _term_width() -> int:
 
 def display_width(text: str) -> int:
     """Terminal columns of a string (CJK and other wide characters take two)."""
+    if text.isascii():
+        return len(text)
     import unicodedata
 
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 0 if unicodedata.combining(ch) else 1

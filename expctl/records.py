@@ -130,8 +130,14 @@ class Store:
         if extra:
             files.update(extra)
         tree = self.repo.write_tree(files)
-        commit = self.repo.write_commit(tree, [code_commit], f"expctl run {record['id']}: {record.get('status')}\n")
-        self.repo.update_ref(REF_PREFIX + record["id"], commit, reason=f"expctl run {record.get('status')}")
+        ref = REF_PREFIX + record["id"]
+        previous = self.repo.rev_parse(ref)
+        # parents: the code first, then the previous version of this record, so that a
+        # record pushed while running is fast-forwarded (never forced) when it finishes
+        commit = self.repo.write_commit(tree, [code_commit, previous],
+                                        f"expctl run {record['id']}: {record.get('status')}\n")
+        self.repo.update_ref(ref, commit, previous or "0" * 40, reason=f"expctl run {record.get('status')}")
+        self._append_cache([(commit, files["record.json"])])
         if mirror and run_dir.is_dir():
             write_json(run_dir / "record.json", record)
         self._cache = None
@@ -142,13 +148,58 @@ class Store:
         refs = self.repo.refs(REF_PREFIX)
         return {name[len(REF_PREFIX):]: oid for name, oid in refs.items()}
 
+    # ------------------------------------------------------------------ cache
+    # Record commits are content-addressed, so "commit id -> record.json" can never be
+    # stale: the cache is append-only, written by every save, and filled on a miss.
+    def _cache_file(self) -> Path:
+        return self.repo.common_dir / "expctl" / "records-cache.jsonl"
+
+    def _load_cache(self) -> dict[str, bytes]:
+        try:
+            data = self._cache_file().read_bytes()
+        except OSError:
+            return {}
+        out = {}
+        for line in data.split(b"\n"):
+            oid, sep, blob = line.partition(b"\t")
+            if sep and len(oid) in (40, 64):
+                out[oid.decode()] = blob
+        return out
+
+    def _append_cache(self, entries: list[tuple[str, bytes]]) -> None:
+        if not entries:
+            return
+        lines = b"".join(oid.encode() + b"\t" + json.dumps(json.loads(blob), ensure_ascii=False,
+                                                               separators=(",", ":")).encode() + b"\n"
+                         for oid, blob in entries)
+        try:
+            path = self._cache_file()
+            path.parent.mkdir(exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, lines)  # one append: concurrent writers never interleave lines
+            finally:
+                os.close(fd)
+        except (OSError, ValueError):
+            pass  # a cache is an optimisation; git holds the records
+
     def all(self, refresh_stale: bool = True) -> list[dict[str, Any]]:
         """Every record, newest first. Unreadable records are skipped with a warning."""
         if self._cache is not None:
             return self._cache
         ids = self.ref_ids()
         names = sorted(ids, reverse=True)
-        blobs = self.repo.cat_blobs([f"{ids[n]}:record.json" for n in names])
+        cache = self._load_cache()
+        missing = [n for n in names if ids[n] not in cache]
+        if missing:
+            fetched = self.repo.cat_blobs([f"{ids[n]}:record.json" for n in missing])
+            fresh = []
+            for n, blob in zip(missing, fetched):
+                if blob is not None:
+                    cache[ids[n]] = blob
+                    fresh.append((ids[n], blob))
+            self._append_cache(fresh)
+        blobs = [cache.get(ids[n]) for n in names]
         records = []
         for run_id, blob in zip(names, blobs):
             record = self._parse(run_id, blob)
