@@ -1,31 +1,175 @@
-"""Strategies on git: main-line tags, exploration branches, and which runs belong to them."""
+"""Strategies on git: main-line tags, exploration branches, and which runs belong to them.
+
+- A **main-line strategy** is an annotated tag made by ``expctl tag``; its message carries
+  the run id, stage, headline metrics and settings in ``key: value`` lines.
+- An **exploration** is a branch ``explore/NAME``; its metadata (base, main-line branch,
+  status open / promoted / abandoned, verdict) lives in ``refs/expctl/strategies/NAME``
+  (a small commit chain, pushed and pulled with the records).
+
+Runs belong to a tag when their code is the tag's commit or tree (or the tag names them),
+and to an exploration when they ran on its branch: this survives rebases and
+squash-merges because it never depends on the branch's history.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from expctl.errors import GitError, NotFoundError, RefusedError, UsageError
+from expctl.gitlayer import check_ref_name
 
 EXPLORE_PREFIX = "explore/"
 TAG_RUN_KEY = "expctl-run"
+STRATEGY_REF = "refs/expctl/strategies/"
+
+
+# ------------------------------------------------------------------------- tags
+def list_tags(repo) -> list[dict[str, Any]]:
+    """Every annotated tag made by expctl, oldest first, parsed from one for-each-ref call."""
+    fmt = "%(refname:strip=2)%1f%(objecttype)%1f%(*objectname)%1f%(*tree)%1f%(taggerdate:unix)%1f%(contents)%1e"
+    out = repo.git("for-each-ref", f"--format={fmt}", "refs/tags")
+    tags = []
+    for item in out.split("\x1e"):
+        item = item.lstrip("\n")
+        if not item:
+            continue
+        parts = item.split("\x1f")
+        if len(parts) != 6 or parts[1] != "tag":
+            continue
+        fields = parse_tag_message(parts[5])
+        if TAG_RUN_KEY not in fields:
+            continue
+        tags.append({"name": parts[0], "commit": parts[2], "tree": parts[3],
+                     "date": int(parts[4]) if parts[4].strip().isdigit() else 0, "fields": fields,
+                     "run": fields.get(TAG_RUN_KEY)})
+    tags.sort(key=lambda t: (t["date"], t["name"]))
+    return tags
+
+
+def parse_tag_message(text: str) -> dict[str, str]:
+    fields = {}
+    for line in text.splitlines():
+        if line.startswith("expctl-") and ":" in line:
+            key, _, value = line.partition(":")
+            fields[key.strip()] = value.strip()
+    return fields
+
+
+def tag_message(name: str, record: dict[str, Any], note: str = "") -> str:
+    from expctl.settings import flatten
+
+    final = (record.get("metrics") or {}).get("final") or {}
+    pm = record.get("primary_metric")
+    headline = {k: v for k, v in final.items() if k == pm or k.startswith("eval_")} or dict(final)
+    settings = {k: v for k, v in flatten(record.get("settings") or {}).items() if not isinstance(v, dict)}
+    lines = [f"Strategy {name}", ""]
+    if note:
+        lines += [note, ""]
+    lines += [
+        f"{TAG_RUN_KEY}: {record['id']}",
+        f"expctl-stage: {record.get('stage') or ''}",
+        f"expctl-primary: {pm}={final.get(pm)}" if pm else "expctl-primary:",
+        "expctl-metrics: " + json.dumps(headline, sort_keys=True, ensure_ascii=False),
+        "expctl-settings: " + json.dumps(settings, sort_keys=True, ensure_ascii=False),
+        f"expctl-code: {(record.get('code') or {}).get('commit')}",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def tag_run_id(repo, tag: str) -> str | None:
-    """The run id recorded in an expctl tag's message (``expctl-run: <id>``)."""
-    proc = repo.git_proc("cat-file", "-p", f"refs/tags/{tag}")
-    if proc.returncode != 0:
-        return None
-    text = proc.stdout.decode("utf-8", "replace")
-    if not text.startswith("object "):
-        return None  # lightweight tag: no message
-    for line in text.split("\n\n", 1)[-1].splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() == TAG_RUN_KEY:
-            return value.strip()
+    for t in list_tags(repo):
+        if t["name"] == tag:
+            return t["run"]
+    return None
+
+
+# ----------------------------------------------------------------- explorations
+def load_explorations(repo) -> dict[str, dict[str, Any]]:
+    refs = repo.refs(STRATEGY_REF)
+    names = sorted(refs)
+    blobs = repo.cat_blobs([f"{refs[n]}:strategy.json" for n in names])
+    out = {}
+    for ref, blob in zip(names, blobs):
+        if blob is None:
+            continue
+        try:
+            meta = json.loads(blob)
+        except ValueError:
+            continue
+        if isinstance(meta, dict) and meta.get("name"):
+            out[meta["name"]] = meta
+    return out
+
+
+def save_exploration(repo, meta: dict[str, Any]) -> None:
+    ref = STRATEGY_REF + meta["name"]
+    previous = repo.rev_parse(ref)
+    tree = repo.write_tree({"strategy.json": json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False).encode() + b"\n"})
+    commit = repo.write_commit(tree, [previous], f"expctl strategy {meta['name']}: {meta['status']}\n")
+    repo.update_ref(ref, commit, previous or "0" * 40, reason=f"expctl strategy {meta['status']}")
+
+
+# ------------------------------------------------------------------- membership
+@dataclass
+class Strategy:
+    name: str
+    kind: str  # "tag" | "explore"
+    status: str  # "main" | "open" | "promoted" | "abandoned"
+    commit: str | None = None
+    tree: str | None = None
+    date: float = 0.0
+    run: str | None = None  # the run a tag names
+    meta: dict[str, Any] = field(default_factory=dict)
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+
+def collect(store) -> list[Strategy]:
+    """Main-line tags (oldest first), then explorations (oldest first), with their runs."""
+    repo = store.repo
+    records = store.all()
+    by_commit: dict[str, list] = {}
+    by_tree: dict[str, list] = {}
+    by_branch: dict[str, list] = {}
+    by_id = {}
+    for r in records:
+        code = r.get("code") or {}
+        by_id[r["id"]] = r
+        if code.get("commit"):
+            by_commit.setdefault(code["commit"], []).append(r)
+        if code.get("tree"):
+            by_tree.setdefault(code["tree"], []).append(r)
+        if code.get("branch"):
+            by_branch.setdefault(code["branch"], []).append(r)
+    out = []
+    for t in list_tags(repo):
+        runs = {r["id"]: r for r in by_commit.get(t["commit"], []) + by_tree.get(t["tree"], [])}
+        if t["run"] in by_id:
+            runs[t["run"]] = by_id[t["run"]]
+        out.append(Strategy(t["name"], "tag", "main", t["commit"], t["tree"], t["date"], t["run"], t["fields"],
+                            sorted(runs.values(), key=lambda r: r.get("started", ""), reverse=True)))
+    explorations = load_explorations(repo)
+    for name, meta in sorted(explorations.items(), key=lambda kv: kv[1].get("created", 0)):
+        branch = meta.get("branch", EXPLORE_PREFIX + name)
+        commit = repo.rev_parse(f"refs/heads/{branch}")
+        out.append(Strategy(name, "explore", meta.get("status", "open"), commit, None, meta.get("created", 0), None,
+                            meta, list(by_branch.get(branch, []))))
+    return out
+
+
+def find(store, name: str) -> Strategy | None:
+    for s in collect(store):
+        if s.name == name or (s.kind == "explore" and EXPLORE_PREFIX + s.name == name):
+            return s
     return None
 
 
 def resolve_ref(store, ref: str) -> dict[str, Any] | None:
-    """A run from a tag (its recorded run, else the newest run of its commit), a branch
-    (its newest run), or HEAD (the newest run of the current code)."""
+    """A run from a tag (its recorded run, else the newest run of its code), an exploration
+    or branch (its best run, else newest), or HEAD (the newest run of the current code)."""
     repo = store.repo
     records = store.all()
     if ref == "HEAD":
@@ -36,20 +180,279 @@ def resolve_ref(store, ref: str) -> dict[str, Any] | None:
             if code.get("head") == head or (tree and code.get("tree") == tree):
                 return r
         return None
-    if repo.rev_parse(f"refs/tags/{ref}") is not None:
-        run_id = tag_run_id(repo, ref)
-        if run_id:
-            for r in records:
-                if r["id"] == run_id:
+    strategy = find(store, ref)
+    if strategy is not None:
+        if strategy.run:
+            for r in strategy.runs:
+                if r["id"] == strategy.run:
                     return r
+        best = best_run(strategy.runs)
+        return best or (strategy.runs[0] if strategy.runs else None)
+    if repo.rev_parse(f"refs/tags/{ref}") is not None:
         commit = repo.rev_parse(f"refs/tags/{ref}^{{commit}}")
+        tree = repo.tree_of(commit) if commit else None
         for r in records:
-            if (r.get("code") or {}).get("commit") == commit:
+            code = r.get("code") or {}
+            if code.get("commit") == commit or (tree and code.get("tree") == tree):
                 return r
         return None
-    for branch in (ref, EXPLORE_PREFIX + ref):
-        if repo.rev_parse(f"refs/heads/{branch}") is not None:
-            for r in records:
-                if (r.get("code") or {}).get("branch") == branch:
-                    return r
+    if repo.rev_parse(f"refs/heads/{ref}") is not None:
+        mine = [r for r in records if (r.get("code") or {}).get("branch") == ref]
+        return best_run(mine) or (mine[0] if mine else None)
     return None
+
+
+# ----------------------------------------------------------------- aggregation
+def primary_value(record: dict[str, Any], metric: str | None = None) -> float | None:
+    metric = metric or record.get("primary_metric")
+    if not metric:
+        return None
+    value = ((record.get("metrics") or {}).get("final") or {}).get(metric)
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def settings_key(record: dict[str, Any]) -> str:
+    """Settings that define a configuration: everything but the seed."""
+    from expctl.settings import flatten
+
+    flat = {k: v for k, v in flatten(record.get("settings") or {}).items() if k.rsplit(".", 1)[-1] != "seed"}
+    return json.dumps(flat, sort_keys=True, default=str)
+
+
+@dataclass
+class Group:
+    """Runs of one strategy with the same stage and settings, differing only by seed."""
+    runs: list[dict[str, Any]]
+    mean: float | None
+    std: float | None
+    n: int
+
+    @property
+    def representative(self) -> dict[str, Any]:
+        return self.runs[0]
+
+
+def make_groups(runs: Iterable[dict[str, Any]], metric: str | None) -> list[Group]:
+    buckets: dict[tuple, list] = {}
+    for r in runs:
+        buckets.setdefault((r.get("stage") or "", settings_key(r)), []).append(r)
+    groups = []
+    for members in buckets.values():
+        members.sort(key=lambda r: r.get("started", ""), reverse=True)
+        values = [v for v in (primary_value(r, metric) for r in members) if v is not None]
+        mean = sum(values) / len(values) if values else None
+        std = None
+        if len(values) >= 2:
+            std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+        groups.append(Group(members, mean, std, len(values)))
+    return groups
+
+
+def stage_rank(stage: str | None, order: list[str]) -> int:
+    return order.index(stage) if stage in order else -1
+
+
+def best_group(runs: list[dict[str, Any]], metric: str | None, direction: str, stage_order: list[str] | None = None,
+               stage: str | None = None) -> Group | None:
+    """The best seed group: among succeeded runs, at ``stage`` or else the furthest stage reached."""
+    ok = [r for r in runs if r.get("status") == "succeeded"]
+    if stage:
+        ok = [r for r in ok if r.get("stage") == stage]
+    if not ok:
+        return None
+    if stage_order and not stage:
+        top = max(stage_rank(r.get("stage"), stage_order) for r in ok)
+        ok = [r for r in ok if stage_rank(r.get("stage"), stage_order) == top]
+    groups = make_groups(ok, metric)
+    scored = [g for g in groups if g.mean is not None]
+    if not scored:
+        return groups[0]
+    sign = -1 if direction == "min" else 1
+    return max(scored, key=lambda g: (sign * g.mean, g.n))
+
+
+def best_run(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    if not runs:
+        return None
+    metric = runs[0].get("primary_metric")
+    direction = runs[0].get("direction") or "max"
+    group = best_group(runs, metric, direction)
+    if group is None:
+        return None
+    sign = -1 if direction == "min" else 1
+    scored = [r for r in group.runs if primary_value(r, metric) is not None]
+    return max(scored, key=lambda r: sign * primary_value(r, metric)) if scored else group.representative
+
+
+def within_noise(a: Group, b: Group) -> bool | None:
+    """Is the difference of two groups' means within seed noise (2 standard errors)?
+    None when neither side has two seeds (noise unknown)."""
+    if a.mean is None or b.mean is None:
+        return None
+    if a.n < 2 and b.n < 2:
+        return None
+    sa = a.std if a.std is not None else b.std
+    sb = b.std if b.std is not None else a.std
+    se = math.sqrt(sa ** 2 / max(a.n, 1) + sb ** 2 / max(b.n, 1))
+    return abs(a.mean - b.mean) <= 2 * se
+
+
+# ---------------------------------------------------------------- operations
+def ensure_clean(repo, action: str) -> None:
+    out = repo.git("status", "--porcelain", "--untracked-files=no")
+    if out.strip():
+        raise RefusedError(f"cannot {action}: the work tree has uncommitted changes to tracked files; commit or stash them first")
+
+
+def _ident_env(repo) -> dict[str, str] | None:
+    """Fallback identity for tags and merges when git has none configured."""
+    if repo.git_proc("var", "GIT_COMMITTER_IDENT").returncode == 0:
+        return None
+    return {"GIT_COMMITTER_NAME": "expctl", "GIT_COMMITTER_EMAIL": "expctl@localhost",
+            "GIT_AUTHOR_NAME": "expctl", "GIT_AUTHOR_EMAIL": "expctl@localhost"}
+
+
+def create_tag(store, name: str, run_ref: str | None, force: bool = False, note: str = "",
+               allow_explore: bool = False) -> tuple[dict[str, Any], str]:
+    """Tag a main-line strategy at the exact code of a run; returns (record, commit)."""
+    repo = store.repo
+    check_ref_name("tag", name)
+    branch = repo.branch()
+    if branch and branch.startswith(EXPLORE_PREFIX) and not allow_explore:
+        raise RefusedError(f"on exploration branch {branch}: main-line tags are made by "
+                           f"`expctl promote {branch[len(EXPLORE_PREFIX):]}` (it merges, then tags)")
+    if run_ref:
+        record = store.resolve(run_ref)
+    else:
+        head = repo.head()
+        record = next((r for r in store.all() if r.get("status") == "succeeded"
+                       and (r.get("code") or {}).get("head") == head), None)
+        if record is None:
+            raise NotFoundError("no succeeded run on the current HEAD to tag; run one first or name a RUN")
+    if record.get("status") != "succeeded":
+        raise RefusedError(f"run {record['id']} is {record.get('status')}; only succeeded runs can be tagged")
+    commit = (record.get("code") or {}).get("commit")
+    if not commit:
+        raise RefusedError(f"run {record['id']} has no recorded code commit")
+    exists = repo.rev_parse(f"refs/tags/{name}") is not None
+    if exists and not force:
+        raise RefusedError(f"tag {name!r} exists; use --force to move it")
+    args = ["tag", "-a", "-F", "-", *(["-f"] if force else []), name, commit]
+    repo.git(*args, input=tag_message(name, record, note).encode(), env=_ident_env(repo))
+    store._cache = None
+    return record, commit
+
+
+def explore(store, name: str, base: str | None = None) -> dict[str, Any]:
+    repo = store.repo
+    branch = EXPLORE_PREFIX + name
+    check_ref_name("branch", branch)
+    if repo.rev_parse(f"refs/heads/{branch}") is not None:
+        raise RefusedError(f"exploration {name!r} exists (branch {branch}); `git switch {branch}` to continue it")
+    current = repo.branch()
+    if current and current.startswith(EXPLORE_PREFIX):
+        main_branch = (load_explorations(repo).get(current[len(EXPLORE_PREFIX):]) or {}).get("base_branch", current)
+    else:
+        main_branch = current
+    if base:
+        if repo.rev_parse(f"refs/tags/{base}") is not None:
+            start = repo.rev_parse(f"refs/tags/{base}^{{commit}}")
+        elif repo.rev_parse(f"refs/heads/{base}") is not None:
+            start = repo.rev_parse(f"refs/heads/{base}")
+        else:
+            start = (store.resolve(base).get("code") or {}).get("commit")
+        base_name = base
+    else:
+        start = repo.head()
+        tags = [t for t in list_tags(repo) if t["commit"] == start]
+        base_name = tags[-1]["name"] if tags else (current or "HEAD")
+    if not start:
+        raise NotFoundError("nothing to branch from: the repository has no commits yet")
+    if start != repo.head():
+        ensure_clean(repo, f"switch to a new branch at {base}")
+    proc = repo.git_proc("switch", "-c", branch, start)
+    if proc.returncode != 0:
+        if repo.rev_parse(f"refs/heads/{branch}") is not None and repo.branch() != branch:
+            repo.git_proc("branch", "-D", branch)
+        raise GitError("cannot switch to the new branch: " + proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1])
+    meta = {"name": name, "branch": branch, "base": base_name, "base_commit": start, "base_branch": main_branch,
+            "status": "open", "created": time.time(), "why": None, "promoted_tag": None}
+    save_exploration(repo, meta)
+    return meta
+
+
+def _exploration(repo, name: str) -> dict[str, Any]:
+    name = name.removeprefix(EXPLORE_PREFIX)
+    meta = load_explorations(repo).get(name)
+    if meta is None:
+        raise NotFoundError(f"no exploration {name!r} (see `expctl strategies`)")
+    return meta
+
+
+def promote(store, name: str, tag: str | None = None, run_ref: str | None = None, force: bool = False) -> dict[str, Any]:
+    """Merge explore/NAME into its main-line branch and tag the merge with the best run.
+
+    The merge is computed first with ``git merge-tree`` (objects only): on a conflict
+    nothing at all changes — HEAD, index, work tree and refs stay exactly as they were.
+    """
+    repo = store.repo
+    meta = _exploration(repo, name)
+    if meta.get("status") == "promoted":
+        raise RefusedError(f"exploration {meta['name']} is already promoted (tag {meta.get('promoted_tag')})")
+    tag = tag or meta["name"]
+    check_ref_name("tag", tag)
+    if repo.rev_parse(f"refs/tags/{tag}") is not None and not force:
+        raise RefusedError(f"tag {tag!r} exists; choose another with --tag or use --force")
+    target = meta.get("base_branch")
+    if not target or repo.rev_parse(f"refs/heads/{target}") is None:
+        raise NotFoundError(f"main-line branch {target!r} of exploration {meta['name']} does not exist")
+    branch = meta["branch"]
+    strategy = find(store, meta["name"])
+    record = store.resolve(run_ref) if run_ref else best_run(strategy.runs if strategy else [])
+    if record is None or record.get("status") != "succeeded":
+        raise RefusedError(f"exploration {meta['name']} has no succeeded run to promote; run it first")
+    ensure_clean(repo, "promote")
+    proc = repo.git_proc("merge-tree", "--write-tree", "--name-only", "--no-messages", target, branch)
+    if proc.returncode == 1:
+        files = [f for f in proc.stdout.decode("utf-8", "replace").splitlines()[1:] if f.strip()]
+        raise GitError(f"promoting {meta['name']} into {target} conflicts in {', '.join(files) or 'some files'}; "
+                       f"nothing was changed. Merge {target} into {branch} and resolve, then promote again")
+    if proc.returncode != 0:
+        raise GitError("git merge-tree failed (git >= 2.38 is needed): " + proc.stderr.decode("utf-8", "replace").strip())
+    original = repo.branch()
+    if original != target:
+        sw = repo.git_proc("switch", target)
+        if sw.returncode != 0:
+            raise GitError(f"cannot switch to {target}: " + sw.stderr.decode("utf-8", "replace").strip().splitlines()[-1])
+    merge = repo.git_proc("merge", "--no-ff", "--no-edit", "-m", f"Promote exploration {meta['name']} (expctl)", branch,
+                          env=_ident_env(repo))
+    if merge.returncode != 0:
+        repo.git_proc("merge", "--abort")
+        if original and original != target:
+            repo.git_proc("switch", original)
+        raise GitError("merge failed: " + merge.stderr.decode("utf-8", "replace").strip().splitlines()[-1])
+    merged = repo.head()
+    message = tag_message(tag, record, f"Promoted from exploration {meta['name']} (branch {branch}).")
+    repo.git("tag", "-a", "-F", "-", *(["-f"] if force else []), tag, merged, input=message.encode(), env=_ident_env(repo))
+    meta.update({"status": "promoted", "promoted_tag": tag, "promoted": time.time(), "promoted_run": record["id"],
+                 "merge_commit": merged})
+    save_exploration(repo, meta)
+    store._cache = None
+    return {"meta": meta, "record": record, "merge": merged, "tag": tag}
+
+
+def abandon(store, name: str, why: str) -> dict[str, Any]:
+    repo = store.repo
+    if not why.strip():
+        raise UsageError("say why (--why TEXT): the verdict is the point of abandoning")
+    meta = _exploration(repo, name)
+    meta.update({"status": "abandoned", "why": why.strip(), "abandoned": time.time()})
+    save_exploration(repo, meta)
+    switched = None
+    if repo.branch() == meta["branch"] and meta.get("base_branch"):
+        if not repo.git("status", "--porcelain", "--untracked-files=no").strip():
+            if repo.git_proc("switch", meta["base_branch"]).returncode == 0:
+                switched = meta["base_branch"]
+    return {"meta": meta, "switched": switched}

@@ -230,3 +230,31 @@ def test_png_without_or_with_matplotlib(tmp_path, expctl):
                                "pip install 'expctl[plot]'\n")
     else:
         assert proc.returncode == 0 and (tmp_path / "c.png").stat().st_size > 0
+
+
+def test_run_ref_goes_through_records(monkeypatch):
+    import expctl.records
+    from expctl.analysis.plot import load_curves
+
+    calls = []
+
+    def fake(ref, name, root=None):
+        calls.append((ref, name))
+        return lines([{"step": 1, "train_loss": 2.0}, {"step": 2, "train_loss": 1.0}]).encode()
+
+    monkeypatch.setattr(expctl.records, "read_run_file", fake)
+    c = load_curves("explore/rdrop")
+    assert calls == [("explore/rdrop", "metrics.jsonl")]
+    assert c.name == "explore/rdrop" and c.series["train_loss"] == [(1.0, 2.0), (2.0, 1.0)]
+
+
+def test_analysis_modules_import_nothing_heavy():
+    import subprocess
+    import sys
+
+    code = ("import sys, expctl.commands.cases, expctl.commands.plot, expctl.commands.data, expctl.demodata, "
+            "expctl.analysis.cases, expctl.analysis.plot, expctl.analysis.datastats; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "{'torch', 'transformers', 'accelerate', 'pandas', 'matplotlib', 'numpy'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -242,6 +242,32 @@ def test_pgd_projects_onto_the_ball_restores_weights_and_keeps_clean_gradients()
     assert ts.passes_per_sample == 4
 
 
+def test_pgd_perturbation_never_leaves_the_epsilon_ball():
+    hypothesis = pytest.importorskip("hypothesis")
+    st = hypothesis.strategies
+    model, batch = tiny(), make_batch()
+    weight = word_embedding_weight(model)
+    before = weight.detach().clone()
+
+    @hypothesis.settings(max_examples=12, deadline=None, derandomize=True)
+    @hypothesis.given(eps=st.floats(0.01, 3.0), alpha=st.floats(0.01, 3.0), steps=st.integers(1, 4))
+    def check(eps, alpha, steps):
+        ts = build_tricks({"tricks": {"pgd": {"epsilon": eps, "alpha": alpha, "steps": steps}}}, "classification", 3)
+        norms = []
+        handle = model.bert.embeddings.word_embeddings.register_forward_pre_hook(
+            lambda m, a: norms.append(float((m.weight.detach() - before).norm())))
+        try:
+            ts.train_step(model, batch, Acc)
+        finally:
+            handle.remove()
+            model.zero_grad(set_to_none=True)
+        assert len(norms) == steps + 1
+        assert max(norms) <= eps * (1 + 1e-5)
+        assert torch.equal(weight, before)
+
+    check()
+
+
 def test_adversarial_step_with_zero_gradient_is_skipped_cleanly():
     model, batch = tiny(), make_batch()
     ts = build_tricks({"tricks": {"pgd": {"epsilon": 1.0}}}, "classification", 3)

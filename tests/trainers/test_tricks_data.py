@@ -64,6 +64,7 @@ def test_random_swap_permutes_and_random_deletion_keeps_order():
 
 def test_n_edits_follows_the_paper():
     assert eda.n_edits(0.1, 5) == 1 and eda.n_edits(0.1, 25) == 2 and eda.n_edits(0.05, 100) == 5
+    assert eda.n_edits(0.0, 100) == 0
 
 
 def test_augment_is_reproducible_with_a_seed():

@@ -1,0 +1,46 @@
+"""`accelerate launch` with 2 CPU processes (gloo): same eval metrics on the same checkpoint as
+one process, each eval sample counted once (odd eval size, uneven last batch)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+
+import pytest
+
+from trainer_helpers import as_argv, read_jsonl, tiny_flags, train_cli
+
+ACCELERATE = shutil.which("accelerate")
+
+
+@pytest.mark.skipif(ACCELERATE is None, reason="accelerate CLI not installed")
+def test_two_processes_match_one(tmp_path, data, train):
+    train_path, eval_path = data("classification", n_train=120, n_eval=51)
+    out2 = tmp_path / "two"
+    flags = tiny_flags(train_file=str(train_path), eval_file=str(eval_path), epochs=2, eval_batch_size=8,
+                       output_dir=str(out2), lr=3e-3)
+    # on a CPU-only machine --multi_gpu starts torchrun workers that use gloo on the CPU
+    launcher = [ACCELERATE, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+                "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29533"]
+    proc = train_cli(*as_argv(flags), launcher=launcher, timeout=240)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "processes 2" in proc.stdout
+    assert proc.stdout.count("[trainer] final eval") == 1  # only the main process prints / writes
+    assert "WARNING" not in proc.stdout
+    two = json.loads((out2 / "metrics.json").read_text())
+    preds2 = read_jsonl(out2 / "predictions.jsonl")
+    assert two["eval_samples"] == 51 and sorted(p["index"] for p in preds2) == list(range(51))
+
+    # one process, evaluation only, on the checkpoint the two-process run evaluated last
+    out1 = tmp_path / "one"
+    one = train(out1, **tiny_flags(train_file=str(train_path), eval_file=str(eval_path), do_train=False,
+                                   init_from=str(out2 / "checkpoints" / "last"), eval_batch_size=8))
+    preds1 = read_jsonl(out1 / "predictions.jsonl")
+    assert one["eval_samples"] == 51 and len(preds1) == 51
+    for key in ("eval_accuracy", "eval_f1_macro", "eval_f1_micro", "eval_precision_macro", "eval_recall_macro"):
+        assert one[key] == two[key], key
+    assert one["eval_loss"] == pytest.approx(two["eval_loss"], abs=1e-5)
+    assert [p["pred"] for p in preds1] == [p["pred"] for p in preds2]
+    for a, b in zip(preds1, preds2):
+        assert a["confidence"] == pytest.approx(b["confidence"], abs=1e-4)
