@@ -196,7 +196,7 @@ def table(rows: list[Row], ctx: dict[str, Any], fmt: str, columns: list[str] | N
     cols = ["run", "strategy"] if runs_mode else ["strategy", "kind"]
     cols += ["status", "stage", metric, "Δ", *others, *diff_keys, "date", "commit"]
     if columns:
-        unknown = [c for c in columns if c not in cols and c not in ("run", "n", "note")]
+        unknown = [c for c in columns if c not in cols and c not in ("run", "n", "detail")]
         if unknown:
             raise UsageError(f"unknown column(s) {', '.join(unknown)}; available: {', '.join(cols)}")
         cols = [c for c in (["run"] if runs_mode else ["strategy"]) if c not in columns] + list(columns)
@@ -222,7 +222,7 @@ def table(rows: list[Row], ctx: dict[str, Any], fmt: str, columns: list[str] | N
         cells: dict[str, Any] = {
             "run": rec["id"], "strategy": (row.strategy or "") if row.kind == "run" else row.label, "kind": row.kind,
             "status": row.status if row.kind != "tag" else "main", "stage": rec.get("stage") or "",
-            metric: value, "Δ": delta, "n": g.n, "note": row.note,
+            metric: value, "Δ": delta, "n": g.n, "detail": row.note,
             "date": (rec.get("started") or "")[:10],
             "commit": (code.get("commit") or "")[:8] + ("*" if code.get("snapshot") else ""),
         }

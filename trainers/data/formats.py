@@ -1,0 +1,463 @@
+"""Streaming readers for the trainer's data files. Pure Python: no torch, no pandas.
+
+One entry point, :func:`iter_examples`, yields :class:`Example` objects one at a time (a big
+file is never held in memory), each with the 1-based line number it started on::
+
+    for ex in iter_examples("data/train.tsv", "classification", text_column="review", label_column=0):
+        ex.line, ex.text, ex.label
+
+Formats (``format="auto"`` picks one from the extension, then from the content):
+
+* ``tsv`` - tab-separated, no quoting (a ``"`` is an ordinary character). ``csv`` -
+  comma-separated (or ``delimiter``) with RFC-4180 quoting; a quoted field may span lines.
+  Columns by header name or by 0-based index (``label_column=0`` for label-first files).
+  ``has_header="auto"``: the first row is a header when it contains the configured column
+  names. Headerless files with named (default) columns: text is the first column, unless
+  the first column looks like labels (shorter than the last column on average), then label
+  first. For ``ner``, a tsv line may be ``tokens<TAB>tags`` (space-separated both sides; a
+  single unspaced CJK string is split into characters when that matches the tag count).
+* ``jsonl`` - one object per line; fields named by the ``*_column`` options. Multi-label:
+  a list, or a string split on ``label_separator``. NER: ``tokens`` (list or space-separated
+  string) and ``tags``.
+* ``conll`` - one token per line, its tag in the last whitespace-separated column, a blank
+  line between sentences; ``-DOCSTART-`` lines are skipped.
+
+All files are read as UTF-8, with or without a byte-order mark. A malformed line raises
+:class:`FormatError` naming the file and line; with ``skip_malformed=True`` it is skipped
+and counted in the :class:`ReadReport` passed as ``report``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+TASKS = ("classification", "pair", "multilabel", "ner")
+FORMATS = ("tsv", "csv", "jsonl", "conll")
+
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+class FormatError(ValueError):
+    """A malformed data line. ``path`` and ``line`` say where."""
+
+    def __init__(self, path: str, line: int | None, message: str):
+        self.path = str(path)
+        self.line = line
+        self.reason = message
+        where = f"{self.path}:{line}" if line is not None else self.path
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass
+class Example:
+    """One example. Fields unused by a task stay None."""
+
+    line: int  # 1-based line number where the example starts
+    text: str | None = None
+    text_pair: str | None = None
+    label: str | None = None  # classification / pair
+    labels: list[str] | None = None  # multilabel
+    tokens: list[str] | None = None  # ner
+    tags: list[str] | None = None  # ner
+
+    def label_key(self) -> str | None:
+        """The label used for stratified sampling (single-label tasks only)."""
+        return self.label
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass
+class ReadReport:
+    """Counts of one read: examples yielded, malformed lines skipped (first few kept)."""
+
+    examples: int = 0
+    skipped: int = 0
+    skipped_lines: list[tuple[int | None, str]] = field(default_factory=list)
+
+    def skip(self, err: FormatError) -> None:
+        self.skipped += 1
+        if len(self.skipped_lines) < 10:
+            self.skipped_lines.append((err.line, err.reason))
+
+
+def detect_format(path: str, task: str) -> str:
+    """tsv | csv | jsonl | conll, from the extension, else from the first lines."""
+    ext = os.path.splitext(str(path))[1].lower()
+    if ext in (".jsonl", ".json", ".ndjson"):
+        return "jsonl"
+    if ext == ".csv":
+        return "csv"
+    if ext in (".conll", ".conllu", ".bio", ".iob", ".iob2", ".ner"):
+        return "conll"
+    head = _peek_lines(path, 200)
+    first = next((ln for ln in head if ln.strip()), "")
+    if first.lstrip().startswith("{"):
+        return "jsonl"
+    if task == "ner":
+        # conll: short lines with one token, blank lines between sentences
+        has_blank = any(not ln.strip() for ln in head)
+        first_col = first.split("\t")[0] if "\t" in first else first.split()[0] if first.split() else ""
+        if has_blank or " " not in first_col.strip():
+            if "\t" not in first or " " not in first.split("\t")[0].strip():
+                return "conll"
+    return "tsv"
+
+
+def _peek_lines(path: str, n: int) -> list[str]:
+    out = []
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        for line in fh:
+            out.append(line.rstrip("\r\n"))
+            if len(out) >= n:
+                break
+    return out
+
+
+def _as_index(col: Any) -> int | None:
+    if isinstance(col, bool):
+        return None
+    if isinstance(col, int):
+        return col
+    if isinstance(col, str) and col.strip().lstrip("-").isdigit():
+        return int(col)
+    return None
+
+
+def iter_examples(
+    path: str | os.PathLike,
+    task: str,
+    *,
+    format: str = "auto",
+    text_column: Any = "text",
+    text_pair_column: Any = "text_pair",
+    label_column: Any = "label",
+    tokens_column: Any = "tokens",
+    tags_column: Any = "tags",
+    has_header: Any = "auto",
+    delimiter: str | None = None,
+    label_separator: str = ",",
+    skip_malformed: bool = False,
+    report: ReadReport | None = None,
+    **_ignored: Any,
+) -> Iterator[Example]:
+    """Yield the examples of one file, streaming. See the module docstring for the formats.
+
+    Extra keyword arguments are ignored so that a whole settings dict can be passed.
+    """
+    path = str(path)
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
+    if not os.path.exists(path):
+        raise FormatError(path, None, "file not found")
+    fmt = detect_format(path, task) if format in ("auto", "", None) else format
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; expected auto or one of {', '.join(FORMATS)}")
+    report = report if report is not None else ReadReport()
+    opts = dict(
+        text_column=text_column, text_pair_column=text_pair_column, label_column=label_column,
+        tokens_column=tokens_column, tags_column=tags_column, label_separator=label_separator or ",",
+    )
+    if fmt == "jsonl":
+        gen = _iter_jsonl(path, task, **opts)
+    elif fmt == "conll":
+        gen = _iter_conll(path, task)
+    else:
+        delim = delimiter or ("\t" if fmt == "tsv" else ",")
+        delim = {"\\t": "\t", "tab": "\t"}.get(delim, delim)
+        gen = _iter_delimited(path, task, fmt, delim, has_header, **opts)
+    for item in gen:
+        if isinstance(item, FormatError):
+            if not skip_malformed:
+                raise item
+            report.skip(item)
+            continue
+        report.examples += 1
+        yield item
+
+
+# --- delimited (tsv / csv) -------------------------------------------------------------
+
+
+def _split_labels(raw: str, sep: str) -> list[str]:
+    return [p.strip() for p in raw.split(sep) if p.strip()]
+
+
+def _rows(path: str, fmt: str, delim: str) -> Iterator[tuple[int, list[str]]]:
+    """(start line, fields) of each non-empty row."""
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        if fmt == "tsv":
+            for lineno, line in enumerate(fh, 1):
+                line = line.rstrip("\r\n")
+                if not line.strip():
+                    continue
+                yield lineno, line.split(delim)
+        else:
+            reader = csv.reader(fh, delimiter=delim, quotechar='"', doublequote=True, strict=False)
+            start = 1
+            for row in reader:
+                end = reader.line_num
+                if row and any(f.strip() for f in row):
+                    yield start, row
+                start = end + 1
+
+
+def _looks_like_header(row: list[str], names: list[str]) -> bool:
+    cells = {c.strip().lower() for c in row}
+    return bool(names) and all(n.lower() in cells for n in names)
+
+
+def _iter_delimited(path, task, fmt, delim, has_header, *, text_column, text_pair_column, label_column,
+                    tokens_column, tags_column, label_separator):
+    rows = _rows(path, fmt, delim)
+    wanted = _wanted_columns(task, text_column, text_pair_column, label_column, tokens_column, tags_column)
+    named = [c for c in wanted.values() if _as_index(c) is None]
+    header_flag = str(has_header).strip().lower()
+    buffered: list[tuple[int, list[str]]] = []
+    first = next(rows, None)
+    if first is None:
+        return
+    if header_flag in ("true", "1", "yes"):
+        header = first[1]
+    elif header_flag in ("false", "0", "no"):
+        header = None
+        buffered.append(first)
+    else:  # auto
+        if named and _looks_like_header(first[1], named):
+            header = first[1]
+        else:
+            header = None
+            buffered.append(first)
+    index: dict[str, int] = {}
+    if header is not None:
+        lookup = {c.strip().lower(): i for i, c in enumerate(header)}
+        for role, col in wanted.items():
+            idx = _as_index(col)
+            if idx is None:
+                if str(col).lower() not in lookup:
+                    yield FormatError(path, first[0], f"header has no column {col!r} (columns: {', '.join(header)})")
+                    return
+                idx = lookup[str(col).lower()]
+            index[role] = idx
+    else:
+        # peek a few rows to place named columns positionally
+        for _ in range(50):
+            nxt = next(rows, None)
+            if nxt is None:
+                break
+            buffered.append(nxt)
+        index = _positional_layout(task, wanted, [r for _, r in buffered], path)
+    ncols_needed = max(index.values()) + 1 if index else 1
+
+    def _all_rows():
+        yield from buffered
+        yield from rows
+
+    for lineno, row in _all_rows():
+        if len(row) < ncols_needed:
+            yield FormatError(path, lineno, f"expected at least {ncols_needed} fields, found {len(row)}")
+            continue
+        try:
+            yield _example_from_fields(task, lineno, {role: row[i] for role, i in index.items()}, label_separator)
+        except ValueError as exc:
+            yield FormatError(path, lineno, str(exc))
+
+
+def _wanted_columns(task, text_column, text_pair_column, label_column, tokens_column, tags_column) -> dict[str, Any]:
+    if task == "ner":
+        # tsv/csv ner: tokens<TAB>tags; the text/label columns name them unless tokens/tags set
+        return {"tokens": tokens_column if tokens_column not in (None, "") else text_column,
+                "tags": tags_column if tags_column not in (None, "") else label_column}
+    wanted = {"text": text_column, "label": label_column}
+    if task == "pair":
+        wanted["text_pair"] = text_pair_column
+    return wanted
+
+
+def _positional_layout(task, wanted, sample_rows, path) -> dict[str, int]:
+    """Column indexes for a headerless file: explicit indexes win; names fall back to position."""
+    explicit = {role: _as_index(c) for role, c in wanted.items() if _as_index(c) is not None}
+    if len(explicit) == len(wanted):
+        return explicit
+    if task == "ner":
+        order = ["tokens", "tags"]
+        return {role: explicit.get(role, i) for i, role in enumerate(order)}
+    ncols = max((len(r) for r in sample_rows), default=len(wanted))
+    texts = ["text", "text_pair"] if task == "pair" else ["text"]
+    label_first = False
+    if "label" not in explicit and sample_rows and ncols >= 2:
+        def avg(i):
+            vals = [len(r[i]) for r in sample_rows if len(r) > i]
+            return sum(vals) / max(1, len(vals))
+        label_first = avg(0) < avg(ncols - 1)
+    if "label" in explicit:
+        label_first = explicit["label"] == 0
+    layout: dict[str, int] = {}
+    if label_first:
+        layout["label"] = 0
+        for i, role in enumerate(texts):
+            layout[role] = i + 1
+    else:
+        for i, role in enumerate(texts):
+            layout[role] = i
+        layout["label"] = len(texts)
+    layout.update(explicit)
+    return layout
+
+
+def _split_tokens(tokens_raw: str, n_tags: int) -> list[str]:
+    toks = tokens_raw.split()
+    if len(toks) == 1 and n_tags > 1 and len(toks[0]) == n_tags:
+        return list(toks[0])  # unspaced CJK sentence, one tag per character
+    return toks
+
+
+def _example_from_fields(task: str, lineno: int, fields: dict[str, Any], sep: str) -> Example:
+    if task == "ner":
+        tags_raw = fields["tags"]
+        tags = tags_raw.split() if isinstance(tags_raw, str) else [str(t) for t in tags_raw]
+        toks_raw = fields["tokens"]
+        tokens = _split_tokens(toks_raw, len(tags)) if isinstance(toks_raw, str) else [str(t) for t in toks_raw]
+        if not tokens:
+            raise ValueError("empty token sequence")
+        if len(tokens) != len(tags):
+            raise ValueError(f"{len(tokens)} tokens but {len(tags)} tags")
+        _check_bio(tags)
+        return Example(line=lineno, tokens=tokens, tags=tags)
+    text = fields.get("text")
+    if text is None or not isinstance(text, str):
+        raise ValueError("missing text")
+    if not text.strip():
+        raise ValueError("empty text")
+    label = fields.get("label")
+    if label is None:
+        raise ValueError("missing label")
+    ex = Example(line=lineno, text=text)
+    if task == "pair":
+        pair = fields.get("text_pair")
+        if pair is None or not isinstance(pair, str):
+            raise ValueError("missing second text (text_pair)")
+        ex.text_pair = pair
+    if task == "multilabel":
+        if isinstance(label, list):
+            ex.labels = [str(x).strip() for x in label if str(x).strip()]
+        else:
+            ex.labels = _split_labels(str(label), sep)
+    else:
+        if isinstance(label, (list, dict)):
+            raise ValueError(f"label must be a single value, got {label!r}")
+        lab = str(label).strip() if not isinstance(label, bool) else str(label).lower()
+        if not lab:
+            raise ValueError("empty label")
+        ex.label = lab
+    return ex
+
+
+_TAG = re.compile(r"^(O|[BI]-.+)$")
+
+
+def _check_bio(tags: list[str]) -> None:
+    for t in tags:
+        if not _TAG.match(t):
+            raise ValueError(f"tag {t!r} is not BIO (O, B-TYPE, I-TYPE)")
+
+
+# --- jsonl ------------------------------------------------------------------------------
+
+
+def _iter_jsonl(path, task, *, text_column, text_pair_column, label_column, tokens_column, tags_column,
+                label_separator):
+    wanted = _wanted_columns(task, text_column, text_pair_column, label_column, tokens_column, tags_column)
+    if task == "ner":
+        wanted = {"tokens": tokens_column or "tokens", "tags": tags_column or "tags"}
+    with open(path, encoding="utf-8-sig") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield FormatError(path, lineno, f"invalid JSON ({exc.msg})")
+                continue
+            if not isinstance(obj, dict):
+                yield FormatError(path, lineno, "expected a JSON object")
+                continue
+            fields = {}
+            missing = None
+            for role, key in wanted.items():
+                key = str(key)
+                if key not in obj:
+                    missing = key
+                    break
+                value = obj[key]
+                if role in ("text", "text_pair") and value is not None and not isinstance(value, str):
+                    value = str(value)
+                if role == "label" and isinstance(value, (int, float)) and not isinstance(value, bool):
+                    value = str(value)
+                fields[role] = value
+            if missing is not None:
+                yield FormatError(path, lineno, f"missing field {missing!r}")
+                continue
+            try:
+                yield _example_from_fields(task, lineno, fields, label_separator)
+            except ValueError as exc:
+                yield FormatError(path, lineno, str(exc))
+
+
+# --- conll -------------------------------------------------------------------------------
+
+
+def _iter_conll(path, task):
+    if task != "ner":
+        yield FormatError(path, None, f"format conll is for task=ner, not {task}")
+        return
+    tokens: list[str] = []
+    tags: list[str] = []
+    start = None
+    bad: FormatError | None = None
+
+    def flush():
+        nonlocal tokens, tags, start, bad
+        out = bad if bad is not None else (Example(line=start, tokens=tokens, tags=tags) if tokens else None)
+        tokens, tags, start, bad = [], [], None, None
+        return out
+
+    with open(path, encoding="utf-8-sig") as fh:
+        for lineno, line in enumerate(fh, 1):
+            line = line.rstrip("\r\n")
+            if not line.strip():
+                ex = flush()
+                if ex is not None:
+                    yield ex
+                continue
+            if line.startswith("-DOCSTART-"):
+                continue
+            parts = line.split("\t") if "\t" in line else line.split()
+            parts = [p for p in parts if p != ""]
+            if start is None:
+                start = lineno
+            if len(parts) < 2:
+                if bad is None:
+                    bad = FormatError(path, lineno, "expected a token and a tag")
+                continue
+            tag = parts[-1].strip()
+            if not _TAG.match(tag) and bad is None:
+                bad = FormatError(path, lineno, f"tag {tag!r} is not BIO (O, B-TYPE, I-TYPE)")
+            tokens.append(parts[0].strip())
+            tags.append(tag)
+    ex = flush()
+    if ex is not None:
+        yield ex
+
+
+def has_cjk(text: str) -> bool:
+    return bool(_CJK.search(text))

@@ -1,0 +1,227 @@
+"""From examples to batches: label maps, tokenize-once cache, dynamic padding, length grouping.
+
+* :func:`encode` tokenizes a list of examples and caches the result under a fingerprint of
+  the examples' content, the tokenizer, the label map and ``max_seq_length`` - a second run
+  on the same data loads it instead of tokenizing again.
+* :class:`EpochSampler` - a seeded permutation per epoch (same seed and epoch, same order: a
+  resumed run sees the same batches). With ``group_by_length`` the permutation is cut into
+  mega-batches of ``50 x batch_size`` examples, each sorted by length and chunked into
+  batches, and the batch order is shuffled: batches of similar lengths, little padding,
+  still random. The partial batch (if any) stays last so that a ``BatchSampler`` of the
+  same size re-forms exactly these batches.
+* :func:`collate` pads to the longest sequence of the batch (dynamic padding).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from typing import Any, Sequence
+
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from trainers.data.formats import Example
+
+CACHE_VERSION = 1
+
+
+def label_space(task: str, *example_lists: Sequence[Example], fixed: str | Sequence[str] = "") -> list[str]:
+    """The label names (class labels, multi-label names, or BIO tags) in a stable order."""
+    if fixed:
+        names = [s.strip() for s in fixed.split(",")] if isinstance(fixed, str) else list(fixed)
+        names = [n for n in names if n]
+        if task == "ner" and "O" not in names:
+            names = ["O", *names]
+        return names
+    seen: set[str] = set()
+    for examples in example_lists:
+        for ex in examples:
+            if task == "multilabel":
+                seen.update(ex.labels or [])
+            elif task == "ner":
+                seen.update(ex.tags or [])
+            else:
+                seen.add(ex.label)
+    if task == "ner":
+        types = sorted({t[2:] for t in seen if t != "O"})
+        return ["O"] + [f"{p}-{ty}" for ty in types for p in ("B", "I")]
+    return sorted(seen)
+
+
+def tokenizer_fingerprint(tokenizer) -> str:
+    h = hashlib.sha256()
+    backend = getattr(tokenizer, "backend_tokenizer", None) or getattr(tokenizer, "_tokenizer", None)
+    if backend is not None:
+        spec = json.loads(backend.to_str())
+        spec.pop("truncation", None)  # call-time state, set by the previous tokenizer(...) call
+        spec.pop("padding", None)
+        h.update(json.dumps(spec, sort_keys=True).encode())
+    else:  # slow tokenizer: vocabulary + class
+        h.update(type(tokenizer).__name__.encode())
+        h.update(json.dumps(sorted(tokenizer.get_vocab().items())).encode())
+    h.update(str(getattr(tokenizer, "model_max_length", "")).encode())
+    return h.hexdigest()
+
+
+def examples_fingerprint(examples: Sequence[Example]) -> str:
+    h = hashlib.sha256()
+    for ex in examples:
+        h.update(json.dumps(ex.to_dict(), ensure_ascii=False, sort_keys=True).encode())
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+class EncodedDataset(Dataset):
+    """Tokenized examples: each item is a dict of 1-D tensors plus its ``index``."""
+
+    def __init__(self, features: list[dict[str, Any]]):
+        self.features = features
+        self.lengths = [len(f["input_ids"]) for f in features]
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return self.features[i]
+
+
+def _encode_uncached(examples, tokenizer, task, label2id, max_len) -> list[dict[str, Any]]:
+    feats: list[dict[str, Any]] = []
+    chunk = 1000
+    for start in range(0, len(examples), chunk):
+        part = examples[start:start + chunk]
+        if task == "ner":
+            enc = tokenizer([ex.tokens for ex in part], is_split_into_words=True, truncation=True,
+                            max_length=max_len)
+        elif task == "pair":
+            enc = tokenizer([ex.text for ex in part], [ex.text_pair for ex in part], truncation=True,
+                            max_length=max_len)
+        else:
+            enc = tokenizer([ex.text for ex in part], truncation=True, max_length=max_len)
+        for j, ex in enumerate(part):
+            f: dict[str, Any] = {"index": start + j, "input_ids": torch.tensor(enc["input_ids"][j], dtype=torch.long)}
+            if "token_type_ids" in enc:
+                f["token_type_ids"] = torch.tensor(enc["token_type_ids"][j], dtype=torch.long)
+            if task == "ner":
+                word_ids = enc.word_ids(j)
+                labels, prev = [], None
+                for w in word_ids:
+                    if w is None or w == prev:
+                        labels.append(-100)
+                    else:
+                        labels.append(label2id[ex.tags[w]])
+                    prev = w
+                f["labels"] = torch.tensor(labels, dtype=torch.long)
+            elif task == "multilabel":
+                vec = torch.zeros(len(label2id), dtype=torch.float)
+                for lab in ex.labels:
+                    vec[label2id[lab]] = 1.0
+                f["labels"] = vec
+            else:
+                f["labels"] = torch.tensor(label2id[ex.label], dtype=torch.long)
+            feats.append(f)
+    return feats
+
+
+def encode(examples: Sequence[Example], tokenizer, task: str, label2id: dict[str, int], max_len: int,
+           cache_dir: str | None = None, write_cache: bool = True) -> tuple[EncodedDataset, str]:
+    """Tokenize (or load from the cache). Returns the dataset and 'cached' / 'tokenized'."""
+    key = hashlib.sha256(json.dumps({
+        "v": CACHE_VERSION, "task": task, "max_len": max_len, "labels": label2id,
+        "tok": tokenizer_fingerprint(tokenizer), "data": examples_fingerprint(examples),
+    }, sort_keys=True).encode()).hexdigest()[:32]
+    path = os.path.join(cache_dir, "tokenized", key + ".pt") if cache_dir else None
+    if path and os.path.exists(path):
+        try:
+            feats = torch.load(path, weights_only=True)
+            if len(feats) == len(examples):
+                return EncodedDataset(feats), "cached"
+        except Exception:  # noqa: BLE001 - a corrupt cache entry is rebuilt
+            pass
+    feats = _encode_uncached(list(examples), tokenizer, task, label2id, max_len)
+    if path and write_cache:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        torch.save(feats, tmp)
+        os.replace(tmp, path)
+    return EncodedDataset(feats), "tokenized"
+
+
+class EpochSampler(Sampler[int]):
+    """Seeded per-epoch order, optionally grouped by length (see the module docstring)."""
+
+    def __init__(self, lengths: Sequence[int], batch_size: int, seed: int, group_by_length: bool = True,
+                 mega_factor: int = 50):
+        self.lengths = list(lengths)
+        self.batch_size = batch_size
+        self.seed = seed
+        self.group = group_by_length
+        self.mega = max(1, mega_factor) * batch_size
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def __iter__(self):
+        g = torch.Generator()
+        g.manual_seed(self.seed * 100003 + self.epoch)
+        perm = torch.randperm(len(self.lengths), generator=g).tolist()
+        if not self.group:
+            return iter(perm)
+        batches: list[list[int]] = []
+        for s in range(0, len(perm), self.mega):
+            mega = sorted(perm[s:s + self.mega], key=lambda i: -self.lengths[i])
+            batches.extend(mega[k:k + self.batch_size] for k in range(0, len(mega), self.batch_size))
+        tail = batches.pop() if batches and len(batches[-1]) < self.batch_size else None
+        order = torch.randperm(len(batches), generator=g).tolist()
+        out = [i for b in order for i in batches[b]]
+        if tail:
+            out.extend(tail)
+        return iter(out)
+
+
+class LengthSortedSampler(Sampler[int]):
+    """Evaluation order: longest first (little padding); predictions are re-ordered by index."""
+
+    def __init__(self, lengths: Sequence[int]):
+        self.order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def __iter__(self):
+        return iter(self.order)
+
+
+def make_collate(pad_id: int, task: str):
+    def collate(items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        n = len(items)
+        width = max(len(it["input_ids"]) for it in items)
+        ids = torch.full((n, width), pad_id, dtype=torch.long)
+        mask = torch.zeros((n, width), dtype=torch.long)
+        has_tt = "token_type_ids" in items[0]
+        tt = torch.zeros((n, width), dtype=torch.long) if has_tt else None
+        if task == "ner":
+            labels = torch.full((n, width), -100, dtype=torch.long)
+        for r, it in enumerate(items):
+            k = len(it["input_ids"])
+            ids[r, :k] = it["input_ids"]
+            mask[r, :k] = 1
+            if has_tt:
+                tt[r, :k] = it["token_type_ids"]
+            if task == "ner":
+                labels[r, :k] = it["labels"]
+        if task != "ner":
+            labels = torch.stack([it["labels"] for it in items])
+        batch = {"input_ids": ids, "attention_mask": mask, "labels": labels,
+                 "index": torch.tensor([it["index"] for it in items], dtype=torch.long)}
+        if has_tt:
+            batch["token_type_ids"] = tt
+        return batch
+
+    return collate

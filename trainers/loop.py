@@ -1,0 +1,623 @@
+"""The training loop: data -> model -> AdamW/warmup/linear decay under accelerate -> outputs.
+
+Outputs (docs/program-interface.md): metrics.jsonl (train_* every log_steps, eval_* at eval
+steps and the end), metrics.json (final, flat), predictions.jsonl (dev predictions),
+checkpoints.json, and under ``checkpoints/``: ``step-N/`` (accelerate ``save_state``: model,
+optimizer, scheduler, RNG, loop state - what ``resume`` needs), ``best/`` and ``last/``
+(Hugging Face folders: ``save_pretrained`` model + tokenizer). Only the main process writes.
+
+Host syncs: the running loss stays on the device; ``.item()`` happens at log steps only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from trainers.data import formats, sampling
+from trainers.data.pipeline import EpochSampler, LengthSortedSampler, encode, label_space, make_collate
+from trainers.metrics import classification_metrics, multilabel_metrics, ner_metrics
+from trainers.settings import SettingsError, primary_metric
+
+STATE_MARKER = "COMPLETE"
+
+
+class TrainerError(RuntimeError):
+    """A user-facing failure (bad path, unresolvable init_from, ...): one line, exit 2."""
+
+
+class LoopState:
+    """Everything about the loop that resume needs besides model/optimizer/scheduler/RNG."""
+
+    def __init__(self):
+        self.global_step = 0
+        self.best_metric: float | None = None
+        self.best_step: int | None = None
+        self.last_train_loss: float | None = None
+
+    def state_dict(self) -> dict:
+        return {"global_step": self.global_step, "best_metric": self.best_metric, "best_step": self.best_step,
+                "last_train_loss": self.last_train_loss}
+
+    def load_state_dict(self, sd: dict) -> None:
+        self.global_step = int(sd["global_step"])
+        self.best_metric = sd.get("best_metric")
+        self.best_step = sd.get("best_step")
+        self.last_train_loss = sd.get("last_train_loss")
+
+
+class Outputs:
+    """Files of the run; every write is a no-op off the main process."""
+
+    def __init__(self, run_dir: str, metrics_path: str, is_main: bool):
+        self.run_dir = run_dir
+        self.metrics_path = metrics_path
+        self.is_main = is_main
+        if is_main:
+            os.makedirs(run_dir, exist_ok=True)
+            os.makedirs(os.path.dirname(os.path.abspath(metrics_path)), exist_ok=True)
+
+    def log(self, msg: str) -> None:
+        if self.is_main:
+            print(f"[trainer] {msg}", flush=True)
+
+    def metrics(self, step: int | None, epoch: float | None = None, **values: float) -> None:
+        if not self.is_main:
+            return
+        rec: dict[str, Any] = {}
+        if step is not None:
+            rec["step"] = int(step)
+        if epoch is not None:
+            rec["epoch"] = round(float(epoch), 4)
+        for k, v in values.items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+                rec[k] = v
+        with open(self.metrics_path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(rec) + "\n")
+
+    def write_json(self, name: str, obj: Any) -> None:
+        if not self.is_main:
+            return
+        path = os.path.join(self.run_dir, name)
+        tmp = path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(obj, fh, indent=2, ensure_ascii=False)
+            fh.write("\n")
+        os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _project_root() -> str:
+    return os.environ.get("EXPCTL_PROJECT_ROOT") or os.getcwd()
+
+
+def _data_path(p: str) -> str:
+    return p if os.path.isabs(p) else os.path.join(_project_root(), p)
+
+
+def _cache_dir(settings) -> str:
+    if settings["cache_dir"]:
+        return _data_path(settings["cache_dir"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "expctl", "trainer")
+
+
+def resolve_init_from(ref: str) -> str:
+    """A folder path is used as is; otherwise ``expctl show REF --json`` -> checkpoints.best."""
+    cand = _data_path(ref)
+    if os.path.isdir(cand):
+        return cand
+    exe = shutil.which("expctl")
+    cmd = [exe] if exe else [sys.executable, "-m", "expctl.cli"]
+    try:
+        proc = subprocess.run([*cmd, "show", ref, "--json"], capture_output=True, text=True, cwd=_project_root(),
+                              timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise TrainerError(f"init_from={ref!r}: not a folder, and `expctl show` failed: {exc}") from exc
+    if proc.returncode != 0:
+        msg = (proc.stderr or proc.stdout).strip().splitlines()
+        raise TrainerError(f"init_from={ref!r}: not a folder, and `expctl show {ref} --json` failed: "
+                           f"{msg[-1] if msg else proc.returncode}")
+    try:
+        best = (json.loads(proc.stdout).get("checkpoints") or {}).get("best")
+    except ValueError as exc:
+        raise TrainerError(f"init_from={ref!r}: `expctl show --json` did not print JSON") from exc
+    if not best or not os.path.isdir(best):
+        raise TrainerError(f"init_from={ref!r}: run has no best checkpoint on this machine ({best!r})")
+    return best
+
+
+def read_split(settings, which: str, out: Outputs):
+    path = _data_path(settings[f"{which}_file"])
+    task = settings["task"]
+    limit = int(settings[f"max_{which}_samples"])
+    opts = {k: settings[k] for k in ("format", "text_column", "text_pair_column", "label_column", "tokens_column",
+                                     "tags_column", "has_header", "delimiter", "label_separator", "skip_malformed")}
+    reports: list[formats.ReadReport] = []
+
+    def make_iter():
+        rep = formats.ReadReport()
+        reports.append(rep)
+        return formats.iter_examples(path, task, report=rep, **opts)
+
+    label_of = (lambda ex: ex.label) if task in ("classification", "pair") else None
+    seed = int(settings["seed"]) + (0 if which == "train" else 1)
+    examples, how, counts = sampling.sample(make_iter, limit, seed, label_of)
+    if not examples:
+        raise TrainerError(f"{which}_file {path}: no examples")
+    if task == "multilabel":
+        counts = Counter(lab for ex in examples for lab in ex.labels)
+    elif task == "ner":
+        counts = Counter(t[2:] for ex in examples for t in ex.tags if t.startswith("B-"))
+    shown = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:20])
+    more = f" (+{len(counts) - 20} more)" if len(counts) > 20 else ""
+    kind = {"multilabel": "label occurrences", "ner": "entities"}.get(task, "labels")
+    out.log(f"{which}: {os.path.relpath(path, _project_root()) if path.startswith(_project_root()) else path}: {how}; "
+            f"{kind}: {shown}{more}")
+    rep = reports[-1]
+    if rep.skipped:
+        first = "; ".join(f"line {ln}: {why}" for ln, why in rep.skipped_lines[:3])
+        out.log(f"{which}: skipped {rep.skipped} malformed line(s) ({first})")
+    return examples
+
+
+def _no_decay(name: str) -> bool:
+    return name.endswith(".bias") or "LayerNorm" in name or "layer_norm" in name or "layernorm" in name.lower()
+
+
+def _save_hf(accelerator, model, tokenizer, dest: str) -> None:
+    """save_pretrained model + tokenizer into ``dest`` atomically (main process writes)."""
+    state_dict = accelerator.get_state_dict(model)
+    if accelerator.is_main_process:
+        tmp = dest + ".tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        accelerator.unwrap_model(model).save_pretrained(tmp, state_dict=state_dict, save_function=accelerator.save)
+        tokenizer.save_pretrained(tmp)
+        old = dest + ".old"
+        shutil.rmtree(old, ignore_errors=True)
+        if os.path.exists(dest):
+            os.replace(dest, old)
+        os.replace(tmp, dest)
+        shutil.rmtree(old, ignore_errors=True)
+    accelerator.wait_for_everyone()
+
+
+def complete_checkpoints(ckpt_root: str) -> list[tuple[int, str]]:
+    out = []
+    if not os.path.isdir(ckpt_root):
+        return out
+    for name in os.listdir(ckpt_root):
+        m = re.fullmatch(r"step-(\d+)", name)
+        if m and os.path.exists(os.path.join(ckpt_root, name, STATE_MARKER)):
+            out.append((int(m.group(1)), os.path.join(ckpt_root, name)))
+    return sorted(out)
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, float]:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+    from trainers.modeling import build_tiny_model, folder_labels, load_folder_model, tiny_tokenizer_cached
+    from trainers.tricks import build_tricks, model_inputs
+
+    task = settings["task"]
+    use_cuda = torch.cuda.is_available() and not settings["cpu"]
+    mp = settings["mixed_precision"]
+    mp_note = None
+    if mp == "fp16" and not use_cuda:
+        mp_note = ("mixed_precision=fp16 does nothing on a CPU (accelerate ignores it): training in fp32. "
+                   "Use mixed_precision=bf16 for reduced precision on a CPU.")
+        mp = "no"
+    accelerator = Accelerator(cpu=not use_cuda, mixed_precision=mp,
+                              gradient_accumulation_steps=int(settings["grad_accum_steps"]))
+    out = Outputs(run_dir, metrics_path, accelerator.is_main_process)
+    nproc = accelerator.num_processes
+    out.log(f"task {task}; device {accelerator.device}; processes {nproc}; mixed precision {mp}; "
+            f"torch threads {torch.get_num_threads()}")
+    if mp_note:
+        out.log(mp_note)
+    set_seed(int(settings["seed"]))
+    cache_dir = _cache_dir(settings)
+
+    # ---- data
+    train_ex = read_split(settings, "train", out) if settings["do_train"] else []
+    eval_ex = read_split(settings, "eval", out)
+
+    # ---- model + tokenizer
+    source = settings["init_from"] or (settings["model"] if settings["model"] != "tiny" else "")
+    if source:
+        folder = resolve_init_from(source) if settings["init_from"] else _data_path(source)
+        if not os.path.isdir(folder):
+            raise TrainerError(f"model {source!r}: no such folder (model must be 'tiny' or a local HF model folder)")
+        labels = label_space(task, train_ex, eval_ex, fixed=settings["labels"])
+        stored = folder_labels(folder)
+        if stored and set(stored) >= set(labels):
+            labels = stored  # keep the folder's head (warm start / eval of a checkpoint)
+        model, tokenizer = load_folder_model(folder, task, labels, settings["dropout"])
+        what = "warm start from" if settings["init_from"] else "model"
+        out.log(f"{what} {folder} ({type(model).__name__}, {sum(p.numel() for p in model.parameters()):,} "
+                f"parameters; head {'kept' if stored == labels else 're-initialised'})")
+    else:
+        if not train_ex:
+            raise TrainerError("model=tiny builds its vocabulary from the training data: set do_train or init_from")
+        labels = label_space(task, train_ex, eval_ex, fixed=settings["labels"])
+        tokenizer, how = tiny_tokenizer_cached(train_ex, settings["tiny"], cache_dir, accelerator.is_main_process,
+                                               accelerator.wait_for_everyone)
+        model = build_tiny_model(task, labels, tokenizer, settings["tiny"], int(settings["max_seq_length"]),
+                                 settings["dropout"])
+        out.log(f"model tiny BERT ({settings['tiny']['num_layers']} layers x {settings['tiny']['hidden_size']}, "
+                f"{sum(p.numel() for p in model.parameters()):,} parameters; vocabulary {len(tokenizer)} "
+                f"{how} from the training data)")
+    label2id = {lab: i for i, lab in enumerate(labels)}
+    for ex in train_ex + eval_ex:
+        names = ex.labels if task == "multilabel" else ex.tags if task == "ner" else [ex.label]
+        for n in names:
+            if n not in label2id:
+                raise TrainerError(f"label {n!r} (line {ex.line}) is not in the label set {labels}")
+
+    # ---- tokenize once (main process first; the others read its cache)
+    max_len = int(settings["max_seq_length"])
+    with accelerator.main_process_first():
+        t0 = time.perf_counter()
+        train_ds, how_tr = encode(train_ex, tokenizer, task, label2id, max_len, cache_dir,
+                                  write_cache=accelerator.is_main_process) if train_ex else (None, "-")
+        eval_ds, how_ev = encode(eval_ex, tokenizer, task, label2id, max_len, cache_dir,
+                                 write_cache=accelerator.is_main_process)
+    out.log(f"data: train {how_tr}, eval {how_ev} ({time.perf_counter() - t0:.1f}s; cache {cache_dir})")
+    collate = make_collate(tokenizer.pad_token_id, task)
+    bs, ebs = int(settings["batch_size"]), int(settings["eval_batch_size"])
+    eval_dl = torch.utils.data.DataLoader(eval_ds, batch_size=ebs, sampler=LengthSortedSampler(eval_ds.lengths),
+                                          collate_fn=collate, num_workers=int(settings["num_workers"]),
+                                          generator=torch.Generator().manual_seed(0))
+
+    ckpt_root = os.path.join(run_dir, "checkpoints")
+    metric_name = primary_metric(settings)
+    state = LoopState()
+
+    # ---- evaluation
+    def evaluate(mdl) -> tuple[dict[str, float], list[dict] | None]:
+        mdl.eval()
+        parts: list[tuple] = []
+        with torch.no_grad():
+            for batch in eval_dl:
+                logits = mdl(**model_inputs(batch)).logits.float()
+                labels_t = batch["labels"]
+                if task == "ner":
+                    tok = F.cross_entropy(logits.transpose(1, 2), labels_t, reduction="none", ignore_index=-100)
+                    valid = (labels_t != -100)
+                    per = tok.sum(1) / valid.sum(1).clamp(min=1)
+                    preds = torch.where(valid, logits.argmax(-1), torch.full_like(labels_t, -100))
+                    preds = accelerator.pad_across_processes(preds, dim=1, pad_index=-100)
+                    g = accelerator.gather_for_metrics((batch["index"], per, preds))
+                elif task == "multilabel":
+                    per = F.binary_cross_entropy_with_logits(logits, labels_t.float(), reduction="none").mean(-1)
+                    g = accelerator.gather_for_metrics((batch["index"], per, torch.sigmoid(logits)))
+                else:
+                    per = F.cross_entropy(logits, labels_t, reduction="none")
+                    g = accelerator.gather_for_metrics((batch["index"], per, torch.softmax(logits, -1)))
+                parts.append(tuple(t.cpu() for t in g))
+        mdl.train()
+        idx = torch.cat([p[0] for p in parts]).tolist()
+        losses = torch.cat([p[1] for p in parts])
+        if task == "ner":
+            width = max(p[2].shape[1] for p in parts)
+            outs = torch.cat([F.pad(p[2], (0, width - p[2].shape[1]), value=-100) for p in parts])
+        else:
+            outs = torch.cat([p[2] for p in parts])
+        first: dict[int, int] = {}
+        for row, i in enumerate(idx):
+            first.setdefault(i, row)
+        if len(first) != len(idx) or len(first) != len(eval_ex):
+            out.log(f"WARNING: eval gathered {len(idx)} rows for {len(first)} distinct of {len(eval_ex)} samples")
+        order = [first[i] for i in range(len(eval_ex)) if i in first]
+        losses, outs = losses[order], outs[order]
+        exs = [eval_ex[i] for i in range(len(eval_ex)) if i in first]
+        preds_out: list[dict] = []
+        if task in ("classification", "pair"):
+            pred_ids = outs.argmax(-1).tolist()
+            y_pred = [labels[p] for p in pred_ids]
+            m = classification_metrics([ex.label for ex in exs], y_pred, labels)
+            for k, (ex, p) in enumerate(zip(exs, y_pred)):
+                probs = outs[k].tolist()
+                preds_out.append({"index": k, "text": ex.text, "text_pair": ex.text_pair, "label": ex.label, "pred": p,
+                                  "confidence": round(max(probs), 6),
+                                  "probs": {lab: round(v, 6) for lab, v in zip(labels, probs)}})
+        elif task == "multilabel":
+            pred_sets = [[labels[j] for j, v in enumerate(row) if v >= 0.5] for row in outs.tolist()]
+            m = multilabel_metrics([ex.labels for ex in exs], pred_sets, labels)
+            for k, (ex, ps) in enumerate(zip(exs, pred_sets)):
+                preds_out.append({"index": k, "text": ex.text, "labels": ex.labels, "pred_labels": ps,
+                                  "probs": {lab: round(v, 6) for lab, v in zip(labels, outs[k].tolist())}})
+        else:
+            y_true, y_pred = [], []
+            for k, ex in enumerate(exs):
+                row = outs[k]
+                word_preds = [labels[int(v)] for v in row[row != -100].tolist()]
+                word_preds = (word_preds + ["O"] * len(ex.tags))[:len(ex.tags)]  # truncated words: O
+                y_true.append(ex.tags)
+                y_pred.append(word_preds)
+                preds_out.append({"index": k, "tokens": ex.tokens, "tags": ex.tags, "pred_tags": word_preds})
+            m = ner_metrics(y_true, y_pred)
+        m["loss"] = float(losses.mean()) if len(losses) else float("nan")
+        return {f"eval_{k}": (v if isinstance(v, int) else float(v)) for k, v in m.items()}, preds_out
+
+    def write_checkpoints_json():
+        saved = [os.path.relpath(p, run_dir) for _, p in complete_checkpoints(ckpt_root)]
+        obj: dict[str, Any] = {"best": None, "last": None, "all": saved, "best_metric": {}, "best_step": state.best_step}
+        if os.path.isdir(os.path.join(ckpt_root, "best")):
+            obj["best"] = "checkpoints/best"
+            obj["best_metric"] = {metric_name: state.best_metric}
+        if os.path.isdir(os.path.join(ckpt_root, "last")):
+            obj["last"] = "checkpoints/last"
+        obj["resume_from"] = saved[-1] if saved else None
+        out.write_json("checkpoints.json", obj)
+
+    def consider_best(mdl, metrics: dict[str, float]) -> None:
+        if metric_name not in metrics:
+            raise SettingsError(f"metric_for_best {metric_name!r} is not an eval metric "
+                                f"(have: {', '.join(sorted(metrics))})")
+        value = metrics[metric_name]
+        if state.best_metric is None or value > state.best_metric:
+            state.best_metric, state.best_step = value, state.global_step
+            _save_hf(accelerator, mdl, tokenizer, os.path.join(ckpt_root, "best"))
+            out.log(f"new best {metric_name} {value:.4f} at step {state.global_step}: saved checkpoints/best")
+            write_checkpoints_json()
+
+    # ---- eval only
+    if not settings["do_train"]:
+        model = accelerator.prepare(model)
+        eval_dl = accelerator.prepare(eval_dl)
+        metrics, preds = evaluate(model)
+        out.metrics(0, **metrics)
+        _finish(out, metrics, preds, {}, metric_name)
+        return metrics
+
+    # ---- optimisation
+    lr = settings["lr"]
+    lr = (1e-3 if not source else 3e-5) if lr == "auto" else float(lr)
+    params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW([
+        {"params": [p for n, p in params if not _no_decay(n)], "weight_decay": float(settings["weight_decay"])},
+        {"params": [p for n, p in params if _no_decay(n)], "weight_decay": 0.0},
+    ], lr=lr)
+    sampler = EpochSampler(train_ds.lengths, bs, int(settings["seed"]), bool(settings["group_by_length"]))
+    # a private generator: creating a loader iterator must not draw from the global RNG (dropout),
+    # or a resumed run (which creates one more iterator) would see different dropout masks
+    train_dl = torch.utils.data.DataLoader(train_ds, batch_size=bs, sampler=sampler, collate_fn=collate,
+                                           num_workers=int(settings["num_workers"]),
+                                           generator=torch.Generator().manual_seed(int(settings["seed"])))
+    model, optimizer, train_dl, eval_dl = accelerator.prepare(model, optimizer, train_dl, eval_dl)
+    ga = int(settings["grad_accum_steps"])
+    steps_per_epoch = max(1, math.ceil(len(train_dl) / ga))
+    total = int(settings["max_steps"]) if int(settings["max_steps"]) > 0 else steps_per_epoch * int(settings["epochs"])
+    n_epochs = math.ceil(total / steps_per_epoch)
+    warmup = int(round(float(settings["warmup_ratio"]) * total))
+
+    def lr_lambda(step: int) -> float:
+        if warmup and step < warmup:
+            return (step + 1) / (warmup + 1)
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)
+    accelerator.register_for_checkpointing(scheduler)
+    accelerator.register_for_checkpointing(state)
+    tricks = build_tricks(settings, task=task, num_labels=len(labels), context={
+        "accelerator": accelerator, "optimizer": optimizer, "total_steps": total, "tokenizer": tokenizer,
+        "label_names": labels, "run_dir": run_dir, "model_source": source or "tiny",
+    })
+    if hasattr(tricks, "bind_optimizer"):
+        tricks.bind_optimizer(optimizer)
+    describe = tricks.describe() if hasattr(tricks, "describe") else "none"
+    out.log(f"train: {len(train_ds)} examples, batch {bs} x {nproc} process(es) x {ga} accumulation, "
+            f"{steps_per_epoch} updates/epoch, {total} updates ({n_epochs} epochs), lr {lr:g}, warmup {warmup}, "
+            f"group_by_length {bool(settings['group_by_length'])}; tricks: {describe} "
+            f"({getattr(tricks, 'passes_per_sample', 1.0):g} forward/backward passes per sample)")
+
+    # ---- resume
+    resume = str(settings["resume"] or "no")
+    skip_batches, start_epoch = 0, 0
+    if resume != "no":
+        if resume == "auto":
+            found = complete_checkpoints(ckpt_root)
+            path = found[-1][1] if found else None
+            if path is None:
+                out.log(f"resume=auto: no complete checkpoint under {ckpt_root}: starting from scratch")
+        else:
+            path = _data_path(resume)
+            if not os.path.exists(os.path.join(path, STATE_MARKER)):
+                raise TrainerError(f"resume={resume!r}: not a complete checkpoint folder")
+        if path:
+            accelerator.load_state(path)
+            start_epoch = state.global_step // steps_per_epoch
+            done_in_epoch = state.global_step % steps_per_epoch
+            skip_batches = done_in_epoch * ga
+            out.log(f"resumed from {os.path.relpath(path, run_dir)} at step {state.global_step} "
+                    f"(epoch {start_epoch}, skipping {skip_batches} batch(es) of it)")
+            out.metrics(state.global_step, resumed_from_step=state.global_step)
+
+    def save_state():
+        dest = os.path.join(ckpt_root, f"step-{state.global_step}")
+        accelerator.save_state(dest)
+        accelerator.wait_for_everyone()
+        if accelerator.is_main_process:
+            with open(os.path.join(dest, STATE_MARKER), "w") as fh:
+                fh.write(json.dumps(state.state_dict()) + "\n")
+            keep = max(1, int(settings["keep_last"]))
+            for _, old in complete_checkpoints(ckpt_root)[:-keep]:
+                shutil.rmtree(old, ignore_errors=True)
+            write_checkpoints_json()
+        accelerator.wait_for_everyone()
+        out.log(f"saved checkpoints/step-{state.global_step}")
+
+    # ---- train
+    log_steps, eval_steps, save_steps = int(settings["log_steps"]), int(settings["eval_steps"]), int(settings["save_steps"])
+    stop_after = int(settings["debug_stop_after_step"])
+    clip = float(settings["max_grad_norm"])
+    device = accelerator.device
+    run_sums: dict[str, torch.Tensor] = {}
+    micro = 0
+    samples_since, t_since = 0, time.perf_counter()
+    t_train, samples_total, time_total = time.perf_counter(), 0, 0.0
+    progress = _Progress(total, state.global_step, enabled=accelerator.is_main_process and sys.stdout.isatty())
+    model.train()
+    for epoch in range(start_epoch, n_epochs):
+        if state.global_step >= total:
+            break
+        dl = accelerator.skip_first_batches(train_dl, skip_batches) if skip_batches else train_dl
+        skip_batches = 0
+        # accelerate's loaders set the sampler's epoch from their own counter when iterated;
+        # a fresh skip-loader would restart it at 0, so pin it to the real epoch
+        sampler.set_epoch(epoch)
+        if hasattr(dl, "set_epoch"):
+            dl.set_epoch(epoch)
+        for batch in dl:
+            with accelerator.accumulate(model):
+                terms = tricks.train_step(model, batch, accelerator)
+                if accelerator.sync_gradients and clip > 0:
+                    accelerator.clip_grad_norm_(model.parameters(), clip)
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+            for k, v in terms.items():
+                v = v.detach().float()
+                run_sums[k] = run_sums[k] + v if k in run_sums else v
+            micro += 1
+            samples_since += batch["input_ids"].shape[0]
+            if not accelerator.sync_gradients:
+                continue
+            scheduler.step()
+            state.global_step += 1
+            step = state.global_step
+            tricks.after_optimizer_step(model, step)
+            progress.update(step)
+            if step % log_steps == 0 or step == total:
+                keys = sorted(run_sums)
+                vals = accelerator.reduce(torch.stack([run_sums[k] / micro for k in keys]).to(device), "mean").tolist()
+                dt = time.perf_counter() - t_since
+                sps = samples_since * nproc / dt if dt > 0 else 0.0
+                samples_total += samples_since
+                time_total += dt
+                named = dict(zip(keys, vals))
+                state.last_train_loss = named.get("loss")
+                extra = {f"train_{k}": v for k, v in named.items() if k != "loss"}
+                cur_lr = scheduler.get_last_lr()[0]
+                ep = step / steps_per_epoch
+                out.metrics(step, ep, train_loss=named.get("loss", float("nan")), lr=cur_lr, train_samples_per_s=sps,
+                            **extra)
+                if not math.isfinite(named.get("loss", 0.0)):
+                    out.log(f"WARNING: train loss is {named.get('loss')} at step {step}")
+                terms_txt = "".join(f" | {k} {v:.4f}" for k, v in named.items() if k != "loss")
+                progress.write(f"step {step}/{total} | epoch {ep:.2f} | loss {named.get('loss', float('nan')):.4f}"
+                               f"{terms_txt} | lr {cur_lr:.2e} | {sps:.1f} samples/s", out)
+                run_sums, micro, samples_since = {}, 0, 0
+                t_since = time.perf_counter()
+            if eval_steps > 0 and step % eval_steps == 0 and step != total:
+                metrics, _ = evaluate(model)
+                out.metrics(step, step / steps_per_epoch, **metrics)
+                progress.write(f"eval step {step}: " + _fmt(metrics), out)
+                consider_best(model, metrics)
+                t_since = time.perf_counter()
+                samples_since = 0
+            if save_steps > 0 and step % save_steps == 0 and step != total:
+                save_state()
+                t_since = time.perf_counter()
+                samples_since = 0
+            if stop_after and step == stop_after:
+                out.log(f"debug_stop_after_step={stop_after}: exiting hard (test of resume)")
+                sys.stdout.flush()
+                os._exit(3)
+            if step >= total:
+                break
+    progress.close()
+    train_time = time.perf_counter() - t_train
+
+    # ---- end: finalize, evaluate, save
+    model = tricks.finalize(model)
+    metrics, preds = evaluate(model)
+    out.metrics(state.global_step, state.global_step / steps_per_epoch, **metrics)
+    out.log(f"final eval step {state.global_step}: " + _fmt(metrics))
+    consider_best(model, metrics)
+    _save_hf(accelerator, model, tokenizer, os.path.join(ckpt_root, "last"))
+    save_state()
+    extra = {"train_runtime_s": round(train_time, 3), "train_steps": state.global_step}
+    if time_total > 0:
+        extra["train_samples_per_s"] = samples_total * nproc / time_total
+    if state.last_train_loss is not None:
+        extra["train_loss"] = state.last_train_loss
+    _finish(out, metrics, preds, extra, metric_name, best=(state.best_metric, state.best_step))
+    accelerator.wait_for_everyone()
+    accelerator.end_training()
+    return metrics
+
+
+def _fmt(metrics: dict[str, float]) -> str:
+    keys = [k for k in ("eval_loss", "eval_accuracy", "eval_f1_macro", "eval_f1_micro", "eval_entity_f1") if k in metrics]
+    return " | ".join(f"{k[5:]} {metrics[k]:.4f}" for k in keys)
+
+
+def _finish(out: Outputs, metrics, preds, extra, metric_name, best=None) -> None:
+    final = dict(metrics)
+    final.update(extra)
+    if best and best[0] is not None:
+        final[f"best_{metric_name}"] = best[0]
+        final["best_step"] = best[1]
+    out.write_json("metrics.json", {k: v for k, v in final.items() if isinstance(v, (int, float))})
+    if out.is_main and preds is not None:
+        path = os.path.join(out.run_dir, "predictions.jsonl")
+        with open(path + ".tmp", "w", encoding="utf-8") as fh:
+            for p in preds:
+                fh.write(json.dumps(p, ensure_ascii=False) + "\n")
+        os.replace(path + ".tmp", path)
+    out.log(f"wrote metrics.json, predictions.jsonl ({len(preds or [])} dev predictions) to {out.run_dir}")
+
+
+class _Progress:
+    """A rich progress bar on a terminal; nothing otherwise (log lines carry the information)."""
+
+    def __init__(self, total: int, start: int, enabled: bool):
+        self.bar = None
+        if enabled:
+            try:
+                from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+                self.bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                                    TimeRemainingColumn())
+                self.bar.start()
+                self.task = self.bar.add_task("training", total=total, completed=start)
+            except Exception:  # noqa: BLE001 - a cosmetic feature never breaks training
+                self.bar = None
+
+    def update(self, step: int) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, completed=step)
+
+    def write(self, msg: str, out: Outputs) -> None:
+        if self.bar is not None:
+            self.bar.console.print(f"[trainer] {msg}", markup=False, highlight=False)
+        else:
+            out.log(msg)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()

@@ -1,0 +1,150 @@
+"""Models and tokenizers: the built-in tiny BERT or any local Hugging Face folder.
+
+The tiny model is a standard ``BertConfig`` -> ``BertForSequenceClassification`` /
+``BertForTokenClassification`` (multi-label via ``problem_type``), so checkpoints load with
+``AutoModelFor...from_pretrained`` anywhere. Its tokenizer is a WordPiece vocabulary trained
+with the ``tokenizers`` library on the training texts; ``BertNormalizer(handle_chinese_chars=
+True)`` makes every CJK character its own token (characters for CJK, word pieces otherwise).
+It is wrapped as ``PreTrainedTokenizerFast`` and saved with the model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from typing import Any, Iterable, Sequence
+
+SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def build_tiny_tokenizer(texts: Iterable[str], vocab_size: int, lowercase: bool = True):
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=lowercase, handle_chinese_chars=True,
+                                                strip_accents=None, clean_text=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIAL, show_progress=False)
+    tok.train_from_iterator(texts, trainer)
+    cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
+    )
+    tok.decoder = decoders.WordPiece()
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
+        mask_token="[MASK]", model_input_names=["input_ids", "token_type_ids", "attention_mask"],
+        model_max_length=512,
+    )
+
+
+def example_texts(examples) -> Iterable[str]:
+    for ex in examples:
+        if ex.tokens is not None:
+            yield " ".join(ex.tokens)
+        else:
+            yield ex.text
+            if ex.text_pair:
+                yield ex.text_pair
+
+
+def tiny_tokenizer_cached(examples: Sequence, tiny: dict, cache_dir: str | None, is_main: bool, barrier):
+    """Build (main process) or load (others, after the barrier) the tiny tokenizer for these data."""
+    from transformers import AutoTokenizer
+
+    h = hashlib.sha256(json.dumps({"vocab": tiny["vocab_size"], "lower": tiny.get("lowercase", True)}).encode())
+    for t in example_texts(examples):
+        h.update(t.encode())
+        h.update(b"\n")
+    key = h.hexdigest()[:32]
+    path = os.path.join(cache_dir, "tokenizers", key) if cache_dir else None
+    if path is None:
+        return build_tiny_tokenizer(example_texts(examples), tiny["vocab_size"], tiny.get("lowercase", True)), "built"
+    how = "cached"
+    if is_main and not os.path.exists(os.path.join(path, "tokenizer.json")):
+        tok = build_tiny_tokenizer(example_texts(examples), tiny["vocab_size"], tiny.get("lowercase", True))
+        tmp = f"{path}.{os.getpid()}.tmp"
+        tok.save_pretrained(tmp)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        try:
+            os.replace(tmp, path)
+        except OSError:  # another run built it meanwhile
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+        how = "built"
+    barrier()
+    return AutoTokenizer.from_pretrained(path), how
+
+
+def model_class(task: str):
+    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
+
+    return AutoModelForTokenClassification if task == "ner" else AutoModelForSequenceClassification
+
+
+def _label_kwargs(task: str, labels: Sequence[str]) -> dict[str, Any]:
+    kw: dict[str, Any] = {
+        "num_labels": len(labels),
+        "id2label": {i: lab for i, lab in enumerate(labels)},
+        "label2id": {lab: i for i, lab in enumerate(labels)},
+    }
+    kw["problem_type"] = "multi_label_classification" if task == "multilabel" else (
+        "single_label_classification" if task in ("classification", "pair") else None)
+    return kw
+
+
+def _apply_dropout(config, dropout) -> None:
+    if dropout is None or dropout == "":
+        return
+    for attr in ("hidden_dropout_prob", "attention_probs_dropout_prob", "dropout", "attention_dropout",
+                 "classifier_dropout", "hidden_dropout", "seq_classif_dropout"):
+        if hasattr(config, attr) and getattr(config, attr) is not None:
+            setattr(config, attr, float(dropout))
+
+
+def build_tiny_model(task: str, labels: Sequence[str], tokenizer, tiny: dict, max_seq_length: int, dropout):
+    from transformers import BertConfig
+
+    config = BertConfig(
+        vocab_size=len(tokenizer), hidden_size=tiny["hidden_size"], num_hidden_layers=tiny["num_layers"],
+        num_attention_heads=tiny["num_heads"], intermediate_size=tiny["intermediate_size"],
+        max_position_embeddings=max(tiny["max_position"], max_seq_length), type_vocab_size=2,
+        pad_token_id=tokenizer.pad_token_id, **_label_kwargs(task, labels),
+    )
+    _apply_dropout(config, dropout)
+    return model_class(task).from_config(config)
+
+
+def folder_labels(folder: str) -> list[str] | None:
+    """The label names stored in a model folder's config.json, or None (default LABEL_i names)."""
+    try:
+        with open(os.path.join(folder, "config.json"), encoding="utf-8") as fh:
+            cfg = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    id2label = cfg.get("id2label") or {}
+    names = [id2label[k] for k in sorted(id2label, key=lambda k: int(k))]
+    if not names or all(n == f"LABEL_{i}" for i, n in enumerate(names)):
+        return None
+    return names
+
+
+def load_folder_model(folder: str, task: str, labels: Sequence[str], dropout):
+    """Tokenizer + model from a local HF folder; the head is re-initialised if labels differ."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    config = AutoConfig.from_pretrained(folder, **_label_kwargs(task, labels))
+    _apply_dropout(config, dropout)
+    model = model_class(task).from_pretrained(folder, config=config, ignore_mismatched_sizes=True)
+    if tokenizer.pad_token is None:
+        if tokenizer.eos_token is not None:
+            tokenizer.pad_token = tokenizer.eos_token
+        else:
+            tokenizer.add_special_tokens({"pad_token": "[PAD]"})
+            model.resize_token_embeddings(len(tokenizer))
+    return model, tokenizer

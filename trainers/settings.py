@@ -1,0 +1,279 @@
+"""Settings of the bundled trainer: every knob with its default, the stages, and how they merge.
+
+Importable without torch: ``expctl init --trainer builtin`` writes ``expctl.toml`` from
+``DEFAULTS`` / ``STAGES`` / ``PRIMARY_METRIC``.
+
+Precedence (lowest first): ``DEFAULTS`` < the JSON file at ``$EXPCTL_SETTINGS`` (nested) <
+``--key value`` flags (dotted keys: ``--tiny.hidden_size 32``). Unknown keys are rejected with
+a suggestion; ``tricks.*`` is free-form (validated by ``trainers.tricks``).
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+from typing import Any, Mapping
+
+TASKS = ("classification", "pair", "multilabel", "ner")
+
+DEFAULTS: dict[str, Any] = {
+    # --- task and data -------------------------------------------------------------------
+    "task": "classification",  # classification | pair | multilabel | ner (BIO tags)
+    "train_file": "data/train.tsv",  # training data, relative to the project root or absolute
+    "eval_file": "data/dev.tsv",  # dev data: evaluated every eval_steps and at the end
+    "format": "auto",  # auto (from the extension / content) | tsv | csv | jsonl | conll
+    "text_column": "text",  # column name or 0-based index (tsv/csv), field name (jsonl)
+    "text_pair_column": "text_pair",  # second text for task=pair
+    "label_column": "label",  # label column / field (a list or a separated string for multilabel)
+    "tokens_column": "tokens",  # ner, jsonl: field with the tokens (list, or a string split on spaces)
+    "tags_column": "tags",  # ner, jsonl: field with the BIO tags
+    "has_header": "auto",  # auto | true | false (tsv/csv): auto = first row names the columns
+    "delimiter": "",  # "" = tab for tsv, comma for csv
+    "label_separator": ",",  # multilabel: separator of labels inside one field
+    "skip_malformed": False,  # true: skip and count bad lines instead of stopping with an error
+    "labels": "",  # optional fixed label list "a,b,c" (otherwise: sorted labels of the train data)
+    # --- model ---------------------------------------------------------------------------
+    "model": "tiny",  # "tiny" (built-in BERT, vocabulary built from the data) or a local HF folder
+    "init_from": "",  # warm start: run id | tag | path of an HF folder (e.g. a run's checkpoints/best)
+    "dropout": "",  # "" = the model's own; a number overrides hidden/attention dropout (TOML has no null)
+    "tiny": {
+        "hidden_size": 64,  # width of the built-in tiny BERT
+        "num_layers": 2,  # transformer layers
+        "num_heads": 2,  # attention heads (must divide hidden_size)
+        "intermediate_size": 128,  # feed-forward width
+        "vocab_size": 8000,  # WordPiece vocabulary built from the training data (CJK: characters)
+        "max_position": 512,  # longest sequence the position table holds
+        "lowercase": True,  # lowercase text before building / applying the vocabulary
+    },
+    # --- optimisation --------------------------------------------------------------------
+    "max_seq_length": 128,  # truncate longer inputs (tokens, including [CLS]/[SEP])
+    "batch_size": 32,  # per process, per micro-batch
+    "eval_batch_size": 64,  # per process
+    "lr": "auto",  # peak learning rate; auto = 1e-3 for the tiny model, 3e-5 for a pretrained one
+    "weight_decay": 0.01,  # AdamW decoupled weight decay (not on biases / LayerNorm)
+    "warmup_ratio": 0.06,  # fraction of the update steps spent warming up linearly from 0
+    "epochs": 3,  # passes over the training data (ignored when max_steps > 0)
+    "max_steps": 0,  # > 0: stop after this many optimizer updates
+    "grad_accum_steps": 1,  # micro-batches per optimizer update
+    "max_grad_norm": 1.0,  # gradient clipping (0 = off)
+    "seed": 42,  # seeds sampling, shuffling, initialisation and dropout
+    "mixed_precision": "no",  # no | fp16 (GPU only) | bf16
+    "cpu": False,  # force the CPU even when a GPU is visible
+    # --- data pipeline -------------------------------------------------------------------
+    "max_train_samples": 0,  # 0 = all; otherwise a seeded (label-stratified) random sample
+    "max_eval_samples": 0,  # 0 = all; otherwise a seeded (label-stratified) random sample
+    "group_by_length": True,  # batches of similar lengths (less padding), order still random
+    "cache_dir": "",  # tokenized-data cache; "" = $XDG_CACHE_HOME/expctl/trainer (~/.cache/...)
+    "num_workers": 0,  # DataLoader worker processes
+    # --- logging, evaluation, checkpoints ------------------------------------------------
+    "log_steps": 10,  # log train_loss / lr / samples/s every N updates (the only host syncs)
+    "eval_steps": 100,  # evaluate every N updates (and always at the end; 0 = only at the end)
+    "save_steps": 1000,  # save a resumable checkpoint every N updates (and always at the end)
+    "keep_last": 2,  # resumable checkpoints kept (the best model is kept separately)
+    "metric_for_best": "auto",  # auto = PRIMARY_METRICS[task]
+    "resume": "no",  # no | auto (newest complete checkpoint in output_dir) | a checkpoint path
+    "do_train": True,  # false: only evaluate (e.g. init_from=<checkpoint>)
+    "output_dir": "outputs",  # used when not run by expctl ($EXPCTL_RUN_DIR wins)
+    "debug_stop_after_step": 0,  # tests only: hard exit (os._exit(3)) right after this update
+    # --- tricks (owned by trainers.tricks; free-form) ---------------------------------------
+    "tricks": {},
+}
+
+#: Stage overrides. converge: a small set, many epochs, no regularisation - the loss must
+#: approach 0 (a model that cannot overfit 1000 samples has a bug).
+STAGES: dict[str, dict[str, Any]] = {
+    "smoke": {"max_train_samples": 200, "max_eval_samples": 200, "epochs": 1, "eval_steps": 20, "save_steps": 1000},
+    "converge": {
+        "max_train_samples": 1000,
+        "max_eval_samples": 1000,
+        "epochs": 30,
+        "dropout": 0.0,
+        "weight_decay": 0.0,
+        "warmup_ratio": 0.0,
+        "eval_steps": 200,
+    },
+    "small": {"max_train_samples": 20000, "max_eval_samples": 5000, "epochs": 3},
+    "full": {"max_train_samples": 0, "max_eval_samples": 0, "epochs": 3},
+}
+
+#: The metric that picks the best checkpoint (higher is better), per task.
+PRIMARY_METRICS: dict[str, str] = {
+    "classification": "eval_accuracy",
+    "pair": "eval_accuracy",
+    "multilabel": "eval_f1_micro",
+    "ner": "eval_entity_f1",
+}
+PRIMARY_METRIC = "eval_accuracy"
+PRIMARY_DIRECTION = "max"
+
+
+class SettingsError(ValueError):
+    """A bad setting: unknown key, wrong type, impossible value."""
+
+
+def primary_metric(settings: Mapping[str, Any]) -> str:
+    chosen = settings.get("metric_for_best", "auto")
+    if chosen and chosen != "auto":
+        return chosen if chosen.startswith("eval_") else "eval_" + chosen
+    return PRIMARY_METRICS.get(settings.get("task", "classification"), PRIMARY_METRIC)
+
+
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            out.update(flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def _parse_scalar(text: str) -> Any:
+    low = text.strip().lower()
+    if low in ("true", "yes", "on"):
+        return True
+    if low in ("false", "no", "off") and low != "no":
+        return False
+    if low in ("null", "none"):
+        return None
+    try:
+        return json.loads(text)
+    except (ValueError, TypeError):
+        return text
+
+
+def _coerce(key: str, value: Any, default: Any) -> Any:
+    """Bring a value to the type of its default (flags and TOML often carry strings)."""
+    if default is None or value is None:
+        return value
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, (int, float)) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str) and value.strip().lower() in ("true", "yes", "1", "on", "false", "no", "0", "off"):
+            return value.strip().lower() in ("true", "yes", "1", "on")
+        raise SettingsError(f"setting {key}: expected true/false, got {value!r}")
+    if isinstance(default, int):
+        if isinstance(value, bool):
+            raise SettingsError(f"setting {key}: expected an integer, got {value!r}")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            try:
+                return int(value)
+            except ValueError:
+                pass
+        raise SettingsError(f"setting {key}: expected an integer, got {value!r}")
+    if isinstance(default, float):
+        if isinstance(value, bool):
+            raise SettingsError(f"setting {key}: expected a number, got {value!r}")
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise SettingsError(f"setting {key}: expected a number, got {value!r}") from None
+    if isinstance(default, str) and isinstance(value, (int, float)) and not isinstance(value, bool):
+        # columns may be given by index; "lr" may be given as a number
+        return value
+    return value
+
+
+def _set_dotted(tree: dict, dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node = tree
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[parts[-1]] = value
+
+
+def merge(base: Mapping[str, Any], override: Mapping[str, Any], *, source: str = "settings") -> dict[str, Any]:
+    """Deep-merge ``override`` into a copy of ``base``, validating keys against DEFAULTS."""
+    out = copy.deepcopy(dict(base))
+    known = flatten(DEFAULTS)
+    for dotted, value in flatten(override).items():
+        if dotted.startswith("_"):
+            continue  # private/meta keys of the caller
+        if dotted.startswith("tricks.") or dotted == "tricks":
+            _set_dotted(out, dotted, value)
+            continue
+        if dotted not in known:
+            # a whole sub-table given as {} or a prefix of known keys
+            if isinstance(value, Mapping) and not value:
+                continue
+            close = difflib.get_close_matches(dotted, list(known), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise SettingsError(f"unknown setting {dotted!r} in {source}{hint}")
+        _set_dotted(out, dotted, _coerce(dotted, value, known[dotted]))
+    return out
+
+
+def parse_flags(argv: list[str]) -> dict[str, Any]:
+    """``--key value`` / ``--key=value`` / ``--flag`` (true) into a nested dict."""
+    out: dict[str, Any] = {}
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if not arg.startswith("--") or arg == "--":
+            raise SettingsError(f"unexpected argument {arg!r}: use --key value")
+        key = arg[2:]
+        if "=" in key:
+            key, raw = key.split("=", 1)
+            i += 1
+        elif i + 1 < len(argv) and not argv[i + 1].startswith("--"):
+            raw = argv[i + 1]
+            i += 2
+        else:
+            raw = "true"
+            i += 1
+        _set_dotted(out, key.replace("-", "_"), _parse_scalar(raw))
+    return out
+
+
+def validate(settings: Mapping[str, Any]) -> None:
+    if settings["task"] not in TASKS:
+        raise SettingsError(f"task {settings['task']!r}: expected one of {', '.join(TASKS)}")
+    if settings["format"] not in ("auto", "tsv", "csv", "jsonl", "conll"):
+        raise SettingsError(f"format {settings['format']!r}: expected auto, tsv, csv, jsonl or conll")
+    if settings["mixed_precision"] not in ("no", "fp16", "bf16"):
+        raise SettingsError(f"mixed_precision {settings['mixed_precision']!r}: expected no, fp16 or bf16")
+    for key in ("batch_size", "eval_batch_size", "grad_accum_steps", "max_seq_length"):
+        if int(settings[key]) < 1:
+            raise SettingsError(f"{key} must be >= 1, got {settings[key]}")
+    for key in ("log_steps",):
+        if int(settings[key]) < 1:
+            raise SettingsError(f"{key} must be >= 1, got {settings[key]}")
+    lr = settings["lr"]
+    if lr != "auto":
+        try:
+            float(lr)
+        except (TypeError, ValueError):
+            raise SettingsError(f"lr {lr!r}: expected a number or 'auto'") from None
+    dropout = settings["dropout"]
+    if dropout not in ("", None):
+        try:
+            ok = 0.0 <= float(dropout) < 1.0
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise SettingsError(f"dropout {dropout!r}: expected \"\" (the model's own) or a number in [0, 1)")
+    if settings["tiny"]["hidden_size"] % settings["tiny"]["num_heads"]:
+        raise SettingsError("tiny.hidden_size must be a multiple of tiny.num_heads")
+
+
+def resolve(settings_json: Mapping[str, Any] | None = None, flags: list[str] | None = None) -> dict[str, Any]:
+    """DEFAULTS < settings_json < flags, validated."""
+    out = copy.deepcopy(DEFAULTS)
+    if settings_json:
+        out = merge(out, settings_json, source="$EXPCTL_SETTINGS")
+    if flags:
+        out = merge(out, parse_flags(flags), source="command-line flags")
+    validate(out)
+    return out

@@ -1,0 +1,58 @@
+"""The bundled text trainer: ``python -m trainers.text [--key value ...]``.
+
+Launch commands::
+
+    python -m trainers.text --train_file data/train.tsv --eval_file data/dev.tsv      # CPU or one GPU
+    accelerate launch --num_processes 2 -m trainers.text --task pair ...             # several processes
+    accelerate launch --cpu --num_processes 2 -m trainers.text ...                   # several CPU processes (gloo)
+
+Settings: ``trainers.settings.DEFAULTS`` < the JSON file at ``$EXPCTL_SETTINGS`` < ``--key value``
+flags (dotted keys: ``--tiny.hidden_size 32``, ``--tricks.rdrop.alpha 4``). Outputs go to
+``$EXPCTL_RUN_DIR`` (or ``output_dir`` when run by hand); metrics to ``$EXPCTL_METRICS``
+(or ``<output>/metrics.jsonl``). docs/trainer.md has the reference.
+
+Exit codes: 0 done, 2 a user error (one line on stderr: bad setting, data or path), 3 the
+test-only ``debug_stop_after_step`` exit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    from trainers import settings as S
+    from trainers.data.formats import FormatError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("-h", "--help"):
+        print(__doc__)
+        return 0
+    try:
+        env_settings = None
+        path = os.environ.get("EXPCTL_SETTINGS")
+        if path:
+            with open(path, encoding="utf-8") as fh:
+                env_settings = json.load(fh)
+        settings = S.resolve(env_settings, argv)
+    except (S.SettingsError, OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    run_dir = os.environ.get("EXPCTL_RUN_DIR") or os.path.abspath(settings["output_dir"])
+    metrics_path = os.environ.get("EXPCTL_METRICS") or os.path.join(run_dir, "metrics.jsonl")
+
+    from trainers.loop import TrainerError, run
+    from trainers.tricks import TrickConfigError
+
+    try:
+        run(settings, run_dir, metrics_path)
+    except (S.SettingsError, FormatError, TrainerError, TrickConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""Adversarial training on the word-embedding weights: FGM and PGD.
+
+Both own the step: they call ``closure()`` (forward + loss, returning ``(loss, terms)``)
+several times and back-propagate each call, so gradients of the clean and adversarial
+losses add up before the optimizer step. The embedding weights are restored exactly
+(``copy_`` from a backup: bit-identical) before returning.
+
+FGM (Miyato et al. 2017):   r = eps * g / ||g||_2,  g = d loss / d E  (E: word-embedding matrix)
+    grads = grad L(E) + grad L(E + r)
+
+PGD (Madry et al. 2018), K steps:
+    r_0 = 0;  r_{t+1} = Proj_{||r|| <= eps}(r_t + a * g_t / ||g_t||_2)
+    where g_0 is the clean gradient and g_t (t >= 1) the gradient of L(E + r_t) alone
+    (gradients are zeroed between attack steps). Before the last backward the clean
+    gradients are restored, so  grads = grad L(E) + grad L(E + r_K).
+
+Settings: ``tricks.fgm.epsilon`` (1.0), ``tricks.pgd.epsilon`` (1.0), ``tricks.pgd.alpha`` (0.3),
+``tricks.pgd.steps`` (3). Cost: FGM 2 forward/backward passes per sample, PGD K + 1.
+
+Caveats: with gradient accumulation, ``g`` includes the earlier micro-batches' gradients
+(as in the common implementations). A zero or non-finite ``g`` skips the attack for that
+step (term ``adv`` = 0). Under multi-process training the clean backward runs under
+``accelerator.no_sync`` so only the final backward all-reduces.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+
+def word_embedding_weight(model) -> torch.nn.Parameter:
+    """The word-embedding matrix of an HF model (unwrapping DDP / compiled wrappers)."""
+    inner = model
+    while hasattr(inner, "module") and not hasattr(inner, "get_input_embeddings"):
+        inner = inner.module
+    return inner.get_input_embeddings().weight
+
+
+def _no_sync(model, accelerator):
+    if accelerator is not None and getattr(accelerator, "num_processes", 1) > 1:
+        return accelerator.no_sync(model)
+    return contextlib.nullcontext()
+
+
+def _backward(loss, accelerator):
+    if accelerator is None:
+        loss.backward()
+    else:
+        accelerator.backward(loss)
+
+
+def _unit(g: torch.Tensor) -> torch.Tensor | None:
+    norm = torch.linalg.vector_norm(g.float())
+    if not torch.isfinite(norm) or norm.item() == 0.0:
+        return None
+    return g / norm
+
+
+class FGM:
+    """Fast Gradient Method on the word-embedding weights (one extra forward/backward)."""
+
+    passes = 2
+
+    def __init__(self, epsilon: float = 1.0):
+        self.epsilon = float(epsilon)
+        self.last_norm: float | None = None
+
+    def step(self, model, closure, accelerator):
+        with _no_sync(model, accelerator):
+            loss, terms = closure()
+            _backward(loss, accelerator)
+        weight = word_embedding_weight(model)
+        direction = _unit(weight.grad) if weight.grad is not None else None
+        if direction is None:
+            terms["adv"] = torch.zeros_like(terms["loss"])
+            self.last_norm = 0.0
+            return terms
+        backup = weight.data.clone()
+        try:
+            r = self.epsilon * direction
+            self.last_norm = float(torch.linalg.vector_norm(r.float()))
+            weight.data.add_(r.to(weight.dtype))
+            adv_loss, _ = closure()
+            _backward(adv_loss, accelerator)
+        finally:
+            weight.data.copy_(backup)
+        terms["clean"] = terms["loss"]
+        terms["adv"] = adv_loss.detach()
+        terms["loss"] = (loss + adv_loss).detach()
+        return terms
+
+
+class PGD:
+    """Projected Gradient Descent on the word-embedding weights (K extra forward/backward)."""
+
+    def __init__(self, epsilon: float = 1.0, alpha: float = 0.3, steps: int = 3):
+        self.epsilon = float(epsilon)
+        self.alpha = float(alpha)
+        self.steps = int(steps)
+        self.norms: list[float] = []  # ||r_t|| of each attack step of the last call
+
+    @property
+    def passes(self) -> int:
+        return self.steps + 1
+
+    def step(self, model, closure, accelerator):
+        with _no_sync(model, accelerator):
+            loss, terms = closure()
+            _backward(loss, accelerator)
+        weight = word_embedding_weight(model)
+        params = [p for p in model.parameters() if p.requires_grad]
+        grad_backup = {id(p): p.grad.detach().clone() for p in params if p.grad is not None}
+        weight_backup = weight.data.clone()
+        delta = torch.zeros_like(weight.data, dtype=torch.float32)
+        self.norms = []
+        adv_loss = None
+        finished = False
+        try:
+            for t in range(self.steps):
+                direction = _unit(weight.grad) if weight.grad is not None else None
+                if direction is None:
+                    break
+                delta.add_(self.alpha * direction.float())
+                norm = torch.linalg.vector_norm(delta)
+                if norm > self.epsilon:
+                    delta.mul_(self.epsilon / norm)
+                self.norms.append(float(torch.linalg.vector_norm(delta)))
+                torch.add(weight_backup, delta.to(weight.dtype), out=weight.data)
+                last = t == self.steps - 1
+                for p in params:  # zero between steps; clean grads back before the last one
+                    p.grad = grad_backup[id(p)] if last and id(p) in grad_backup else None
+                ctx = contextlib.nullcontext() if last else _no_sync(model, accelerator)
+                with ctx:
+                    adv_loss, _ = closure()
+                    _backward(adv_loss, accelerator)
+                finished = last
+        finally:
+            weight.data.copy_(weight_backup)
+            if not finished:  # attack skipped or interrupted: keep exactly the clean gradients
+                for p in params:
+                    p.grad = grad_backup.get(id(p))
+        terms["clean"] = terms["loss"]
+        if finished:
+            terms["adv"] = adv_loss.detach()
+            terms["loss"] = (loss + adv_loss).detach()
+        else:
+            terms["adv"] = torch.zeros_like(terms["loss"])
+        return terms

@@ -1,0 +1,124 @@
+"""Knowledge distillation (Hinton et al. 2015) from a frozen teacher.
+
+    L = (1 - a) * CE(z_s, y) + a * T^2 * KL( softmax(z_t / T) || softmax(z_s / T) )
+
+KL summed over classes and averaged over samples (``reduction='batchmean'``; plain 'mean'
+would also divide by the class count); for sequence labeling averaged over real tokens,
+for multi-label the Bernoulli KL of sigmoid(z / T) summed over labels. T^2 keeps the soft
+term's gradient scale independent of T.
+
+The teacher is an earlier run, a tag or a path (``tricks.distill.teacher``): a folder path is
+used as is; anything else is resolved with ``expctl show REF --json`` (``checkpoints.best``).
+It is loaded once, put in eval mode with ``requires_grad_(False)``, moved to the device but
+never ``prepare``d, and run under ``torch.no_grad``. Its logits can be precomputed once
+(``precompute_teacher_logits``) into a file (``tricks.distill.logits_file``); batches then
+carry an ``index`` tensor of dataset row ids to look them up.
+
+Settings: ``teacher``, ``alpha`` (0.5), ``temperature`` (2.0), ``logits_file``.
+Cost: one teacher forward per step (none with a logits file).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import torch
+
+from .losses import kl_rows, masked_mean
+
+
+class TeacherError(RuntimeError):
+    pass
+
+
+def kd_kl(teacher_logits, student_logits, task: str, temperature: float, mask=None) -> torch.Tensor:
+    """T^2 * KL(teacher_T || student_T), batchmean (token mean for ner)."""
+    kl = kl_rows(teacher_logits.detach(), student_logits, task, temperature)
+    return temperature ** 2 * masked_mean(kl, mask)
+
+
+def resolve_teacher_path(ref: str, expctl_cmd: list[str] | None = None) -> Path:
+    """A folder path as is; a run id or tag through ``expctl show REF --json``."""
+    path = Path(str(ref)).expanduser()
+    if path.is_dir():
+        return path.resolve()
+    cmd = [*(expctl_cmd or ["expctl"]), "show", str(ref), "--json"]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    except OSError as exc:
+        raise TeacherError(f"teacher {ref!r} is not a folder and `expctl` could not run: {exc}") from exc
+    if proc.returncode != 0:
+        raise TeacherError(f"teacher {ref!r} is not a folder and `expctl show` failed: {proc.stderr.strip()}")
+    try:
+        best = json.loads(proc.stdout)["checkpoints"]["best"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise TeacherError(f"`expctl show {ref} --json` gave no checkpoints.best") from exc
+    if not best or not Path(best).is_dir():
+        raise TeacherError(f"teacher {ref!r}: best checkpoint {best!r} does not exist")
+    return Path(best)
+
+
+def load_teacher(ref: str, task: str, context: dict):
+    """Load, freeze and place the teacher (never prepared by accelerate)."""
+    path = resolve_teacher_path(ref, context.get("expctl_cmd"))
+    loader = context.get("load_model")
+    if loader is not None:
+        model = loader(str(path))
+    else:
+        import transformers
+
+        auto = transformers.AutoModelForTokenClassification if task == "ner" else transformers.AutoModelForSequenceClassification
+        model = auto.from_pretrained(str(path))
+    model.eval()
+    model.requires_grad_(False)
+    accelerator = context.get("accelerator")
+    if accelerator is not None:
+        model.to(accelerator.device)
+    return model
+
+
+class Distiller:
+    def __init__(self, teacher, task: str, alpha: float = 0.5, temperature: float = 2.0, logits_file: str | None = None):
+        self.teacher = teacher
+        self.task = task
+        self.alpha = float(alpha)
+        self.temperature = float(temperature)
+        self.cache = torch.load(logits_file, map_location="cpu") if logits_file else None
+
+    def teacher_logits(self, batch, inputs: dict) -> torch.Tensor:
+        if self.cache is not None:
+            if "index" not in batch:
+                raise TeacherError("tricks.distill.logits_file needs an `index` tensor (dataset row ids) in each batch")
+            return self.cache[batch["index"].cpu()].to(batch["input_ids"].device)
+        device = next(iter(inputs.values())).device
+        if next(self.teacher.parameters()).device != device:
+            self.teacher.to(device)
+        self.teacher.eval()
+        with torch.no_grad():
+            return self.teacher(**inputs).logits.float()
+
+
+@torch.no_grad()
+def precompute_teacher_logits(teacher, batches, out_path) -> torch.Tensor:
+    """Run the teacher once over ``batches`` (dicts with ``index``) and save the logits.
+
+    Row i of the saved tensor holds the logits of dataset row i. Valid only while the inputs
+    are deterministic (no random truncation or on-the-fly augmentation); sequence-labeling
+    batches must all be padded to the same length.
+    """
+    from . import model_inputs
+
+    teacher.eval()
+    rows: dict[int, torch.Tensor] = {}
+    for batch in batches:
+        logits = teacher(**model_inputs(batch)).logits.float().cpu()
+        for i, idx in enumerate(batch["index"].tolist()):
+            rows[int(idx)] = logits[i]
+    n = max(rows) + 1
+    out = torch.zeros((n, *next(iter(rows.values())).shape))
+    for idx, row in rows.items():
+        out[idx] = row
+    torch.save(out, out_path)
+    return out

@@ -1,0 +1,107 @@
+"""Loss functions shared by the tricks: focal loss, label smoothing, divergences.
+
+Reductions (stated once, used everywhere):
+
+* single-label / pair: mean over the batch;
+* sequence labeling (``ner``): mean over the tokens whose label is not -100 (CE-like terms)
+  or over the real tokens of ``attention_mask`` (divergence terms);
+* multi-label: mean over batch x labels for BCE-like terms (as
+  ``binary_cross_entropy_with_logits``), and, for divergences, sum over labels of the
+  Bernoulli KL, mean over the batch.
+
+Divergences are *summed over the classes* and averaged over rows ("batchmean"): plain
+``reduction='mean'`` would also divide by the class count.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+IGNORE_INDEX = -100
+
+
+# --------------------------------------------------------------------------- divergences
+
+def categorical_kl_rows(p_logits: torch.Tensor, q_logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """KL(p || q) per row, summed over the last (class) dim; p = softmax(p_logits / T)."""
+    log_p = F.log_softmax(p_logits.float() / temperature, dim=-1)
+    log_q = F.log_softmax(q_logits.float() / temperature, dim=-1)
+    return (log_p.exp() * (log_p - log_q)).sum(-1)
+
+
+def bernoulli_kl_rows(p_logits: torch.Tensor, q_logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """Sum over labels of KL(Bern(p) || Bern(q)) per row; p = sigmoid(p_logits / T)."""
+    a = p_logits.float() / temperature
+    b = q_logits.float() / temperature
+    log_p, log_1p = F.logsigmoid(a), F.logsigmoid(-a)
+    log_q, log_1q = F.logsigmoid(b), F.logsigmoid(-b)
+    kl = log_p.exp() * (log_p - log_q) + log_1p.exp() * (log_1p - log_1q)
+    return kl.sum(-1)
+
+
+def kl_rows(p_logits, q_logits, task: str, temperature: float = 1.0) -> torch.Tensor:
+    """Per-row (per-token for ``ner``) KL(p || q) for the task's output distribution."""
+    if task == "multilabel":
+        return bernoulli_kl_rows(p_logits, q_logits, temperature)
+    return categorical_kl_rows(p_logits, q_logits, temperature)
+
+
+def masked_mean(values: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Mean of ``values`` over the positions where ``mask`` is true (all if mask is None)."""
+    if mask is None:
+        return values.mean()
+    mask = mask.to(values.dtype)
+    return (values * mask).sum() / mask.sum().clamp_min(1.0)
+
+
+def token_mask(batch, task: str) -> torch.Tensor | None:
+    """Real (non-padding) tokens for token tasks, None for sequence-level tasks."""
+    if task != "ner":
+        return None
+    if batch.get("attention_mask") is not None:
+        return batch["attention_mask"].bool()
+    return batch["labels"] != IGNORE_INDEX
+
+
+# --------------------------------------------------------------------------- base losses
+
+def focal_loss(logits, labels, task: str, gamma: float = 2.0, alpha=None) -> torch.Tensor:
+    """Focal loss FL = -alpha_t (1 - p_t)^gamma log p_t (Lin et al. 2017); gamma = 0, no alpha = CE.
+
+    * single-label / pair / ner: softmax p_t of the gold class; ``alpha`` is an optional list
+      of per-class weights (alpha_t = alpha[y]); mean over samples (ner: over labelled tokens,
+      i.e. not -100). Unlike ``F.cross_entropy(weight=...)`` the weighted sum is divided by
+      the sample count, not by the sum of weights.
+    * multilabel: sigmoid focal loss per (sample, label); ``alpha`` a scalar or per-label list
+      a, with alpha_t = a for positives and 1 - a for negatives (RetinaNet); mean over all
+      elements, like ``binary_cross_entropy_with_logits``.
+    """
+    logits = logits.float()
+    if task == "multilabel":
+        y = labels.to(logits.dtype)
+        log_p_t = -F.binary_cross_entropy_with_logits(logits, y, reduction="none")
+        p_t = log_p_t.exp()
+        loss = -((1.0 - p_t) ** gamma) * log_p_t if gamma else -log_p_t
+        if alpha is not None:
+            a = torch.as_tensor(alpha, dtype=logits.dtype, device=logits.device)
+            loss = (a * y + (1.0 - a) * (1.0 - y)) * loss
+        return loss.mean()
+    flat = logits.reshape(-1, logits.size(-1))
+    y = labels.reshape(-1)
+    keep = y != IGNORE_INDEX
+    flat, y = flat[keep], y[keep]
+    log_p_t = F.log_softmax(flat, dim=-1).gather(1, y.unsqueeze(1)).squeeze(1)
+    loss = -((1.0 - log_p_t.exp()) ** gamma) * log_p_t if gamma else -log_p_t
+    if alpha is not None:
+        a = torch.as_tensor(alpha, dtype=logits.dtype, device=logits.device)
+        loss = a[y] * loss
+    return loss.mean() if loss.numel() else flat.sum() * 0.0
+
+
+def smoothed_ce(logits, labels, task: str, epsilon: float) -> torch.Tensor:
+    """CE with label smoothing: target (1 - eps) one-hot + eps / C uniform (torch's convention)."""
+    if task == "ner":
+        return F.cross_entropy(logits.reshape(-1, logits.size(-1)), labels.reshape(-1),
+                               ignore_index=IGNORE_INDEX, label_smoothing=epsilon)
+    return F.cross_entropy(logits, labels, label_smoothing=epsilon)

@@ -1,0 +1,37 @@
+"""R-Drop (Liang et al. 2021): consistency between two dropout passes.
+
+    loss = 1/2 [L(z1, y) + L(z2, y)] + alpha * 1/2 [KL(p1 || p2) + KL(p2 || p1)]
+
+z1 and z2 come from ONE forward pass over the batch concatenated with itself (duplicated
+after collation, so both halves share the padding), split in two. Dropout masks differ
+between the halves; with dropout off, z1 == z2 and the loss is the plain loss.
+
+Reduction of the KL term (alpha's scale depends on it): the KL is summed over classes and
+averaged over the samples ("batchmean"); for sequence labeling it is averaged over the
+real tokens (attention_mask == 1); for multi-label it is the Bernoulli KL summed over the
+labels, averaged over the samples. The reference implementation sums over the batch
+instead, so its alpha is smaller by a factor of the batch size for the same effect.
+Settings: ``tricks.rdrop.alpha`` (recommended 1-10 with this reduction; 4 is a good start).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .losses import kl_rows, masked_mean
+
+
+def duplicate_batch(inputs: dict) -> dict:
+    """Concatenate every tensor of the (model-input) batch with itself along dim 0."""
+    return {k: torch.cat([v, v], dim=0) if torch.is_tensor(v) else v for k, v in inputs.items()}
+
+
+def split_halves(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    half = logits.size(0) // 2
+    return logits[:half], logits[half:]
+
+
+def rdrop_kl(logits1: torch.Tensor, logits2: torch.Tensor, task: str, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """1/2 [KL(p1 || p2) + KL(p2 || p1)], summed over classes, averaged over rows / real tokens."""
+    sym = 0.5 * (kl_rows(logits1, logits2, task) + kl_rows(logits2, logits1, task))
+    return masked_mean(sym, mask)
