@@ -143,6 +143,19 @@ class Store:
         self._cache = None
         return commit
 
+    def save_many(self, items: list[tuple[dict[str, Any], str | None]]) -> None:
+        """Store many new records at once (imports, benchmarks): one ref transaction."""
+        lines, cache = [], []
+        for record, code_commit in items:
+            files = {"record.json": dumps(record).encode()}
+            commit = self.repo.write_commit(self.repo.write_tree(files), [code_commit],
+                                            f"expctl run {record['id']}: {record.get('status')}\n")
+            lines.append(f"create {REF_PREFIX}{record['id']} {commit}\n")
+            cache.append((commit, files["record.json"]))
+        self.repo.git("update-ref", "--stdin", input="".join(lines).encode())
+        self._append_cache(cache)
+        self._cache = None
+
     # ------------------------------------------------------------------- read
     def ref_ids(self) -> dict[str, str]:
         refs = self.repo.refs(REF_PREFIX)

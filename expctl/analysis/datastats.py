@@ -169,8 +169,10 @@ def _read(path: str, task: str, read_opts: dict[str, Any], stats: FileStats) -> 
     try:
         for ex in iter_examples(path, task, skip_malformed=True, report=report, **read_opts):
             if task == "ner":
-                text = " ".join(ex.tokens or [])
-                label = None
+                tokens = ex.tokens or []
+                cjk = all(len(t) == 1 and not t.isascii() for t in tokens)
+                text = ("" if cjk else " ").join(tokens)
+                label = " ".join(ex.tags or [])  # the tag sequence: for duplicates / conflicts / leakage
             elif task == "multilabel":
                 text = ex.text or ""
                 label = "|".join(sorted(set(ex.labels or [])))
@@ -225,8 +227,9 @@ def file_stats(path: str | Path, task: str = "classification", read_opts: dict[s
         raise NotFoundError(f"no such file: {path}")
     read_opts = dict(read_opts or {})
     stats = FileStats(path=path, task=task)
-    stats.tokens_exact = tokenizer is not None
-    count_tokens = _token_lengths(tokenizer) if tokenizer else None
+    ner_words = task == "ner"  # NER lengths are in words (tokens of the file), not subwords
+    stats.tokens_exact = tokenizer is not None and not ner_words
+    count_tokens = _token_lengths(tokenizer) if tokenizer and not ner_words else None
     pending: list[str] = []
     keys = stats.keys
     label_ids = stats.label_ids
@@ -240,6 +243,7 @@ def file_stats(path: str | Path, task: str = "classification", read_opts: dict[s
     against_names = {v: n for n, v in against.label_ids.items()} if against is not None else {}
     leaked = leaked_same = 0
     leak_examples: list[dict] = []
+    ner = task == "ner"
     rows = 0
     changes = 0
     dup_rows = 0
@@ -247,7 +251,9 @@ def file_stats(path: str | Path, task: str = "classification", read_opts: dict[s
         rows += 1
         char_hist[len(text)] += 1
         words = text.split()
-        if count_tokens is None:
+        if ner:
+            token_hist[label.count(" ") + 3] += 1  # one tag per token, plus [CLS] and [SEP]
+        elif count_tokens is None:
             # estimate_tokens(), inlined: this loop runs once per row
             token_hist[len(words) + 2 if text.isascii() else estimate_tokens(text)] += 1
         else:
@@ -256,7 +262,11 @@ def file_stats(path: str | Path, task: str = "classification", read_opts: dict[s
                 token_hist.update(count_tokens(pending))
                 pending.clear()
         lid = 0
-        if label is not None:
+        if ner:
+            lid = label_ids.get(label)
+            if lid is None:
+                lid = label_ids[label] = len(label_ids)
+        elif label is not None:
             if task == "multilabel":
                 labels.update(label.split("|") if label else ["(none)"])
             else:
@@ -277,7 +287,8 @@ def file_stats(path: str | Path, task: str = "classification", read_opts: dict[s
                 leaked_same += label is not None and train_label == label
                 if len(leak_examples) < _EXAMPLES:
                     leak_examples.append({"line": line, "text": _short(text), "label": label,
-                                          "train_label": train_label})
+                                          "train_label": train_label} if not ner else
+                                         {"line": line, "text": _short(text), "same_tags": train_label == label})
         seen = keys.get(k)
         if seen is None:
             keys[k] = lid
@@ -294,6 +305,8 @@ def file_stats(path: str | Path, task: str = "classification", read_opts: dict[s
                 names = {v: n for n, v in label_ids.items()}
                 stats.conflict_examples.append({"line": line, "text": _short(text),
                                                 "labels": sorted({names[seen], names[lid]})})
+                if ner:  # tag sequences: too long to show
+                    stats.conflict_examples[-1]["labels"] = ["different tags"]
     if rows == 0 and stats.malformed:
         line, why = stats.malformed_examples[0]
         raise UsageError(f"{path}{f':{line}' if line else ''}: {why} (no usable rows; see --text-column, "
@@ -369,9 +382,10 @@ def file_warnings(s: FileStats) -> list[str]:
 def leakage_warnings(leak: dict[str, Any]) -> list[str]:
     out = []
     other, train = Path(leak["other"]).name, Path(leak["train"]).name
+    what = "tags" if any("same_tags" in e for e in leak["examples"]) else "label"
     if leak["rows"]:
         out.append(f"leakage: {leak['rows']} row(s) of {other} ({leak['share']:.1%}) also appear in {train}"
-                   f" ({leak['same_label']} with the same label): dev scores are inflated; remove them from one side")
+                   f" ({leak['same_label']} with the same {what}): dev scores are inflated; remove them from one side")
     if leak["labels_missing_from_train"]:
         out.append(f"{other}: labels never seen in {train}: {', '.join(map(repr, leak['labels_missing_from_train']))}")
     return out
@@ -462,12 +476,15 @@ def render_stats(report: StatsReport, fmt: str = "table") -> str:
         head = (f"{f.path}: {f.rows:,} rows, {f.empty_lines} empty line(s), {f.malformed} malformed line(s) skipped")
         parts.append(f"## {head}" if md else heading(head))
         stat_cols = ["what", "min", "p50", "p90", "p95", "p99", "max", "mean"]
-        tok_what = "tokens" if f.tokens_exact else "tokens (estimate)"
+        ner = f.task == "ner"
+        tok_what = "tokens" if f.tokens_exact else "words + 2" if ner else "tokens (estimate)"
         length_rows = [{"what": "characters", **d["length_chars"]}, {"what": tok_what, **d["length_tokens"]}]
         seq_note = (f"Suggested max_seq_length: {d['suggested_max_seq_length']} "
                     f"({d['fits_untruncated']:.1%} of rows fit untruncated"
-                    + ("" if f.tokens_exact else "; tokens estimated as words + CJK characters + 2, "
-                       "give --tokenizer for exact counts") + ")")
+                    + ("" if f.tokens_exact else
+                       "; words + [CLS] and [SEP]: a subword tokenizer gives more" if ner else
+                       "; tokens estimated as words + CJK characters + 2, give --tokenizer for exact counts")
+                    + ")")
         parts.append(title("Length") + "\n" + render_rows(length_rows, stat_cols, fmt, digits=1,
                                                            align_right=stat_cols[1:]) + "\n" + seq_note)
         if f.labels:
@@ -487,10 +504,11 @@ def render_stats(report: StatsReport, fmt: str = "table") -> str:
                      for e in f.conflict_examples[:3]]
         parts.append("\n".join([dup, *examples]))
     for leak in report.leaks:
+        same = "tags" if any("same_tags" in e for e in leak["examples"]) else "label"
         text = (f"Leakage: {leak['rows']} row(s) of {leak['other']} ({leak['share']:.1%}) also in {leak['train']}, "
-                f"{leak['same_label']} with the same label")
+                f"{leak['same_label']} with the same {same}")
         ex = [f"  line {e['line']}: {e['text']}  (label {e['label']}; in train: {e['train_label']})"
-              for e in leak["examples"][:3]]
+              if "label" in e else f"  line {e['line']}: {e['text']}" for e in leak["examples"][:3]]
         parts.append("\n".join([title("Train / dev overlap") if md else heading("Train / dev overlap"), text, *ex]))
     warnings = report.warnings
     if warnings:

@@ -205,7 +205,7 @@ def diagnose(curves: Curves, eval_metric: str | None = None,
 
     1. ``diverged``: the train loss was NaN or Inf at some step.
     2. ``not learning``: the train loss's last quarter (mean) is not at least 5 % below its
-       first quarter.
+       first quarter (unless the first quarter is already below 0.01).
     3. ``overfitting since step N``: eval loss rose more than ``margin`` (relative) above its
        minimum at step N, or the eval metric fell from its best at step N by more than
        ``margin`` of its range so far (at least 0.01 for a metric in [0, 1]), over at least
@@ -232,7 +232,7 @@ def diagnose(curves: Curves, eval_metric: str | None = None,
     if len(train) >= 4:
         first, _, last = _quarters(tvals)
         f, l_ = _mean(first), _mean(last)
-        if l_ > f - 0.05 * abs(f):
+        if l_ > f - 0.05 * abs(f) and f > 0.01:  # a loss already near 0 (warm start) is not "not learning"
             return Diagnosis("not learning", None,
                              f"{train_name} went from {_fmt(f)} to {_fmt(l_)} (first vs last quarter)")
 

@@ -15,11 +15,12 @@ from expctl.analysis import FORMATS
               help="Show at most N cases (0: all).")
 @click.option("--show", "view", type=click.Choice(["all", "cases", "confusion", "classes"]), default="all",
               show_default=True, help="Which section to print (csv prints one section; 'all' means cases).")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
               help="Output format.")
 @click.option("--width", type=click.IntRange(min=10), default=70, show_default=True,
               help="Truncate texts to this many characters in table / markdown output.")
-def cases_cmd(run: str, label: str | None, limit: int, view: str, fmt: str, width: int) -> None:
+def cases_cmd(run: str, label: str | None, limit: int, view: str, fmt: str, width: int, as_json: bool = False) -> None:
     """Case study of RUN's dev predictions (predictions.jsonl).
 
     RUN is a predictions.jsonl file, a run folder, or a run id, tag or branch. Prints the
@@ -28,6 +29,8 @@ def cases_cmd(run: str, label: str | None, limit: int, view: str, fmt: str, widt
     entity-level scores and every wrong, missed or spurious entity in its context;
     multi-label predictions get per-label scores and the missing / extra labels.
     """
+    if as_json:
+        fmt = "json"
     from expctl.analysis.cases import load_cases, render_report
 
     report = load_cases(run, label=label, limit=limit or None)

@@ -34,11 +34,12 @@ def _column(value: str | None) -> str | int | None:
               help="Whether the first tsv/csv row names the columns (default: detect).")
 @click.option("--tokenizer", type=click.Path(file_okay=False), default=None,
               help="A local Hugging Face tokenizer folder: count tokens exactly (needs transformers).")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
               help="Output format (csv: one summary row per file).")
 def stats_cmd(files: tuple[str, ...], dev: str | None, task: str, data_format: str, text_column: str,
               text_pair_column: str, label_column: str, has_header: bool | None, tokenizer: str | None,
-              fmt: str) -> None:
+              fmt: str, as_json: bool = False) -> None:
     """Statistics of data FILEs: rows, empty and malformed lines, length distribution
     with a suggested max_seq_length, label distribution with the majority-class baseline,
     imbalance, ordering by label, duplicates, conflicting labels, and train / dev overlap.
@@ -46,6 +47,8 @@ def stats_cmd(files: tuple[str, ...], dev: str | None, task: str, data_format: s
     The first FILE is the training file; every later FILE (and --dev) is checked against
     it for leakage. Streams the files: a million rows take a few seconds.
     """
+    if as_json:
+        fmt = "json"
     from expctl.analysis.datastats import data_stats, render_stats
 
     paths = list(files) + ([dev] if dev else [])

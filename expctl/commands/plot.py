@@ -15,13 +15,14 @@ from expctl.analysis import FORMATS
               help="Metric to draw (repeatable). Default: train_loss and the primary eval metric.")
 @click.option("--png", "png", type=click.Path(dir_okay=False), default=None,
               help="Also save the charts to this PNG file (needs matplotlib: pip install 'expctl[plot]').")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
               help="table: charts and diagnosis; json / csv / markdown: the diagnosis and last / best values.")
 @click.option("--width", type=click.IntRange(min=10), default=None, help="Chart width in characters.")
 @click.option("--height", type=click.IntRange(min=3), default=12, show_default=True, help="Chart height in lines.")
 @click.option("--no-chart", is_flag=True, help="Print only the diagnosis.")
 def plot_cmd(runs: tuple[str, ...], metrics: tuple[str, ...], png: str | None, fmt: str, width: int | None,
-             height: int, no_chart: bool) -> None:
+             height: int, no_chart: bool, as_json: bool = False) -> None:
     """Draw RUN's training and eval curves (metrics.jsonl) and say how training went.
 
     RUN is a metrics.jsonl file, a run folder, or a run id, tag or branch; several runs are
@@ -29,6 +30,8 @@ def plot_cmd(runs: tuple[str, ...], metrics: tuple[str, ...], png: str | None, f
     since step N, not learning, converged (or diverged when the loss became NaN).
     Malformed lines and non-numeric values are skipped and counted.
     """
+    if as_json:
+        fmt = "json"
     from expctl.analysis.plot import load_curves, project_metric_info, render_plot_report, save_png
 
     curves = [load_curves(ref) for ref in runs]
