@@ -156,6 +156,20 @@ class Store:
         self._append_cache(cache)
         self._cache = None
 
+    def maintain(self, loose_limit: int = 256) -> None:
+        """Keep listings fast as records pile up: pack loose run refs past ``loose_limit``
+        and let git pack loose objects when it judges it worthwhile (``gc --auto``,
+        detached). Failures are ignored: this is housekeeping, never a run's outcome."""
+        folder = self.repo.common_dir / "refs" / "expctl" / "runs"
+        try:
+            with os.scandir(folder) as it:
+                loose = sum(1 for _ in it)
+        except OSError:
+            loose = 0
+        if loose > loose_limit:
+            self.repo.git_proc("pack-refs", "--all")
+        self.repo.git_proc("gc", "--auto", "--quiet")
+
     # ------------------------------------------------------------------- read
     def ref_ids(self) -> dict[str, str]:
         refs = self.repo.refs(REF_PREFIX)

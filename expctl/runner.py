@@ -363,6 +363,7 @@ def finalize(cfg: Config | None, store: Store, record: dict[str, Any], *, return
     curve = "".join(_event_line(e) for e in collected.events).encode()
     extra = {"metrics.jsonl": curve} if len(curve) <= 8 * 1024 * 1024 else {}
     store.save(record, (record.get("code") or {}).get("commit"), extra=extra)
+    store.maintain()
     return record
 
 

@@ -225,6 +225,7 @@ def test_cli_csv_json_markdown(cls_file):
     data = json.loads(runner.invoke(cases_cmd, [str(cls_file), "--format", "json"]).output)
     assert data["confusion"] == {"labels": ["a", "b", "c"], "matrix": [[3, 1, 0], [1, 1, 0], [1, 0, 2]]}
     assert data["accuracy"] == pytest.approx(6 / 9) and len(data["cases"]) == 3
+    assert json.loads(runner.invoke(cases_cmd, [str(cls_file), "--json"]).output) == data
     md = runner.invoke(cases_cmd, [str(cls_file), "--format", "markdown", "--show", "classes"]).output
     assert "| a         |      0.6000 |   0.7500 | 0.6667 |         4 |" in md
 

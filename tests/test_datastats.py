@@ -211,3 +211,31 @@ def test_tokenizer_counts_exactly(tmp_path):
     s = file_stats(p, tokenizer=str(tmp_path / "tok"))
     assert s.tokens_exact
     assert s.token_hist == Counter({4: 1, 6: 1, 3: 1})  # [CLS] ... [SEP]
+
+
+def test_ner_conll_files(tmp_path):
+    train = tmp_path / "train.conll"
+    train.write_text("张\tB-PER\n伟\tI-PER\n在\tO\n北\tB-LOC\n京\tI-LOC\n\n"
+                     "王\tB-PER\n芳\tI-PER\n\n"
+                     "张\tB-PER\n伟\tI-PER\n在\tO\n北\tB-LOC\n京\tI-LOC\n\n", encoding="utf-8")
+    dev = tmp_path / "dev.conll"
+    dev.write_text("王\tB-PER\n芳\tO\n\nJohn\tB-PER\nis\tO\nhere\tO\n\n", encoding="utf-8")
+    report = data_stats([str(train), str(dev)], task="ner")
+    t = report.files[0]
+    assert t.rows == 3 and t.labels == Counter({"PER": 3, "LOC": 2})
+    assert t.char_hist == Counter({5: 2, 2: 1})  # characters joined without spaces
+    assert t.token_hist == Counter({7: 2, 4: 1})  # words + [CLS] + [SEP]
+    assert t.duplicate_rows == 1 and t.conflicting_texts == 0
+    assert report.files[0].to_dict()["majority_baseline"] is None
+    (leak,) = report.leaks
+    assert leak["rows"] == 1 and leak["same_label"] == 0  # same sentence, different tags
+    assert any("(0 with the same tags)" in w for w in report.warnings)
+
+
+def test_multilabel_counts_each_label(tmp_path):
+    p = tmp_path / "m.jsonl"
+    p.write_text("".join(json.dumps({"text": f"t{i}", "label": labs}) + "\n"
+                         for i, labs in enumerate([["a", "b"], ["a"], [], ["b", "a"], ["c"]])))
+    s = file_stats(str(p), task="multilabel")
+    assert s.labels == Counter({"a": 3, "b": 2, "c": 1, "(none)": 1})
+    assert s.to_dict()["majority_baseline"] is None

@@ -6,7 +6,6 @@ import json
 import math
 import random
 
-import pytest
 from click.testing import CliRunner
 
 from expctl.analysis.plot import (

@@ -88,6 +88,9 @@ def test_no_trick_is_plain_training():
     ({"rdrop": {"alpha": "x"}}, "classification", "must be a number"),
     ({"eda": {"alpha": 0.1}}, "classification", "offline"),
     ({"distill": {"alpha": 0.5}}, "classification", "teacher"),
+    ({"swa": {"enabled": True}}, "classification", "swa.start"),
+    ({"swa": {"start": 0.5}}, "classification", "total_steps"),
+    ({"focal": {"alpha": [1.0, 2.0]}}, "classification", "2 weights for 3 classes"),
     ({"distill": {"teacher": "/nonexistent/teacher-folder"}}, "classification", "teacher"),
 ])
 def test_impossible_combinations_are_rejected(tricks, task, message, monkeypatch):
@@ -509,3 +512,29 @@ def test_train_step_runs_under_bf16_autocast_on_cpu():
     assert model.get_input_embeddings().weight.grad is not None
     opt.step()
     _fresh_accelerator()  # leave a plain state behind for other tests
+
+
+def test_every_compatible_trick_at_once(tmp_path):
+    """mixup (pooled) + R-Drop + focal + distillation + PGD + SWA on a pair task, through accelerate."""
+    acc = _fresh_accelerator()
+    tiny(seed=5).save_pretrained(tmp_path / "teacher")
+    model = tiny(dropout=0.1)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    model, opt = acc.prepare(model, opt)
+    settings = {"tricks": {"mixup": {"alpha": 0.4, "mode": "pooled", "seed": 0}, "rdrop": 2, "focal": 2,
+                           "distill": {"teacher": str(tmp_path / "teacher"), "alpha": 0.5},
+                           "pgd": {"steps": 2}, "swa": {"start": 0.5, "lr": 1e-4}}}
+    ts = build_tricks(settings, "pair", 3, {"accelerator": acc, "optimizer": opt, "total_steps": 4})
+    assert ts.passes_per_sample == 2 * 3 and ts.teacher_forwards_per_sample == 1
+    batch = make_batch("pair")
+    batch["token_type_ids"][:, 5:] = 1
+    for step in range(1, 5):
+        with acc.accumulate(model):
+            terms = ts.train_step(model, batch, acc)
+            opt.step()
+            opt.zero_grad()
+        ts.after_optimizer_step(model, step)
+        assert {"loss", "ce", "kl", "kd", "adv", "clean", "mixup_lambda"} <= set(terms)
+        assert all(torch.isfinite(v) for v in terms.values())
+    assert ts.swa.n_averaged == 3 and opt.param_groups[0]["lr"] == pytest.approx(1e-4)
+    ts.finalize(model)

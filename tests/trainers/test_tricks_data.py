@@ -86,6 +86,26 @@ def test_cjk_text_is_augmented_at_character_level_without_a_segmenter():
     assert len(aug) == 4 and all(" " not in s for s in aug)
 
 
+def test_cjk_without_segmenter_keeps_lexicon_words_whole():
+    lexicon = {"喜欢", "可爱", "比较"}
+    assert eda.tokenize("我比较喜欢猫，它很可爱", segmenter=None, lexicon=lexicon) == \
+        ["我", "比较", "喜欢", "猫", "，", "它", "很", "可爱"]
+    syn = {"喜欢": ["喜爱"], "喜爱": ["喜欢"]}
+    out = eda.augment("我喜欢猫", alpha=0.3, n_aug=8, synonyms=syn, rng=random.Random(0), segmenter=None,
+                      ops=("sr",))
+    assert set(out) == {"我喜爱猫"}
+
+
+def test_punctuation_is_never_swapped_or_deleted():
+    words = ["a", ",", "b", "c", ".", "d", "!"]
+    for seed in range(20):
+        out = eda.random_swap(words, 3, random.Random(seed))
+        assert [out[i] for i in (1, 4, 6)] == [",", ".", "!"]
+        out = eda.random_deletion(words, 0.9, random.Random(seed))
+        assert [w for w in out if eda.is_punctuation(w)] == [",", ".", "!"]
+        assert any(not eda.is_punctuation(w) for w in out)
+
+
 def test_cli_writes_a_new_data_file_reproducibly(tmp_path):
     src = tmp_path / "train.jsonl"
     rows = [{"text": " ".join(SENT), "label": "pos"}, {"text": "a quick dog", "label": "neg"}]

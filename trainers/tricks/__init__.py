@@ -196,6 +196,8 @@ def _check_combinations(on: dict, task: str) -> None:
         raise TrickConfigError("tricks.mixup.alpha (the Beta parameter) must be > 0")
     if "pgd" in on and on["pgd"]["steps"] < 1:
         raise TrickConfigError("tricks.pgd.steps must be >= 1")
+    if "swa" in on and on["swa"]["start"] is None:
+        raise TrickConfigError("tricks.swa needs tricks.swa.start (an optimizer step, or a fraction < 1 of the run)")
     if "swa" in on and on["swa"]["strategy"] == "cyclic" and on["swa"]["lr"] is None:
         raise TrickConfigError("tricks.swa.strategy=cyclic needs tricks.swa.lr (the cycle's maximum lr)")
 
