@@ -38,6 +38,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "data": ("expctl.commands.data", "data_group", "Data analysis: length and label statistics, leakage."),
     "cases": ("expctl.commands.cases", "cases_cmd", "Case study of a run's wrong predictions."),
     "plot": ("expctl.commands.plot", "plot_cmd", "Training and eval curves, with a diagnosis."),
+    "sweep": ("expctl.commands.workflow", "sweep_cmd", "One-factor-at-a-time sensitivity sweep of settings."),
+    "reproduce": ("expctl.commands.workflow", "reproduce_cmd", "Rerun a run from its exact code in a worktree and compare."),
     "demo": ("expctl.commands.demo", "demo_cmd", "Show the whole workflow on generated data, offline."),
 }
 

@@ -53,8 +53,9 @@ def init_cmd(trainer, command, name, force, directory):
 @click.option("--name", default=None, help="A name for this run.")
 @click.option("--force", is_flag=True, help="Run `full` without a passing smoke run of this code.")
 @click.option("--quiet", "-q", is_flag=True, help="No expctl messages (the program's output still streams).")
+@click.option("--meta", default=None, hidden=True, help="JSON object merged into the record (used by sweep).")
 @click.argument("extra", nargs=-1, type=click.UNPROCESSED)
-def run_cmd(stage, assignments, name, force, quiet, extra):
+def run_cmd(stage, assignments, name, force, quiet, meta, extra):
     """Run the program at a stage and record everything about the run.
 
     Settings resolve as expctl.toml defaults < stage overrides < -s. Arguments after --
@@ -64,9 +65,17 @@ def run_cmd(stage, assignments, name, force, quiet, extra):
     from expctl import runner
     from expctl.records import open_store
 
+    extra_record = None
+    if meta:
+        try:
+            extra_record = json.loads(meta)
+        except ValueError as exc:
+            raise ExpctlError(f"--meta is not valid JSON: {exc}") from exc
+        if not isinstance(extra_record, dict) or set(extra_record) & {"id", "status", "settings", "code", "metrics"}:
+            raise ExpctlError("--meta must be a JSON object that does not replace record fields")
     cfg, store = open_store()
     record = runner.execute(cfg, store, stage=stage, assignments=list(assignments), name=name,
-                            extra_args=runner.parse_extra(extra), force=force, quiet=quiet)
+                            extra_args=runner.parse_extra(extra), force=force, quiet=quiet, extra_record=extra_record)
     code = runner.exit_code_for(record)
     if code:
         sys.exit(code)

@@ -1,0 +1,126 @@
+"""`expctl reproduce RUN|TAG`: the run's exact code in a separate git worktree, the same
+settings and stage, a new run linked to the original, and the metric deltas.
+
+Git-ignored data is not in a worktree: every setting that names a file or folder of the
+project is linked into the worktree, so the rerun reads the project's data as it is now —
+and a data file whose fingerprint changed since the original is named as the likely
+cause of a difference.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from expctl.errors import NotFoundError, RefusedError
+from expctl.settings import flatten
+
+
+def _assignments(settings: dict[str, Any]) -> list[str]:
+    out = []
+    for key, value in flatten(settings).items():
+        if isinstance(value, dict):
+            continue
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, (list, type(None))):
+            text = json.dumps(value)
+        elif isinstance(value, float):
+            text = repr(value)
+        else:
+            text = str(value)
+        out.append(f"{key}={text}")
+    return out
+
+
+def _link_data(main_root: Path, worktree: Path, settings: dict[str, Any], record: dict[str, Any]) -> list[str]:
+    linked = []
+    names = set(record.get("data") or {})
+    for value in flatten(settings).values():
+        if isinstance(value, str) and value and not os.path.isabs(value) and "\0" not in value:
+            names.add(value)
+    for name in sorted(names):
+        src = main_root / name
+        dst = worktree / name
+        if not src.exists() or dst.exists() or os.path.isabs(name) or ".." in Path(name).parts:
+            continue
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(src, dst)
+        linked.append(name)
+    return linked
+
+
+def reproduce(cfg, store, ref: str, tolerance: float = 1e-6, keep: bool = False, quiet: bool = False) -> dict[str, Any]:
+    from expctl import config as config_mod
+    from expctl import runner
+    from expctl.gitlayer import Repo
+    from expctl.records import Store
+
+    original = store.resolve(ref)
+    if original.get("status") == "running":
+        raise RefusedError(f"run {original['id']} is still running")
+    commit = (original.get("code") or {}).get("commit")
+    if not commit:
+        raise NotFoundError(f"run {original['id']} has no recorded code")
+    settings_blob = store.read_file(original, "settings.json")
+    try:
+        settings = json.loads(settings_blob) if settings_blob else original.get("settings") or {}
+    except ValueError:
+        settings = original.get("settings") or {}
+    base = Path(tempfile.mkdtemp(prefix=f"expctl-reproduce-{original['id']}-"))
+    worktree = base / "code"
+    repo = store.repo
+    repo.git("worktree", "add", "--detach", "--quiet", str(worktree), commit)
+    try:
+        wcfg = config_mod.load(worktree)
+        linked = _link_data(cfg.root, worktree, settings, original)
+        wrepo = Repo.open(worktree)
+        wstore = Store(wrepo, root=cfg.root)  # records and run folder in the main project
+        meta = {"reproduces": original["id"]}
+        record = runner.execute(wcfg, wstore, stage=original.get("stage"), assignments=_assignments(settings),
+                                name=f"reproduce {original['id']}", force=True, quiet=quiet, extra_record=meta,
+                                extra_args=_extra_args(original, wcfg))
+    finally:
+        if not keep:
+            repo.git_proc("worktree", "remove", "--force", str(worktree))
+            shutil.rmtree(base, ignore_errors=True)
+    return compare_runs(original, record, tolerance) | {"linked_data": linked, "worktree": str(worktree) if keep else None}
+
+
+def _extra_args(original: dict[str, Any], wcfg) -> list[str]:
+    """Arguments given after `--` in the original run (the command minus what the config builds)."""
+    from expctl.runner import build_argv
+
+    command = original.get("command") or []
+    try:
+        base = build_argv(wcfg, json.loads(json.dumps(original.get("settings") or {})), [])
+    except Exception:  # noqa: BLE001
+        return []
+    return command[len(base):] if command[:len(base)] == base else []
+
+
+def compare_runs(original: dict[str, Any], new: dict[str, Any], tolerance: float) -> dict[str, Any]:
+    fa = (original.get("metrics") or {}).get("final") or {}
+    fb = (new.get("metrics") or {}).get("final") or {}
+    metrics = {}
+    ok = new.get("status") == original.get("status")
+    for k in sorted(set(fa) | set(fb)):
+        a, b = fa.get(k), fb.get(k)
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)) and math.isfinite(a) and math.isfinite(b):
+            delta = b - a
+            within = abs(delta) <= tolerance
+        else:
+            delta, within = None, a == b
+        ok = ok and within
+        metrics[k] = {"original": a, "reproduced": b, "delta": delta, "within_tolerance": within}
+    da = {p: fp.get("fingerprint") for p, fp in (original.get("data") or {}).items()}
+    db = {p: fp.get("fingerprint") for p, fp in (new.get("data") or {}).items()}
+    changed = sorted(p for p in da if p in db and da[p] != db[p])
+    missing = sorted(p for p in da if p not in db)
+    return {"original": original["id"], "run": new["id"], "status": new.get("status"), "tolerance": tolerance,
+            "reproduced": ok, "metrics": metrics, "data_changed": changed, "data_missing": missing}
