@@ -102,7 +102,8 @@ def coerce(key: str, text: str, default: Any = MISSING) -> Any:
             return value
         return [infer_value(p) for p in text.split(",")] if text.strip() else []
     if isinstance(default, str):
-        return text
+        # "" and "auto" defaults mean "decided later": any typed value may replace them
+        return infer_value(text) if default.strip().lower() in ("", "auto") else text
     return infer_value(text)
 
 

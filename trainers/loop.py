@@ -26,7 +26,13 @@ import torch
 import torch.nn.functional as F
 
 from trainers.data import formats, sampling
-from trainers.data.pipeline import EpochSampler, LengthSortedSampler, encode, label_space, make_collate
+from trainers.data.pipeline import (
+    EpochSampler,
+    LengthSortedSampler,
+    encode,
+    label_space,
+    make_collate,
+)
 from trainers.metrics import classification_metrics, multilabel_metrics, ner_metrics
 from trainers.settings import SettingsError, primary_metric
 
@@ -141,6 +147,8 @@ def resolve_init_from(ref: str) -> str:
 
 
 def read_split(settings, which: str, out: Outputs):
+    if not settings[f"{which}_file"]:
+        raise TrainerError(f"{which}_file is not set")
     path = _data_path(settings[f"{which}_file"])
     task = settings["task"]
     limit = int(settings[f"max_{which}_samples"])
@@ -213,16 +221,27 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    import transformers
     from accelerate import Accelerator
     from accelerate.utils import set_seed
-    import transformers
 
     transformers.logging.set_verbosity_error()
     transformers.logging.disable_progress_bar()
-    from trainers.modeling import build_tiny_model, folder_labels, load_folder_model, tiny_tokenizer_cached
-    from trainers.tricks import build_tricks, model_inputs
+    from trainers.modeling import (
+        build_tiny_model,
+        folder_labels,
+        load_folder_model,
+        tiny_tokenizer_cached,
+    )
+    from trainers.tricks import (
+        build_tricks,
+        long_text_settings,
+        model_inputs,
+        parse_tricks,
+    )
 
     task = settings["task"]
+    parse_tricks(settings)  # fail fast on an unknown trick or key, before reading any data
     use_cuda = torch.cuda.is_available() and not settings["cpu"]
     mp = settings["mixed_precision"]
     mp_note = None
@@ -279,12 +298,28 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
 
     # ---- tokenize once (main process first; the others read its cache)
     max_len = int(settings["max_seq_length"])
+    positions = getattr(model.config, "max_position_embeddings", None)
+    if positions and max_len > positions:
+        out.log(f"max_seq_length {max_len} > the model's {positions} positions: using {positions}")
+        max_len = positions
+    long_text = long_text_settings(settings)
+    if long_text is not None:
+        if task not in ("classification", "multilabel"):
+            raise TrainerError(f"tricks.long_text is for single-text tasks (classification, multilabel), not {task}")
+        if long_text.get("strategy") == "windows":
+            raise TrainerError("tricks.long_text.strategy=windows is not supported by the bundled trainer yet; "
+                               "use head_tail, head or tail")
+        from trainers.data.pipeline import _head_tail
+
+        h, t = _head_tail(long_text, max_len)
+        out.log(f"long text: keeping the first {h} and last {t} tokens of longer inputs (tricks.long_text)")
     with accelerator.main_process_first():
         t0 = time.perf_counter()
         train_ds, how_tr = encode(train_ex, tokenizer, task, label2id, max_len, cache_dir,
-                                  write_cache=accelerator.is_main_process) if train_ex else (None, "-")
+                                  write_cache=accelerator.is_main_process,
+                                  long_text=long_text) if train_ex else (None, "-")
         eval_ds, how_ev = encode(eval_ex, tokenizer, task, label2id, max_len, cache_dir,
-                                 write_cache=accelerator.is_main_process)
+                                 write_cache=accelerator.is_main_process, long_text=long_text)
     out.log(f"data: train {how_tr}, eval {how_ev} ({time.perf_counter() - t0:.1f}s; cache {cache_dir})")
     collate = make_collate(tokenizer.pad_token_id, task)
     bs, ebs = int(settings["batch_size"]), int(settings["eval_batch_size"])
@@ -365,7 +400,8 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
 
     def write_checkpoints_json():
         saved = [os.path.relpath(p, run_dir) for _, p in complete_checkpoints(ckpt_root)]
-        obj: dict[str, Any] = {"best": None, "last": None, "all": saved, "best_metric": {}, "best_step": state.best_step}
+        obj: dict[str, Any] = {"best": None, "last": None, "all": saved, "best_metric": {},
+                               "best_step": state.best_step}
         if os.path.isdir(os.path.join(ckpt_root, "best")):
             obj["best"] = "checkpoints/best"
             obj["best_metric"] = {metric_name: state.best_metric}
@@ -396,12 +432,18 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
 
     # ---- optimisation
     lr = settings["lr"]
-    lr = (1e-3 if not source else 3e-5) if lr == "auto" else float(lr)
+    # auto: the tiny model (from scratch or warm-started from a tiny run) trains at 1e-3,
+    # a pretrained folder model at the usual fine-tuning rate
+    lr = (1e-3 if settings["model"] == "tiny" else 3e-5) if lr == "auto" else float(lr)
     params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW([
+    groups = [
         {"params": [p for n, p in params if not _no_decay(n)], "weight_decay": float(settings["weight_decay"])},
         {"params": [p for n, p in params if _no_decay(n)], "weight_decay": 0.0},
-    ], lr=lr)
+    ]
+    try:  # the fused kernel (CPU and CUDA in torch >= 2.4): one kernel for all parameters
+        optimizer = torch.optim.AdamW(groups, lr=lr, fused=accelerator.device.type in ("cpu", "cuda"))
+    except (RuntimeError, TypeError, ValueError):
+        optimizer = torch.optim.AdamW(groups, lr=lr)
     sampler = EpochSampler(train_ds.lengths, bs, int(settings["seed"]), bool(settings["group_by_length"]))
     # a private generator: creating a loader iterator must not draw from the global RNG (dropout),
     # or a resumed run (which creates one more iterator) would see different dropout masks
@@ -472,7 +514,8 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
         out.log(f"saved checkpoints/step-{state.global_step}")
 
     # ---- train
-    log_steps, eval_steps, save_steps = int(settings["log_steps"]), int(settings["eval_steps"]), int(settings["save_steps"])
+    log_steps, eval_steps = int(settings["log_steps"]), int(settings["eval_steps"])
+    save_steps = int(settings["save_steps"])
     stop_after = int(settings["debug_stop_after_step"])
     clip = float(settings["max_grad_norm"])
     device = accelerator.device
@@ -572,7 +615,8 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
 
 
 def _fmt(metrics: dict[str, float]) -> str:
-    keys = [k for k in ("eval_loss", "eval_accuracy", "eval_f1_macro", "eval_f1_micro", "eval_entity_f1") if k in metrics]
+    names = ("eval_loss", "eval_accuracy", "eval_f1_macro", "eval_f1_micro", "eval_entity_f1")
+    keys = [k for k in names if k in metrics]
     return " | ".join(f"{k[5:]} {metrics[k]:.4f}" for k in keys)
 
 
@@ -599,7 +643,12 @@ class _Progress:
         self.bar = None
         if enabled:
             try:
-                from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+                from rich.progress import (
+                    BarColumn,
+                    MofNCompleteColumn,
+                    Progress,
+                    TimeRemainingColumn,
+                )
 
                 self.bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                                     TimeRemainingColumn())

@@ -14,7 +14,7 @@ All keys are returned without the ``eval_`` prefix.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 
 def _prf(tp: float, fp: float, fn: float) -> tuple[float, float, float]:

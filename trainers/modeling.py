@@ -2,9 +2,10 @@
 
 The tiny model is a standard ``BertConfig`` -> ``BertForSequenceClassification`` /
 ``BertForTokenClassification`` (multi-label via ``problem_type``), so checkpoints load with
-``AutoModelFor...from_pretrained`` anywhere. Its tokenizer is a WordPiece vocabulary trained
-with the ``tokenizers`` library on the training texts; ``BertNormalizer(handle_chinese_chars=
-True)`` makes every CJK character its own token (characters for CJK, word pieces otherwise).
+``AutoModelFor...from_pretrained`` anywhere. Its tokenizer is a WordPiece vocabulary built
+deterministically from the training texts with the ``tokenizers`` library's normalizer and
+pre-tokenizer; ``BertNormalizer(handle_chinese_chars=True)`` makes every CJK character its own
+token (characters for CJK, whole words and word pieces otherwise).
 It is wrapped as ``PreTrainedTokenizerFast`` and saved with the model.
 """
 
@@ -13,21 +14,56 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
 def build_tiny_tokenizer(texts: Iterable[str], vocab_size: int, lowercase: bool = True):
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    """A deterministic WordPiece vocabulary from ``texts`` (same data, same ids, in every process).
+
+    Vocabulary: the special tokens, every character seen (word-initial and ``##`` continuation
+    forms), then the most frequent whole words (ties broken alphabetically) up to
+    ``vocab_size``. Rare words fall back to pieces by WordPiece's greedy longest match; CJK
+    characters are split apart by the normalizer, so CJK text is character-level.
+    (``tokenizers``' own WordPiece trainer assigns ids in hash-map order, which differs
+    from process to process, and breaks ties at the size limit arbitrarily.)
+    """
+    from collections import Counter
+
+    from tokenizers import (
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+    )
     from transformers import PreTrainedTokenizerFast
 
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=lowercase, handle_chinese_chars=True,
-                                                strip_accents=None, clean_text=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIAL, show_progress=False)
-    tok.train_from_iterator(texts, trainer)
+    normalizer = normalizers.BertNormalizer(lowercase=lowercase, handle_chinese_chars=True, strip_accents=None,
+                                            clean_text=True)
+    pre = pre_tokenizers.BertPreTokenizer()
+    words: Counter = Counter()
+    for text in texts:
+        words.update(w for w, _ in pre.pre_tokenize_str(normalizer.normalize_str(text)))
+    first_chars, cont_chars = set(), set()
+    for w in words:
+        first_chars.add(w[0])
+        cont_chars.update("##" + c for c in w[1:])
+    vocab = list(SPECIAL) + sorted(first_chars) + sorted(cont_chars)
+    seen = set(vocab)
+    for w, _ in sorted(words.items(), key=lambda kv: (-kv[1], kv[0])):
+        if len(vocab) >= vocab_size:
+            break
+        if w not in seen:
+            vocab.append(w)
+            seen.add(w)
+    tok = Tokenizer(models.WordPiece(vocab={t: i for i, t in enumerate(vocab)}, unk_token="[UNK]",
+                                     continuing_subword_prefix="##", max_input_chars_per_word=100))
+    tok.normalizer = normalizer
+    tok.pre_tokenizer = pre
     cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
@@ -81,7 +117,10 @@ def tiny_tokenizer_cached(examples: Sequence, tiny: dict, cache_dir: str | None,
 
 
 def model_class(task: str):
-    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoModelForTokenClassification,
+    )
 
     return AutoModelForTokenClassification if task == "ner" else AutoModelForSequenceClassification
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import copy
 import difflib
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 TASKS = ("classification", "pair", "multilabel", "ner")
 
@@ -50,7 +51,7 @@ DEFAULTS: dict[str, Any] = {
     "max_seq_length": 128,  # truncate longer inputs (tokens, including [CLS]/[SEP])
     "batch_size": 32,  # per process, per micro-batch
     "eval_batch_size": 64,  # per process
-    "lr": "auto",  # peak learning rate; auto = 1e-3 for the tiny model, 3e-5 for a pretrained one
+    "lr": "auto",  # peak learning rate; auto = 1e-3 for model=tiny, 3e-5 for a folder model
     "weight_decay": 0.01,  # AdamW decoupled weight decay (not on biases / LayerNorm)
     "warmup_ratio": 0.06,  # fraction of the update steps spent warming up linearly from 0
     "epochs": 3,  # passes over the training data (ignored when max_steps > 0)
@@ -268,9 +269,18 @@ def validate(settings: Mapping[str, Any]) -> None:
         raise SettingsError("tiny.hidden_size must be a multiple of tiny.num_heads")
 
 
-def resolve(settings_json: Mapping[str, Any] | None = None, flags: list[str] | None = None) -> dict[str, Any]:
-    """DEFAULTS < settings_json < flags, validated."""
+def resolve(settings_json: Mapping[str, Any] | None = None, flags: list[str] | None = None,
+            stage: str | None = None) -> dict[str, Any]:
+    """DEFAULTS < STAGES[stage] < settings_json < flags, validated.
+
+    ``stage`` is for runs by hand (``python -m trainers.text --stage smoke``); under expctl
+    the stage is already folded into the settings file.
+    """
     out = copy.deepcopy(DEFAULTS)
+    if stage:
+        if stage not in STAGES:
+            raise SettingsError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
+        out = merge(out, STAGES[stage], source=f"stage {stage}")
     if settings_json:
         out = merge(out, settings_json, source="$EXPCTL_SETTINGS")
     if flags:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import random
-from typing import Sequence
+from collections.abc import Sequence
 
 POS = ["great", "wonderful", "excellent", "lovely", "superb", "brilliant", "amazing", "pleasant"]
 NEG = ["awful", "terrible", "horrible", "dreadful", "boring", "poor", "nasty", "bad"]

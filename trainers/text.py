@@ -2,14 +2,18 @@
 
 Launch commands::
 
-    python -m trainers.text --train_file data/train.tsv --eval_file data/dev.tsv      # CPU or one GPU
-    accelerate launch --num_processes 2 -m trainers.text --task pair ...             # several processes
-    accelerate launch --cpu --num_processes 2 -m trainers.text ...                   # several CPU processes (gloo)
+    python -m trainers.text --train_file data/train.tsv --eval_file data/dev.tsv   # CPU or one GPU
+    python -m trainers.text --stage smoke --train_file data/train.tsv ...         # a stage, by hand
+    accelerate launch --multi_gpu --num_processes 4 -m trainers.text ...          # 4 GPUs (DDP)
+    accelerate launch --multi_gpu --num_processes 2 -m trainers.text ...          # no GPU: 2 CPU processes (gloo)
 
-Settings: ``trainers.settings.DEFAULTS`` < the JSON file at ``$EXPCTL_SETTINGS`` < ``--key value``
-flags (dotted keys: ``--tiny.hidden_size 32``, ``--tricks.rdrop.alpha 4``). Outputs go to
-``$EXPCTL_RUN_DIR`` (or ``output_dir`` when run by hand); metrics to ``$EXPCTL_METRICS``
-(or ``<output>/metrics.jsonl``). docs/trainer.md has the reference.
+(``accelerate launch --cpu`` alone starts a single process.)
+
+Settings: ``trainers.settings.DEFAULTS`` < ``--stage NAME`` (smoke, converge, small, full; for
+runs by hand) < the JSON file at ``$EXPCTL_SETTINGS`` < ``--key value`` flags (dotted keys:
+``--tiny.hidden_size 32``, ``--tricks.rdrop.alpha 4``). Outputs go to ``$EXPCTL_RUN_DIR`` (or
+``output_dir`` when run by hand); metrics to ``$EXPCTL_METRICS`` (or ``<output>/metrics.jsonl``).
+docs/trainer.md has the reference.
 
 Exit codes: 0 done, 2 a user error (one line on stderr: bad setting, data or path), 3 the
 test-only ``debug_stop_after_step`` exit.
@@ -36,7 +40,17 @@ def main(argv: list[str] | None = None) -> int:
         if path:
             with open(path, encoding="utf-8") as fh:
                 env_settings = json.load(fh)
-        settings = S.resolve(env_settings, argv)
+        stage = None
+        for i, arg in enumerate(argv):  # --stage NAME: the stage's overrides, for runs by hand
+            if arg == "--stage" and i + 1 < len(argv):
+                stage = argv[i + 1]
+                argv = argv[:i] + argv[i + 2:]
+                break
+            if arg.startswith("--stage="):
+                stage = arg.split("=", 1)[1]
+                argv = argv[:i] + argv[i + 1:]
+                break
+        settings = S.resolve(env_settings, argv, stage=stage)
     except (S.SettingsError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,20 +1,16 @@
 """Fixtures for the trainer tests: generated data files and ways to run the trainer.
 
 ``train(out_dir, **settings)`` runs the trainer in this process (fast: torch is imported
-once); ``train_cli(*args)`` runs ``python -m trainers.text`` in a subprocess (exit codes,
-hard kills, ``accelerate launch``).
+once); ``trainer_helpers.train_cli(*args)`` runs ``python -m trainers.text`` in a subprocess
+(exit codes, hard kills, ``accelerate launch``).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
 from trainer_helpers import as_argv, write_task_data
 
 
@@ -53,9 +49,11 @@ def train(monkeypatch):
         AcceleratorState._reset_state(True)
         GradientState._reset_state()
         settings.setdefault("output_dir", str(out_dir))
-        rc = main(as_argv(settings))
-        AcceleratorState._reset_state(True)
-        GradientState._reset_state()
+        try:
+            rc = main(as_argv(settings))
+        finally:  # accelerate keeps process-wide state: never leak it into the next test
+            AcceleratorState._reset_state(True)
+            GradientState._reset_state()
         assert rc == 0, f"trainer exited {rc}"
         return json.loads((Path(out_dir) / "metrics.json").read_text())
 

@@ -50,3 +50,11 @@ def test_bf16_on_cpu_trains(tmp_path, data, train, capsys):
                                            mixed_precision="bf16"))
     assert "mixed precision bf16" in capsys.readouterr().out
     assert m["train_loss"] == m["train_loss"]  # finite, not NaN
+
+
+def test_unknown_trick_fails_fast_in_process(tmp_path, capsys):
+    from trainers.text import main
+
+    rc = main(["--tricks.rdropp.alpha", "4", "--train_file", str(tmp_path / "missing.tsv")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "unknown trick 'rdropp'" in err[0] and "rdrop" in err[0]

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from trainers.data.formats import FormatError, ReadReport, detect_format, iter_examples
 
@@ -64,7 +67,8 @@ def test_conll_and_tokens_tags(tmp_path):
     c = tmp_path / "a.conll"
     c.write_text("-DOCSTART- O\n\nJohn NNP B-PER\nlives VBZ O\n\nParis\tB-LOC\n", encoding="utf-8")
     got = ex_list(c, "ner")
-    assert [(e.line, e.tokens, e.tags) for e in got] == [(3, ["John", "lives"], ["B-PER", "O"]), (6, ["Paris"], ["B-LOC"])]
+    assert [(e.line, e.tokens, e.tags) for e in got] == [(3, ["John", "lives"], ["B-PER", "O"]),
+                                                          (6, ["Paris"], ["B-LOC"])]
     t = tmp_path / "a.txt"
     t.write_text("John lives in Paris\tB-PER O O B-LOC\n张三在北京\tB-PER I-PER O B-LOC I-LOC\n", encoding="utf-8")
     assert detect_format(t, "ner") == "tsv"
@@ -113,3 +117,35 @@ def test_reader_streams(tmp_path):
     p.write_text("text\tlabel\n" + "".join(f"t{i}\tl\n" for i in range(1000)) + "bad\n", encoding="utf-8")
     it = iter_examples(p, "classification")
     assert next(it).text == "t0"  # yields before reading the whole file (the bad last line is not reached)
+
+
+_chars = st.characters(blacklist_categories=("Cs", "Cc")) | st.just("\n")
+_text = st.text(_chars, min_size=1, max_size=30).filter(lambda t: t.strip())
+_label = st.sampled_from(["pos", "neg", "中性", "a b"])
+
+
+@hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(_text, _label), min_size=1, max_size=8))
+def test_csv_and_jsonl_round_trip(tmp_path, rows):
+    import csv
+    import json
+
+    c = tmp_path / "r.csv"
+    with open(c, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["text", "label"])
+        w.writerows(rows)
+    assert [(e.text, e.label) for e in ex_list(c)] == [(t, lab) for t, lab in rows]
+    j = tmp_path / "r.jsonl"
+    j.write_text("".join(json.dumps({"text": t, "label": lab}, ensure_ascii=False) + "\n" for t, lab in rows),
+                 encoding="utf-8")
+    assert [(e.text, e.label) for e in ex_list(j)] == [(t, lab) for t, lab in rows]
+
+
+def test_not_utf8_and_folder_are_format_errors(tmp_path):
+    p = tmp_path / "latin1.tsv"
+    p.write_bytes("text\tlabel\nok\tpos\ncaf\xe9\tneg\n".encode("latin-1"))
+    with pytest.raises(FormatError, match="not valid UTF-8"):
+        ex_list(p)
+    with pytest.raises(FormatError, match="is a folder"):
+        ex_list(tmp_path)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from trainers.metrics import bio_entities, classification_metrics, multilabel_metrics, ner_metrics
+from trainers.metrics import (
+    bio_entities,
+    classification_metrics,
+    multilabel_metrics,
+    ner_metrics,
+)
 
 
 def test_classification_macro_micro():

@@ -6,8 +6,9 @@ import json
 import os
 import stat
 
-from trainers import synth
 from trainer_helpers import read_jsonl, tiny_flags
+
+from trainers import synth
 
 
 def _save_random_bert(folder, words):
@@ -80,3 +81,27 @@ def test_warm_start_from_path_and_ref(tmp_path, data, train, monkeypatch, capsys
         assert "no run no-such-run" in str(exc)
     else:
         raise AssertionError("expected TrainerError")
+
+
+def test_init_from_run_id_through_real_expctl(repo, expctl):
+    """The REF form against the real CLI: expctl init --trainer builtin, a smoke run, a warm start."""
+    if expctl(repo, "init", "--trainer", "builtin").returncode != 0:
+        import pytest
+
+        pytest.skip("expctl init --trainer builtin is not available in this checkout")
+    (repo / "data").mkdir()
+    synth.write_tsv(synth.classification(120, seed=1), repo / "data" / "train.tsv")
+    synth.write_tsv(synth.classification(31, seed=2), repo / "data" / "dev.tsv")
+    import subprocess
+
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True, capture_output=True)
+    subprocess.run(["git", "commit", "-qm", "setup"], cwd=repo, check=True, capture_output=True)
+    first = expctl(repo, "run", "--stage", "smoke", "-s", "tiny.hidden_size=32", "-s", "tiny.intermediate_size=64",
+                   check=True)
+    run_id = json.loads(expctl(repo, "runs", "--json", check=True).stdout)[0]["id"]
+    best = json.loads(expctl(repo, "show", run_id, "--json", check=True).stdout)["checkpoints"]["best"]
+    assert os.path.isdir(best), first.stdout
+    second = expctl(repo, "run", "--stage", "smoke", "-s", f"init_from={run_id}", "-s", "tiny.hidden_size=32",
+                    "-s", "tiny.intermediate_size=64", check=True)
+    assert f"warm start from {best}" in second.stdout + second.stderr
+    assert "head kept" in second.stdout + second.stderr

@@ -5,13 +5,23 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 
 import pytest
-
 from trainer_helpers import as_argv, read_jsonl, tiny_flags, train_cli
 
 ACCELERATE = shutil.which("accelerate")
+
+
+def _launcher() -> list[str]:
+    """accelerate launch with 2 processes on a free port (other test runs may share the machine)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    # on a CPU-only machine --multi_gpu starts torchrun workers that use gloo on the CPU
+    return [ACCELERATE, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+            "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(port)]
 
 
 @pytest.mark.skipif(ACCELERATE is None, reason="accelerate CLI not installed")
@@ -20,10 +30,7 @@ def test_two_processes_match_one(tmp_path, data, train):
     out2 = tmp_path / "two"
     flags = tiny_flags(train_file=str(train_path), eval_file=str(eval_path), epochs=2, eval_batch_size=8,
                        output_dir=str(out2), lr=3e-3)
-    # on a CPU-only machine --multi_gpu starts torchrun workers that use gloo on the CPU
-    launcher = [ACCELERATE, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-                "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29533"]
-    proc = train_cli(*as_argv(flags), launcher=launcher, timeout=240)
+    proc = train_cli(*as_argv(flags), launcher=_launcher(), timeout=240)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "processes 2" in proc.stdout
     assert proc.stdout.count("[trainer] final eval") == 1  # only the main process prints / writes
@@ -44,3 +51,24 @@ def test_two_processes_match_one(tmp_path, data, train):
     assert [p["pred"] for p in preds1] == [p["pred"] for p in preds2]
     for a, b in zip(preds1, preds2):
         assert a["confidence"] == pytest.approx(b["confidence"], abs=1e-4)
+
+
+@pytest.mark.skipif(ACCELERATE is None, reason="accelerate CLI not installed")
+def test_two_process_eval_of_token_labels_matches_one(tmp_path, data, train):
+    """NER: sequences of different widths on each process are padded before gathering."""
+    train_path, eval_path = data("ner", n_train=96, n_eval=37, fmt="conll")
+    one_dir = tmp_path / "one"
+    one = train(one_dir, **tiny_flags(task="ner", train_file=str(train_path), eval_file=str(eval_path), epochs=2,
+                                      lr=3e-3, eval_batch_size=4))
+    two_dir = tmp_path / "two"
+    flags = tiny_flags(task="ner", train_file=str(train_path), eval_file=str(eval_path), do_train=False,
+                       init_from=str(one_dir / "checkpoints" / "last"), eval_batch_size=4, output_dir=str(two_dir))
+    proc = train_cli(*as_argv(flags), launcher=_launcher(), timeout=240)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "processes 2" in proc.stdout and "WARNING" not in proc.stdout
+    two = json.loads((two_dir / "metrics.json").read_text())
+    for key in ("eval_entity_f1", "eval_entity_precision", "eval_entity_recall", "eval_accuracy", "eval_samples"):
+        assert two[key] == one[key], key
+    assert two["eval_loss"] == pytest.approx(one["eval_loss"], abs=1e-5)
+    p1, p2 = read_jsonl(one_dir / "predictions.jsonl"), read_jsonl(two_dir / "predictions.jsonl")
+    assert [p["pred_tags"] for p in p1] == [p["pred_tags"] for p in p2]

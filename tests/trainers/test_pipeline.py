@@ -6,12 +6,12 @@ from __future__ import annotations
 import random
 
 import torch
+from trainer_helpers import tiny_flags
 
 from trainers import synth
 from trainers.data.formats import Example
 from trainers.data.pipeline import EpochSampler, encode, label_space, make_collate
 from trainers.modeling import build_tiny_tokenizer
-from trainer_helpers import tiny_flags
 
 
 def _batches(sampler, bs):
@@ -47,7 +47,8 @@ def test_collate_pads_to_batch_max():
     b = collate(items)
     assert b["input_ids"].tolist() == [[2, 7, 3], [2, 3, 0]] and b["attention_mask"].tolist() == [[1, 1, 1], [1, 1, 0]]
     ner = make_collate(0, "ner")([{"index": 0, "input_ids": torch.tensor([2, 3]), "labels": torch.tensor([-100, -100])},
-                                  {"index": 1, "input_ids": torch.tensor([2, 9, 3]), "labels": torch.tensor([-100, 1, -100])}])
+                                  {"index": 1, "input_ids": torch.tensor([2, 9, 3]),
+                                   "labels": torch.tensor([-100, 1, -100])}])
     assert ner["labels"].tolist() == [[-100, -100, -100], [-100, 1, -100]]
 
 
@@ -58,7 +59,7 @@ def test_tokenize_once_cache(tmp_path):
     ds1, how1 = encode(exs, tok, "classification", l2i, 32, str(tmp_path))
     ds2, how2 = encode(exs, tok, "classification", l2i, 32, str(tmp_path))
     assert (how1, how2) == ("tokenized", "cached")
-    assert [f["input_ids"].tolist() for f in ds1.features] == [f["input_ids"].tolist() for f in ds2.features]
+    assert torch.equal(ds1.columns["input_ids"], ds2.columns["input_ids"]) and ds1.lengths == ds2.lengths
     _, how3 = encode(exs, tok, "classification", l2i, 16, str(tmp_path))  # another max length: new entry
     assert how3 == "tokenized"
 
@@ -77,7 +78,7 @@ def test_ner_labels_first_subword_only():
     labels = label_space("ner", [ex])
     assert labels == ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
     ds, _ = encode([ex], tok, "ner", {t: i for i, t in enumerate(labels)}, 32)
-    f = ds.features[0]
+    f = ds[0]
     lab = f["labels"].tolist()
     assert lab[0] == -100 and lab[-1] == -100  # [CLS] / [SEP]
     assert [x for x in lab if x != -100] == [3, 0, 0, 1]  # one label per word
@@ -102,3 +103,12 @@ def test_stage_subset_is_stratified_and_logged(tmp_path, train, capsys):
     log2 = capsys.readouterr().out
     assert "vocabulary" in log2 and "cached from the training data" in log2
     assert "data: train cached, eval cached" in log2
+
+
+def test_long_text_head_tail_encoding():
+    tok = build_tiny_tokenizer(["a b c d e f g h i j"], 50)
+    ex = Example(line=1, text="a b c d e f g h i j", label="x")
+    ds, _ = encode([ex], tok, "classification", {"x": 0}, 128,
+                   long_text={"strategy": "head_tail", "head": 3, "tail": 2})
+    pieces = tok.convert_ids_to_tokens(ds[0]["input_ids"].tolist())
+    assert pieces == ["[CLS]", "a", "b", "c", "i", "j", "[SEP]"]

@@ -7,7 +7,6 @@ import json
 
 import pytest
 import torch
-
 from trainer_helpers import as_argv, read_jsonl, tiny_flags, train_cli
 
 

@@ -6,9 +6,9 @@ import subprocess
 import sys
 
 import pytest
+from trainer_helpers import ROOT
 
 from trainers import settings as S
-from trainer_helpers import ROOT
 
 
 def test_settings_and_formats_import_without_torch():
@@ -72,3 +72,10 @@ def test_primary_metric_per_task():
     assert S.primary_metric({"task": "ner"}) == "eval_entity_f1"
     assert S.primary_metric({"task": "multilabel"}) == "eval_f1_micro"
     assert S.primary_metric({"task": "pair", "metric_for_best": "f1_macro"}) == "eval_f1_macro"
+
+
+def test_stage_for_runs_by_hand():
+    got = S.resolve({"epochs": 2}, ["--max_train_samples", "50"], stage="converge")
+    assert got["dropout"] == 0.0 and got["epochs"] == 2 and got["max_train_samples"] == 50
+    with pytest.raises(S.SettingsError, match="unknown stage"):
+        S.resolve(None, None, stage="huge")

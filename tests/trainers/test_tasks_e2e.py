@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from trainer_helpers import read_jsonl, tiny_flags
 
 
@@ -57,7 +56,11 @@ def test_task_end_to_end(tmp_path, data, train, task, fmt, key):
     assert ck["best"] == "checkpoints/best" and ck["last"] == "checkpoints/last"
     assert ck["all"] and all((out / p / "COMPLETE").exists() for p in ck["all"])
     assert key in ck["best_metric"]
-    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoModelForTokenClassification,
+        AutoTokenizer,
+    )
 
     auto = AutoModelForTokenClassification if task == "ner" else AutoModelForSequenceClassification
     model = auto.from_pretrained(out / "checkpoints" / "best")
@@ -65,3 +68,19 @@ def test_task_end_to_end(tmp_path, data, train, task, fmt, key):
     assert model.config.id2label and len(tok) > 10
     if task == "multilabel":
         assert model.config.problem_type == "multi_label_classification"
+
+
+def test_tricks_and_accumulation_through_the_loop(tmp_path, data, train):
+    """The loop calls the tricks seam: R-Drop + FGM terms are logged; accumulation counts updates."""
+    train_path, eval_path = data("classification", n_train=96, n_eval=21)
+    out = tmp_path / "out"
+    metrics = train(out, **tiny_flags(train_file=str(train_path), eval_file=str(eval_path), epochs=1,
+                                      grad_accum_steps=2, log_steps=1, keep_last=1, save_steps=1,
+                                      **{"tricks.rdrop.alpha": 1.0, "tricks.fgm.epsilon": 1.0}))
+    assert metrics["train_steps"] == 3  # 6 micro-batches of 16, 2 per update
+    lines = [ln for ln in read_jsonl(out / "metrics.jsonl") if "train_loss" in ln]
+    assert [ln["step"] for ln in lines] == [1, 2, 3]
+    assert all("train_kl" in ln for ln in lines)
+    ck = json.loads((out / "checkpoints.json").read_text())
+    assert ck["all"] == ["checkpoints/step-3"]  # keep_last=1 pruned step-1 and step-2
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["best", "last", "step-3"]

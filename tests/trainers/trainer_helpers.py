@@ -13,7 +13,8 @@ from trainers import synth
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def write_task_data(dir_: Path, task: str, n_train: int, n_eval: int, fmt: str = "tsv", seed: int = 0) -> tuple[Path, Path]:
+def write_task_data(dir_: Path, task: str, n_train: int, n_eval: int, fmt: str = "tsv",
+                    seed: int = 0) -> tuple[Path, Path]:
     gen = {"classification": synth.classification, "pair": synth.pair, "multilabel": synth.multilabel,
            "ner": synth.ner}[task]
     dir_.mkdir(parents=True, exist_ok=True)

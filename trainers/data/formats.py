@@ -34,8 +34,9 @@ import json
 import os
 import re
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 TASKS = ("classification", "pair", "multilabel", "ner")
 FORMATS = ("tsv", "csv", "jsonl", "conll")
@@ -104,12 +105,13 @@ def detect_format(path: str, task: str) -> str:
     if first.lstrip().startswith("{"):
         return "jsonl"
     if task == "ner":
-        # conll: short lines with one token, blank lines between sentences
-        has_blank = any(not ln.strip() for ln in head)
-        first_col = first.split("\t")[0] if "\t" in first else first.split()[0] if first.split() else ""
-        if has_blank or " " not in first_col.strip():
-            if "\t" not in first or " " not in first.split("\t")[0].strip():
-                return "conll"
+        # tokens<TAB>tags has space-separated tokens or tags on one line; conll has one token per line
+        for ln in head:
+            if "\t" in ln:
+                left, right = ln.split("\t", 1)
+                if " " in left.strip() or " " in right.strip():
+                    return "tsv"
+        return "conll"
     return "tsv"
 
 
@@ -159,7 +161,12 @@ def iter_examples(
         raise ValueError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
     if not os.path.exists(path):
         raise FormatError(path, None, "file not found")
-    fmt = detect_format(path, task) if format in ("auto", "", None) else format
+    if os.path.isdir(path):
+        raise FormatError(path, None, "is a folder, not a data file")
+    try:
+        fmt = detect_format(path, task) if format in ("auto", "", None) else format
+    except UnicodeDecodeError as exc:
+        raise FormatError(path, None, f"not valid UTF-8 ({exc.reason} in the first lines)") from None
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected auto or one of {', '.join(FORMATS)}")
     report = report if report is not None else ReadReport()
@@ -175,14 +182,19 @@ def iter_examples(
         delim = delimiter or ("\t" if fmt == "tsv" else ",")
         delim = {"\\t": "\t", "tab": "\t"}.get(delim, delim)
         gen = _iter_delimited(path, task, fmt, delim, has_header, **opts)
-    for item in gen:
-        if isinstance(item, FormatError):
-            if not skip_malformed:
-                raise item
-            report.skip(item)
-            continue
-        report.examples += 1
-        yield item
+    last_line = 0
+    try:
+        for item in gen:
+            if isinstance(item, FormatError):
+                if not skip_malformed:
+                    raise item
+                report.skip(item)
+                continue
+            report.examples += 1
+            last_line = item.line
+            yield item
+    except UnicodeDecodeError as exc:
+        raise FormatError(path, None, f"not valid UTF-8 (after line {last_line}: {exc.reason})") from None
 
 
 # --- delimited (tsv / csv) -------------------------------------------------------------

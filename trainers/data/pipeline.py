@@ -17,14 +17,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch.utils.data import Dataset, Sampler
 
 from trainers.data.formats import Example
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 def label_space(task: str, *example_lists: Sequence[Example], fixed: str | Sequence[str] = "") -> list[str]:
@@ -74,25 +75,62 @@ def examples_fingerprint(examples: Sequence[Example]) -> str:
 
 
 class EncodedDataset(Dataset):
-    """Tokenized examples: each item is a dict of 1-D tensors plus its ``index``."""
+    """Tokenized examples packed into a few flat tensors (cheap to cache, small in memory).
 
-    def __init__(self, features: list[dict[str, Any]]):
-        self.features = features
-        self.lengths = [len(f["input_ids"]) for f in features]
+    ``columns``: ``offsets`` (n+1), flat ``input_ids`` / ``token_type_ids`` (int32) indexed
+    by the offsets, and ``labels`` - per example (classification, multi-label rows) or flat
+    per token (ner). Items are dicts of 1-D tensors plus their ``index``.
+    """
+
+    def __init__(self, columns: dict[str, torch.Tensor], token_labels: bool):
+        self.columns = columns
+        self.token_labels = token_labels
+        self.offsets = columns["offsets"]
+        self.lengths = (self.offsets[1:] - self.offsets[:-1]).tolist()
+
+    @classmethod
+    def pack(cls, features: list[dict[str, Any]], token_labels: bool) -> EncodedDataset:
+        lengths = [len(f["input_ids"]) for f in features]
+        offsets = torch.zeros(len(features) + 1, dtype=torch.long)
+        if lengths:
+            offsets[1:] = torch.tensor(lengths, dtype=torch.long).cumsum(0)
+        cols: dict[str, torch.Tensor] = {"offsets": offsets}
+        for name in ("input_ids", "token_type_ids"):
+            if features and name in features[0]:
+                cols[name] = torch.tensor([x for f in features for x in f[name]], dtype=torch.int32)
+        if token_labels:
+            cols["labels"] = torch.tensor([x for f in features for x in f["labels"]], dtype=torch.long)
+        elif features and isinstance(features[0]["labels"], list):
+            cols["labels"] = torch.tensor([f["labels"] for f in features], dtype=torch.float)
+        else:
+            cols["labels"] = torch.tensor([f["labels"] for f in features], dtype=torch.long)
+        return cls(cols, token_labels)
 
     def __len__(self) -> int:
-        return len(self.features)
+        return len(self.lengths)
 
     def __getitem__(self, i: int) -> dict[str, Any]:
-        return self.features[i]
+        s, e = int(self.offsets[i]), int(self.offsets[i + 1])
+        item: dict[str, Any] = {"index": i, "input_ids": self.columns["input_ids"][s:e]}
+        if "token_type_ids" in self.columns:
+            item["token_type_ids"] = self.columns["token_type_ids"][s:e]
+        item["labels"] = self.columns["labels"][s:e] if self.token_labels else self.columns["labels"][i]
+        return item
 
 
-def _encode_uncached(examples, tokenizer, task, label2id, max_len) -> list[dict[str, Any]]:
+def _encode_uncached(examples, tokenizer, task, label2id, max_len, long_text=None) -> EncodedDataset:
     feats: list[dict[str, Any]] = []
     chunk = 1000
     for start in range(0, len(examples), chunk):
         part = examples[start:start + chunk]
-        if task == "ner":
+        if long_text is not None:
+            from trainers.tricks.longtext import head_tail_ids
+
+            head, tail = _head_tail(long_text, max_len)
+            content = tokenizer([ex.text for ex in part], add_special_tokens=False, truncation=False)["input_ids"]
+            ids = [head_tail_ids(c, head, tail, tokenizer.cls_token_id, tokenizer.sep_token_id) for c in content]
+            enc = {"input_ids": ids, "token_type_ids": [[0] * len(x) for x in ids]}
+        elif task == "ner":
             enc = tokenizer([ex.tokens for ex in part], is_split_into_words=True, truncation=True,
                             max_length=max_len)
         elif task == "pair":
@@ -101,9 +139,9 @@ def _encode_uncached(examples, tokenizer, task, label2id, max_len) -> list[dict[
         else:
             enc = tokenizer([ex.text for ex in part], truncation=True, max_length=max_len)
         for j, ex in enumerate(part):
-            f: dict[str, Any] = {"index": start + j, "input_ids": torch.tensor(enc["input_ids"][j], dtype=torch.long)}
+            f: dict[str, Any] = {"input_ids": enc["input_ids"][j]}
             if "token_type_ids" in enc:
-                f["token_type_ids"] = torch.tensor(enc["token_type_ids"][j], dtype=torch.long)
+                f["token_type_ids"] = enc["token_type_ids"][j]
             if task == "ner":
                 word_ids = enc.word_ids(j)
                 labels, prev = [], None
@@ -113,40 +151,57 @@ def _encode_uncached(examples, tokenizer, task, label2id, max_len) -> list[dict[
                     else:
                         labels.append(label2id[ex.tags[w]])
                     prev = w
-                f["labels"] = torch.tensor(labels, dtype=torch.long)
+                f["labels"] = labels
             elif task == "multilabel":
-                vec = torch.zeros(len(label2id), dtype=torch.float)
+                vec = [0.0] * len(label2id)
                 for lab in ex.labels:
                     vec[label2id[lab]] = 1.0
                 f["labels"] = vec
             else:
-                f["labels"] = torch.tensor(label2id[ex.label], dtype=torch.long)
+                f["labels"] = label2id[ex.label]
             feats.append(f)
-    return feats
+    return EncodedDataset.pack(feats, token_labels=task == "ner")
+
+
+def _head_tail(long_text: dict, max_len: int) -> tuple[int, int]:
+    """Content tokens kept at the start / end for tricks.long_text (head_tail, head or tail)."""
+    strategy = long_text.get("strategy", "head_tail")
+    budget = int(long_text.get("max_length") or max_len) - 2
+    if strategy == "head":
+        return budget, 0
+    if strategy == "tail":
+        return 0, budget
+    return int(long_text.get("head", 128)), int(long_text.get("tail", 382))
 
 
 def encode(examples: Sequence[Example], tokenizer, task: str, label2id: dict[str, int], max_len: int,
-           cache_dir: str | None = None, write_cache: bool = True) -> tuple[EncodedDataset, str]:
-    """Tokenize (or load from the cache). Returns the dataset and 'cached' / 'tokenized'."""
+           cache_dir: str | None = None, write_cache: bool = True,
+           long_text: dict | None = None) -> tuple[EncodedDataset, str]:
+    """Tokenize (or load from the cache). Returns the dataset and 'cached' / 'tokenized'.
+
+    ``long_text`` (the resolved ``tricks.long_text`` settings, single-text tasks only) keeps
+    the head and tail of long inputs instead of truncating at ``max_len``.
+    """
     key = hashlib.sha256(json.dumps({
-        "v": CACHE_VERSION, "task": task, "max_len": max_len, "labels": label2id,
+        "v": CACHE_VERSION, "task": task, "max_len": max_len, "labels": label2id, "long_text": long_text,
         "tok": tokenizer_fingerprint(tokenizer), "data": examples_fingerprint(examples),
     }, sort_keys=True).encode()).hexdigest()[:32]
     path = os.path.join(cache_dir, "tokenized", key + ".pt") if cache_dir else None
     if path and os.path.exists(path):
         try:
-            feats = torch.load(path, weights_only=True)
-            if len(feats) == len(examples):
-                return EncodedDataset(feats), "cached"
-        except Exception:  # noqa: BLE001 - a corrupt cache entry is rebuilt
+            cached = torch.load(path, weights_only=True)
+            ds = EncodedDataset(cached["columns"], bool(cached["token_labels"]))
+            if len(ds) == len(examples):
+                return ds, "cached"
+        except Exception:  # noqa: BLE001 - a corrupt or old cache entry is rebuilt
             pass
-    feats = _encode_uncached(list(examples), tokenizer, task, label2id, max_len)
+    ds = _encode_uncached(list(examples), tokenizer, task, label2id, max_len, long_text)
     if path and write_cache:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         tmp = f"{path}.{os.getpid()}.tmp"
-        torch.save(feats, tmp)
+        torch.save({"columns": ds.columns, "token_labels": ds.token_labels}, tmp)
         os.replace(tmp, path)
-    return EncodedDataset(feats), "tokenized"
+    return ds, "tokenized"
 
 
 class EpochSampler(Sampler[int]):

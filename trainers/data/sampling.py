@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from typing import Callable, Iterable, Iterator, TypeVar
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
 
 T = TypeVar("T")
 
