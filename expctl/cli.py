@@ -40,6 +40,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "plot": ("expctl.commands.plot", "plot_cmd", "Training and eval curves, with a diagnosis."),
     "sweep": ("expctl.commands.workflow", "sweep_cmd", "One-factor-at-a-time sensitivity sweep of settings."),
     "reproduce": ("expctl.commands.workflow", "reproduce_cmd", "Rerun a run from its exact code in a worktree and compare."),
+    "kfold": ("expctl.commands.breadth", "kfold_cmd", "Train K stratified folds as grouped runs; mean ± std."),
+    "ensemble": ("expctl.commands.breadth", "ensemble_cmd", "Average the predictions of several runs; record the ensemble as a run."),
     "demo": ("expctl.commands.demo", "demo_cmd", "Show the whole workflow on generated data, offline."),
 }
 
