@@ -25,7 +25,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "runs": ("expctl.commands.core", "runs_cmd", "List recorded runs, newest first."),
     "show": ("expctl.commands.core", "show_cmd", "Show one run (or the run behind a tag or branch)."),
     "log": ("expctl.commands.core", "log_cmd", "Print a run's log."),
-    "gc": ("expctl.commands.core", "gc_cmd", "Mark stale runs interrupted and prune local run folders."),
+    "gc": ("expctl.commands.core", "gc_cmd", "Finalize runs whose expctl died; pack refs and objects."),
     "tag": ("expctl.commands.strategy", "tag_cmd", "Tag a main-line strategy at a run's exact code."),
     "explore": ("expctl.commands.strategy", "explore_cmd", "Branch explore/NAME off a strategy and switch to it."),
     "promote": ("expctl.commands.strategy", "promote_cmd", "Merge an exploration into the main line and tag it."),
