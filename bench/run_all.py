@@ -32,7 +32,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="smaller sizes (minutes instead of ~20 minutes)")
     ap.add_argument("--out", default=str(HERE / "out"))
-    ap.add_argument("--only", default=None, help="comma-separated subset: " + ",".join(n for n, _, _ in BENCHES))
+    ap.add_argument("--only", default=None, help="comma-separated subset: " + ",".join(b[0] for b in BENCHES))
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
