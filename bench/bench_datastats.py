@@ -15,7 +15,7 @@ temporary folder, then times, each in its own subprocess (wall time and peak RSS
 - pandas doing comparable work: the above plus word counts, ``text.duplicated()`` and a
   ``groupby(text).label.nunique()`` for conflicts.
 
-Prints a markdown table (paste it into docs/benchmarks-datastats.md).
+Prints a markdown table (paste it into docs/benchmarks.md).
 """
 
 from __future__ import annotations
