@@ -147,9 +147,10 @@ def resolve_init_from(ref: str) -> str:
 
 
 def read_split(settings, which: str, out: Outputs):
-    if not settings[f"{which}_file"]:
+    k = int(settings.get("num_folds") or 0)
+    if not settings[f"{which}_file"] and not (k and which == "eval"):
         raise TrainerError(f"{which}_file is not set")
-    path = _data_path(settings[f"{which}_file"])
+    path = _data_path(settings["train_file" if k else f"{which}_file"])
     task = settings["task"]
     limit = int(settings[f"max_{which}_samples"])
     opts = {k: settings[k] for k in ("format", "text_column", "text_pair_column", "label_column", "tokens_column",
@@ -163,7 +164,17 @@ def read_split(settings, which: str, out: Outputs):
 
     label_of = (lambda ex: ex.label) if task in ("classification", "pair") else None
     seed = int(settings["seed"]) + (0 if which == "train" else 1)
-    examples, how, counts = sampling.sample(make_iter, limit, seed, label_of)
+    if k:
+        # k-fold: both splits come from train_file; the fold assignment is seeded by fold_seed only
+        path = _data_path(settings["train_file"])
+        every = list(make_iter())
+        folds = sampling.fold_assignment(every, k, int(settings.get("fold_seed") or 0), label_of)
+        fold = int(settings["fold"])
+        part = [ex for ex, f in zip(every, folds) if (f == fold) == (which == "eval")]
+        examples, how, counts = sampling.sample(lambda: iter(part), limit, seed, label_of)
+        how = f"fold {fold} of {k} ({'held out' if which == 'eval' else 'the other folds'}): {how}"
+    else:
+        examples, how, counts = sampling.sample(make_iter, limit, seed, label_of)
     if not examples:
         raise TrainerError(f"{which}_file {path}: no examples")
     if task == "multilabel":
@@ -259,6 +270,19 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
         out.log(mp_note)
     set_seed(int(settings["seed"]))
     cache_dir = _cache_dir(settings)
+    if task in ("seq2seq", "span"):
+        from trainers import autobatch
+
+        if settings.get("tricks"):
+            raise TrainerError(f"tricks are not supported for task={task} yet")
+        mod = __import__(f"trainers.{task}", fromlist=["run"])
+
+        def batch_size_fn(model, train_ds, collate):
+            return autobatch.resolve(settings, accelerator, model, train_ds, collate, out)
+
+        metrics = mod.run(settings, run_dir, metrics_path, accelerator, out, batch_size_fn)
+        accelerator.end_training()
+        return metrics
 
     # ---- data
     train_ex = read_split(settings, "train", out) if settings["do_train"] else []
@@ -322,7 +346,13 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
                                  write_cache=accelerator.is_main_process, long_text=long_text)
     out.log(f"data: train {how_tr}, eval {how_ev} ({time.perf_counter() - t0:.1f}s; cache {cache_dir})")
     collate = make_collate(tokenizer.pad_token_id, task)
-    bs, ebs = int(settings["batch_size"]), int(settings["eval_batch_size"])
+    ebs = int(settings["eval_batch_size"])
+    if settings["do_train"]:
+        from trainers import autobatch
+
+        bs = autobatch.resolve(settings, accelerator, model, train_ds, collate, out)
+    else:
+        bs = 32 if settings["batch_size"] == "auto" else int(settings["batch_size"])
     eval_dl = torch.utils.data.DataLoader(eval_ds, batch_size=ebs, sampler=LengthSortedSampler(eval_ds.lengths),
                                           collate_fn=collate, num_workers=int(settings["num_workers"]),
                                           generator=torch.Generator().manual_seed(0))
@@ -351,7 +381,7 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
                     g = accelerator.gather_for_metrics((batch["index"], per, torch.sigmoid(logits)))
                 else:
                     per = F.cross_entropy(logits, labels_t, reduction="none")
-                    g = accelerator.gather_for_metrics((batch["index"], per, torch.softmax(logits, -1)))
+                    g = accelerator.gather_for_metrics((batch["index"], per, logits))
                 parts.append(tuple(t.cpu() for t in g))
         mdl.train()
         idx = torch.cat([p[0] for p in parts]).tolist()
@@ -371,14 +401,18 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
         exs = [eval_ex[i] for i in range(len(eval_ex)) if i in first]
         preds_out: list[dict] = []
         if task in ("classification", "pair"):
+            logit_rows = outs
+            outs = torch.softmax(outs, -1)
             pred_ids = outs.argmax(-1).tolist()
             y_pred = [labels[p] for p in pred_ids]
             m = classification_metrics([ex.label for ex in exs], y_pred, labels)
             for k, (ex, p) in enumerate(zip(exs, y_pred)):
                 probs = outs[k].tolist()
+                # raw logits (in label order) let `expctl ensemble` average runs without reloading models
                 preds_out.append({"index": k, "text": ex.text, "text_pair": ex.text_pair, "label": ex.label, "pred": p,
                                   "confidence": round(max(probs), 6),
-                                  "probs": {lab: round(v, 6) for lab, v in zip(labels, probs)}})
+                                  "probs": {lab: round(v, 6) for lab, v in zip(labels, probs)},
+                                  "logits": [float(v) for v in logit_rows[k].tolist()]})
         elif task == "multilabel":
             pred_sets = [[labels[j] for j, v in enumerate(row) if v >= 0.5] for row in outs.tolist()]
             m = multilabel_metrics([ex.labels for ex in exs], pred_sets, labels)
@@ -622,6 +656,7 @@ def _fmt(metrics: dict[str, float]) -> str:
 
 def _finish(out: Outputs, metrics, preds, extra, metric_name, best=None) -> None:
     final = dict(metrics)
+    final.update(getattr(out, "final_extra", None) or {})
     final.update(extra)
     if best and best[0] is not None:
         final[f"best_{metric_name}"] = best[0]

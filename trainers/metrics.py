@@ -125,3 +125,120 @@ def ner_metrics(y_true: Sequence[Sequence[str]], y_pred: Sequence[Sequence[str]]
         safe = "".join(ch if ch.isalnum() else "_" for ch in ty)
         out[f"entity_f1_{safe}"] = tf
     return out
+
+
+# ------------------------------------------------------------------ generation and span metrics
+_WORD = None
+
+
+def words(text: str, lowercase: bool = True) -> list[str]:
+    """Word tokens for BLEU / ROUGE-L: runs of word characters and single punctuation marks;
+    every CJK character is its own token."""
+    import re
+
+    global _WORD
+    if _WORD is None:
+        _WORD = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]|\w+|[^\w\s]")
+    return _WORD.findall(text.lower() if lowercase else text)
+
+
+def bleu(hypotheses: Sequence[Sequence[str]], references: Sequence[Sequence[str]], max_n: int = 4) -> float:
+    """Corpus BLEU (Papineni et al. 2002) in [0, 1]: clipped n-gram precisions for n = 1..max_n
+    summed over the corpus, geometric mean, brevity penalty exp(1 - r/c) when c < r; one
+    reference per hypothesis; no smoothing (a corpus with no matching n-gram of some order
+    scores 0). ``max_n`` is lowered to the longest reference when every sentence is shorter."""
+    import math
+
+    if len(hypotheses) != len(references):
+        raise ValueError("hypotheses and references differ in length")
+    longest = max((len(r) for r in references), default=0)
+    max_n = max(1, min(max_n, longest))
+    match = [0] * max_n
+    total = [0] * max_n
+    hyp_len = ref_len = 0
+    for hyp, ref in zip(hypotheses, references):
+        hyp_len += len(hyp)
+        ref_len += len(ref)
+        for n in range(1, max_n + 1):
+            h = Counter(tuple(hyp[i:i + n]) for i in range(len(hyp) - n + 1))
+            r = Counter(tuple(ref[i:i + n]) for i in range(len(ref) - n + 1))
+            match[n - 1] += sum(min(c, r[g]) for g, c in h.items())
+            total[n - 1] += max(0, len(hyp) - n + 1)
+    if hyp_len == 0 or any(m == 0 for m in match):
+        return 0.0
+    log_p = sum(math.log(m / t) for m, t in zip(match, total)) / max_n
+    bp = 1.0 if hyp_len >= ref_len else math.exp(1 - ref_len / hyp_len)
+    return bp * math.exp(log_p)
+
+
+def _lcs(a: Sequence[str], b: Sequence[str]) -> int:
+    if not a or not b:
+        return 0
+    prev = [0] * (len(b) + 1)
+    for x in a:
+        cur = [0]
+        for j, y in enumerate(b):
+            cur.append(prev[j] + 1 if x == y else max(prev[j + 1], cur[j]))
+        prev = cur
+    return prev[-1]
+
+
+def rouge_l(hypotheses: Sequence[Sequence[str]], references: Sequence[Sequence[str]]) -> float:
+    """Mean sentence-level ROUGE-L F1 (LCS precision and recall, beta = 1) in [0, 1]."""
+    scores = []
+    for hyp, ref in zip(hypotheses, references):
+        lcs = _lcs(hyp, ref)
+        if lcs == 0:
+            scores.append(0.0)
+            continue
+        p, r = lcs / len(hyp), lcs / len(ref)
+        scores.append(2 * p * r / (p + r))
+    return sum(scores) / len(scores) if scores else 0.0
+
+
+def generation_metrics(hyps: Sequence[str], refs: Sequence[str], lowercase: bool = True) -> dict:
+    h = [words(x, lowercase) for x in hyps]
+    r = [words(x, lowercase) for x in refs]
+    exact = sum(a == b for a, b in zip(h, r))
+    return {"bleu": bleu(h, r), "rouge_l": rouge_l(h, r), "exact_match": exact / len(h) if h else 0.0,
+            "samples": len(h)}
+
+
+def _squad_normalize(text: str) -> list[str]:
+    """SQuAD's answer normalisation (lowercase, no punctuation, no a/an/the, single spaces);
+    CJK text is compared character by character."""
+    import re
+    import string
+
+    text = text.lower()
+    text = "".join(ch for ch in text if ch not in set(string.punctuation) and ch not in "，。、；：？！“”‘’（）《》")
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    out = []
+    for tok in text.split():
+        if re.search(r"[\u3400-\u4dbf\u4e00-\u9fff]", tok):
+            out.extend(list(tok))
+        else:
+            out.append(tok)
+    return out
+
+
+def span_metrics(predictions: Sequence[str], answers: Sequence[Sequence[str]]) -> dict:
+    """SQuAD exact match and token F1, each the max over an example's gold answers, in [0, 1]."""
+    em = f1 = 0.0
+    for pred, golds in zip(predictions, answers):
+        p = _squad_normalize(pred)
+        best_em = best_f1 = 0.0
+        for gold in golds or [""]:
+            g = _squad_normalize(gold)
+            best_em = max(best_em, float(p == g))
+            common = Counter(p) & Counter(g)
+            same = sum(common.values())
+            if not p or not g:
+                best_f1 = max(best_f1, float(p == g))
+            elif same:
+                pr, rc = same / len(p), same / len(g)
+                best_f1 = max(best_f1, 2 * pr * rc / (pr + rc))
+        em += best_em
+        f1 += best_f1
+    n = len(predictions)
+    return {"exact_match": em / n if n else 0.0, "f1": f1 / n if n else 0.0, "samples": n}

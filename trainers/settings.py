@@ -16,11 +16,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-TASKS = ("classification", "pair", "multilabel", "ner")
+TASKS = ("classification", "pair", "multilabel", "ner", "seq2seq", "span")
 
 DEFAULTS: dict[str, Any] = {
     # --- task and data -------------------------------------------------------------------
-    "task": "classification",  # classification | pair | multilabel | ner (BIO tags)
+    "task": "classification",  # classification | pair | multilabel | ner (BIO tags) | seq2seq | span
     "train_file": "data/train.tsv",  # training data, relative to the project root or absolute
     "eval_file": "data/dev.tsv",  # dev data: evaluated every eval_steps and at the end
     "format": "auto",  # auto (from the extension / content) | tsv | csv | jsonl | conll
@@ -34,6 +34,11 @@ DEFAULTS: dict[str, Any] = {
     "label_separator": ",",  # multilabel: separator of labels inside one field
     "skip_malformed": False,  # true: skip and count bad lines instead of stopping with an error
     "labels": "",  # optional fixed label list "a,b,c" (otherwise: sorted labels of the train data)
+    "target_column": "target",  # seq2seq: the output text (tsv: second column when headerless)
+    # --- k-fold (expctl kfold sets these) ---------------------------------------------------
+    "num_folds": 0,  # > 1: train on the other folds of train_file, evaluate on fold `fold` (eval_file unused)
+    "fold": 0,  # which fold is held out, 0 .. num_folds-1
+    "fold_seed": 0,  # seeds the (label-stratified) fold assignment; independent of `seed`
     # --- model ---------------------------------------------------------------------------
     "model": "tiny",  # "tiny" (built-in BERT, vocabulary built from the data) or a local HF folder
     "init_from": "",  # warm start: run id | tag | path of an HF folder (e.g. a run's checkpoints/best)
@@ -49,7 +54,10 @@ DEFAULTS: dict[str, Any] = {
     },
     # --- optimisation --------------------------------------------------------------------
     "max_seq_length": 128,  # truncate longer inputs (tokens, including [CLS]/[SEP])
-    "batch_size": 32,  # per process, per micro-batch
+    "batch_size": 32,  # per process, per micro-batch; "auto" = the largest that fits (see docs/trainer.md)
+    "target_batch_size": 0,  # > 0: keep the effective batch (batch x processes x accumulation) at this size
+    "auto_batch_max": 512,  # batch_size=auto: largest batch tried
+    "auto_batch_memory_mb": 0,  # batch_size=auto on CPU: memory budget (0 = half of the available memory)
     "eval_batch_size": 64,  # per process
     "lr": "auto",  # peak learning rate; auto = 1e-3 for model=tiny, 3e-5 for a folder model
     "weight_decay": 0.01,  # AdamW decoupled weight decay (not on biases / LayerNorm)
@@ -77,6 +85,21 @@ DEFAULTS: dict[str, Any] = {
     "do_train": True,  # false: only evaluate (e.g. init_from=<checkpoint>)
     "output_dir": "outputs",  # used when not run by expctl ($EXPCTL_RUN_DIR wins)
     "debug_stop_after_step": 0,  # tests only: hard exit (os._exit(3)) right after this update
+    # --- seq2seq and span tasks ---------------------------------------------------------------
+    "max_target_length": 64,  # seq2seq: longest target (tokens) and generated output
+    "num_beams": 4,  # seq2seq: beam width of the final evaluation (1 = greedy only; greedy always runs)
+    "doc_stride": 32,  # span: overlap (tokens) between the sliding windows of a long context
+    "max_answer_length": 30,  # span: longest predicted answer (tokens)
+    # --- data distillation (seed 001 §6.3): with a teacher set, the run labels data instead of training
+    "distill_data": {
+        "teacher": "",  # run id | tag | HF folder of the fine-tuned teacher; "" = off (train as usual)
+        "out": "data/distilled.tsv",  # the teacher-labeled training file written (originals + augmented)
+        "n_aug": 4,  # augmented texts per train_file example
+        "p_unk": 0.1,  # probability of a word becoming [UNK]
+        "p_replace": 0.1,  # probability of a same-class word replacement
+        "unlabeled": "",  # optional extra unlabeled texts (one per line) for the teacher to label
+        "original": "gold",  # originals in the output: gold | teacher | none
+    },
     # --- tricks (owned by trainers.tricks; free-form) ---------------------------------------
     "tricks": {},
 }
@@ -104,6 +127,8 @@ PRIMARY_METRICS: dict[str, str] = {
     "pair": "eval_accuracy",
     "multilabel": "eval_f1_micro",
     "ner": "eval_entity_f1",
+    "seq2seq": "eval_bleu",
+    "span": "eval_f1",
 }
 PRIMARY_METRIC = "eval_accuracy"
 PRIMARY_DIRECTION = "max"
@@ -149,6 +174,8 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
     """Bring a value to the type of its default (flags and TOML often carry strings)."""
     if default is None or value is None:
         return value
+    if key == "batch_size" and isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
     if isinstance(default, bool):
         if isinstance(value, bool):
             return value
@@ -246,6 +273,8 @@ def validate(settings: Mapping[str, Any]) -> None:
     if settings["mixed_precision"] not in ("no", "fp16", "bf16"):
         raise SettingsError(f"mixed_precision {settings['mixed_precision']!r}: expected no, fp16 or bf16")
     for key in ("batch_size", "eval_batch_size", "grad_accum_steps", "max_seq_length"):
+        if key == "batch_size" and settings[key] == "auto":
+            continue
         if int(settings[key]) < 1:
             raise SettingsError(f"{key} must be >= 1, got {settings[key]}")
     for key in ("log_steps",):
@@ -265,6 +294,15 @@ def validate(settings: Mapping[str, Any]) -> None:
             ok = False
         if not ok:
             raise SettingsError(f"dropout {dropout!r}: expected \"\" (the model's own) or a number in [0, 1)")
+    nf, fold = int(settings["num_folds"]), int(settings["fold"])
+    if nf == 1 or nf < 0:
+        raise SettingsError(f"num_folds must be 0 (off) or >= 2, got {nf}")
+    if nf and not 0 <= fold < nf:
+        raise SettingsError(f"fold must be in 0..{nf - 1}, got {fold}")
+    if settings["task"] in ("seq2seq", "span") and nf:
+        raise SettingsError(f"num_folds is for classification tasks, not {settings['task']}")
+    if int(settings["target_batch_size"]) < 0:
+        raise SettingsError("target_batch_size must be >= 0")
     if settings["tiny"]["hidden_size"] % settings["tiny"]["num_heads"]:
         raise SettingsError("tiny.hidden_size must be a multiple of tiny.num_heads")
 

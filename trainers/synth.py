@@ -135,3 +135,38 @@ def write_conll(rows: list[dict], path) -> None:
             for t, g in zip(r["tokens"], r["tags"]):
                 fh.write(f"{t}\t{g}\n")
             fh.write("\n")
+
+
+WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo", "lima",
+         "mike", "november", "oscar", "papa"]
+
+
+def seq2seq(n: int, seed: int = 0, kind: str = "reverse", min_len: int = 3, max_len: int = 6) -> list[dict]:
+    """Copy or reverse a random sequence of code words: ``{"text": ..., "target": ...}``."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        w = [rng.choice(WORDS) for _ in range(rng.randint(min_len, max_len))]
+        rows.append({"text": " ".join(w), "target": " ".join(reversed(w) if kind == "reverse" else w)})
+    return rows
+
+
+def span_squad(n: int, seed: int = 0, context_words: tuple[int, int] = (20, 70)) -> dict:
+    """SQuAD-style JSON: filler contexts hiding "the code is WORD ." - the answer is WORD.
+
+    Contexts are long enough (with a short ``max_seq_length``) to need several windows.
+    """
+    rng = random.Random(seed)
+    paragraphs = []
+    for i in range(n):
+        words = _filler(rng, rng.randint(*context_words))
+        pos = rng.randint(0, len(words))
+        answer = rng.choice(WORDS)
+        before = " ".join(words[:pos] + ["the", "code", "is"])
+        context = before + " " + answer + " . " + " ".join(words[pos:])
+        start = len(before) + 1
+        assert context[start:start + len(answer)] == answer
+        q = rng.choice(["what is the code", "which code is it", "tell me the code"])
+        paragraphs.append({"context": context.strip(), "qas": [
+            {"id": f"q{i}", "question": q, "answers": [{"text": answer, "answer_start": start}]}]})
+    return {"version": "synth", "data": [{"title": "synth", "paragraphs": paragraphs}]}

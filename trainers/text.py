@@ -60,6 +60,16 @@ def main(argv: list[str] | None = None) -> int:
     from trainers.loop import TrainerError, run
     from trainers.tricks import TrickConfigError
 
+    if settings["distill_data"]["teacher"]:  # data distillation: label augmented data, no training
+        from trainers import distill_data
+
+        try:
+            distill_data.distill(distill_data.args_from_settings(settings))
+        except (FormatError, TrainerError, ValueError, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        return 0
+
     try:
         run(settings, run_dir, metrics_path)
     except (S.SettingsError, FormatError, TrainerError, TrickConfigError) as exc:

@@ -108,3 +108,27 @@ def sample(
     items = [x for _, x in merged]
     counts = Counter(label_of(x) for x in items)
     return items, f"{len(items)} of {seen} examples: seeded label-stratified sample (seed {seed})", counts
+
+
+def fold_assignment(items: list[T], k: int, seed: int, label_of: Callable[[T], str | None] | None = None) -> list[int]:
+    """The fold (0..k-1) of every item: seeded and, with ``label_of``, label-stratified.
+
+    Items of each label are shuffled with their own seeded generator and dealt round-robin
+    over the folds, the deal continuing from label to label (sorted), so every fold gets
+    ``n/k`` items +- 1 and each label's share of every fold is as even as its count allows.
+    The assignment depends only on the items, ``k`` and ``seed`` (not on the training seed).
+    """
+    if k < 2:
+        raise ValueError("k-fold needs k >= 2")
+    groups: dict[str, list[int]] = {}
+    for i, item in enumerate(items):
+        groups.setdefault(str(label_of(item)) if label_of else "", []).append(i)
+    folds = [0] * len(items)
+    deal = 0
+    for lab in sorted(groups):
+        idx = list(groups[lab])
+        random.Random(f"fold-{seed}-{lab}").shuffle(idx)
+        for i in idx:
+            folds[i] = deal % k
+            deal += 1
+    return folds

@@ -1,0 +1,369 @@
+"""K-fold runs and ensembles of runs (seed 003 §2.3: k-fold, model fusion).
+
+* :func:`kfold_plan` / :func:`kfold_execute` run K folds of one configuration as ordinary
+  recorded runs (``expctl run --meta``), each with ``num_folds=K`` and ``fold=i`` and the
+  record field ``group: {kind: "kfold", id, fold, k}``. The program selects the fold's
+  train / eval split from its training file (the bundled trainer does: label-stratified,
+  seeded by ``fold_seed``). :func:`kfold_summary` gives the mean ± std row.
+* :func:`ensemble` averages the logits (or probabilities) of any set of runs on one dev /
+  test file - different models welcome - and records the ensemble as a run of its own
+  (``ensemble: {members, mode, weights, eval_file}``) with ``metrics.json`` and
+  ``predictions.jsonl`` computed by the trainer's own metric code. Members' predictions
+  come from their ``predictions.jsonl`` (``logits`` / ``probs``); for a file a member did
+  not predict, its ``checkpoints/best`` predicts it (``python -m trainers.text
+  --do_train false``).
+
+No torch here: predicting a file runs the trainer in a subprocess.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+from expctl.errors import ConfigError, NotFoundError, UsageError
+
+FOLD_KEYS = ("num_folds", "fold")
+
+
+# ------------------------------------------------------------------------------ k-fold
+def new_group_id(kind: str) -> str:
+    return f"{kind}-" + time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(2)
+
+
+def kfold_commands(cfg, k: int, stage: str | None, assignments: Iterable[str], extra: Iterable[str] = (),
+                   group_id: str | None = None) -> tuple[str, list[tuple[list[str], dict]]]:
+    """The `expctl run` argument lists of the K folds (validated before anything runs)."""
+    from expctl.settings import flatten, resolve, split_assignment
+
+    if k < 2:
+        raise UsageError(f"--k must be >= 2, got {k}")
+    assignments = list(assignments)
+    for a in assignments:
+        key, _ = split_assignment(a)
+        if key in FOLD_KEYS:
+            raise UsageError(f"{key} is set by expctl kfold; leave it out of -s")
+    st = cfg.stage(stage) if stage else None
+    known = flatten(resolve(cfg.settings, st.settings if st else {}, assignments, cfg.free_form))
+    missing = [key for key in FOLD_KEYS if key not in known]
+    if missing:
+        raise ConfigError(f"expctl kfold needs the settings {', '.join(missing)} in [settings] of expctl.toml "
+                          f"(num_folds = 0, fold = 0; `expctl init --trainer builtin` writes them) and a program "
+                          f"that selects the fold from them")
+    group_id = group_id or new_group_id("kfold")
+    out = []
+    for fold in range(k):
+        args = ["run", "-q"]
+        if stage:
+            args += ["--stage", stage]
+        for a in assignments:
+            args += ["-s", a]
+        args += ["-s", f"num_folds={k}", "-s", f"fold={fold}"]
+        meta = {"group": {"kind": "kfold", "id": group_id, "fold": fold, "k": k}}
+        args += ["--meta", json.dumps(meta)]
+        extra = list(extra)
+        if extra:
+            args += ["--", *extra]
+        out.append((args, meta))
+    return group_id, out
+
+
+def kfold_execute(root, cmds: list[tuple[list[str], dict]], echo=print) -> list[int]:
+    exe = [sys.executable, "-m", "expctl.cli"]
+    codes = []
+    for i, (args, meta) in enumerate(cmds, 1):
+        g = meta["group"]
+        echo(f"expctl: kfold {g['id']} [fold {g['fold'] + 1}/{g['k']}]")
+        codes.append(subprocess.run([*exe, *args], cwd=root).returncode)
+    return codes
+
+
+def group_runs(records: list[dict[str, Any]], group_id: str | None, kind: str = "kfold") -> tuple[str, list[dict]]:
+    grouped = [r for r in records if isinstance(r.get("group"), dict) and r["group"].get("kind") == kind]
+    if not grouped:
+        raise NotFoundError(f"no {kind} runs recorded yet (expctl kfold --k 5 ...)")
+    if group_id is None:
+        group_id = max(grouped, key=lambda r: r.get("started", ""))["group"]["id"]
+    mine = [r for r in grouped if r["group"].get("id") == group_id]
+    if not mine:
+        raise NotFoundError(f"no {kind} group {group_id!r}")
+    return group_id, sorted(mine, key=lambda r: r["group"].get("fold", 0))
+
+
+def mean_std(values: list[float]) -> tuple[float | None, float | None]:
+    """Mean and sample standard deviation (n - 1); std is None for fewer than two values."""
+    if not values:
+        return None, None
+    mean = sum(values) / len(values)
+    if len(values) < 2:
+        return mean, None
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+
+
+def kfold_summary(runs: list[dict[str, Any]], metric: str | None) -> dict[str, Any]:
+    """Per metric (the primary first, then the other final eval_* metrics): mean, std, n."""
+    ok = [r for r in runs if r.get("status") == "succeeded"]
+    names: list[str] = []
+    if metric:
+        names.append(metric)
+    for r in ok:
+        for key in ((r.get("metrics") or {}).get("final") or {}):
+            if key.startswith("eval_") and key not in names and key != "eval_samples":
+                names.append(key)
+    stats = {}
+    for name in names:
+        values = [float(v) for v in (((r.get("metrics") or {}).get("final") or {}).get(name) for r in ok)
+                  if isinstance(v, (int, float))]
+        mean, std = mean_std(values)
+        stats[name] = {"mean": mean, "std": std, "n": len(values)}
+    k = runs[0]["group"].get("k") if runs else None
+    return {"id": runs[0]["group"]["id"] if runs else None, "k": k, "runs": [r["id"] for r in runs],
+            "succeeded": len(ok), "failed": len(runs) - len(ok), "metric": metric, "metrics": stats,
+            "folds": [{"fold": r["group"].get("fold"), "run": r["id"], "status": r.get("status"),
+                       "values": {n: ((r.get("metrics") or {}).get("final") or {}).get(n) for n in names}}
+                      for r in runs]}
+
+
+def pm(mean: float | None, std: float | None) -> str:
+    from expctl.output import fmt_value
+
+    if mean is None:
+        return "-"
+    return fmt_value(mean) + (f" ± {fmt_value(std)}" if std is not None else "")
+
+
+def kfold_rows(summary: dict[str, Any], limit: int = 4) -> tuple[list[dict[str, Any]], list[str]]:
+    """One row per fold, then the ``mean ± std`` row."""
+    names = list(summary["metrics"])[:limit]
+    rows = [{"fold": f["fold"], "run": f["run"], "status": f["status"], **{n: f["values"].get(n) for n in names}}
+            for f in summary["folds"]]
+    rows.append({"fold": "mean ± std", "run": summary["id"],
+                 "status": f"{summary['succeeded']}/{len(summary['folds'])} ok",
+                 **{n: pm(summary["metrics"][n]["mean"], summary["metrics"][n]["std"]) for n in names}})
+    return rows, ["fold", "run", "status", *names]
+
+
+# ---------------------------------------------------------------------------- ensemble
+def _softmax(row: list[float]) -> list[float]:
+    m = max(row)
+    e = [math.exp(v - m) for v in row]
+    s = sum(e)
+    return [v / s for v in e]
+
+
+def _load_predictions(store, record: dict[str, Any]) -> list[dict[str, Any]] | None:
+    data = store.read_file(record, "predictions.jsonl")
+    if data is None:
+        return None
+    return [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
+
+
+def _same_file(a: str | None, b: str | None, root: Path) -> bool:
+    if not a or not b:
+        return False
+    pa = Path(a) if os.path.isabs(a) else root / a
+    pb = Path(b) if os.path.isabs(b) else root / b
+    try:
+        return pa.resolve() == pb.resolve()
+    except OSError:
+        return False
+
+
+def predict_with_checkpoint(root: Path, record: dict[str, Any], run_dir: Path, eval_file: str) -> list[dict]:
+    """Predict ``eval_file`` with a member's ``checkpoints/best`` (the bundled trainer, eval only)."""
+    from trainers import settings as TS  # torch-free
+
+    best = (record.get("checkpoints") or {}).get("best")
+    folder = run_dir / best if best and not os.path.isabs(best) else Path(best) if best else None
+    if folder is None or not folder.is_dir():
+        raise NotFoundError(f"run {record['id']} did not predict {eval_file} and has no checkpoints/best on this "
+                            f"machine to predict it with")
+    known = TS.flatten(TS.DEFAULTS)
+    mine = {k: v for k, v in TS.flatten(record.get("settings") or {}).items()
+            if k in known and not k.startswith("tricks")}
+    settings: dict[str, Any] = {}
+    for k, v in mine.items():
+        TS._set_dotted(settings, k, v)
+    settings.update({"do_train": False, "init_from": str(folder), "eval_file": eval_file, "num_folds": 0,
+                     "fold": 0, "max_eval_samples": 0, "save_steps": 0, "resume": "no", "debug_stop_after_step": 0})
+    settings.setdefault("distill_data", {})["teacher"] = ""
+    if settings.get("batch_size") == "auto":
+        settings["batch_size"] = 32
+    tmp = Path(tempfile.mkdtemp(prefix="expctl-ensemble-"))
+    try:
+        (tmp / "settings.json").write_text(json.dumps(settings))
+        env = dict(os.environ)
+        env.update({"EXPCTL_SETTINGS": str(tmp / "settings.json"), "EXPCTL_RUN_DIR": str(tmp / "out"),
+                    "EXPCTL_METRICS": str(tmp / "out" / "metrics.jsonl"), "EXPCTL_PROJECT_ROOT": str(root)})
+        env.pop("EXPCTL_RUN_ID", None)
+        proc = subprocess.run([sys.executable, "-m", "trainers.text"], cwd=root, env=env, capture_output=True,
+                              text=True)
+        if proc.returncode != 0:
+            lines = (proc.stderr or proc.stdout).strip().splitlines()
+            raise UsageError(f"predicting {eval_file} with run {record['id']}'s checkpoint failed: "
+                             f"{lines[-1] if lines else proc.returncode}")
+        text = (tmp / "out" / "predictions.jsonl").read_text(encoding="utf-8")
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _member_scores(preds: list[dict], mode: str, run_id: str) -> tuple[list[str], list[list[float]]]:
+    """(label names in order, one score row per example): logits or probabilities."""
+    if not preds:
+        raise UsageError(f"run {run_id}: predictions.jsonl is empty")
+    first = preds[0]
+    if not isinstance(first.get("probs"), dict) or "pred" not in first:
+        raise UsageError(f"run {run_id}: predictions.jsonl has no single-label `probs`: ensembles need "
+                         f"classification or pair runs")
+    labels = list(first["probs"])
+    rows = []
+    for p in preds:
+        if mode == "logits":
+            if "logits" not in p:
+                raise UsageError(f"run {run_id}: predictions.jsonl has no `logits` (an older trainer?); "
+                                 f"use --mode probs")
+            rows.append([float(v) for v in p["logits"]])
+        else:
+            rows.append([float(p["probs"][lab]) for lab in labels])
+    return labels, rows
+
+
+def combine(members: list[tuple[list[str], list[list[float]]]], weights: list[float], mode: str
+            ) -> tuple[list[str], list[list[float]], list[list[float]]]:
+    """Weighted average of the members' rows, aligned on label names.
+
+    Returns (labels, averaged scores, probabilities): with ``mode="logits"`` the averaged
+    logits go through a softmax; with ``"probs"`` the averaged probabilities are the output.
+    """
+    labels = members[0][0]
+    for lab, _ in members[1:]:
+        if set(lab) != set(labels):
+            raise UsageError(f"members predict different label sets: {sorted(labels)} vs {sorted(lab)}")
+    n = len(members[0][1])
+    total = sum(weights)
+    if total <= 0:
+        raise UsageError("--weights must sum to a positive number")
+    w = [x / total for x in weights]
+    avg = [[0.0] * len(labels) for _ in range(n)]
+    for (lab, rows), wi in zip(members, w):
+        col = [lab.index(name) for name in labels]
+        for i, row in enumerate(rows):
+            for j, c in enumerate(col):
+                avg[i][j] += wi * row[c]
+    probs = [_softmax(r) for r in avg] if mode == "logits" else [list(r) for r in avg]
+    return labels, avg, probs
+
+
+def _common_settings(records: list[dict[str, Any]], extra: dict[str, Any]) -> dict[str, Any]:
+    """The settings every member shares (so `compare --runs` shows only real differences), plus ``extra``."""
+    from expctl.settings import flatten, unflatten
+
+    flats = [flatten(r.get("settings") or {}) for r in records]
+    common = {k: v for k, v in flats[0].items() if all(f.get(k, object()) == v for f in flats[1:])}
+    common.update(extra)
+    return unflatten(common)
+
+
+def ensemble(cfg, store, refs: list[str], *, eval_file: str | None = None, weights: list[float] | None = None,
+             mode: str = "logits", name: str | None = None) -> dict[str, Any]:
+    """Average the members' predictions on one file, record the ensemble as a run; returns the record."""
+    from trainers.metrics import classification_metrics  # pure Python
+
+    from expctl.fsutil import write_json
+    from expctl.records import iso, new_run_id
+
+    if mode not in ("logits", "probs"):
+        raise UsageError(f"--mode {mode!r}: expected logits or probs")
+    if len(refs) < 2:
+        raise UsageError("an ensemble needs at least two runs")
+    records = [store.resolve(r) for r in refs]
+    ids = [r["id"] for r in records]
+    if len(set(ids)) != len(ids):
+        raise UsageError("the same run is given twice")
+    if weights is None:
+        weights = [1.0] * len(records)
+    if len(weights) != len(records):
+        raise UsageError(f"--weights has {len(weights)} values for {len(records)} runs")
+    root = Path(store.root)
+    members, predictions, sources = [], [], []
+    for rec in records:
+        own_eval = (rec.get("settings") or {}).get("eval_file")
+        nf = int((rec.get("settings") or {}).get("num_folds") or 0)
+        preds = None
+        if eval_file is None or (_same_file(eval_file, own_eval, root) and not nf):
+            preds = _load_predictions(store, rec)
+            if preds is None and eval_file is None:
+                raise NotFoundError(f"run {rec['id']} has no predictions.jsonl; give --eval-file to predict one")
+            sources.append("predictions.jsonl")
+        if preds is None:
+            preds = predict_with_checkpoint(root, rec, store.run_dir(rec["id"]), eval_file)
+            sources.append("checkpoints/best")
+        members.append(_member_scores(preds, mode, rec["id"]))
+        predictions.append(preds)
+    n = len(predictions[0])
+    for rec, preds in zip(records[1:], predictions[1:]):
+        if len(preds) != n:
+            raise UsageError(f"runs {ids[0]} and {rec['id']} predicted different files ({n} vs {len(preds)} "
+                             f"examples); give --eval-file")
+        for a, b in zip(predictions[0], preds):
+            if (a.get("text"), a.get("text_pair"), a.get("label")) != (b.get("text"), b.get("text_pair"), b.get("label")):
+                raise UsageError(f"runs {ids[0]} and {rec['id']} predicted different examples (index {a.get('index')}); "
+                                 f"give --eval-file")
+    labels, avg, probs = combine(members, weights, mode)
+    gold = [p.get("label") for p in predictions[0]]
+    pred = [labels[max(range(len(labels)), key=lambda j: row[j])] for row in probs]
+    metrics = classification_metrics(gold, pred, labels)
+    loss = [-math.log(max(row[labels.index(g)], 1e-12)) for row, g in zip(probs, gold) if g in labels]
+    final = {f"eval_{k}": v for k, v in metrics.items()}
+    if loss:
+        final["eval_loss"] = sum(loss) / len(loss)
+    # the members' own scores on the same examples, for the log line and the record
+    member_acc = {}
+    for rec, (lab, rows) in zip(records, members):
+        mp = [lab[max(range(len(lab)), key=lambda j: r[j])] for r in rows]
+        member_acc[rec["id"]] = sum(a == b for a, b in zip(gold, mp)) / max(1, len(gold))
+
+    run_id = new_run_id()
+    run_dir = store.run_dir(run_id)
+    run_dir.mkdir(parents=True)
+    out_rows = []
+    for i, (p0, row, pr, lab) in enumerate(zip(predictions[0], avg, probs, pred)):
+        out_rows.append({"index": i, "text": p0.get("text"), "text_pair": p0.get("text_pair"), "label": p0.get("label"),
+                         "pred": lab, "confidence": round(max(pr), 6),
+                         "probs": {name: round(v, 6) for name, v in zip(labels, pr)},
+                         **({"logits": row} if mode == "logits" else {})})
+    with open(run_dir / "predictions.jsonl", "w", encoding="utf-8") as fh:
+        for row in out_rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    write_json(run_dir / "metrics.json", final)
+    (run_dir / "metrics.jsonl").write_text(json.dumps({"step": 0, **final}) + "\n")
+    now = time.time()
+    head = store.repo.head()
+    eval_shown = eval_file or (records[0].get("settings") or {}).get("eval_file")
+    spec = {"members": ids, "mode": mode, "weights": [w / sum(weights) for w in weights], "eval_file": eval_shown,
+            "sources": sources, "member_accuracy": member_acc}
+    record: dict[str, Any] = {
+        "schema": 1, "id": run_id, "name": name, "stage": None, "status": "succeeded",
+        "started": iso(now), "ended": iso(now), "duration_s": 0.0, "exit_code": 0,
+        "command": ["expctl", "ensemble", *ids, "--mode", mode],
+        "settings": _common_settings(records, {"ensemble_mode": mode, "eval_file": eval_shown}),
+        "code": {"commit": head, "tree": store.repo.tree_of(head) if head else None, "head": head,
+                 "branch": store.repo.branch(), "dirty": False, "snapshot": False, "changed": [], "changed_count": 0,
+                 "excluded": []},
+        "data": {}, "env": {}, "metrics": {"final": final, "best": dict(final), "events": 1},
+        "primary_metric": cfg.primary_metric, "direction": cfg.direction, "check": None, "checkpoints": None,
+        "process": None, "ensemble": spec,
+    }
+    write_json(run_dir / "settings.json", record["settings"])
+    store.save(record, head)
+    return record

@@ -1,0 +1,269 @@
+"""task=span: extractive reading comprehension (SQuAD-style start/end prediction).
+
+Data: SQuAD JSON (``{"data": [{"title", "paragraphs": [{"context", "qas": [{"id",
+"question", "answers": [{"text", "answer_start"}]}]}]}]}``, seed 001's format) or jsonl with
+one ``{"id", "question", "context", "answers": [{"text", "answer_start"}]}`` per line
+(``answers`` may also be SQuAD-v1-style ``{"text": [...], "answer_start": [...]}``).
+An answer whose ``answer_start`` does not point at its text is looked up in the context.
+
+Long contexts: ``[CLS] question [SEP] context window [SEP]`` windows of ``max_seq_length``
+tokens whose contexts overlap by ``doc_stride`` tokens (the tokenizer's
+``return_overflowing_tokens``). Training: a window containing the whole answer points at
+it; other windows point at ``[CLS]`` (index 0). Evaluation: over all windows of an example,
+the highest ``start_logit + end_logit`` with start <= end, both inside the context, at most
+``max_answer_length`` tokens; the answer is the context's characters between their offsets.
+Metrics: ``eval_exact_match`` and ``eval_f1`` (SQuAD normalisation, max over gold answers;
+CJK compared by character). The tiny model is ``BertForQuestionAnswering`` over a WordPiece
+vocabulary from the questions and contexts; a folder loads with
+``AutoModelForQuestionAnswering`` (needs a fast tokenizer for the offsets).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+
+@dataclass
+class QA:
+    id: str
+    question: str
+    context: str
+    answers: list[str]
+    starts: list[int]
+
+
+def _answers(raw, context: str) -> tuple[list[str], list[int]]:
+    if isinstance(raw, dict):  # {"text": [...], "answer_start": [...]}
+        texts, starts = list(raw.get("text") or []), list(raw.get("answer_start") or [])
+    else:
+        texts = [a["text"] for a in raw or []]
+        starts = [a.get("answer_start", -1) for a in raw or []]
+    out_t, out_s = [], []
+    for t, s in zip(texts, starts + [-1] * (len(texts) - len(starts))):
+        s = int(s) if s is not None else -1
+        if s < 0 or context[s:s + len(t)] != t:
+            s = context.find(t)
+        out_t.append(t)
+        out_s.append(s)
+    return out_t, out_s
+
+
+def read_squad(path: str, limit: int = 0, seed: int = 0) -> list[QA]:
+    with open(path, encoding="utf-8-sig") as fh:
+        text = fh.read()
+    items: list[QA] = []
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        doc = None
+    if isinstance(doc, dict) and "data" in doc:
+        for art in doc["data"]:
+            for para in art.get("paragraphs", []):
+                ctx = para["context"]
+                for qa in para.get("qas", []):
+                    ans, starts = _answers(qa.get("answers"), ctx)
+                    items.append(QA(str(qa.get("id", len(items))), qa["question"], ctx, ans, starts))
+        text = ""
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError as exc:
+            raise ValueError(f"{path}:{n}: not SQuAD JSON nor JSON lines ({exc})") from None
+        ctx = obj["context"]
+        ans, starts = _answers(obj.get("answers"), ctx)
+        items.append(QA(str(obj.get("id", n)), obj["question"], ctx, ans, starts))
+    if not items:
+        raise ValueError(f"{path}: no questions")
+    if 0 < limit < len(items):
+        keep = sorted(random.Random(f"subset-{seed}").sample(range(len(items)), limit))
+        items = [items[i] for i in keep]
+    return items
+
+
+def windows(items: list[QA], tokenizer, max_len: int, stride: int, train: bool) -> dict[str, Any]:
+    enc = tokenizer([q.question for q in items], [q.context for q in items], truncation="only_second",
+                    max_length=max_len, stride=stride, return_overflowing_tokens=True, return_offsets_mapping=True)
+    feats: dict[str, list] = {"input_ids": [], "token_type_ids": [], "start_positions": [], "end_positions": [],
+                              "example": [], "offsets": []}
+    for w in range(len(enc["input_ids"])):
+        ex = int(enc["overflow_to_sample_mapping"][w])
+        seq = enc.sequence_ids(w)
+        offsets = [o if seq[k] == 1 else None for k, o in enumerate(enc["offset_mapping"][w])]
+        ctx_idx = [k for k, s in enumerate(seq) if s == 1]
+        sp = ep = 0
+        q = items[ex]
+        if q.answers and q.starts[0] >= 0 and ctx_idx:
+            a0, a1 = q.starts[0], q.starts[0] + len(q.answers[0])
+            if offsets[ctx_idx[0]][0] <= a0 and offsets[ctx_idx[-1]][1] >= a1:
+                sp = next(k for k in ctx_idx if offsets[k][1] > a0)
+                ep = next(k for k in reversed(ctx_idx) if offsets[k][0] < a1)
+        feats["input_ids"].append(enc["input_ids"][w])
+        feats["token_type_ids"].append(enc["token_type_ids"][w] if "token_type_ids" in enc else [0] * len(seq))
+        feats["start_positions"].append(sp)
+        feats["end_positions"].append(ep)
+        feats["example"].append(ex)
+        feats["offsets"].append(offsets)
+    return feats
+
+
+class WindowDataset(torch.utils.data.Dataset):
+    def __init__(self, feats: dict[str, list]):
+        self.f = feats
+
+    def __len__(self):
+        return len(self.f["input_ids"])
+
+    def __getitem__(self, i):
+        return {"index": i, "input_ids": self.f["input_ids"][i], "token_type_ids": self.f["token_type_ids"][i],
+                "start_positions": self.f["start_positions"][i], "end_positions": self.f["end_positions"][i]}
+
+
+def make_collate(pad_id: int, with_index: bool = False):
+    def collate(items):
+        n, w = len(items), max(len(it["input_ids"]) for it in items)
+        ids = torch.full((n, w), pad_id, dtype=torch.long)
+        tt = torch.zeros((n, w), dtype=torch.long)
+        mask = torch.zeros((n, w), dtype=torch.long)
+        for r, it in enumerate(items):
+            k = len(it["input_ids"])
+            ids[r, :k] = torch.tensor(it["input_ids"])
+            tt[r, :k] = torch.tensor(it["token_type_ids"])
+            mask[r, :k] = 1
+        b = {"input_ids": ids, "token_type_ids": tt, "attention_mask": mask,
+             "start_positions": torch.tensor([it["start_positions"] for it in items]),
+             "end_positions": torch.tensor([it["end_positions"] for it in items])}
+        if with_index:
+            b["index"] = torch.tensor([it["index"] for it in items])
+        return b
+
+    return collate
+
+
+def best_spans(items: list[QA], feats: dict[str, list], starts: torch.Tensor, ends: torch.Tensor,
+               max_answer: int) -> list[tuple[str, float]]:
+    """The best answer text (and its score) of every example over all its windows."""
+    best: list[tuple[str, float]] = [("", float("-inf")) for _ in items]
+    for w in range(len(feats["input_ids"])):
+        ex = feats["example"][w]
+        offsets = feats["offsets"][w]
+        n = len(feats["input_ids"][w])
+        s_log, e_log = starts[w, :n], ends[w, :n]
+        valid = torch.tensor([o is not None for o in offsets])
+        if not valid.any():
+            continue
+        s_masked = torch.where(valid, s_log, torch.full_like(s_log, float("-inf")))
+        e_masked = torch.where(valid, e_log, torch.full_like(e_log, float("-inf")))
+        score = s_masked[:, None] + e_masked[None, :]
+        i = torch.arange(n)
+        ok = (i[None, :] >= i[:, None]) & (i[None, :] - i[:, None] < max_answer)
+        score = torch.where(ok, score, torch.full_like(score, float("-inf")))
+        flat = int(score.argmax())
+        si, ei = divmod(flat, n)
+        val = float(score[si, ei])
+        if val > best[ex][1]:
+            ctx = items[ex].context
+            best[ex] = (ctx[offsets[si][0]:offsets[ei][1]], val)
+    return best
+
+
+def run(settings: dict[str, Any], run_dir: str, metrics_path: str, accelerator, out, batch_size_fn) -> dict:
+    import os
+
+    from trainers import genloop
+    from trainers.loop import TrainerError, _data_path, _finish, resolve_init_from
+    from trainers.metrics import span_metrics
+    from trainers.modeling import build_tiny_tokenizer
+
+    seed = int(settings["seed"])
+    train = read_squad(_data_path(settings["train_file"]), int(settings["max_train_samples"]), seed) \
+        if settings["do_train"] else []
+    dev = read_squad(_data_path(settings["eval_file"]), int(settings["max_eval_samples"]), seed + 1)
+    max_len, stride = int(settings["max_seq_length"]), int(settings["doc_stride"])
+    source = settings["init_from"] or (settings["model"] if settings["model"] != "tiny" else "")
+    if source:
+        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+        folder = resolve_init_from(source) if settings["init_from"] else _data_path(source)
+        if not os.path.isdir(folder):
+            raise TrainerError(f"model {source!r}: no such folder")
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        if not getattr(tokenizer, "is_fast", False):
+            raise TrainerError("task=span needs a fast tokenizer (character offsets)")
+        model = AutoModelForQuestionAnswering.from_pretrained(folder)
+    else:
+        if not train:
+            raise TrainerError("model=tiny builds its vocabulary from the training data: set do_train or init_from")
+        from transformers import BertConfig, BertForQuestionAnswering
+
+        from trainers.modeling import _apply_dropout
+
+        tiny = settings["tiny"]
+        texts = [t for q in train for t in (q.question, q.context)]
+        tokenizer = build_tiny_tokenizer(texts, tiny["vocab_size"], tiny.get("lowercase", True))
+        config = BertConfig(vocab_size=len(tokenizer), hidden_size=tiny["hidden_size"],
+                            num_hidden_layers=tiny["num_layers"], num_attention_heads=tiny["num_heads"],
+                            intermediate_size=tiny["intermediate_size"],
+                            max_position_embeddings=max(tiny["max_position"], max_len), type_vocab_size=2,
+                            pad_token_id=tokenizer.pad_token_id)
+        _apply_dropout(config, settings["dropout"])
+        model = BertForQuestionAnswering(config)
+    positions = getattr(model.config, "max_position_embeddings", None)
+    if positions and max_len > positions:
+        max_len = positions
+    if stride >= max_len // 2:
+        raise TrainerError(f"doc_stride {stride} must be well below max_seq_length {max_len} (e.g. a quarter)")
+    train_feats = windows(train, tokenizer, max_len, stride, True) if train else None
+    dev_feats = windows(dev, tokenizer, max_len, stride, False)
+    out.log(f"span data: train {len(train)} questions in {len(train_feats['input_ids']) if train_feats else 0} "
+            f"windows, eval {len(dev)} questions in {len(dev_feats['input_ids'])} windows "
+            f"(max_seq_length {max_len}, doc_stride {stride}); model {type(model).__name__} "
+            f"{sum(p.numel() for p in model.parameters()):,} parameters")
+    collate = make_collate(tokenizer.pad_token_id)
+    eval_ds = WindowDataset(dev_feats)
+    ebs = int(settings["eval_batch_size"])
+    max_answer = int(settings["max_answer_length"])
+
+    def evaluate(mdl, final: bool):
+        m = accelerator.unwrap_model(mdl)
+        m.eval()
+        s_all, e_all, loss_sum = [], [], 0.0
+        width = max(len(x) for x in dev_feats["input_ids"])
+        with torch.no_grad():
+            for s in range(0, len(eval_ds), ebs):
+                b = collate([eval_ds[i] for i in range(s, min(len(eval_ds), s + ebs))])
+                b = {k: v.to(accelerator.device) for k, v in b.items()}
+                o = m(**b)
+                loss_sum += float(o.loss) * b["input_ids"].shape[0]
+                pad = width - o.start_logits.shape[1]
+                s_all.append(torch.nn.functional.pad(o.start_logits.float().cpu(), (0, pad), value=-1e4))
+                e_all.append(torch.nn.functional.pad(o.end_logits.float().cpu(), (0, pad), value=-1e4))
+        spans = best_spans(dev, dev_feats, torch.cat(s_all), torch.cat(e_all), max_answer)
+        metrics = {f"eval_{k}": v for k, v in span_metrics([t for t, _ in spans], [q.answers for q in dev]).items()}
+        metrics["eval_loss"] = loss_sum / max(1, len(eval_ds))
+        preds = None
+        if final:
+            preds = [{"index": i, "id": q.id, "question": q.question, "answers": q.answers, "pred": t,
+                      "score": round(sc, 4) if sc != float("-inf") else None}
+                     for i, (q, (t, sc)) in enumerate(zip(dev, spans))]
+        mdl.train()
+        return metrics, preds
+
+    metric_name = "eval_f1" if settings["metric_for_best"] in ("auto", "") else settings["metric_for_best"]
+    metric_name = metric_name if metric_name.startswith("eval_") else "eval_" + metric_name
+    if not settings["do_train"]:
+        model = accelerator.prepare(model)
+        metrics, preds = evaluate(model, True)
+        out.metrics(0, **metrics)
+        _finish(out, metrics, preds, {}, metric_name)
+        return metrics
+    train_ds = WindowDataset(train_feats)
+    bs = batch_size_fn(model, train_ds, collate)
+    return genloop.train_and_eval(settings, accelerator, out, model, tokenizer, train_ds, collate, evaluate,
+                                  metric_name, run_dir, bs)
