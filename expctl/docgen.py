@@ -16,7 +16,7 @@ EXIT_MEANINGS = {
     ExitCode.USAGE: "bad command line: unknown option, invalid `-s` syntax, invalid tag or branch name",
     ExitCode.CONFIG: "missing or malformed expctl.toml, unknown or invalid setting, unknown stage",
     ExitCode.NOT_FOUND: "no expctl.toml, no such run / tag / branch / file, command not found",
-    ExitCode.GIT: "not a git repository, a git operation refused (e.g. a promote that would conflict)",
+    ExitCode.GIT: "not a git repository, a git operation refused (e.g. a promote that would conflict), or the repository / run folder could not be written (disk full)",
     ExitCode.CHECK_FAILED: "the program succeeded but the stage check failed (or `reproduce` did not match)",
     ExitCode.REFUSED: "refused without --force (edited files, existing tag, `full` without a passing smoke)",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C, SIGTERM); the run is recorded as interrupted",

@@ -22,7 +22,12 @@ from typing import Any, Mapping
 
 MASK = "***"
 SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASSWORD|PASSWD|PWD_|CREDENTIAL|AUTH", re.IGNORECASE)
-URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^/\s:@]*):(?P<pw>[^/\s@]+)@")
+# scheme://userinfo@ -- userinfo runs to the *last* "@" of the authority, so a password
+# holding "@" is masked whole; a user-only userinfo of an http(s) URL is a token
+# (https://ghp_xxx@github.com/...) and is masked too.
+# The scheme is bounded (32 characters) so that masking stays linear on huge values.
+URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]{0,31}://)(?P<userinfo>[^/\s?#\"'<>]*)@")
+MIN_SECRET_LEN = 6  # shorter secret values are not searched for in free text (too many false hits)
 KEY_PACKAGES = ("expctl", "torch", "transformers", "accelerate", "tokenizers", "datasets", "numpy",
                 "scikit-learn", "deepspeed", "peft", "sentencepiece", "jieba")
 ENV_PREFIXES = ("CUDA_", "NCCL_", "OMP_", "MKL_", "HF_", "TRANSFORMERS_", "TORCH", "PYTORCH_", "ACCELERATE_",
@@ -30,9 +35,54 @@ ENV_PREFIXES = ("CUDA_", "NCCL_", "OMP_", "MKL_", "HF_", "TRANSFORMERS_", "TORCH
                 "CONDA_DEFAULT_ENV", "LANG", "LC_ALL")
 
 
+def _mask_userinfo(m: re.Match) -> str:
+    scheme, userinfo = m.group("scheme"), m.group("userinfo")
+    user, sep, _pw = userinfo.partition(":")
+    if sep:
+        return f"{scheme}{user}:{MASK}@"
+    if scheme.lower() in ("http://", "https://") and userinfo:
+        return f"{scheme}{MASK}@"
+    return m.group(0)  # ssh://git@host: a user name, no secret
+
+
 def mask_value(value: str) -> str:
     """Mask credentials embedded in URLs inside a string."""
-    return URL_CREDENTIALS.sub(lambda m: f"{m.group('scheme')}{m.group('user')}:{MASK}@", value)
+    return URL_CREDENTIALS.sub(_mask_userinfo, value)
+
+
+def secret_values(*mappings: Mapping[str, Any] | None) -> list[str]:
+    """Values of secret-named keys (environment variables, settings), longest first."""
+    found: set[str] = set()
+    for mapping in (os.environ, *mappings):
+        if not mapping:
+            continue
+        for key, value in _flat_items(mapping):
+            if is_secret_name(key) and isinstance(value, str) and len(value) >= MIN_SECRET_LEN:
+                found.add(value)
+    return sorted(found, key=len, reverse=True)
+
+
+def _flat_items(mapping: Mapping[str, Any], prefix: str = ""):
+    for key, value in mapping.items():
+        if isinstance(value, Mapping):
+            yield from _flat_items(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+def mask_text(text: str, secrets: list[str] | None = None) -> str:
+    """Mask URL credentials and every occurrence of the given secret values in free text."""
+    for value in secrets if secrets is not None else secret_values():
+        if value in text:
+            text = text.replace(value, MASK)
+    return mask_value(text)
+
+
+def mask_bytes(data: bytes, secrets: list[str] | None = None) -> bytes:
+    """:func:`mask_text` for file contents (undecodable bytes kept as they are)."""
+    text = data.decode("utf-8", "surrogateescape")
+    masked = mask_text(text, secrets)
+    return data if masked == text else masked.encode("utf-8", "surrogateescape")
 
 
 def is_secret_name(name: str) -> bool:

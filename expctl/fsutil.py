@@ -1,4 +1,4 @@
-"""Small file-system helpers: atomic writes, tolerant JSON-lines reading."""
+"""Small file-system helpers: atomic writes, tolerant JSON-lines reading, test crash points."""
 
 from __future__ import annotations
 
@@ -8,6 +8,19 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
+
+
+CRASH_ENV = "EXPCTL_TEST_CRASH_AT"
+
+
+def crash_point(name: str) -> None:
+    """Test-only fault injection: ``os._exit(137)`` here when $EXPCTL_TEST_CRASH_AT is ``name``.
+
+    Simulates a SIGKILL / power loss of expctl at a named point of the run flow
+    (docs/reliability.md lists the points). Never set this outside the test suite.
+    """
+    if os.environ.get(CRASH_ENV) == name:
+        os._exit(137)
 
 
 def atomic_write(path: str | os.PathLike, data: bytes | str, mode: int = 0o644) -> None:

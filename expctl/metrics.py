@@ -18,11 +18,25 @@ RESERVED = {"step", "epoch", "time", "_source"}
 def _num(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        return float(value)
+    if isinstance(value, int):
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond float range: +-inf, flagged by the checks
+            return math.inf if value > 0 else -math.inf
+    if isinstance(value, float):
+        return value
     if isinstance(value, str) and value.strip().lower() in ("nan", "inf", "+inf", "-inf", "infinity", "-infinity"):
         return float(value.strip().lower().replace("infinity", "inf"))
     return None
+
+
+def _finite_number(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 @dataclass
@@ -42,10 +56,12 @@ def parse_events(data: bytes | str) -> tuple[list[dict[str, Any]], int, int]:
             continue
         event: dict[str, Any] = {}
         for key, value in obj.items():
-            if key in ("step",) and isinstance(value, (int, float)) and not isinstance(value, bool):
+            if key == "step" and _finite_number(value):
                 event["step"] = int(value)
-            elif key in ("epoch", "time") and isinstance(value, (int, float)) and not isinstance(value, bool):
+            elif key in ("epoch", "time") and _finite_number(value):
                 event[key] = float(value)
+            elif key in RESERVED:
+                dropped += 1  # a step / epoch / time that is not a finite number
             else:
                 num = _num(value)
                 if num is None:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from expctl.errors import NotFoundError, UsageError
-from expctl.fsutil import dumps, write_json
+from expctl.fsutil import crash_point, dumps, write_json
 
 SCHEMA = 1
 REF_PREFIX = "refs/expctl/runs/"
@@ -85,15 +85,27 @@ def is_stale(record: dict[str, Any]) -> bool:
 
 
 def local_files(run_dir: Path | None, record: dict[str, Any]) -> dict[str, bytes]:
-    """The files stored with a record in git: small, human-useful, never checkpoints."""
+    """The files stored with a record in git: small, human-useful, never checkpoints.
+
+    The command and the log tail are masked (URL credentials, values of secret-named
+    environment variables and settings): what is in git may be pushed anywhere.
+    """
     files = {"record.json": dumps(record).encode()}
     if run_dir is None or not run_dir.is_dir():
         return files
+    from expctl.envinfo import mask_bytes, secret_values
+
+    try:  # the unmasked settings (the record holds them masked): their secret values
+        raw_settings = json.loads((run_dir / "settings.json").read_bytes())
+    except (OSError, ValueError, RecursionError):
+        raw_settings = None
+    secrets = secret_values(raw_settings if isinstance(raw_settings, dict) else None)
     for name in ("env.json", "checkpoints.json", "exit_status.json", "command.sh", "predictions.jsonl", "metrics.json"):
         path = run_dir / name
         try:
             if path.is_file() and path.stat().st_size <= MAX_GIT_FILE:
-                files[name] = path.read_bytes()
+                data = path.read_bytes()
+                files[name] = mask_bytes(data, secrets) if name in ("command.sh", "env.json") else data
         except OSError:
             continue
     log = run_dir / "train.log"
@@ -103,10 +115,27 @@ def local_files(run_dir: Path | None, record: dict[str, Any]) -> dict[str, bytes
             if size > LOG_TAIL:
                 fh.seek(size - LOG_TAIL)
                 fh.readline()
-            files["log_tail.txt"] = fh.read()
+            files["log_tail.txt"] = mask_bytes(fh.read(), secrets)
     except OSError:
         pass
     return files
+
+
+# Fields whose type the listings rely on: a record edited by hand into another shape is
+# skipped with a warning instead of crashing `runs` or `compare`.
+_SHAPE: dict[str, type | tuple[type, ...]] = {
+    "name": str, "stage": str, "status": str, "started": str, "ended": str, "strategy": str,
+    "settings": dict, "code": dict, "metrics": dict, "data": dict, "env": dict, "check": dict,
+    "checkpoints": dict, "process": dict, "command": list, "primary_metric": str, "direction": str,
+    "duration_s": (int, float), "exit_code": int, "started_unix": (int, float),
+}
+
+
+def _newest_first_key(record: dict[str, Any]) -> tuple:
+    started_unix = record.get("started_unix")
+    if not isinstance(started_unix, (int, float)) or isinstance(started_unix, bool):
+        started_unix = 0.0
+    return (record.get("started") or "", started_unix, record["id"])
 
 
 class Store:
@@ -136,7 +165,9 @@ class Store:
         # record pushed while running is fast-forwarded (never forced) when it finishes
         commit = self.repo.write_commit(tree, [code_commit, previous],
                                         f"expctl run {record['id']}: {record.get('status')}\n")
+        crash_point(f"record-objects:{record.get('status')}")  # objects written, ref not moved
         self.repo.update_ref(ref, commit, previous or "0" * 40, reason=f"expctl run {record.get('status')}")
+        crash_point(f"record-ref:{record.get('status')}")  # ref moved, cache and mirror not written
         self._append_cache([(commit, files["record.json"])])
         if mirror and run_dir.is_dir():
             write_json(run_dir / "record.json", record)
@@ -194,11 +225,18 @@ class Store:
         return out
 
     def _append_cache(self, entries: list[tuple[str, bytes]]) -> None:
-        if not entries:
+        parts = []
+        for oid, blob in entries:
+            try:
+                parts.append(oid.encode() + b"\t" + json.dumps(json.loads(blob), ensure_ascii=False,
+                                                              separators=(",", ":")).encode() + b"\n")
+            except ValueError:
+                continue  # an unreadable record is never cached; git stays the source
+        if not parts:
             return
-        lines = b"".join(oid.encode() + b"\t" + json.dumps(json.loads(blob), ensure_ascii=False,
-                                                               separators=(",", ":")).encode() + b"\n"
-                         for oid, blob in entries)
+        # The leading newline ends a line left partial by a crash or a full disk, so
+        # that it can never swallow the first entry of this append.
+        lines = b"\n" + b"".join(parts)
         try:
             path = self._cache_file()
             path.parent.mkdir(exist_ok=True)
@@ -229,7 +267,14 @@ class Store:
         blobs = [cache.get(ids[n]) for n in names]
         records = []
         for run_id, blob in zip(names, blobs):
-            record = self._parse(run_id, blob)
+            record = self._parse(run_id, blob, quiet=blob is not None)
+            if record is None and blob is not None:
+                # a damaged cache line (crash, full disk, hand edit) never hides a record:
+                # read the record from git, the source of truth
+                blob = self.repo.cat_blob(f"{ids[run_id]}:record.json")
+                record = self._parse(run_id, blob)
+                if record is not None:
+                    self._append_cache([(ids[run_id], blob)])  # a later line wins: repaired
             if record is None:
                 continue
             record["_commit"] = ids[run_id]
@@ -238,21 +283,26 @@ class Store:
             for i, record in enumerate(records):
                 if is_stale(record):
                     records[i] = self.finalize_stale(record)
-        records.sort(key=lambda r: (r.get("started", ""), r["id"]), reverse=True)
+        records.sort(key=_newest_first_key, reverse=True)
         self._cache = records
         return records
 
-    def _parse(self, run_id: str, blob: bytes | None) -> dict[str, Any] | None:
+    def _parse(self, run_id: str, blob: bytes | None, quiet: bool = False) -> dict[str, Any] | None:
+        warn = (lambda _msg: None) if quiet else self.warnings.append
         if blob is None:
-            self.warnings.append(f"run {run_id}: record.json missing from its record commit; skipped")
+            warn(f"run {run_id}: record.json missing from its record commit; skipped")
             return None
         try:
             record = json.loads(blob)
-        except ValueError:
-            self.warnings.append(f"run {run_id}: record.json is not valid JSON; skipped")
+        except (ValueError, RecursionError):
+            warn(f"run {run_id}: record.json is not valid JSON; skipped")
             return None
         if not isinstance(record, dict) or record.get("id") != run_id:
-            self.warnings.append(f"run {run_id}: record.json does not describe this run; skipped")
+            warn(f"run {run_id}: record.json does not describe this run; skipped")
+            return None
+        bad = [k for k, kind in _SHAPE.items() if k in record and record[k] is not None and not isinstance(record[k], kind)]
+        if bad:
+            warn(f"run {run_id}: record.json has malformed fields ({', '.join(bad)}); skipped")
             return None
         return record
 

@@ -23,12 +23,14 @@ from typing import Any, Iterable
 
 from expctl import metrics as metrics_mod
 from expctl.config import Config
-from expctl.errors import ConfigError, ExitCode, NotFoundError, RefusedError, UsageError
-from expctl.fsutil import atomic_write, read_json, write_json
+from expctl.errors import ConfigError, ExitCode, ExpctlError, GitError, NotFoundError, RefusedError, UsageError
+from expctl.fsutil import CRASH_ENV, atomic_write, crash_point, read_json, write_json
 from expctl.records import Store, iso, new_run_id, pid_start_time
 from expctl.settings import flatten, resolve
 
 QUICK_CHUNK = 64 * 1024
+# exit status 128+N of a program killed by signal N (as bash reports it) -> signal name
+_KILLED_BY = {129: "HUP", 130: "INT", 137: "KILL", 143: "TERM"}
 SMALL_FILE = 4 * 1024 * 1024
 
 
@@ -181,7 +183,11 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
     repo = store.repo
     run_id = new_run_id()
     t0 = time.time()
-    snap = repo.snapshot(f"expctl snapshot for run {run_id}\n", int(cfg.max_untracked_mb * 1024 * 1024))
+    try:
+        snap = repo.snapshot(f"expctl snapshot for run {run_id}\n", int(cfg.max_untracked_mb * 1024 * 1024))
+    except OSError as exc:
+        raise _storage_error(f"could not snapshot the code for run {run_id}", exc) from exc
+    crash_point("after-snapshot")
     for item in snap.excluded:
         _log(f"warning: untracked {item['path']} ({item['size'] / 1e6:.0f} MB) is larger than "
              f"snapshot.max_untracked_mb and is not in the code snapshot (its size is recorded)")
@@ -189,14 +195,19 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
         raise RefusedError(f"stage {st.name} needs a passing {st.requires} run of this exact code first "
                            f"(`expctl run --stage {st.requires}`), or --force")
 
+    from expctl import envinfo
+
     run_dir = store.run_dir(run_id)
-    run_dir.mkdir(parents=True)
     settings_path = run_dir / "settings.json"
     metrics_path = run_dir / "metrics.jsonl"
-    write_json(settings_path, settings)
-    metrics_path.touch()
-
-    from expctl import envinfo
+    secrets = envinfo.secret_values(settings)
+    masked_argv = [envinfo.mask_text(a, secrets) for a in argv]
+    try:
+        run_dir.mkdir(parents=True)
+        write_json(settings_path, settings)  # the program's input: values as given
+        metrics_path.touch()
+    except OSError as exc:
+        raise _storage_error(f"could not create the run folder runs/{run_id}", exc) from exc
 
     code = {
         "commit": snap.commit, "tree": snap.tree, "head": snap.head, "branch": snap.branch,
@@ -204,8 +215,11 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
         "changed_count": len(snap.changed), "excluded": snap.excluded,
     }
     env = envinfo.capture({"commit": snap.head, "code_commit": snap.commit, "branch": snap.branch, "dirty": snap.dirty})
-    write_json(run_dir / "env.json", env)
-    atomic_write(run_dir / "command.sh", shlex.join(argv) + "\n")
+    try:
+        write_json(run_dir / "env.json", env)
+        atomic_write(run_dir / "command.sh", shlex.join(masked_argv) + "\n")  # secrets masked
+    except OSError as exc:
+        raise _storage_error(f"could not write the files of run {run_id}", exc) from exc
 
     record: dict[str, Any] = {
         "schema": 1,
@@ -214,10 +228,11 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
         "stage": stage,
         "status": "running",
         "started": iso(t0),
+        "started_unix": round(t0, 6),  # orders runs started within the same second
         "ended": None,
         "duration_s": None,
         "exit_code": None,
-        "command": argv,
+        "command": masked_argv,
         "settings": envinfo.mask_mapping(settings),
         "code": code,
         "data": data_fingerprints(cfg, settings),
@@ -232,9 +247,14 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
     }
     if extra_record:
         record.update(extra_record)
-    store.save(record, snap.commit)
+    try:
+        store.save(record, snap.commit)
+    except OSError as exc:  # ENOSPC, EDQUOT, EROFS...: nothing was started, no record exists
+        raise _storage_error(f"could not write the record of run {run_id}; the program was not started", exc) from exc
+    crash_point("before-program")
 
     child_env = dict(os.environ)
+    child_env.pop(CRASH_ENV, None)
     child_env.update({
         "EXPCTL_RUN_ID": run_id, "EXPCTL_RUN_DIR": str(run_dir), "EXPCTL_SETTINGS": str(settings_path),
         "EXPCTL_METRICS": str(metrics_path), "EXPCTL_STAGE": stage or "none", "EXPCTL_PROJECT_ROOT": str(cfg.root),
@@ -247,8 +267,15 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
              + f", folder runs/{run_id}/")
 
     received: list[int] = []
-    proc = subprocess.Popen(["bash", str(run_sh), *argv], cwd=cfg.root, env=child_env,
-                            start_new_session=True, preexec_fn=_set_pdeathsig if sys.platform.startswith("linux") else None)
+    try:
+        proc = subprocess.Popen(["bash", str(run_sh), *argv], cwd=cfg.root, env=child_env,
+                                start_new_session=True, preexec_fn=_set_pdeathsig if sys.platform.startswith("linux") else None)
+    except OSError as exc:  # E2BIG (a huge setting in args mode), ENOMEM...: record the failure
+        _log(f"error: could not start run.sh: {exc.strerror or exc}")
+        record = _finalize_or_explain(cfg, store, record, returncode=127, signals=[], t0=t0)
+        if not quiet:
+            _log(summary_line(record))
+        return record
 
     def forward(signum, _frame):
         received.append(signum)
@@ -268,10 +295,30 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
     finally:
         for s, handler in old.items():
             signal.signal(s, handler)
-    record = finalize(cfg, store, record, returncode=returncode, signals=received, t0=t0)
+    crash_point("after-program")
+    record = _finalize_or_explain(cfg, store, record, returncode=returncode, signals=received, t0=t0)
     if not quiet:
         _log(summary_line(record))
     return record
+
+
+def _storage_error(what: str, exc: OSError) -> ExpctlError:
+    reason = exc.strerror or str(exc)
+    hint = "; free some space and try again" if exc.errno in (28, 122) else ""  # ENOSPC, EDQUOT
+    return ExpctlError(f"{what}: {reason}{hint}", exit_code=ExitCode.GIT)
+
+
+def _finalize_or_explain(cfg: Config, store: Store, record: dict[str, Any], **kw) -> dict[str, Any]:
+    """finalize(), turning a storage failure into one clear error: the record stays
+    'running' in git (never half-written) and the next listing finishes it."""
+    what = (f"the program ended but the final record of run {record['id']} could not be written "
+            f"(it stays 'running' in git; `expctl runs` completes it once the disk has room)")
+    try:
+        return finalize(cfg, store, record, **kw)
+    except OSError as exc:
+        raise _storage_error(what, exc) from exc
+    except GitError as exc:  # e.g. git could not write the ref's lock file
+        raise GitError(f"{what}: {exc}") from exc
 
 
 def _which(exe: str, path: str | None) -> bool:
@@ -300,10 +347,22 @@ def finalize(cfg: Config | None, store: Store, record: dict[str, Any], *, return
         exit_info = read_json(run_dir / "exit_status.json")
     except (OSError, ValueError):
         pass
+    if not isinstance(exit_info, dict):
+        exit_info = {}
     exit_code = exit_info.get("exit_code", returncode)
+    if not isinstance(exit_code, int) or isinstance(exit_code, bool):
+        exit_code = returncode
     if isinstance(exit_code, int) and exit_code < 0:  # run.sh itself killed by a signal
         exit_code = 128 - exit_code
-    interrupted = bool(signals) or bool(exit_info.get("signal")) or returncode is None or (returncode is not None and returncode < 0)
+    # returncode None: expctl died and a later listing finishes the record. If run.sh
+    # saw the program end on its own (exit_status.json, no signal), that outcome stands.
+    clean_end = returncode is not None or ("exit_code" in exit_info and not exit_info.get("signal"))
+    interrupted = bool(signals) or bool(exit_info.get("signal")) or not clean_end or (returncode is not None and returncode < 0)
+    program_signal = None
+    if not interrupted and exit_code in _KILLED_BY:
+        # the program was killed from outside (OOM killer, kill -9, a terminal closing):
+        # it did not finish, so the run is interrupted, not failed
+        interrupted, program_signal = True, _KILLED_BY[exit_code]
     if interrupted:
         status = "interrupted"
     else:
@@ -354,7 +413,8 @@ def finalize(cfg: Config | None, store: Store, record: dict[str, Any], *, return
         "ended": ended,
         "duration_s": duration,
         "exit_code": exit_code,
-        "signal": exit_info.get("signal") or (signal.Signals(signals[0]).name.removeprefix("SIG") if signals else None),
+        "signal": exit_info.get("signal") or (signal.Signals(signals[0]).name.removeprefix("SIG") if signals else None)
+        or program_signal,
         "metrics": {"final": collected.final, "best": best, "events": len(collected.events),
                     "bad_lines": collected.bad_lines, "dropped_values": collected.dropped_values},
         "check": check,

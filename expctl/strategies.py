@@ -347,6 +347,8 @@ def create_tag(store, name: str, run_ref: str | None, force: bool = False, note:
 
 def explore(store, name: str, base: str | None = None) -> dict[str, Any]:
     repo = store.repo
+    if not name or name.startswith("-"):
+        raise UsageError(f"invalid exploration name {name!r}: it may not start with '-'")
     branch = EXPLORE_PREFIX + name
     check_ref_name("branch", branch)
     if repo.rev_parse(f"refs/heads/{branch}") is not None:

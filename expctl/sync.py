@@ -34,6 +34,9 @@ def push(repo, remote: str, all_branches: bool = True) -> str:
         raise GitError("git push failed: " + proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1])
     updated = sum(1 for line in lines if line[:1] in ("*", "+", "-", " "))
     summary = f"{updated} refs updated, {sum(1 for l in lines if l.startswith('='))} up to date"
+    if rejected and "shallow update not allowed" in out and repo.is_shallow():
+        raise GitError(f"git push rejected {len(rejected)} refs: this clone is shallow and {remote} lacks the "
+                       f"history they build on; run `git fetch --unshallow` and push again")
     if rejected:
         raise GitError(f"git push rejected {len(rejected)} refs ({', '.join(r.split(':')[0] for r in rejected[:3])}); "
                        f"pull first (expctl pull {remote}) and push again")
