@@ -104,7 +104,7 @@ def bert(hidden, layers, heads, ffn, vocab=30522, num_labels=2, dropout=0.1, see
 
 # --------------------------------------------------------------------------- 1. step time
 
-#: model / batch presets for the step-time benchmark (see docs/benchmarks-tricks.md):
+#: model / batch presets for the step-time benchmark (see docs/benchmarks.md):
 #: ``bench``  the historical configuration (4 layers, hidden 256, BERT vocabulary, 16 x 128);
 #: ``tiny``   what the bundled trainer really runs on a CPU: its default tiny BERT (2 layers, hidden 64,
 #:            vocabulary 8,000) at its default batch 32, padded to 16 tokens (the demo data's
