@@ -9,7 +9,6 @@ marked when it lies within seed noise (|Δ| ≤ 2 standard errors).
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable

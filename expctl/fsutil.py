@@ -23,16 +23,18 @@ def crash_point(name: str) -> None:
         os._exit(137)
 
 
-def atomic_write(path: str | os.PathLike, data: bytes | str, mode: int = 0o644) -> None:
+def atomic_write(path: str | os.PathLike, data: bytes | str, mode: int = 0o644, tmp_prefix: str | None = None) -> None:
     """Write ``data`` to ``path`` atomically: a temp file in the same folder, fsync, rename.
 
     A crash leaves either the old file or the new one, never half of either. An OSError
-    (ENOSPC included) removes the temp file and propagates.
+    (ENOSPC included) removes the temp file and propagates. ``tmp_prefix`` names the temp
+    file (git objects use git's own ``tmp_obj_`` so that git's gc cleans up after a crash).
     """
     path = Path(path)
     if isinstance(data, str):
         data = data.encode("utf-8")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=tmp_prefix or f".{path.name}.", suffix="" if tmp_prefix else ".tmp",
+                               dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

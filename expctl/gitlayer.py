@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import secrets
 import shutil
 import subprocess
 import tempfile
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from expctl.errors import GitError, NotFoundError, UsageError
+from expctl.fsutil import atomic_write
 
 RECORD_AUTHOR = "expctl <expctl@localhost>"
 
@@ -148,20 +148,7 @@ class Repo:
         if path.exists():
             return oid
         path.parent.mkdir(exist_ok=True)
-        tmp = path.parent / f"tmp_obj_expctl_{os.getpid()}_{secrets.token_hex(4)}"
-        try:
-            with open(tmp, "wb") as fh:
-                fh.write(zlib.compress(header + data, 1))
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o444)
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        atomic_write(path, zlib.compress(header + data, 1), mode=0o444, tmp_prefix="tmp_obj_expctl_")
         return oid
 
     def write_tree(self, files: dict[str, bytes]) -> str:

@@ -83,3 +83,11 @@ def run_expctl(cwd, *args, check=False, env=None, timeout=600, input=None) -> su
 def expctl():
     """Call the installed expctl: expctl(cwd, *args, check=True)."""
     return run_expctl
+
+
+# Property-based tests: the same examples on every run (CI never fails on a new random draw)
+# and no per-example deadline (a loaded two-core machine is slow, not wrong).
+from hypothesis import settings as _hyp_settings  # noqa: E402
+
+_hyp_settings.register_profile("expctl", derandomize=True, deadline=None, print_blob=True)
+_hyp_settings.load_profile("expctl")

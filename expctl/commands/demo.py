@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from expctl.output import message
 
 
 @click.command("demo")
