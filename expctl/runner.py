@@ -408,6 +408,7 @@ def finalize(cfg: Config | None, store: Store, record: dict[str, Any], *, return
             duration = None
     record = dict(record)
     record.pop("_commit", None)
+    _merge_resolved_settings(record, run_dir)
     record.update({
         "status": status,
         "ended": ended,
@@ -425,6 +426,32 @@ def finalize(cfg: Config | None, store: Store, record: dict[str, Any], *, return
     store.save(record, (record.get("code") or {}).get("commit"), extra=extra)
     store.maintain()
     return record
+
+
+def _merge_resolved_settings(record: dict[str, Any], run_dir: Path) -> None:
+    """Values the program decided at run time (``settings_resolved.json``, e.g. the batch size
+    that ``batch_size=auto`` found) replace the requested ones in the record's settings; the
+    requested values stay in ``settings_requested``."""
+    try:
+        resolved = read_json(run_dir / "settings_resolved.json")
+    except (OSError, ValueError):
+        return
+    if not isinstance(resolved, dict) or not resolved:
+        return
+    from expctl.envinfo import mask_mapping
+    from expctl.settings import unflatten
+
+    flat = flatten(record.get("settings") or {})
+    requested = {}
+    for key, value in flatten(resolved).items():
+        if isinstance(value, (dict, list)) or not isinstance(key, str):
+            continue
+        if flat.get(key) != value:
+            requested[key] = flat.get(key)
+            flat[key] = value
+    if requested:
+        record["settings"] = mask_mapping(unflatten(flat))
+        record["settings_requested"] = requested
 
 
 def _event_line(event: dict[str, Any]) -> str:

@@ -32,3 +32,17 @@ def test_builtin_converge_and_warm_start(repo):
     warm = json.loads(run_expctl(repo, "runs", "--json", check=True).stdout)[0]
     # a warm-started model is far better than chance on the first eval of a 200-sample smoke run
     assert warm["metrics"]["final"]["eval_accuracy"] > 0.5
+
+
+def test_batch_size_auto_is_recorded_in_settings(repo):
+    run_expctl(repo, "init", "--trainer", "builtin", check=True)
+    make_demo_files(repo / "data", 400, 100, "en", 0)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "builtin trainer")
+    proc = run_expctl(repo, "run", "--stage", "smoke", "-s", "batch_size=auto", timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (rec,) = json.loads(run_expctl(repo, "runs", "--json", check=True).stdout)
+    found = rec["settings"]["batch_size"]
+    assert isinstance(found, int) and found >= 1
+    assert rec["settings_requested"] == {"batch_size": "auto"}
+    assert rec["metrics"]["final"]["batch_size_found"] == found

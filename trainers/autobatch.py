@@ -156,4 +156,11 @@ def resolve(settings: dict[str, Any], accelerator, model, train_ds, collate, out
         out.log(f"target_batch_size {target}: batch {bs} x {nproc} process(es) x {ga} accumulation = {eff}"
                 + ("" if eff == target else f" (not exactly {target}: {target} is not a multiple of {nproc})"))
         final.update({"grad_accum_steps_used": ga, "effective_batch_size": eff, "batch_size_used": bs})
+    if requested == "auto" or target > 0:
+        # values decided at run time: expctl records them in the run's settings
+        resolved = {"batch_size": bs}
+        if target > 0:
+            resolved["grad_accum_steps"] = settings["grad_accum_steps"]
+        if hasattr(out, "write_json"):
+            out.write_json("settings_resolved.json", resolved)
     return bs
