@@ -21,6 +21,27 @@ def _no_decay(name: str) -> bool:
     return name.endswith(".bias") or "norm" in name.lower()
 
 
+def run_task(settings: dict[str, Any], accelerator, out, model, tokenizer, make_train_ds: Callable, collate: Callable,
+             evaluate: Callable, default_metric: str, run_dir: str, batch_size_fn: Callable) -> dict[str, float]:
+    """Evaluate only (``do_train = false``) or train then evaluate: the shared tail of the
+    generation-style tasks. ``make_train_ds()`` is called only when training."""
+    from trainers.loop import _finish
+
+    name = settings["metric_for_best"]
+    name = default_metric if name in ("auto", "") else name
+    metric_name = name if name.startswith("eval_") else "eval_" + name
+    if not settings["do_train"]:
+        model = accelerator.prepare(model)
+        metrics, preds = evaluate(model, True)
+        out.metrics(0, **metrics)
+        _finish(out, metrics, preds, {}, metric_name)
+        return metrics
+    train_ds = make_train_ds()
+    bs = batch_size_fn(model, train_ds, collate)
+    return train_and_eval(settings, accelerator, out, model, tokenizer, train_ds, collate, evaluate,
+                          metric_name, run_dir, bs)
+
+
 def train_and_eval(settings: dict[str, Any], accelerator, out, model, tokenizer, train_ds, collate: Callable,
                    evaluate: Callable, metric_name: str, run_dir: str, batch_size: int) -> dict[str, float]:
     """Train ``model`` on ``train_ds``; ``evaluate(model, final)`` -> (metrics, predictions)."""

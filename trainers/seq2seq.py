@@ -213,16 +213,5 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str, accelerator, 
         mdl.train()
         return metrics, preds
 
-    metric_name = "eval_bleu" if settings["metric_for_best"] in ("auto", "") else settings["metric_for_best"]
-    metric_name = metric_name if metric_name.startswith("eval_") else "eval_" + metric_name
-    if not settings["do_train"]:
-        model = accelerator.prepare(model)
-        metrics, preds = evaluate(model, True)
-        from trainers.loop import _finish
-
-        out.metrics(0, **metrics)
-        _finish(out, metrics, preds, {}, metric_name)
-        return metrics
-    bs = batch_size_fn(model, train_ds, collate)
-    return genloop.train_and_eval(settings, accelerator, out, model, tokenizer, train_ds, collate, evaluate,
-                                  metric_name, run_dir, bs)
+    return genloop.run_task(settings, accelerator, out, model, tokenizer, lambda: train_ds, collate, evaluate,
+                            "eval_bleu", run_dir, batch_size_fn)

@@ -177,7 +177,7 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str, accelerator, 
     import os
 
     from trainers import genloop
-    from trainers.loop import TrainerError, _data_path, _finish, resolve_init_from
+    from trainers.loop import TrainerError, _data_path, resolve_init_from
     from trainers.metrics import span_metrics
     from trainers.modeling import build_tiny_tokenizer
 
@@ -255,15 +255,5 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str, accelerator, 
         mdl.train()
         return metrics, preds
 
-    metric_name = "eval_f1" if settings["metric_for_best"] in ("auto", "") else settings["metric_for_best"]
-    metric_name = metric_name if metric_name.startswith("eval_") else "eval_" + metric_name
-    if not settings["do_train"]:
-        model = accelerator.prepare(model)
-        metrics, preds = evaluate(model, True)
-        out.metrics(0, **metrics)
-        _finish(out, metrics, preds, {}, metric_name)
-        return metrics
-    train_ds = WindowDataset(train_feats)
-    bs = batch_size_fn(model, train_ds, collate)
-    return genloop.train_and_eval(settings, accelerator, out, model, tokenizer, train_ds, collate, evaluate,
-                                  metric_name, run_dir, bs)
+    return genloop.run_task(settings, accelerator, out, model, tokenizer, lambda: WindowDataset(train_feats), collate,
+                            evaluate, "eval_f1", run_dir, batch_size_fn)
