@@ -58,7 +58,9 @@ def test_run_folder_contents(project):
     assert settings["lr"] == 0.5
     env = json.loads((run_dir / "env.json").read_text())
     assert env["python"] == sys.version.split()[0] and env["git"]["dirty"] is False and env["host"]
-    assert "torch" in env["packages"] or "click" not in env["packages"]
+    import expctl
+
+    assert env["packages"]["expctl"] == expctl.__version__
     assert (run_dir / "command.sh").read_text().strip() == "python3 train.py --extra arg"
     assert "step 5 loss=" in (run_dir / "train.log").read_text()
     record = json.loads((run_dir / "record.json").read_text())
@@ -116,14 +118,17 @@ def test_setting_values_are_data_not_code(project, tmp_path):
 
 def test_args_mode_passes_values_verbatim(project):
     toml = (project / "expctl.toml").read_text().replace('pass_settings = "file"', 'pass_settings = "args"')
+    toml = toml.replace('command = "python3 train.py"', 'command = "python3 echo_args.py"')
     (project / "expctl.toml").write_text(toml)
     (project / "echo_args.py").write_text("import sys, json\nprint('ARGS=' + json.dumps(sys.argv[1:]))\n")
-    proc = run_expctl(project, "run", "-s", "name=$(touch pwned); rm -rf /", "--", check=False)
+    payload = "$(touch pwned); rm -rf / 'x' \"y\""
+    run_expctl(project, "run", "-s", f"name={payload}", "--", "--extra", "a b", check=True)
     assert not (project / "pwned").exists()
     (run_dir,) = (project / "runs").iterdir()
-    argv = json.loads((project / "runs" / run_dir.name / "record.json").read_text())["command"]
-    assert "--name" in argv and argv[argv.index("--name") + 1] == "$(touch pwned); rm -rf /"
-    assert proc.returncode in (0, 1)
+    printed = next(line for line in (run_dir / "train.log").read_text().splitlines() if line.startswith("ARGS="))
+    argv = json.loads(printed[len("ARGS="):])
+    assert argv[argv.index("--name") + 1] == payload and argv[-2:] == ["--extra", "a b"]
+    assert argv[argv.index("--lr") + 1] == "0.001"
 
 
 def test_four_concurrent_runs(project):
