@@ -155,12 +155,13 @@ def best_index(rows: list[Row], direction: str) -> int | None:
     return pick(scored, key=lambda t: t[1])[0]
 
 
-def differing_settings(rows: list[Row]) -> list[str]:
+def differing_settings(rows: list[Row], include_seed: bool = False) -> list[str]:
+    """Settings whose values differ between rows; ``seed`` only when asked (one row per run)."""
     flats = [{k: v for k, v in flatten(r.record.get("settings") or {}).items() if not isinstance(v, dict)} for r in rows]
     keys = sorted({k for f in flats for k in f})
     out = []
     for key in keys:
-        if key.rsplit(".", 1)[-1] == "seed":
+        if key.rsplit(".", 1)[-1] == "seed" and not include_seed:
             continue
         values = {json.dumps(f.get(key, "\0missing"), sort_keys=True, default=str) for f in flats}
         if len(values) > 1:
@@ -184,20 +185,29 @@ def table(rows: list[Row], ctx: dict[str, Any], fmt: str, columns: list[str] | N
     """(visible rows, columns, styles, json rows) ready for expctl.output.render."""
     metric = ctx["metric"] or "metric"
     direction = ctx["direction"]
-    diff_keys = differing_settings(rows)
+    runs_mode = bool(rows) and all(r.kind == "run" for r in rows)
+    diff_keys = differing_settings(rows, include_seed=runs_mode)
     others = other_metrics(rows, ctx["metric"])
     if sort:
         rows = sort_rows(rows, sort, ctx)
     if limit is not None:
         rows = rows[:limit]
     best = best_index(rows, direction)
-    runs_mode = bool(rows) and all(r.kind == "run" for r in rows)
     cols = ["run", "strategy"] if runs_mode else ["strategy", "kind"]
     cols += ["status", "stage", metric, "Δ", *others, *diff_keys, "date", "commit"]
     if columns:
-        unknown = [c for c in columns if c not in cols and c not in ("run", "n", "detail")]
+        # any setting or final metric of the shown rows may be asked for, not only those shown by default
+        extra_settings = {k for r in rows for k, v in flatten(r.record.get("settings") or {}).items()
+                          if not isinstance(v, dict)}
+        extra_metrics = {k for r in rows for k in ((r.record.get("metrics") or {}).get("final") or {})}
+        unknown = [c for c in columns if c not in cols and c not in ("run", "n", "detail")
+                   and c not in extra_settings and c not in extra_metrics]
         if unknown:
-            raise UsageError(f"unknown column(s) {', '.join(unknown)}; available: {', '.join(cols)}")
+            raise UsageError(f"unknown column(s) {', '.join(unknown)}; available: {', '.join(cols)}, "
+                             f"or any setting / final metric of the rows")
+        # a name that is both (e.g. lr: the setting, and the final logged learning rate) means the setting
+        diff_keys += [c for c in columns if c in extra_settings and c not in cols]
+        others += [c for c in columns if c in extra_metrics and c not in cols and c not in diff_keys]
         cols = [c for c in (["run"] if runs_mode else ["strategy"]) if c not in columns] + list(columns)
     visible, json_rows, styles = [], [], {}
     for i, row in enumerate(rows):

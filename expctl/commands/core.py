@@ -108,7 +108,8 @@ def _clean(record: dict[str, Any]) -> dict[str, Any]:
 @click.command("runs")
 @click.option("--stage", default=None, help="Only runs of this stage.")
 @click.option("--status", type=click.Choice(["running", "succeeded", "failed", "interrupted"]), default=None)
-@click.option("--strategy", default=None, help="Only runs on this branch / strategy.")
+@click.option("--strategy", default=None,
+              help="Only runs of this strategy: a tag (runs at its code), an exploration, or a branch name.")
 @click.option("--limit", "-n", type=int, default=None, help="At most N runs.")
 @format_option()
 def runs_cmd(stage, status, strategy, limit, fmt, as_json):
@@ -116,7 +117,14 @@ def runs_cmd(stage, status, strategy, limit, fmt, as_json):
     from expctl.records import filter_records, open_store
 
     _, store = open_store()
-    records = filter_records(store.all(), stage=stage, status=status, strategy=strategy)
+    records = filter_records(store.all(), stage=stage, status=status)
+    if strategy:
+        from expctl import strategies as strat
+
+        found = strat.find(store, strategy)
+        ids = {r["id"] for r in found.runs} if found is not None else set()
+        records = [r for r in records if r["id"] in ids
+                   or strategy in (r.get("strategy"), (r.get("code") or {}).get("branch"))]
     if limit is not None:
         records = records[:limit]
     for w in store.warnings:

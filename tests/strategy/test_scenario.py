@@ -69,6 +69,23 @@ def test_tag_explore_promote_abandon_compare_diff_push_pull(sproject, tmp_path):
     strategies_out = run_expctl(repo, "strategies", check=True).stdout
     assert "abandoned" in strategies_out and "promoted" in strategies_out and "worse than best-rdrop" in strategies_out
 
+    # runs --strategy: a tag means the runs at its code, an exploration its branch's runs
+    def run_accs(*args):
+        return sorted(r["settings"]["acc"] for r in json.loads(run_expctl(repo, "runs", "--json", *args, check=True).stdout))
+
+    assert run_accs("--strategy", "baseline") == [0.80]
+    assert run_accs("--strategy", "best-rdrop") == [0.83, 0.85]  # both ran at the tagged code
+    assert run_accs("--strategy", "rdrop") == [0.83, 0.85]
+    assert run_accs("--strategy", "explore/fgm") == [0.79]  # a branch name still works
+    assert run_accs("--strategy", "nothing-by-this-name") == []
+    # compare --runs shows seed when it differs, and --columns takes any setting or final metric
+    rows = json.loads(run_expctl(repo, "compare", "--runs", "--columns", "acc,lr,eval_f1", "--format", "json",
+                                 check=True).stdout)
+    assert {round(r["metrics"]["eval_f1"], 6) for r in rows} == {0.75, 0.78, 0.8, 0.74}
+    assert {r["settings"]["lr"] for r in rows} == {0.001}
+    bad = run_expctl(repo, "compare", "--columns", "nope")
+    assert bad.returncode == 2 and "unknown column(s) nope" in bad.stderr and "Traceback" not in bad.stderr
+
     # diff names exactly the changed settings and files
     d = json.loads(run_expctl(repo, "diff", "baseline", "best-rdrop", "--json", check=True).stdout)
     assert set(d["settings"]["changed"]) == {"acc", "alpha"} and not d["settings"]["added"] and not d["settings"]["removed"]
