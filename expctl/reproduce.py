@@ -18,24 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from expctl.errors import NotFoundError, RefusedError
-from expctl.settings import flatten
-
-
-def _assignments(settings: dict[str, Any]) -> list[str]:
-    out = []
-    for key, value in flatten(settings).items():
-        if isinstance(value, dict):
-            continue
-        if isinstance(value, bool):
-            text = "true" if value else "false"
-        elif isinstance(value, (list, type(None))):
-            text = json.dumps(value)
-        elif isinstance(value, float):
-            text = repr(value)
-        else:
-            text = str(value)
-        out.append(f"{key}={text}")
-    return out
+from expctl.settings import flatten, to_assignments
 
 
 def _link_data(main_root: Path, worktree: Path, settings: dict[str, Any], record: dict[str, Any]) -> list[str]:
@@ -82,7 +65,7 @@ def reproduce(cfg, store, ref: str, tolerance: float = 1e-6, keep: bool = False,
         wrepo = Repo.open(worktree)
         wstore = Store(wrepo, root=cfg.root)  # records and run folder in the main project
         meta = {"reproduces": original["id"]}
-        record = runner.execute(wcfg, wstore, stage=original.get("stage"), assignments=_assignments(settings),
+        record = runner.execute(wcfg, wstore, stage=original.get("stage"), assignments=to_assignments(settings),
                                 name=f"reproduce {original['id']}", force=True, quiet=quiet, extra_record=meta,
                                 extra_args=_extra_args(original, wcfg))
     finally:

@@ -119,6 +119,24 @@ def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def to_assignments(settings: Mapping[str, Any]) -> list[str]:
+    """``key=value`` texts that ``resolve`` turns back into exactly these settings."""
+    out = []
+    for key, value in flatten(settings).items():
+        if isinstance(value, dict):
+            continue
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, (list, type(None))):
+            text = json.dumps(value)
+        elif isinstance(value, float):
+            text = repr(value)
+        else:
+            text = str(value)
+        out.append(f"{key}={text}")
+    return out
+
+
 def unflatten(flat: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key in sorted(flat):

@@ -53,14 +53,20 @@ def init_cmd(trainer, command, name, force, directory):
 @click.option("--name", default=None, help="A name for this run.")
 @click.option("--force", is_flag=True, help="Run `full` without a passing smoke run of this code.")
 @click.option("--quiet", "-q", is_flag=True, help="No expctl messages (the program's output still streams).")
+@click.option("--resume", "resume_ref", default=None, metavar="RUN",
+              help="Continue RUN (interrupted or failed) as a new linked run: its stage, settings and "
+                   "arguments, plus resume=RUN; -s still overrides.")
 @click.option("--meta", default=None, hidden=True, help="JSON object merged into the record (used by sweep).")
 @click.argument("extra", nargs=-1, type=click.UNPROCESSED)
-def run_cmd(stage, assignments, name, force, quiet, meta, extra):
+def run_cmd(stage, assignments, name, force, quiet, resume_ref, meta, extra):
     """Run the program at a stage and record everything about the run.
 
     Settings resolve as expctl.toml defaults < stage overrides < -s. Arguments after --
     are passed to the program. Exit status: 0 succeeded (check passed), 1 the program
     failed, 6 the stage check failed, 130 interrupted.
+
+    --resume RUN continues RUN from its newest complete checkpoint (the bundled trainer; any
+    program gets the old run's folder in $EXPCTL_RESUME_DIR).
     """
     from expctl import runner
     from expctl.records import open_store
@@ -74,8 +80,22 @@ def run_cmd(stage, assignments, name, force, quiet, meta, extra):
         if not isinstance(extra_record, dict) or set(extra_record) & {"id", "status", "settings", "code", "metrics"}:
             raise ExpctlError("--meta must be a JSON object that does not replace record fields")
     cfg, store = open_store()
-    record = runner.execute(cfg, store, stage=stage, assignments=list(assignments), name=name,
-                            extra_args=runner.parse_extra(extra), force=force, quiet=quiet, extra_record=extra_record)
+    extra_args, extra_env = runner.parse_extra(extra), None
+    assignments = list(assignments)
+    if resume_ref:
+        from expctl import resume
+
+        p = resume.plan(cfg, store, resume_ref, stage, assignments, list(extra_args))
+        stage, assignments, extra_args, extra_env = p.stage, p.assignments, p.extra_args, p.extra_env
+        extra_record = {**(extra_record or {}), **p.extra_record}
+        name = name or f"resume {p.original['id']}"
+        if not quiet:
+            for note in p.notes:
+                message(f"expctl: note: {note}")
+            message(f"expctl: resuming run {p.original['id']} (stage {stage or '-'}) as a new run")
+    record = runner.execute(cfg, store, stage=stage, assignments=assignments, name=name,
+                            extra_args=extra_args, force=force, quiet=quiet, extra_record=extra_record,
+                            extra_env=extra_env)
     code = runner.exit_code_for(record)
     if code:
         sys.exit(code)
@@ -196,6 +216,9 @@ def format_show(data: dict[str, Any]) -> str:
              f"folder    {data['run_dir']}" + ("" if data.get("run_dir_exists") else "  (gone; record kept in git)")]
     for item in code.get("excluded") or []:
         lines.append(f"excluded  {item['path']} ({item['size']} bytes, not in the snapshot)")
+    for key, what in (("resumes", "resumes"), ("reproduces", "reproduces")):
+        if data.get(key):
+            lines.append(f"{what:9} {data[key]}")
     check = data.get("check")
     if check:
         lines.append(f"check     {check['check']}: " + ("passed" if check["passed"] else "FAILED: " + "; ".join(check["reasons"])))

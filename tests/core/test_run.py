@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import subprocess
+import textwrap
 import sys
 import time
 from pathlib import Path
@@ -275,3 +276,55 @@ def test_data_fingerprints(project):
     new, old = runs_json(project)
     fp_old, fp_new = old["data"]["data/train.tsv"], new["data"]["data/train.tsv"]
     assert fp_old["fingerprint"] != fp_new["fingerprint"] and fp_old["size"] == fp_new["size"]
+
+
+RESUMABLE_PY = textwrap.dedent('''
+    import json, os, sys
+    from expctl import track
+    s = track.settings()
+    print("RESUME_DIR=" + os.environ.get("EXPCTL_RESUME_DIR", ""), flush=True)
+    print("ARGS=" + json.dumps(sys.argv[1:]), flush=True)
+    start = 0
+    if s.get("resume", "no") != "no":
+        with open(os.path.join(os.environ["EXPCTL_RESUME_DIR"], "progress.txt")) as fh:
+            start = int(fh.read())
+    for step in range(start + 1, 7):
+        with open(os.path.join(os.environ["EXPCTL_RUN_DIR"], "progress.txt"), "w") as fh:
+            fh.write(str(step))
+        track.log_metrics(step=step, train_loss=1.0 / step)
+        if step == int(s.get("crash_at", 0)):
+            sys.exit(3)
+    track.log_metrics(step=6, eval_accuracy=float(s.get("acc", 0.8)), started_at=start)
+''')
+
+
+def test_run_resume_continues_a_failed_run_as_a_linked_run(project):
+    (project / "train.py").write_text(RESUMABLE_PY)
+    toml = (project / "expctl.toml").read_text()
+    toml = toml.replace('seed = 42\n', 'seed = 42\nresume = "no"\ncrash_at = 0\n', 1)
+    (project / "expctl.toml").write_text(toml)
+    git(project, "commit", "-qam", "resumable")
+    first = run_expctl(project, "run", "--stage", "smoke", "-s", "crash_at=4", "-s", "acc=0.7", "--", "--flag", "x y")
+    assert first.returncode == 1
+    (failed,) = runs_json(project)
+    assert failed["status"] == "failed"
+
+    # continue it: same stage, settings and arguments; -s still overrides (here: no crash this time)
+    second = run_expctl(project, "run", "--resume", failed["id"], "-s", "crash_at=0")
+    assert second.returncode == 0, second.stderr
+    assert f"resuming run {failed['id']}" in second.stderr
+    new = runs_json(project)[0]
+    assert new["resumes"] == failed["id"] and new["stage"] == "smoke"
+    assert new["settings"]["resume"] == failed["id"] and new["settings"]["acc"] == 0.7
+    assert new["settings"]["crash_at"] == 0
+    assert new["metrics"]["final"]["started_at"] == 4  # continued after the failed run's last step
+    log = (project / "runs" / new["id"] / "train.log").read_text()
+    assert f"RESUME_DIR={project / 'runs' / failed['id']}" in log
+    assert 'ARGS=["--flag", "x y"]' in log
+    shown = run_expctl(project, "show", new["id"], check=True).stdout
+    assert f"resumes   {failed['id']}" in shown
+    # the old run's record and folder are untouched
+    assert runs_json(project)[1] == failed
+
+    missing = run_expctl(project, "run", "--resume", "no-such-run")
+    assert missing.returncode == 4 and missing.stderr.count("\n") == 1 and "Traceback" not in missing.stderr
