@@ -14,7 +14,8 @@
    (``--bare-step``: without clipping and scheduler, as in the first runs). ``--config`` picks
    the model/batch preset (bench: the above; tiny: the bundled trainer's default model at
    32 x 16; minilm: 6 layers, hidden 384, 32 x 128); ``--variants`` adds ``rdrop_2pass``, a
-   prototype of R-Drop as two forwards over the original batch; ``--parts costs`` times the
+   prototype of R-Drop as two forwards over the original batch, and ``plain_2x``, plain
+   training on the doubled batch (R-Drop's arithmetic without its KL: the floor of any R-Drop); ``--parts costs`` times the
    parts of a plain step (forward/backward, clipping, AdamW, zero_grad, scheduler, R-Drop's
    duplication and KL). Targets: R-Drop <= 1.9x, FGM <= 2.2x, PGD(K=3) <= 4.5x.
 2. Dynamic int8 quantization (``trainers.export``) of a BERT-base-sized model (hidden 768,
@@ -56,6 +57,10 @@ VARIANTS = {
     # not a trainer setting: a prototype of R-Drop with two forwards over the original batch
     # (instead of one over the doubled batch), timed for comparison -- see rdrop_two_pass_step
     "rdrop_2pass": {},
+    # not a trick: plain training on the batch concatenated with itself -- the same arithmetic as
+    # R-Drop's doubled forward/backward, without the KL. R-Drop / plain_2x is R-Drop's cost over
+    # the arithmetic floor of any R-Drop implementation (two forward/backward passes per sample)
+    "plain_2x": {},
 }
 TARGETS = {"rdrop": 1.9, "fgm": 2.2, "pgd": 4.5, "rdrop_2pass": 1.9}
 
@@ -136,6 +141,7 @@ def bench_steps(batch_size=16, seq_len=128, rounds=12, hidden=256, layers=4, hea
     ids = torch.randint(1000 if vocab > 2000 else 5, vocab, (batch_size, seq_len), generator=gen)
     batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "token_type_ids": torch.zeros_like(ids),
              "labels": torch.randint(0, 2, (batch_size,), generator=gen)}
+    batch_2x = {k: torch.cat([v, v]) for k, v in batch.items()}
     heads = heads or max(1, hidden // 64)
     ffn = ffn or 4 * hidden
     setups = {}
@@ -152,16 +158,17 @@ def bench_steps(batch_size=16, seq_len=128, rounds=12, hidden=256, layers=4, hea
         model.train()
         t0 = time.perf_counter()
         train_step = (lambda m, b, a: rdrop_two_pass_step(m, b, a)) if name == "rdrop_2pass" else ts.train_step
+        inputs = batch_2x if name == "plain_2x" else batch
         if loop_step:
             with acc.accumulate(model):
-                train_step(model, batch, acc)
+                train_step(model, inputs, acc)
                 if acc.sync_gradients:
                     acc.clip_grad_norm_(model.parameters(), 1.0)
                 opt.step()
                 opt.zero_grad(set_to_none=True)
             sched.step()
         else:
-            train_step(model, batch, acc)
+            train_step(model, inputs, acc)
             opt.step()
             opt.zero_grad(set_to_none=True)
         return time.perf_counter() - t0
@@ -180,11 +187,14 @@ def bench_steps(batch_size=16, seq_len=128, rounds=12, hidden=256, layers=4, hea
            "params": n_params,
            "model": f"BERT {layers} layers, hidden {hidden}, {heads} heads, FFN {ffn}, vocab {vocab}, random init "
                     f"({n_params / 1e6:.1f} M parameters)", "variants": {}}
+    if "plain_2x" in low and "rdrop" in low:
+        out["rdrop_over_plain_2x_min"] = low["rdrop"] / low["plain_2x"]
+        out["rdrop_over_plain_2x_median"] = med["rdrop"] / med["plain_2x"]
     for name in names:
         out["variants"][name] = {
             "step_s": med[name], "min_step_s": low[name], "steps_s": times[name],
             "ratio": med[name] / med["plain"], "ratio_min": low[name] / low["plain"],
-            "passes_per_sample": 2.0 if name == "rdrop_2pass" else setups[name][3].passes_per_sample,
+            "passes_per_sample": 2.0 if name in ("rdrop_2pass", "plain_2x") else setups[name][3].passes_per_sample,
             "target": TARGETS.get(name),
         }
     return out
@@ -327,7 +337,8 @@ def main(argv=None) -> int:
                              "hidden 384, 32 x 128)")
     parser.add_argument("--variants", default="plain,rdrop,fgm,pgd",
                         help="step-time variants: plain, rdrop, fgm, pgd, rdrop_2pass (a prototype: R-Drop as two "
-                             "forwards over the original batch); plain is always included")
+                             "forwards over the original batch), plain_2x (plain training on the doubled batch: "
+                             "R-Drop's arithmetic without the KL); plain is always included")
     parser.add_argument("--cost-repeats", type=int, default=8, help="repeats of the `costs` part (8; min kept)")
     parser.add_argument("--bare-step", action="store_true",
                         help="time the older bare step (train_step + AdamW + zero_grad) instead of the loop's step "
@@ -362,6 +373,9 @@ def main(argv=None) -> int:
             target = "" if v["target"] is None else f"<={v['target']}"
             print(f"{name:8} {v['step_s']:9.3f} {v['ratio']:6.2f} {v['min_step_s']:7.3f} {v['ratio_min']:6.2f}"
                   f" {v['passes_per_sample']:6.0f} {target:>7}  {verdict}")
+        if "rdrop_over_plain_2x_min" in r:
+            print(f"R-Drop over the same arithmetic without KL (plain_2x): {r['rdrop_over_plain_2x_min']:.3f}x (min), "
+                  f"{r['rdrop_over_plain_2x_median']:.3f}x (median)")
     if "costs" in parts:
         cfg = dict(STEP_CONFIGS[args.config])
         c = bench_fixed_costs(repeats=3 if args.quick else args.cost_repeats, **cfg)

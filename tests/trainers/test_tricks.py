@@ -199,6 +199,31 @@ def test_fgm_restores_embeddings_exactly_and_adds_the_adversarial_gradient():
     assert ts.passes_per_sample == 2
 
 
+def test_adv_rel_is_the_perturbation_over_the_touched_embedding_rows():
+    """adv_rel = ||r|| / ||E[rows of the batch's token ids]||: by hand from the input ids."""
+    model, batch = tiny(), make_batch()
+    weight = word_embedding_weight(model)
+    rows = torch.unique(batch["input_ids"])
+    pad = model.bert.embeddings.word_embeddings.padding_idx  # the padding row gets no gradient
+    rows = rows[rows != pad] if pad is not None else rows
+    hand_touched = float(weight.detach()[rows].norm())
+    ts = build_tricks({"tricks": {"fgm": {"epsilon": 0.5}}}, "classification", 3)
+    terms = ts.train_step(model, batch, Acc)
+    assert terms["adv_rel"].item() == pytest.approx(0.5 / hand_touched, rel=1e-5)
+    # PGD: the final perturbation's norm (projected onto eps) over the same rows
+    model.zero_grad(set_to_none=True)
+    ts = build_tricks({"tricks": {"pgd": {"epsilon": 0.4, "alpha": 0.3, "steps": 3}}}, "classification", 3)
+    terms = ts.train_step(model, batch, Acc)
+    assert terms["adv_rel"].item() == pytest.approx(0.4 / hand_touched, rel=1e-4)
+    # the loop's once-per-run warning, at the threshold
+    assert ts.check_terms({"adv_rel": 0.05}) == []
+    (warning,) = ts.check_terms({"adv_rel": 0.5})
+    # eps 0.4 at adv_rel 0.5 -> 0.4 * 0.02 / 0.5 = 0.016; alpha 0.3 scaled alike -> 0.012
+    assert "tricks.pgd.epsilon=0.4 perturbs" in warning and "0.5 of their norm" in warning
+    assert "try tricks.pgd.epsilon=0.016 tricks.pgd.alpha=0.012" in warning
+    assert ts.check_terms({"adv_rel": 0.9}) == []  # once per run
+
+
 def test_pgd_with_one_step_equals_fgm_with_its_step_size():
     model, batch = tiny(), make_batch()
     build_tricks({"tricks": {"fgm": {"epsilon": 0.2}}}, "classification", 3).train_step(model, batch, Acc)

@@ -227,6 +227,7 @@ class TrickSet:
         _check_combinations(on, task)
         self.config = on
         self.enabled = [name for name in on if name != "long_text"]
+        self._warned: set[str] = set()
         self._optimizer = self.context.get("optimizer")
 
         self.rdrop_alpha = on["rdrop"]["alpha"] if "rdrop" in on else None
@@ -394,6 +395,30 @@ class TrickSet:
         loss, terms = closure()
         accelerator.backward(loss)
         return terms
+
+    def check_terms(self, named: Mapping[str, float]) -> list[str]:
+        """Warnings about the logged (window-averaged) terms; each is given once per run.
+
+        FGM / PGD: ``adv_rel`` above ``ADV_REL_WARN`` means epsilon moves the batch's token
+        embeddings by a large fraction of their own norm -- in the study (docs/tricks.md) that
+        wrecked training of the small model.
+        """
+        from .adversarial import ADV_REL_TARGET, ADV_REL_WARN
+
+        out: list[str] = []
+        rel = named.get("adv_rel")
+        if self.adversary is not None and rel is not None and rel > ADV_REL_WARN and "adv_rel" not in self._warned:
+            self._warned.add("adv_rel")
+            name = "fgm" if "fgm" in self.enabled else "pgd"
+            eps = self.adversary.epsilon
+            scale = ADV_REL_TARGET / rel
+            suggest = f"tricks.{name}.epsilon={eps * scale:.2g}"
+            if name == "pgd":  # the step size scales with the ball
+                suggest += f" tricks.pgd.alpha={self.adversary.alpha * scale:.2g}"
+            out.append(f"WARNING: tricks.{name}.epsilon={eps:g} perturbs the batch's token embeddings by "
+                       f"{rel:.2g} of their norm (adv_rel > {ADV_REL_WARN:g}); this model's embeddings are small "
+                       f"for that epsilon -- try {suggest} (adv_rel ~{ADV_REL_TARGET:g}; see docs/tricks.md)")
+        return out
 
     def after_optimizer_step(self, model, step: int) -> None:
         if self.swa is not None:

@@ -17,6 +17,11 @@ PGD (Madry et al. 2018), K steps:
 Settings: ``tricks.fgm.epsilon`` (1.0), ``tricks.pgd.epsilon`` (1.0), ``tricks.pgd.alpha`` (0.3),
 ``tricks.pgd.steps`` (3). Cost: FGM 2 forward/backward passes per sample, PGD K + 1.
 
+Strength: epsilon is an absolute norm over the whole perturbation, so its effect depends on
+the model's embedding scale. Each step logs ``adv_rel`` = ||r|| / ||rows of E the batch
+touches|| (``train_adv_rel`` in metrics.jsonl), and the loop warns once when it exceeds
+``ADV_REL_WARN``: see docs/tricks.md for what the study measured.
+
 Caveats: with gradient accumulation, ``g`` includes the earlier micro-batches' gradients
 (as in the common implementations). A zero or non-finite ``g`` skips the attack for that
 step (term ``adv`` = 0). Under multi-process training the clean backward runs under
@@ -51,6 +56,26 @@ def _backward(loss, accelerator):
         accelerator.backward(loss)
 
 
+#: ``adv_rel`` above this draws a warning from the loop (once per run); ADV_REL_TARGET is the
+#: strength the warning suggests. Calibrated by the study in docs/tricks.md.
+ADV_REL_WARN = 0.1
+ADV_REL_TARGET = 0.02
+
+
+def relative_size(r: torch.Tensor, weight: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    """||r|| / ||E_touched||: the perturbation against the embedding rows this batch touches.
+
+    Rows with a non-zero gradient are the batch's tokens; ``r`` lives on exactly those rows
+    (it is a multiple of the gradient). The ratio says how strong ``epsilon`` is for THIS
+    model: the same epsilon is mild for BERT-base's embeddings (rows of norm ~1.4, a batch
+    touches ~1,000 of them) and overwhelming for a small randomly initialised model.
+    Logged as the term ``adv_rel``; a detached scalar tensor (no device sync).
+    """
+    touched = grad.detach().abs().amax(dim=-1) > 0
+    denom = torch.linalg.vector_norm(weight.detach()[touched].float())
+    return (torch.linalg.vector_norm(r.detach().float()) / denom.clamp_min(1e-12)).detach()
+
+
 def _unit(g: torch.Tensor) -> torch.Tensor | None:
     norm = torch.linalg.vector_norm(g.float())
     if not torch.isfinite(norm) or norm.item() == 0.0:
@@ -75,12 +100,14 @@ class FGM:
         direction = _unit(weight.grad) if weight.grad is not None else None
         if direction is None:
             terms["adv"] = torch.zeros_like(terms["loss"])
+            terms["adv_rel"] = torch.zeros_like(terms["loss"])
             self.last_norm = 0.0
             return terms
         backup = weight.data.clone()
         try:
             r = self.epsilon * direction
             self.last_norm = float(torch.linalg.vector_norm(r.float()))
+            terms["adv_rel"] = relative_size(r, weight, weight.grad)
             weight.data.add_(r.to(weight.dtype))
             adv_loss, _ = closure()
             _backward(adv_loss, accelerator)
@@ -145,6 +172,8 @@ class PGD:
         if finished:
             terms["adv"] = adv_loss.detach()
             terms["loss"] = (loss + adv_loss).detach()
+            terms["adv_rel"] = relative_size(delta, weight_backup, grad_backup[id(weight)])
         else:
             terms["adv"] = torch.zeros_like(terms["loss"])
+            terms["adv_rel"] = torch.zeros_like(terms["loss"])
         return terms

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import torch
 
-from .losses import kl_rows, masked_mean
+import torch.nn.functional as F
+
+from .losses import masked_mean
 
 
 def duplicate_batch(inputs: dict) -> dict:
@@ -31,7 +33,20 @@ def split_halves(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return logits[:half], logits[half:]
 
 
+def symmetric_kl_rows(logits1: torch.Tensor, logits2: torch.Tensor, task: str) -> torch.Tensor:
+    """1/2 [KL(p1 || p2) + KL(p2 || p1)] per row (per token), one log-probability per side.
+
+    Categorical: the two KLs share their log-ratio, so the sum is sum_c (p1 - p2)(log p1 - log p2).
+    Multi-label (Bernoulli per label): KL(a||b) + KL(b||a) = (s(a) - s(b)) (a - b) per label,
+    s the sigmoid, a and b the logits -- exact, and free of log(0).
+    """
+    a, b = logits1.float(), logits2.float()
+    if task == "multilabel":
+        return 0.5 * ((torch.sigmoid(a) - torch.sigmoid(b)) * (a - b)).sum(-1)
+    log_p1, log_p2 = F.log_softmax(a, dim=-1), F.log_softmax(b, dim=-1)
+    return 0.5 * ((log_p1.exp() - log_p2.exp()) * (log_p1 - log_p2)).sum(-1)
+
+
 def rdrop_kl(logits1: torch.Tensor, logits2: torch.Tensor, task: str, mask: torch.Tensor | None = None) -> torch.Tensor:
     """1/2 [KL(p1 || p2) + KL(p2 || p1)], summed over classes, averaged over rows / real tokens."""
-    sym = 0.5 * (kl_rows(logits1, logits2, task) + kl_rows(logits2, logits1, task))
-    return masked_mean(sym, mask)
+    return masked_mean(symmetric_kl_rows(logits1, logits2, task), mask)
