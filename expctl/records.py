@@ -324,6 +324,15 @@ class Store:
             return None
         return self.repo.cat_blob(f"{commit}:{name}")
 
+    def given_settings(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The settings the program was given (the run's settings.json), else the record's."""
+        blob = self.read_file(record, "settings.json")
+        try:
+            settings = json.loads(blob) if blob else None
+        except ValueError:
+            settings = None
+        return settings if isinstance(settings, dict) else dict(record.get("settings") or {})
+
     def resolve(self, ref: str) -> dict[str, Any]:
         """A run from an id (or unique prefix), a run name, a tag, a branch, or HEAD."""
         ref = ref.strip()

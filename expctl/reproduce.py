@@ -50,11 +50,7 @@ def reproduce(cfg, store, ref: str, tolerance: float = 1e-6, keep: bool = False,
     commit = (original.get("code") or {}).get("commit")
     if not commit:
         raise NotFoundError(f"run {original['id']} has no recorded code")
-    settings_blob = store.read_file(original, "settings.json")
-    try:
-        settings = json.loads(settings_blob) if settings_blob else original.get("settings") or {}
-    except ValueError:
-        settings = original.get("settings") or {}
+    settings = store.given_settings(original)
     base = Path(tempfile.mkdtemp(prefix=f"expctl-reproduce-{original['id']}-"))
     worktree = base / "code"
     repo = store.repo

@@ -15,7 +15,6 @@ The new record carries ``resumes: <RUN id>``, so ``expctl show`` links the two.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,13 +42,7 @@ def plan(cfg, store, ref: str, stage: str | None, assignments: list[str], extra_
     original = store.resolve(ref)
     if original.get("status") == "running":
         raise RefusedError(f"run {original['id']} is still running; resume it once it has stopped")
-    blob = store.read_file(original, "settings.json")
-    try:
-        settings = json.loads(blob) if blob else original.get("settings") or {}
-    except ValueError:
-        settings = original.get("settings") or {}
-    if not isinstance(settings, dict):
-        settings = {}
+    settings = store.given_settings(original)
     settings.pop(RESUME_KEY, None)
     run_dir = store.run_dir(original["id"])
     notes = []
