@@ -51,21 +51,27 @@ def render_run_sh(cfg: config_mod.Config) -> str:
     return template.render(project=cfg.name, version=__version__, command=cfg.command, env=cfg.env)
 
 
-def builtin_config(name: str) -> str:
+def builtin_config(name: str, task: str | None = None) -> str:
     from trainers import settings as trainer_settings  # pure Python: no torch at import
 
+    defaults = dict(trainer_settings.DEFAULTS)
+    if task:
+        if task not in trainer_settings.PRIMARY_METRICS:
+            raise UsageError(f"unknown task {task!r}; one of {', '.join(trainer_settings.PRIMARY_METRICS)}")
+        defaults["task"] = task
+    metric = trainer_settings.PRIMARY_METRICS.get(defaults["task"], trainer_settings.PRIMARY_METRIC)
     stages: dict[str, dict[str, Any]] = {}
     for stage, overrides in trainer_settings.STAGES.items():
         base = dict(config_mod.GENERIC_STAGES.get(stage, {"check": "metrics"}))
         base["settings"] = dict(overrides)
         if stage == "smoke":
-            base["expect_metrics"] = [trainer_settings.PRIMARY_METRIC]
+            base["expect_metrics"] = [metric]
             base["expect_files"] = ["checkpoints/*"]
         if stage == "converge":
             base["converge_ratio"] = 0.05
         stages[stage] = base
     return config_mod.render_config(
-        name, "python3 -m trainers.text", trainer_settings.DEFAULTS, stages, trainer_settings.PRIMARY_METRIC,
+        name, "python3 -m trainers.text", defaults, stages, metric,
         direction="max", pass_settings="file", free_form=["tricks.*"],
         env={"OMP_NUM_THREADS": str(os.cpu_count() or 1)},
         header="Uses expctl's bundled trainer (docs/trainer.md). Multi-GPU: command = \"accelerate launch -m trainers.text\".",
@@ -92,7 +98,11 @@ class InitResult:
 
 
 def init(path: str | os.PathLike = ".", *, trainer: str | None = None, command: str | None = None,
-         name: str | None = None, force: bool = False) -> InitResult:
+         name: str | None = None, force: bool = False, task: str | None = None) -> InitResult:
+    if trainer not in (None, "builtin"):
+        raise UsageError(f"unknown trainer {trainer!r}; the bundled one is 'builtin'")
+    if task and trainer != "builtin":
+        raise UsageError("--task goes with --trainer builtin (your own program defines its own settings)")
     start = Path(path).resolve()
     if not start.is_dir():
         raise NotFoundError(f"no such folder: {start}")
@@ -103,12 +113,10 @@ def init(path: str | os.PathLike = ".", *, trainer: str | None = None, command: 
         result.created_repo = True
     root = result.root
     name = name or root.name
-    if trainer not in (None, "builtin"):
-        raise UsageError(f"unknown trainer {trainer!r}; the bundled one is 'builtin'")
 
     cfg_path = root / config_mod.CONFIG_NAME
     if trainer == "builtin":
-        wanted = builtin_config(name)
+        wanted = builtin_config(name, task)
     else:
         wanted = generic_config(name, command or "python3 train.py")
     explicit = trainer is not None or command is not None

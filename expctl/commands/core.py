@@ -16,11 +16,15 @@ from expctl.output import echo, fmt_value, format_option, message, pick_format, 
 @click.command("init")
 @click.option("--trainer", type=click.Choice(["builtin"]), default=None,
               help="Wire up the bundled trainer (python -m trainers.text) with its stage defaults.")
+@click.option("--task", default=None,
+              type=click.Choice(["classification", "pair", "multilabel", "ner", "seq2seq", "span"]),
+              help="With --trainer builtin: the task, which also picks the primary metric "
+                   "(accuracy, micro F1, entity F1, BLEU, span F1).")
 @click.option("--command", "command", default=None, help='The program to run, e.g. "python train.py".')
 @click.option("--name", default=None, help="Project name (default: the folder name).")
 @click.option("--force", is_flag=True, help="Overwrite expctl.toml and run.sh even if edited.")
 @click.argument("directory", required=False, default=".", type=click.Path(file_okay=False))
-def init_cmd(trainer, command, name, force, directory):
+def init_cmd(trainer, task, command, name, force, directory):
     """Set up expctl in a git repository (creating one if needed).
 
     Writes expctl.toml (command, default settings, stages, metric sources, primary
@@ -30,7 +34,7 @@ def init_cmd(trainer, command, name, force, directory):
     """
     from expctl import project
 
-    result = project.init(directory, trainer=trainer, command=command, name=name, force=force)
+    result = project.init(directory, trainer=trainer, command=command, name=name, force=force, task=task)
     if result.created_repo:
         message(f"expctl: {result.root} was not a git repository: created one (git init)")
     for f in result.written:

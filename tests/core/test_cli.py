@@ -119,6 +119,24 @@ def test_init_idempotent_and_refuses_edits(repo):
     assert not (repo / "run.sh").read_text().endswith("# my edit\n") and forced.returncode == 0
 
 
+def test_init_builtin_task_picks_the_primary_metric(tmp_path):
+    import tomllib
+
+    for task, metric in (("seq2seq", "eval_bleu"), ("span", "eval_f1"), ("ner", "eval_entity_f1"),
+                         ("classification", "eval_accuracy")):
+        folder = tmp_path / task
+        folder.mkdir()
+        run_expctl(folder, "init", "--trainer", "builtin", "--task", task, check=True)
+        cfg = tomllib.loads((folder / "expctl.toml").read_text())
+        assert cfg["settings"]["task"] == task and cfg["project"]["primary_metric"] == metric
+        assert cfg["stages"]["smoke"]["expect_metrics"] == [metric]
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    proc = run_expctl(bad, "init", "--task", "seq2seq")  # without --trainer builtin
+    assert proc.returncode == 2 and "--task goes with --trainer builtin" in proc.stderr
+    assert not (bad / ".git").exists() and not (bad / "expctl.toml").exists()  # nothing written
+
+
 def test_init_creates_repo(tmp_path):
     proc = run_expctl(tmp_path, "init", check=True)
     assert "created one" in proc.stderr and (tmp_path / ".git").is_dir() and (tmp_path / "run.sh").exists()
