@@ -335,7 +335,7 @@ def main(argv=None) -> int:
                         help="step-time model/batch preset: bench (4 layers, hidden 256, 16 x 128; default), "
                              "tiny (the bundled trainer's default model at batch 32 x 16), minilm (6 layers, "
                              "hidden 384, 32 x 128)")
-    parser.add_argument("--variants", default="plain,rdrop,fgm,pgd",
+    parser.add_argument("--variants", default="plain,rdrop,plain_2x,fgm,pgd",
                         help="step-time variants: plain, rdrop, fgm, pgd, rdrop_2pass (a prototype: R-Drop as two "
                              "forwards over the original batch), plain_2x (plain training on the doubled batch: "
                              "R-Drop's arithmetic without the KL); plain is always included")

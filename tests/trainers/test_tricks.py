@@ -218,9 +218,9 @@ def test_adv_rel_is_the_perturbation_over_the_touched_embedding_rows():
     # the loop's once-per-run warning, at the threshold
     assert ts.check_terms({"adv_rel": 0.05}) == []
     (warning,) = ts.check_terms({"adv_rel": 0.5})
-    # eps 0.4 at adv_rel 0.5 -> 0.4 * 0.02 / 0.5 = 0.016; alpha 0.3 scaled alike -> 0.012
+    # eps 0.4 at adv_rel 0.5 -> 0.4 * 0.01 / 0.5 = 0.008; alpha 0.3 scaled alike -> 0.006
     assert "tricks.pgd.epsilon=0.4 perturbs" in warning and "0.5 of their norm" in warning
-    assert "try tricks.pgd.epsilon=0.016 tricks.pgd.alpha=0.012" in warning
+    assert "try tricks.pgd.epsilon=0.008 tricks.pgd.alpha=0.006" in warning
     assert ts.check_terms({"adv_rel": 0.9}) == []  # once per run
 
 

@@ -59,7 +59,7 @@ def _backward(loss, accelerator):
 #: ``adv_rel`` above this draws a warning from the loop (once per run); ADV_REL_TARGET is the
 #: strength the warning suggests. Calibrated by the study in docs/tricks.md.
 ADV_REL_WARN = 0.1
-ADV_REL_TARGET = 0.02
+ADV_REL_TARGET = 0.01
 
 
 def relative_size(r: torch.Tensor, weight: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
