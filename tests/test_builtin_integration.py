@@ -34,7 +34,7 @@ def test_builtin_converge_and_warm_start(repo):
     assert warm["metrics"]["final"]["eval_accuracy"] > 0.5
 
 
-def test_batch_size_auto_is_recorded_in_settings(repo):
+def test_auto_settings_are_recorded_in_settings(repo):
     run_expctl(repo, "init", "--trainer", "builtin", check=True)
     make_demo_files(repo / "data", 400, 100, "en", 0)
     git(repo, "add", "-A")
@@ -44,5 +44,7 @@ def test_batch_size_auto_is_recorded_in_settings(repo):
     (rec,) = json.loads(run_expctl(repo, "runs", "--json", check=True).stdout)
     found = rec["settings"]["batch_size"]
     assert isinstance(found, int) and found >= 1
-    assert rec["settings_requested"] == {"batch_size": "auto"}
+    # lr = "auto" (the default) is decided at run time too: 1e-3 for the tiny model
+    assert rec["settings"]["lr"] == 0.001
+    assert rec["settings_requested"] == {"batch_size": "auto", "lr": "auto"}
     assert rec["metrics"]["final"]["batch_size_found"] == found

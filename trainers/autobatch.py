@@ -161,6 +161,6 @@ def resolve(settings: dict[str, Any], accelerator, model, train_ds, collate, out
         resolved = {"batch_size": bs}
         if target > 0:
             resolved["grad_accum_steps"] = settings["grad_accum_steps"]
-        if hasattr(out, "write_json"):
-            out.write_json("settings_resolved.json", resolved)
+        if hasattr(out, "resolved"):
+            out.resolved(**resolved)
     return bs

@@ -4,7 +4,12 @@
 Same outputs as ``trainers.loop`` (metrics.jsonl / metrics.json / predictions.jsonl /
 checkpoints.json, ``checkpoints/best`` and ``checkpoints/last`` as HF folders), same
 AdamW + linear warmup/decay, ``accelerator.accumulate``, loss kept on the device between
-log steps. Not supported here (yet): ``resume``, tricks, ``save_steps`` state checkpoints.
+log steps, and the same resumable state checkpoints through :mod:`trainers.checkpoints`:
+``checkpoints/step-N`` every ``save_steps`` updates and at the end (``keep_last`` kept), and
+``resume`` = no / auto / a checkpoint, run or ``checkpoints`` folder / a run id or tag. The
+batch order is a function of seed and epoch (:class:`EpochShuffle`, no length grouping), so a
+resumed run fast-forwards its epoch and sees the same batches. Not supported here (yet):
+tricks.
 """
 
 from __future__ import annotations
@@ -16,15 +21,41 @@ from typing import Any, Callable
 
 import torch
 
+from trainers.settings import resolve_lr
+
 
 def _no_decay(name: str) -> bool:
     return name.endswith(".bias") or "norm" in name.lower()
 
 
+class EpochShuffle(torch.utils.data.Sampler):
+    """Epoch ``e``'s order is the ``(e+1)``-th permutation drawn from one generator seeded with
+    ``seed``: one random stream across epochs, like a shuffled loader with a seeded generator,
+    but a function of (seed, epoch) (replayed, O(epoch x n)), so a resumed run that starts
+    in epoch ``e`` sees the same batches."""
+
+    def __init__(self, n: int, seed: int):
+        self.n, self.seed, self.epoch = n, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        g = torch.Generator().manual_seed(self.seed)
+        for _ in range(self.epoch):
+            torch.randperm(self.n, generator=g)
+        return iter(torch.randperm(self.n, generator=g).tolist())
+
+
 def run_task(settings: dict[str, Any], accelerator, out, model, tokenizer, make_train_ds: Callable, collate: Callable,
-             evaluate: Callable, default_metric: str, run_dir: str, batch_size_fn: Callable) -> dict[str, float]:
+             evaluate: Callable, default_metric: str, run_dir: str, batch_size_fn: Callable,
+             resume_from: str | None = None) -> dict[str, float]:
     """Evaluate only (``do_train = false``) or train then evaluate: the shared tail of the
-    generation-style tasks. ``make_train_ds()`` is called only when training."""
+    generation-style tasks. ``make_train_ds()`` is called only when training;
+    ``resume_from`` is the checkpoint ``trainers.checkpoints.find_resume`` found (or None)."""
     from trainers.loop import _finish
 
     name = settings["metric_for_best"]
@@ -39,29 +70,36 @@ def run_task(settings: dict[str, Any], accelerator, out, model, tokenizer, make_
     train_ds = make_train_ds()
     bs = batch_size_fn(model, train_ds, collate)
     return train_and_eval(settings, accelerator, out, model, tokenizer, train_ds, collate, evaluate,
-                          metric_name, run_dir, bs)
+                          metric_name, run_dir, bs, resume_from)
 
 
 def train_and_eval(settings: dict[str, Any], accelerator, out, model, tokenizer, train_ds, collate: Callable,
-                   evaluate: Callable, metric_name: str, run_dir: str, batch_size: int) -> dict[str, float]:
+                   evaluate: Callable, metric_name: str, run_dir: str, batch_size: int,
+                   resume_from: str | None = None) -> dict[str, float]:
     """Train ``model`` on ``train_ds``; ``evaluate(model, final)`` -> (metrics, predictions)."""
+    from trainers.checkpoints import Checkpoints, LoopState, debug_stop, epoch_batches
     from trainers.loop import _finish, _save_hf
 
-    lr = settings["lr"]
-    lr = (1e-3 if settings["model"] == "tiny" else 3e-5) if lr == "auto" else float(lr)
+    lr = resolve_lr(settings)
+    if settings["lr"] == "auto":
+        out.resolved(lr=lr)
     params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     groups = [
         {"params": [p for n, p in params if not _no_decay(n)], "weight_decay": float(settings["weight_decay"])},
         {"params": [p for n, p in params if _no_decay(n)], "weight_decay": 0.0},
     ]
     optimizer = torch.optim.AdamW(groups, lr=lr)
-    gen = torch.Generator().manual_seed(int(settings["seed"]))
-    train_dl = torch.utils.data.DataLoader(train_ds, batch_size=batch_size, shuffle=True, collate_fn=collate,
-                                           generator=gen)
+    seed = int(settings["seed"])
+    # the order of an epoch is a function of (seed, epoch): a resumed run sees the same batches;
+    # a private generator: creating a loader iterator must not draw from the global RNG (dropout)
+    sampler = EpochShuffle(len(train_ds), seed)
+    train_dl = torch.utils.data.DataLoader(train_ds, batch_size=batch_size, sampler=sampler, collate_fn=collate,
+                                           generator=torch.Generator().manual_seed(seed))
     model, optimizer, train_dl = accelerator.prepare(model, optimizer, train_dl)
     ga = int(settings["grad_accum_steps"])
     steps_per_epoch = max(1, math.ceil(len(train_dl) / ga))
     total = int(settings["max_steps"]) if int(settings["max_steps"]) > 0 else steps_per_epoch * int(settings["epochs"])
+    n_epochs = math.ceil(total / steps_per_epoch)
     warmup = int(round(float(settings["warmup_ratio"]) * total))
 
     def lr_lambda(step: int) -> float:
@@ -70,26 +108,33 @@ def train_and_eval(settings: dict[str, Any], accelerator, out, model, tokenizer,
         return max(0.0, (total - step) / max(1, total - warmup))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)
+    state = LoopState()
+    ckpts = Checkpoints(accelerator, out, run_dir, state, metric_name, int(settings["keep_last"]))
+    ckpts.register(scheduler)
     out.log(f"train: {len(train_ds)} examples, batch {batch_size} x {accelerator.num_processes} process(es) x {ga} "
             f"accumulation, {steps_per_epoch} updates/epoch, {total} updates, lr {lr:g}, warmup {warmup}")
-    ckpt_root = os.path.join(run_dir, "checkpoints")
-    best: list = [None, None]
+    start_epoch, skip_batches = ckpts.restore(resume_from, steps_per_epoch, ga)
 
-    def consider(mdl, metrics, step):
+    def consider(mdl, metrics):
         value = metrics.get(metric_name)
-        if value is not None and (best[0] is None or value > best[0]):
-            best[0], best[1] = value, step
-            _save_hf(accelerator, mdl, tokenizer, os.path.join(ckpt_root, "best"))
-            out.log(f"new best {metric_name} {value:.4f} at step {step}: saved checkpoints/best")
+        if value is not None and (state.best_metric is None or value > state.best_metric):
+            state.best_metric, state.best_step = value, state.global_step
+            _save_hf(accelerator, mdl, tokenizer, os.path.join(ckpts.root, "best"))
+            out.log(f"new best {metric_name} {value:.4f} at step {state.global_step}: saved checkpoints/best")
+            ckpts.write_manifest()
 
-    step, micro, run_loss = 0, 0, None
+    micro, run_loss = 0, None
     log_steps, eval_steps = int(settings["log_steps"]), int(settings["eval_steps"])
+    save_steps, stop_after = int(settings["save_steps"]), int(settings["debug_stop_after_step"])
     clip = float(settings["max_grad_norm"])
     t0, t_since, samples_since, samples_total, time_total = time.perf_counter(), time.perf_counter(), 0, 0, 0.0
     model.train()
-    epoch = 0
-    while step < total:
-        for batch in train_dl:
+    for epoch in range(start_epoch, n_epochs):
+        if state.global_step >= total:
+            break
+        dl = epoch_batches(accelerator, train_dl, sampler, epoch, skip_batches)
+        skip_batches = 0
+        for batch in dl:
             with accelerator.accumulate(model):
                 loss = model(**batch).loss
                 accelerator.backward(loss)
@@ -104,7 +149,8 @@ def train_and_eval(settings: dict[str, Any], accelerator, out, model, tokenizer,
             if not accelerator.sync_gradients:
                 continue
             scheduler.step()
-            step += 1
+            state.global_step += 1
+            step = state.global_step
             if step % log_steps == 0 or step == total:
                 value = accelerator.reduce(run_loss / micro, "mean").item()
                 dt = time.perf_counter() - t_since
@@ -115,31 +161,33 @@ def train_and_eval(settings: dict[str, Any], accelerator, out, model, tokenizer,
                             train_samples_per_s=sps)
                 out.log(f"step {step}/{total} | loss {value:.4f} | {sps:.1f} samples/s")
                 run_loss, micro, samples_since, t_since = None, 0, 0, time.perf_counter()
-                last_loss = value
+                state.last_train_loss = value
             if eval_steps > 0 and step % eval_steps == 0 and step != total:
                 metrics, _ = evaluate(model, False)
                 model.train()
                 out.metrics(step, step / steps_per_epoch, **metrics)
-                consider(model, metrics, step)
+                consider(model, metrics)
                 t_since = time.perf_counter()
+            if save_steps > 0 and step % save_steps == 0 and step != total:
+                ckpts.save()
+                t_since = time.perf_counter()
+                samples_since = 0
+            debug_stop(stop_after, step, out)
             if step >= total:
                 break
-        epoch += 1
     train_time = time.perf_counter() - t0
+    step = state.global_step
     metrics, preds = evaluate(model, True)
     out.metrics(step, step / steps_per_epoch, **metrics)
     out.log("final eval: " + " | ".join(f"{k[5:]} {v:.4f}" for k, v in metrics.items() if isinstance(v, float)))
-    consider(model, metrics, step)
-    _save_hf(accelerator, model, tokenizer, os.path.join(ckpt_root, "last"))
-    out.write_json("checkpoints.json", {"best": "checkpoints/best" if best[0] is not None else None,
-                                        "last": "checkpoints/last", "all": [],
-                                        "best_metric": {metric_name: best[0]} if best[0] is not None else {},
-                                        "best_step": best[1], "resume_from": None})
+    consider(model, metrics)
+    _save_hf(accelerator, model, tokenizer, os.path.join(ckpts.root, "last"))
+    ckpts.save()
     extra: dict[str, Any] = {"train_runtime_s": round(train_time, 3), "train_steps": step}
     if time_total > 0:
         extra["train_samples_per_s"] = samples_total * accelerator.num_processes / time_total
-    if "last_loss" in locals():
-        extra["train_loss"] = last_loss
-    _finish(out, metrics, preds, extra, metric_name, best=(best[0], best[1]))
+    if state.last_train_loss is not None:
+        extra["train_loss"] = state.last_train_loss
+    _finish(out, metrics, preds, extra, metric_name, best=(state.best_metric, state.best_step))
     accelerator.wait_for_everyone()
     return metrics

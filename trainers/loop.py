@@ -14,9 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import shutil
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -25,6 +23,16 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from trainers.checkpoints import (  # noqa: F401 - STATE_MARKER, complete_checkpoints: re-exported
+    STATE_MARKER,
+    Checkpoints,
+    LoopState,
+    complete_checkpoints,
+    debug_stop,
+    epoch_batches,
+    expctl_show,
+    find_resume,
+)
 from trainers.data import formats, sampling
 from trainers.data.pipeline import (
     EpochSampler,
@@ -34,33 +42,11 @@ from trainers.data.pipeline import (
     make_collate,
 )
 from trainers.metrics import classification_metrics, multilabel_metrics, ner_metrics
-from trainers.settings import SettingsError, primary_metric
-
-STATE_MARKER = "COMPLETE"
+from trainers.settings import SettingsError, primary_metric, resolve_lr
 
 
 class TrainerError(RuntimeError):
     """A user-facing failure (bad path, unresolvable init_from, ...): one line, exit 2."""
-
-
-class LoopState:
-    """Everything about the loop that resume needs besides model/optimizer/scheduler/RNG."""
-
-    def __init__(self):
-        self.global_step = 0
-        self.best_metric: float | None = None
-        self.best_step: int | None = None
-        self.last_train_loss: float | None = None
-
-    def state_dict(self) -> dict:
-        return {"global_step": self.global_step, "best_metric": self.best_metric, "best_step": self.best_step,
-                "last_train_loss": self.last_train_loss}
-
-    def load_state_dict(self, sd: dict) -> None:
-        self.global_step = int(sd["global_step"])
-        self.best_metric = sd.get("best_metric")
-        self.best_step = sd.get("best_step")
-        self.last_train_loss = sd.get("last_train_loss")
 
 
 class Outputs:
@@ -77,6 +63,18 @@ class Outputs:
     def log(self, msg: str) -> None:
         if self.is_main:
             print(f"[trainer] {msg}", flush=True)
+
+    def resolved(self, **values: Any) -> None:
+        """Record settings decided at run time (``auto`` values) in settings_resolved.json,
+        merged with what is there; expctl puts them in the run's recorded settings."""
+        if not self.is_main:
+            return
+        try:
+            with open(os.path.join(self.run_dir, "settings_resolved.json"), encoding="utf-8") as fh:
+                current = json.load(fh)
+        except (OSError, ValueError):
+            current = {}
+        self.write_json("settings_resolved.json", {**(current if isinstance(current, dict) else {}), **values})
 
     def metrics(self, step: int | None, epoch: float | None = None, **values: float) -> None:
         if not self.is_main:
@@ -126,21 +124,7 @@ def resolve_init_from(ref: str) -> str:
     cand = _data_path(ref)
     if os.path.isdir(cand):
         return cand
-    exe = shutil.which("expctl")
-    cmd = [exe] if exe else [sys.executable, "-m", "expctl.cli"]
-    try:
-        proc = subprocess.run([*cmd, "show", ref, "--json"], capture_output=True, text=True, cwd=_project_root(),
-                              timeout=120)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise TrainerError(f"init_from={ref!r}: not a folder, and `expctl show` failed: {exc}") from exc
-    if proc.returncode != 0:
-        msg = (proc.stderr or proc.stdout).strip().splitlines()
-        raise TrainerError(f"init_from={ref!r}: not a folder, and `expctl show {ref} --json` failed: "
-                           f"{msg[-1] if msg else proc.returncode}")
-    try:
-        best = (json.loads(proc.stdout).get("checkpoints") or {}).get("best")
-    except ValueError as exc:
-        raise TrainerError(f"init_from={ref!r}: `expctl show --json` did not print JSON") from exc
+    best = (expctl_show(ref, "init_from").get("checkpoints") or {}).get("best")
     if not best or not os.path.isdir(best):
         raise TrainerError(f"init_from={ref!r}: run has no best checkpoint on this machine ({best!r})")
     return best
@@ -214,17 +198,6 @@ def _save_hf(accelerator, model, tokenizer, dest: str) -> None:
     accelerator.wait_for_everyone()
 
 
-def complete_checkpoints(ckpt_root: str) -> list[tuple[int, str]]:
-    out = []
-    if not os.path.isdir(ckpt_root):
-        return out
-    for name in os.listdir(ckpt_root):
-        m = re.fullmatch(r"step-(\d+)", name)
-        if m and os.path.exists(os.path.join(ckpt_root, name, STATE_MARKER)):
-            out.append((int(m.group(1)), os.path.join(ckpt_root, name)))
-    return sorted(out)
-
-
 # --------------------------------------------------------------------------- the run
 
 
@@ -270,6 +243,9 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
         out.log(mp_note)
     set_seed(int(settings["seed"]))
     cache_dir = _cache_dir(settings)
+    # resolve `resume` before any data or model work: a bad ref fails fast
+    resume_from = find_resume(settings["resume"], os.path.join(run_dir, "checkpoints"), out) \
+        if settings["do_train"] else None
     if task in ("seq2seq", "span"):
         from trainers import autobatch
 
@@ -280,7 +256,7 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
         def batch_size_fn(model, train_ds, collate):
             return autobatch.resolve(settings, accelerator, model, train_ds, collate, out)
 
-        metrics = mod.run(settings, run_dir, metrics_path, accelerator, out, batch_size_fn)
+        metrics = mod.run(settings, run_dir, metrics_path, accelerator, out, batch_size_fn, resume_from)
         accelerator.end_training()
         return metrics
 
@@ -357,9 +333,10 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
                                           collate_fn=collate, num_workers=int(settings["num_workers"]),
                                           generator=torch.Generator().manual_seed(0))
 
-    ckpt_root = os.path.join(run_dir, "checkpoints")
     metric_name = primary_metric(settings)
     state = LoopState()
+    ckpts = Checkpoints(accelerator, out, run_dir, state, metric_name, int(settings["keep_last"]))
+    ckpt_root = ckpts.root
 
     # ---- evaluation
     def evaluate(mdl) -> tuple[dict[str, float], list[dict] | None]:
@@ -432,18 +409,6 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
         m["loss"] = float(losses.mean()) if len(losses) else float("nan")
         return {f"eval_{k}": (v if isinstance(v, int) else float(v)) for k, v in m.items()}, preds_out
 
-    def write_checkpoints_json():
-        saved = [os.path.relpath(p, run_dir) for _, p in complete_checkpoints(ckpt_root)]
-        obj: dict[str, Any] = {"best": None, "last": None, "all": saved, "best_metric": {},
-                               "best_step": state.best_step}
-        if os.path.isdir(os.path.join(ckpt_root, "best")):
-            obj["best"] = "checkpoints/best"
-            obj["best_metric"] = {metric_name: state.best_metric}
-        if os.path.isdir(os.path.join(ckpt_root, "last")):
-            obj["last"] = "checkpoints/last"
-        obj["resume_from"] = saved[-1] if saved else None
-        out.write_json("checkpoints.json", obj)
-
     def consider_best(mdl, metrics: dict[str, float]) -> None:
         if metric_name not in metrics:
             raise SettingsError(f"metric_for_best {metric_name!r} is not an eval metric "
@@ -453,7 +418,7 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
             state.best_metric, state.best_step = value, state.global_step
             _save_hf(accelerator, mdl, tokenizer, os.path.join(ckpt_root, "best"))
             out.log(f"new best {metric_name} {value:.4f} at step {state.global_step}: saved checkpoints/best")
-            write_checkpoints_json()
+            ckpts.write_manifest()
 
     # ---- eval only
     if not settings["do_train"]:
@@ -465,10 +430,9 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
         return metrics
 
     # ---- optimisation
-    lr = settings["lr"]
-    # auto: the tiny model (from scratch or warm-started from a tiny run) trains at 1e-3,
-    # a pretrained folder model at the usual fine-tuning rate
-    lr = (1e-3 if settings["model"] == "tiny" else 3e-5) if lr == "auto" else float(lr)
+    lr = resolve_lr(settings)
+    if settings["lr"] == "auto":
+        out.resolved(lr=lr)
     params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     groups = [
         {"params": [p for n, p in params if not _no_decay(n)], "weight_decay": float(settings["weight_decay"])},
@@ -497,8 +461,7 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
         return max(0.0, (total - step) / max(1, total - warmup))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)
-    accelerator.register_for_checkpointing(scheduler)
-    accelerator.register_for_checkpointing(state)
+    ckpts.register(scheduler)
     tricks = build_tricks(settings, task=task, num_labels=len(labels), context={
         "accelerator": accelerator, "optimizer": optimizer, "total_steps": total, "tokenizer": tokenizer,
         "label_names": labels, "run_dir": run_dir, "model_source": source or "tiny",
@@ -511,41 +474,8 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
             f"group_by_length {bool(settings['group_by_length'])}; tricks: {describe} "
             f"({getattr(tricks, 'passes_per_sample', 1.0):g} forward/backward passes per sample)")
 
-    # ---- resume
-    resume = str(settings["resume"] or "no")
-    skip_batches, start_epoch = 0, 0
-    if resume != "no":
-        if resume == "auto":
-            found = complete_checkpoints(ckpt_root)
-            path = found[-1][1] if found else None
-            if path is None:
-                out.log(f"resume=auto: no complete checkpoint under {ckpt_root}: starting from scratch")
-        else:
-            path = _data_path(resume)
-            if not os.path.exists(os.path.join(path, STATE_MARKER)):
-                raise TrainerError(f"resume={resume!r}: not a complete checkpoint folder")
-        if path:
-            accelerator.load_state(path)
-            start_epoch = state.global_step // steps_per_epoch
-            done_in_epoch = state.global_step % steps_per_epoch
-            skip_batches = done_in_epoch * ga
-            out.log(f"resumed from {os.path.relpath(path, run_dir)} at step {state.global_step} "
-                    f"(epoch {start_epoch}, skipping {skip_batches} batch(es) of it)")
-            out.metrics(state.global_step, resumed_from_step=state.global_step)
-
-    def save_state():
-        dest = os.path.join(ckpt_root, f"step-{state.global_step}")
-        accelerator.save_state(dest)
-        accelerator.wait_for_everyone()
-        if accelerator.is_main_process:
-            with open(os.path.join(dest, STATE_MARKER), "w") as fh:
-                fh.write(json.dumps(state.state_dict()) + "\n")
-            keep = max(1, int(settings["keep_last"]))
-            for _, old in complete_checkpoints(ckpt_root)[:-keep]:
-                shutil.rmtree(old, ignore_errors=True)
-            write_checkpoints_json()
-        accelerator.wait_for_everyone()
-        out.log(f"saved checkpoints/step-{state.global_step}")
+    # ---- resume (the checkpoint was found before the data was read)
+    start_epoch, skip_batches = ckpts.restore(resume_from, steps_per_epoch, ga)
 
     # ---- train
     log_steps, eval_steps = int(settings["log_steps"]), int(settings["eval_steps"])
@@ -562,13 +492,8 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
     for epoch in range(start_epoch, n_epochs):
         if state.global_step >= total:
             break
-        dl = accelerator.skip_first_batches(train_dl, skip_batches) if skip_batches else train_dl
+        dl = epoch_batches(accelerator, train_dl, sampler, epoch, skip_batches)
         skip_batches = 0
-        # accelerate's loaders set the sampler's epoch from their own counter when iterated;
-        # a fresh skip-loader would restart it at 0, so pin it to the real epoch
-        sampler.set_epoch(epoch)
-        if hasattr(dl, "set_epoch"):
-            dl.set_epoch(epoch)
         for batch in dl:
             with accelerator.accumulate(model):
                 terms = tricks.train_step(model, batch, accelerator)
@@ -604,6 +529,8 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
                             **extra)
                 if not math.isfinite(named.get("loss", 0.0)):
                     out.log(f"WARNING: train loss is {named.get('loss')} at step {step}")
+                for warning in tricks.check_terms(named):
+                    out.log(warning)
                 terms_txt = "".join(f" | {k} {v:.4f}" for k, v in named.items() if k != "loss")
                 progress.write(f"step {step}/{total} | epoch {ep:.2f} | loss {named.get('loss', float('nan')):.4f}"
                                f"{terms_txt} | lr {cur_lr:.2e} | {sps:.1f} samples/s", out)
@@ -617,13 +544,10 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
                 t_since = time.perf_counter()
                 samples_since = 0
             if save_steps > 0 and step % save_steps == 0 and step != total:
-                save_state()
+                ckpts.save()
                 t_since = time.perf_counter()
                 samples_since = 0
-            if stop_after and step == stop_after:
-                out.log(f"debug_stop_after_step={stop_after}: exiting hard (test of resume)")
-                sys.stdout.flush()
-                os._exit(3)
+            debug_stop(stop_after, step, out)
             if step >= total:
                 break
     progress.close()
@@ -636,7 +560,7 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
     out.log(f"final eval step {state.global_step}: " + _fmt(metrics))
     consider_best(model, metrics)
     _save_hf(accelerator, model, tokenizer, os.path.join(ckpt_root, "last"))
-    save_state()
+    ckpts.save()
     extra = {"train_runtime_s": round(train_time, 3), "train_steps": state.global_step}
     if time_total > 0:
         extra["train_samples_per_s"] = samples_total * nproc / time_total

@@ -112,7 +112,8 @@ def make_collate(pad_id: int):
     return collate
 
 
-def run(settings: dict[str, Any], run_dir: str, metrics_path: str, accelerator, out, batch_size_fn) -> dict:
+def run(settings: dict[str, Any], run_dir: str, metrics_path: str, accelerator, out, batch_size_fn,
+        resume_from: str | None = None) -> dict:
     from trainers import genloop
     from trainers.loop import TrainerError, _data_path, resolve_init_from
     from trainers.metrics import generation_metrics
@@ -214,4 +215,4 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str, accelerator, 
         return metrics, preds
 
     return genloop.run_task(settings, accelerator, out, model, tokenizer, lambda: train_ds, collate, evaluate,
-                            "eval_bleu", run_dir, batch_size_fn)
+                            "eval_bleu", run_dir, batch_size_fn, resume_from)

@@ -81,7 +81,9 @@ DEFAULTS: dict[str, Any] = {
     "save_steps": 1000,  # save a resumable checkpoint every N updates (and always at the end)
     "keep_last": 2,  # resumable checkpoints kept (the best model is kept separately)
     "metric_for_best": "auto",  # auto = PRIMARY_METRICS[task]
-    "resume": "no",  # no | auto (newest complete checkpoint in output_dir) | a checkpoint path
+    # no | auto (newest complete checkpoint in this run's folder) | a checkpoint, run or checkpoints
+    # folder | a run id or tag (that run's newest complete checkpoint; this run writes its own folder)
+    "resume": "no",
     "do_train": True,  # false: only evaluate (e.g. init_from=<checkpoint>)
     "output_dir": "outputs",  # used when not run by expctl ($EXPCTL_RUN_DIR wins)
     "debug_stop_after_step": 0,  # tests only: hard exit (os._exit(3)) right after this update
@@ -143,6 +145,15 @@ def primary_metric(settings: Mapping[str, Any]) -> str:
     if chosen and chosen != "auto":
         return chosen if chosen.startswith("eval_") else "eval_" + chosen
     return PRIMARY_METRICS.get(settings.get("task", "classification"), PRIMARY_METRIC)
+
+
+def resolve_lr(settings: Mapping[str, Any]) -> float:
+    """The peak learning rate; ``auto``: 1e-3 for the tiny model (from scratch or warm-started
+    from a tiny run), the usual fine-tuning rate 3e-5 for a pretrained folder model."""
+    lr = settings["lr"]
+    if lr == "auto":
+        return 1e-3 if settings["model"] == "tiny" else 3e-5
+    return float(lr)
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -173,7 +173,8 @@ def best_spans(items: list[QA], feats: dict[str, list], starts: torch.Tensor, en
     return best
 
 
-def run(settings: dict[str, Any], run_dir: str, metrics_path: str, accelerator, out, batch_size_fn) -> dict:
+def run(settings: dict[str, Any], run_dir: str, metrics_path: str, accelerator, out, batch_size_fn,
+        resume_from: str | None = None) -> dict:
     import os
 
     from trainers import genloop
@@ -256,4 +257,4 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str, accelerator, 
         return metrics, preds
 
     return genloop.run_task(settings, accelerator, out, model, tokenizer, lambda: WindowDataset(train_feats), collate,
-                            evaluate, "eval_f1", run_dir, batch_size_fn)
+                            evaluate, "eval_f1", run_dir, batch_size_fn, resume_from)

@@ -60,3 +60,17 @@ def train(monkeypatch):
     return run
 
 
+@pytest.fixture
+def builtin_project(repo, expctl):
+    """A committed `expctl init --trainer builtin` project with small classification data."""
+    import subprocess
+
+    from trainers import synth
+
+    expctl(repo, "init", "--trainer", "builtin", check=True)
+    (repo / "data").mkdir()
+    synth.write_tsv(synth.classification(120, seed=1), repo / "data" / "train.tsv")
+    synth.write_tsv(synth.classification(31, seed=2), repo / "data" / "dev.tsv")
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True, capture_output=True)
+    subprocess.run(["git", "commit", "-qm", "setup"], cwd=repo, check=True, capture_output=True)
+    return repo

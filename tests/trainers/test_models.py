@@ -83,19 +83,9 @@ def test_warm_start_from_path_and_ref(tmp_path, data, train, monkeypatch, capsys
         raise AssertionError("expected TrainerError")
 
 
-def test_init_from_run_id_through_real_expctl(repo, expctl):
+def test_init_from_run_id_through_real_expctl(builtin_project, expctl):
     """The REF form against the real CLI: expctl init --trainer builtin, a smoke run, a warm start."""
-    if expctl(repo, "init", "--trainer", "builtin").returncode != 0:
-        import pytest
-
-        pytest.skip("expctl init --trainer builtin is not available in this checkout")
-    (repo / "data").mkdir()
-    synth.write_tsv(synth.classification(120, seed=1), repo / "data" / "train.tsv")
-    synth.write_tsv(synth.classification(31, seed=2), repo / "data" / "dev.tsv")
-    import subprocess
-
-    subprocess.run(["git", "add", "-A"], cwd=repo, check=True, capture_output=True)
-    subprocess.run(["git", "commit", "-qm", "setup"], cwd=repo, check=True, capture_output=True)
+    repo = builtin_project
     first = expctl(repo, "run", "--stage", "smoke", "-s", "tiny.hidden_size=32", "-s", "tiny.intermediate_size=64",
                    check=True)
     run_id = json.loads(expctl(repo, "runs", "--json", check=True).stdout)[0]["id"]

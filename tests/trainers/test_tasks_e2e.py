@@ -70,7 +70,7 @@ def test_task_end_to_end(tmp_path, data, train, task, fmt, key):
         assert model.config.problem_type == "multi_label_classification"
 
 
-def test_tricks_and_accumulation_through_the_loop(tmp_path, data, train):
+def test_tricks_and_accumulation_through_the_loop(tmp_path, data, train, capsys):
     """The loop calls the tricks seam: R-Drop + FGM terms are logged; accumulation counts updates."""
     train_path, eval_path = data("classification", n_train=96, n_eval=21)
     out = tmp_path / "out"
@@ -81,6 +81,10 @@ def test_tricks_and_accumulation_through_the_loop(tmp_path, data, train):
     lines = [ln for ln in read_jsonl(out / "metrics.jsonl") if "train_loss" in ln]
     assert [ln["step"] for ln in lines] == [1, 2, 3]
     assert all("train_kl" in ln for ln in lines)
+    # FGM's strength against the tiny model's small embeddings: logged every window, warned once
+    assert all(ln["train_adv_rel"] > 0.1 for ln in lines)
+    warnings = [ln for ln in capsys.readouterr().out.splitlines() if "tricks.fgm.epsilon=1 perturbs" in ln]
+    assert len(warnings) == 1 and "try tricks.fgm.epsilon=" in warnings[0]
     ck = json.loads((out / "checkpoints.json").read_text())
     assert ck["all"] == ["checkpoints/step-3"]  # keep_last=1 pruned step-1 and step-2
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["best", "last", "step-3"]
