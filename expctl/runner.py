@@ -299,7 +299,22 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
     record = _finalize_or_explain(cfg, store, record, returncode=returncode, signals=received, t0=t0)
     if not quiet:
         _log(summary_line(record))
+        hint = resume_hint(record, store.run_dir(record["id"]))
+        if hint:
+            _log(hint)
     return record
+
+
+def resume_hint(record: dict[str, Any], run_dir: Path) -> str | None:
+    """For a stopped run that left checkpoints: how to continue it."""
+    if record.get("status") not in ("interrupted", "failed"):
+        return None
+    ckpt = run_dir / "checkpoints"
+    try:
+        saved = any(p.name.startswith("step-") for p in ckpt.iterdir())
+    except OSError:
+        return None
+    return f"checkpoints were saved: continue with `expctl run --resume {record['id']}`" if saved else None
 
 
 def _storage_error(what: str, exc: OSError) -> ExpctlError:

@@ -308,6 +308,7 @@ def test_run_resume_continues_a_failed_run_as_a_linked_run(project):
     assert first.returncode == 1
     (failed,) = runs_json(project)
     assert failed["status"] == "failed"
+    assert "--resume" not in first.stderr  # no checkpoints/ folder: no hint
 
     # continue it: same stage, settings and arguments; -s still overrides (here: no crash this time)
     second = run_expctl(project, "run", "--resume", failed["id"], "-s", "crash_at=0")

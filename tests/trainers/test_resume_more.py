@@ -209,6 +209,7 @@ def test_resume_by_run_id_through_real_expctl(builtin_project, expctl):
     first = expctl(repo, "run", *common, "-s", "debug_stop_after_step=12")
     assert first.returncode != 0
     run_a = json.loads(expctl(repo, "runs", "--json", check=True).stdout)[0]["id"]
+    assert f"continue with `expctl run --resume {run_a}`" in first.stderr  # it left state checkpoints
     shown = json.loads(expctl(repo, "show", run_a, "--json", check=True).stdout)
     dir_a = shown["run_dir"]
     assert shown["checkpoints"]["resume_from"] == "checkpoints/step-10"
