@@ -108,11 +108,14 @@ def train_and_eval(settings: dict[str, Any], accelerator, out, model, tokenizer,
         return max(0.0, (total - step) / max(1, total - warmup))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)
+    tricks = _build_tricks(settings, accelerator, model, optimizer, total, run_dir)
     state = LoopState()
     ckpts = Checkpoints(accelerator, out, run_dir, state, metric_name, int(settings["keep_last"]))
     ckpts.register(scheduler)
     out.log(f"train: {len(train_ds)} examples, batch {batch_size} x {accelerator.num_processes} process(es) x {ga} "
-            f"accumulation, {steps_per_epoch} updates/epoch, {total} updates, lr {lr:g}, warmup {warmup}")
+            f"accumulation, {steps_per_epoch} updates/epoch, {total} updates, lr {lr:g}, warmup {warmup}"
+            + (f"; tricks: {tricks.describe()} ({tricks.passes_per_sample:g} forward/backward passes per sample)"
+               if tricks is not None else ""))
     start_epoch, skip_batches = ckpts.restore(resume_from, steps_per_epoch, ga)
 
     def consider(mdl, metrics):
@@ -123,7 +126,7 @@ def train_and_eval(settings: dict[str, Any], accelerator, out, model, tokenizer,
             out.log(f"new best {metric_name} {value:.4f} at step {state.global_step}: saved checkpoints/best")
             ckpts.write_manifest()
 
-    micro, run_loss = 0, None
+    micro, run_loss, run_terms = 0, None, {}
     log_steps, eval_steps = int(settings["log_steps"]), int(settings["eval_steps"])
     save_steps, stop_after = int(settings["save_steps"]), int(settings["debug_stop_after_step"])
     clip = float(settings["max_grad_norm"])
@@ -136,8 +139,15 @@ def train_and_eval(settings: dict[str, Any], accelerator, out, model, tokenizer,
         skip_batches = 0
         for batch in dl:
             with accelerator.accumulate(model):
-                loss = model(**batch).loss
-                accelerator.backward(loss)
+                if tricks is None:
+                    loss = model(**batch).loss
+                    accelerator.backward(loss)
+                else:
+                    terms = tricks.train_step(model, _with_decoder_inputs(accelerator, model, batch), accelerator)
+                    loss = terms.pop("loss")
+                    for k, v in terms.items():
+                        v = v.detach().float()
+                        run_terms[k] = run_terms[k] + v if k in run_terms else v
                 if accelerator.sync_gradients and clip > 0:
                     accelerator.clip_grad_norm_(model.parameters(), clip)
                 optimizer.step()
@@ -151,16 +161,24 @@ def train_and_eval(settings: dict[str, Any], accelerator, out, model, tokenizer,
             scheduler.step()
             state.global_step += 1
             step = state.global_step
+            if tricks is not None:
+                tricks.after_optimizer_step(model, step)
             if step % log_steps == 0 or step == total:
                 value = accelerator.reduce(run_loss / micro, "mean").item()
+                keys = sorted(run_terms)
+                named = dict(zip(keys, accelerator.reduce(torch.stack([run_terms[k] / micro for k in keys]),
+                                                          "mean").tolist())) if keys else {}
                 dt = time.perf_counter() - t_since
                 sps = samples_since * accelerator.num_processes / dt if dt > 0 else 0.0
                 samples_total += samples_since
                 time_total += dt
                 out.metrics(step, step / steps_per_epoch, train_loss=value, lr=scheduler.get_last_lr()[0],
-                            train_samples_per_s=sps)
-                out.log(f"step {step}/{total} | loss {value:.4f} | {sps:.1f} samples/s")
-                run_loss, micro, samples_since, t_since = None, 0, 0, time.perf_counter()
+                            train_samples_per_s=sps, **{f"train_{k}": v for k, v in named.items()})
+                out.log(f"step {step}/{total} | loss {value:.4f}" + "".join(f" | {k} {v:.4f}" for k, v in named.items())
+                        + f" | {sps:.1f} samples/s")
+                for warning in (tricks.check_terms(named) if tricks is not None else ()):
+                    out.log(warning)
+                run_loss, run_terms, micro, samples_since, t_since = None, {}, 0, 0, time.perf_counter()
                 state.last_train_loss = value
             if eval_steps > 0 and step % eval_steps == 0 and step != total:
                 metrics, _ = evaluate(model, False)
@@ -177,6 +195,8 @@ def train_and_eval(settings: dict[str, Any], accelerator, out, model, tokenizer,
                 break
     train_time = time.perf_counter() - t0
     step = state.global_step
+    if tricks is not None:
+        model = tricks.finalize(model)  # SWA: the averaged weights
     metrics, preds = evaluate(model, True)
     out.metrics(step, step / steps_per_epoch, **metrics)
     out.log("final eval: " + " | ".join(f"{k[5:]} {v:.4f}" for k, v in metrics.items() if isinstance(v, float)))
@@ -191,3 +211,30 @@ def train_and_eval(settings: dict[str, Any], accelerator, out, model, tokenizer,
     _finish(out, metrics, preds, extra, metric_name, best=(state.best_metric, state.best_step))
     accelerator.wait_for_everyone()
     return metrics
+
+
+def _build_tricks(settings: dict[str, Any], accelerator, model, optimizer, total: int, run_dir: str):
+    """The run's TrickSet (trainers.tricks) when any trick is set, else None (the plain step)."""
+    if not settings.get("tricks"):
+        return None
+    from trainers.tricks import build_tricks
+
+    vocab = int(getattr(accelerator.unwrap_model(model).config, "vocab_size", 0) or 0)
+    tricks = build_tricks(settings, task=settings["task"], num_labels=vocab, context={
+        "accelerator": accelerator, "optimizer": optimizer, "total_steps": total, "run_dir": run_dir})
+    tricks.bind_optimizer(optimizer)
+    return tricks
+
+
+def _with_decoder_inputs(accelerator, model, batch: dict) -> dict:
+    """The tricks call the model without ``labels`` (they compute the loss from the logits),
+    so the decoder inputs the model would derive from the labels are made here, the same way."""
+    if "decoder_input_ids" in batch or "labels" not in batch:
+        return batch
+    inner = accelerator.unwrap_model(model)
+    if not hasattr(inner, "prepare_decoder_input_ids_from_labels"):
+        from trainers.loop import TrainerError
+
+        raise TrainerError(f"tricks need {type(inner).__name__}.prepare_decoder_input_ids_from_labels "
+                           f"(BART, T5, mBART have it)")
+    return {**batch, "decoder_input_ids": inner.prepare_decoder_input_ids_from_labels(labels=batch["labels"])}

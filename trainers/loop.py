@@ -249,8 +249,9 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
     if task in ("seq2seq", "span"):
         from trainers import autobatch
 
-        if settings.get("tricks"):
-            raise TrainerError(f"tricks are not supported for task={task} yet")
+        if settings.get("tricks") and task == "span":
+            raise TrainerError("tricks are not supported for task=span yet (seq2seq has R-Drop, FGM, PGD, "
+                               "focal loss, label smoothing and SWA)")
         mod = __import__(f"trainers.{task}", fromlist=["run"])
 
         def batch_size_fn(model, train_ds, collate):

@@ -40,7 +40,10 @@ import contextlib
 import difflib
 from typing import Any, Mapping
 
-TASKS = ("classification", "pair", "multilabel", "ner")
+TASKS = ("classification", "pair", "multilabel", "ner", "seq2seq")
+#: tasks whose logits are per token ([batch, tokens, classes]) with -100 on ignored positions;
+#: for seq2seq the tokens are the decoder's (the target) and the classes the vocabulary
+TOKEN_TASKS = ("ner", "seq2seq")
 
 
 class TrickConfigError(ValueError):
@@ -53,14 +56,15 @@ def base_loss(logits, labels, task: str):
 
     if task == "multilabel":
         return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
-    if task == "ner":
+    if task in TOKEN_TASKS:
         return F.cross_entropy(logits.reshape(-1, logits.size(-1)), labels.reshape(-1), ignore_index=-100)
     return F.cross_entropy(logits, labels)
 
 
 def model_inputs(batch: Mapping[str, Any]) -> dict:
     """The batch without labels and bookkeeping keys: what the model's forward takes."""
-    return {k: v for k, v in batch.items() if k in ("input_ids", "attention_mask", "token_type_ids", "inputs_embeds")}
+    return {k: v for k, v in batch.items() if k in ("input_ids", "attention_mask", "token_type_ids", "inputs_embeds",
+                                                    "decoder_input_ids", "decoder_attention_mask")}
 
 
 # --------------------------------------------------------------------------- settings
@@ -175,9 +179,14 @@ def long_text_settings(settings: Mapping[str, Any] | None) -> dict[str, Any] | N
 def _check_combinations(on: dict, task: str) -> None:
     if "fgm" in on and "pgd" in on:
         raise TrickConfigError("tricks.fgm and tricks.pgd both own the training step: enable at most one")
-    if "mixup" in on and task == "ner":
-        raise TrickConfigError("tricks.mixup is not defined for sequence labeling (task 'ner'): "
+    if "mixup" in on and task in TOKEN_TASKS:
+        raise TrickConfigError(f"tricks.mixup is not defined for task {task!r}: "
                                "token labels cannot be mixed across sentences")
+    if task == "seq2seq":
+        for name in ("distill", "long_text"):
+            if name in on:
+                raise TrickConfigError(f"tricks.{name} is not available for task 'seq2seq' (R-Drop, FGM, PGD, "
+                                       "focal loss, label smoothing and SWA are)")
     if "label_smoothing" in on and task == "multilabel":
         raise TrickConfigError("tricks.label_smoothing applies to softmax targets; it is not defined for "
                                "multi-label (sigmoid) training")

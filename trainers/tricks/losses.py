@@ -56,7 +56,11 @@ def masked_mean(values: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor
 
 
 def token_mask(batch, task: str) -> torch.Tensor | None:
-    """Real (non-padding) tokens for token tasks, None for sequence-level tasks."""
+    """Real (non-padding) tokens for token tasks, None for sequence-level tasks.
+
+    ner: the input tokens (attention_mask); seq2seq: the target tokens (labels != -100)."""
+    if task == "seq2seq":
+        return batch["labels"] != IGNORE_INDEX
     if task != "ner":
         return None
     if batch.get("attention_mask") is not None:
@@ -101,7 +105,7 @@ def focal_loss(logits, labels, task: str, gamma: float = 2.0, alpha=None) -> tor
 
 def smoothed_ce(logits, labels, task: str, epsilon: float) -> torch.Tensor:
     """CE with label smoothing: target (1 - eps) one-hot + eps / C uniform (torch's convention)."""
-    if task == "ner":
+    if task in ("ner", "seq2seq"):
         return F.cross_entropy(logits.reshape(-1, logits.size(-1)), labels.reshape(-1),
                                ignore_index=IGNORE_INDEX, label_smoothing=epsilon)
     return F.cross_entropy(logits, labels, label_smoothing=epsilon)
