@@ -51,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
                 argv = argv[:i] + argv[i + 1:]
                 break
         settings = S.resolve(env_settings, argv, stage=stage)
+        from trainers.tricks import check_settings  # torch-free: bad tricks fail before any work
+
+        check_settings(settings)
     except (S.SettingsError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

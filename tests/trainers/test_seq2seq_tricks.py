@@ -126,3 +126,4 @@ def test_span_with_tricks_is_one_clear_error(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "trainers.text", *argv], capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert "task=span" in proc.stderr and "tricks" in proc.stderr
+    assert proc.stderr.count("\n") == 1 and not (tmp_path / "o").exists()  # refused before any work

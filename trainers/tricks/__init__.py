@@ -211,6 +211,16 @@ def _check_combinations(on: dict, task: str) -> None:
         raise TrickConfigError("tricks.swa.strategy=cyclic needs tricks.swa.lr (the cycle's maximum lr)")
 
 
+def check_settings(settings: Mapping[str, Any]) -> None:
+    """Validate the run's tricks against its task before any data or model work (fail fast):
+    unknown names and keys, invalid values, impossible combinations, unsupported tasks."""
+    on = parse_tricks(settings)
+    task = settings.get("task", "classification")
+    if on and task not in TASKS:
+        raise TrickConfigError(f"tricks are not supported for task={task} yet (tasks with tricks: {', '.join(TASKS)})")
+    _check_combinations(on, task)
+
+
 def _unwrap(model):
     while hasattr(model, "module") and not hasattr(model, "get_input_embeddings"):
         model = model.module
