@@ -5,12 +5,15 @@
   record field ``group: {kind: "kfold", id, fold, k}``. The program selects the fold's
   train / eval split from its training file (the bundled trainer does: label-stratified,
   seeded by ``fold_seed``). :func:`kfold_summary` gives the mean ± std row.
-* :func:`ensemble` averages the logits (or probabilities) of any set of runs on one dev /
-  test file - different models welcome - and records the ensemble as a run of its own
-  (``ensemble: {members, mode, weights, eval_file}``) with ``metrics.json`` and
-  ``predictions.jsonl`` computed by the trainer's own metric code. Members' predictions
-  come from their ``predictions.jsonl`` (``logits`` / ``probs``); for a file a member did
-  not predict, its ``checkpoints/best`` predicts it (``python -m trainers.text
+* :func:`ensemble` averages the logits (or probabilities) of any set of runs of one task on
+  one dev / test file - different models welcome - and records the ensemble as a run of its
+  own (``ensemble: {members, mode, weights, eval_file}``) with ``metrics.json`` and
+  ``predictions.jsonl`` computed by the trainer's own metric code. Classification / pair:
+  softmax over the averaged ``logits`` (or averaged ``probs``), argmax; multilabel: sigmoid of
+  the averaged per-label ``logits`` (or averaged ``probs``), every label >= 0.5; ner: per
+  word, softmax of the averaged ``word_logits`` (the word's first sub-token, ``tag_names``
+  order), argmax. Members' predictions come from their ``predictions.jsonl``; for a file a
+  member did not predict, its ``checkpoints/best`` predicts it (``python -m trainers.text
   --do_train false``).
 
 No torch here: predicting a file runs the trainer in a subprocess.
@@ -160,6 +163,20 @@ def _softmax(row: list[float]) -> list[float]:
     return [v / s for v in e]
 
 
+def _sigmoid(v: float) -> float:
+    if v >= 0:
+        return 1.0 / (1.0 + math.exp(-v))
+    e = math.exp(v)
+    return e / (1.0 + e)
+
+
+#: A multilabel prediction is every label whose probability is at least this (the trainer's rule).
+MULTILABEL_THRESHOLD = 0.5
+#: The kinds of prediction rows (see :func:`rows_task`), as messages name them.
+TASK_NAMES = {"single": "classification/pair", "multilabel": "multilabel", "ner": "ner"}
+_REPREDICT = "give --eval-file FILE (a file other than its own eval_file) to predict FILE with its checkpoints/best"
+
+
 def _load_predictions(store, record: dict[str, Any]) -> list[dict[str, Any]] | None:
     data = store.read_file(record, "predictions.jsonl")
     if data is None:
@@ -217,6 +234,21 @@ def predict_with_checkpoint(root: Path, record: dict[str, Any], run_dir: Path, e
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def rows_task(preds: list[dict], run_id: str) -> str:
+    """``single`` (classification / pair), ``multilabel`` or ``ner``, from the prediction rows' fields."""
+    if not preds:
+        raise UsageError(f"run {run_id}: predictions.jsonl is empty")
+    first = preds[0]
+    if "pred_tags" in first:
+        return "ner"
+    if "pred_labels" in first:
+        return "multilabel"
+    if isinstance(first.get("probs"), dict) and "pred" in first:
+        return "single"
+    raise UsageError(f"run {run_id}: predictions.jsonl has no `probs`, `pred_labels` or `pred_tags`: ensembles "
+                     f"need classification, pair, multilabel or ner runs")
+
+
 def _member_scores(preds: list[dict], mode: str, run_id: str) -> tuple[list[str], list[list[float]]]:
     """(label names in order, one score row per example): logits or probabilities."""
     if not preds:
@@ -238,12 +270,77 @@ def _member_scores(preds: list[dict], mode: str, run_id: str) -> tuple[list[str]
     return labels, rows
 
 
-def combine(members: list[tuple[list[str], list[list[float]]]], weights: list[float], mode: str
-            ) -> tuple[list[str], list[list[float]], list[list[float]]]:
+def _multilabel_scores(preds: list[dict], mode: str, run_id: str) -> tuple[list[str], list[list[float]]]:
+    """(label names in order, one row per example): per-label logits or sigmoid probabilities."""
+    first = preds[0]
+    if not isinstance(first.get("probs"), dict):
+        raise UsageError(f"run {run_id}: predictions.jsonl has no per-label `probs`")
+    labels = list(first["probs"])
+    rows = []
+    for p in preds:
+        if mode == "logits":
+            if not isinstance(p.get("logits"), list):
+                raise UsageError(f"run {run_id}: predictions.jsonl has no per-label `logits` (an older trainer, or "
+                                 f"an ensemble made with --mode probs): use --mode probs, re-run it, or {_REPREDICT}")
+            rows.append([float(v) for v in p["logits"]])
+        else:
+            if not isinstance(p.get("probs"), dict) or set(p["probs"]) != set(labels):
+                raise UsageError(f"run {run_id}: example {p.get('index')} has `probs` for other labels than "
+                                 f"{labels}")
+            rows.append([float(p["probs"][lab]) for lab in labels])
+        if len(rows[-1]) != len(labels):
+            raise UsageError(f"run {run_id}: example {p.get('index')} has {len(rows[-1])} scores for "
+                             f"{len(labels)} labels")
+    return labels, rows
+
+
+def _ner_scores(preds: list[dict], mode: str, run_id: str
+                ) -> tuple[list[str], list[list[list[float] | None]]]:
+    """(tag names in order, per example one row per word): the word's logits or softmax
+    probabilities; None for a word the member did not score (cut off by max_seq_length)."""
+    first = preds[0]
+    if not isinstance(first.get("tag_names"), list) or not ({"word_logits", "word_probs"} & set(first)):
+        raise UsageError(f"run {run_id}: predictions.jsonl has no per-word scores (`tag_names`, `word_logits`; "
+                         f"an older trainer wrote it): re-run it, or {_REPREDICT}")
+    if mode == "logits" and "word_logits" not in first:
+        raise UsageError(f"run {run_id}: predictions.jsonl has per-word probabilities only (`word_probs`, an "
+                         f"ensemble made with --mode probs): use --mode probs")
+    probs_given = mode == "probs" and "word_probs" in first  # an ensemble made with --mode probs
+    key = "word_probs" if probs_given else "word_logits"
+    tags = list(first["tag_names"])
+    out = []
+    for p in preds:
+        if list(p.get("tag_names") or []) != tags or not isinstance(p.get(key), list):
+            raise UsageError(f"run {run_id}: example {p.get('index')} has no `{key}` in the tag order of the others")
+        words = []
+        for w in p[key]:
+            if w is None:
+                words.append(None)
+                continue
+            if len(w) != len(tags):
+                raise UsageError(f"run {run_id}: example {p.get('index')} has {len(w)} scores for {len(tags)} tags")
+            row = [float(v) for v in w]
+            words.append(_softmax(row) if mode == "probs" and not probs_given else row)
+        words = (words + [None] * len(p.get("tokens") or []))[:len(p.get("tokens") or [])]
+        out.append(words)
+    return tags, out
+
+
+def _check_label_sets(members: list[tuple[list[str], Any]], what: str = "label") -> list[str]:
+    labels = members[0][0]
+    for lab, _ in members[1:]:
+        if set(lab) != set(labels) or len(lab) != len(labels):
+            raise UsageError(f"members predict different {what} sets: {sorted(labels)} vs {sorted(lab)}")
+    return labels
+
+
+def combine(members: list[tuple[list[str], list[list[float]]]], weights: list[float], mode: str,
+            activation: str = "softmax") -> tuple[list[str], list[list[float]], list[list[float]]]:
     """Weighted average of the members' rows, aligned on label names.
 
     Returns (labels, averaged scores, probabilities): with ``mode="logits"`` the averaged
-    logits go through a softmax; with ``"probs"`` the averaged probabilities are the output.
+    logits go through a softmax (``activation="sigmoid"``: one sigmoid per label, multilabel);
+    with ``"probs"`` the averaged probabilities are the output.
     """
     labels = members[0][0]
     for lab, _ in members[1:]:
@@ -260,8 +357,52 @@ def combine(members: list[tuple[list[str], list[list[float]]]], weights: list[fl
         for i, row in enumerate(rows):
             for j, c in enumerate(col):
                 avg[i][j] += wi * row[c]
-    probs = [_softmax(r) for r in avg] if mode == "logits" else [list(r) for r in avg]
+    if mode != "logits":
+        probs = [list(r) for r in avg]
+    elif activation == "sigmoid":
+        probs = [[_sigmoid(v) for v in r] for r in avg]
+    else:
+        probs = [_softmax(r) for r in avg]
     return labels, avg, probs
+
+
+def combine_words(members: list[tuple[list[str], list[list[list[float] | None]]]], weights: list[float], mode: str
+                  ) -> tuple[list[str], list[list[list[float] | None]], list[list[list[float] | None]]]:
+    """NER: per word, the weighted average of the members' rows, aligned on tag names.
+
+    A word some member did not score (None) is averaged over the members that did, their
+    weights renormalised; a word no member scored stays None (predicted ``O``). Returns
+    (tags, averaged scores, probabilities: softmax of averaged logits, or the averaged probabilities).
+    """
+    tags = _check_label_sets(members, "tag")
+    if sum(weights) <= 0:
+        raise UsageError("--weights must sum to a positive number")
+    cols = [[lab.index(name) for name in tags] for lab, _ in members]
+    avg: list[list[list[float] | None]] = []
+    for i in range(len(members[0][1])):
+        n_words = max(len(rows[i]) for _, rows in members)
+        sent: list[list[float] | None] = []
+        for j in range(n_words):
+            present = [m for m, (_, rows) in enumerate(members) if j < len(rows[i]) and rows[i][j] is not None]
+            total = sum(weights[m] for m in present)
+            if not present or total <= 0:
+                sent.append(None)
+                continue
+            acc = [0.0] * len(tags)
+            for m in present:
+                wi, row = weights[m] / total, members[m][1][i][j]
+                for k, c in enumerate(cols[m]):
+                    acc[k] += wi * row[c]
+            sent.append(acc)
+        avg.append(sent)
+    probs = [[None if w is None else (_softmax(w) if mode == "logits" else list(w)) for w in sent] for sent in avg]
+    return tags, avg, probs
+
+
+def _example_key(row: dict[str, Any]) -> tuple:
+    """What must be equal between the members' rows of one example (their text and gold answer)."""
+    return (row.get("text"), row.get("text_pair"), row.get("label"), row.get("labels"), row.get("tokens"),
+            row.get("tags"))
 
 
 def _common_settings(records: list[dict[str, Any]], extra: dict[str, Any]) -> dict[str, Any]:
@@ -279,9 +420,6 @@ def ensemble(cfg, store, refs: list[str], *, eval_file: str | None = None, weigh
     """Average the members' predictions on one file, record the ensemble as a run; returns the record."""
     from trainers.metrics import classification_metrics  # pure Python
 
-    from expctl.fsutil import write_json
-    from expctl.records import iso, new_run_id
-
     if mode not in ("logits", "probs"):
         raise UsageError(f"--mode {mode!r}: expected logits or probs")
     if len(refs) < 2:
@@ -295,7 +433,7 @@ def ensemble(cfg, store, refs: list[str], *, eval_file: str | None = None, weigh
     if len(weights) != len(records):
         raise UsageError(f"--weights has {len(weights)} values for {len(records)} runs")
     root = Path(store.root)
-    members, predictions, sources = [], [], []
+    members, predictions, sources, tasks = [], [], [], []
     for rec in records:
         own_eval = (rec.get("settings") or {}).get("eval_file")
         nf = int((rec.get("settings") or {}).get("num_folds") or 0)
@@ -308,7 +446,13 @@ def ensemble(cfg, store, refs: list[str], *, eval_file: str | None = None, weigh
         if preds is None:
             preds = predict_with_checkpoint(root, rec, store.run_dir(rec["id"]), eval_file)
             sources.append("checkpoints/best")
-        members.append(_member_scores(preds, mode, rec["id"]))
+        task = rows_task(preds, rec["id"])
+        if tasks and task != tasks[0]:
+            raise UsageError(f"run {ids[0]} is a {TASK_NAMES[tasks[0]]} run and run {rec['id']} a "
+                             f"{TASK_NAMES[task]} run: an ensemble needs runs of one task")
+        tasks.append(task)
+        scorer = {"single": _member_scores, "multilabel": _multilabel_scores, "ner": _ner_scores}[task]
+        members.append(scorer(preds, mode, rec["id"]))
         predictions.append(preds)
     n = len(predictions[0])
     for rec, preds in zip(records[1:], predictions[1:]):
@@ -316,9 +460,12 @@ def ensemble(cfg, store, refs: list[str], *, eval_file: str | None = None, weigh
             raise UsageError(f"runs {ids[0]} and {rec['id']} predicted different files ({n} vs {len(preds)} "
                              f"examples); give --eval-file")
         for a, b in zip(predictions[0], preds):
-            if (a.get("text"), a.get("text_pair"), a.get("label")) != (b.get("text"), b.get("text_pair"), b.get("label")):
+            if _example_key(a) != _example_key(b):
                 raise UsageError(f"runs {ids[0]} and {rec['id']} predicted different examples (index {a.get('index')}); "
                                  f"give --eval-file")
+    if tasks[0] != "single":
+        return _record_ensemble(cfg, store, records, predictions, members, sources, tasks[0], weights, mode, name,
+                                eval_file)
     labels, avg, probs = combine(members, weights, mode)
     gold = [p.get("label") for p in predictions[0]]
     pred = [labels[max(range(len(labels)), key=lambda j: row[j])] for row in probs]
@@ -333,15 +480,25 @@ def ensemble(cfg, store, refs: list[str], *, eval_file: str | None = None, weigh
         mp = [lab[max(range(len(lab)), key=lambda j: r[j])] for r in rows]
         member_acc[rec["id"]] = sum(a == b for a, b in zip(gold, mp)) / max(1, len(gold))
 
-    run_id = new_run_id()
-    run_dir = store.run_dir(run_id)
-    run_dir.mkdir(parents=True)
     out_rows = []
     for i, (p0, row, pr, lab) in enumerate(zip(predictions[0], avg, probs, pred)):
         out_rows.append({"index": i, "text": p0.get("text"), "text_pair": p0.get("text_pair"), "label": p0.get("label"),
                          "pred": lab, "confidence": round(max(pr), 6),
                          "probs": {name: round(v, 6) for name, v in zip(labels, pr)},
                          **({"logits": row} if mode == "logits" else {})})
+    return _save_ensemble(cfg, store, records, out_rows, final, sources, {"member_accuracy": member_acc}, weights,
+                          mode, name, eval_file)
+
+
+def _save_ensemble(cfg, store, records, out_rows, final, sources, extra, weights, mode, name, eval_file):
+    """Write the ensemble's run folder (predictions.jsonl, metrics.json/.jsonl, settings.json) and record it."""
+    from expctl.fsutil import write_json
+    from expctl.records import iso, new_run_id
+
+    ids = [r["id"] for r in records]
+    run_id = new_run_id()
+    run_dir = store.run_dir(run_id)
+    run_dir.mkdir(parents=True)
     with open(run_dir / "predictions.jsonl", "w", encoding="utf-8") as fh:
         for row in out_rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -351,7 +508,7 @@ def ensemble(cfg, store, refs: list[str], *, eval_file: str | None = None, weigh
     head = store.repo.head()
     eval_shown = eval_file or (records[0].get("settings") or {}).get("eval_file")
     spec = {"members": ids, "mode": mode, "weights": [w / sum(weights) for w in weights], "eval_file": eval_shown,
-            "sources": sources, "member_accuracy": member_acc}
+            "sources": sources, **extra}
     record: dict[str, Any] = {
         "schema": 1, "id": run_id, "name": name, "stage": None, "status": "succeeded",
         "started": iso(now), "ended": iso(now), "duration_s": 0.0, "exit_code": 0,
@@ -367,3 +524,65 @@ def ensemble(cfg, store, refs: list[str], *, eval_file: str | None = None, weigh
     write_json(run_dir / "settings.json", record["settings"])
     store.save(record, head)
     return record
+
+
+def _multilabel_outcome(predictions, members, weights, mode):
+    """(metrics, prediction rows, members' own metrics) of a multilabel ensemble."""
+    from trainers.metrics import multilabel_metrics
+
+    labels, avg, probs = combine(members, weights, mode, activation="sigmoid")
+    gold = [list(p.get("labels") or []) for p in predictions[0]]
+    pred = [[lab for lab, v in zip(labels, row) if v >= MULTILABEL_THRESHOLD] for row in probs]
+    metrics = multilabel_metrics(gold, pred, labels)
+    loss = []
+    for row, g in zip(probs, gold):
+        terms = [-math.log(max(v, 1e-12)) if lab in g else -math.log(max(1.0 - v, 1e-12)) for lab, v in zip(labels, row)]
+        loss.append(sum(terms) / max(1, len(terms)))
+    rows = []
+    for i, (p0, sc, pr, ps) in enumerate(zip(predictions[0], avg, probs, pred)):
+        rows.append({"index": i, "text": p0.get("text"), "labels": p0.get("labels"), "pred_labels": ps,
+                     "probs": {name: round(v, 6) for name, v in zip(labels, pr)},
+                     **({"logits": sc} if mode == "logits" else {})})
+    own = [multilabel_metrics(gold, [list(p.get("pred_labels") or []) for p in preds], labels) for preds in predictions]
+    return metrics, loss, rows, own
+
+
+def _ner_outcome(predictions, members, weights, mode):
+    """(metrics, prediction rows, members' own metrics) of an NER ensemble."""
+    from trainers.metrics import ner_metrics
+
+    tags, avg, probs = combine_words(members, weights, mode)
+    gold = [list(p.get("tags") or []) for p in predictions[0]]
+    pred = [["O" if w is None else tags[max(range(len(tags)), key=lambda j: w[j])] for w in sent] for sent in probs]
+    metrics = ner_metrics(gold, pred)
+    loss = []
+    for sent, g in zip(probs, gold):  # per sentence: mean over its scored words, as the trainer's eval_loss
+        terms = [-math.log(max(w[tags.index(t)], 1e-12)) for w, t in zip(sent, g) if w is not None and t in tags]
+        loss.append(sum(terms) / max(1, len(terms)))
+    rows = []
+    for i, (p0, sc, pr, pt) in enumerate(zip(predictions[0], avg, probs, pred)):
+        scores = {"word_logits": sc} if mode == "logits" else \
+            {"word_probs": [None if w is None else [round(v, 6) for v in w] for w in pr]}
+        rows.append({"index": i, "tokens": p0.get("tokens"), "tags": p0.get("tags"), "pred_tags": pt,
+                     "tag_names": list(tags), **scores})
+    own = [ner_metrics(gold, [list(p.get("pred_tags") or []) for p in preds]) for preds in predictions]
+    return metrics, loss, rows, own
+
+
+def _record_ensemble(cfg, store, records, predictions, members, sources, task, weights, mode, name, eval_file):
+    """Multilabel and NER ensembles: the trainer's own metric functions, recorded like the single-label one."""
+    from trainers.settings import PRIMARY_METRICS  # torch-free
+
+    if sum(weights) <= 0:
+        raise UsageError("--weights must sum to a positive number")
+    outcome = _multilabel_outcome if task == "multilabel" else _ner_outcome
+    metrics, loss, out_rows, own = outcome(predictions, members, weights, mode)
+    final = {f"eval_{k}": v for k, v in metrics.items()}
+    if loss:
+        final["eval_loss"] = sum(loss) / len(loss)
+    metric = PRIMARY_METRICS[task]
+    ids = [r["id"] for r in records]
+    extra = {"task": task, "metric": metric,
+             "member_metric": {rid: m.get(metric[len("eval_"):]) for rid, m in zip(ids, own)},
+             "member_accuracy": {rid: m.get("accuracy") for rid, m in zip(ids, own)}}
+    return _save_ensemble(cfg, store, records, out_rows, final, sources, extra, weights, mode, name, eval_file)

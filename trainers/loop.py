@@ -353,10 +353,12 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
                     per = tok.sum(1) / valid.sum(1).clamp(min=1)
                     preds = torch.where(valid, logits.argmax(-1), torch.full_like(labels_t, -100))
                     preds = accelerator.pad_across_processes(preds, dim=1, pad_index=-100)
-                    g = accelerator.gather_for_metrics((batch["index"], per, preds))
+                    # the raw scores too: a word's first sub-token's logits go into its prediction row
+                    scores = accelerator.pad_across_processes(logits, dim=1, pad_index=0)
+                    g = accelerator.gather_for_metrics((batch["index"], per, preds, scores))
                 elif task == "multilabel":
                     per = F.binary_cross_entropy_with_logits(logits, labels_t.float(), reduction="none").mean(-1)
-                    g = accelerator.gather_for_metrics((batch["index"], per, torch.sigmoid(logits)))
+                    g = accelerator.gather_for_metrics((batch["index"], per, torch.sigmoid(logits), logits))
                 else:
                     per = F.cross_entropy(logits, labels_t, reduction="none")
                     g = accelerator.gather_for_metrics((batch["index"], per, logits))
@@ -367,8 +369,10 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
         if task == "ner":
             width = max(p[2].shape[1] for p in parts)
             outs = torch.cat([F.pad(p[2], (0, width - p[2].shape[1]), value=-100) for p in parts])
+            scores = torch.cat([F.pad(p[3], (0, 0, 0, width - p[3].shape[1])) for p in parts])
         else:
             outs = torch.cat([p[2] for p in parts])
+            scores = torch.cat([p[3] for p in parts]) if task == "multilabel" else None
         first: dict[int, int] = {}
         for row, i in enumerate(idx):
             first.setdefault(i, row)
@@ -376,6 +380,8 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
             out.log(f"WARNING: eval gathered {len(idx)} rows for {len(first)} distinct of {len(eval_ex)} samples")
         order = [first[i] for i in range(len(eval_ex)) if i in first]
         losses, outs = losses[order], outs[order]
+        if scores is not None:
+            scores = scores[order]
         exs = [eval_ex[i] for i in range(len(eval_ex)) if i in first]
         preds_out: list[dict] = []
         if task in ("classification", "pair"):
@@ -395,8 +401,10 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
             pred_sets = [[labels[j] for j, v in enumerate(row) if v >= 0.5] for row in outs.tolist()]
             m = multilabel_metrics([ex.labels for ex in exs], pred_sets, labels)
             for k, (ex, ps) in enumerate(zip(exs, pred_sets)):
+                # raw logits in label order (sigmoid >= 0.5 predicts a label): for `expctl ensemble`
                 preds_out.append({"index": k, "text": ex.text, "labels": ex.labels, "pred_labels": ps,
-                                  "probs": {lab: round(v, 6) for lab, v in zip(labels, outs[k].tolist())}})
+                                  "probs": {lab: round(v, 6) for lab, v in zip(labels, outs[k].tolist())},
+                                  "logits": [float(v) for v in scores[k].tolist()]})
         else:
             y_true, y_pred = [], []
             for k, ex in enumerate(exs):
@@ -405,7 +413,12 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
                 word_preds = (word_preds + ["O"] * len(ex.tags))[:len(ex.tags)]  # truncated words: O
                 y_true.append(ex.tags)
                 y_pred.append(word_preds)
-                preds_out.append({"index": k, "tokens": ex.tokens, "tags": ex.tags, "pred_tags": word_preds})
+                # per word: the logits of its first sub-token in tag_names order (null: a word cut off by
+                # max_seq_length, predicted O) - what `expctl ensemble` averages
+                word_logits = [[round(v, 6) for v in w] for w in scores[k][row != -100].tolist()]
+                word_logits = (word_logits + [None] * len(ex.tags))[:len(ex.tags)]
+                preds_out.append({"index": k, "tokens": ex.tokens, "tags": ex.tags, "pred_tags": word_preds,
+                                  "tag_names": list(labels), "word_logits": word_logits})
             m = ner_metrics(y_true, y_pred)
         m["loss"] = float(losses.mean()) if len(losses) else float("nan")
         return {f"eval_{k}": (v if isinstance(v, int) else float(v)) for k, v in m.items()}, preds_out

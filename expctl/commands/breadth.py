@@ -61,14 +61,17 @@ def kfold_cmd(k, stage, assignments, show, dry_run, fmt, as_json, extra):
 @click.option("--eval-file", default=None, help="File to evaluate on (default: the members' own dev predictions).")
 @click.option("--weights", default=None, metavar="W1,W2,...", help="One weight per run (normalised to sum 1).")
 @click.option("--mode", type=click.Choice(["logits", "probs"]), default="logits", show_default=True,
-              help="Average logits (then softmax) or probabilities.")
+              help="Average logits (then softmax; a sigmoid per label for multilabel) or probabilities.")
 @click.option("--name", default=None, help="A name for the ensemble run.")
 @format_option()
 def ensemble_cmd(refs, eval_file, weights, mode, name, fmt, as_json):
     """Average the logits (or probabilities) of RUN RUN... and record the ensemble as a run.
 
-    Members may be different models. Predictions come from each run's predictions.jsonl, or,
-    for an --eval-file a run did not predict, from its checkpoints/best.
+    Members may be different models but must be runs of one task with the same label (or
+    tag) names: classification or pair (argmax), multilabel (every label with probability
+    >= 0.5) or ner (per word, from its first sub-token's scores; argmax). Predictions come
+    from each run's predictions.jsonl, or, for an --eval-file a run did not predict, from its
+    checkpoints/best. Metrics: the trainer's own (eval_accuracy, eval_f1_micro, eval_entity_f1).
     """
     from expctl import breadth
     from expctl.records import open_store
@@ -86,9 +89,12 @@ def ensemble_cmd(refs, eval_file, weights, mode, name, fmt, as_json):
         echo(json.dumps({"run": record["id"], "ensemble": record["ensemble"], "metrics": final}, indent=2,
                         ensure_ascii=False) + "\n")
         return
-    acc = record["ensemble"]["member_accuracy"]
-    rows = [{"run": rid, "role": "member", "accuracy": acc[rid]} for rid in record["ensemble"]["members"]]
-    rows.append({"run": record["id"], "role": f"ensemble ({mode})", "accuracy": final.get("eval_accuracy")})
-    echo(render(rows, ["run", "role", "accuracy"], fmt))
-    message(f"expctl: ensemble run {record['id']}: eval_accuracy {fmt_value(final.get('eval_accuracy'))} "
-            f"(`expctl compare --runs {' '.join(record['ensemble']['members'])} {record['id']}`)")
+    spec = record["ensemble"]
+    metric = spec.get("metric", "eval_accuracy")  # multilabel / ner: the task's primary metric
+    scores = spec.get("member_metric") or spec["member_accuracy"]
+    col = metric[len("eval_"):]
+    rows = [{"run": rid, "role": "member", col: scores[rid]} for rid in spec["members"]]
+    rows.append({"run": record["id"], "role": f"ensemble ({mode})", col: final.get(metric)})
+    echo(render(rows, ["run", "role", col], fmt))
+    message(f"expctl: ensemble run {record['id']}: {metric} {fmt_value(final.get(metric))} "
+            f"(`expctl compare --runs {' '.join(spec['members'])} {record['id']}`)")
