@@ -14,18 +14,14 @@ tricks.
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from typing import Any, Callable
 
 import torch
 
+from trainers.optim import adamw, linear_schedule, plan_steps
 from trainers.settings import resolve_lr
-
-
-def _no_decay(name: str) -> bool:
-    return name.endswith(".bias") or "norm" in name.lower()
 
 
 class EpochShuffle(torch.utils.data.Sampler):
@@ -83,12 +79,7 @@ def train_and_eval(settings: dict[str, Any], accelerator, out, model, tokenizer,
     lr = resolve_lr(settings)
     if settings["lr"] == "auto":
         out.resolved(lr=lr)
-    params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    groups = [
-        {"params": [p for n, p in params if not _no_decay(n)], "weight_decay": float(settings["weight_decay"])},
-        {"params": [p for n, p in params if _no_decay(n)], "weight_decay": 0.0},
-    ]
-    optimizer = torch.optim.AdamW(groups, lr=lr)
+    optimizer = adamw(model, settings, lr, accelerator.device.type)
     seed = int(settings["seed"])
     # the order of an epoch is a function of (seed, epoch): a resumed run sees the same batches;
     # a private generator: creating a loader iterator must not draw from the global RNG (dropout)
@@ -97,17 +88,9 @@ def train_and_eval(settings: dict[str, Any], accelerator, out, model, tokenizer,
                                            generator=torch.Generator().manual_seed(seed))
     model, optimizer, train_dl = accelerator.prepare(model, optimizer, train_dl)
     ga = int(settings["grad_accum_steps"])
-    steps_per_epoch = max(1, math.ceil(len(train_dl) / ga))
-    total = int(settings["max_steps"]) if int(settings["max_steps"]) > 0 else steps_per_epoch * int(settings["epochs"])
-    n_epochs = math.ceil(total / steps_per_epoch)
-    warmup = int(round(float(settings["warmup_ratio"]) * total))
-
-    def lr_lambda(step: int) -> float:
-        if warmup and step < warmup:
-            return (step + 1) / (warmup + 1)
-        return max(0.0, (total - step) / max(1, total - warmup))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)
+    plan = plan_steps(settings, len(train_dl))
+    steps_per_epoch, total, n_epochs, warmup = plan.steps_per_epoch, plan.total, plan.epochs, plan.warmup
+    scheduler = linear_schedule(optimizer, total, warmup)
     tricks = _build_tricks(settings, accelerator, model, optimizer, total, run_dir)
     state = LoopState()
     ckpts = Checkpoints(accelerator, out, run_dir, state, metric_name, int(settings["keep_last"]))

@@ -42,6 +42,7 @@ from trainers.data.pipeline import (
     make_collate,
 )
 from trainers.metrics import classification_metrics, multilabel_metrics, ner_metrics
+from trainers.optim import adamw, linear_schedule, plan_steps
 from trainers.settings import SettingsError, primary_metric, resolve_lr
 
 
@@ -175,10 +176,6 @@ def read_split(settings, which: str, out: Outputs):
         first = "; ".join(f"line {ln}: {why}" for ln, why in rep.skipped_lines[:3])
         out.log(f"{which}: skipped {rep.skipped} malformed line(s) ({first})")
     return examples
-
-
-def _no_decay(name: str) -> bool:
-    return name.endswith(".bias") or "LayerNorm" in name or "layer_norm" in name or "layernorm" in name.lower()
 
 
 def _save_hf(accelerator, model, tokenizer, dest: str) -> None:
@@ -447,15 +444,7 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
     lr = resolve_lr(settings)
     if settings["lr"] == "auto":
         out.resolved(lr=lr)
-    params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    groups = [
-        {"params": [p for n, p in params if not _no_decay(n)], "weight_decay": float(settings["weight_decay"])},
-        {"params": [p for n, p in params if _no_decay(n)], "weight_decay": 0.0},
-    ]
-    try:  # the fused kernel (CPU and CUDA in torch >= 2.4): one kernel for all parameters
-        optimizer = torch.optim.AdamW(groups, lr=lr, fused=accelerator.device.type in ("cpu", "cuda"))
-    except (RuntimeError, TypeError, ValueError):
-        optimizer = torch.optim.AdamW(groups, lr=lr)
+    optimizer = adamw(model, settings, lr, accelerator.device.type)
     sampler = EpochSampler(train_ds.lengths, bs, int(settings["seed"]), bool(settings["group_by_length"]))
     # a private generator: creating a loader iterator must not draw from the global RNG (dropout),
     # or a resumed run (which creates one more iterator) would see different dropout masks
@@ -464,17 +453,9 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
                                            generator=torch.Generator().manual_seed(int(settings["seed"])))
     model, optimizer, train_dl, eval_dl = accelerator.prepare(model, optimizer, train_dl, eval_dl)
     ga = int(settings["grad_accum_steps"])
-    steps_per_epoch = max(1, math.ceil(len(train_dl) / ga))
-    total = int(settings["max_steps"]) if int(settings["max_steps"]) > 0 else steps_per_epoch * int(settings["epochs"])
-    n_epochs = math.ceil(total / steps_per_epoch)
-    warmup = int(round(float(settings["warmup_ratio"]) * total))
-
-    def lr_lambda(step: int) -> float:
-        if warmup and step < warmup:
-            return (step + 1) / (warmup + 1)
-        return max(0.0, (total - step) / max(1, total - warmup))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)
+    plan = plan_steps(settings, len(train_dl))
+    steps_per_epoch, total, n_epochs, warmup = plan.steps_per_epoch, plan.total, plan.epochs, plan.warmup
+    scheduler = linear_schedule(optimizer, total, warmup)
     ckpts.register(scheduler)
     tricks = build_tricks(settings, task=task, num_labels=len(labels), context={
         "accelerator": accelerator, "optimizer": optimizer, "total_steps": total, "tokenizer": tokenizer,
