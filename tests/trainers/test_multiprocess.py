@@ -14,6 +14,7 @@ ACCELERATE = shutil.which("accelerate")
 
 def _launcher() -> list[str]:
     """accelerate launch with 2 processes on a free port (other test runs may share the machine)."""
+    assert ACCELERATE, "the accelerate CLI comes with the package's dependencies (pip install -e '.[test]')"
     import socket
 
     with socket.socket() as sock:
@@ -24,7 +25,6 @@ def _launcher() -> list[str]:
             "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(port)]
 
 
-@pytest.mark.skipif(ACCELERATE is None, reason="accelerate CLI not installed")
 def test_two_processes_match_one(tmp_path, data, train):
     train_path, eval_path = data("classification", n_train=120, n_eval=51)
     out2 = tmp_path / "two"
@@ -53,7 +53,6 @@ def test_two_processes_match_one(tmp_path, data, train):
         assert a["confidence"] == pytest.approx(b["confidence"], abs=1e-4)
 
 
-@pytest.mark.skipif(ACCELERATE is None, reason="accelerate CLI not installed")
 def test_two_process_eval_of_token_labels_matches_one(tmp_path, data, train):
     """NER: sequences of different widths on each process are padded before gathering."""
     train_path, eval_path = data("ner", n_train=96, n_eval=37, fmt="conll")
