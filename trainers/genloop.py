@@ -15,12 +15,12 @@ tricks.
 from __future__ import annotations
 
 import os
-import time
 from typing import Any, Callable
 
 import torch
 
 from trainers.optim import adamw, linear_schedule, plan_steps
+from trainers.updates import train_updates
 from trainers.settings import resolve_lr
 
 
@@ -73,7 +73,7 @@ def train_and_eval(settings: dict[str, Any], accelerator, out, model, tokenizer,
                    evaluate: Callable, metric_name: str, run_dir: str, batch_size: int,
                    resume_from: str | None = None) -> dict[str, float]:
     """Train ``model`` on ``train_ds``; ``evaluate(model, final)`` -> (metrics, predictions)."""
-    from trainers.checkpoints import Checkpoints, LoopState, debug_stop, epoch_batches
+    from trainers.checkpoints import Checkpoints, LoopState
     from trainers.loop import _finish, _save_hf
 
     lr = resolve_lr(settings)
@@ -89,7 +89,7 @@ def train_and_eval(settings: dict[str, Any], accelerator, out, model, tokenizer,
     model, optimizer, train_dl = accelerator.prepare(model, optimizer, train_dl)
     ga = int(settings["grad_accum_steps"])
     plan = plan_steps(settings, len(train_dl))
-    steps_per_epoch, total, n_epochs, warmup = plan.steps_per_epoch, plan.total, plan.epochs, plan.warmup
+    steps_per_epoch, total, warmup = plan.steps_per_epoch, plan.total, plan.warmup
     scheduler = linear_schedule(optimizer, total, warmup)
     tricks = _build_tricks(settings, accelerator, model, optimizer, total, run_dir)
     state = LoopState()
@@ -109,74 +109,22 @@ def train_and_eval(settings: dict[str, Any], accelerator, out, model, tokenizer,
             out.log(f"new best {metric_name} {value:.4f} at step {state.global_step}: saved checkpoints/best")
             ckpts.write_manifest()
 
-    micro, run_loss, run_terms = 0, None, {}
-    log_steps, eval_steps = int(settings["log_steps"]), int(settings["eval_steps"])
-    save_steps, stop_after = int(settings["save_steps"]), int(settings["debug_stop_after_step"])
-    clip = float(settings["max_grad_norm"])
-    t0, t_since, samples_since, samples_total, time_total = time.perf_counter(), time.perf_counter(), 0, 0, 0.0
-    model.train()
-    for epoch in range(start_epoch, n_epochs):
-        if state.global_step >= total:
-            break
-        dl = epoch_batches(accelerator, train_dl, sampler, epoch, skip_batches)
-        skip_batches = 0
-        for batch in dl:
-            with accelerator.accumulate(model):
-                if tricks is None:
-                    loss = model(**batch).loss
-                    accelerator.backward(loss)
-                else:
-                    terms = tricks.train_step(model, _with_decoder_inputs(accelerator, model, batch), accelerator)
-                    loss = terms.pop("loss")
-                    for k, v in terms.items():
-                        v = v.detach().float()
-                        run_terms[k] = run_terms[k] + v if k in run_terms else v
-                if accelerator.sync_gradients and clip > 0:
-                    accelerator.clip_grad_norm_(model.parameters(), clip)
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
-            d = loss.detach().float()
-            run_loss = d if run_loss is None else run_loss + d
-            micro += 1
-            samples_since += batch["input_ids"].shape[0]
-            if not accelerator.sync_gradients:
-                continue
-            scheduler.step()
-            state.global_step += 1
-            step = state.global_step
-            if tricks is not None:
-                tricks.after_optimizer_step(model, step)
-            if step % log_steps == 0 or step == total:
-                value = accelerator.reduce(run_loss / micro, "mean").item()
-                keys = sorted(run_terms)
-                named = dict(zip(keys, accelerator.reduce(torch.stack([run_terms[k] / micro for k in keys]),
-                                                          "mean").tolist())) if keys else {}
-                dt = time.perf_counter() - t_since
-                sps = samples_since * accelerator.num_processes / dt if dt > 0 else 0.0
-                samples_total += samples_since
-                time_total += dt
-                out.metrics(step, step / steps_per_epoch, train_loss=value, lr=scheduler.get_last_lr()[0],
-                            train_samples_per_s=sps, **{f"train_{k}": v for k, v in named.items()})
-                out.log(f"step {step}/{total} | loss {value:.4f}" + "".join(f" | {k} {v:.4f}" for k, v in named.items())
-                        + f" | {sps:.1f} samples/s")
-                for warning in (tricks.check_terms(named) if tricks is not None else ()):
-                    out.log(warning)
-                run_loss, run_terms, micro, samples_since, t_since = None, {}, 0, 0, time.perf_counter()
-                state.last_train_loss = value
-            if eval_steps > 0 and step % eval_steps == 0 and step != total:
-                metrics, _ = evaluate(model, False)
-                model.train()
-                out.metrics(step, step / steps_per_epoch, **metrics)
-                consider(model, metrics)
-                t_since = time.perf_counter()
-            if save_steps > 0 and step % save_steps == 0 and step != total:
-                ckpts.save()
-                t_since = time.perf_counter()
-                samples_since = 0
-            debug_stop(stop_after, step, out)
-            if step >= total:
-                break
-    train_time = time.perf_counter() - t0
+    def step_fn(mdl, batch) -> dict:
+        if tricks is not None:
+            return tricks.train_step(mdl, _with_decoder_inputs(accelerator, mdl, batch), accelerator)
+        loss = mdl(**batch).loss
+        accelerator.backward(loss)
+        return {"loss": loss.detach()}
+
+    def evaluate_mid(mdl, step: int) -> None:
+        metrics, _ = evaluate(mdl, False)
+        out.metrics(step, step / steps_per_epoch, **metrics)
+        consider(mdl, metrics)
+
+    timing = train_updates(settings=settings, accelerator=accelerator, out=out, model=model, optimizer=optimizer,
+                           scheduler=scheduler, train_dl=train_dl, sampler=sampler, plan=plan, state=state,
+                           ckpts=ckpts, step_fn=step_fn, tricks=tricks, evaluate_mid=evaluate_mid,
+                           start_epoch=start_epoch, skip_batches=skip_batches)
     step = state.global_step
     if tricks is not None:
         model = tricks.finalize(model)  # SWA: the averaged weights
@@ -186,9 +134,9 @@ def train_and_eval(settings: dict[str, Any], accelerator, out, model, tokenizer,
     consider(model, metrics)
     _save_hf(accelerator, model, tokenizer, os.path.join(ckpts.root, "last"))
     ckpts.save()
-    extra: dict[str, Any] = {"train_runtime_s": round(train_time, 3), "train_steps": step}
-    if time_total > 0:
-        extra["train_samples_per_s"] = samples_total * accelerator.num_processes / time_total
+    extra: dict[str, Any] = {"train_runtime_s": round(timing.train_time, 3), "train_steps": step}
+    if timing.samples_per_s(accelerator.num_processes) is not None:
+        extra["train_samples_per_s"] = timing.samples_per_s(accelerator.num_processes)
     if state.last_train_loss is not None:
         extra["train_loss"] = state.last_train_loss
     _finish(out, metrics, preds, extra, metric_name, best=(state.best_metric, state.best_step))

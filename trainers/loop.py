@@ -28,8 +28,6 @@ from trainers.checkpoints import (  # noqa: F401 - STATE_MARKER, complete_checkp
     Checkpoints,
     LoopState,
     complete_checkpoints,
-    debug_stop,
-    epoch_batches,
     expctl_show,
     find_resume,
 )
@@ -43,6 +41,7 @@ from trainers.data.pipeline import (
 )
 from trainers.metrics import classification_metrics, multilabel_metrics, ner_metrics
 from trainers.optim import adamw, linear_schedule, plan_steps
+from trainers.updates import train_updates
 from trainers.settings import SettingsError, primary_metric, resolve_lr
 
 
@@ -473,80 +472,18 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
     start_epoch, skip_batches = ckpts.restore(resume_from, steps_per_epoch, ga)
 
     # ---- train
-    log_steps, eval_steps = int(settings["log_steps"]), int(settings["eval_steps"])
-    save_steps = int(settings["save_steps"])
-    stop_after = int(settings["debug_stop_after_step"])
-    clip = float(settings["max_grad_norm"])
-    device = accelerator.device
-    run_sums: dict[str, torch.Tensor] = {}
-    micro = 0
-    samples_since, t_since = 0, time.perf_counter()
-    t_train, samples_total, time_total = time.perf_counter(), 0, 0.0
+    def evaluate_mid(mdl, step: int) -> None:
+        metrics, _ = evaluate(mdl)
+        out.metrics(step, step / steps_per_epoch, **metrics)
+        progress.write(f"eval step {step}: " + _fmt(metrics), out)
+        consider_best(mdl, metrics)
+
     progress = _Progress(total, state.global_step, enabled=accelerator.is_main_process and sys.stdout.isatty())
-    model.train()
-    for epoch in range(start_epoch, n_epochs):
-        if state.global_step >= total:
-            break
-        dl = epoch_batches(accelerator, train_dl, sampler, epoch, skip_batches)
-        skip_batches = 0
-        for batch in dl:
-            with accelerator.accumulate(model):
-                terms = tricks.train_step(model, batch, accelerator)
-                if accelerator.sync_gradients and clip > 0:
-                    accelerator.clip_grad_norm_(model.parameters(), clip)
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
-            for k, v in terms.items():
-                v = v.detach().float()
-                run_sums[k] = run_sums[k] + v if k in run_sums else v
-            micro += 1
-            samples_since += batch["input_ids"].shape[0]
-            if not accelerator.sync_gradients:
-                continue
-            scheduler.step()
-            state.global_step += 1
-            step = state.global_step
-            tricks.after_optimizer_step(model, step)
-            progress.update(step)
-            if step % log_steps == 0 or step == total:
-                keys = sorted(run_sums)
-                vals = accelerator.reduce(torch.stack([run_sums[k] / micro for k in keys]).to(device), "mean").tolist()
-                dt = time.perf_counter() - t_since
-                sps = samples_since * nproc / dt if dt > 0 else 0.0
-                samples_total += samples_since
-                time_total += dt
-                named = dict(zip(keys, vals))
-                state.last_train_loss = named.get("loss")
-                extra = {f"train_{k}": v for k, v in named.items() if k != "loss"}
-                cur_lr = scheduler.get_last_lr()[0]
-                ep = step / steps_per_epoch
-                out.metrics(step, ep, train_loss=named.get("loss", float("nan")), lr=cur_lr, train_samples_per_s=sps,
-                            **extra)
-                if not math.isfinite(named.get("loss", 0.0)):
-                    out.log(f"WARNING: train loss is {named.get('loss')} at step {step}")
-                for warning in tricks.check_terms(named):
-                    out.log(warning)
-                terms_txt = "".join(f" | {k} {v:.4f}" for k, v in named.items() if k != "loss")
-                progress.write(f"step {step}/{total} | epoch {ep:.2f} | loss {named.get('loss', float('nan')):.4f}"
-                               f"{terms_txt} | lr {cur_lr:.2e} | {sps:.1f} samples/s", out)
-                run_sums, micro, samples_since = {}, 0, 0
-                t_since = time.perf_counter()
-            if eval_steps > 0 and step % eval_steps == 0 and step != total:
-                metrics, _ = evaluate(model)
-                out.metrics(step, step / steps_per_epoch, **metrics)
-                progress.write(f"eval step {step}: " + _fmt(metrics), out)
-                consider_best(model, metrics)
-                t_since = time.perf_counter()
-                samples_since = 0
-            if save_steps > 0 and step % save_steps == 0 and step != total:
-                ckpts.save()
-                t_since = time.perf_counter()
-                samples_since = 0
-            debug_stop(stop_after, step, out)
-            if step >= total:
-                break
-    progress.close()
-    train_time = time.perf_counter() - t_train
+    timing = train_updates(settings=settings, accelerator=accelerator, out=out, model=model, optimizer=optimizer,
+                           scheduler=scheduler, train_dl=train_dl, sampler=sampler, plan=plan, state=state,
+                           ckpts=ckpts, step_fn=lambda mdl, batch: tricks.train_step(mdl, batch, accelerator),
+                           tricks=tricks, evaluate_mid=evaluate_mid, start_epoch=start_epoch,
+                           skip_batches=skip_batches, progress=progress)
 
     # ---- end: finalize, evaluate, save
     model = tricks.finalize(model)
@@ -556,9 +493,9 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
     consider_best(model, metrics)
     _save_hf(accelerator, model, tokenizer, os.path.join(ckpt_root, "last"))
     ckpts.save()
-    extra = {"train_runtime_s": round(train_time, 3), "train_steps": state.global_step}
-    if time_total > 0:
-        extra["train_samples_per_s"] = samples_total * nproc / time_total
+    extra = {"train_runtime_s": round(timing.train_time, 3), "train_steps": state.global_step}
+    if timing.samples_per_s(nproc) is not None:
+        extra["train_samples_per_s"] = timing.samples_per_s(nproc)
     if state.last_train_loss is not None:
         extra["train_loss"] = state.last_train_loss
     _finish(out, metrics, preds, extra, metric_name, best=(state.best_metric, state.best_step))
