@@ -167,6 +167,9 @@ class Checkpoints:
         self.keep_last = max(1, int(keep_last))
         self.root = os.path.join(run_dir, "checkpoints")
         self.resumed_from: str | None = None
+        #: what the batch order after a resume depends on; saved in every checkpoint's marker and
+        #: compared on resume (set by the loop once the step plan is known)
+        self.plan: dict[str, Any] = {}
 
     def register(self, *objects) -> None:
         """Objects with state_dict/load_state_dict saved with every checkpoint (then the LoopState)."""
@@ -195,7 +198,7 @@ class Checkpoints:
         acc.wait_for_everyone()
         if acc.is_main_process:
             with open(os.path.join(dest, STATE_MARKER), "w") as fh:
-                fh.write(json.dumps(self.state.state_dict()) + "\n")
+                fh.write(json.dumps({**self.state.state_dict(), "plan": self.plan}) + "\n")
             for _, old in complete_checkpoints(self.root)[:-self.keep_last]:
                 shutil.rmtree(old, ignore_errors=True)
             self.write_manifest()
@@ -214,6 +217,7 @@ class Checkpoints:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise TrainerError(f"resume: cannot load {path} into this run's model and optimizer "
                                f"(another task or model size?): {first}") from exc
+        self._compare_plan(path)
         step = self.state.global_step
         start_epoch = step // steps_per_epoch
         skip_batches = (step % steps_per_epoch) * grad_accum
@@ -227,6 +231,18 @@ class Checkpoints:
         if not inside:
             self._adopt_best()
         return start_epoch, skip_batches
+
+    def _compare_plan(self, path: str) -> None:
+        """Warn (not fail) when what the batch order depends on differs from the checkpoint's run."""
+        try:
+            with open(os.path.join(path, STATE_MARKER), encoding="utf-8") as fh:
+                saved = json.load(fh).get("plan") or {}
+        except (OSError, ValueError, AttributeError):
+            return
+        for key in sorted(set(saved) & set(self.plan)):
+            if saved[key] != self.plan[key]:
+                self.out.log(f"WARNING: resume: {key} was {saved[key]!r} in the checkpoint's run and is "
+                             f"{self.plan[key]!r} now: the continuation is not the one that run would have made")
 
     def _adopt_best(self) -> None:
         """Resuming another run: copy its ``checkpoints/best`` when it is the best model so far of

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import torch
 
-from trainers.optim import adamw, linear_schedule, plan_steps
+from trainers.optim import adamw, linear_schedule, plan_steps, resume_plan
 from trainers.updates import train_updates
 from trainers.settings import resolve_lr
 
@@ -99,6 +99,7 @@ def train_and_eval(settings: dict[str, Any], accelerator, out, model, tokenizer,
             f"accumulation, {steps_per_epoch} updates/epoch, {total} updates, lr {lr:g}, warmup {warmup}"
             + (f"; tricks: {tricks.describe()} ({tricks.passes_per_sample:g} forward/backward passes per sample)"
                if tricks is not None else ""))
+    ckpts.plan = resume_plan(settings, batch_size, accelerator.num_processes, plan)
     start_epoch, skip_batches = ckpts.restore(resume_from, steps_per_epoch, ga)
 
     def consider(mdl, metrics):

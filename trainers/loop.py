@@ -40,7 +40,7 @@ from trainers.data.pipeline import (
     make_collate,
 )
 from trainers.metrics import classification_metrics, multilabel_metrics, ner_metrics
-from trainers.optim import adamw, linear_schedule, plan_steps
+from trainers.optim import adamw, linear_schedule, plan_steps, resume_plan
 from trainers.updates import train_updates
 from trainers.settings import SettingsError, primary_metric, resolve_lr
 
@@ -469,6 +469,7 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
             f"({getattr(tricks, 'passes_per_sample', 1.0):g} forward/backward passes per sample)")
 
     # ---- resume (the checkpoint was found before the data was read)
+    ckpts.plan = resume_plan(settings, bs, nproc, plan)
     start_epoch, skip_batches = ckpts.restore(resume_from, steps_per_epoch, ga)
 
     # ---- train

@@ -104,6 +104,7 @@ def test_resume_from_another_run_folder(seq2seq_runs, tmp_path):
     assert again.returncode == 0, again.stderr[-3000:]
     src = run_a / "checkpoints" / "step-12"
     assert f"resumed from {src} at step 12 (epoch 2, skipping 2 batch(es) of it)" in again.stdout
+    assert "WARNING: resume" not in again.stdout  # the same plan as A's
     _assert_continues_like(full, run_b, 12, 30, ["eval_exact_match", "eval_rouge_l", "eval_bleu"])
     assert sorted(p.name for p in (run_a / "checkpoints").iterdir()) == before
     assert not (run_a / "metrics.json").exists()
@@ -121,6 +122,19 @@ def test_resume_from_another_run_folder(seq2seq_runs, tmp_path):
 
     for ref in (run_a, run_a / "checkpoints", src):
         assert find_resume(str(ref), str(run_b / "checkpoints"), _Log()) == str(src)
+
+
+def test_resume_with_another_batch_plan_warns(seq2seq_runs, tmp_path):
+    """What the continuation depends on is stored with each state checkpoint: a resume under a
+    different batch size or seed says so (once per differing key) and still runs."""
+    flags, _, run_a = seq2seq_runs
+    again = _run({**flags, "batch_size": 4, "seed": 7, "max_steps": 13}, tmp_path / "c", tmp_path, resume=str(run_a))
+    assert again.returncode == 0, again.stderr[-3000:]
+    warnings = [ln for ln in again.stdout.splitlines() if "WARNING: resume:" in ln]
+    assert any("batch_size was 8 in the checkpoint's run and is 4 now" in w for w in warnings)
+    assert any("seed was 42 in the checkpoint's run and is 7 now" in w for w in warnings)
+    assert any("steps_per_epoch was 5" in w for w in warnings) and any("total_steps was 30" in w for w in warnings)
+    assert not any("train_file" in w or "task" in w for w in warnings)
 
 
 def test_span_kill_then_resume_auto(tmp_path):
