@@ -19,10 +19,11 @@ from __future__ import annotations
 import csv
 import json
 import os
-import random
 from typing import Any
 
 import torch
+
+from trainers.data.sampling import random_subset
 
 
 def read_pairs(path: str, settings: dict[str, Any], limit: int, seed: int) -> list[tuple[str, str]]:
@@ -54,10 +55,7 @@ def read_pairs(path: str, settings: dict[str, Any], limit: int, seed: int) -> li
             pairs.append((r[si], r[ti]))
     if not pairs:
         raise ValueError(f"{path}: no examples")
-    if 0 < limit < len(pairs):
-        keep = sorted(random.Random(f"subset-{seed}").sample(range(len(pairs)), limit))
-        pairs = [pairs[i] for i in keep]
-    return pairs
+    return random_subset(pairs, limit, seed)
 
 
 def build_tiny(tokenizer, tiny: dict, max_len: int, dropout):

@@ -21,9 +21,10 @@ vocabulary from the questions and contexts; a folder loads with
 from __future__ import annotations
 
 import json
-import random
 from dataclasses import dataclass
 from typing import Any
+
+from trainers.data.sampling import random_subset
 
 import torch
 
@@ -81,10 +82,7 @@ def read_squad(path: str, limit: int = 0, seed: int = 0) -> list[QA]:
         items.append(QA(str(obj.get("id", n)), obj["question"], ctx, ans, starts))
     if not items:
         raise ValueError(f"{path}: no questions")
-    if 0 < limit < len(items):
-        keep = sorted(random.Random(f"subset-{seed}").sample(range(len(items)), limit))
-        items = [items[i] for i in keep]
-    return items
+    return random_subset(items, limit, seed)
 
 
 def windows(items: list[QA], tokenizer, max_len: int, stride: int, train: bool) -> dict[str, Any]:

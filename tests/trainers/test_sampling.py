@@ -62,3 +62,13 @@ def test_quotas_sum_and_bounds(counts, n):
     assert all(0 <= q[k] <= counts[k] for k in counts)
     if n >= len(counts) and n < sum(counts.values()):
         assert all(q[k] >= 1 for k in counts)
+
+
+def test_random_subset_is_seeded_ordered_and_whole_when_not_limited():
+    from trainers.data.sampling import random_subset
+
+    items = list(range(100))
+    a = random_subset(items, 10, seed=3)
+    assert len(a) == 10 and a == sorted(a) and a == random_subset(items, 10, seed=3)
+    assert a != random_subset(items, 10, seed=4)
+    assert random_subset(items, 0, seed=3) == items and random_subset(items, 100, seed=3) == items

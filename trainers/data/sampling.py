@@ -35,6 +35,15 @@ def reservoir(items: Iterable[T], n: int, rng: random.Random) -> tuple[list[tupl
     return kept, seen
 
 
+def random_subset(items: list[T], limit: int, seed: int) -> list[T]:
+    """``limit`` items chosen at random (a function of ``seed``), in their original order;
+    all of them when ``limit`` is 0 or not smaller than the list."""
+    if not 0 < limit < len(items):
+        return items
+    keep = sorted(random.Random(f"subset-{seed}").sample(range(len(items)), limit))
+    return [items[i] for i in keep]
+
+
 def stratified_quotas(counts: dict[str, int], n: int) -> dict[str, int]:
     """Proportional allocation of ``n`` over labels (largest remainder); then, when ``n`` allows,
     a label left at 0 takes one from the label with the largest quota (every label represented)."""
