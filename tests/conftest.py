@@ -63,6 +63,16 @@ def repo(tmp_path) -> Path:
     return path
 
 
+def make_project(repo: Path, program: str, config: str, name: str = "train.py") -> Path:
+    """Commit a program and its expctl.toml into ``repo`` and `expctl init` it (run.sh, .gitignore)."""
+    (repo / name).write_text(program)
+    (repo / "expctl.toml").write_text(config)
+    run_expctl(repo, "init", check=True)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "project")
+    return repo
+
+
 def run_expctl(cwd, *args, check=False, env=None, timeout=600, input=None) -> subprocess.CompletedProcess:
     """Run the installed `expctl` console script as a real subprocess."""
     full_env = dict(os.environ)

@@ -8,7 +8,7 @@ import json
 import math
 import textwrap
 
-from tests.conftest import git, run_expctl
+from tests.conftest import git, make_project, run_expctl
 
 PROGRAM = textwrap.dedent('''
     import json, math, os
@@ -46,11 +46,7 @@ CONFIG = textwrap.dedent('''
 
 
 def make(repo):
-    (repo / "train.py").write_text(PROGRAM)
-    (repo / "expctl.toml").write_text(CONFIG)
-    run_expctl(repo, "init", check=True)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "p")
+    make_project(repo, PROGRAM, CONFIG)
     return repo
 
 

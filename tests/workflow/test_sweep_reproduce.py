@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import textwrap
 
-from tests.conftest import git, run_expctl
+from tests.conftest import git, make_project, run_expctl
 
 TRAIN = textwrap.dedent('''
     import hashlib
@@ -35,11 +35,7 @@ CONFIG = textwrap.dedent('''
 
 
 def make(repo):
-    (repo / "train.py").write_text(TRAIN)
-    (repo / "expctl.toml").write_text(CONFIG)
-    run_expctl(repo, "init", check=True)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "p")
+    make_project(repo, TRAIN, CONFIG)
     (repo / "data").mkdir()
     (repo / "data" / "train.tsv").write_text("text\tlabel\na\tpos\n")  # git-ignored data
     return repo
