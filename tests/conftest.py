@@ -63,7 +63,7 @@ def repo(tmp_path) -> Path:
     return path
 
 
-def make_project(repo: Path, program: str, config: str, name: str = "train.py") -> Path:
+def commit_project(repo: Path, program: str, config: str, name: str = "train.py") -> Path:
     """Commit a program and its expctl.toml into ``repo`` and `expctl init` it (run.sh, .gitignore)."""
     (repo / name).write_text(program)
     (repo / "expctl.toml").write_text(config)

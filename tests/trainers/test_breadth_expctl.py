@@ -8,7 +8,7 @@ import json
 import math
 import textwrap
 
-from tests.conftest import git, make_project, run_expctl
+from tests.conftest import git, commit_project, run_expctl
 
 PROGRAM = textwrap.dedent('''
     import json, math, os
@@ -46,7 +46,7 @@ CONFIG = textwrap.dedent('''
 
 
 def make(repo):
-    make_project(repo, PROGRAM, CONFIG)
+    commit_project(repo, PROGRAM, CONFIG)
     return repo
 
 

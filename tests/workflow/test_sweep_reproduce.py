@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import textwrap
 
-from tests.conftest import git, make_project, run_expctl
+from tests.conftest import git, commit_project, run_expctl
 
 TRAIN = textwrap.dedent('''
     import hashlib
@@ -35,7 +35,7 @@ CONFIG = textwrap.dedent('''
 
 
 def make(repo):
-    make_project(repo, TRAIN, CONFIG)
+    commit_project(repo, TRAIN, CONFIG)
     (repo / "data").mkdir()
     (repo / "data" / "train.tsv").write_text("text\tlabel\na\tpos\n")  # git-ignored data
     return repo
