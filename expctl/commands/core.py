@@ -41,6 +41,11 @@ def init_cmd(trainer, task, command, name, force, directory):
         message(f"expctl: wrote {f}")
     for f in result.unchanged:
         message(f"expctl: {f} unchanged")
+    if result.gitignore_added:
+        message(f"expctl: .gitignore now ignores {' '.join(result.gitignore_added)}")
+    for entry, files in result.gitignore_skipped.items():
+        shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+        message(f"expctl: not ignoring {entry}: it matches tracked files ({shown}); ignore big files in it by name")
     if result.refused:
         for f in result.refused:
             message(f"expctl: {f} has been edited; not overwriting it (use --force)")
