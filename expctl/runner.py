@@ -95,10 +95,15 @@ def data_fingerprints(cfg: Config, settings: dict[str, Any]) -> dict[str, Any]:
         for pattern in cfg.data_files:
             for match in sorted(glob.glob(str(cfg.root / pattern), recursive=True)):
                 paths[os.path.relpath(match, cfg.root)] = Path(match)
+    from expctl.datasplit import split_version
+
     out = {}
     for name, path in sorted(paths.items()):
         fp = fingerprint(path)
         if fp is not None:
+            version = split_version(path, fp) if fp["kind"] == "file" else None
+            if version:
+                fp["split"] = version  # an output of `expctl data split` (its split.json)
             out[name] = fp
     return out
 

@@ -245,7 +245,8 @@ def format_show(data: dict[str, Any]) -> str:
         lines.append("")
         lines.append("data")
         for path, fp in data["data"].items():
-            lines.append(f"  {path}  {fp.get('fingerprint')}" + (f"  {fp['size']} bytes" if "size" in fp else ""))
+            lines.append(f"  {path}  {fp.get('fingerprint')}" + (f"  {fp['size']} bytes" if "size" in fp else "")
+                         + (f"  {fp['split']}" if fp.get("split") else ""))
     env = data.get("env") or {}
     lines.append("")
     lines.append(f"env       host={env.get('host')} python={env.get('python')} gpus={len(env.get('gpus') or [])} "
