@@ -266,7 +266,9 @@ class Checkpoints:
                 shutil.rmtree(old, ignore_errors=True)
             self.write_manifest()
         acc.wait_for_everyone()
-        self.out.log(f"saved checkpoints/step-{step}")
+        used = disk_usage(self.root) if acc.is_main_process else 0
+        self.out.log(f"saved checkpoints/step-{step}; checkpoints/ holds {used / 1e6:.1f} MB on disk "
+                     f"(keep_last {self.keep_last} resumable state(s), each model + optimizer, plus best and last)")
 
     def restore(self, path: str | None, steps_per_epoch: int, grad_accum: int) -> tuple[int, int]:
         """Load ``path`` (from :func:`find_resume`; None: nothing) -> (start epoch, batches to skip in it)."""
