@@ -133,7 +133,10 @@ def prepare(inputs: dict[str, DataInput], settings: dict[str, Any], root: Path, 
     from expctl.settings import flatten
 
     flat = flatten(settings)
-    seed = int(flat.get("seed", 42) or 0) if isinstance(flat.get("seed", 42), (int, float, str)) else 42
+    try:
+        seed = int(flat.get("seed", 42) or 0)
+    except (TypeError, ValueError):
+        raise UsageError(f"setting seed = {flat.get('seed')!r} is not a number (it seeds the stage subsets)") from None
     paths, env, record, fps = {}, {}, {}, {}
     for name, inp in inputs.items():
         src_path = Path(inp.path) if os.path.isabs(inp.path) else root / inp.path

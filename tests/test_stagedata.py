@@ -96,6 +96,14 @@ def test_argparse_program_fed_a_stratified_stage_subset(repo, expctl):
     again = expctl(repo, "run", "--stage", "smoke", check=True)
     second = json.loads(expctl(repo, "show", "--json", check=True).stdout)
     assert second["data_inputs"]["train"]["fingerprint"] == inp["fingerprint"], again.stderr
+    # a reproduction draws the same subset (same seed) and passes the same arguments
+    rep = expctl(repo, "reproduce", record["id"], check=True)
+    assert f"reproduced run {record['id']}" in rep.stderr and "NOT reproduced" not in rep.stderr
+    (redone,) = [r for r in json.loads(expctl(repo, "runs", "--json", check=True).stdout)
+                 if r.get("reproduces") == record["id"]]
+    redone = json.loads(expctl(repo, "show", redone["id"], "--json", check=True).stdout)
+    assert redone["data_inputs"]["train"]["fingerprint"] == inp["fingerprint"]
+    assert redone["metrics"]["final"]["train_rows"] == 200
     # no limit at full: the program reads the file itself
     expctl(repo, "run", "--stage", "full", "--force", check=True)
     full_rec = json.loads(expctl(repo, "show", "--json", check=True).stdout)

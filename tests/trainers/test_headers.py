@@ -54,3 +54,15 @@ def test_configured_names_win_over_conventional_ones(tmp_path):
     p.write_text("text\tsummary\tlabel\nlong text one\tshort\tpos\nlong text two\tbrief\tneg\n", encoding="utf-8")
     got = list(iter_examples(p, "classification", text_column="summary"))
     assert [(e.text, e.label) for e in got] == [("short", "pos"), ("brief", "neg")]
+
+
+def test_a_rare_class_in_the_first_row_is_not_taken_for_a_header(tmp_path):
+    # intent data: many classes, the first row's class occurs once in the file; its text is
+    # as long as any other, so it is an example, not a row of column names
+    rows = [("please book me a table for two tonight", "book_restaurant")]
+    rows += [(f"what is the weather like in city number {i}", "weather" if i % 2 else "time") for i in range(40)]
+    p = tmp_path / "intents.tsv"
+    p.write_text("".join(f"{t}\t{lab}\n" for t, lab in rows), encoding="utf-8")
+    rep = ReadReport()
+    got = list(iter_examples(p, "classification", report=rep))
+    assert len(got) == 41 and got[0].label == "book_restaurant" and rep.layout.header is None

@@ -299,7 +299,17 @@ def _first_label_is_unique(task: str, wanted: dict[str, Any], rows: list[list[st
     if not labels or len(rows[0]) <= li:
         return False
     counts = Counter(labels)
-    return rows[0][li].strip() not in counts and len(counts) <= len(labels) / 2
+    if rows[0][li].strip() in counts or len(counts) > len(labels) / 2:
+        return False
+    # and the row looks like names, not like an example of a rare class: a label cell that is
+    # not numeric among numeric labels, or a text cell far shorter than the texts below it
+    if all(lab.lstrip("-").isdigit() for lab in counts) and not rows[0][li].strip().lstrip("-").isdigit():
+        return True
+    ti = next((i for role, i in layout.items() if role in ("text", "tokens")), None)
+    if ti is None or len(rows[0]) <= ti:
+        return False
+    lengths = sorted(len(r[ti]) for r in rows[1:] if len(r) > ti)
+    return bool(lengths) and len(rows[0][ti]) <= 0.5 * lengths[len(lengths) // 2]
 
 
 def resolve_layout(task: str, wanted: dict[str, Any], rows: list[list[str]], has_header: Any, path: str = "") -> Layout:
