@@ -92,6 +92,8 @@ def test_argparse_program_fed_a_stratified_stage_subset(repo, expctl):
     assert "corpus/train.tsv" in record["data"]  # the source's own fingerprint
     assert record["data_inputs"]["dev"]["units"] == 50
     assert record["metrics"]["final"]["train_rows"] == 200
+    shown = expctl(repo, "show", check=True).stdout
+    assert f"{{data.train}} = runs/{record['id']}/data/train.tsv: 200 of corpus/train.tsv (max_train_samples=200" in shown
     # same seed, same subset: a second smoke run reads the same lines
     again = expctl(repo, "run", "--stage", "smoke", check=True)
     second = json.loads(expctl(repo, "show", "--json", check=True).stdout)

@@ -247,6 +247,16 @@ def format_show(data: dict[str, Any]) -> str:
         for path, fp in data["data"].items():
             lines.append(f"  {path}  {fp.get('fingerprint')}" + (f"  {fp['size']} bytes" if "size" in fp else "")
                          + (f"  {fp['split']}" if fp.get("split") else ""))
+    for name, inp in (data.get("data_inputs") or {}).items():
+        if not isinstance(inp, dict):
+            continue
+        if inp.get("path") != inp.get("source"):
+            counts = ", ".join(f"{k} {v}" for k, v in (inp.get("labels") or {}).items())
+            lines.append(f"  {{data.{name}}} = {inp.get('path')}: {inp.get('units')} of {inp.get('source')} "
+                         f"({inp.get('limit_setting')}={inp.get('limit')}, seed {inp.get('seed')})"
+                         + (f"; labels {counts}" if counts else "") + f"  {inp.get('fingerprint')}")
+        else:
+            lines.append(f"  {{data.{name}}} = {inp.get('source')} (whole file)")
     env = data.get("env") or {}
     lines.append("")
     lines.append(f"env       host={env.get('host')} python={env.get('python')} gpus={len(env.get('gpus') or [])} "
