@@ -42,3 +42,18 @@ def test_label_review_csv_and_best_last_share_storage(tmp_path):
     one, both = disk_usage(str(best)), disk_usage(str(best), str(last))
     assert both < one * 1.05  # stored once, not twice
     assert sorted(os.listdir(best)) == sorted(os.listdir(last))  # each a complete model folder
+
+
+def test_trainer_warns_about_a_class_of_one(tmp_path, capsys):
+    from trainers.loop import Outputs, read_split
+    from trainers.settings import DEFAULTS
+
+    p = tmp_path / "t.tsv"
+    p.write_text("text\tlabel\n" + "".join(f"text number {i}\t{'a' if i % 2 else 'b'}\n" for i in range(30))
+                 + "one odd text\tc\n", encoding="utf-8")
+    settings = {**DEFAULTS, "train_file": str(p)}
+    examples = read_split(settings, "train", Outputs(str(tmp_path / "run"), str(tmp_path / "run" / "m.jsonl"), True))
+    assert len(examples) == 31
+    log = capsys.readouterr().out
+    assert "WARNING: train: class(es) seen in a single example: 'c'" in log
+    assert "train: columns: text = column 'text', label = column 'label' (header detected: the first row names" in log
