@@ -156,3 +156,15 @@ def test_runs_record_the_split_they_read(repo, expctl):
     version = json.loads((repo / "data" / "split.json").read_text())["version"]
     assert shown["data"]["data/train.csv"]["split"] == f"{version} (train)"
     assert f"{version} (train)" in expctl(repo, "show", check=True).stdout
+
+
+def test_data_modules_import_nothing_heavy():
+    import subprocess
+    import sys
+
+    code = ("import sys, expctl.datasplit, expctl.stagedata, expctl.ckptgc, trainers.checkpoints, "
+            "trainers.data.formats, trainers.data.sampling, expctl.runner; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "{'torch', 'transformers', 'accelerate', 'pandas', 'matplotlib', 'numpy'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
