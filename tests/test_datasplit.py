@@ -94,6 +94,10 @@ def test_tsv_headerless_by_column_and_jsonl(tmp_path):
              for s in ("train", "dev", "test")}
     assert [len(parts[s]) for s in ("train", "dev", "test")] == [120, 15, 15]
     assert sorted(o["text"] for p in parts.values() for o in p) == sorted(o["text"] for o in objs)
+    whole = Counter(o["label"] for o in objs)
+    for s in ("dev", "test"):
+        have = Counter(o["label"] for o in parts[s])
+        assert all(abs(have[lab] - n * 0.1) <= 1 for lab, n in whole.items())  # stratified by the label field
 
 
 def test_conll_sentence_blocks(tmp_path):
