@@ -35,7 +35,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "diff": ("expctl.commands.strategy", "diff_cmd", "What differs between two runs or strategies."),
     "push": ("expctl.commands.strategy", "push_cmd", "Push branches, tags and run records to a git remote."),
     "pull": ("expctl.commands.strategy", "pull_cmd", "Fetch branches, tags and run records from a git remote."),
-    "data": ("expctl.commands.data", "data_group", "Data analysis: length and label statistics, leakage."),
+    "data": ("expctl.commands.data", "data_group", "Data: statistics, leakage, train/dev/test splits."),
     "cases": ("expctl.commands.cases", "cases_cmd", "Case study of a run's wrong predictions."),
     "plot": ("expctl.commands.plot", "plot_cmd", "Training and eval curves, with a diagnosis."),
     "sweep": ("expctl.commands.workflow", "sweep_cmd", "One-factor-at-a-time sensitivity sweep of settings."),

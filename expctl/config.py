@@ -29,7 +29,7 @@ _TABLE_KEYS: dict[str, set[str]] = {
     "project": {"name", "command", "pass_settings", "primary_metric", "direction", "free_form"},
     "metrics": {"regex", "direction", "file"},
     "snapshot": {"max_untracked_mb"},
-    "data": {"files"},
+    "data": {"files", "inputs", "format", "task", "text_column", "label_column", "has_header", "delimiter"},
     "stage": {"description", "settings", "check", "converge_ratio", "loss_metric", "expect_metrics", "expect_files", "requires"},
 }
 
@@ -64,6 +64,7 @@ class Config:
     metrics_file: bool = True
     max_untracked_mb: float = 50.0
     data_files: list[str] = field(default_factory=list)
+    data_inputs: dict[str, Any] = field(default_factory=dict)  # name -> stagedata.DataInput
 
     @property
     def path(self) -> Path:
@@ -198,6 +199,9 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
     dat = _expect(data.get("data", {}), dict, "[data]")
     _check_keys(dat, _TABLE_KEYS["data"], "[data]")
     cfg.data_files = [str(p) for p in _expect(dat.get("files", []), list, "data.files")]
+    from expctl.stagedata import parse_inputs
+
+    cfg.data_inputs = parse_inputs(dat)
     return cfg
 
 

@@ -312,3 +312,11 @@ def require_exists(repo: Repo, rev: str, what: str) -> str:
     if oid is None:
         raise NotFoundError(f"no {what} {rev!r}")
     return oid
+
+
+def tracked_matching(root: str | os.PathLike, pattern: str) -> list[str]:
+    """Tracked files that the .gitignore ``pattern`` matches (``git ls-files -ci``); [] outside a repository."""
+    proc = run_git(["ls-files", "-z", "--cached", "--ignored", f"--exclude={pattern}"], root, check=False)
+    if proc.returncode != 0:
+        return []
+    return [p for p in proc.stdout.decode("utf-8", "replace").split("\0") if p]

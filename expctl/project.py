@@ -12,7 +12,7 @@ from expctl import __version__
 from expctl import config as config_mod
 from expctl.errors import NotFoundError, UsageError
 from expctl.fsutil import atomic_write
-from expctl.gitlayer import find_toplevel, init_repo
+from expctl.gitlayer import find_toplevel, init_repo, tracked_matching
 
 GITIGNORE_BLOCK = """\
 # expctl: run folders, checkpoints and data stay out of git (their fingerprints are recorded)
@@ -95,6 +95,8 @@ class InitResult:
     unchanged: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     gitignore_added: list[str] = field(default_factory=list)
+    #: proposed entries left out because they match tracked files: entry -> those files
+    gitignore_skipped: dict[str, list[str]] = field(default_factory=dict)
 
 
 def init(path: str | os.PathLike = ".", *, trainer: str | None = None, command: str | None = None,
@@ -148,6 +150,11 @@ def init(path: str | os.PathLike = ".", *, trainer: str | None = None, command: 
     existing = gi.read_text(encoding="utf-8") if gi.exists() else ""
     have = {line.strip() for line in existing.splitlines()}
     missing = [e for e in GITIGNORE_ENTRIES if e not in have]
+    for entry in list(missing):  # never ignore a path that holds committed files (a corpus kept in data/)
+        tracked = tracked_matching(root, entry)
+        if tracked:
+            result.gitignore_skipped[entry] = tracked
+            missing.remove(entry)
     if missing:
         block = GITIGNORE_BLOCK if len(missing) == len(GITIGNORE_ENTRIES) else \
             "# expctl\n" + "\n".join(missing) + "\n"

@@ -77,7 +77,8 @@ def _extra_args(original: dict[str, Any], wcfg) -> list[str]:
 
     command = original.get("command") or []
     try:
-        base = build_argv(wcfg, json.loads(json.dumps(original.get("settings") or {})), [])
+        subsets = {n: e.get("path") for n, e in (original.get("data_inputs") or {}).items() if isinstance(e, dict)}
+        base = build_argv(wcfg, json.loads(json.dumps(original.get("settings") or {})), [], subsets or None)
     except Exception:  # noqa: BLE001
         return []
     return command[len(base):] if command[:len(base)] == base else []

@@ -95,20 +95,32 @@ def data_fingerprints(cfg: Config, settings: dict[str, Any]) -> dict[str, Any]:
         for pattern in cfg.data_files:
             for match in sorted(glob.glob(str(cfg.root / pattern), recursive=True)):
                 paths[os.path.relpath(match, cfg.root)] = Path(match)
+    from expctl.datasplit import split_version
+
     out = {}
     for name, path in sorted(paths.items()):
         fp = fingerprint(path)
         if fp is not None:
+            version = split_version(path, fp) if fp["kind"] == "file" else None
+            if version:
+                fp["split"] = version  # an output of `expctl data split` (its split.json)
             out[name] = fp
     return out
 
 
 # ---------------------------------------------------------------------- the command
-def build_argv(cfg: Config, settings: dict[str, Any], extra: Iterable[str]) -> list[str]:
-    """The program's argv: {key} placeholders filled, settings as args when asked."""
+def build_argv(cfg: Config, settings: dict[str, Any], extra: Iterable[str],
+               data_paths: dict[str, str] | None = None) -> list[str]:
+    """The program's argv: {key} placeholders filled, settings as args when asked;
+    {data.NAME}: the file the program reads for input NAME (its stage subset, if any)."""
     flat = flatten(settings)
     argv = []
     for word in cfg.command:
+        if "{data." in word:
+            from expctl.stagedata import fill_placeholders
+
+            paths = data_paths if data_paths is not None else {n: i.path for n, i in cfg.data_inputs.items()}
+            word = fill_placeholders(word, paths)
         if "{" in word:
             try:
                 word = word.format_map(_Placeholders(flat))
@@ -176,6 +188,10 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
     st = cfg.stage(stage) if stage else None
     settings = resolve(cfg.settings, st.settings if st else {}, assignments, cfg.free_form)
     argv = build_argv(cfg, settings, extra_args)
+    if cfg.data_inputs:
+        from expctl import stagedata
+
+        stagedata.source_paths(cfg.data_inputs, cfg.root)  # missing input files: refused before any record
     exe = argv[0]
     if "/" not in exe and not _which(exe, cfg.env.get("PATH")):
         raise NotFoundError(f"command not found: {exe} (project.command in expctl.toml)")
@@ -208,6 +224,15 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
         metrics_path.touch()
     except OSError as exc:
         raise _storage_error(f"could not create the run folder runs/{run_id}", exc) from exc
+    staged = None
+    if cfg.data_inputs:  # stage subsets for the program's own input files
+        try:
+            staged = stagedata.prepare(cfg.data_inputs, settings, cfg.root, run_dir, log=None if quiet else _log)
+        except BaseException:
+            stagedata.discard(run_dir)
+            raise
+        argv = build_argv(cfg, settings, extra_args, staged.paths)
+        masked_argv = [envinfo.mask_text(a, secrets) for a in argv]
 
     code = {
         "commit": snap.commit, "tree": snap.tree, "head": snap.head, "branch": snap.branch,
@@ -235,7 +260,7 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
         "command": masked_argv,
         "settings": envinfo.mask_mapping(settings),
         "code": code,
-        "data": data_fingerprints(cfg, settings),
+        "data": {**data_fingerprints(cfg, settings), **(staged.fingerprints if staged else {})},
         "env": {"host": env["host"], "python": env["python"], "packages": env["packages"],
                 "gpus": [g["name"] for g in env["gpus"]], "world_size": _world_size(argv)},
         "metrics": {"final": {}, "best": {}, "events": 0},
@@ -245,6 +270,8 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
         "checkpoints": None,
         "process": {"host": socket.gethostname(), "pid": os.getpid(), "start": pid_start_time(os.getpid())},
     }
+    if staged:
+        record["data_inputs"] = staged.record
     if extra_record:
         record.update(extra_record)
     try:
@@ -259,6 +286,8 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
         "EXPCTL_RUN_ID": run_id, "EXPCTL_RUN_DIR": str(run_dir), "EXPCTL_SETTINGS": str(settings_path),
         "EXPCTL_METRICS": str(metrics_path), "EXPCTL_STAGE": stage or "none", "EXPCTL_PROJECT_ROOT": str(cfg.root),
     })
+    if staged:
+        child_env.update(staged.env)
     if extra_env:
         child_env.update(extra_env)
     if not quiet:

@@ -138,6 +138,8 @@ def test_demo_data_is_clean(tmp_path):
 EXPECTED = """\
 {p}: 6 rows, 1 empty line(s), 0 malformed line(s) skipped
 
+Columns: text = column 'text', label = column 'label' (header detected: the first row names the configured columns)
+
 Length
 what                 min    p50    p90    p95    p99    max    mean
 -----------------  -----  -----  -----  -----  -----  -----  ------

@@ -158,6 +158,69 @@ def debug_stop(stop_after: int, step: int, out) -> None:
         os._exit(3)
 
 
+def _same_content(a: str, b: str, chunk: int = 1 << 20) -> bool:
+    if os.path.getsize(a) != os.path.getsize(b):
+        return False
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        while True:
+            x, y = fa.read(chunk), fb.read(chunk)
+            if x != y:
+                return False
+            if not x:
+                return True
+
+
+def share_identical(src: str, dest: str) -> int:
+    """Hard-link every file of ``dest`` that is byte-identical to the same file of ``src``
+    (``last`` and ``best`` when the final model is the best one): one copy on disk, two
+    folders that each stay a complete Hugging Face model. Returns the bytes saved (0 when
+    nothing is shared or the file system has no hard links). Writers replace folders, never
+    files in place (:func:`trainers.loop._save_hf`), so a later save of one never changes the other."""
+    if not (os.path.isdir(src) and os.path.isdir(dest)):
+        return 0
+    saved = 0
+    for dirpath, _dirs, files in os.walk(dest):
+        for name in files:
+            d = os.path.join(dirpath, name)
+            s = os.path.join(src, os.path.relpath(d, dest))
+            try:
+                if not os.path.isfile(s) or os.path.samefile(s, d) or not _same_content(s, d):
+                    continue
+                tmp = d + ".link"
+                os.link(s, tmp)
+                os.replace(tmp, d)
+                saved += os.path.getsize(d)
+            except OSError:
+                continue
+    return saved
+
+
+def disk_usage(*paths: str) -> int:
+    """Bytes on disk under ``paths`` (allocated blocks), each hard-linked file counted once."""
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    for top in paths:
+        for dirpath, _dirs, files in os.walk(top):
+            for name in files:
+                try:
+                    st = os.lstat(os.path.join(dirpath, name))
+                except OSError:
+                    continue
+                if (st.st_dev, st.st_ino) in seen:
+                    continue
+                seen.add((st.st_dev, st.st_ino))
+                total += getattr(st, "st_blocks", 0) * 512 or st.st_size
+    return total
+
+
+def link_last_to_best(root: str, out) -> None:
+    """After ``last`` is written: share its files with ``best`` where identical, and say so."""
+    saved = share_identical(os.path.join(root, "best"), os.path.join(root, "last"))
+    if saved:
+        out.log(f"checkpoints/last is the same model as checkpoints/best: hard-linked ({saved / 1e6:.1f} MB "
+                "stored once)")
+
+
 class Checkpoints:
     """The run's ``checkpoints/``: state saves, pruning, ``checkpoints.json``, resume."""
 
@@ -203,7 +266,9 @@ class Checkpoints:
                 shutil.rmtree(old, ignore_errors=True)
             self.write_manifest()
         acc.wait_for_everyone()
-        self.out.log(f"saved checkpoints/step-{step}")
+        used = disk_usage(self.root) if acc.is_main_process else 0
+        self.out.log(f"saved checkpoints/step-{step}; checkpoints/ holds {used / 1e6:.1f} MB on disk "
+                     f"(keep_last {self.keep_last} resumable state(s), each model + optimizer, plus best and last)")
 
     def restore(self, path: str | None, steps_per_epoch: int, grad_accum: int) -> tuple[int, int]:
         """Load ``path`` (from :func:`find_resume`; None: nothing) -> (start epoch, batches to skip in it)."""

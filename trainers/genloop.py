@@ -73,7 +73,7 @@ def train_and_eval(settings: dict[str, Any], accelerator, out, model, tokenizer,
                    evaluate: Callable, metric_name: str, run_dir: str, batch_size: int,
                    resume_from: str | None = None) -> dict[str, float]:
     """Train ``model`` on ``train_ds``; ``evaluate(model, final)`` -> (metrics, predictions)."""
-    from trainers.checkpoints import Checkpoints, LoopState
+    from trainers.checkpoints import Checkpoints, LoopState, link_last_to_best
     from trainers.loop import _finish, _save_hf
 
     lr = resolve_lr(settings)
@@ -134,6 +134,8 @@ def train_and_eval(settings: dict[str, Any], accelerator, out, model, tokenizer,
     out.log("final eval: " + " | ".join(f"{k[5:]} {v:.4f}" for k, v in metrics.items() if isinstance(v, float)))
     consider(model, metrics)
     _save_hf(accelerator, model, tokenizer, os.path.join(ckpts.root, "last"))
+    if accelerator.is_main_process:
+        link_last_to_best(ckpts.root, out)
     ckpts.save()
     extra: dict[str, Any] = {"train_runtime_s": round(timing.train_time, 3), "train_steps": step}
     if timing.samples_per_s(accelerator.num_processes) is not None:

@@ -28,6 +28,7 @@ from trainers.checkpoints import (  # noqa: F401 - STATE_MARKER, complete_checkp
     Checkpoints,
     LoopState,
     complete_checkpoints,
+    link_last_to_best,
     expctl_show,
     find_resume,
 )
@@ -171,6 +172,13 @@ def read_split(settings, which: str, out: Outputs):
     out.log(f"{which}: {os.path.relpath(path, _project_root()) if path.startswith(_project_root()) else path}: {how}; "
             f"{kind}: {shown}{more}")
     rep = reports[-1]
+    if rep.layout is not None:
+        out.log(f"{which}: columns: {rep.layout.describe()}")
+    if task in ("classification", "pair") and (limit <= 0 or how.startswith("all ")):
+        single = sorted(lab for lab, c in counts.items() if c == 1)
+        if single:
+            out.log(f"WARNING: {which}: class(es) seen in a single example: {', '.join(map(repr, single[:10]))} "
+                    "(a header row read as data? a typo in a label?)")
     if rep.skipped:
         first = "; ".join(f"line {ln}: {why}" for ln, why in rep.skipped_lines[:3])
         out.log(f"{which}: skipped {rep.skipped} malformed line(s) ({first})")
@@ -493,6 +501,8 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
     out.log(f"final eval step {state.global_step}: " + _fmt(metrics))
     consider_best(model, metrics)
     _save_hf(accelerator, model, tokenizer, os.path.join(ckpt_root, "last"))
+    if accelerator.is_main_process:
+        link_last_to_best(ckpt_root, out)
     ckpts.save()
     extra = {"train_runtime_s": round(timing.train_time, 3), "train_steps": state.global_step}
     if timing.samples_per_s(nproc) is not None:

@@ -35,6 +35,7 @@ SEQ_LENGTHS = (32, 64, 128, 256, 384, 512)
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _CONFLICT = -1
 _EXAMPLES = 5  # examples kept per finding
+HEAD_ROWS = 200  # the head-of-file sample whose labels are shown beside the whole file's (a smoke stage's size)
 
 
 # ---------------------------------------------------------------------------------------
@@ -110,6 +111,8 @@ class FileStats:
     tokens_exact: bool = False
     labels: Counter = field(default_factory=Counter)
     label_changes: int = 0
+    head_labels: Counter = field(default_factory=Counter)  # labels of the first HEAD_ROWS rows
+    columns: str = ""  # tsv/csv: the columns read and why (header detection)
     first_row: dict[str, int] = field(default_factory=dict)  # label -> 1-based row where it first appears
     duplicate_rows: int = 0
     duplicated_texts: int = 0
@@ -145,6 +148,12 @@ class FileStats:
             "suggested_max_seq_length": seq,
             "fits_untruncated": fits,
             "labels": dict(self.labels.most_common()),
+            "head_rows": min(self.rows, HEAD_ROWS),
+            "head_labels": dict(self.head_labels.most_common()),
+            "label_changes": self.label_changes,
+            "label_runs": runs_test(self.labels, self.label_changes) if self.task in ("classification", "pair")
+            else None,
+            "columns": self.columns,
             "majority_label": label,
             "majority_baseline": share if label is not None else None,
             "duplicate_rows": self.duplicate_rows,
@@ -189,6 +198,8 @@ def _read(path: str, task: str, read_opts: dict[str, Any], stats: FileStats) -> 
     except ValueError as exc:  # unknown task / format
         raise UsageError(str(exc)) from exc
     finally:
+        if report.layout is not None:
+            stats.columns = report.layout.describe()
         stats.malformed = report.skipped
         stats.malformed_examples = list(report.skipped_lines[:_EXAMPLES])
 
@@ -271,6 +282,8 @@ def file_stats(path: str | Path, task: str = "classification", read_opts: dict[s
                 labels.update(label.split("|") if label else ["(none)"])
             else:
                 labels[label] += 1
+                if rows <= HEAD_ROWS:
+                    stats.head_labels[label] += 1
             lid = label_ids.get(label)
             if lid is None:
                 lid = label_ids[label] = len(label_ids)
@@ -328,6 +341,23 @@ def file_stats(path: str | Path, task: str = "classification", read_opts: dict[s
     return stats
 
 
+def runs_test(labels: Counter, changes: int) -> dict[str, float] | None:
+    """Label changes between consecutive rows against a shuffled file (the runs test for k
+    categories): under a random order of the same labels, with counts n_i of N rows,
+    E[changes] = (N-1) - sum n_i(n_i-1)/N and, with runs R = changes + 1,
+    Var(R) = [S2 (S2 + N(N+1)) - 2N S3 - N^3] / (N^2 (N-1)), S2 = sum n_i^2, S3 = sum n_i^3.
+    ``z`` well below 0 (long runs of one label) means clustered rows."""
+    n = sum(labels.values())
+    if n < 3 or len(labels) < 2:
+        return None
+    s2 = sum(c * c for c in labels.values())
+    s3 = sum(c ** 3 for c in labels.values())
+    expected = (n - 1) - sum(c * (c - 1) for c in labels.values()) / n
+    var = (s2 * (s2 + n * (n + 1)) - 2 * n * s3 - n ** 3) / (n * n * (n - 1))
+    z = (changes - expected) / var ** 0.5 if var > 0 else 0.0
+    return {"changes": changes, "expected": expected, "z": z}
+
+
 def file_warnings(s: FileStats) -> list[str]:
     out: list[str] = []
     name = Path(s.path).name
@@ -349,7 +379,11 @@ def file_warnings(s: FileStats) -> list[str]:
                 out.append(f"{name}: imbalanced labels: {top_label!r} is {share:.1%} of rows, {low_label!r} "
                            f"{low / s.rows:.1%} ({top / low:.0f}:1); the majority-class baseline is {share:.4g}: "
                            "report macro F1, consider class weights or focal loss")
-            rare = [lab for lab, c in counts if c < 10]
+            single = [lab for lab, c in counts if c == 1]
+            if single:
+                out.append(f"{name}: class(es) seen in a single row: {', '.join(map(repr, single[:10]))} "
+                           "(a header row read as data? a typo in a label?)")
+            rare = [lab for lab, c in counts if 1 < c < 10]
             if rare and s.rows >= 100:
                 out.append(f"{name}: labels with fewer than 10 rows: {', '.join(map(repr, rare[:10]))}")
             # ordered by label: far fewer label changes than a shuffled file would have
@@ -363,6 +397,13 @@ def file_warnings(s: FileStats) -> list[str]:
                 out.append(f"{name}: rows are ordered by label ({s.label_changes} label changes where a shuffled "
                            f"file would have about {expected:.0f}){head_note}: shuffle before taking a "
                            "head-of-file subset or a split")
+            else:
+                rt = runs_test(s.labels, s.label_changes)
+                if n >= 50 and rt is not None and rt["z"] < -4 and s.label_changes < 0.8 * rt["expected"]:
+                    out.append(f"{name}: labels come in long runs ({s.label_changes:,} label changes where a shuffled "
+                               f"file would have about {rt['expected']:,.0f}; runs test z = {rt['z']:.1f}): the "
+                               f"first {min(n, HEAD_ROWS)} rows are not a fair sample (see the head column); "
+                               "shuffle before taking a head-of-file subset")
     if s.duplicate_rows:
         out.append(f"{name}: {s.duplicate_rows} row(s) repeat an earlier text ({s.duplicated_texts} distinct "
                    f"text(s), {s.duplicate_rows / s.rows:.1%} of rows)")
@@ -475,6 +516,8 @@ def render_stats(report: StatsReport, fmt: str = "table") -> str:
         d = f.to_dict()
         head = (f"{f.path}: {f.rows:,} rows, {f.empty_lines} empty line(s), {f.malformed} malformed line(s) skipped")
         parts.append(f"## {head}" if md else heading(head))
+        if f.columns:
+            parts.append(f"Columns: {f.columns}")
         stat_cols = ["what", "min", "p50", "p90", "p95", "p99", "max", "mean"]
         ner = f.task == "ner"
         tok_what = "tokens" if f.tokens_exact else "words + 2" if ner else "tokens (estimate)"
@@ -490,9 +533,14 @@ def render_stats(report: StatsReport, fmt: str = "table") -> str:
         if f.labels:
             total = sum(f.labels.values())
             label_rows = [{"label": lab, "rows": c, "share": c / total} for lab, c in f.labels.most_common()]
+            cols = ["label", "rows", "share"]
+            if f.head_labels and f.rows > HEAD_ROWS:
+                head = f"first_{min(f.rows, HEAD_ROWS)}_rows"
+                for row in label_rows:
+                    row[head] = f.head_labels.get(row["label"], 0)
+                cols.append(head)
             what = {"ner": "Entity types", "multilabel": "Labels (a row may have several)"}.get(f.task, "Labels")
-            text = title(what) + "\n" + render_rows(label_rows, ["label", "rows", "share"], fmt,
-                                                    align_right=["rows", "share"])
+            text = title(what) + "\n" + render_rows(label_rows, cols, fmt, align_right=cols[1:])
             if d["majority_label"] is not None:
                 text += (f"\nMajority-class baseline: {d['majority_baseline']:.4f} "
                          f"(always predicting {d['majority_label']!r})")

@@ -41,6 +41,11 @@ def init_cmd(trainer, task, command, name, force, directory):
         message(f"expctl: wrote {f}")
     for f in result.unchanged:
         message(f"expctl: {f} unchanged")
+    if result.gitignore_added:
+        message(f"expctl: .gitignore now ignores {' '.join(result.gitignore_added)}")
+    for entry, files in result.gitignore_skipped.items():
+        shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+        message(f"expctl: not ignoring {entry}: it matches tracked files ({shown}); ignore big files in it by name")
     if result.refused:
         for f in result.refused:
             message(f"expctl: {f} has been edited; not overwriting it (use --force)")
@@ -240,7 +245,18 @@ def format_show(data: dict[str, Any]) -> str:
         lines.append("")
         lines.append("data")
         for path, fp in data["data"].items():
-            lines.append(f"  {path}  {fp.get('fingerprint')}" + (f"  {fp['size']} bytes" if "size" in fp else ""))
+            lines.append(f"  {path}  {fp.get('fingerprint')}" + (f"  {fp['size']} bytes" if "size" in fp else "")
+                         + (f"  {fp['split']}" if fp.get("split") else ""))
+    for name, inp in (data.get("data_inputs") or {}).items():
+        if not isinstance(inp, dict):
+            continue
+        if inp.get("path") != inp.get("source"):
+            counts = ", ".join(f"{k} {v}" for k, v in (inp.get("labels") or {}).items())
+            lines.append(f"  {{data.{name}}} = {inp.get('path')}: {inp.get('units')} of {inp.get('source')} "
+                         f"({inp.get('limit_setting')}={inp.get('limit')}, seed {inp.get('seed')})"
+                         + (f"; labels {counts}" if counts else "") + f"  {inp.get('fingerprint')}")
+        else:
+            lines.append(f"  {{data.{name}}} = {inp.get('source')} (whole file)")
     env = data.get("env") or {}
     lines.append("")
     lines.append(f"env       host={env.get('host')} python={env.get('python')} gpus={len(env.get('gpus') or [])} "
@@ -282,14 +298,45 @@ def log_cmd(ref, tail):
 
 
 @click.command("gc")
-def gc_cmd():
+@click.option("--checkpoints", is_flag=True,
+              help="List checkpoint folders of runs no tag or open exploration references, with their sizes.")
+@click.option("--yes", is_flag=True, help="With --checkpoints: delete them (records, logs and metrics stay).")
+def gc_cmd(checkpoints, yes):
     """Finalize runs whose expctl process died (recorded as interrupted), then pack refs
     and objects so listings stay fast. Records, code snapshots and tags are never pruned:
-    every record ref keeps its code reachable."""
+    every record ref keeps its code reachable.
+
+    With --checkpoints: show what deleting the checkpoints of unreferenced runs would free
+    (a dry run); add --yes to delete them.
+    """
     from expctl.records import open_store
 
     _, store = open_store()
+    if checkpoints:
+        _gc_checkpoints(store, yes)
+        return
     records = store.all()
     store.repo.git("pack-refs", "--all")
     store.repo.git("gc", "--quiet")
     message(f"expctl: {len(records)} records checked; refs and objects packed")
+
+
+def _gc_checkpoints(store, yes: bool) -> None:
+    from expctl import ckptgc
+    from expctl.analysis import render_rows
+
+    candidates, keep, kept_bytes = ckptgc.plan(store)
+    total = sum(c.bytes for c in candidates)
+    if candidates:
+        echo(render_rows(ckptgc.rows(candidates), ["run", "stage", "started", "checkpoints", "size"]) + "\n")
+    message(f"expctl: keeping the checkpoints of {len(keep)} referenced run(s) ({ckptgc.human(kept_bytes)}): "
+            + (", ".join(f"{rid} ({why})" for rid, why in list(keep.items())[:5]) or "none")
+            + (" ..." if len(keep) > 5 else ""))
+    if not candidates:
+        message("expctl: no checkpoints to delete")
+    elif yes:
+        freed = ckptgc.delete(store, candidates)
+        message(f"expctl: deleted the checkpoints of {len(candidates)} run(s): {ckptgc.human(freed)} freed")
+    else:
+        message(f"expctl: dry run: deleting the checkpoints of {len(candidates)} run(s) would free "
+                f"{ckptgc.human(total)}; run `expctl gc --checkpoints --yes` to delete them")

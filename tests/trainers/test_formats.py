@@ -107,9 +107,13 @@ def test_skip_and_count(tmp_path):
 
 def test_missing_header_column_is_an_error(tmp_path):
     p = tmp_path / "a.tsv"
-    p.write_text("sentence\tlabel\nx\ty\n", encoding="utf-8")
+    p.write_text("phrase\tlabel\nx\ty\n", encoding="utf-8")  # no configured nor conventional text name
     with pytest.raises(FormatError, match="text"):
         ex_list(p, has_header=True)
+    p.write_text("sentence\tlabel\nx\ty\n", encoding="utf-8")  # a conventional one: read
+    assert [(e.text, e.label) for e in ex_list(p, has_header=True)] == [("x", "y")]
+    with pytest.raises(FormatError, match="review"):  # a configured name is never replaced
+        ex_list(p, has_header=True, text_column="review")
 
 
 def test_reader_streams(tmp_path):

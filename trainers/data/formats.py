@@ -12,7 +12,10 @@ Formats (``format="auto"`` picks one from the extension, then from the content):
   comma-separated (or ``delimiter``) with RFC-4180 quoting; a quoted field may span lines.
   Columns by header name or by 0-based index (``label_column=0`` for label-first files).
   ``has_header="auto"``: the first row is a header when it contains the configured column
-  names. Headerless files with named (default) columns: text is the first column, unless
+  names, or conventional ones (text/sentence/review/... and label/class/sentiment/...: a
+  ``label,review`` file with the default ``text_column``), or when its label cell occurs
+  nowhere else while the other rows' labels recur (see :func:`resolve_layout`; the
+  :class:`ReadReport` keeps the :class:`Layout` and why, which the trainer logs). Headerless files with named (default) columns: text is the first column, unless
   the first column looks like labels (shorter than the last column on average), then label
   first. For ``ner``, a tsv line may be ``tokens<TAB>tags`` (space-separated both sides; a
   single unspaced CJK string is split into characters when that matches the tag count).
@@ -34,6 +37,7 @@ import json
 import os
 import re
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,6 +88,7 @@ class ReadReport:
     examples: int = 0
     skipped: int = 0
     skipped_lines: list[tuple[int | None, str]] = field(default_factory=list)
+    layout: Any = None  # tsv/csv: the Layout read (header, columns, why)
 
     def skip(self, err: FormatError) -> None:
         self.skipped += 1
@@ -181,7 +186,7 @@ def iter_examples(
     else:
         delim = delimiter or ("\t" if fmt == "tsv" else ",")
         delim = {"\\t": "\t", "tab": "\t"}.get(delim, delim)
-        gen = _iter_delimited(path, task, fmt, delim, has_header, **opts)
+        gen = _iter_delimited(path, task, fmt, delim, has_header, report=report, **opts)
     last_line = 0
     try:
         for item in gen:
@@ -223,51 +228,149 @@ def _rows(path: str, fmt: str, delim: str) -> Iterator[tuple[int, list[str]]]:
                 start = end + 1
 
 
-def _looks_like_header(row: list[str], names: list[str]) -> bool:
-    cells = {c.strip().lower() for c in row}
-    return bool(names) and all(n.lower() in cells for n in names)
+# Conventional column names: a first row made of these is a header even when the configured
+# names differ (a `label,review` file read with the default text_column = "text").
+TEXT_NAMES = ("text", "sentence", "review", "content", "comment", "document", "doc", "query", "question",
+              "title", "body", "utterance", "tweet", "message", "sentence1", "text_a", "premise", "passage", "x")
+PAIR_NAMES = ("text_pair", "sentence2", "text_b", "hypothesis", "answer", "passage2")
+LABEL_NAMES = ("label", "labels", "class", "category", "target", "sentiment", "polarity", "y", "intent", "tag",
+               "tags", "gold_label", "rating", "stars")
+ROLE_NAMES = {"text": TEXT_NAMES, "text_pair": PAIR_NAMES, "label": LABEL_NAMES, "tokens": ("tokens", "words", "text"),
+              "tags": ("tags", "labels", "ner_tags", "label")}
+DEFAULT_NAMES = {"text": "text", "text_pair": "text_pair", "label": "label", "tokens": "tokens", "tags": "tags"}
+_HEADER_PEEK = 2000  # rows read ahead to decide the header by label statistics
+
+
+@dataclass
+class Layout:
+    """How a tsv/csv file's columns were read: the header row (or None), the column index of
+    each role, and why - the sentence the trainer logs and ``data stats`` shows."""
+
+    header: list[str] | None
+    index: dict[str, int]
+    why: str
+
+    def describe(self) -> str:
+        if self.header is not None:
+            cols = ", ".join(f"{role} = column {self.header[i]!r}" for role, i in self.index.items())
+        else:
+            cols = ", ".join(f"{role} = column {i}" for role, i in self.index.items())
+        return f"{cols} ({self.why})"
+
+
+def _norm(cell: str) -> str:
+    return cell.strip().lstrip("\ufeff").lower()
+
+
+def _match_header(row: list[str], wanted: dict[str, Any], conventional: bool) -> dict[str, int] | None:
+    """Column index per role from a header row: configured names first, then (with
+    ``conventional``) conventional names for roles left at their default name. None: no match."""
+    lookup: dict[str, int] = {}
+    for i, cell in enumerate(row):
+        lookup.setdefault(_norm(cell), i)
+    index: dict[str, int] = {}
+    for role, col in wanted.items():
+        idx = _as_index(col)
+        if idx is not None:
+            index[role] = idx
+            continue
+        if str(col).lower() in lookup:
+            index[role] = lookup[str(col).lower()]
+            continue
+        if not conventional or str(col) != DEFAULT_NAMES.get(role):
+            return None
+        found = next((lookup[n] for n in ROLE_NAMES.get(role, ()) if n in lookup and lookup[n] not in index.values()), None)
+        if found is None:
+            return None
+        index[role] = found
+    return index
+
+
+def _first_label_is_unique(task: str, wanted: dict[str, Any], rows: list[list[str]]) -> bool:
+    """A first row whose label cell (placed by position) never recurs in the rows after it,
+    while the other rows' labels do recur: a header, not an example of a class of one."""
+    if task not in ("classification", "pair") or len(rows) < 11:
+        return False
+    layout = _positional_layout(task, wanted, rows[1:], "")
+    li = layout.get("label")
+    if li is None:
+        return False
+    labels = [r[li].strip() for r in rows[1:] if len(r) > li]
+    if not labels or len(rows[0]) <= li:
+        return False
+    counts = Counter(labels)
+    if rows[0][li].strip() in counts or len(counts) > len(labels) / 2:
+        return False
+    # and the row looks like names, not like an example of a rare class: a label cell that is
+    # not numeric among numeric labels, or a text cell far shorter than the texts below it
+    if all(lab.lstrip("-").isdigit() for lab in counts) and not rows[0][li].strip().lstrip("-").isdigit():
+        return True
+    ti = next((i for role, i in layout.items() if role in ("text", "tokens")), None)
+    if ti is None or len(rows[0]) <= ti:
+        return False
+    lengths = sorted(len(r[ti]) for r in rows[1:] if len(r) > ti)
+    return bool(lengths) and len(rows[0][ti]) <= 0.5 * lengths[len(lengths) // 2]
+
+
+def resolve_layout(task: str, wanted: dict[str, Any], rows: list[list[str]], has_header: Any, path: str = "") -> Layout:
+    """Header or not, and the column of each role, from the first rows of a tsv/csv file.
+
+    ``has_header="auto"`` decides, in this order: the first row names the configured
+    columns; it is made of conventional names (text/sentence/review/... and
+    label/class/sentiment/...); its label cell occurs nowhere else while the other labels
+    recur (label statistics). Otherwise there is no header and columns go by position.
+    Raises :class:`FormatError` when a configured column is missing from the header.
+    """
+    first = rows[0]
+    flag = str(has_header).strip().lower()
+    if flag in ("true", "1", "yes"):
+        index = _match_header(first, wanted, conventional=True)
+        if index is None:
+            missing = next(str(c) for role, c in wanted.items() if _as_index(c) is None
+                           and str(c).lower() not in {_norm(x) for x in first})
+            raise FormatError(path, 1, f"header has no column {missing!r} (columns: {', '.join(first)})")
+        return Layout(first, index, "has_header = true")
+    if flag not in ("false", "0", "no"):
+        named = [c for c in wanted.values() if _as_index(c) is None]
+        index = _match_header(first, wanted, conventional=False) if named else None
+        if index is not None:
+            return Layout(first, index, "header detected: the first row names the configured columns")
+        index = _match_header(first, wanted, conventional=True) if named else None
+        if index is not None:
+            return Layout(first, index, "header detected: the first row holds conventional column names")
+        if _first_label_is_unique(task, wanted, rows):
+            index = _positional_layout(task, wanted, rows[1:], path)
+            return Layout(first, index, "header detected: the first row's label occurs nowhere else in the file's "
+                                        f"first {len(rows)} rows; columns placed by position")
+        why = "no header: the first row matches no column name"
+    else:
+        why = "has_header = false"
+    index = _positional_layout(task, wanted, rows, path)
+    return Layout(None, index, why + ("; columns by position" if any(_as_index(c) is None for c in wanted.values())
+                                      else ""))
 
 
 def _iter_delimited(path, task, fmt, delim, has_header, *, text_column, text_pair_column, label_column,
-                    tokens_column, tags_column, label_separator):
+                    tokens_column, tags_column, label_separator, report=None):
     rows = _rows(path, fmt, delim)
     wanted = _wanted_columns(task, text_column, text_pair_column, label_column, tokens_column, tags_column)
-    named = [c for c in wanted.values() if _as_index(c) is None]
-    header_flag = str(has_header).strip().lower()
     buffered: list[tuple[int, list[str]]] = []
-    first = next(rows, None)
-    if first is None:
+    for item in rows:
+        buffered.append(item)
+        if len(buffered) >= _HEADER_PEEK:
+            break
+    if not buffered:
         return
-    if header_flag in ("true", "1", "yes"):
-        header = first[1]
-    elif header_flag in ("false", "0", "no"):
-        header = None
-        buffered.append(first)
-    else:  # auto
-        if named and _looks_like_header(first[1], named):
-            header = first[1]
-        else:
-            header = None
-            buffered.append(first)
-    index: dict[str, int] = {}
-    if header is not None:
-        lookup = {c.strip().lower(): i for i, c in enumerate(header)}
-        for role, col in wanted.items():
-            idx = _as_index(col)
-            if idx is None:
-                if str(col).lower() not in lookup:
-                    yield FormatError(path, first[0], f"header has no column {col!r} (columns: {', '.join(header)})")
-                    return
-                idx = lookup[str(col).lower()]
-            index[role] = idx
-    else:
-        # peek a few rows to place named columns positionally
-        for _ in range(50):
-            nxt = next(rows, None)
-            if nxt is None:
-                break
-            buffered.append(nxt)
-        index = _positional_layout(task, wanted, [r for _, r in buffered], path)
+    try:
+        layout = resolve_layout(task, wanted, [r for _, r in buffered], has_header, path)
+    except FormatError as exc:
+        yield FormatError(path, buffered[0][0], exc.reason)
+        return
+    if report is not None:
+        report.layout = layout
+    if layout.header is not None:
+        buffered = buffered[1:]
+    index = layout.index
     ncols_needed = max(index.values()) + 1 if index else 1
 
     def _all_rows():
