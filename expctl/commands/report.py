@@ -43,3 +43,37 @@ def report_cmd(refs, output, runs_mode, stage, baseline, metrics, max_points):
         message(f"expctl: warning: {w}")
     size = report.write(output, data)
     message(f"expctl: wrote {output} ({len(data.rows)} rows, {len(data.charts)} charts, {size / 1024:.0f} KB)")
+
+
+@click.command("export")
+@click.argument("kind", type=click.Choice(["tensorboard", "csv"]))
+@click.argument("runs", nargs=-1, required=True, metavar="RUN...")
+@click.option("-o", "--output", default=None, type=click.Path(),
+              help="tensorboard: the folder to write (default: tensorboard/); csv: the file (default: stdout).")
+def export_cmd(kind, runs, output):
+    """Write recorded runs' curves (any program's) as TensorBoard event files or one tidy CSV.
+
+    RUN is a run id, name, tag or branch. tensorboard writes OUTPUT/<run id>/events.out.
+    tfevents.* (view with `tensorboard --logdir OUTPUT`); csv writes one row per run, step
+    and metric, with the run's settings as columns (for pandas.read_csv).
+    """
+    from expctl.analysis import export
+    from expctl.output import echo
+    from expctl.records import open_store
+
+    _, store = open_store()
+    records = list({r["id"]: r for r in (store.resolve(ref) for ref in runs)}.values())
+    if kind == "csv":
+        header, rows = export.tidy_rows(store, records)
+        text = export.to_csv(header, rows)
+        if output:
+            from expctl.fsutil import atomic_write
+
+            atomic_write(output, text)
+            message(f"expctl: wrote {output} ({len(rows)} rows from {len(records)} run(s))")
+        else:
+            echo(text)
+        return
+    files = export.write_tensorboard(store, records, output or "tensorboard")
+    message(f"expctl: wrote {len(files)} event file(s) under {output or 'tensorboard'}/ "
+            f"(view: tensorboard --logdir {output or 'tensorboard'})")
