@@ -153,7 +153,7 @@ def draw_charts(report: Report, max_points: int = 200) -> None:
             band = sec.group.band(metric)
             if band:
                 series.append(ChartSeries(sec.label, downsample(band, max_points), sec.index, mark(sec)))
-        report.charts.append(line_chart(metric, series, width=570, height=280))
+        report.charts.append(line_chart(metric, series, width=550, height=280))
     for sec in report.sections:
         series = []
         own = [m for m in report.metrics[:2] if sec.group.band(m)]
@@ -162,7 +162,7 @@ def draw_charts(report: Report, max_points: int = 200) -> None:
             series.append((metric, band))
         sec.chart = "".join(
             line_chart(f"{metric} — {sec.label}", [ChartSeries(sec.label, band, sec.index, mark(sec))],
-                       width=370, height=220, css_class="chart small")
+                       width=360, height=220, css_class="chart small")
             for metric, band in series)
 
 
