@@ -213,7 +213,7 @@ def load_groups(refs: Sequence[str]) -> tuple[list[Curves], list[CurveGroup]]:
     from expctl.analysis.plot import load_curves, parse_metrics, run_record
 
     store = cfg = None
-    from expctl.errors import ExpctlError
+    from expctl.errors import ExpctlError, NotFoundError
 
     try:
         from expctl.records import open_store
@@ -233,7 +233,10 @@ def load_groups(refs: Sequence[str]) -> tuple[list[Curves], list[CurveGroup]]:
             from expctl import strategies as strat
 
             if strat.find(store, ref) is not None:
-                rows, _ = compare.build(store, cfg, [ref])
+                try:
+                    rows, _ = compare.build(store, cfg, [ref])
+                except NotFoundError:  # no succeeded run: the run the ref names, as before
+                    rows = []
                 members = rows[0].group.runs if rows else None
         if members:
             for record in members:

@@ -35,6 +35,14 @@ def plot_cmd(runs: tuple[str, ...], metrics: tuple[str, ...], png: str | None, f
     """
     if as_json:
         fmt = "json"
+    if png:
+        import os
+
+        from expctl.errors import UsageError
+
+        folder = os.path.dirname(os.path.abspath(png))
+        if not os.path.isdir(folder):
+            raise UsageError(f"cannot write {png}: no folder {folder}")
     from expctl.analysis.curvegroups import load_groups
     from expctl.analysis.plot import project_metric_info, render_plot_report, save_png
 

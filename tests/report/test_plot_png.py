@@ -69,3 +69,31 @@ def test_png_through_the_cli_and_terminal_width(pictures, tmp_path):
     assert 100 < max(len(line) for line in wide.splitlines()) <= 120
     data = json.loads(run_expctl(pictures, "plot", "overfit", "--json", check=True).stdout)
     assert data["runs"][0]["verdict"] == "overfitting" and data["runs"][0]["since_step"] == 150
+
+
+def test_terminal_chart_never_wider_than_the_terminal(tmp_path):
+    from expctl.analysis.plot import render_chart
+
+    runs = [(f"a-long-run-folder-name-{k}", [(s, 1e-4 * (k + 1) / (1 + s)) for s in range(50)]) for k in range(4)]
+    for columns in (40, 57, 80, 150):
+        text = render_chart("train_loss", runs, height=6, fit=columns)
+        assert max(len(line) for line in text.splitlines()) <= columns, (columns, text)
+        assert all(f"a-long-run-folder-name-{k}" in text for k in range(4)) or columns < 60
+    assert max(len(line) for line in render_chart("x", runs, fit=150).splitlines()) > 120  # it does fill
+
+
+def test_plot_cli_fits_columns_and_refuses_a_missing_folder(tmp_path):
+    import math
+
+    folders = []
+    for k in range(3):
+        f = tmp_path / f"an-experiment-folder-with-a-long-name-{k}"
+        f.mkdir()
+        (f / "metrics.jsonl").write_text("".join(
+            json.dumps({"step": s, "train_loss": 1e-3 * math.exp(-s / (50 + k))}) + "\n" for s in range(0, 200, 5)))
+        folders.append(str(f))
+    out = run_expctl(tmp_path, "plot", *folders, env={"COLUMNS": "50"}, check=True).stdout
+    chart = out.split("\nDiagnosis")[0]
+    assert max(len(line) for line in chart.splitlines()) <= 50, chart
+    proc = run_expctl(tmp_path, "plot", folders[0], "--png", str(tmp_path / "nope" / "c.png"))
+    assert proc.returncode == 2 and proc.stderr.startswith("expctl: error: cannot write ")
