@@ -89,7 +89,7 @@ def build(store, cfg, refs: Sequence[str] = (), *, runs_mode: bool = False, stag
     from expctl import compare, diffing
     from expctl.analysis import parse_jsonl
     from expctl.analysis.cases import analyse
-    from expctl.analysis.curvegroups import CurveGroup, distinguishing_labels
+    from expctl.analysis.curvegroups import CurveGroup, distinguishing_labels, epoch_starts
     from expctl.analysis.plot import diagnose, parse_metrics, primary_eval_metric
 
     rows, ctx = compare.build(store, cfg, refs, runs_mode=runs_mode, stage=stage, baseline=baseline)
@@ -98,8 +98,10 @@ def build(store, cfg, refs: Sequence[str] = (), *, runs_mode: bool = False, stag
     visible, columns, _, json_rows = compare.table(rows, ctx, "csv")
     groups = []
     for row in rows:
-        members = [parse_metrics(store.read_file(r, "metrics.jsonl") or b"", name=r["id"]) for r in row.group.runs]
-        groups.append(CurveGroup(row.label, members, [r["id"] for r in row.group.runs], {}, row.label))
+        blobs = [store.read_file(r, "metrics.jsonl") or b"" for r in row.group.runs]
+        members = [parse_metrics(b, name=r["id"]) for b, r in zip(blobs, row.group.runs)]
+        groups.append(CurveGroup(row.label, members, [r["id"] for r in row.group.runs], {}, row.label,
+                                 epoch_starts(blobs[0]) if blobs else []))
     if runs_mode:
         from expctl.analysis.curvegroups import _plain_settings
 
@@ -153,7 +155,10 @@ def draw_charts(report: Report, max_points: int = 200) -> None:
             band = sec.group.band(metric)
             if band:
                 series.append(ChartSeries(sec.label, downsample(band, max_points), sec.index, mark(sec)))
-        report.charts.append(line_chart(metric, series, width=550, height=280))
+        # the epoch axis only when every row's epochs begin at the same steps
+        epochs = {json.dumps(sec.group.epochs) for sec in report.sections}
+        report.charts.append(line_chart(metric, series, width=550, height=280,
+                                        epochs=report.sections[0].group.epochs if len(epochs) == 1 else ()))
     for sec in report.sections:
         series = []
         own = [m for m in report.metrics[:2] if sec.group.band(m)]
@@ -162,7 +167,7 @@ def draw_charts(report: Report, max_points: int = 200) -> None:
             series.append((metric, band))
         sec.chart = "".join(
             line_chart(f"{metric} — {sec.label}", [ChartSeries(sec.label, band, sec.index, mark(sec))],
-                       width=360, height=220, css_class="chart small")
+                       width=360, height=220, css_class="chart small", epochs=sec.group.epochs)
             for metric, band in series)
 
 

@@ -53,6 +53,7 @@ class CurveGroup:
     run_ids: list[str] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)  # flattened, seed removed
     name: str = ""  # the ref / strategy it was asked for
+    epochs: list[tuple[float, int]] = field(default_factory=list)  # (step, epoch) starts, see epoch_starts
 
     def band(self, metric: str) -> Band | None:
         series = [c.series[metric] for c in self.members if c.series.get(metric)]
@@ -118,6 +119,24 @@ def downsample(band: Band, max_points: int = 300) -> Band:
         out.n.append(max(band.n[i] for i in idx))
     for attr in ("steps", "mean", "lo", "hi", "n"):
         getattr(out, attr).append(getattr(band, attr)[-1])
+    return out
+
+
+def epoch_starts(data: bytes | str) -> list[tuple[float, int]]:
+    """(step, epoch) where each whole epoch ≥ 1 began, from the ``epoch`` the program
+    logged beside ``step`` (the bundled trainer does); [] when it logged none."""
+    from expctl.analysis import parse_jsonl
+
+    if isinstance(data, str):
+        data = data.encode()
+    out: list[tuple[float, int]] = []
+    for obj in parse_jsonl(data)[0]:
+        step, epoch = obj.get("step"), obj.get("epoch")
+        if any(isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) for v in (step, epoch)):
+            continue
+        whole = int(math.floor(epoch + 1e-9))
+        if whole >= 1 and (not out or whole > out[-1][1]):
+            out.append((float(step), whole))
     return out
 
 

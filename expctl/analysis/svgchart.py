@@ -4,7 +4,8 @@
 curvegroups.Band`): each group a mean polyline with its own colour and dash pattern, the
 band (mean ± std) as a translucent path when the group has several seeds, a dot at every
 point of a sparse series (eval metrics), and a dotted vertical line with a caption at each
-diagnosis step. Axes carry "nice" ticks and a ``step`` label. Every drawn series is a
+diagnosis step. Axes carry "nice" ticks and a ``step`` label; where the program logged
+epochs, each epoch's first step is marked along the top edge (``ep 1``, ``ep 2`` ...). Every drawn series is a
 ``<g class="series">`` with ``data-label`` and ``data-points`` so a test (or a reader's
 browser) can check what was drawn; ``<title>`` elements give hover text.
 """
@@ -71,8 +72,9 @@ def _tick_text(v: float) -> str:
 
 
 def line_chart(title: str, series: Sequence[ChartSeries], width: int = 760, height: int = 280,
-               css_class: str = "chart") -> str:
-    """One metric as an ``<svg>`` element (see the module docstring)."""
+               css_class: str = "chart", epochs: Sequence[tuple[float, int]] = ()) -> str:
+    """One metric as an ``<svg>`` element (see the module docstring). ``epochs``: (step,
+    epoch) where epochs began, marked along the top edge (the epoch axis)."""
     series = [s for s in series if len(s.band)]
     left, right, top, bottom = 58, 14, 26, 38
     pw, ph = width - left - right, height - top - bottom
@@ -111,6 +113,14 @@ def line_chart(title: str, series: Sequence[ChartSeries], width: int = 760, heig
         x = sx(t)
         grid.append(f'<line class="grid" x1="{_num(x)}" x2="{_num(x)}" y1="{top}" y2="{top + ph}"/>'
                     f'<text class="tick" x="{_num(x)}" y="{top + ph + 16}" text-anchor="middle">{_tick_text(t)}</text>')
+    shown = [(st, e) for st, e in epochs if x_lo < st <= x_hi]
+    every = max(1, math.ceil(len(shown) / 12))  # at most a dozen epoch labels
+    for st, e in shown:
+        if e % every:
+            continue
+        x = _num(sx(st))
+        grid.append(f'<line class="epoch" x1="{x}" x2="{x}" y1="{top}" y2="{top + ph}"/>'
+                    f'<text class="epoch-label" x="{x}" y="{top - 3}" text-anchor="middle">ep {e}</text>')
     grid.append(f'<rect class="frame" x="{left}" y="{top}" width="{pw}" height="{ph}"/>')
     grid.append(f'<text class="axis-label" x="{left + pw / 2}" y="{height - 4}" text-anchor="middle">step</text>')
     grid.append("</g>")

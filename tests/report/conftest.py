@@ -1,7 +1,7 @@
 """A real project for the picture tests: strategies on git, seeds, predictions.
 
 The program writes metrics and predictions the way the bundled trainer does (train_loss
-every 5 steps, eval metrics every 50, ``predictions.jsonl`` with label / pred /
+every 5 steps with the epoch (100 steps each), eval metrics every 50, ``predictions.jsonl`` with label / pred /
 confidence / text), in a few milliseconds, so that a project of several strategies with
 seeds is built in seconds.
 """
@@ -22,7 +22,7 @@ TRAIN_PY = textwrap.dedent('''
     seed, lr, acc, steps = int(s["seed"]), float(s["lr"]), float(s["acc"]), int(s["steps"])
     overfit = int(s["overfit"])
     for step in range(0, steps + 1, 5):
-        track.log_metrics(step=step, train_loss=2.0 * math.exp(-step * lr) + 0.002 * seed)
+        track.log_metrics(step=step, epoch=step / 100, train_loss=2.0 * math.exp(-step * lr) + 0.002 * seed)
         if step % 50 == 0 and step:
             rise = max(0, step - overfit) / 100.0 if overfit else 0.0
             ev = {"eval_loss": 1.0 * math.exp(-step * lr) + 0.3 + rise,
