@@ -118,6 +118,9 @@ def build(store, cfg, refs: Sequence[str] = (), *, runs_mode: bool = False, stag
         sec.diagnosis = diagnose(group.mean_curves(), eval_metric=eval_metric, direction_of=cfg.direction_of)
         if row is not base_row:
             sec.diff = diffing.diff(store, base_row.record["id"], row.record["id"])
+            for part in sec.diff["settings"].values():  # seeds differ within a row too: not a change
+                for key in [k for k in part if k.rsplit(".", 1)[-1] == "seed"]:
+                    del part[key]
         data = store.read_file(row.record, "predictions.jsonl")
         if data:
             preds, bad = parse_jsonl(data)

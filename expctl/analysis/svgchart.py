@@ -5,7 +5,7 @@ curvegroups.Band`): each group a mean polyline with its own colour and dash patt
 band (mean ± std) as a translucent path when the group has several seeds, a dot at every
 point of a sparse series (eval metrics), and a dotted vertical line with a caption at each
 diagnosis step. Axes carry "nice" ticks and a ``step`` label; where the program logged
-epochs, each epoch's first step is marked along the top edge (``ep 1``, ``ep 2`` ...). Every drawn series is a
+epochs, each epoch's first step is a faint vertical line labelled ``ep 1``, ``ep 2`` ... Every drawn series is a
 ``<g class="series">`` with ``data-label`` and ``data-points`` so a test (or a reader's
 browser) can check what was drawn; ``<title>`` elements give hover text.
 """
@@ -74,7 +74,7 @@ def _tick_text(v: float) -> str:
 def line_chart(title: str, series: Sequence[ChartSeries], width: int = 760, height: int = 280,
                css_class: str = "chart", epochs: Sequence[tuple[float, int]] = ()) -> str:
     """One metric as an ``<svg>`` element (see the module docstring). ``epochs``: (step,
-    epoch) where epochs began, marked along the top edge (the epoch axis)."""
+    epoch) where epochs began, drawn as faint labelled lines (the epoch axis)."""
     series = [s for s in series if len(s.band)]
     left, right, top, bottom = 58, 14, 26, 38
     pw, ph = width - left - right, height - top - bottom
@@ -120,7 +120,7 @@ def line_chart(title: str, series: Sequence[ChartSeries], width: int = 760, heig
             continue
         x = _num(sx(st))
         grid.append(f'<line class="epoch" x1="{x}" x2="{x}" y1="{top}" y2="{top + ph}"/>'
-                    f'<text class="epoch-label" x="{x}" y="{top - 3}" text-anchor="middle">ep {e}</text>')
+                    f'<text class="epoch-label" x="{x}" y="{top + ph - 4}" dx="3">ep {e}</text>')
     grid.append(f'<rect class="frame" x="{left}" y="{top}" width="{pw}" height="{ph}"/>')
     grid.append(f'<text class="axis-label" x="{left + pw / 2}" y="{height - 4}" text-anchor="middle">step</text>')
     grid.append("</g>")
