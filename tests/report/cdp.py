@@ -17,8 +17,12 @@ from pathlib import Path
 
 
 def find_chromium() -> str | None:
-    for candidate in (os.environ.get("EXPCTL_CHROMIUM"), shutil.which("chromium"), "/usr/bin/chromium",
-                      shutil.which("chromium-browser"), shutil.which("google-chrome")):
+    """$EXPCTL_CHROMIUM when set (only it), else chromium on PATH or /usr/bin/chromium."""
+    if os.environ.get("EXPCTL_CHROMIUM"):
+        path = os.environ["EXPCTL_CHROMIUM"]
+        return path if os.path.exists(path) else None
+    for candidate in (shutil.which("chromium"), "/usr/bin/chromium", shutil.which("chromium-browser"),
+                      shutil.which("google-chrome")):
         if candidate and os.path.exists(candidate):
             return candidate
     return None
