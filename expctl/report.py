@@ -163,11 +163,9 @@ def draw_charts(report: Report, max_points: int = 200) -> None:
         report.charts.append(line_chart(metric, series, width=550, height=280,
                                         epochs=report.sections[0].group.epochs if len(epochs) == 1 else ()))
     for sec in report.sections:
-        series = []
         own = [m for m in report.metrics[:2] if sec.group.band(m)]
-        for k, metric in enumerate(own):
-            band = downsample(sec.group.band(metric), max(10, max_points // 2))  # a half-width chart
-            series.append((metric, band))
+        series = [(metric, downsample(sec.group.band(metric), max(10, max_points // 2)))  # half-width charts
+                  for metric in own]
         sec.chart = "".join(
             line_chart(f"{metric} — {sec.label}", [ChartSeries(sec.label, band, sec.index, mark(sec))],
                        width=360, height=220, css_class="chart small", epochs=sec.group.epochs)

@@ -28,7 +28,7 @@ def test_png_legend_by_settings_seed_bands_markers_diagnosis(pictures, monkeypat
     assert labels == ["baseline: acc=0.8, lr=0.01, overfit=0 (n=2)",
                       "best-lr: acc=0.84, lr=0.02, overfit=0 (n=3)",
                       "overfit: acc=0.804, lr=0.02, overfit=150"]
-    assert not any(r["id"] in " ".join(labels) for g in groups for r in [{"id": i} for i in g.run_ids])
+    assert not any(run_id in " ".join(labels) for g in groups for run_id in g.run_ids)
     # the legend sits outside the plotting areas (to the right of every axes)
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
