@@ -83,7 +83,9 @@ def test_report_opens_offline_in_a_real_browser(pictures, tmp_path, browser):
         bands: svg.querySelectorAll('g.series path.band').length,
         points: svg.querySelectorAll('g.series circle').length,
         marks: Array.from(svg.querySelectorAll('g.diagnosis')).map(g => Number(g.dataset.step)),
-        epochs: Array.from(svg.querySelectorAll('.epoch-label')).map(t => t.textContent) }))""")
+        epochs: Array.from(svg.querySelectorAll('.epoch-label')).map(t => t.textContent),
+        looks: Array.from(svg.querySelectorAll('g.series polyline')).map(p =>
+            [p.getAttribute('stroke'), getComputedStyle(p).strokeWidth]) }))""")
     overlaid = [c for c in charts if "—" not in c["metric"]]
     assert [c["metric"] for c in overlaid] == ["train_loss", "eval_accuracy", "eval_loss"]
     for c in charts:
@@ -91,6 +93,8 @@ def test_report_opens_offline_in_a_real_browser(pictures, tmp_path, browser):
     for c in overlaid:
         assert c["labels"] == STRATEGIES and c["bands"] == 2  # baseline and best-lr have seeds
         assert c["marks"] == [150]  # the exploration overfits from step 150
+        # best-lr and overfit share their train_loss curve: colours and widths keep both visible
+        assert len({stroke for stroke, _ in c["looks"]}) == 3 and len({w for _, w in c["looks"]}) == 3
     assert overlaid[0]["points"] == 0 and overlaid[1]["points"] == 3 * 6  # markers on sparse eval points
     assert overlaid[0]["epochs"] == ["ep 1", "ep 2", "ep 3"]  # the epoch axis, from the logged epochs
     assert len(charts) == 3 + 3 * 2  # and each strategy's own train_loss + eval_accuracy
