@@ -43,6 +43,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "kfold": ("expctl.commands.breadth", "kfold_cmd", "Train K stratified folds as grouped runs; mean ± std."),
     "ensemble": ("expctl.commands.breadth", "ensemble_cmd", "Average the predictions of several runs; record the ensemble as a run."),
     "demo": ("expctl.commands.demo", "demo_cmd", "Show the whole workflow on generated data, offline."),
+    "report": ("expctl.commands.report", "report_cmd", "Write one self-contained HTML report: table, curves, diffs, cases."),
+    "export": ("expctl.commands.report", "export_cmd", "Write runs' curves as TensorBoard events or one tidy CSV."),
 }
 
 

@@ -57,6 +57,7 @@ class Outputs:
         self.run_dir = run_dir
         self.metrics_path = metrics_path
         self.is_main = is_main
+        self.tracker = None  # the Accelerator when TensorBoard tracking is on
         if is_main:
             os.makedirs(run_dir, exist_ok=True)
             os.makedirs(os.path.dirname(os.path.abspath(metrics_path)), exist_ok=True)
@@ -90,6 +91,10 @@ class Outputs:
                 rec[k] = v
         with open(self.metrics_path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(rec) + "\n")
+        if self.tracker is not None:  # opt-in TensorBoard (settings: tensorboard = true)
+            scalars = {k: v for k, v in rec.items() if k != "step"}
+            if scalars:
+                self.tracker.log(scalars, step=rec.get("step"))
 
     def write_json(self, name: str, obj: Any) -> None:
         if not self.is_main:
@@ -103,6 +108,38 @@ class Outputs:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def tensorboard_kwargs(settings: dict[str, Any], run_dir: str) -> dict[str, Any]:
+    """Accelerator arguments for the opt-in TensorBoard tracker (events under
+    ``runs/<id>/tensorboard/``); {} when ``tensorboard`` is off. Refused with advice when
+    the ``tensorboard`` package is missing, before any data or model work."""
+    if not settings.get("tensorboard"):
+        return {}
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        raise TrainerError("tensorboard = true needs the tensorboard package: pip install 'expctl[tensorboard]'") from None
+    return {"log_with": "tensorboard", "project_dir": run_dir}
+
+
+def tensorboard_config(settings: dict[str, Any]) -> dict[str, Any]:
+    """The run's settings as TensorBoard hparams: flat, and only the types it accepts."""
+    flat: dict[str, Any] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(f"{prefix}{k}.", v) if isinstance(v, dict) else walk(f"{prefix}{k}", v)
+        elif isinstance(value, (bool, int, float, str)):
+            flat[prefix] = value
+        elif value is not None:
+            flat[prefix] = json.dumps(value, default=str)
+
+    for key, value in settings.items():
+        walk(f"{key}." if isinstance(value, dict) else key, value)
+    return flat
+
 
 
 def _project_root() -> str:
@@ -237,9 +274,13 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
         mp_note = ("mixed_precision=fp16 does nothing on a CPU (accelerate ignores it): training in fp32. "
                    "Use mixed_precision=bf16 for reduced precision on a CPU.")
         mp = "no"
+    tracking = tensorboard_kwargs(settings, run_dir)
     accelerator = Accelerator(cpu=not use_cuda, mixed_precision=mp,
-                              gradient_accumulation_steps=int(settings["grad_accum_steps"]))
+                              gradient_accumulation_steps=int(settings["grad_accum_steps"]), **tracking)
     out = Outputs(run_dir, metrics_path, accelerator.is_main_process)
+    if tracking:
+        accelerator.init_trackers("tensorboard", config=tensorboard_config(settings))
+        out.tracker = accelerator
     nproc = accelerator.num_processes
     out.log(f"task {task}; device {accelerator.device}; processes {nproc}; mixed precision {mp}; "
             f"torch threads {torch.get_num_threads()}")

@@ -78,6 +78,7 @@ DEFAULTS: dict[str, Any] = {
     # --- logging, evaluation, checkpoints ------------------------------------------------
     "log_steps": 10,  # log train_loss / lr / samples/s every N updates (the only host syncs)
     "eval_steps": 100,  # evaluate every N updates (and always at the end; 0 = only at the end)
+    "tensorboard": False,  # also write TensorBoard events to runs/<id>/tensorboard/ (pip install 'expctl[tensorboard]')
     "save_steps": 1000,  # save a resumable checkpoint every N updates (and always at the end)
     "keep_last": 2,  # resumable checkpoints kept (the best model is kept separately)
     "metric_for_best": "auto",  # auto = PRIMARY_METRICS[task]

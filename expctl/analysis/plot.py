@@ -168,6 +168,10 @@ class Diagnosis:
         return f"{head}: {self.detail}" if self.detail else head
 
 
+def truncate_text(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(1, width - 1)] + "…"
+
+
 def _fmt_step(step: float) -> str:
     return str(int(step)) if float(step).is_integer() else f"{step:g}"
 
@@ -321,9 +325,11 @@ def _line(x0: int, y0: int, x1: int, y1: int):
 
 
 def render_chart(metric: str, runs: Sequence[tuple[str, Series]], width: int = 64, height: int = 12,
-                 braille: bool | None = None) -> str:
+                 braille: bool | None = None, fit: int | None = None) -> str:
     """One metric, several runs, as text: y labels (max, middle, min) on the left, step
-    range below, and a legend. ``braille`` defaults to True for a single run."""
+    range below, and a legend. ``braille`` defaults to True for a single run. With ``fit``
+    (a terminal's columns) the plot area shrinks so that no line is longer than ``fit``
+    and the legend wraps."""
     runs = [(name, s) for name, s in runs if s]
     if not runs:
         return f"{metric}: no values"
@@ -337,6 +343,12 @@ def render_chart(metric: str, runs: Sequence[tuple[str, Series]], width: int = 6
     if y_hi == y_lo:
         pad = abs(y_lo) * 0.05 or 1.0
         y_lo, y_hi = y_lo - pad, y_hi + pad
+    labels = {0: _fmt(y_hi), height - 1: _fmt(y_lo)}
+    if height >= 5:
+        labels[(height - 1) // 2] = _fmt((y_hi + y_lo) / 2)
+    lw = max(len(v) for v in labels.values())
+    if fit is not None:
+        width = max(10, fit - lw - 2 - len("  step"))
     sub_w, sub_h = (2, 4) if braille else (1, 1)
     W, H = width * sub_w, height * sub_h
     dots = [[0] * width for _ in range(height)]
@@ -361,10 +373,6 @@ def render_chart(metric: str, runs: Sequence[tuple[str, Series]], width: int = 6
     if braille:
         cells = [[chr(0x2800 + d) if d else " " for d in row] for row in dots]
 
-    labels = {0: _fmt(y_hi), height - 1: _fmt(y_lo)}
-    if height >= 5:
-        labels[(height - 1) // 2] = _fmt((y_hi + y_lo) / 2)
-    lw = max(len(v) for v in labels.values())
     lines = [metric]
     for r in range(height):
         lab = labels.get(r, "")
@@ -374,8 +382,16 @@ def render_chart(metric: str, runs: Sequence[tuple[str, Series]], width: int = 6
     lo_s, hi_s = _fmt_step(x_lo), _fmt_step(max(xs))
     lines.append(" " * (lw + 2) + lo_s + " " * max(1, width - len(lo_s) - len(hi_s)) + hi_s + "  step")
     if len(runs) > 1 or not braille:
-        legend = "   ".join(f"{MARKS[k % len(MARKS)]} {name}" for k, (name, _) in enumerate(runs))
-        lines.append(" " * (lw + 2) + legend)
+        entries = [f"{MARKS[k % len(MARKS)]} {name}" for k, (name, _) in enumerate(runs)]
+        room = (fit if fit is not None else lw + 2 + width + len("  step")) - lw - 2
+        legend = entries[0]
+        for entry in entries[1:]:
+            if fit is not None and len(legend) + 3 + len(entry) > room:
+                lines.append(" " * (lw + 2) + truncate_text(legend, room))
+                legend = entry
+            else:
+                legend += "   " + entry
+        lines.append(" " * (lw + 2) + (legend if fit is None else truncate_text(legend, room)))
     return "\n".join(lines)
 
 
@@ -384,28 +400,102 @@ def render_chart(metric: str, runs: Sequence[tuple[str, Series]], width: int = 6
 # ---------------------------------------------------------------------------------------
 
 
-def save_png(path: str | Path, metrics: Sequence[str], runs: Sequence[Curves]) -> Path:
-    """One subplot per metric, one line per run. Needs matplotlib (``pip install
-    'expctl[plot]'``); raises UsageError with that advice when it is missing."""
+def run_record(ref: str) -> dict | None:
+    """The run record behind ``ref`` when there is one: ``record.json`` beside a
+    metrics.jsonl or in a run folder, else the record of a run id / tag / branch. None for
+    a bare file (its curves are still drawn, labelled by its name)."""
+    path = Path(ref)
+    if path.exists():
+        candidate = (path.parent if path.is_file() else path) / "record.json"
+        try:
+            record = json.loads(candidate.read_bytes())
+        except (OSError, ValueError):
+            return None
+        return record if isinstance(record, dict) and record.get("id") else None
     try:
-        import matplotlib
+        from expctl.errors import ExpctlError
+        from expctl.records import open_store
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        _, store = open_store()
+        return store.resolve(ref)
+    except (ExpctlError, OSError):
+        return None
+
+
+LINESTYLES = ("-", "--", ":", "-.")
+MARKERS_PNG = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+def build_figure(metrics: Sequence[str], groups, eval_metric: str | None = None,
+                 direction_of: Callable[[str], str] = direction_guess, title: str | None = None):
+    """A matplotlib figure: one subplot per metric, one mean line per seed group (band =
+    mean ± std when it has several seeds), markers on sparse series, each group's
+    diagnosis step as a dotted vertical line, one legend outside the plots, labelled by
+    the settings that tell the groups apart. Identical curves stay distinguishable: each
+    group has its own colour, dash pattern and marker, and earlier groups are drawn wider
+    underneath later ones."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from expctl.analysis.curvegroups import is_sparse
+
+    fig, axes = plt.subplots(len(metrics), 1, figsize=(9, 2.8 * len(metrics) + 0.6), squeeze=False)
+    colors = plt.rcParams["axes.prop_cycle"].by_key().get("color") or ["C0"]
+    n = len(groups)
+    handles: dict[str, object] = {}
+    diagnoses = [diagnose(g.mean_curves(), eval_metric=eval_metric, direction_of=direction_of) for g in groups]
+    for ax, metric in zip(axes[:, 0], metrics):
+        for k, g in enumerate(groups):
+            band = g.band(metric)
+            if not band:
+                continue
+            color = colors[k % len(colors)]
+            sparse = is_sparse(len(band))
+            (line,) = ax.plot(band.steps, band.mean, color=color, label=g.label, gid="series",
+                              linestyle=LINESTYLES[k % len(LINESTYLES)], linewidth=1.4 + 1.2 * (n - 1 - k) / max(1, n - 1),
+                              marker=MARKERS_PNG[k % len(MARKERS_PNG)] if sparse else None, markersize=4,
+                              zorder=2 + k)
+            if band.seeds >= 2:
+                ax.fill_between(band.steps, band.lo, band.hi, color=color, alpha=0.18, linewidth=0, gid="band",
+                                zorder=1)
+            handles.setdefault(g.label, line)
+            d = diagnoses[k]
+            if d.step is not None and d.verdict in ("overfitting", "diverged"):
+                ax.axvline(d.step, color=color, linestyle=":", linewidth=1.2, gid="diagnosis", zorder=1)
+                ax.annotate(f"{d.verdict} {_fmt_step(d.step)}", xy=(d.step, 1.0), xycoords=("data", "axes fraction"),
+                            xytext=(3, -10 - 10 * k), textcoords="offset points", fontsize=7, color=color)
+        ax.set_title(metric, fontsize=10)
+        ax.set_xlabel("step")
+        ax.set_ylabel(metric)
+        ax.grid(True, alpha=0.3)
+    labels = [g.label + (f" (n={len(g.members)})" if len(g.members) > 1 else "") for g in groups if g.label in handles]
+    fig.legend([handles[g.label] for g in groups if g.label in handles], labels, loc="upper left",
+               bbox_to_anchor=(1.0, 0.97), fontsize=8, frameon=False, title="runs (mean ± std over seeds)"
+               if any(len(g.members) > 1 for g in groups) else "runs")
+    fig.suptitle(title or "Training curves: " + ", ".join(metrics), fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def save_png(path: str | Path, metrics: Sequence[str], runs: Sequence[Curves], groups=None,
+             eval_metric: str | None = None, direction_of: Callable[[str], str] = direction_guess) -> Path:
+    """:func:`build_figure` saved as a PNG (legend kept in the picture). Needs matplotlib
+    (``pip install 'expctl[plot]'``); raises UsageError with that advice when it is missing."""
+    try:
+        import matplotlib  # noqa: F401
     except ImportError as exc:
         raise UsageError("--png needs matplotlib, which is not installed: pip install 'expctl[plot]'") from exc
-    fig, axes = plt.subplots(len(metrics), 1, figsize=(8, 3 * len(metrics)), squeeze=False)
-    for ax, metric in zip(axes[:, 0], metrics):
-        for run in runs:
-            s = run.series.get(metric)
-            if s:
-                ax.plot([x for x, _ in s], [y for _, y in s], label=run.name)
-        ax.set_title(metric)
-        ax.set_xlabel("step")
-        ax.legend()
-    fig.tight_layout()
+    import matplotlib.pyplot as plt
+
+    if groups is None:
+        from expctl.analysis.curvegroups import group_curves
+
+        groups = group_curves(runs, [None] * len(runs))
+    fig = build_figure(metrics, groups, eval_metric=eval_metric, direction_of=direction_of)
     path = Path(path)
-    fig.savefig(path)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -450,7 +540,7 @@ def summary_rows(runs: Sequence[Curves], metrics: Sequence[str], eval_metric: st
 
 def render_plot_report(runs: Sequence[Curves], metrics: Sequence[str] | None = None, fmt: str = "table",
                        width: int = 64, height: int = 12, chart: bool = True, primary: str | None = None,
-                       direction_of: Callable[[str], str] = direction_guess) -> str:
+                       direction_of: Callable[[str], str] = direction_guess, fit: int | None = None) -> str:
     from expctl.analysis import heading, render_rows
 
     available = sorted({m for r in runs for m in r.series})
@@ -469,7 +559,8 @@ def render_plot_report(runs: Sequence[Curves], metrics: Sequence[str] | None = N
     parts = []
     if chart:
         for m in metrics:
-            parts.append(render_chart(m, [(r.name, r.series.get(m, [])) for r in runs], width=width, height=height))
+            parts.append(render_chart(m, [(r.name, r.series.get(m, [])) for r in runs], width=width, height=height,
+                                      fit=fit))
     diag = [heading("Diagnosis")]
     name_w = max(len(r["run"]) for r in rows)
     for r in rows:
