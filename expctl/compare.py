@@ -70,7 +70,7 @@ def build(store, cfg, refs: Iterable[str] = (), *, runs_mode: bool = False, stag
     stage_order = list(cfg.stages)
     where = list(where)
     refs = list(refs)
-    all_strategies = strat.collect(store)
+    all_strategies = strat.collect(store, cfg)
     rows: list[Row] = []
 
     def strategy_row(s: strat.Strategy) -> Row | None:

@@ -6,9 +6,10 @@
   status open / promoted / abandoned, verdict) lives in ``refs/expctl/strategies/NAME``
   (a small commit chain, pushed and pulled with the records).
 
-Runs belong to a tag when their code is the tag's commit or tree (or the tag names them),
-and to an exploration when they ran on its branch: this survives rebases and
-squash-merges because it never depends on the branch's history.
+Which runs belong to a strategy is decided in one place, expctl.membership: a tag's runs
+ran its code, settings and data (its own run is the reference); an exploration's ran on
+its branch. This survives rebases and squash-merges because it never depends on the
+branch's history.
 """
 
 from __future__ import annotations
@@ -127,37 +128,37 @@ class Strategy:
     runs: list[dict[str, Any]] = field(default_factory=list)
 
 
-def collect(store) -> list[Strategy]:
-    """Main-line tags (oldest first), then explorations (oldest first), with their runs."""
+def collect(store, cfg=None) -> list[Strategy]:
+    """Main-line tags (oldest first), then explorations (oldest first), with their runs
+    (by the one membership rule of expctl.membership)."""
+    from expctl import membership
+
     repo = store.repo
-    records = store.all()
-    by_commit: dict[str, list] = {}
-    by_tree: dict[str, list] = {}
-    by_branch: dict[str, list] = {}
-    by_id = {}
-    for r in records:
-        code = r.get("code") or {}
-        by_id[r["id"]] = r
-        if code.get("commit"):
-            by_commit.setdefault(code["commit"], []).append(r)
-        if code.get("tree"):
-            by_tree.setdefault(code["tree"], []).append(r)
-        if code.get("branch"):
-            by_branch.setdefault(code["branch"], []).append(r)
+    if cfg is None:
+        cfg = _config_of(store)
+    index = membership.Index(store.all(), membership.StageValues.from_config(cfg))
     out = []
     for t in list_tags(repo):
-        runs = {r["id"]: r for r in by_commit.get(t["commit"], []) + by_tree.get(t["tree"], [])}
-        if t["run"] in by_id:
-            runs[t["run"]] = by_id[t["run"]]
         out.append(Strategy(t["name"], "tag", "main", t["commit"], t["tree"], t["date"], t["run"], t["fields"],
-                            sorted(runs.values(), key=lambda r: r.get("started", ""), reverse=True)))
+                            index.tag_members(t)))
     explorations = load_explorations(repo)
     for name, meta in sorted(explorations.items(), key=lambda kv: kv[1].get("created", 0)):
         branch = meta.get("branch", EXPLORE_PREFIX + name)
         commit = repo.rev_parse(f"refs/heads/{branch}")
         out.append(Strategy(name, "explore", meta.get("status", "open"), commit, None, meta.get("created", 0), None,
-                            meta, list(by_branch.get(branch, []))))
+                            meta, index.branch_members(branch)))
     return out
+
+
+def _config_of(store):
+    """The project's configuration (for the stage values membership sets aside), or None."""
+    from expctl import config as config_mod
+    from expctl.errors import ExpctlError
+
+    try:
+        return config_mod.load(store.root)
+    except ExpctlError:
+        return None
 
 
 def find(store, name: str) -> Strategy | None:

@@ -94,7 +94,7 @@ def strategies_cmd(fmt, as_json):
 
     cfg, store = _store()
     rows = []
-    for s in strategies.collect(store):
+    for s in strategies.collect(store, cfg):
         group = strategies.best_group(s.runs, cfg.primary_metric, cfg.direction, list(cfg.stages))
         note = ""
         if s.kind == "explore":
