@@ -84,6 +84,8 @@ def build(store, cfg, refs: Iterable[str] = (), *, runs_mode: bool = False, stag
             note = f"from {meta.get('base')}"
             if s.status == "promoted":
                 note += f", promoted as {meta.get('promoted_tag')}"
+                if meta.get("abandoned_why"):
+                    note += f" (after being abandoned: {meta['abandoned_why']})"
             elif s.status == "abandoned":
                 note += f", abandoned: {meta.get('why')}"
         return Row(s.name, s.kind, s.status, group, s.name, note)

@@ -173,6 +173,8 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
     run_sh = cfg.root / "run.sh"
     if not run_sh.is_file():
         raise NotFoundError(f"{run_sh} is missing; run `expctl init` (or `expctl init --force`) to write it")
+    if stage is None:
+        stage = cfg.default_stage  # `expctl run` without --stage: the documented default (smoke)
     st = cfg.stage(stage) if stage else None
     settings = resolve(cfg.settings, st.settings if st else {}, assignments, cfg.free_form)
     argv = build_argv(cfg, settings, extra_args)
@@ -394,7 +396,8 @@ def finalize(cfg: Config | None, store: Store, record: dict[str, Any], *, return
         check = metrics_mod.run_check(
             stage.check, exit_code=exit_code, events=collected.events, final=collected.final, run_dir=run_dir,
             loss_metric=stage.loss_metric, converge_ratio=stage.converge_ratio,
-            expect_metrics=stage.expect_metrics, expect_files=stage.expect_files)
+            expect_metrics=stage.expect_metrics, expect_files=stage.expect_files,
+            primary_metric=(cfg.primary_metric if cfg else None) or record.get("primary_metric"))
         if status == "interrupted":
             check = {**check, "passed": False, "reasons": ["interrupted"] + check["reasons"]}
     else:

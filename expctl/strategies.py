@@ -60,7 +60,15 @@ def parse_tag_message(text: str) -> dict[str, str]:
     return fields
 
 
-def tag_message(name: str, record: dict[str, Any], note: str = "") -> str:
+def check_refusal(record: dict[str, Any]) -> str | None:
+    """Why a run may not define a strategy without --force: its stage check failed."""
+    check = record.get("check") or {}
+    if check and not check.get("passed"):
+        return f"its {check.get('check')} check failed ({'; '.join(check.get('reasons') or []) or 'no reason recorded'})"
+    return None
+
+
+def tag_message(name: str, record: dict[str, Any], note: str = "", forced: str | None = None) -> str:
     from expctl.settings import flatten
 
     final = (record.get("metrics") or {}).get("final") or {}
@@ -78,6 +86,8 @@ def tag_message(name: str, record: dict[str, Any], note: str = "") -> str:
         "expctl-settings: " + json.dumps(settings, sort_keys=True, ensure_ascii=False),
         f"expctl-code: {(record.get('code') or {}).get('commit')}",
     ]
+    if forced:
+        lines.append(f"expctl-forced: {forced}")
     return "\n".join(lines) + "\n"
 
 
@@ -334,6 +344,10 @@ def create_tag(store, name: str, run_ref: str | None, force: bool = False, note:
             raise NotFoundError("no succeeded run on the current HEAD to tag; run one first or name a RUN")
     if record.get("status") != "succeeded":
         raise RefusedError(f"run {record['id']} is {record.get('status')}; only succeeded runs can be tagged")
+    forced = check_refusal(record)
+    if forced and not force:
+        raise RefusedError(f"run {record['id']} cannot define strategy {name!r}: {forced}; "
+                           f"fix it, or tag anyway with --force (recorded in the tag)")
     commit = (record.get("code") or {}).get("commit")
     if not commit:
         raise RefusedError(f"run {record['id']} has no recorded code commit")
@@ -341,7 +355,7 @@ def create_tag(store, name: str, run_ref: str | None, force: bool = False, note:
     if exists and not force:
         raise RefusedError(f"tag {name!r} exists; use --force to move it")
     args = ["tag", "-a", "-F", "-", *(["-f"] if force else []), name, commit]
-    repo.git(*args, input=tag_message(name, record, note).encode(), env=_ident_env(repo))
+    repo.git(*args, input=tag_message(name, record, note, forced).encode(), env=_ident_env(repo))
     store._cache = None
     return record, commit
 
@@ -404,6 +418,9 @@ def promote(store, name: str, tag: str | None = None, run_ref: str | None = None
     meta = _exploration(repo, name)
     if meta.get("status") == "promoted":
         raise RefusedError(f"exploration {meta['name']} is already promoted (tag {meta.get('promoted_tag')})")
+    if meta.get("status") == "abandoned" and not force:
+        raise RefusedError(f"exploration {meta['name']} was abandoned ({meta.get('why')}); "
+                           f"promote it anyway with --force (the verdict is kept)")
     tag = tag or meta["name"]
     check_ref_name("tag", tag)
     if repo.rev_parse(f"refs/tags/{tag}") is not None and not force:
@@ -416,6 +433,12 @@ def promote(store, name: str, tag: str | None = None, run_ref: str | None = None
     record = store.resolve(run_ref) if run_ref else best_run(strategy.runs if strategy else [])
     if record is None or record.get("status") != "succeeded":
         raise RefusedError(f"exploration {meta['name']} has no succeeded run to promote; run it first")
+    forced = check_refusal(record)
+    if forced and not force:
+        raise RefusedError(f"run {record['id']} cannot define strategy {tag!r}: {forced}; "
+                           f"choose another with --run, or --force (recorded in the tag)")
+    if meta.get("status") == "abandoned":
+        forced = "; ".join(x for x in (forced, f"exploration was abandoned: {meta.get('why')}") if x)
     ensure_clean(repo, "promote")
     proc = repo.git_proc("merge-tree", "--write-tree", "--name-only", "--no-messages", target, branch)
     if proc.returncode == 1:
@@ -437,8 +460,10 @@ def promote(store, name: str, tag: str | None = None, run_ref: str | None = None
             repo.git_proc("switch", original)
         raise GitError("merge failed: " + merge.stderr.decode("utf-8", "replace").strip().splitlines()[-1])
     merged = repo.head()
-    message = tag_message(tag, record, f"Promoted from exploration {meta['name']} (branch {branch}).")
+    message = tag_message(tag, record, f"Promoted from exploration {meta['name']} (branch {branch}).", forced)
     repo.git("tag", "-a", "-F", "-", *(["-f"] if force else []), tag, merged, input=message.encode(), env=_ident_env(repo))
+    if meta.get("status") == "abandoned":  # promoted with --force: the verdict stays on record
+        meta["abandoned_why"] = meta.get("why")
     meta.update({"status": "promoted", "promoted_tag": tag, "promoted": time.time(), "promoted_run": record["id"],
                  "merge_commit": merged})
     save_exploration(repo, meta)

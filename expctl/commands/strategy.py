@@ -19,7 +19,7 @@ def _store():
 @click.command("tag")
 @click.argument("name")
 @click.argument("run", required=False)
-@click.option("--force", is_flag=True, help="Move an existing tag.")
+@click.option("--force", is_flag=True, help="Move an existing tag; tag a run whose stage check failed (recorded in the tag).")
 @click.option("-m", "--message", "note", default="", help="A note for the tag message.")
 def tag_cmd(name, run, force, note):
     """Tag a main-line strategy NAME at the exact code of RUN.
@@ -32,6 +32,9 @@ def tag_cmd(name, run, force, note):
 
     _, store = _store()
     record, commit = strategies.create_tag(store, name, run, force=force, note=note)
+    forced = strategies.check_refusal(record)
+    if forced:
+        message(f"expctl: warning: run {record['id']}: {forced}; tagged anyway (--force, recorded in the tag)")
     pm = record.get("primary_metric")
     value = ((record.get("metrics") or {}).get("final") or {}).get(pm)
     snap = " (a snapshot of the dirty tree it ran on)" if (record.get("code") or {}).get("snapshot") else ""
@@ -56,7 +59,8 @@ def explore_cmd(name, base):
 @click.argument("name")
 @click.option("--tag", "tag", default=None, help="Tag name for the promoted strategy (default: NAME).")
 @click.option("--run", "run", default=None, help="The run the tag records (default: the exploration's best).")
-@click.option("--force", is_flag=True, help="Move an existing tag.")
+@click.option("--force", is_flag=True, help="Move an existing tag; promote an abandoned exploration (its verdict is kept) "
+                                           "or a run whose check failed (recorded in the tag).")
 def promote_cmd(name, tag, run, force):
     """Merge exploration NAME into the main-line branch it came from, and tag it.
 
@@ -101,6 +105,8 @@ def strategies_cmd(fmt, as_json):
             note = f"from {s.meta.get('base')}"
             if s.status == "promoted":
                 note += f" → {s.meta.get('promoted_tag')}"
+                if s.meta.get("abandoned_why"):
+                    note += f" (after being abandoned: {s.meta['abandoned_why']})"
             if s.status == "abandoned":
                 note += f": {s.meta.get('why')}"
         rows.append({
