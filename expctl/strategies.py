@@ -234,31 +234,71 @@ def settings_key(record: dict[str, Any]) -> str:
 
 @dataclass
 class Group:
-    """Runs of one strategy with the same stage and settings, differing only by seed."""
+    """Runs of one strategy with the same stage and settings, differing only by seed.
+
+    The statistics count distinct seeds only: the first run of each seed is in them; a later
+    run with a seed already seen (``reproduce``, or any rerun) is a reproduction, listed
+    beside them. ``metric_means`` aggregates every final metric over the same runs."""
     runs: list[dict[str, Any]]
     mean: float | None
     std: float | None
     n: int
+    reproductions: list[dict[str, Any]] = field(default_factory=list)
+    metric_means: dict[str, float] = field(default_factory=dict)
 
     @property
     def representative(self) -> dict[str, Any]:
         return self.runs[0]
 
 
+def run_seed(record: dict[str, Any]) -> Any:
+    """The run's seed (the ``seed`` setting), or None when it has none."""
+    settings = record.get("settings") or {}
+    return settings.get("seed") if isinstance(settings, dict) else None
+
+
+def seed_split(members: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(one run per distinct seed, the reproductions), oldest run of a seed first."""
+    distinct, repro, seen = [], [], set()
+    for r in sorted(members, key=lambda r: (r.get("started", ""), r.get("started_unix") or 0, r["id"])):
+        seed = run_seed(r)
+        key = json.dumps(seed, sort_keys=True, default=str) if seed is not None else None
+        if key is not None and key in seen:
+            repro.append(r)
+            continue
+        if key is not None:
+            seen.add(key)
+        distinct.append(r)
+    return distinct, repro
+
+
+def _mean_std(values: list[float]) -> tuple[float | None, float | None]:
+    if not values:
+        return None, None
+    mean = sum(values) / len(values)
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) >= 2 else None
+    return mean, std
+
+
+def make_group(members: list[dict[str, Any]], metric: str | None) -> Group:
+    members = sorted(members, key=lambda r: r.get("started", ""), reverse=True)
+    distinct, repro = seed_split(members)
+    values = [v for v in (primary_value(r, metric) for r in distinct) if v is not None]
+    mean, std = _mean_std(values)
+    sums: dict[str, list[float]] = {}
+    for r in distinct:
+        for k, v in ((r.get("metrics") or {}).get("final") or {}).items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+                sums.setdefault(k, []).append(float(v))
+    means = {k: sum(vs) / len(vs) for k, vs in sums.items()}
+    return Group(members, mean, std, len(values), repro, means)
+
+
 def make_groups(runs: Iterable[dict[str, Any]], metric: str | None) -> list[Group]:
     buckets: dict[tuple, list] = {}
     for r in runs:
         buckets.setdefault((r.get("stage") or "", settings_key(r)), []).append(r)
-    groups = []
-    for members in buckets.values():
-        members.sort(key=lambda r: r.get("started", ""), reverse=True)
-        values = [v for v in (primary_value(r, metric) for r in members) if v is not None]
-        mean = sum(values) / len(values) if values else None
-        std = None
-        if len(values) >= 2:
-            std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
-        groups.append(Group(members, mean, std, len(values)))
-    return groups
+    return [make_group(members, metric) for members in buckets.values()]
 
 
 def stage_rank(stage: str | None, order: list[str]) -> int:
