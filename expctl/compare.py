@@ -83,7 +83,7 @@ def build(store, cfg, refs: Iterable[str] = (), *, runs_mode: bool = False, stag
     direction = cfg.direction
     stage_order = list(cfg.stages)
     refs = list(refs)
-    filt = filters.Filter(where, since).check(store.all(), declared=flatten(cfg.settings))
+    filt = filters.Filter(where, since).check(store.all(), declared=[*flatten(cfg.settings), *([metric] if metric else [])])
     all_strategies = strat.collect(store, cfg)
     rows: list[Row] = []
     omitted: list[str] = []
