@@ -36,6 +36,10 @@ def test_run_seeds_groups_distinct_seeds_and_reruns_are_reproductions(hproject):
     cells = dict(zip(head, csv[1].split(",")))
     assert cells["eval_accuracy_n"] == "3" and cells["reproductions"] == "1"
     assert abs(float(cells["eval_f1"]) - statistics.mean(f1)) < 1e-9
+    # `expctl reproduce` (same code, settings and seed) is a reproduction too
+    run_expctl(repo, "reproduce", "baseline", check=True)
+    third = cjson(repo)[0]
+    assert third["n"] == 3 and third["std"] == row["std"] and len(third["reproductions"]) == 2
 
 
 def test_seeds_start_at_the_given_seed_and_need_a_seed_setting(hproject):
