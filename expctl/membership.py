@@ -25,7 +25,7 @@ from expctl.settings import flatten
 
 
 def seed_key(key: str) -> bool:
-    return key.rsplit(".", 1)[-1] == "seed"
+    return key == "seed" or key.endswith(".seed")
 
 
 @dataclass
@@ -46,6 +46,13 @@ class StageValues:
         values = {name: {k: flat.get(k, defaults.get(k)) for k in keys} for name, flat in per_stage.items()}
         return cls(keys, values, defaults)
 
+    @property
+    def token(self) -> str:
+        """Identifies these stage values (memo key)."""
+        if not hasattr(self, "_token"):
+            self._token = json.dumps([sorted(self.keys), self.values, self.defaults], sort_keys=True, default=str)
+        return self._token
+
     def given(self, stage: str | None, key: str) -> Any:
         if stage in self.values:
             return self.values[stage].get(key)
@@ -54,16 +61,44 @@ class StageValues:
 
 def config_key(record: Mapping[str, Any], stages: StageValues) -> str:
     """The configuration a run ran: its settings without the seed and without values its
-    stage provided (a value given with ``-s`` over a stage's value still counts)."""
+    stage provided (a value given with ``-s`` over a stage's value still counts).
+    """
+    # many runs share their settings: memoise by (stage values, stage, the settings as read)
+    memo = (stages.token, record.get("stage"), repr(record.get("settings")))
+    key = _MEMO.get(memo)
+    if key is None:
+        key = _MEMO[memo] = _config_key(record, stages)
+    return key
+
+
+_MEMO: dict[tuple, str] = {}
+
+
+def flat_items(tree: Any, prefix: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``, empty tables dropped: a fast flatten for keys
+    (listings compute one per record; expctl.settings.flatten copies and checks more)."""
+    out = {} if out is None else out
+    if type(tree) is not dict:
+        return out
+    for key, value in tree.items():
+        if type(value) is dict:
+            if value:
+                flat_items(value, f"{prefix}{key}.", out)
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _config_key(record: Mapping[str, Any], stages: StageValues) -> str:
     stage = record.get("stage")
-    flat = {}
-    for key, value in flatten(record.get("settings") or {}).items():
-        if isinstance(value, dict) or seed_key(key):
+    flat = flat_items(record.get("settings") or {})
+    items = []
+    for key in sorted(flat):
+        value = flat[key]
+        if seed_key(key) or (key in stages.keys and value == stages.given(stage, key)):
             continue
-        if key in stages.keys and value == stages.given(stage, key):
-            continue
-        flat[key] = value
-    return json.dumps(flat, sort_keys=True, default=str)
+        items.append((key, value))
+    return repr(items)
 
 
 def data_key(record: Mapping[str, Any]) -> str:

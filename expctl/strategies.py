@@ -226,10 +226,19 @@ def primary_value(record: dict[str, Any], metric: str | None = None) -> float | 
 
 def settings_key(record: dict[str, Any]) -> str:
     """Settings that define a configuration: everything but the seed."""
-    from expctl.settings import flatten
+    from expctl import membership
 
-    flat = {k: v for k, v in flatten(record.get("settings") or {}).items() if k.rsplit(".", 1)[-1] != "seed"}
-    return json.dumps(flat, sort_keys=True, default=str)
+    commit = record.get("_commit")  # a record commit names one version of a record: memoise by it
+    if commit and commit in _SETTINGS_KEYS:
+        return _SETTINGS_KEYS[commit]
+    flat = membership.flat_items(record.get("settings") or {})
+    key = repr([(k, flat[k]) for k in sorted(flat) if k.rsplit(".", 1)[-1] != "seed"])
+    if commit:
+        _SETTINGS_KEYS[commit] = key
+    return key
+
+
+_SETTINGS_KEYS: dict[str, str] = {}
 
 
 @dataclass
