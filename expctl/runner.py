@@ -173,8 +173,6 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
     run_sh = cfg.root / "run.sh"
     if not run_sh.is_file():
         raise NotFoundError(f"{run_sh} is missing; run `expctl init` (or `expctl init --force`) to write it")
-    if stage is None:
-        stage = cfg.default_stage  # `expctl run` without --stage: the documented default (smoke)
     st = cfg.stage(stage) if stage else None
     settings = resolve(cfg.settings, st.settings if st else {}, assignments, cfg.free_form)
     argv = build_argv(cfg, settings, extra_args)

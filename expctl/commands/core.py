@@ -89,6 +89,8 @@ def run_cmd(stage, assignments, name, force, quiet, resume_ref, seeds, meta, ext
     cfg, store = open_store()
     extra_args, extra_env = runner.parse_extra(extra), None
     assignments = list(assignments)
+    if stage is None and not resume_ref:
+        stage = cfg.default_stage  # no --stage: the documented default stage (smoke unless set), and its check
     if resume_ref:
         from expctl import resume
 
@@ -106,7 +108,6 @@ def run_cmd(stage, assignments, name, force, quiet, resume_ref, seeds, meta, ext
         from expctl import seeds as seeds_mod
         from expctl.sweep import new_sweep_id
 
-        stage = stage if stage is not None else cfg.default_stage
         seed_list, rest = seeds_mod.plan(cfg, stage, assignments, seeds)
         group = new_sweep_id()
         codes = []
