@@ -162,9 +162,8 @@ def compare_cmd(refs, runs_mode, stage, where, since, sort, columns, limit, base
     if ctx.get("omitted"):
         message(f"expctl: not in this table (no succeeded run at stage {ctx['stage']}): {', '.join(ctx['omitted'])}")
     if not visible and fmt != "json":
-        if ctx.get("filtered") or store.all():
-            message("expctl: no runs match" + (" --where/--since" if ctx.get("filtered") else "")
-                    + ("" if runs_mode or ctx.get("filtered") else "; tag a strategy (`expctl tag NAME`) or use --runs"))
+        if ctx.get("filtered") or stage or (runs_mode and store.all()):
+            message("expctl: no runs match")
         else:
             message("expctl: nothing to compare yet: tag a strategy (`expctl tag NAME`) or use --runs")
     echo(render(visible, col_names, fmt, styles=styles, json_rows=json_rows))
