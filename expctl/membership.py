@@ -3,8 +3,9 @@
 A run belongs to a **main-line strategy** (an expctl tag) when it ran that strategy's
 
 - **code**: its code tree (or commit) is the one the tag's own run ran, or the tag's tree;
-- **settings**: the tag run's settings, seed and stage-provided values aside (a ``smoke``
-  run and a ``small`` run of one configuration differ only by what their stages set);
+- **settings**: the tag run's settings as requested (``batch_size=auto``, not what it
+  resolved to), seed and stage-provided values aside (a ``smoke`` run and a ``small`` run
+  of one configuration differ only by what their stages set);
 - **data**: the same recorded fingerprints of the data files its settings (and ``[data]
   files``) name.
 
@@ -64,7 +65,7 @@ def config_key(record: Mapping[str, Any], stages: StageValues) -> str:
     stage provided (a value given with ``-s`` over a stage's value still counts).
     """
     # many runs share their settings: memoise by (stage values, stage, the settings as read)
-    memo = (stages.token, record.get("stage"), repr(record.get("settings")))
+    memo = (stages.token, record.get("stage"), repr(record.get("settings")), repr(record.get("settings_requested")))
     key = _MEMO.get(memo)
     if key is None:
         key = _MEMO[memo] = _config_key(record, stages)
@@ -92,6 +93,9 @@ def flat_items(tree: Any, prefix: str = "", out: dict[str, Any] | None = None) -
 def _config_key(record: Mapping[str, Any], stages: StageValues) -> str:
     stage = record.get("stage")
     flat = flat_items(record.get("settings") or {})
+    requested = record.get("settings_requested")
+    if isinstance(requested, dict):  # what was asked for (batch_size=auto), not what the machine resolved
+        flat.update({k: v for k, v in requested.items() if k in flat})
     items = []
     for key in sorted(flat):
         value = flat[key]
