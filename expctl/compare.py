@@ -313,6 +313,7 @@ def table(rows: list[Row], ctx: dict[str, Any], fmt: str, columns: list[str] | N
         json_rows.append({
             "strategy": row.strategy if row.kind == "run" else row.label, "kind": row.kind, "status": cells["status"],
             "run": rec["id"], "stage": rec.get("stage"), "metric": ctx["metric"], "value": g.mean, "std": g.std, "n": g.n,
+            f"{metric}_mean": g.mean, f"{metric}_std": g.std, f"{metric}_n": g.n,
             "runs": [r["id"] for r in g.runs], "reproductions": [r["id"] for r in g.reproductions],
             "delta": row.delta, "within_noise": row.noise,
             "baseline": bool(row.extra.get("baseline")), "best": i == best, "note": row.note,

@@ -479,7 +479,8 @@ def promote(store, name: str, tag: str | None = None, run_ref: str | None = None
         raise NotFoundError(f"main-line branch {target!r} of exploration {meta['name']} does not exist")
     branch = meta["branch"]
     strategy = find(store, meta["name"])
-    record = store.resolve(run_ref) if run_ref else best_run(strategy.runs if strategy else [])
+    runs = strategy.runs if strategy else []
+    record = store.resolve(run_ref) if run_ref else best_run([r for r in runs if not check_refusal(r)] or runs)
     if record is None or record.get("status") != "succeeded":
         raise RefusedError(f"exploration {meta['name']} has no succeeded run to promote; run it first")
     forced = check_refusal(record)

@@ -78,11 +78,13 @@ def test_golden_json(cjk_project):
         {"baseline": True, "best": False, "delta": None, "kind": "tag", "metric": "eval_accuracy",
          "metrics": {"eval_accuracy": 0.8, "eval_f1": 0.75, "train_loss": 0.01}, "n": 1, "note": "", "reproductions": [],
          "settings": {"acc": 0.8, "note": "无"}, "stage": "small", "status": "main", "std": None,
+         "eval_accuracy_mean": 0.8, "eval_accuracy_std": None, "eval_accuracy_n": 1,
          "strategy": "基线", "value": 0.8, "within_noise": None},
         {"baseline": False, "best": True, "delta": 0.03, "kind": "explore", "metric": "eval_accuracy",
          "metrics": {"eval_accuracy": 0.83, "eval_f1": 0.78, "train_loss": 0.01}, "n": 1, "note": "from 基线",
          "reproductions": [],
          "settings": {"acc": 0.83, "note": "对抗 FGM, ε=1"}, "stage": "small", "status": "open", "std": None,
+         "eval_accuracy_mean": 0.83, "eval_accuracy_std": None, "eval_accuracy_n": 1,
          "strategy": "对抗训练", "value": 0.83, "within_noise": None},
     ]
     for r in rows:
