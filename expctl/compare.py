@@ -1,21 +1,25 @@
 """The results table: strategies (or runs) as rows; metrics, differing settings, stage, date, commit.
 
-Runs of one strategy whose settings differ only by ``seed`` are aggregated (mean ± std,
-n); a strategy's row is its best such group, at the furthest stage it reached (or
-``--stage``). Each row's difference to the baseline row (the first, or ``baseline=``) is
-marked when it lies within seed noise (|Δ| ≤ 2 standard errors).
+A strategy's runs are decided by expctl.membership (code, settings and data of a tag's own
+run; the branch of an exploration). Runs of one strategy whose settings differ only by
+``seed`` are aggregated over their distinct seeds (mean ± std, n; a rerun of a seed is a
+reproduction, shown beside). The table shows one stage at a time: ``--stage``, else the
+latest stage every row reached. Each row's difference to the baseline row (the first, or
+``baseline=``) is computed within that stage and marked when it lies within seed noise
+(|Δ| ≤ 2 standard errors).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from expctl.errors import NotFoundError, UsageError
 from expctl.output import fmt_value
-from expctl.settings import flatten, infer_value
+from expctl.settings import flatten
 from expctl import strategies as strat
 
 HIDDEN_METRIC_PREFIXES = ("train_samples_per_s", "lr", "time", "epoch", "train_runtime")
@@ -38,65 +42,78 @@ class Row:
         return self.group.representative
 
 
-def _where(records: list[dict[str, Any]], where: Iterable[str]) -> list[dict[str, Any]]:
-    conds = []
-    for w in where:
-        if "=" not in w:
-            raise UsageError(f"--where takes key=value, not {w!r}")
-        key, value = w.split("=", 1)
-        conds.append((key.strip(), value))
-    if not conds:
-        return records
-    out = []
-    for r in records:
-        flat = flatten(r.get("settings") or {})
-        flat.setdefault("stage", r.get("stage"))
-        flat.setdefault("status", r.get("status"))
-        if all(key in flat and (flat[key] == infer_value(value) or fmt_value(flat[key]) == value) for key, value in conds):
-            out.append(r)
-    return out
-
-
 def _single(record: dict[str, Any], metric: str | None) -> strat.Group:
-    value = strat.primary_value(record, metric)
-    return strat.Group([record], value, None, 1 if value is not None else 0)
+    return strat.make_group([record], metric)
+
+
+def _succeeded_stages(runs: Iterable[dict[str, Any]]) -> set[str]:
+    return {r.get("stage") or "" for r in runs if r.get("status") == "succeeded"}
+
+
+def pick_stage(candidates: list[set[str]], stage_order: list[str]) -> str | None:
+    """One stage for the table: the latest stage every row has, else the latest that most rows have."""
+    candidates = [c for c in candidates if c]
+    if not candidates:
+        return None
+
+    def rank(st: str) -> tuple:
+        return (strat.stage_rank(st or None, stage_order), st)
+
+    common = set.intersection(*candidates)
+    if common:
+        return max(common, key=rank)
+    counts: dict[str, int] = {}
+    for c in candidates:
+        for st in c:
+            counts[st] = counts.get(st, 0) + 1
+    return max(counts, key=lambda st: (counts[st], rank(st)))
 
 
 def build(store, cfg, refs: Iterable[str] = (), *, runs_mode: bool = False, stage: str | None = None,
-          where: Iterable[str] = (), baseline: str | None = None) -> tuple[list[Row], dict[str, Any]]:
-    """Rows for the table and context (metric, direction)."""
+          where: Iterable[str] = (), baseline: str | None = None,
+          since: str | None = None) -> tuple[list[Row], dict[str, Any]]:
+    """Rows for the table and context (metric, direction, the stage shown, rows left out).
+
+    Strategy rows show one stage at a time: ``stage``, else the latest stage every row
+    reached (a strategy without a succeeded run at it is left out, and named in the context).
+    A delta is only computed between rows of the same stage."""
+    from expctl import filters
+
     metric = cfg.primary_metric
     direction = cfg.direction
     stage_order = list(cfg.stages)
-    where = list(where)
     refs = list(refs)
-    all_strategies = strat.collect(store)
+    filt = filters.Filter(where, since).check(store.all(), declared=[*flatten(cfg.settings), *([metric] if metric else [])])
+    all_strategies = strat.collect(store, cfg)
     rows: list[Row] = []
+    omitted: list[str] = []
 
-    def strategy_row(s: strat.Strategy) -> Row | None:
-        runs = _where(s.runs, where)
-        group = strat.best_group(runs, metric, direction, stage_order, stage)
-        if group is None:
-            return None
-        note = ""
-        if s.kind == "explore":
-            meta = s.meta
-            note = f"from {meta.get('base')}"
-            if s.status == "promoted":
-                note += f", promoted as {meta.get('promoted_tag')}"
-            elif s.status == "abandoned":
-                note += f", abandoned: {meta.get('why')}"
-        return Row(s.name, s.kind, s.status, group, s.name, note)
+    def note_of(s: strat.Strategy) -> str:
+        if s.kind != "explore":
+            return ""
+        meta = s.meta
+        note = f"from {meta.get('base')}"
+        if s.status == "promoted":
+            note += f", promoted as {meta.get('promoted_tag')}"
+            if meta.get("abandoned_why"):
+                note += f" (after being abandoned: {meta['abandoned_why']})"
+        elif s.status == "abandoned":
+            note += f", abandoned: {meta.get('why')}"
+        return note
 
+    def find_strategy(ref: str) -> strat.Strategy | None:
+        return next((x for x in all_strategies if x.name == ref or strat.EXPLORE_PREFIX + x.name == ref), None)
+
+    chosen = stage
     if runs_mode:
         records = store.all()
         if refs:
             wanted = []
             for ref in refs:
-                s = next((x for x in all_strategies if x.name == ref or strat.EXPLORE_PREFIX + x.name == ref), None)
+                s = find_strategy(ref)
                 wanted.extend(s.runs if s else [store.resolve(ref)])
             records = list({r["id"]: r for r in wanted}.values())
-        records = _where(records, where)
+        records = filt.apply(records)
         if stage:
             records = [r for r in records if r.get("stage") == stage]
         owner = {}
@@ -106,29 +123,42 @@ def build(store, cfg, refs: Iterable[str] = (), *, runs_mode: bool = False, stag
         for r in records:
             rows.append(Row(r["id"], "run", r.get("status", ""), _single(r, metric), owner.get(r["id"]),
                             r.get("name") or ""))
-    elif refs:
-        for ref in refs:
-            s = next((x for x in all_strategies if x.name == ref or strat.EXPLORE_PREFIX + x.name == ref), None)
-            if s is not None:
-                row = strategy_row(s)
-                if row is None:
-                    raise NotFoundError(f"strategy {ref!r} has no succeeded run" + (f" at stage {stage}" if stage else ""))
-                rows.append(row)
-                continue
-            branch_runs = [r for r in store.all() if (r.get("code") or {}).get("branch") == ref]
-            if branch_runs and ref != "HEAD":
-                group = strat.best_group(_where(branch_runs, where), metric, direction, stage_order, stage)
-                if group is not None:
-                    rows.append(Row(ref, "branch", "", group, ref))
-                    continue
-            record = store.resolve(ref)
-            rows.append(Row(ref if ref != record["id"] else record["id"], "run", record.get("status", ""),
-                            _single(record, metric)))
     else:
-        for s in all_strategies:
-            row = strategy_row(s)
-            if row is not None:
-                rows.append(row)
+        # (label, kind, status, strategy, note, runs) per row; a run REF is a row of its own
+        pending: list[tuple[str, str, str, str | None, str, list[dict[str, Any]] | None, dict | None]] = []
+        if refs:
+            for ref in refs:
+                s = find_strategy(ref)
+                if s is not None:
+                    pending.append((s.name, s.kind, s.status, s.name, note_of(s), filt.apply(s.runs), None))
+                    continue
+                branch_runs = [r for r in store.all() if (r.get("code") or {}).get("branch") == ref]
+                if branch_runs and ref != "HEAD":
+                    pending.append((ref, "branch", "", ref, "", filt.apply(branch_runs), None))
+                    continue
+                record = store.resolve(ref)
+                pending.append((ref if ref != record["id"] else record["id"], "run", record.get("status", ""),
+                                None, "", None, record))
+        else:
+            for s in all_strategies:
+                pending.append((s.name, s.kind, s.status, s.name, note_of(s), filt.apply(s.runs), None))
+        if chosen is None:
+            chosen = pick_stage([_succeeded_stages(p[5]) for p in pending if p[5] is not None], stage_order)
+        for label, kind, status, strategy, note, runs, record in pending:
+            if record is not None:
+                rows.append(Row(label, "run", status, _single(record, metric)))
+                continue
+            group = strat.best_group(runs, metric, direction, stage_order, chosen) if chosen is not None else None
+            if group is None:
+                if refs:
+                    if stage:
+                        raise NotFoundError(f"strategy {label!r} has no succeeded run at stage {stage}")
+                    if not _succeeded_stages(runs) and not filt:
+                        raise NotFoundError(f"strategy {label!r} has no succeeded run")
+                if runs:
+                    omitted.append(label)
+                continue
+            rows.append(Row(label, kind, status, group, strategy, note))
 
     if rows:
         base_index = 0
@@ -141,10 +171,15 @@ def build(store, cfg, refs: Iterable[str] = (), *, runs_mode: bool = False, stag
         for i, row in enumerate(rows):
             if i == base_index or row.group.mean is None or base.group.mean is None:
                 continue
+            if (row.record.get("stage") or "") != (base.record.get("stage") or ""):
+                continue  # never a delta across stages
             row.delta = row.group.mean - base.group.mean
             row.noise = strat.within_noise(row.group, base.group)
         base.extra["baseline"] = True
-    return rows, {"metric": metric, "direction": direction}
+    stages_seen = sorted({r.get("stage") or "" for s in all_strategies for r in s.runs if r.get("status") == "succeeded"}
+                         - {chosen or ""}, key=lambda st: strat.stage_rank(st or None, stage_order))
+    return rows, {"metric": metric, "direction": direction, "stage": chosen, "omitted": omitted,
+                  "other_stages": [st for st in stages_seen if st], "filtered": bool(filt)}
 
 
 def best_index(rows: list[Row], direction: str) -> int | None:
@@ -180,11 +215,30 @@ def other_metrics(rows: list[Row], metric: str | None, limit: int = 4) -> list[s
     return sorted(ranked[:limit])
 
 
+MACHINE_FORMATS = ("csv", "tsv")
+
+
+def value_text(g: strat.Group) -> str:
+    """``mean ± std (n=k)`` for people; reproductions (same seed again) beside, not inside."""
+    value = fmt_value(g.mean) if g.mean is not None else ""
+    if g.n >= 2 and g.std is not None:
+        value += f" ± {fmt_value(g.std)} (n={g.n})"
+    if g.reproductions:
+        k = len(g.reproductions)
+        value += f" [+{k} reproduction{'s' if k > 1 else ''}]"
+    return value
+
+
 def table(rows: list[Row], ctx: dict[str, Any], fmt: str, columns: list[str] | None = None,
           sort: str | None = None, limit: int | None = None) -> tuple[list[dict[str, Any]], list[str], dict, list[dict]]:
-    """(visible rows, columns, styles, json rows) ready for expctl.output.render."""
+    """(visible rows, columns, styles, json rows) ready for expctl.output.render.
+
+    csv and tsv are for machines: one number per cell (``<metric>_mean``, ``_std``, ``_n``,
+    ``delta``, ``within_noise``), ASCII headers. Every metric of a seed group is its mean
+    over the group's distinct seeds."""
     metric = ctx["metric"] or "metric"
     direction = ctx["direction"]
+    machine = fmt in MACHINE_FORMATS
     runs_mode = bool(rows) and all(r.kind == "run" for r in rows)
     diff_keys = differing_settings(rows, include_seed=runs_mode)
     others = other_metrics(rows, ctx["metric"])
@@ -193,32 +247,40 @@ def table(rows: list[Row], ctx: dict[str, Any], fmt: str, columns: list[str] | N
     if limit is not None:
         rows = rows[:limit]
     best = best_index(rows, direction)
+    delta_col = "delta" if machine else "Δ"
+    metric_cols = [f"{metric}_mean", f"{metric}_std", f"{metric}_n"] if machine else [metric]
+    noise_cols = ["within_noise"] if machine else []
+    repro_cols = ["reproductions"] if machine and any(r.group.reproductions for r in rows) else []
     cols = ["run", "strategy"] if runs_mode else ["strategy", "kind"]
-    cols += ["status", "stage", metric, "Δ", *others, *diff_keys, "date", "commit"]
+    cols += ["status", "stage", *metric_cols, *repro_cols, delta_col, *noise_cols, *others, *diff_keys, "date", "commit"]
     if columns:
         # any setting or final metric of the shown rows may be asked for, not only those shown by default
         extra_settings = {k for r in rows for k, v in flatten(r.record.get("settings") or {}).items()
                           if not isinstance(v, dict)}
         extra_metrics = {k for r in rows for k in ((r.record.get("metrics") or {}).get("final") or {})}
-        unknown = [c for c in columns if c not in cols and c not in ("run", "n", "detail")
-                   and c not in extra_settings and c not in extra_metrics]
+        aliases = {"Δ": delta_col, "delta": delta_col, metric: metric_cols, "within_noise": "within_noise",
+                   "reproductions": "reproductions"}
+        known = set(cols) | {"run", "n", "detail"} | set(aliases)
+        unknown = [c for c in columns if c not in known and c not in extra_settings and c not in extra_metrics]
         if unknown:
             raise UsageError(f"unknown column(s) {', '.join(unknown)}; available: {', '.join(cols)}, "
                              f"or any setting / final metric of the rows")
         # a name that is both (e.g. lr: the setting, and the final logged learning rate) means the setting
-        diff_keys += [c for c in columns if c in extra_settings and c not in cols]
-        others += [c for c in columns if c in extra_metrics and c not in cols and c not in diff_keys]
-        cols = [c for c in (["run"] if runs_mode else ["strategy"]) if c not in columns] + list(columns)
+        diff_keys += [c for c in columns if c in extra_settings and c not in cols and c not in aliases]
+        others += [c for c in columns if c in extra_metrics and c not in cols and c not in diff_keys and c not in aliases]
+        picked: list[str] = []
+        for c in columns:
+            target = aliases.get(c, c)
+            picked.extend(target if isinstance(target, list) else [target])
+        cols = [c for c in (["run"] if runs_mode else ["strategy"]) if c not in picked] + picked
     visible, json_rows, styles = [], [], {}
     for i, row in enumerate(rows):
         rec = row.record
         final = (rec.get("metrics") or {}).get("final") or {}
         flat = flatten(rec.get("settings") or {})
         g = row.group
-        value = fmt_value(g.mean) if g.mean is not None else ""
-        if g.n >= 2 and g.std is not None:
-            value += f" ± {fmt_value(g.std)} (n={g.n})"
-        if i == best and fmt != "json":
+        value = value_text(g)
+        if i == best and fmt not in ("json", *MACHINE_FORMATS):
             value = f"**{value}**" if fmt == "markdown" else (f"{value} *" if fmt == "table" else value)
         delta = ""
         if row.delta is not None:
@@ -232,13 +294,17 @@ def table(rows: list[Row], ctx: dict[str, Any], fmt: str, columns: list[str] | N
             "run": rec["id"], "strategy": (row.strategy or "") if row.kind == "run" else row.label, "kind": row.kind,
             "status": row.status if row.kind != "tag" else "main", "stage": rec.get("stage") or "",
             metric: value, "Δ": delta, "n": g.n, "detail": row.note,
+            f"{metric}_mean": g.mean, f"{metric}_std": g.std, f"{metric}_n": g.n, "delta": row.delta,
+            "within_noise": row.noise, "reproductions": len(g.reproductions),
             "date": (rec.get("started") or "")[:10],
             "commit": (code.get("commit") or "")[:8] + ("*" if code.get("snapshot") else ""),
         }
         for k in others:
-            cells[k] = final.get(k)
+            cells[k] = g.metric_means.get(k, final.get(k))
         for k in diff_keys:
             cells[k] = flat.get(k, "-")
+        if machine:  # numbers at full precision (10 significant digits), not rounded for the eye
+            cells = {k: (format(v, ".10g") if isinstance(v, float) and math.isfinite(v) else v) for k, v in cells.items()}
         visible.append(cells)
         if i == best:
             styles[(i, metric)] = "bold green"
@@ -247,18 +313,25 @@ def table(rows: list[Row], ctx: dict[str, Any], fmt: str, columns: list[str] | N
         json_rows.append({
             "strategy": row.strategy if row.kind == "run" else row.label, "kind": row.kind, "status": cells["status"],
             "run": rec["id"], "stage": rec.get("stage"), "metric": ctx["metric"], "value": g.mean, "std": g.std, "n": g.n,
-            "runs": [r["id"] for r in g.runs], "delta": row.delta, "within_noise": row.noise,
+            f"{metric}_mean": g.mean, f"{metric}_std": g.std, f"{metric}_n": g.n,
+            "runs": [r["id"] for r in g.runs], "reproductions": [r["id"] for r in g.reproductions],
+            "delta": row.delta, "within_noise": row.noise,
             "baseline": bool(row.extra.get("baseline")), "best": i == best, "note": row.note,
-            "metrics": {k: final.get(k) for k in [ctx["metric"], *others] if k and k in final},
+            "metrics": {k: g.metric_means.get(k, final.get(k)) for k in [ctx["metric"], *others]
+                        if k and (k in final or k in g.metric_means)},
             "settings": {k: flat.get(k) for k in diff_keys}, "date": rec.get("started"), "commit": code.get("commit"),
         })
     return visible, cols, styles, json_rows
 
 
 def sort_rows(rows: list[Row], key: str, ctx: dict[str, Any]) -> list[Row]:
+    from expctl import filters
+
     desc = key.startswith("-")
-    key = key.lstrip("-+")
     metric = ctx["metric"]
+    known = filters.known_keys([r.record for r in rows])
+    key = filters.check_sort_key(key, known, [k for k in (metric, "metric", "date", "started", "strategy", "name",
+                                                          "stage", "delta", "status", "kind") if k])
 
     def value(row: Row):
         rec = row.record
@@ -268,11 +341,18 @@ def sort_rows(rows: list[Row], key: str, ctx: dict[str, Any]) -> list[Row]:
             v = rec.get("started")
         elif key in ("strategy", "name"):
             v = row.label
-        elif key == "stage":
-            v = rec.get("stage")
+        elif key in ("stage", "status"):
+            v = rec.get(key)
+        elif key == "kind":
+            v = row.kind
+        elif key == "delta":
+            v = row.delta
         else:
-            final = (rec.get("metrics") or {}).get("final") or {}
-            v = final.get(key, flatten(rec.get("settings") or {}).get(key))
+            flat = flatten(rec.get("settings") or {})
+            if key in flat:  # a name that is both a setting and a metric means the setting
+                v = flat[key]
+            else:
+                v = row.group.metric_means.get(key, ((rec.get("metrics") or {}).get("final") or {}).get(key))
         return v
 
     present = [r for r in rows if value(r) is not None]
@@ -296,4 +376,5 @@ def results_markdown(rendered: str, ctx: dict[str, Any], project: str) -> str:
             f"Written by `expctl compare --write` on {stamp}. Primary metric: `{ctx['metric']}` "
             f"({'higher' if ctx['direction'] == 'max' else 'lower'} is better); **bold** = best; "
             f"Δ against the baseline row; `~noise` = within 2 standard errors of seed variation; "
-            f"`± std (n=k)` = mean over k seeds.\n\n{rendered}")
+            f"`± std (n=k)` = mean over k distinct seeds (reruns of a seed are counted as reproductions, "
+            f"not seeds)." + (f" Stage: `{ctx['stage']}`." if ctx.get("stage") else "") + f"\n\n{rendered}")

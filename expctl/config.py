@@ -26,7 +26,7 @@ _MIN_HINTS = ("loss", "error", "err", "perplexity", "ppl", "wer", "cer", "mse", 
 
 _TABLE_KEYS: dict[str, set[str]] = {
     "": {"project", "env", "settings", "stages", "metrics", "snapshot", "data"},
-    "project": {"name", "command", "pass_settings", "primary_metric", "direction", "free_form"},
+    "project": {"name", "command", "pass_settings", "primary_metric", "direction", "free_form", "default_stage"},
     "metrics": {"regex", "direction", "file"},
     "snapshot": {"max_untracked_mb"},
     "data": {"files", "inputs", "format", "task", "text_column", "label_column", "has_header", "delimiter"},
@@ -65,6 +65,7 @@ class Config:
     max_untracked_mb: float = 50.0
     data_files: list[str] = field(default_factory=list)
     data_inputs: dict[str, Any] = field(default_factory=dict)  # name -> stagedata.DataInput
+    default_stage: str | None = None  # the stage of `expctl run` without --stage (None: no stage)
 
     @property
     def path(self) -> Path:
@@ -175,6 +176,16 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
     for st in cfg.stages.values():
         if st.requires and st.requires not in cfg.stages:
             raise ConfigError(f"{CONFIG_NAME}: [stages.{st.name}] requires unknown stage {st.requires!r}")
+        check_stage_settings(cfg, st)
+    ds = project.get("default_stage")
+    if ds is not None:
+        _expect(ds, str, "project.default_stage")
+        if ds not in cfg.stages and ds != "none":
+            raise ConfigError(f"{CONFIG_NAME}: project.default_stage {ds!r} is not a stage{did_you_mean(ds, cfg.stages)}; "
+                              f"stages: {', '.join(cfg.stages) or '(none)'}, or \"none\"")
+        cfg.default_stage = None if ds == "none" else ds
+    elif "smoke" in cfg.stages:
+        cfg.default_stage = "smoke"
 
     metrics = _expect(data.get("metrics", {}), dict, "[metrics]")
     _check_keys(metrics, _TABLE_KEYS["metrics"], "[metrics]")
@@ -203,6 +214,21 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
 
     cfg.data_inputs = parse_inputs(dat)
     return cfg
+
+
+def check_stage_settings(cfg: Config, st: Stage) -> None:
+    """A stage may only set keys a run could set with ``-s``: declared in [settings], free-form,
+    or inside a declared empty table. A typo is an error with a did-you-mean, never a no-op."""
+    from expctl.settings import flatten, is_free_form
+
+    known = flatten(cfg.settings)
+    for key in flatten(st.settings):
+        if key in known or is_free_form(key, cfg.free_form):
+            continue
+        if any(key.startswith(k + ".") and known[k] == {} for k in known):
+            continue
+        raise ConfigError(f"{CONFIG_NAME}: unknown setting {key!r} in [stages.{st.name}.settings]"
+                          f"{did_you_mean(key, known)}; declare it in [settings] or add it to free_form")
 
 
 def load(root: Path | None = None, start: str | os.PathLike | None = None) -> Config:

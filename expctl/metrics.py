@@ -149,8 +149,12 @@ def first_last(events: Iterable[Mapping[str, Any]], metric: str) -> tuple[float 
 
 def run_check(check: str, *, exit_code: int | None, events: list[dict[str, Any]], final: Mapping[str, float],
               run_dir: Path, loss_metric: str = "train_loss", converge_ratio: float = 0.1,
-              expect_metrics: Iterable[str] = (), expect_files: Iterable[str] = ()) -> dict[str, Any]:
-    """The stage check: {"check": name, "passed": bool, "reasons": [...]} ("none" passes trivially)."""
+              expect_metrics: Iterable[str] = (), expect_files: Iterable[str] = (),
+              primary_metric: str | None = None) -> dict[str, Any]:
+    """The stage check: {"check": name, "passed": bool, "reasons": [...]} ("none" passes trivially).
+
+    ``smoke`` also fails when the project's primary metric never appears: a run that cannot
+    be compared has not run end to end (the reason names the metrics that did appear)."""
     reasons: list[str] = []
     if check == "none":
         return {"check": check, "passed": True, "reasons": []}
@@ -163,8 +167,11 @@ def run_check(check: str, *, exit_code: int | None, events: list[dict[str, Any]]
     if bad and check in ("smoke", "converge", "metrics"):
         reasons.append("non-finite values in " + ", ".join(bad))
     names = {k for e in events for k in e} | set(final)
+    if check == "smoke" and primary_metric and primary_metric not in names and values:
+        seen = sorted(k for k in names if k not in RESERVED)
+        reasons.append(f"primary metric {primary_metric} never recorded (recorded: {', '.join(seen)})")
     for metric in expect_metrics:
-        if metric not in names:
+        if metric not in names and not (check == "smoke" and metric == primary_metric):
             reasons.append(f"metric {metric} missing")
     for pattern in expect_files:
         if not glob.glob(str(run_dir / pattern)):

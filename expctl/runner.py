@@ -423,7 +423,8 @@ def finalize(cfg: Config | None, store: Store, record: dict[str, Any], *, return
         check = metrics_mod.run_check(
             stage.check, exit_code=exit_code, events=collected.events, final=collected.final, run_dir=run_dir,
             loss_metric=stage.loss_metric, converge_ratio=stage.converge_ratio,
-            expect_metrics=stage.expect_metrics, expect_files=stage.expect_files)
+            expect_metrics=stage.expect_metrics, expect_files=stage.expect_files,
+            primary_metric=(cfg.primary_metric if cfg else None) or record.get("primary_metric"))
         if status == "interrupted":
             check = {**check, "passed": False, "reasons": ["interrupted"] + check["reasons"]}
     else:

@@ -6,9 +6,10 @@
   status open / promoted / abandoned, verdict) lives in ``refs/expctl/strategies/NAME``
   (a small commit chain, pushed and pulled with the records).
 
-Runs belong to a tag when their code is the tag's commit or tree (or the tag names them),
-and to an exploration when they ran on its branch: this survives rebases and
-squash-merges because it never depends on the branch's history.
+Which runs belong to a strategy is decided in one place, expctl.membership: a tag's runs
+ran its code, settings and data (its own run is the reference); an exploration's ran on
+its branch. This survives rebases and squash-merges because it never depends on the
+branch's history.
 """
 
 from __future__ import annotations
@@ -59,7 +60,15 @@ def parse_tag_message(text: str) -> dict[str, str]:
     return fields
 
 
-def tag_message(name: str, record: dict[str, Any], note: str = "") -> str:
+def check_refusal(record: dict[str, Any]) -> str | None:
+    """Why a run may not define a strategy without --force: its stage check failed."""
+    check = record.get("check") or {}
+    if check and not check.get("passed"):
+        return f"its {check.get('check')} check failed ({'; '.join(check.get('reasons') or []) or 'no reason recorded'})"
+    return None
+
+
+def tag_message(name: str, record: dict[str, Any], note: str = "", forced: str | None = None) -> str:
     from expctl.settings import flatten
 
     final = (record.get("metrics") or {}).get("final") or {}
@@ -77,6 +86,8 @@ def tag_message(name: str, record: dict[str, Any], note: str = "") -> str:
         "expctl-settings: " + json.dumps(settings, sort_keys=True, ensure_ascii=False),
         f"expctl-code: {(record.get('code') or {}).get('commit')}",
     ]
+    if forced:
+        lines.append(f"expctl-forced: {forced}")
     return "\n".join(lines) + "\n"
 
 
@@ -127,37 +138,37 @@ class Strategy:
     runs: list[dict[str, Any]] = field(default_factory=list)
 
 
-def collect(store) -> list[Strategy]:
-    """Main-line tags (oldest first), then explorations (oldest first), with their runs."""
+def collect(store, cfg=None) -> list[Strategy]:
+    """Main-line tags (oldest first), then explorations (oldest first), with their runs
+    (by the one membership rule of expctl.membership)."""
+    from expctl import membership
+
     repo = store.repo
-    records = store.all()
-    by_commit: dict[str, list] = {}
-    by_tree: dict[str, list] = {}
-    by_branch: dict[str, list] = {}
-    by_id = {}
-    for r in records:
-        code = r.get("code") or {}
-        by_id[r["id"]] = r
-        if code.get("commit"):
-            by_commit.setdefault(code["commit"], []).append(r)
-        if code.get("tree"):
-            by_tree.setdefault(code["tree"], []).append(r)
-        if code.get("branch"):
-            by_branch.setdefault(code["branch"], []).append(r)
+    if cfg is None:
+        cfg = _config_of(store)
+    index = membership.Index(store.all(), membership.StageValues.from_config(cfg))
     out = []
     for t in list_tags(repo):
-        runs = {r["id"]: r for r in by_commit.get(t["commit"], []) + by_tree.get(t["tree"], [])}
-        if t["run"] in by_id:
-            runs[t["run"]] = by_id[t["run"]]
         out.append(Strategy(t["name"], "tag", "main", t["commit"], t["tree"], t["date"], t["run"], t["fields"],
-                            sorted(runs.values(), key=lambda r: r.get("started", ""), reverse=True)))
+                            index.tag_members(t)))
     explorations = load_explorations(repo)
     for name, meta in sorted(explorations.items(), key=lambda kv: kv[1].get("created", 0)):
         branch = meta.get("branch", EXPLORE_PREFIX + name)
         commit = repo.rev_parse(f"refs/heads/{branch}")
         out.append(Strategy(name, "explore", meta.get("status", "open"), commit, None, meta.get("created", 0), None,
-                            meta, list(by_branch.get(branch, []))))
+                            meta, index.branch_members(branch)))
     return out
+
+
+def _config_of(store):
+    """The project's configuration (for the stage values membership sets aside), or None."""
+    from expctl import config as config_mod
+    from expctl.errors import ExpctlError
+
+    try:
+        return config_mod.load(store.root)
+    except ExpctlError:
+        return None
 
 
 def find(store, name: str) -> Strategy | None:
@@ -215,39 +226,88 @@ def primary_value(record: dict[str, Any], metric: str | None = None) -> float | 
 
 def settings_key(record: dict[str, Any]) -> str:
     """Settings that define a configuration: everything but the seed."""
-    from expctl.settings import flatten
+    from expctl import membership
 
-    flat = {k: v for k, v in flatten(record.get("settings") or {}).items() if k.rsplit(".", 1)[-1] != "seed"}
-    return json.dumps(flat, sort_keys=True, default=str)
+    commit = record.get("_commit")  # a record commit names one version of a record: memoise by it
+    if commit and commit in _SETTINGS_KEYS:
+        return _SETTINGS_KEYS[commit]
+    flat = membership.flat_items(record.get("settings") or {})
+    key = repr([(k, flat[k]) for k in sorted(flat) if k.rsplit(".", 1)[-1] != "seed"])
+    if commit:
+        _SETTINGS_KEYS[commit] = key
+    return key
+
+
+_SETTINGS_KEYS: dict[str, str] = {}
 
 
 @dataclass
 class Group:
-    """Runs of one strategy with the same stage and settings, differing only by seed."""
+    """Runs of one strategy with the same stage and settings, differing only by seed.
+
+    The statistics count distinct seeds only: the first run of each seed is in them; a later
+    run with a seed already seen (``reproduce``, or any rerun) is a reproduction, listed
+    beside them. ``metric_means`` aggregates every final metric over the same runs."""
     runs: list[dict[str, Any]]
     mean: float | None
     std: float | None
     n: int
+    reproductions: list[dict[str, Any]] = field(default_factory=list)
+    metric_means: dict[str, float] = field(default_factory=dict)
 
     @property
     def representative(self) -> dict[str, Any]:
         return self.runs[0]
 
 
+def run_seed(record: dict[str, Any]) -> Any:
+    """The run's seed (the ``seed`` setting), or None when it has none."""
+    settings = record.get("settings") or {}
+    return settings.get("seed") if isinstance(settings, dict) else None
+
+
+def seed_split(members: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(one run per distinct seed, the reproductions), oldest run of a seed first."""
+    distinct, repro, seen = [], [], set()
+    for r in sorted(members, key=lambda r: (r.get("started", ""), r.get("started_unix") or 0, r["id"])):
+        seed = run_seed(r)
+        key = json.dumps(seed, sort_keys=True, default=str) if seed is not None else None
+        if key is not None and key in seen:
+            repro.append(r)
+            continue
+        if key is not None:
+            seen.add(key)
+        distinct.append(r)
+    return distinct, repro
+
+
+def _mean_std(values: list[float]) -> tuple[float | None, float | None]:
+    if not values:
+        return None, None
+    mean = sum(values) / len(values)
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) >= 2 else None
+    return mean, std
+
+
+def make_group(members: list[dict[str, Any]], metric: str | None) -> Group:
+    members = sorted(members, key=lambda r: r.get("started", ""), reverse=True)
+    distinct, repro = seed_split(members)
+    values = [v for v in (primary_value(r, metric) for r in distinct) if v is not None]
+    mean, std = _mean_std(values)
+    sums: dict[str, list[float]] = {}
+    for r in distinct:
+        for k, v in ((r.get("metrics") or {}).get("final") or {}).items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+                sums.setdefault(k, []).append(float(v))
+    means = {k: sum(vs) / len(vs) for k, vs in sums.items()}
+    return Group(members, mean, std, len(values), repro, means)
+
+
 def make_groups(runs: Iterable[dict[str, Any]], metric: str | None) -> list[Group]:
     buckets: dict[tuple, list] = {}
     for r in runs:
         buckets.setdefault((r.get("stage") or "", settings_key(r)), []).append(r)
-    groups = []
-    for members in buckets.values():
-        members.sort(key=lambda r: r.get("started", ""), reverse=True)
-        values = [v for v in (primary_value(r, metric) for r in members) if v is not None]
-        mean = sum(values) / len(values) if values else None
-        std = None
-        if len(values) >= 2:
-            std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
-        groups.append(Group(members, mean, std, len(values)))
-    return groups
+    return [make_group(members, metric) for members in buckets.values()]
 
 
 def stage_rank(stage: str | None, order: list[str]) -> int:
@@ -333,6 +393,10 @@ def create_tag(store, name: str, run_ref: str | None, force: bool = False, note:
             raise NotFoundError("no succeeded run on the current HEAD to tag; run one first or name a RUN")
     if record.get("status") != "succeeded":
         raise RefusedError(f"run {record['id']} is {record.get('status')}; only succeeded runs can be tagged")
+    forced = check_refusal(record)
+    if forced and not force:
+        raise RefusedError(f"run {record['id']} cannot define strategy {name!r}: {forced}; "
+                           f"fix it, or tag anyway with --force (recorded in the tag)")
     commit = (record.get("code") or {}).get("commit")
     if not commit:
         raise RefusedError(f"run {record['id']} has no recorded code commit")
@@ -340,7 +404,7 @@ def create_tag(store, name: str, run_ref: str | None, force: bool = False, note:
     if exists and not force:
         raise RefusedError(f"tag {name!r} exists; use --force to move it")
     args = ["tag", "-a", "-F", "-", *(["-f"] if force else []), name, commit]
-    repo.git(*args, input=tag_message(name, record, note).encode(), env=_ident_env(repo))
+    repo.git(*args, input=tag_message(name, record, note, forced).encode(), env=_ident_env(repo))
     store._cache = None
     return record, commit
 
@@ -403,6 +467,9 @@ def promote(store, name: str, tag: str | None = None, run_ref: str | None = None
     meta = _exploration(repo, name)
     if meta.get("status") == "promoted":
         raise RefusedError(f"exploration {meta['name']} is already promoted (tag {meta.get('promoted_tag')})")
+    if meta.get("status") == "abandoned" and not force:
+        raise RefusedError(f"exploration {meta['name']} was abandoned ({meta.get('why')}); "
+                           f"promote it anyway with --force (the verdict is kept)")
     tag = tag or meta["name"]
     check_ref_name("tag", tag)
     if repo.rev_parse(f"refs/tags/{tag}") is not None and not force:
@@ -412,9 +479,16 @@ def promote(store, name: str, tag: str | None = None, run_ref: str | None = None
         raise NotFoundError(f"main-line branch {target!r} of exploration {meta['name']} does not exist")
     branch = meta["branch"]
     strategy = find(store, meta["name"])
-    record = store.resolve(run_ref) if run_ref else best_run(strategy.runs if strategy else [])
+    runs = strategy.runs if strategy else []
+    record = store.resolve(run_ref) if run_ref else best_run([r for r in runs if not check_refusal(r)] or runs)
     if record is None or record.get("status") != "succeeded":
         raise RefusedError(f"exploration {meta['name']} has no succeeded run to promote; run it first")
+    forced = check_refusal(record)
+    if forced and not force:
+        raise RefusedError(f"run {record['id']} cannot define strategy {tag!r}: {forced}; "
+                           f"choose another with --run, or --force (recorded in the tag)")
+    if meta.get("status") == "abandoned":
+        forced = "; ".join(x for x in (forced, f"exploration was abandoned: {meta.get('why')}") if x)
     ensure_clean(repo, "promote")
     proc = repo.git_proc("merge-tree", "--write-tree", "--name-only", "--no-messages", target, branch)
     if proc.returncode == 1:
@@ -436,8 +510,10 @@ def promote(store, name: str, tag: str | None = None, run_ref: str | None = None
             repo.git_proc("switch", original)
         raise GitError("merge failed: " + merge.stderr.decode("utf-8", "replace").strip().splitlines()[-1])
     merged = repo.head()
-    message = tag_message(tag, record, f"Promoted from exploration {meta['name']} (branch {branch}).")
+    message = tag_message(tag, record, f"Promoted from exploration {meta['name']} (branch {branch}).", forced)
     repo.git("tag", "-a", "-F", "-", *(["-f"] if force else []), tag, merged, input=message.encode(), env=_ident_env(repo))
+    if meta.get("status") == "abandoned":  # promoted with --force: the verdict stays on record
+        meta["abandoned_why"] = meta.get("why")
     meta.update({"status": "promoted", "promoted_tag": tag, "promoted": time.time(), "promoted_run": record["id"],
                  "merge_commit": merged})
     save_exploration(repo, meta)

@@ -62,8 +62,9 @@ def parse_knobs(specs: Iterable[str], flat_defaults: dict[str, Any]) -> tuple[di
 def plan(cfg, stage: str | None, specs: Iterable[str], seeds: int = 0, grid: bool = False) -> tuple[Plan, list[str]]:
     st = cfg.stage(stage) if stage else None
     knobs, fixed = parse_knobs(specs, flatten({**cfg.settings}))
-    if not knobs:
-        raise UsageError("nothing to sweep: give at least one knob with two or more values, e.g. -s lr=1e-5,3e-5")
+    if not knobs and not seeds:
+        raise UsageError("nothing to sweep: give at least one knob with two or more values, e.g. -s lr=1e-5,3e-5, "
+                         "or --seeds N to run one configuration with N seeds")
     # the base configuration: resolved settings with the fixed overrides (validates every key)
     base_settings = flatten(resolve(cfg.settings, st.settings if st else {}, fixed, cfg.free_form))
     for key in knobs:
@@ -85,8 +86,12 @@ def plan(cfg, stage: str | None, specs: Iterable[str], seeds: int = 0, grid: boo
             for v in values:
                 if v != base[key]:
                     configs.append({**base, key: v})
-    sweep_id = "sweep-" + time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(2)
-    return Plan(sweep_id, knobs, base, configs, seed_list), fixed
+    return Plan(new_sweep_id(), knobs, base, configs, seed_list), fixed
+
+
+def new_sweep_id() -> str:
+    """The group id of a sweep (and of `run --seeds`): runs sharing it are one experiment."""
+    return "sweep-" + time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(2)
 
 
 def _text(value: Any) -> str:
@@ -223,13 +228,18 @@ def sensitivity(runs: list[dict[str, Any]], metric: str, direction: str) -> dict
                       "within_noise": noise})
     knobs.sort(key=lambda k: -(k["range"] if k["range"] is not None else -1))
     return {"metric": metric, "direction": direction, "seed_spread": seed_spread, "knobs": knobs,
-            "configs": len(config_stats), "runs": len(runs)}
+            "configs": len(config_stats), "runs": len(runs), "config_stats": list(config_stats.values())}
 
 
 def table_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     from expctl.output import fmt_value
 
     rows = []
+    if not result["knobs"]:  # `sweep --seeds N` without a knob: one configuration, N seeds
+        for c in result.get("config_stats") or []:
+            rows.append({"rank": "", "knob": "(seeds only)", "range": None, "seed spread": c["std"], "verdict": "",
+                         "best": None, "values (metric mean)": (fmt_value(c["mean"]) if c["mean"] is not None else "failed")
+                         + (f"±{fmt_value(c['std'])}" if c["std"] is not None else "") + f" (n={c['n']})"})
     for rank, k in enumerate(result["knobs"], 1):
         values = "  ".join(
             f"{fmt_value(v['value'])}: {fmt_value(v['mean']) if v['mean'] is not None else 'failed'}"

@@ -65,12 +65,15 @@ def init_cmd(trainer, task, command, name, force, directory):
 @click.option("--resume", "resume_ref", default=None, metavar="RUN",
               help="Continue RUN (interrupted or failed) as a new linked run: its stage, settings and "
                    "arguments, plus resume=RUN; -s still overrides.")
+@click.option("--seeds", type=int, default=None, metavar="N",
+              help="Run this configuration N times with distinct seeds (seed, seed+1, ...), as one group.")
 @click.option("--meta", default=None, hidden=True, help="JSON object merged into the record (used by sweep).")
 @click.argument("extra", nargs=-1, type=click.UNPROCESSED)
-def run_cmd(stage, assignments, name, force, quiet, resume_ref, meta, extra):
+def run_cmd(stage, assignments, name, force, quiet, resume_ref, seeds, meta, extra):
     """Run the program at a stage and record everything about the run.
 
-    Settings resolve as expctl.toml defaults < stage overrides < -s. Arguments after --
+    Settings resolve as expctl.toml defaults < stage overrides < -s. Without --stage the
+    run gets default_stage (smoke unless set in expctl.toml) and its check. Arguments after --
     are passed to the program. Exit status: 0 succeeded (check passed), 1 the program
     failed, 6 the stage check failed, 130 interrupted.
 
@@ -91,6 +94,8 @@ def run_cmd(stage, assignments, name, force, quiet, resume_ref, meta, extra):
     cfg, store = open_store()
     extra_args, extra_env = runner.parse_extra(extra), None
     assignments = list(assignments)
+    if stage is None and not resume_ref:
+        stage = cfg.default_stage  # no --stage: the documented default stage (smoke unless set), and its check
     if resume_ref:
         from expctl import resume
 
@@ -102,6 +107,29 @@ def run_cmd(stage, assignments, name, force, quiet, resume_ref, meta, extra):
             for note in p.notes:
                 message(f"expctl: note: {note}")
             message(f"expctl: resuming run {p.original['id']} (stage {stage or '-'}) as a new run")
+    if seeds is not None:
+        if resume_ref:
+            raise ExpctlError("--seeds and --resume do not go together: resume continues one run")
+        from expctl import seeds as seeds_mod
+        from expctl.sweep import new_sweep_id
+
+        seed_list, rest = seeds_mod.plan(cfg, stage, assignments, seeds)
+        group = new_sweep_id()
+        codes = []
+        for i, seed in enumerate(seed_list, 1):
+            if not quiet:
+                message(f"expctl: seed group {group} [{i}/{len(seed_list)}] seed={seed}")
+            record = runner.execute(cfg, store, stage=stage, assignments=[*rest, f"seed={seed}"], name=name,
+                                    extra_args=extra_args, force=force, quiet=quiet,
+                                    extra_record={**(extra_record or {}), **seeds_mod.group_record(group, seed)})
+            codes.append(runner.exit_code_for(record))
+            if record["status"] == "interrupted":
+                break
+        worst = next((c for c in (int(ExitCode.INTERRUPTED), int(ExitCode.RUN_FAILED), int(ExitCode.CHECK_FAILED))
+                      if c in codes), 0)
+        if worst:
+            sys.exit(worst)
+        return
     record = runner.execute(cfg, store, stage=stage, assignments=assignments, name=name,
                             extra_args=extra_args, force=force, quiet=quiet, extra_record=extra_record,
                             extra_env=extra_env)
@@ -138,33 +166,65 @@ def _clean(record: dict[str, Any]) -> dict[str, Any]:
 @click.option("--stage", default=None, help="Only runs of this stage.")
 @click.option("--status", type=click.Choice(["running", "succeeded", "failed", "interrupted"]), default=None)
 @click.option("--strategy", default=None,
-              help="Only runs of this strategy: a tag (runs at its code), an exploration, or a branch name.")
+              help="Only runs of this strategy: a tag (runs of its code, settings and data), an exploration, "
+                   "or a branch name.")
+@click.option("--where", "where", multiple=True, metavar="COND",
+              help="Only runs matching: KEY=V, KEY!=V, KEY>V (>=, <, <=), 'KEY in A,B'; KEY a setting, "
+                   "final metric, status, stage, name, branch. Repeatable (all must hold).")
+@click.option("--since", default=None, metavar="AGE", help="Only runs started in the last AGE (30m, 12h, 2d, 1w) or since a date.")
+@click.option("--sort", default=None, help="Sort by a field, final metric or setting (prefix - to reverse; "
+                                           "metrics sort best first).")
 @click.option("--limit", "-n", type=int, default=None, help="At most N runs.")
 @format_option()
-def runs_cmd(stage, status, strategy, limit, fmt, as_json):
-    """List recorded runs, newest first (records are read from git)."""
+def runs_cmd(stage, status, strategy, where, since, sort, limit, fmt, as_json):
+    """List recorded runs, newest first (records are read from git).
+
+    csv and tsv have one column per final metric (numbers only)."""
+    from expctl import filters
     from expctl.records import filter_records, open_store
 
-    _, store = open_store()
-    records = filter_records(store.all(), stage=stage, status=status)
+    cfg, store = open_store()
+    everything = store.all()
+    filt = filters.Filter(where, since).check(everything, declared=_declared(cfg))
+    records = filter_records(everything, stage=stage, status=status)
     if strategy:
         from expctl import strategies as strat
 
         found = strat.find(store, strategy)
         ids = {r["id"] for r in found.runs} if found is not None else set()
         records = [r for r in records if r["id"] in ids
-                   or strategy in (r.get("strategy"), (r.get("code") or {}).get("branch"))]
+                   or (found is None and strategy in (r.get("strategy"), (r.get("code") or {}).get("branch")))]
+    records = filt.apply(records)
+    if sort:
+        filters.check_sort_key(sort, filters.known_keys(everything, _declared(cfg)), ("date", "started"))
+        records = filters.sort_records(records, sort, cfg.direction_of)
     if limit is not None:
         records = records[:limit]
     for w in store.warnings:
         message(f"expctl: warning: {w}")
     fmt = pick_format(fmt, as_json)
+    if not records and fmt != "json" and (filt or stage or status or strategy):
+        message("expctl: no runs match")
     columns = ["id", "name", "stage", "status", "metric", "check", "branch", "commit", "started", "duration"]
     rows = [_row(r) for r in records]
+    if fmt in ("csv", "tsv"):  # one column per final metric, primary first: numbers, not "name=value"
+        metric_names = sorted({k for r in records for k in ((r.get("metrics") or {}).get("final") or {})},
+                              key=lambda k: (k != cfg.primary_metric, k))
+        for row, r in zip(rows, records):
+            final = (r.get("metrics") or {}).get("final") or {}
+            row.update({k: (format(final[k], ".10g") if isinstance(final.get(k), float) else final.get(k))
+                        for k in metric_names})
+        columns = ["id", "name", "stage", "status", *metric_names, "check", "branch", "commit", "started", "duration"]
     styles = {}
     for i, r in enumerate(rows):
         styles[(i, "status")] = {"succeeded": "green", "failed": "red", "interrupted": "yellow", "running": "cyan"}.get(r["status"], "")
     echo(render(rows, columns, fmt, styles=styles, json_rows=[_clean(r) for r in records]))
+
+
+def _declared(cfg) -> list[str]:
+    from expctl.settings import flatten
+
+    return [*flatten(cfg.settings), *([cfg.primary_metric] if cfg.primary_metric else [])]
 
 
 def show_payload(store, record: dict[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ def _store():
 @click.command("tag")
 @click.argument("name")
 @click.argument("run", required=False)
-@click.option("--force", is_flag=True, help="Move an existing tag.")
+@click.option("--force", is_flag=True, help="Move an existing tag; tag a run whose stage check failed (recorded in the tag).")
 @click.option("-m", "--message", "note", default="", help="A note for the tag message.")
 def tag_cmd(name, run, force, note):
     """Tag a main-line strategy NAME at the exact code of RUN.
@@ -32,6 +32,9 @@ def tag_cmd(name, run, force, note):
 
     _, store = _store()
     record, commit = strategies.create_tag(store, name, run, force=force, note=note)
+    forced = strategies.check_refusal(record)
+    if forced:
+        message(f"expctl: warning: run {record['id']}: {forced}; tagged anyway (--force, recorded in the tag)")
     pm = record.get("primary_metric")
     value = ((record.get("metrics") or {}).get("final") or {}).get(pm)
     snap = " (a snapshot of the dirty tree it ran on)" if (record.get("code") or {}).get("snapshot") else ""
@@ -56,7 +59,8 @@ def explore_cmd(name, base):
 @click.argument("name")
 @click.option("--tag", "tag", default=None, help="Tag name for the promoted strategy (default: NAME).")
 @click.option("--run", "run", default=None, help="The run the tag records (default: the exploration's best).")
-@click.option("--force", is_flag=True, help="Move an existing tag.")
+@click.option("--force", is_flag=True, help="Move an existing tag; promote an abandoned exploration (its verdict is kept) "
+                                           "or a run whose check failed (recorded in the tag).")
 def promote_cmd(name, tag, run, force):
     """Merge exploration NAME into the main-line branch it came from, and tag it.
 
@@ -94,13 +98,15 @@ def strategies_cmd(fmt, as_json):
 
     cfg, store = _store()
     rows = []
-    for s in strategies.collect(store):
+    for s in strategies.collect(store, cfg):
         group = strategies.best_group(s.runs, cfg.primary_metric, cfg.direction, list(cfg.stages))
         note = ""
         if s.kind == "explore":
             note = f"from {s.meta.get('base')}"
             if s.status == "promoted":
                 note += f" → {s.meta.get('promoted_tag')}"
+                if s.meta.get("abandoned_why"):
+                    note += f" (after being abandoned: {s.meta['abandoned_why']})"
             if s.status == "abandoned":
                 note += f": {s.meta.get('why')}"
         rows.append({
@@ -117,8 +123,12 @@ def strategies_cmd(fmt, as_json):
 @click.command("compare")
 @click.argument("refs", nargs=-1)
 @click.option("--runs", "runs_mode", is_flag=True, help="One row per run instead of one per strategy.")
-@click.option("--stage", default=None, help="Only runs of this stage.")
-@click.option("--where", "where", multiple=True, metavar="KEY=VALUE", help="Only runs with this setting. Repeatable.")
+@click.option("--stage", default=None,
+              help="The stage to compare (default: the latest stage every row has; one stage at a time).")
+@click.option("--where", "where", multiple=True, metavar="COND",
+              help="Only runs matching: KEY=V, KEY!=V, KEY>V (>=, <, <=), 'KEY in A,B'; KEY a setting, "
+                   "final metric, status, stage, name, branch. Repeatable (all must hold).")
+@click.option("--since", default=None, metavar="AGE", help="Only runs started in the last AGE (30m, 12h, 2d, 1w) or since a date.")
 @click.option("--sort", default=None, help="Sort by a column, metric or setting (prefix - to reverse).")
 @click.option("--columns", default=None, help="Comma-separated columns to show.")
 @click.option("--limit", type=int, default=None, help="At most N rows.")
@@ -126,24 +136,36 @@ def strategies_cmd(fmt, as_json):
 @click.option("--write", "write", type=click.Path(dir_okay=False), default=None,
               help="Also write a markdown results file (e.g. RESULTS.md).")
 @format_option()
-def compare_cmd(refs, runs_mode, stage, where, sort, columns, limit, baseline, write, fmt, as_json):
+def compare_cmd(refs, runs_mode, stage, where, since, sort, columns, limit, baseline, write, fmt, as_json):
     """Results table: every strategy with its best run (or REFs: tags, branches, run ids, HEAD).
 
-    Only settings that differ between rows are shown. Runs differing only by seed are
-    aggregated as mean ± std (n); a delta within seed noise is marked ~noise.
+    A strategy's runs follow one rule (docs/workflow.md): a tag's runs ran its code, settings
+    and data; an exploration's ran on its branch. One stage at a time. Only settings that
+    differ between rows are shown. Runs differing only by seed are aggregated over distinct
+    seeds as mean ± std (n); reruns of a seed are shown beside as reproductions; a delta
+    within seed noise is marked ~noise. csv/tsv have one number per cell.
     """
     from expctl import compare
     from expctl.fsutil import atomic_write
 
     cfg, store = _store()
-    rows, ctx = compare.build(store, cfg, refs, runs_mode=runs_mode, stage=stage, where=where, baseline=baseline)
+    rows, ctx = compare.build(store, cfg, refs, runs_mode=runs_mode, stage=stage, where=where, baseline=baseline,
+                              since=since)
     for w in store.warnings:
         message(f"expctl: warning: {w}")
     fmt = pick_format(fmt, as_json)
     cols = [c.strip() for c in columns.split(",")] if columns else None
     visible, col_names, styles, json_rows = compare.table(rows, ctx, fmt, cols, sort, limit)
+    if not runs_mode and ctx.get("stage") is not None and fmt != "json":
+        others = ", ".join(ctx.get("other_stages") or [])
+        message(f"expctl: stage {ctx['stage'] or '(none)'}" + (f" (also recorded: {others}; --stage to choose)" if others else ""))
+    if ctx.get("omitted"):
+        message(f"expctl: not in this table (no succeeded run at stage {ctx['stage']}): {', '.join(ctx['omitted'])}")
     if not visible and fmt != "json":
-        message("expctl: nothing to compare yet: tag a strategy (`expctl tag NAME`) or use --runs")
+        if ctx.get("filtered") or stage or (runs_mode and store.all()):
+            message("expctl: no runs match")
+        else:
+            message("expctl: nothing to compare yet: tag a strategy (`expctl tag NAME`) or use --runs")
     echo(render(visible, col_names, fmt, styles=styles, json_rows=json_rows))
     if write:
         md_rows, md_cols, _, _ = compare.table(rows, ctx, "markdown", cols, sort, limit)

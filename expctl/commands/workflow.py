@@ -15,7 +15,8 @@ from expctl.output import echo, fmt_value, format_option, message, pick_format, 
 @click.option("-s", "--set", "specs", multiple=True, metavar="KEY=V1,V2,...",
               help="A knob and its values (one value: a fixed override for every run). Repeatable.")
 @click.option("--stage", "-S", default=None, help="Stage of every run (small is the usual one).")
-@click.option("--seeds", type=int, default=0, help="Repeat each configuration with N seeds (seed, seed+1, ...).")
+@click.option("--seeds", type=int, default=0, help="Repeat each configuration with N seeds (seed, seed+1, ...); with no knob, "
+                   "the one configuration N times.")
 @click.option("--grid", is_flag=True, help="Every combination instead of one factor at a time (warns about the count).")
 @click.option("--parallel", type=int, default=1, show_default=True, help="Runs at a time.")
 @click.option("--devices", default=None, help="GPUs to pin parallel runs to, e.g. 0,1 (CUDA_VISIBLE_DEVICES).")

@@ -121,7 +121,8 @@ def test_args_mode_passes_values_verbatim(project):
     toml = (project / "expctl.toml").read_text().replace('pass_settings = "file"', 'pass_settings = "args"')
     toml = toml.replace('command = "python3 train.py"', 'command = "python3 echo_args.py"')
     (project / "expctl.toml").write_text(toml)
-    (project / "echo_args.py").write_text("import sys, json\nprint('ARGS=' + json.dumps(sys.argv[1:]))\n")
+    (project / "echo_args.py").write_text("import sys, json\nprint('ARGS=' + json.dumps(sys.argv[1:]))\n"
+                                          "from expctl import track\ntrack.log_metrics(eval_accuracy=1.0)\n")  # smoke check
     payload = "$(touch pwned); rm -rf / 'x' \"y\""
     run_expctl(project, "run", "-s", f"name={payload}", "--", "--extra", "a b", check=True)
     assert not (project / "pwned").exists()
@@ -245,7 +246,7 @@ def test_regex_metrics_from_log(project):
 
 def test_runs_filters_and_formats(project):
     run_expctl(project, "run", "--stage", "smoke", check=True)
-    run_expctl(project, "run", "-s", "exit_code=1")
+    run_expctl(project, "run", "--stage", "small", "-s", "exit_code=1")  # (no --stage would be smoke: the default)
     assert [r["stage"] for r in json.loads(run_expctl(project, "runs", "--stage", "smoke", "--json").stdout)] == ["smoke"]
     assert [r["status"] for r in json.loads(run_expctl(project, "runs", "--status", "failed", "--json").stdout)] == ["failed"]
     csv_out = run_expctl(project, "runs", "--format", "csv", check=True).stdout.splitlines()

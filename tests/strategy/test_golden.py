@@ -24,15 +24,16 @@ GOLDEN = {
         "| 基线       | tag     | main     | small   | 0.8             | baseline | 无            |\n"
         "| 对抗训练   | explore | open     | small   | **0.83**        | +0.0300  | 对抗 FGM, ε=1 |\n"
     ),
+    # machine formats: one number per cell, ASCII headers (the baseline row has no delta)
     "csv": (
-        "strategy,kind,status,stage,eval_accuracy,Δ,note\n"
-        "基线,tag,main,small,0.8,baseline,无\n"
-        '对抗训练,explore,open,small,0.83,+0.0300,"对抗 FGM, ε=1"\n'
+        "strategy,kind,status,stage,eval_accuracy_mean,eval_accuracy_std,eval_accuracy_n,delta,note\n"
+        "基线,tag,main,small,0.8,,1,,无\n"
+        '对抗训练,explore,open,small,0.83,,1,0.03,"对抗 FGM, ε=1"\n'
     ),
     "tsv": (
-        "strategy\tkind\tstatus\tstage\teval_accuracy\tΔ\tnote\n"
-        "基线\ttag\tmain\tsmall\t0.8\tbaseline\t无\n"
-        "对抗训练\texplore\topen\tsmall\t0.83\t+0.0300\t对抗 FGM, ε=1\n"
+        "strategy\tkind\tstatus\tstage\teval_accuracy_mean\teval_accuracy_std\teval_accuracy_n\tdelta\tnote\n"
+        "基线\ttag\tmain\tsmall\t0.8\t\t1\t\t无\n"
+        "对抗训练\texplore\topen\tsmall\t0.83\t\t1\t0.03\t对抗 FGM, ε=1\n"
     ),
 }
 
@@ -75,12 +76,15 @@ def test_golden_json(cjk_project):
         r["metrics"] = {k: round(v, 9) for k, v in r["metrics"].items()}
     assert stable == [
         {"baseline": True, "best": False, "delta": None, "kind": "tag", "metric": "eval_accuracy",
-         "metrics": {"eval_accuracy": 0.8, "eval_f1": 0.75, "train_loss": 0.01}, "n": 1, "note": "",
+         "metrics": {"eval_accuracy": 0.8, "eval_f1": 0.75, "train_loss": 0.01}, "n": 1, "note": "", "reproductions": [],
          "settings": {"acc": 0.8, "note": "无"}, "stage": "small", "status": "main", "std": None,
+         "eval_accuracy_mean": 0.8, "eval_accuracy_std": None, "eval_accuracy_n": 1,
          "strategy": "基线", "value": 0.8, "within_noise": None},
         {"baseline": False, "best": True, "delta": 0.03, "kind": "explore", "metric": "eval_accuracy",
          "metrics": {"eval_accuracy": 0.83, "eval_f1": 0.78, "train_loss": 0.01}, "n": 1, "note": "from 基线",
+         "reproductions": [],
          "settings": {"acc": 0.83, "note": "对抗 FGM, ε=1"}, "stage": "small", "status": "open", "std": None,
+         "eval_accuracy_mean": 0.83, "eval_accuracy_std": None, "eval_accuracy_n": 1,
          "strategy": "对抗训练", "value": 0.83, "within_noise": None},
     ]
     for r in rows:

@@ -1,0 +1,188 @@
+"""Which runs belong to which strategy: the one rule, used by every listing.
+
+A run belongs to a **main-line strategy** (an expctl tag) when it ran that strategy's
+
+- **code**: its code tree (or commit) is the one the tag's own run ran, or the tag's tree;
+- **settings**: the tag run's settings as requested (``batch_size=auto``, not what it
+  resolved to), seed and stage-provided values aside (a ``smoke`` run and a ``small`` run
+  of one configuration differ only by what their stages set);
+- **data**: the same recorded fingerprints of the data files its settings (and ``[data]
+  files``) name.
+
+The tag's own run (``expctl-run:`` in the tag message) defines the reference. A run
+belongs to an **exploration** when it ran on the exploration's branch. A run is in both
+only when both hold: an exploration run with other settings on the tag's code is not the
+tag's run. ``compare``, ``strategies``, ``diff``, ``runs --strategy`` and ``show TAG`` all
+go through :func:`tag_members` and :func:`branch_members`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from expctl.settings import flatten
+
+
+def seed_key(key: str) -> bool:
+    return key == "seed" or key.endswith(".seed")
+
+
+@dataclass
+class StageValues:
+    """What each stage sets, over the defaults, for every key some stage sets."""
+
+    keys: frozenset
+    values: dict[str, dict[str, Any]]  # stage -> key -> value the stage gives
+    defaults: dict[str, Any]
+
+    @classmethod
+    def from_config(cls, cfg) -> "StageValues":
+        if cfg is None:
+            return cls(frozenset(), {}, {})
+        defaults = flatten(cfg.settings or {})
+        per_stage = {name: flatten(st.settings or {}) for name, st in cfg.stages.items()}
+        keys = frozenset(k for flat in per_stage.values() for k in flat)
+        values = {name: {k: flat.get(k, defaults.get(k)) for k in keys} for name, flat in per_stage.items()}
+        return cls(keys, values, defaults)
+
+    @property
+    def token(self) -> str:
+        """Identifies these stage values (memo key)."""
+        if not hasattr(self, "_token"):
+            self._token = json.dumps([sorted(self.keys), self.values, self.defaults], sort_keys=True, default=str)
+        return self._token
+
+    def given(self, stage: str | None, key: str) -> Any:
+        if stage in self.values:
+            return self.values[stage].get(key)
+        return self.defaults.get(key)
+
+
+def config_key(record: Mapping[str, Any], stages: StageValues) -> str:
+    """The configuration a run ran: its settings without the seed and without values its
+    stage provided (a value given with ``-s`` over a stage's value still counts).
+    """
+    # many runs share their settings: memoise by (stage values, stage, the settings as read)
+    memo = (stages.token, record.get("stage"), repr(record.get("settings")), repr(record.get("settings_requested")))
+    key = _MEMO.get(memo)
+    if key is None:
+        key = _MEMO[memo] = _config_key(record, stages)
+    return key
+
+
+_MEMO: dict[tuple, str] = {}
+
+
+def flat_items(tree: Any, prefix: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``, empty tables dropped: a fast flatten for keys
+    (listings compute one per record; expctl.settings.flatten copies and checks more)."""
+    out = {} if out is None else out
+    if type(tree) is not dict:
+        return out
+    for key, value in tree.items():
+        if type(value) is dict:
+            if value:
+                flat_items(value, f"{prefix}{key}.", out)
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _config_key(record: Mapping[str, Any], stages: StageValues) -> str:
+    stage = record.get("stage")
+    flat = flat_items(record.get("settings") or {})
+    requested = record.get("settings_requested")
+    if isinstance(requested, dict):  # what was asked for (batch_size=auto), not what the machine resolved
+        flat.update({k: v for k, v in requested.items() if k in flat})
+    items = []
+    for key in sorted(flat):
+        value = flat[key]
+        if seed_key(key) or (key in stages.keys and value == stages.given(stage, key)):
+            continue
+        items.append((key, value))
+    return repr(items)
+
+
+def data_key(record: Mapping[str, Any]) -> str:
+    data = record.get("data") or {}
+    return json.dumps({p: (fp or {}).get("fingerprint") for p, fp in data.items() if isinstance(fp, dict)},
+                      sort_keys=True)
+
+
+@dataclass
+class Reference:
+    """What a tag's runs must have run: code (trees / commits), configuration, data."""
+
+    codes: frozenset
+    config: str | None  # None: unknown (the tag's run is not here); settings not compared
+    data: str | None
+
+
+def tag_reference(tag: Mapping[str, Any], ref_record: Mapping[str, Any] | None, stages: StageValues) -> Reference:
+    codes = {c for c in (tag.get("commit"), tag.get("tree")) if c}
+    if ref_record is not None:
+        code = ref_record.get("code") or {}
+        codes |= {c for c in (code.get("commit"), code.get("tree")) if c}
+        return Reference(frozenset(codes), config_key(ref_record, stages), data_key(ref_record))
+    # the tag's run was not pulled: its message still records the stage and settings
+    fields = tag.get("fields") or {}
+    config = None
+    try:
+        settings = json.loads(fields.get("expctl-settings") or "null")
+    except ValueError:
+        settings = None
+    if isinstance(settings, dict):
+        from expctl.settings import unflatten
+
+        config = config_key({"stage": fields.get("expctl-stage") or None, "settings": unflatten(settings)}, stages)
+    return Reference(frozenset(codes), config, None)
+
+
+def ran_code(record: Mapping[str, Any], ref: Reference) -> bool:
+    code = record.get("code") or {}
+    return bool((code.get("tree") and code["tree"] in ref.codes) or (code.get("commit") and code["commit"] in ref.codes))
+
+
+def belongs(record: Mapping[str, Any], ref: Reference, stages: StageValues) -> bool:
+    if not ran_code(record, ref):
+        return False
+    if ref.config is not None and config_key(record, stages) != ref.config:
+        return False
+    if ref.data is not None and data_key(record) != ref.data:
+        return False
+    return True
+
+
+class Index:
+    """Records indexed by code and branch, so membership never scans every record per tag."""
+
+    def __init__(self, records: Iterable[dict[str, Any]], stages: StageValues):
+        self.stages = stages
+        self.by_id: dict[str, dict[str, Any]] = {}
+        self.by_code: dict[str, list[dict[str, Any]]] = {}
+        self.by_branch: dict[str, list[dict[str, Any]]] = {}
+        for r in records:
+            self.by_id[r["id"]] = r
+            code = r.get("code") or {}
+            for c in {code.get("commit"), code.get("tree")}:
+                if c:
+                    self.by_code.setdefault(c, []).append(r)
+            if code.get("branch"):
+                self.by_branch.setdefault(code["branch"], []).append(r)
+
+    def tag_members(self, tag: Mapping[str, Any]) -> list[dict[str, Any]]:
+        ref_record = self.by_id.get(tag.get("run") or "")
+        ref = tag_reference(tag, ref_record, self.stages)
+        seen: dict[str, dict[str, Any]] = {}
+        for c in ref.codes:
+            for r in self.by_code.get(c, ()):
+                if r["id"] not in seen and belongs(r, ref, self.stages):
+                    seen[r["id"]] = r
+        if ref_record is not None:
+            seen[ref_record["id"]] = ref_record
+        return sorted(seen.values(), key=lambda r: r.get("started", ""), reverse=True)
+
+    def branch_members(self, branch: str) -> list[dict[str, Any]]:
+        return list(self.by_branch.get(branch, []))
