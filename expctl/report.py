@@ -95,7 +95,7 @@ def build(store, cfg, refs: Sequence[str] = (), *, runs_mode: bool = False, stag
     rows, ctx = compare.build(store, cfg, refs, runs_mode=runs_mode, stage=stage, baseline=baseline)
     if not rows:
         raise UsageError("nothing to report yet: tag a strategy (`expctl tag NAME`) or use --runs")
-    visible, columns, _, json_rows = compare.table(rows, ctx, "csv")
+    visible, columns, _, json_rows = compare.table(rows, ctx, "json")  # human cells, no best marker
     groups = []
     for row in rows:
         blobs = [store.read_file(r, "metrics.jsonl") or b"" for r in row.group.runs]
