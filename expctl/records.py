@@ -74,21 +74,73 @@ def pid_alive(pid: int | None, start: str | None) -> bool:
     return True
 
 
-def is_stale(record: dict[str, Any]) -> bool:
-    """A 'running' record whose expctl process on this host is gone."""
+def boot_id() -> str | None:
+    """This kernel's boot id and pid namespace: two machines (or containers) never share it,
+    whatever their host names."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as fh:
+            boot = fh.read().strip()
+    except OSError:
+        return None
+    try:
+        boot += "/" + os.readlink("/proc/self/ns/pid")
+    except OSError:
+        pass
+    return boot
+
+
+def clone_id(repo) -> str:
+    """A random id of this clone (``<git dir>/expctl/clone-id``), made on first use."""
+    path = repo.common_dir / "expctl" / "clone-id"
+    try:
+        value = path.read_text(encoding="ascii").strip()
+        if value:
+            return value
+    except (OSError, UnicodeDecodeError):
+        pass
+    value = secrets.token_hex(8)
+    try:
+        path.parent.mkdir(exist_ok=True)
+        from expctl.fsutil import atomic_write
+
+        atomic_write(path, value + "\n")
+    except OSError:
+        pass
+    return value
+
+
+def process_identity(repo) -> dict[str, Any]:
+    """Who can tell later whether this run's expctl process is alive: the clone and machine."""
+    return {"clone": clone_id(repo), "boot": boot_id()}
+
+
+def is_stale(record: dict[str, Any], repo=None) -> bool:
+    """A 'running' record whose expctl process is gone, judged only where that is knowable:
+    in the clone that started it (a pulled record of another clone is never finalized
+    here), on the same machine boot (after a reboot the process is certainly gone).
+    Records without a clone id fall back to the host name."""
     if record.get("status") != "running":
         return False
     proc = record.get("process") or {}
-    if proc.get("host") != socket.gethostname():
+    if "clone" in proc:
+        if repo is None or proc.get("clone") != clone_id(repo):
+            return False
+        if proc.get("boot") and proc.get("boot") != boot_id():
+            return True
+    elif proc.get("host") != socket.gethostname():
         return False
-    return not pid_alive(proc.get("pid"), proc.get("start"))
+    pid = proc.get("pid")
+    return not pid_alive(pid if isinstance(pid, int) and not isinstance(pid, bool) else None,
+                         proc.get("start") if isinstance(proc.get("start"), str) else None)
 
 
-def local_files(run_dir: Path | None, record: dict[str, Any]) -> dict[str, bytes]:
+def local_files(run_dir: Path | None, record: dict[str, Any], extra_secrets: Iterable[str] = ()) -> dict[str, bytes]:
     """The files stored with a record in git: small, human-useful, never checkpoints.
 
-    The command and the log tail are masked (URL credentials, values of secret-named
-    environment variables and settings): what is in git may be pushed anywhere.
+    Every file is masked (URL credentials, values of secret-named environment variables
+    and settings, secrets given as program arguments; short secrets where they stand as a
+    word): what is in git may be pushed anywhere. That includes the files the program
+    writes (checkpoints.json, predictions.jsonl, metrics.json) and the log tail.
     """
     files = {"record.json": dumps(record).encode()}
     if run_dir is None or not run_dir.is_dir():
@@ -99,13 +151,16 @@ def local_files(run_dir: Path | None, record: dict[str, Any]) -> dict[str, bytes
         raw_settings = json.loads((run_dir / "settings.json").read_bytes())
     except (OSError, ValueError, RecursionError):
         raw_settings = None
-    secrets = secret_values(raw_settings if isinstance(raw_settings, dict) else None)
+    raw_settings = raw_settings if isinstance(raw_settings, dict) else None
+    long_extra = [v for v in extra_secrets if len(v) >= 6]
+    short_extra = [v for v in extra_secrets if len(v) < 6]
+    secrets = sorted(set(secret_values(raw_settings)) | set(long_extra), key=len, reverse=True)
+    short = sorted(set(secret_values(raw_settings, short=True)) | set(short_extra), key=len, reverse=True)
     for name in ("env.json", "checkpoints.json", "exit_status.json", "command.sh", "predictions.jsonl", "metrics.json"):
         path = run_dir / name
         try:
             if path.is_file() and path.stat().st_size <= MAX_GIT_FILE:
-                data = path.read_bytes()
-                files[name] = mask_bytes(data, secrets) if name in ("command.sh", "env.json") else data
+                files[name] = mask_bytes(path.read_bytes(), secrets, short)
         except OSError:
             continue
     log = run_dir / "train.log"
@@ -115,7 +170,7 @@ def local_files(run_dir: Path | None, record: dict[str, Any]) -> dict[str, bytes
             if size > LOG_TAIL:
                 fh.seek(size - LOG_TAIL)
                 fh.readline()
-            files["log_tail.txt"] = mask_bytes(fh.read(), secrets)
+            files["log_tail.txt"] = mask_bytes(fh.read(), secrets, short)
     except OSError:
         pass
     return files
@@ -145,6 +200,7 @@ class Store:
         self.repo = repo
         self.root = Path(root or repo.root)
         self.warnings: list[str] = []
+        self.extra_secrets: list[str] = []  # secrets seen in this run's arguments (masked in git)
         self._cache: list[dict[str, Any]] | None = None
 
     def run_dir(self, run_id: str) -> Path:
@@ -155,9 +211,12 @@ class Store:
              mirror: bool = True) -> str:
         """Store the record in git (atomic ref update) and mirror it in the run folder."""
         run_dir = self.run_dir(record["id"])
-        files = local_files(run_dir if run_dir.is_dir() else None, record)
+        files = local_files(run_dir if run_dir.is_dir() else None, record, self.extra_secrets)
         if extra:
-            files.update(extra)
+            from expctl.envinfo import mask_bytes, secret_values
+
+            secrets = sorted(set(secret_values()) | {v for v in self.extra_secrets if len(v) >= 6}, key=len, reverse=True)
+            files.update({name: mask_bytes(data, secrets) for name, data in extra.items()})
         tree = self.repo.write_tree(files)
         ref = REF_PREFIX + record["id"]
         previous = self.repo.rev_parse(ref)
@@ -166,7 +225,7 @@ class Store:
         commit = self.repo.write_commit(tree, [code_commit, previous],
                                         f"expctl run {record['id']}: {record.get('status')}\n")
         crash_point(f"record-objects:{record.get('status')}")  # objects written, ref not moved
-        self.repo.update_ref(ref, commit, previous or "0" * 40, reason=f"expctl run {record.get('status')}")
+        self.repo.update_ref(ref, commit, previous or "0" * len(commit), reason=f"expctl run {record.get('status')}")
         crash_point(f"record-ref:{record.get('status')}")  # ref moved, cache and mirror not written
         self._append_cache([(commit, files["record.json"])])
         if mirror and run_dir.is_dir():
@@ -281,7 +340,7 @@ class Store:
             records.append(record)
         if refresh_stale:
             for i, record in enumerate(records):
-                if is_stale(record):
+                if is_stale(record, self.repo):
                     records[i] = self.finalize_stale(record)
         records.sort(key=_newest_first_key, reverse=True)
         self._cache = records

@@ -48,5 +48,10 @@ def plot_cmd(runs: tuple[str, ...], metrics: tuple[str, ...], png: str | None, f
         from expctl.analysis.plot import default_metrics
 
         save_png(png, list(metrics) or default_metrics(curves, primary), curves)
+        from pathlib import Path
+
+        from expctl import outputs
+
+        outputs.register(png, Path(png).read_bytes())  # expctl's output: never part of a code snapshot
         click.echo(f"expctl: wrote {png}", err=True)
     click.echo(text)

@@ -132,8 +132,7 @@ def compare_cmd(refs, runs_mode, stage, where, sort, columns, limit, baseline, w
     Only settings that differ between rows are shown. Runs differing only by seed are
     aggregated as mean ± std (n); a delta within seed noise is marked ~noise.
     """
-    from expctl import compare
-    from expctl.fsutil import atomic_write
+    from expctl import compare, outputs
 
     cfg, store = _store()
     rows, ctx = compare.build(store, cfg, refs, runs_mode=runs_mode, stage=stage, where=where, baseline=baseline)
@@ -147,7 +146,7 @@ def compare_cmd(refs, runs_mode, stage, where, sort, columns, limit, baseline, w
     echo(render(visible, col_names, fmt, styles=styles, json_rows=json_rows))
     if write:
         md_rows, md_cols, _, _ = compare.table(rows, ctx, "markdown", cols, sort, limit)
-        atomic_write(write, compare.results_markdown(render(md_rows, md_cols, "markdown"), ctx, cfg.name))
+        outputs.write(write, compare.results_markdown(render(md_rows, md_cols, "markdown"), ctx, cfg.name))
         message(f"expctl: wrote {write}")
 
 
