@@ -33,7 +33,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "strategies": ("expctl.commands.strategy", "strategies_cmd", "The main line and its explorations, with status and best metric."),
     "compare": ("expctl.commands.strategy", "compare_cmd", "Results table of strategies or runs."),
     "diff": ("expctl.commands.strategy", "diff_cmd", "What differs between two runs or strategies."),
-    "push": ("expctl.commands.strategy", "push_cmd", "Push branches, tags and run records to a git remote."),
+    "push": ("expctl.commands.strategy", "push_cmd", "Push run records, tags, explorations and the current branch to a git remote."),
     "pull": ("expctl.commands.strategy", "pull_cmd", "Fetch branches, tags and run records from a git remote."),
     "data": ("expctl.commands.data", "data_group", "Data analysis: length and label statistics, leakage."),
     "cases": ("expctl.commands.cases", "cases_cmd", "Case study of a run's wrong predictions."),

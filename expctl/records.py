@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
+from expctl import recordschema
 from expctl.errors import NotFoundError, UsageError
 from expctl.fsutil import crash_point, dumps, write_json
 
@@ -174,16 +175,6 @@ def local_files(run_dir: Path | None, record: dict[str, Any], extra_secrets: Ite
     except OSError:
         pass
     return files
-
-
-# Fields whose type the listings rely on: a record edited by hand into another shape is
-# skipped with a warning instead of crashing `runs` or `compare`.
-_SHAPE: dict[str, type | tuple[type, ...]] = {
-    "name": str, "stage": str, "status": str, "started": str, "ended": str, "strategy": str,
-    "settings": dict, "code": dict, "metrics": dict, "data": dict, "env": dict, "check": dict,
-    "checkpoints": dict, "process": dict, "command": list, "primary_metric": str, "direction": str,
-    "duration_s": (int, float), "exit_code": int, "started_unix": (int, float),
-}
 
 
 def _newest_first_key(record: dict[str, Any]) -> tuple:
@@ -359,7 +350,7 @@ class Store:
         if not isinstance(record, dict) or record.get("id") != run_id:
             warn(f"run {run_id}: record.json does not describe this run; skipped")
             return None
-        bad = [k for k, kind in _SHAPE.items() if k in record and record[k] is not None and not isinstance(record[k], kind)]
+        bad = recordschema.problems(record, blob)
         if bad:
             warn(f"run {run_id}: record.json has malformed fields ({', '.join(bad)}); skipped")
             return None

@@ -169,13 +169,23 @@ def diff_cmd(a, b, patch, fmt, as_json):
 
 @click.command("push")
 @click.argument("remote", default="origin")
-@click.option("--all-branches/--current-branch", default=True, help="Push every local branch (default) or only the current one.")
-def push_cmd(remote, all_branches):
-    """Push branches, tags and all run records to a git remote."""
+@click.option("--all-branches/--current-branch", default=False,
+              help="Also push every other local branch (default: only the current branch and explorations).")
+@click.option("--dry-run", "-n", is_flag=True, help="Only say what would be sent that the remote lacks.")
+def push_cmd(remote, all_branches, dry_run):
+    """Push run records, tags, explorations and the current branch to a git remote.
+
+    Other local branches stay local unless --all-branches. Before sending, one line lists
+    what the remote lacks; --dry-run prints that line and sends nothing.
+    """
     from expctl import sync
 
     _, store = _store()
-    out = sync.push(store.repo, remote, all_branches=all_branches)
+    plan = sync.plan(store.repo, remote, all_branches=all_branches)
+    message(f"expctl: {'would send' if dry_run else 'sending'} to {remote}: {sync.describe(plan)}")
+    if dry_run:
+        return
+    out = sync.push(store, remote, all_branches=all_branches, the_plan=plan)
     message(f"expctl: pushed to {remote}: {out}")
 
 
