@@ -122,6 +122,16 @@ def main(argv: list[str] | None = None) -> None:
             sys.stdout = None  # type: ignore[assignment]
         finally:
             os._exit(0)
+    except OSError as exc:
+        if debug:
+            raise
+        if exc.errno in (28, 122, 30):  # ENOSPC, EDQUOT, EROFS: the disk, not a bug
+            where = f" ({exc.filename})" if exc.filename else ""
+            hint = "; free some space and try again" if exc.errno != 30 else ""
+            click.echo(f"expctl: error: {exc.strerror}{where}{hint}", err=True)
+            sys.exit(int(ExitCode.GIT))
+        click.echo(f"expctl: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
+        sys.exit(70)
     except Exception as exc:  # noqa: BLE001 - last line of defence: one line, no traceback
         if debug:
             raise

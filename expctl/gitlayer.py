@@ -51,7 +51,11 @@ def run_git(args: list[str], cwd: str | os.PathLike, *, input: bytes | None = No
     if check and proc.returncode != 0:
         msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         detail = next((m for m in msg if m.startswith(("fatal:", "error:"))), msg[-1] if msg else "")
-        raise GitError(f"git {args[0]} failed: {detail.removeprefix('fatal: ').removeprefix('error: ')}")
+        text = detail.removeprefix('fatal: ').removeprefix('error: ')
+        if any("No space left on device" in m or "Disk quota exceeded" in m for m in msg):
+            text += "" if "No space left" in text or "quota" in text else " (No space left on device)"
+            text += "; free some space and try again"
+        raise GitError(f"git {args[0]} failed: {text}")
     return proc
 
 
@@ -66,10 +70,23 @@ def init_repo(path: str | os.PathLike, branch: str = "main") -> None:
     run_git(["init", "-q", "-b", branch], path)
 
 
+RESERVED_NAMES = {"HEAD", "@", "FETCH_HEAD", "ORIG_HEAD", "MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD",
+                  "BISECT_HEAD", "AUTO_MERGE"}
+
+
 def check_ref_name(kind: str, name: str) -> None:
-    """Refuse names git would reject (``kind`` is 'tag' or 'branch')."""
+    """Refuse names git would reject (``kind`` is 'tag' or 'branch'), and names that would
+    make revisions ambiguous: HEAD-like names, ``refs/...``, and a tag named like an
+    existing branch of the repository in the current directory (``main``)."""
     if not name or name.startswith("-") or any(c in name for c in "\x00\n\r") or len(name) > 200:
         raise UsageError(f"invalid {kind} name {name!r}")
+    if name in RESERVED_NAMES or name.upper() == "HEAD" or name.startswith("refs/"):
+        raise UsageError(f"invalid {kind} name {name!r}: git gives it a meaning of its own; choose another name")
+    if kind == "tag":
+        clash = run_git(["rev-parse", "-q", "--verify", f"refs/heads/{name}"], ".", check=False)
+        if clash.returncode == 0:
+            raise UsageError(f"invalid tag name {name!r}: a branch has that name, so `{name}` would be ambiguous; "
+                             f"choose another name")
     args = ["check-ref-format", "--branch", name] if kind == "branch" else ["check-ref-format", f"refs/tags/{name}"]
     proc = run_git(args, ".", check=False)
     if proc.returncode != 0:

@@ -467,8 +467,11 @@ def finalize(cfg: Config | None, store: Store, record: dict[str, Any], *, return
     checkpoints = None
     try:
         manifest = read_json(run_dir / "checkpoints.json")
-        if isinstance(manifest, dict):
-            checkpoints = manifest
+        if isinstance(manifest, dict):  # written by the program: masked like everything in git
+            from expctl.envinfo import mask_mapping, secret_values
+
+            checkpoints = mask_mapping(manifest, sorted(set(secret_values()) | {
+                v for v in store.extra_secrets if len(v) >= 6}, key=len, reverse=True))
     except (OSError, ValueError):
         pass
 

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from expctl.errors import ExitCode, ExpctlError
-from expctl.output import echo, fmt_value, format_option, message, pick_format, render
+from expctl.output import echo, fmt_value, format_option, message, pick_format, render, safe_text
 
 
 @click.command("init")
@@ -204,7 +204,7 @@ def show_cmd(ref, fmt, as_json):
     if pick_format(fmt, as_json) == "json":
         echo(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
         return
-    echo(format_show(data))
+    echo(safe_text(format_show(data)))  # escape sequences in names or settings shown, never obeyed
 
 
 def format_show(data: dict[str, Any]) -> str:
@@ -220,6 +220,10 @@ def format_show(data: dict[str, Any]) -> str:
              f"folder    {data['run_dir']}" + ("" if data.get("run_dir_exists") else "  (gone; record kept in git)")]
     for item in code.get("excluded") or []:
         lines.append(f"excluded  {item['path']} ({item['size']} bytes, not in the snapshot)")
+    for item in code.get("untracked") or []:
+        lines.append(f"untracked {item['path']} ({item['size']} bytes, in the snapshot)")
+    if code.get("withheld"):
+        lines.append(f"withheld  {', '.join(code['withheld'])} (look like secrets; not in the snapshot)")
     for key, what in (("resumes", "resumes"), ("reproduces", "reproduces")):
         if data.get(key):
             lines.append(f"{what:9} {data[key]}")

@@ -7,7 +7,7 @@ import time
 
 import click
 
-from expctl.output import echo, fmt_value, format_option, message, pick_format, render
+from expctl.output import echo, fmt_value, format_option, message, pick_format, render, safe_text
 
 
 def _store():
@@ -164,7 +164,7 @@ def diff_cmd(a, b, patch, fmt, as_json):
     if pick_format(fmt, as_json) == "json":
         echo(json.dumps(d, indent=2, ensure_ascii=False, default=str) + "\n")
     else:
-        echo(diffing.format_text(d))
+        echo(safe_text(diffing.format_text(d)))
 
 
 @click.command("push")
