@@ -280,7 +280,7 @@ class Store:
             try:
                 parts.append(oid.encode() + b"\t" + json.dumps(json.loads(blob), ensure_ascii=False,
                                                               separators=(",", ":")).encode() + b"\n")
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue  # an unreadable record is never cached; git stays the source
         if not parts:
             return
