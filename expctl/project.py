@@ -64,7 +64,7 @@ def stale_env(cfg: config_mod.Config, run_sh: Path) -> list[str]:
         text = run_sh.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return []
-    if "EXPCTL_ENV_KEYS" in text:
+    if "${EXPCTL_ENV_KEYS+set}" in text:
         return []
     baked = {}
     for m in re.finditer(r"^[ \t]*export ([A-Za-z_][A-Za-z0-9_]*)=(.*)$", text, re.M):
