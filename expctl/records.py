@@ -27,7 +27,7 @@ from typing import Any, Iterable
 
 from expctl import recordschema
 from expctl.errors import NotFoundError, UsageError
-from expctl.fsutil import crash_point, dumps, write_json
+from expctl.fsutil import atomic_write, crash_point, dumps, write_json
 
 SCHEMA = 1
 REF_PREFIX = "refs/expctl/runs/"
@@ -35,6 +35,8 @@ STATUSES = ("running", "succeeded", "failed", "interrupted")
 _B32 = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
 MAX_GIT_FILE = 8 * 1024 * 1024
 LOG_TAIL = 64 * 1024
+# first line of .git/expctl/records-cache.jsonl: every record below passed recordschema's check
+CACHE_MARK = b"# expctl records cache: commit<TAB>record.json of checked records\n"
 
 
 def new_run_id(now: float | None = None) -> str:
@@ -102,8 +104,6 @@ def clone_id(repo) -> str:
     value = secrets.token_hex(8)
     try:
         path.parent.mkdir(exist_ok=True)
-        from expctl.fsutil import atomic_write
-
         atomic_write(path, value + "\n")
     except OSError:
         pass
@@ -218,7 +218,8 @@ class Store:
         crash_point(f"record-objects:{record.get('status')}")  # objects written, ref not moved
         self.repo.update_ref(ref, commit, previous or "0" * len(commit), reason=f"expctl run {record.get('status')}")
         crash_point(f"record-ref:{record.get('status')}")  # ref moved, cache and mirror not written
-        self._append_cache([(commit, files["record.json"])])
+        if not recordschema.problems(record):
+            self._append_cache([(commit, files["record.json"])])
         if mirror and run_dir.is_dir():
             write_json(run_dir / "record.json", record)
         self._cache = None
@@ -232,7 +233,8 @@ class Store:
             commit = self.repo.write_commit(self.repo.write_tree(files), [code_commit],
                                             f"expctl run {record['id']}: {record.get('status')}\n")
             lines.append(f"create {REF_PREFIX}{record['id']} {commit}\n")
-            cache.append((commit, files["record.json"]))
+            if not recordschema.problems(record):
+                cache.append((commit, files["record.json"]))
         self.repo.git("update-ref", "--stdin", input="".join(lines).encode())
         self._append_cache(cache)
         self._cache = None
@@ -263,9 +265,19 @@ class Store:
         return self.repo.common_dir / "expctl" / "records-cache.jsonl"
 
     def _load_cache(self) -> dict[str, bytes]:
+        """{record commit: record.json} of records already checked by recordschema.
+
+        A cache from before the check (no mark on its first line) is started anew."""
+        path = self._cache_file()
         try:
-            data = self._cache_file().read_bytes()
+            data = path.read_bytes()
         except OSError:
+            return {}
+        if not data.startswith(CACHE_MARK):
+            try:
+                atomic_write(path, CACHE_MARK)
+            except OSError:
+                pass
             return {}
         out = {}
         for line in data.split(b"\n"):
@@ -275,6 +287,7 @@ class Store:
         return out
 
     def _append_cache(self, entries: list[tuple[str, bytes]]) -> None:
+        """Append records that passed recordschema's check (callers make sure of it)."""
         parts = []
         for oid, blob in entries:
             try:
@@ -292,6 +305,8 @@ class Store:
             path.parent.mkdir(exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
+                if os.fstat(fd).st_size == 0:
+                    lines = CACHE_MARK + lines
                 os.write(fd, lines)  # one append: concurrent writers never interleave lines
             finally:
                 os.close(fd)
@@ -299,36 +314,41 @@ class Store:
             pass  # a cache is an optimisation; git holds the records
 
     def all(self, refresh_stale: bool = True) -> list[dict[str, Any]]:
-        """Every record, newest first. Unreadable records are skipped with a warning."""
+        """Every record, newest first. Unusable records are skipped with a warning.
+
+        Records come from the cache (already checked: a cheap shape check suffices) or
+        from git through one ``cat-file --batch`` (checked by recordschema, then cached)."""
         if self._cache is not None:
             return self._cache
         ids = self.ref_ids()
         names = sorted(ids, reverse=True)
         cache = self._load_cache()
         missing = [n for n in names if ids[n] not in cache]
+        fresh: dict[str, bytes | None] = {}
         if missing:
             fetched = self.repo.cat_blobs([f"{ids[n]}:record.json" for n in missing])
-            fresh = []
-            for n, blob in zip(missing, fetched):
-                if blob is not None:
-                    cache[ids[n]] = blob
-                    fresh.append((ids[n], blob))
-            self._append_cache(fresh)
-        blobs = [cache.get(ids[n]) for n in names]
+            fresh = {ids[n]: blob for n, blob in zip(missing, fetched)}
         records = []
-        for run_id, blob in zip(names, blobs):
-            record = self._parse(run_id, blob, quiet=blob is not None)
-            if record is None and blob is not None:
-                # a damaged cache line (crash, full disk, hand edit) never hides a record:
-                # read the record from git, the source of truth
-                blob = self.repo.cat_blob(f"{ids[run_id]}:record.json")
+        to_cache = []
+        for run_id in names:
+            oid = ids[run_id]
+            record = None
+            if oid in cache:
+                record = self._parse(run_id, cache[oid], quiet=True, checked=True)
+                if record is None:
+                    # a damaged cache line (crash, full disk, hand edit) never hides a record:
+                    # read the record from git, the source of truth
+                    fresh[oid] = self.repo.cat_blob(f"{oid}:record.json")
+            if record is None:
+                blob = fresh.get(oid)
                 record = self._parse(run_id, blob)
                 if record is not None:
-                    self._append_cache([(ids[run_id], blob)])  # a later line wins: repaired
+                    to_cache.append((oid, blob))  # a later line wins: repaired
             if record is None:
                 continue
-            record["_commit"] = ids[run_id]
+            record["_commit"] = oid
             records.append(record)
+        self._append_cache(to_cache)
         if refresh_stale:
             for i, record in enumerate(records):
                 if is_stale(record, self.repo):
@@ -337,7 +357,10 @@ class Store:
         self._cache = records
         return records
 
-    def _parse(self, run_id: str, blob: bytes | None, quiet: bool = False) -> dict[str, Any] | None:
+    def _parse(self, run_id: str, blob: bytes | None, quiet: bool = False,
+               checked: bool = False) -> dict[str, Any] | None:
+        """The record in ``blob``, or None (with one warning naming the run unless quiet).
+        ``checked``: the blob comes from the cache of checked records (top level only)."""
         warn = (lambda _msg: None) if quiet else self.warnings.append
         if blob is None:
             warn(f"run {run_id}: record.json missing from its record commit; skipped")
@@ -350,7 +373,7 @@ class Store:
         if not isinstance(record, dict) or record.get("id") != run_id:
             warn(f"run {run_id}: record.json does not describe this run; skipped")
             return None
-        bad = recordschema.problems(record, blob)
+        bad = recordschema.quick_problems(record) if checked else recordschema.problems(record, blob)
         if bad:
             warn(f"run {run_id}: record.json has malformed fields ({', '.join(bad)}); skipped")
             return None

@@ -69,27 +69,57 @@ def _walk(value: Any, limit: int) -> tuple[int, bool]:
 
 
 def _is_number(value: Any) -> bool:
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, (int, float)):
-        return True
-    return isinstance(value, str) and value in _NON_FINITE
+    t = type(value)
+    return t is int or t is float or (t is str and value in _NON_FINITE)
+
+
+_TYPES = {STR: (str,), INT: (int,), BOOL: (bool,), DICT: (dict,), LIST: (list,)}
 
 
 def _ok(value: Any, kind: Any) -> bool:
     if value is None:
         return True
+    t = type(value)
+    simple = _TYPES.get(kind) if not isinstance(kind, dict) else (dict,)
+    if simple is not None:
+        return t in simple  # exact types: a bool is not an int here
     if kind == NUMBER:
-        return _is_number(value)
-    if kind == INT:
-        return isinstance(value, int) and not isinstance(value, bool)
+        return t is int or t is float or (t is str and value in _NON_FINITE)
     if kind == STR_LIST:
-        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+        return t is list and all(type(v) is str for v in value)
     if kind == METRICS:
-        return isinstance(value, dict) and all(isinstance(k, str) and _is_number(v) for k, v in value.items())
-    if isinstance(kind, dict):
-        return isinstance(value, dict)
+        return t is dict and all(_is_number(v) for v in value.values())
     return isinstance(value, kind)
+
+
+def _split(spec: dict[str, Any]) -> tuple[tuple[tuple[str, type], ...], tuple[tuple[str, Any], ...]]:
+    """(keys checked by exact type, keys needing a closer look) of one level of the spec."""
+    simple, special = [], []
+    for key, kind in spec.items():
+        if isinstance(kind, dict):
+            simple.append((key, dict))
+        elif kind in _TYPES:
+            simple.append((key, _TYPES[kind][0]))
+        else:
+            special.append((key, kind))
+    return tuple(simple), tuple(special)
+
+
+_TOP = _split(SPEC)
+_NESTED = tuple((k, _split(v)) for k, v in SPEC.items() if isinstance(v, dict))
+
+
+def _level(value: dict, checks, prefix: str, bad: list[str]) -> None:
+    simple, special = checks
+    get = value.get
+    for key, t in simple:  # exact types: a bool is not an int here
+        v = get(key)
+        if v is not None and type(v) is not t:
+            bad.append(prefix + key)
+    for key, kind in special:
+        v = get(key)
+        if v is not None and not _ok(v, kind):
+            bad.append(prefix + key)
 
 
 def problems(record: Any, raw: bytes | None = None) -> list[str]:
@@ -100,19 +130,18 @@ def problems(record: Any, raw: bytes | None = None) -> list[str]:
     """
     if not isinstance(record, dict):
         return ["the record is not a JSON object"]
-    if raw is None or raw.count(b"{") + raw.count(b"[") > MAX_DEPTH or b"\\ud" in raw.lower():
+    if raw is None or raw.count(b"{") + raw.count(b"[") > MAX_DEPTH or b"\\u" in raw:
         depth, bad_text = _walk(record, MAX_DEPTH)
         if depth > MAX_DEPTH:
             return [f"nesting deeper than {MAX_DEPTH} levels"]
         if bad_text:
             return ["text that is not valid Unicode (a lone surrogate)"]
-    bad = []
-    for key, kind in SPEC.items():
+    bad: list[str] = []
+    _level(record, _TOP, "", bad)
+    for key, checks in _NESTED:
         value = record.get(key)
-        if not _ok(value, kind):
-            bad.append(key)
-        elif isinstance(kind, dict) and isinstance(value, dict):
-            bad += [f"{key}.{sub}" for sub, subkind in kind.items() if not _ok(value.get(sub), subkind)]
+        if type(value) is dict:
+            _level(value, checks, key + ".", bad)
     for key, needed in REQUIRED.items():
         value = record.get(key)
         if isinstance(value, dict) and any(value.get(k) is None for k in needed):
@@ -129,3 +158,21 @@ def problems(record: Any, raw: bytes | None = None) -> list[str]:
     if isinstance(data, dict) and not all(isinstance(v, dict) for v in data.values()):
         bad.append("data")
     return bad
+
+
+def _quick_types(kind: Any) -> tuple[type, ...]:
+    if isinstance(kind, dict):
+        return (dict,)
+    if kind in _TYPES:
+        return _TYPES[kind]
+    return (int, float, str) if kind == NUMBER else (dict,) if kind == METRICS else (list,)
+
+
+_QUICK = tuple((k, _quick_types(v)) for k, v in SPEC.items())
+
+
+def quick_problems(record: dict) -> list[str]:
+    """Top-level types only: for records that passed :func:`problems` before (the cache of
+    checked records), as a guard against a hand-edited cache line."""
+    get = record.get
+    return [k for k, types in _QUICK if (v := get(k)) is not None and type(v) not in types]
