@@ -201,6 +201,8 @@ def show_cmd(ref, fmt, as_json):
     _, store = open_store()
     record = store.resolve(ref)
     data = show_payload(store, record)
+    for w in store.warnings:
+        message(f"expctl: warning: {w}")
     if pick_format(fmt, as_json) == "json":
         echo(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
         return

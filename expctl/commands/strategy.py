@@ -110,6 +110,8 @@ def strategies_cmd(fmt, as_json):
             "runs": len(s.runs), "created": time.strftime("%Y-%m-%d %H:%M", time.gmtime(s.date)) if s.date else "",
             "note": note, "commit": (s.commit or "")[:10],
         })
+    for w in store.warnings:
+        message(f"expctl: warning: {w}")
     cols = ["strategy", "kind", "status", "best", "stage", "runs", "created", "commit", "note"]
     echo(render(rows, cols, pick_format(fmt, as_json), headers={"best": f"best {cfg.primary_metric}"}))
 
@@ -161,6 +163,8 @@ def diff_cmd(a, b, patch, fmt, as_json):
 
     _, store = _store()
     d = diffing.diff(store, a, b, patch=patch)
+    for w in store.warnings:
+        message(f"expctl: warning: {w}")
     if pick_format(fmt, as_json) == "json":
         echo(json.dumps(d, indent=2, ensure_ascii=False, default=str) + "\n")
     else:
