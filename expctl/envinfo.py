@@ -97,13 +97,13 @@ def mask_argv(argv: list[str], secrets: list[str] | None = None) -> tuple[list[s
     for word in argv:
         if hide_next:
             hide_next = False
-            if word and not word.startswith("-"):
+            if word and not word.startswith("-") and not _not_secret(word):
                 found.append(word)
                 out.append(MASK)
                 continue
         flag, eq, value = word.partition("=")
         if word.startswith("-") and is_secret_flag(flag):
-            if eq and value:
+            if eq and value and not _not_secret(value):
                 found.append(value)
                 out.append(f"{flag}={MASK}")
                 continue
