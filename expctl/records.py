@@ -77,19 +77,30 @@ def pid_alive(pid: int | None, start: str | None) -> bool:
     return True
 
 
-def boot_id() -> str | None:
-    """This kernel's boot id and pid namespace: two machines (or containers) never share it,
-    whatever their host names."""
+def _read(path: str) -> str | None:
     try:
-        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as fh:
-            boot = fh.read().strip()
+        with open(path, encoding="ascii", errors="replace") as fh:
+            return fh.read().strip() or None
     except OSError:
         return None
+
+
+def boot_id() -> str | None:
+    """This kernel's boot id: it changes at every boot and differs between machines."""
+    return _read("/proc/sys/kernel/random/boot_id")
+
+
+def pid_namespace() -> str | None:
+    """The pid namespace: containers on one kernel share the boot id, not this."""
     try:
-        boot += "/" + os.readlink("/proc/self/ns/pid")
+        return os.readlink("/proc/self/ns/pid")
     except OSError:
-        pass
-    return boot
+        return None
+
+
+def machine_id() -> str | None:
+    """The OS installation's id (stable across reboots), when it has one."""
+    return _read("/etc/machine-id") or _read("/var/lib/dbus/machine-id")
 
 
 def clone_id(repo) -> str:
@@ -112,22 +123,31 @@ def clone_id(repo) -> str:
 
 def process_identity(repo) -> dict[str, Any]:
     """Who can tell later whether this run's expctl process is alive: the clone and machine."""
-    return {"clone": clone_id(repo), "boot": boot_id()}
+    return {"clone": clone_id(repo), "boot": boot_id(), "pidns": pid_namespace(), "machine": machine_id()}
 
 
 def is_stale(record: dict[str, Any], repo=None) -> bool:
     """A 'running' record whose expctl process is gone, judged only where that is knowable:
-    in the clone that started it (a pulled record of another clone is never finalized
-    here), on the same machine boot (after a reboot the process is certainly gone).
-    Records without a clone id fall back to the host name."""
+
+    - in the clone that started it (a record pulled from another clone, or seen from a
+      machine sharing this clone's folder, is never finalized here);
+    - on the same kernel boot and pid namespace: the pid (and its start time) tell;
+    - after a reboot of the same machine (same machine id, new boot id): certainly gone;
+    - anything else (another container, another machine): not knowable, left running.
+
+    Records without a clone id (written before it existed) fall back to the host name.
+    """
     if record.get("status") != "running":
         return False
     proc = record.get("process") or {}
     if "clone" in proc:
         if repo is None or proc.get("clone") != clone_id(repo):
             return False
-        if proc.get("boot") and proc.get("boot") != boot_id():
-            return True
+        if proc.get("boot") != boot_id():
+            mine = machine_id()
+            return bool(mine) and proc.get("machine") == mine
+        if proc.get("pidns") != pid_namespace():
+            return False
     elif proc.get("host") != socket.gethostname():
         return False
     pid = proc.get("pid")

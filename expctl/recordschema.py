@@ -38,7 +38,7 @@ SPEC: dict[str, Any] = {
     "env": {"host": STR, "python": STR, "packages": DICT, "gpus": STR_LIST, "world_size": INT},
     "check": {"check": STR, "passed": BOOL, "reasons": STR_LIST},
     "checkpoints": {"best": STR, "last": STR, "all": STR_LIST},
-    "process": {"host": STR, "pid": INT, "start": STR, "clone": STR, "boot": STR},
+    "process": {"host": STR, "pid": INT, "start": STR, "clone": STR, "boot": STR, "pidns": STR, "machine": STR},
 }
 # keys a non-null value must hold (readers index them directly)
 REQUIRED: dict[str, tuple[str, ...]] = {"check": ("check", "passed", "reasons")}

@@ -224,3 +224,30 @@ def test_mutated_records_never_crash_a_reader(two_runs, choice, kind, value):
         assert code != 70 and "internal error" not in err, (args, err)
         if args in (["runs"], ["compare", "--runs"]):
             assert code == 0 and all(g in out for g in good), (args, out, err)
+
+
+def test_a_running_record_is_judged_dead_only_where_that_is_knowable(two_runs):
+    """Same clone folder seen from another pid namespace (a container) or another machine:
+    left running; after a reboot of the same machine: interrupted."""
+    project, records = two_runs
+    clone = (project / ".git" / "expctl" / "clone-id").read_text().strip()
+    boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    pidns = os.readlink("/proc/self/ns/pid")
+    machine = Path("/etc/machine-id").read_text().strip() if Path("/etc/machine-id").exists() else None
+    dead_pid = 2 ** 22 + 12345  # above the default pid_max: never alive
+    cases = {
+        "20200101-000000-contnr": ({"boot": boot, "pidns": "pid:[1]", "machine": machine}, "running"),
+        "20200101-000000-othermc": ({"boot": "another-boot", "pidns": pidns, "machine": "another-machine"}, "running"),
+        "20200101-000000-otherc": ({"boot": boot, "pidns": pidns, "machine": machine, "clone": "another"}, "running"),
+        "20200101-000000-samebt": ({"boot": boot, "pidns": pidns, "machine": machine}, "interrupted"),
+    }
+    if machine:
+        cases["20200101-000000-reboot"] = ({"boot": "before-reboot", "pidns": pidns, "machine": machine}, "interrupted")
+    for run_id, (identity, _) in cases.items():
+        rec = copy.deepcopy(records[0])
+        rec.pop("_commit", None)
+        rec.update(id=run_id, status="running", ended=None, check=None)
+        rec["process"] = {"host": "localhost", "pid": dead_pid, "start": None, "clone": clone, **identity}
+        plant(project, json.dumps(rec).encode(), run_id)
+    status = {r["id"]: r["status"] for r in runs_json(project)}
+    assert {run_id: status[run_id] for run_id in cases} == {run_id: want for run_id, (_, want) in cases.items()}
