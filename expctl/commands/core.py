@@ -289,13 +289,14 @@ def log_cmd(ref, tail):
 
 @click.command("gc")
 def gc_cmd():
-    """Finalize runs whose expctl process died (recorded as interrupted), then pack refs
-    and objects so listings stay fast. Records, code snapshots and tags are never pruned:
-    every record ref keeps its code reachable."""
+    """Finalize runs whose expctl process died (recorded as interrupted), remove temp files
+    killed expctl processes left, then pack refs and objects so listings stay fast. Records,
+    code snapshots and tags are never pruned: every record ref keeps its code reachable."""
     from expctl.records import open_store
 
     _, store = open_store()
     records = store.all()
+    store.repo.cleanup_temp()
     store.repo.git("pack-refs", "--all")
     store.repo.git("gc", "--quiet")
     message(f"expctl: {len(records)} records checked; refs and objects packed")
