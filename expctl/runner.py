@@ -187,6 +187,11 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
     settings = resolve(cfg.settings, st.settings if st else {}, assignments, cfg.free_form)
     argv = build_argv(cfg, settings, extra_args)
     check_argv(argv)
+    if name is not None:
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise UsageError("--name is not valid UTF-8; expctl records only text") from exc
     exe = argv[0]
     if "/" not in exe and not _which(exe, cfg.env.get("PATH")):
         raise NotFoundError(f"command not found: {exe} (project.command in expctl.toml)")

@@ -100,7 +100,8 @@ def test_untracked_file_with_a_non_utf8_name(project):
 @pytest.mark.parametrize("args", [
     [b"run", b"-q", b"-s", b"name=caf\xe9"],
     [b"run", b"-q", b"--", b"--tag", b"\xff\xfe"],
-], ids=["setting", "argument"])
+    [b"run", b"-q", b"--name", b"r\xe9sum\xe9"],
+], ids=["setting", "argument", "name"])
 def test_non_utf8_values_are_refused_before_any_record(project, args):
     proc = subprocess.run([*map(os.fsencode, _expctl_bin()), *args], cwd=project, capture_output=True)
     err = proc.stderr.decode("utf-8", "replace")
