@@ -33,7 +33,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "strategies": ("expctl.commands.strategy", "strategies_cmd", "The main line and its explorations, with status and best metric."),
     "compare": ("expctl.commands.strategy", "compare_cmd", "Results table of strategies or runs."),
     "diff": ("expctl.commands.strategy", "diff_cmd", "What differs between two runs or strategies."),
-    "push": ("expctl.commands.strategy", "push_cmd", "Push branches, tags and run records to a git remote."),
+    "push": ("expctl.commands.strategy", "push_cmd", "Push run records, tags, explorations and the current branch to a git remote."),
     "pull": ("expctl.commands.strategy", "pull_cmd", "Fetch branches, tags and run records from a git remote."),
     "data": ("expctl.commands.data", "data_group", "Data: statistics, leakage, train/dev/test splits."),
     "cases": ("expctl.commands.cases", "cases_cmd", "Case study of a run's wrong predictions."),
@@ -124,6 +124,16 @@ def main(argv: list[str] | None = None) -> None:
             sys.stdout = None  # type: ignore[assignment]
         finally:
             os._exit(0)
+    except OSError as exc:
+        if debug:
+            raise
+        if exc.errno in (28, 122, 30):  # ENOSPC, EDQUOT, EROFS: the disk, not a bug
+            where = f" ({exc.filename})" if exc.filename else ""
+            hint = "; free some space and try again" if exc.errno != 30 else ""
+            click.echo(f"expctl: error: {exc.strerror}{where}{hint}", err=True)
+            sys.exit(int(ExitCode.GIT))
+        click.echo(f"expctl: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
+        sys.exit(70)
     except Exception as exc:  # noqa: BLE001 - last line of defence: one line, no traceback
         if debug:
             raise

@@ -6,6 +6,7 @@ silently ignored. docs/configuration.md documents each key.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shlex
@@ -28,7 +29,7 @@ _TABLE_KEYS: dict[str, set[str]] = {
     "": {"project", "env", "settings", "stages", "metrics", "snapshot", "data"},
     "project": {"name", "command", "pass_settings", "primary_metric", "direction", "free_form", "default_stage"},
     "metrics": {"regex", "direction", "file"},
-    "snapshot": {"max_untracked_mb"},
+    "snapshot": {"max_untracked_mb", "secret_files", "allow_secret_files"},
     "data": {"files", "inputs", "format", "task", "text_column", "label_column", "has_header", "delimiter"},
     "stage": {"description", "settings", "check", "converge_ratio", "loss_metric", "expect_metrics", "expect_files", "requires"},
 }
@@ -63,6 +64,8 @@ class Config:
     metric_direction: dict[str, str] = field(default_factory=dict)
     metrics_file: bool = True
     max_untracked_mb: float = 50.0
+    secret_files: list[str] | None = None  # None: expctl.privacy.DEFAULT_SECRET_FILES
+    allow_secret_files: list[str] = field(default_factory=list)
     data_files: list[str] = field(default_factory=list)
     data_inputs: dict[str, Any] = field(default_factory=dict)  # name -> stagedata.DataInput
     default_stage: str | None = None  # the stage of `expctl run` without --stage (None: no stage)
@@ -113,6 +116,17 @@ def _expect(value: Any, kind: type | tuple, where: str) -> Any:
     return value
 
 
+def _check_word(word: str, where: str) -> str:
+    """A word handed to a program: no NUL (exec cannot pass it), valid UTF-8."""
+    if "\0" in word:
+        raise ConfigError(f"{CONFIG_NAME}: {where} contains a NUL character, which no program can receive")
+    try:
+        word.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ConfigError(f"{CONFIG_NAME}: {where} is not valid UTF-8") from exc
+    return word
+
+
 def parse_command(value: Any) -> list[str]:
     if isinstance(value, str):
         try:
@@ -125,6 +139,8 @@ def parse_command(value: Any) -> list[str]:
         raise ConfigError(f"{CONFIG_NAME}: project.command must be a string or a list of strings")
     if not argv:
         raise ConfigError(f"{CONFIG_NAME}: project.command is empty")
+    for word in argv:
+        _check_word(word, "project.command")
     return argv
 
 
@@ -151,7 +167,7 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
             raise ConfigError(f"{CONFIG_NAME}: [env] key {key!r} is not a valid environment variable name")
         if isinstance(value, (dict, list)):
             raise ConfigError(f"{CONFIG_NAME}: [env] {key} must be a string or number")
-        cfg.env[key] = str(value).lower() if isinstance(value, bool) else str(value)
+        cfg.env[key] = _check_word(str(value).lower() if isinstance(value, bool) else str(value), f"[env] {key}")
 
     cfg.settings = dict(_expect(data.get("settings", {}), dict, "[settings]"))
 
@@ -207,6 +223,17 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
     snap = _expect(data.get("snapshot", {}), dict, "[snapshot]")
     _check_keys(snap, _TABLE_KEYS["snapshot"], "[snapshot]")
     cfg.max_untracked_mb = float(_expect(snap.get("max_untracked_mb", 50), (int, float), "snapshot.max_untracked_mb"))
+    if not math.isfinite(cfg.max_untracked_mb) or cfg.max_untracked_mb < 0:
+        raise ConfigError(f"{CONFIG_NAME}: snapshot.max_untracked_mb must be a finite number >= 0, "
+                          f"not {cfg.max_untracked_mb!r}")
+    for key in ("secret_files", "allow_secret_files"):
+        if key in snap:
+            patterns = _expect(snap[key], list, f"snapshot.{key}")
+            for pat in patterns:
+                if not isinstance(pat, str) or not pat or "\0" in pat:
+                    raise ConfigError(f"{CONFIG_NAME}: snapshot.{key} must be a list of non-empty file patterns, "
+                                      f"not {pat!r}")
+            setattr(cfg, key, list(patterns))
     dat = _expect(data.get("data", {}), dict, "[data]")
     _check_keys(dat, _TABLE_KEYS["data"], "[data]")
     cfg.data_files = [str(p) for p in _expect(dat.get("files", []), list, "data.files")]

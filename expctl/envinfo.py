@@ -50,16 +50,67 @@ def mask_value(value: str) -> str:
     return URL_CREDENTIALS.sub(_mask_userinfo, value)
 
 
-def secret_values(*mappings: Mapping[str, Any] | None) -> list[str]:
-    """Values of secret-named keys (environment variables, settings), longest first."""
+def secret_values(*mappings: Mapping[str, Any] | None, short: bool = False) -> list[str]:
+    """Values of secret-named keys (environment variables, settings), longest first.
+
+    ``short=False``: values of at least MIN_SECRET_LEN characters (searched for anywhere);
+    ``short=True``: the shorter ones (3 characters or more, not a boolean or a number), which
+    are masked only where they stand as a whole word.
+    """
     found: set[str] = set()
     for mapping in (os.environ, *mappings):
         if not mapping:
             continue
         for key, value in _flat_items(mapping):
-            if is_secret_name(key) and isinstance(value, str) and len(value) >= MIN_SECRET_LEN:
+            if not (is_secret_name(key) and isinstance(value, str)):
+                continue
+            if not short and len(value) >= MIN_SECRET_LEN:
+                found.add(value)
+            elif short and 3 <= len(value) < MIN_SECRET_LEN and not _not_secret(value):
                 found.add(value)
     return sorted(found, key=len, reverse=True)
+
+
+def _not_secret(value: str) -> bool:
+    """Values a secret-named variable holds that are settings, not secrets (false, 128)."""
+    low = value.strip().lower()
+    return low in ("true", "false", "yes", "no", "on", "off", "none", "null") or bool(re.fullmatch(r"[-+.\d]+", low))
+
+
+_FLAG_WORD = re.compile(r"(token|key|keys|secret|secrets|password|passwd|pwd|credential|credentials|auth|apikey)$")
+
+
+def is_secret_flag(flag: str) -> bool:
+    """A command-line flag that carries a secret: one of its words (split at - _ .) is, or
+    ends with, token / key / secret / password / credential / auth (``--api-key``,
+    ``--hub_token``, ``--authtoken``); ``--max_new_tokens`` is not one."""
+    words = re.split(r"[-_.]+", flag.lstrip("-").lower())
+    return any(_FLAG_WORD.search(w) for w in words if w)
+
+
+def mask_argv(argv: list[str], secrets: list[str] | None = None) -> tuple[list[str], list[str]]:
+    """(masked argv, the secret values found in it): ``--token VALUE``, ``--token=VALUE``,
+    plus every secret value (and URL credential) anywhere in an argument."""
+    out: list[str] = []
+    found: list[str] = []
+    hide_next = False
+    for word in argv:
+        if hide_next:
+            hide_next = False
+            if word and not word.startswith("-") and not _not_secret(word):
+                found.append(word)
+                out.append(MASK)
+                continue
+        flag, eq, value = word.partition("=")
+        if word.startswith("-") and is_secret_flag(flag):
+            if eq and value and not _not_secret(value):
+                found.append(value)
+                out.append(f"{flag}={MASK}")
+                continue
+            if not eq:
+                hide_next = True
+        out.append(mask_text(word, secrets))
+    return out, found
 
 
 def _flat_items(mapping: Mapping[str, Any], prefix: str = ""):
@@ -70,18 +121,22 @@ def _flat_items(mapping: Mapping[str, Any], prefix: str = ""):
             yield f"{prefix}{key}", value
 
 
-def mask_text(text: str, secrets: list[str] | None = None) -> str:
-    """Mask URL credentials and every occurrence of the given secret values in free text."""
+def mask_text(text: str, secrets: list[str] | None = None, short: list[str] | tuple[str, ...] = ()) -> str:
+    """Mask URL credentials and every occurrence of the given secret values in free text;
+    ``short`` secrets only where they stand as a whole word."""
     for value in secrets if secrets is not None else secret_values():
-        if value in text:
+        if value and value in text:
             text = text.replace(value, MASK)
+    for value in short:
+        if value in text:
+            text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(value)}(?![A-Za-z0-9])", MASK, text)
     return mask_value(text)
 
 
-def mask_bytes(data: bytes, secrets: list[str] | None = None) -> bytes:
+def mask_bytes(data: bytes, secrets: list[str] | None = None, short: list[str] | tuple[str, ...] = ()) -> bytes:
     """:func:`mask_text` for file contents (undecodable bytes kept as they are)."""
     text = data.decode("utf-8", "surrogateescape")
-    masked = mask_text(text, secrets)
+    masked = mask_text(text, secrets, short)
     return data if masked == text else masked.encode("utf-8", "surrogateescape")
 
 
@@ -89,20 +144,29 @@ def is_secret_name(name: str) -> bool:
     return bool(SECRET_NAME.search(name))
 
 
-def mask_mapping(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Mask secret-looking keys (recursively) and URL credentials in string values."""
+def mask_mapping(values: Mapping[str, Any], secrets: list[str] | None = None) -> dict[str, Any]:
+    """Mask secret-looking keys (recursively), URL credentials in string values, and values
+    that hold a secret: a value equal to (or containing) ``secrets`` or the value of a
+    secret-named environment variable (``-s hub=$GITHUB_TOKEN``)."""
+    if secrets is None:
+        secrets = secret_values()
+    exact = set(secrets) | set(secret_values(short=True))
+
+    def one(v: Any) -> Any:
+        if not isinstance(v, str):
+            return v
+        return MASK if v in exact else mask_text(v, secrets)
+
     out: dict[str, Any] = {}
     for key, value in values.items():
         if isinstance(value, Mapping):
-            out[key] = mask_mapping(value)
+            out[key] = mask_mapping(value, secrets)
         elif is_secret_name(str(key)) and value not in (None, "", False):
             out[key] = MASK
-        elif isinstance(value, str):
-            out[key] = mask_value(value)
         elif isinstance(value, list):
-            out[key] = [mask_value(v) if isinstance(v, str) else v for v in value]
+            out[key] = [one(v) for v in value]
         else:
-            out[key] = value
+            out[key] = one(value)
     return out
 
 

@@ -40,6 +40,8 @@ def atomic_write(path: str | os.PathLike, data: bytes | str, mode: int = 0o644, 
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        if tmp_prefix:
+            crash_point("object-temp")  # a killed writer leaves its temp file (cleaned by the next run)
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:

@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from expctl.errors import GitError, NotFoundError, UsageError
-from expctl.fsutil import atomic_write
+from expctl.fsutil import atomic_write, crash_point
 
 RECORD_AUTHOR = "expctl <expctl@localhost>"
+TMP_OBJECT_PREFIX = "tmp_obj_expctl_"  # + "<pid>_": git's gc also removes old tmp_obj_* files
 
 
 def _base_env() -> dict[str, str]:
@@ -50,7 +51,11 @@ def run_git(args: list[str], cwd: str | os.PathLike, *, input: bytes | None = No
     if check and proc.returncode != 0:
         msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         detail = next((m for m in msg if m.startswith(("fatal:", "error:"))), msg[-1] if msg else "")
-        raise GitError(f"git {args[0]} failed: {detail.removeprefix('fatal: ').removeprefix('error: ')}")
+        text = detail.removeprefix('fatal: ').removeprefix('error: ')
+        if any("No space left on device" in m or "Disk quota exceeded" in m for m in msg):
+            text += "" if "No space left" in text or "quota" in text else " (No space left on device)"
+            text += "; free some space and try again"
+        raise GitError(f"git {args[0]} failed: {text}")
     return proc
 
 
@@ -65,10 +70,23 @@ def init_repo(path: str | os.PathLike, branch: str = "main") -> None:
     run_git(["init", "-q", "-b", branch], path)
 
 
+RESERVED_NAMES = {"HEAD", "@", "FETCH_HEAD", "ORIG_HEAD", "MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD",
+                  "BISECT_HEAD", "AUTO_MERGE"}
+
+
 def check_ref_name(kind: str, name: str) -> None:
-    """Refuse names git would reject (``kind`` is 'tag' or 'branch')."""
+    """Refuse names git would reject (``kind`` is 'tag' or 'branch'), and names that would
+    make revisions ambiguous: HEAD-like names, ``refs/...``, and a tag named like an
+    existing branch of the repository in the current directory (``main``)."""
     if not name or name.startswith("-") or any(c in name for c in "\x00\n\r") or len(name) > 200:
         raise UsageError(f"invalid {kind} name {name!r}")
+    if name in RESERVED_NAMES or name.upper() == "HEAD" or name.startswith("refs/"):
+        raise UsageError(f"invalid {kind} name {name!r}: git gives it a meaning of its own; choose another name")
+    if kind == "tag":
+        clash = run_git(["rev-parse", "-q", "--verify", f"refs/heads/{name}"], ".", check=False)
+        if clash.returncode == 0:
+            raise UsageError(f"invalid tag name {name!r}: a branch has that name, so `{name}` would be ambiguous; "
+                             f"choose another name")
     args = ["check-ref-format", "--branch", name] if kind == "branch" else ["check-ref-format", f"refs/tags/{name}"]
     proc = run_git(args, ".", check=False)
     if proc.returncode != 0:
@@ -85,6 +103,9 @@ class Snapshot:
     snapshot: bool  # True when `commit` is a snapshot of a dirty tree
     changed: list[str] = field(default_factory=list)
     excluded: list[dict] = field(default_factory=list)  # untracked files too large to snapshot
+    untracked: list[dict] = field(default_factory=list)  # untracked files captured: path, size
+    withheld: list[str] = field(default_factory=list)  # secret-looking files left out
+    own_outputs: list[str] = field(default_factory=list)  # expctl's own outputs left out
 
 
 class Repo:
@@ -139,16 +160,17 @@ class Repo:
         return self.common_dir / "objects"
 
     def write_object(self, kind: str, data: bytes) -> str:
-        """Store an object; returns its id. Writes loose objects directly for sha1 repos."""
-        if self.object_format != "sha1":
+        """Store an object; returns its id. Writes loose objects directly (SHA-1 or SHA-256)."""
+        if self.object_format not in ("sha1", "sha256"):
             return self.git("hash-object", "-w", "-t", kind, "--stdin", input=data).strip()
         header = f"{kind} {len(data)}\0".encode()
-        oid = hashlib.sha1(header + data).hexdigest()
+        oid = hashlib.new(self.object_format, header + data).hexdigest()
         path = self._objects_dir() / oid[:2] / oid[2:]
         if path.exists():
             return oid
         path.parent.mkdir(exist_ok=True)
-        atomic_write(path, zlib.compress(header + data, 1), mode=0o444, tmp_prefix="tmp_obj_expctl_")
+        atomic_write(path, zlib.compress(header + data, 1), mode=0o444,
+                     tmp_prefix=f"{TMP_OBJECT_PREFIX}{os.getpid()}_")
         return oid
 
     def write_tree(self, files: dict[str, bytes]) -> str:
@@ -185,33 +207,57 @@ class Repo:
             entries.append((item[:2].decode(), os.fsdecode(item[3:])))
         return entries
 
-    def snapshot(self, message: str, max_untracked_bytes: int | None = None) -> Snapshot:
+    def snapshot(self, message: str = "", max_untracked_bytes: int | None = None,
+                 secret_patterns: Iterable[str] | None = None, allow_secret: Iterable[str] = ()) -> Snapshot:
         """Record the exact code of the work tree without touching the user's index.
 
         Clean tree: the code commit is HEAD. Dirty tree (modified, deleted or untracked
         non-ignored files): a commit of the work tree built with a temporary copy of the
-        index (so only changed files are hashed), parent HEAD. Git-ignored files are never
-        included; untracked files larger than ``max_untracked_bytes`` are left out and listed.
+        index (so only changed files are hashed), parent HEAD. Left out: git-ignored files,
+        untracked files larger than ``max_untracked_bytes`` (listed in ``excluded``),
+        secret-looking files (:mod:`expctl.privacy`, listed in ``withheld``) and files
+        expctl itself wrote (:mod:`expctl.outputs`). The snapshot commit depends only on
+        the tree and HEAD (fixed message and date), so identical trees share one commit.
         """
+        from expctl import outputs, privacy
+
+        self.cleanup_temp()
+        patterns = list(privacy.DEFAULT_SECRET_FILES if secret_patterns is None else secret_patterns)
+        allow = list(allow_secret)
         head = self.head()
         branch = self.branch()
         entries = self.status_entries()
+        registry = outputs.load(self.git_dir) if entries else {}
         changed: list[str] = []
         excluded: list[dict] = []
+        untracked: list[dict] = []
+        withheld: list[str] = []
+        own: list[str] = []
         for xy, path in entries:
-            if xy == "??" and max_untracked_bytes is not None:
+            deleted = "D" in xy
+            if not deleted and privacy.is_secret_file(path, patterns, allow):
+                withheld.append(path)
+                continue
+            if not deleted and outputs.is_own_output(self.root, path, registry):
+                own.append(path)
+                continue
+            if xy == "??":
                 try:
                     size = os.lstat(self.root / path).st_size
                 except OSError:
                     size = 0
-                if size > max_untracked_bytes:
-                    excluded.append({"path": path, "size": size})
+                if max_untracked_bytes is not None and size > max_untracked_bytes:
+                    excluded.append({"path": privacy.display_path(path), "size": size})
                     continue
+                untracked.append({"path": privacy.display_path(path), "size": size})
             changed.append(path)
+        extra = {"withheld": [privacy.display_path(p) for p in withheld],
+                 "own_outputs": [privacy.display_path(p) for p in own]}
         if head and not changed:
-            return Snapshot(head, self.tree_of(head), head, branch, bool(excluded), False, [], excluded)
+            return Snapshot(head, self.tree_of(head), head, branch, bool(excluded or withheld), False, [], excluded,
+                            **extra)
 
-        tmpdir = Path(tempfile.mkdtemp(prefix="expctl-index-"))
+        tmpdir = self._temp_dir("index")
         try:
             tmp_index = tmpdir / "index"
             if self.index_path.exists():
@@ -220,13 +266,87 @@ class Repo:
             if changed:
                 self.git("add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul",
                          input=b"\0".join(os.fsencode(p) for p in changed), env=env)
+            crash_point("snapshot-index")
             tree = self.git("write-tree", env=env).strip()
         finally:
             shutil.rmtree(tmpdir, ignore_errors=True)
         if head and tree == self.tree_of(head):
-            return Snapshot(head, tree, head, branch, bool(excluded), False, [], excluded)
-        commit = self.write_commit(tree, [head], message)
-        return Snapshot(commit, tree, head, branch, True, True, changed, excluded)
+            return Snapshot(head, tree, head, branch, bool(excluded or withheld), False, [], excluded, **extra)
+        when = 0.0
+        if head:
+            try:
+                when = float(self.git("log", "-1", "--format=%ct", head).strip() or 0)
+            except (GitError, ValueError):
+                when = 0.0
+        commit = self.write_commit(tree, [head], message or "expctl snapshot of the dirty work tree\n",
+                                   when=when)
+        return Snapshot(commit, tree, head, branch, True, True, [privacy.display_path(p) for p in changed],
+                        excluded, untracked, **extra)
+
+    # ------------------------------------------------------------ temp files
+    @property
+    def git_dir(self) -> Path:
+        """This work tree's own git dir (a linked worktree has one of its own)."""
+        return self.index_path.parent
+
+    def _temp_dir(self, kind: str) -> Path:
+        """A private temp folder under the git dir, named with our pid so that a later run
+        can remove it if this process is killed before it cleans up."""
+        base = self.common_dir / "expctl" / "tmp"
+        base.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f"{kind}-{os.getpid()}-", dir=base))
+
+    def cleanup_temp(self) -> list[str]:
+        """Remove what killed expctl processes left: temp index folders and
+        ``tmp_obj_expctl_<pid>_*`` objects whose process is gone. Returns what was removed."""
+        removed: list[str] = []
+
+        def dead(pid_text: str) -> bool:
+            try:
+                pid = int(pid_text)
+            except ValueError:
+                return False
+            if pid == os.getpid():
+                return False
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return True
+            except (PermissionError, OverflowError):
+                return False
+            return False
+
+        base = self.common_dir / "expctl" / "tmp"
+        try:
+            with os.scandir(base) as it:
+                for entry in it:
+                    parts = entry.name.split("-")
+                    if len(parts) >= 3 and dead(parts[1]):
+                        shutil.rmtree(entry.path, ignore_errors=True)
+                        removed.append(entry.path)
+        except OSError:
+            pass
+        objects = self._objects_dir()
+        try:
+            with os.scandir(objects) as it:
+                subdirs = [e.path for e in it if len(e.name) == 2 and e.is_dir()]
+        except OSError:
+            subdirs = []
+        for sub in subdirs:
+            try:
+                with os.scandir(sub) as it:
+                    for entry in it:
+                        if entry.name.startswith(TMP_OBJECT_PREFIX):
+                            pid = entry.name[len(TMP_OBJECT_PREFIX):].split("_", 1)[0]
+                            if dead(pid):
+                                try:
+                                    os.unlink(entry.path)
+                                    removed.append(entry.path)
+                                except OSError:
+                                    pass
+            except OSError:
+                continue
+        return removed
 
     # ------------------------------------------------------------------- refs
     def update_ref(self, ref: str, new: str, old: str | None = None, reason: str = "expctl") -> None:

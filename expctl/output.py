@@ -56,6 +56,31 @@ def fmt_value(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
+_CONTROL = None
+
+
+def safe_text(text: str) -> str:
+    """``text`` with terminal control characters made visible (``\\x1b``), so that a setting
+    or a name holding escape sequences cannot move the cursor, recolour or retitle the
+    terminal. Newlines and tabs stay; undecodable bytes become ``\\xNN``."""
+    global _CONTROL
+    if text.isprintable() or not text:
+        return text
+    if _CONTROL is None:
+        import re
+
+        _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+    def one(m) -> str:
+        ch = m.group(0)
+        code = ord(ch)
+        if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+            return f"\\x{code - 0xDC00:02x}"
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return _CONTROL.sub(one, text)
+
+
 def dump_json_list(items: Any) -> str:
     """JSON for listings: a list with one compact object per line (C-speed even for 10,000 rows)."""
     if not isinstance(items, list):
@@ -84,8 +109,8 @@ def render(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str, *, 
     if fmt == "json":
         payload = json_rows if json_rows is not None else [{c: row.get(c) for c in columns} for row in rows]
         return dump_json_list(payload)
-    cells = [[fmt_value(row.get(c)) for c in columns] for row in rows]
-    head = [headers.get(c, c) for c in columns]
+    cells = [[safe_text(fmt_value(row.get(c))) for c in columns] for row in rows]
+    head = [safe_text(headers.get(c, c)) for c in columns]
     if fmt in ("csv", "tsv"):
         buf = io.StringIO()
         writer = csv.writer(buf, delimiter="," if fmt == "csv" else "\t", lineterminator="\n")
@@ -161,4 +186,4 @@ def echo(text: str) -> None:
 
 
 def message(text: str) -> None:
-    click.echo(text, err=True)
+    click.echo(safe_text(text), err=True)

@@ -51,6 +51,31 @@ def render_run_sh(cfg: config_mod.Config) -> str:
     return template.render(project=cfg.name, version=__version__, command=cfg.command, env=cfg.env)
 
 
+_FIXED_EXPORTS = {"PYTHONUNBUFFERED", "PYTHONHASHSEED", "TOKENIZERS_PARALLELISM"}
+
+
+def stale_env(cfg: config_mod.Config, run_sh: Path) -> list[str]:
+    """[env] keys that a run.sh from an older template (one that exports [env] as it was at
+    init, whatever expctl passes) would set differently from expctl.toml now. A run.sh
+    from the current template reads them at run time: never stale."""
+    import re
+
+    try:
+        text = run_sh.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    if "${EXPCTL_ENV_KEYS+set}" in text:
+        return []
+    baked = {}
+    for m in re.finditer(r"^[ \t]*export ([A-Za-z_][A-Za-z0-9_]*)=(.*)$", text, re.M):
+        key, value = m.group(1), m.group(2).strip()
+        if value.startswith('"${') or (key in _FIXED_EXPORTS and key not in cfg.env):
+            continue
+        baked[key] = value
+    wanted = {k: shlex.quote(v) for k, v in cfg.env.items()}
+    return sorted(k for k in set(baked) | set(wanted) if baked.get(k) != wanted.get(k))
+
+
 def builtin_config(name: str, task: str | None = None) -> str:
     from trainers import settings as trainer_settings  # pure Python: no torch at import
 

@@ -25,8 +25,9 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
+from expctl import recordschema
 from expctl.errors import NotFoundError, UsageError
-from expctl.fsutil import crash_point, dumps, write_json
+from expctl.fsutil import atomic_write, crash_point, dumps, write_json
 
 SCHEMA = 1
 REF_PREFIX = "refs/expctl/runs/"
@@ -34,6 +35,8 @@ STATUSES = ("running", "succeeded", "failed", "interrupted")
 _B32 = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
 MAX_GIT_FILE = 8 * 1024 * 1024
 LOG_TAIL = 64 * 1024
+# first line of .git/expctl/records-cache.jsonl: every record below passed recordschema's check
+CACHE_MARK = b"# expctl records cache: commit<TAB>record.json of checked records\n"
 
 
 def new_run_id(now: float | None = None) -> str:
@@ -74,21 +77,91 @@ def pid_alive(pid: int | None, start: str | None) -> bool:
     return True
 
 
-def is_stale(record: dict[str, Any]) -> bool:
-    """A 'running' record whose expctl process on this host is gone."""
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="ascii", errors="replace") as fh:
+            return fh.read().strip() or None
+    except OSError:
+        return None
+
+
+def boot_id() -> str | None:
+    """This kernel's boot id: it changes at every boot and differs between machines."""
+    return _read("/proc/sys/kernel/random/boot_id")
+
+
+def pid_namespace() -> str | None:
+    """The pid namespace: containers on one kernel share the boot id, not this."""
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return None
+
+
+def machine_id() -> str | None:
+    """The OS installation's id (stable across reboots), when it has one."""
+    return _read("/etc/machine-id") or _read("/var/lib/dbus/machine-id")
+
+
+def clone_id(repo) -> str:
+    """A random id of this clone (``<git dir>/expctl/clone-id``), made on first use."""
+    path = repo.common_dir / "expctl" / "clone-id"
+    try:
+        value = path.read_text(encoding="ascii").strip()
+        if value:
+            return value
+    except (OSError, UnicodeDecodeError):
+        pass
+    value = secrets.token_hex(8)
+    try:
+        path.parent.mkdir(exist_ok=True)
+        atomic_write(path, value + "\n")
+    except OSError:
+        pass
+    return value
+
+
+def process_identity(repo) -> dict[str, Any]:
+    """Who can tell later whether this run's expctl process is alive: the clone and machine."""
+    return {"clone": clone_id(repo), "boot": boot_id(), "pidns": pid_namespace(), "machine": machine_id()}
+
+
+def is_stale(record: dict[str, Any], repo=None) -> bool:
+    """A 'running' record whose expctl process is gone, judged only where that is knowable:
+
+    - in the clone that started it (a record pulled from another clone, or seen from a
+      machine sharing this clone's folder, is never finalized here);
+    - on the same kernel boot and pid namespace: the pid (and its start time) tell;
+    - after a reboot of the same machine (same machine id, new boot id): certainly gone;
+    - anything else (another container, another machine): not knowable, left running.
+
+    Records without a clone id (written before it existed) fall back to the host name.
+    """
     if record.get("status") != "running":
         return False
     proc = record.get("process") or {}
-    if proc.get("host") != socket.gethostname():
+    if "clone" in proc:
+        if repo is None or proc.get("clone") != clone_id(repo):
+            return False
+        if proc.get("boot") != boot_id():
+            mine = machine_id()
+            return bool(mine) and proc.get("machine") == mine
+        if proc.get("pidns") != pid_namespace():
+            return False
+    elif proc.get("host") != socket.gethostname():
         return False
-    return not pid_alive(proc.get("pid"), proc.get("start"))
+    pid = proc.get("pid")
+    return not pid_alive(pid if isinstance(pid, int) and not isinstance(pid, bool) else None,
+                         proc.get("start") if isinstance(proc.get("start"), str) else None)
 
 
-def local_files(run_dir: Path | None, record: dict[str, Any]) -> dict[str, bytes]:
+def local_files(run_dir: Path | None, record: dict[str, Any], extra_secrets: Iterable[str] = ()) -> dict[str, bytes]:
     """The files stored with a record in git: small, human-useful, never checkpoints.
 
-    The command and the log tail are masked (URL credentials, values of secret-named
-    environment variables and settings): what is in git may be pushed anywhere.
+    Every file is masked (URL credentials, values of secret-named environment variables
+    and settings, secrets given as program arguments; short secrets where they stand as a
+    word): what is in git may be pushed anywhere. That includes the files the program
+    writes (checkpoints.json, predictions.jsonl, metrics.json) and the log tail.
     """
     files = {"record.json": dumps(record).encode()}
     if run_dir is None or not run_dir.is_dir():
@@ -99,13 +172,16 @@ def local_files(run_dir: Path | None, record: dict[str, Any]) -> dict[str, bytes
         raw_settings = json.loads((run_dir / "settings.json").read_bytes())
     except (OSError, ValueError, RecursionError):
         raw_settings = None
-    secrets = secret_values(raw_settings if isinstance(raw_settings, dict) else None)
+    raw_settings = raw_settings if isinstance(raw_settings, dict) else None
+    long_extra = [v for v in extra_secrets if len(v) >= 6]
+    short_extra = [v for v in extra_secrets if len(v) < 6]
+    secrets = sorted(set(secret_values(raw_settings)) | set(long_extra), key=len, reverse=True)
+    short = sorted(set(secret_values(raw_settings, short=True)) | set(short_extra), key=len, reverse=True)
     for name in ("env.json", "checkpoints.json", "exit_status.json", "command.sh", "predictions.jsonl", "metrics.json"):
         path = run_dir / name
         try:
             if path.is_file() and path.stat().st_size <= MAX_GIT_FILE:
-                data = path.read_bytes()
-                files[name] = mask_bytes(data, secrets) if name in ("command.sh", "env.json") else data
+                files[name] = mask_bytes(path.read_bytes(), secrets, short)
         except OSError:
             continue
     log = run_dir / "train.log"
@@ -115,20 +191,10 @@ def local_files(run_dir: Path | None, record: dict[str, Any]) -> dict[str, bytes
             if size > LOG_TAIL:
                 fh.seek(size - LOG_TAIL)
                 fh.readline()
-            files["log_tail.txt"] = mask_bytes(fh.read(), secrets)
+            files["log_tail.txt"] = mask_bytes(fh.read(), secrets, short)
     except OSError:
         pass
     return files
-
-
-# Fields whose type the listings rely on: a record edited by hand into another shape is
-# skipped with a warning instead of crashing `runs` or `compare`.
-_SHAPE: dict[str, type | tuple[type, ...]] = {
-    "name": str, "stage": str, "status": str, "started": str, "ended": str, "strategy": str,
-    "settings": dict, "code": dict, "metrics": dict, "data": dict, "env": dict, "check": dict,
-    "checkpoints": dict, "process": dict, "command": list, "primary_metric": str, "direction": str,
-    "duration_s": (int, float), "exit_code": int, "started_unix": (int, float),
-}
 
 
 def _newest_first_key(record: dict[str, Any]) -> tuple:
@@ -145,6 +211,7 @@ class Store:
         self.repo = repo
         self.root = Path(root or repo.root)
         self.warnings: list[str] = []
+        self.extra_secrets: list[str] = []  # secrets seen in this run's arguments (masked in git)
         self._cache: list[dict[str, Any]] | None = None
 
     def run_dir(self, run_id: str) -> Path:
@@ -155,9 +222,12 @@ class Store:
              mirror: bool = True) -> str:
         """Store the record in git (atomic ref update) and mirror it in the run folder."""
         run_dir = self.run_dir(record["id"])
-        files = local_files(run_dir if run_dir.is_dir() else None, record)
+        files = local_files(run_dir if run_dir.is_dir() else None, record, self.extra_secrets)
         if extra:
-            files.update(extra)
+            from expctl.envinfo import mask_bytes, secret_values
+
+            secrets = sorted(set(secret_values()) | {v for v in self.extra_secrets if len(v) >= 6}, key=len, reverse=True)
+            files.update({name: mask_bytes(data, secrets) for name, data in extra.items()})
         tree = self.repo.write_tree(files)
         ref = REF_PREFIX + record["id"]
         previous = self.repo.rev_parse(ref)
@@ -166,9 +236,10 @@ class Store:
         commit = self.repo.write_commit(tree, [code_commit, previous],
                                         f"expctl run {record['id']}: {record.get('status')}\n")
         crash_point(f"record-objects:{record.get('status')}")  # objects written, ref not moved
-        self.repo.update_ref(ref, commit, previous or "0" * 40, reason=f"expctl run {record.get('status')}")
+        self.repo.update_ref(ref, commit, previous or "0" * len(commit), reason=f"expctl run {record.get('status')}")
         crash_point(f"record-ref:{record.get('status')}")  # ref moved, cache and mirror not written
-        self._append_cache([(commit, files["record.json"])])
+        if not recordschema.problems(record):
+            self._append_cache([(commit, files["record.json"])])
         if mirror and run_dir.is_dir():
             write_json(run_dir / "record.json", record)
         self._cache = None
@@ -182,7 +253,8 @@ class Store:
             commit = self.repo.write_commit(self.repo.write_tree(files), [code_commit],
                                             f"expctl run {record['id']}: {record.get('status')}\n")
             lines.append(f"create {REF_PREFIX}{record['id']} {commit}\n")
-            cache.append((commit, files["record.json"]))
+            if not recordschema.problems(record):
+                cache.append((commit, files["record.json"]))
         self.repo.git("update-ref", "--stdin", input="".join(lines).encode())
         self._append_cache(cache)
         self._cache = None
@@ -213,9 +285,19 @@ class Store:
         return self.repo.common_dir / "expctl" / "records-cache.jsonl"
 
     def _load_cache(self) -> dict[str, bytes]:
+        """{record commit: record.json} of records already checked by recordschema.
+
+        A cache from before the check (no mark on its first line) is started anew."""
+        path = self._cache_file()
         try:
-            data = self._cache_file().read_bytes()
+            data = path.read_bytes()
         except OSError:
+            return {}
+        if not data.startswith(CACHE_MARK):
+            try:
+                atomic_write(path, CACHE_MARK)
+            except OSError:
+                pass
             return {}
         out = {}
         for line in data.split(b"\n"):
@@ -225,12 +307,13 @@ class Store:
         return out
 
     def _append_cache(self, entries: list[tuple[str, bytes]]) -> None:
+        """Append records that passed recordschema's check (callers make sure of it)."""
         parts = []
         for oid, blob in entries:
             try:
                 parts.append(oid.encode() + b"\t" + json.dumps(json.loads(blob), ensure_ascii=False,
                                                               separators=(",", ":")).encode() + b"\n")
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue  # an unreadable record is never cached; git stays the source
         if not parts:
             return
@@ -242,6 +325,8 @@ class Store:
             path.parent.mkdir(exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
+                if os.fstat(fd).st_size == 0:
+                    lines = CACHE_MARK + lines
                 os.write(fd, lines)  # one append: concurrent writers never interleave lines
             finally:
                 os.close(fd)
@@ -249,45 +334,53 @@ class Store:
             pass  # a cache is an optimisation; git holds the records
 
     def all(self, refresh_stale: bool = True) -> list[dict[str, Any]]:
-        """Every record, newest first. Unreadable records are skipped with a warning."""
+        """Every record, newest first. Unusable records are skipped with a warning.
+
+        Records come from the cache (already checked: a cheap shape check suffices) or
+        from git through one ``cat-file --batch`` (checked by recordschema, then cached)."""
         if self._cache is not None:
             return self._cache
         ids = self.ref_ids()
         names = sorted(ids, reverse=True)
         cache = self._load_cache()
         missing = [n for n in names if ids[n] not in cache]
+        fresh: dict[str, bytes | None] = {}
         if missing:
             fetched = self.repo.cat_blobs([f"{ids[n]}:record.json" for n in missing])
-            fresh = []
-            for n, blob in zip(missing, fetched):
-                if blob is not None:
-                    cache[ids[n]] = blob
-                    fresh.append((ids[n], blob))
-            self._append_cache(fresh)
-        blobs = [cache.get(ids[n]) for n in names]
+            fresh = {ids[n]: blob for n, blob in zip(missing, fetched)}
         records = []
-        for run_id, blob in zip(names, blobs):
-            record = self._parse(run_id, blob, quiet=blob is not None)
-            if record is None and blob is not None:
-                # a damaged cache line (crash, full disk, hand edit) never hides a record:
-                # read the record from git, the source of truth
-                blob = self.repo.cat_blob(f"{ids[run_id]}:record.json")
+        to_cache = []
+        for run_id in names:
+            oid = ids[run_id]
+            record = None
+            if oid in cache:
+                record = self._parse(run_id, cache[oid], quiet=True, checked=True)
+                if record is None:
+                    # a damaged cache line (crash, full disk, hand edit) never hides a record:
+                    # read the record from git, the source of truth
+                    fresh[oid] = self.repo.cat_blob(f"{oid}:record.json")
+            if record is None:
+                blob = fresh.get(oid)
                 record = self._parse(run_id, blob)
                 if record is not None:
-                    self._append_cache([(ids[run_id], blob)])  # a later line wins: repaired
+                    to_cache.append((oid, blob))  # a later line wins: repaired
             if record is None:
                 continue
-            record["_commit"] = ids[run_id]
+            record["_commit"] = oid
             records.append(record)
+        self._append_cache(to_cache)
         if refresh_stale:
             for i, record in enumerate(records):
-                if is_stale(record):
+                if is_stale(record, self.repo):
                     records[i] = self.finalize_stale(record)
         records.sort(key=_newest_first_key, reverse=True)
         self._cache = records
         return records
 
-    def _parse(self, run_id: str, blob: bytes | None, quiet: bool = False) -> dict[str, Any] | None:
+    def _parse(self, run_id: str, blob: bytes | None, quiet: bool = False,
+               checked: bool = False) -> dict[str, Any] | None:
+        """The record in ``blob``, or None (with one warning naming the run unless quiet).
+        ``checked``: the blob comes from the cache of checked records (top level only)."""
         warn = (lambda _msg: None) if quiet else self.warnings.append
         if blob is None:
             warn(f"run {run_id}: record.json missing from its record commit; skipped")
@@ -300,7 +393,7 @@ class Store:
         if not isinstance(record, dict) or record.get("id") != run_id:
             warn(f"run {run_id}: record.json does not describe this run; skipped")
             return None
-        bad = [k for k, kind in _SHAPE.items() if k in record and record[k] is not None and not isinstance(record[k], kind)]
+        bad = recordschema.quick_problems(record) if checked else recordschema.problems(record, blob)
         if bad:
             warn(f"run {run_id}: record.json has malformed fields ({', '.join(bad)}); skipped")
             return None

@@ -15,6 +15,7 @@ import os
 import shlex
 import signal
 import socket
+import stat as stat_mod
 import subprocess
 import sys
 import time
@@ -25,7 +26,7 @@ from expctl import metrics as metrics_mod
 from expctl.config import Config
 from expctl.errors import ConfigError, ExitCode, ExpctlError, GitError, NotFoundError, RefusedError, UsageError
 from expctl.fsutil import CRASH_ENV, atomic_write, crash_point, read_json, write_json
-from expctl.records import Store, iso, new_run_id, pid_start_time
+from expctl.records import Store, iso, new_run_id, pid_start_time, process_identity
 from expctl.settings import flatten, resolve
 
 QUICK_CHUNK = 64 * 1024
@@ -40,14 +41,19 @@ def fingerprint(path: Path) -> dict[str, Any] | None:
 
     Files up to 4 MiB: blake2b of the content. Larger files: blake2b of the size plus
     the first, middle and last 64 KiB ("quick"). Folders: a hash of the listing (names,
-    sizes, mtimes) of up to 10,000 entries, no content read.
+    sizes, mtimes) of up to 10,000 entries, no content read. Anything else (a FIFO,
+    /dev/stdin, /dev/zero, a socket) is never opened: recorded as ``kind: special``, so a
+    setting naming one can neither hang a run nor fill its memory. Reads stop at the
+    size cap even when a file grows (or lies about its size, as /proc files do).
     """
     try:
         st = path.stat()
     except OSError:
         return None
     h = hashlib.blake2b(digest_size=16)
-    if path.is_dir():
+    if not (stat_mod.S_ISREG(st.st_mode) or stat_mod.S_ISDIR(st.st_mode)):
+        return {"kind": "special", "fingerprint": None}
+    if stat_mod.S_ISDIR(st.st_mode):
         entries = 0
         for dirpath, dirnames, filenames in os.walk(path):
             dirnames.sort()
@@ -65,9 +71,13 @@ def fingerprint(path: Path) -> dict[str, Any] | None:
                 break
         return {"kind": "dir", "entries": entries, "fingerprint": "listing:" + h.hexdigest()}
     size = st.st_size
-    with open(path, "rb") as fh:
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a file swapped for a FIFO never blocks
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as fh:
         if size <= SMALL_FILE:
-            h.update(fh.read())
+            h.update(fh.read(SMALL_FILE))
             method = "blake2b"
         else:
             h.update(str(size).encode())
@@ -192,21 +202,36 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
         from expctl import stagedata
 
         stagedata.source_paths(cfg.data_inputs, cfg.root)  # missing input files: refused before any record
+    check_argv(argv)
+    if name is not None:
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise UsageError("--name is not valid UTF-8; expctl records only text") from exc
     exe = argv[0]
     if "/" not in exe and not _which(exe, cfg.env.get("PATH")):
         raise NotFoundError(f"command not found: {exe} (project.command in expctl.toml)")
+    from expctl.project import stale_env
+
+    stale = stale_env(cfg, run_sh)
+    if stale:
+        raise ConfigError(f"run.sh exports an old [env] ({', '.join(stale)} differ from expctl.toml); "
+                          f"write it anew: rm run.sh && expctl init")
 
     repo = store.repo
     run_id = new_run_id()
     t0 = time.time()
     try:
-        snap = repo.snapshot(f"expctl snapshot for run {run_id}\n", int(cfg.max_untracked_mb * 1024 * 1024))
+        snap = repo.snapshot("", int(cfg.max_untracked_mb * 1024 * 1024), cfg.secret_files, cfg.allow_secret_files)
     except OSError as exc:
         raise _storage_error(f"could not snapshot the code for run {run_id}", exc) from exc
     crash_point("after-snapshot")
     for item in snap.excluded:
         _log(f"warning: untracked {item['path']} ({item['size'] / 1e6:.0f} MB) is larger than "
              f"snapshot.max_untracked_mb and is not in the code snapshot (its size is recorded)")
+    if snap.withheld and not quiet:
+        _log(f"note: not in the code snapshot, as they look like secrets: {_names(snap.withheld)} "
+             f"(snapshot.allow_secret_files in expctl.toml opts a file in)")
     if st and st.requires and not force and not full_ready(store, st.requires, snap.tree):
         raise RefusedError(f"stage {st.name} needs a passing {st.requires} run of this exact code first "
                            f"(`expctl run --stage {st.requires}`), or --force")
@@ -217,7 +242,8 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
     settings_path = run_dir / "settings.json"
     metrics_path = run_dir / "metrics.jsonl"
     secrets = envinfo.secret_values(settings)
-    masked_argv = [envinfo.mask_text(a, secrets) for a in argv]
+    masked_argv, argv_secrets = envinfo.mask_argv(argv, secrets)
+    store.extra_secrets = sorted(set(argv_secrets) | set(envinfo.secret_values(settings, short=True)))
     try:
         run_dir.mkdir(parents=True)
         write_json(settings_path, settings)  # the program's input: values as given
@@ -238,6 +264,7 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
         "commit": snap.commit, "tree": snap.tree, "head": snap.head, "branch": snap.branch,
         "dirty": snap.dirty, "snapshot": snap.snapshot, "changed": snap.changed[:200],
         "changed_count": len(snap.changed), "excluded": snap.excluded,
+        "untracked": snap.untracked[:200], "withheld": snap.withheld[:200],
     }
     env = envinfo.capture({"commit": snap.head, "code_commit": snap.commit, "branch": snap.branch, "dirty": snap.dirty})
     try:
@@ -258,7 +285,7 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
         "duration_s": None,
         "exit_code": None,
         "command": masked_argv,
-        "settings": envinfo.mask_mapping(settings),
+        "settings": envinfo.mask_mapping(settings, secrets),
         "code": code,
         "data": {**data_fingerprints(cfg, settings), **(staged.fingerprints if staged else {})},
         "env": {"host": env["host"], "python": env["python"], "packages": env["packages"],
@@ -268,7 +295,8 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
         "direction": cfg.direction,
         "check": None,
         "checkpoints": None,
-        "process": {"host": socket.gethostname(), "pid": os.getpid(), "start": pid_start_time(os.getpid())},
+        "process": {"host": socket.gethostname(), "pid": os.getpid(), "start": pid_start_time(os.getpid()),
+                    **process_identity(repo)},
     }
     if staged:
         record["data_inputs"] = staged.record
@@ -288,12 +316,13 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
     })
     if staged:
         child_env.update(staged.env)
+    child_env.update(cfg.env)  # [env] of expctl.toml as it is now (run.sh keeps its own for runs by hand)
+    child_env["EXPCTL_ENV_KEYS"] = " ".join(cfg.env)
     if extra_env:
         child_env.update(extra_env)
     if not quiet:
-        _log(f"run {run_id} started" + (f" at stage {stage}" if stage else "") + f": {shlex.join(argv)}")
-        _log(f"code {snap.commit[:12] if snap.commit else '-'}" + (" (snapshot of the dirty tree)" if snap.snapshot else "")
-             + f", folder runs/{run_id}/")
+        _log(f"run {run_id} started" + (f" at stage {stage}" if stage else "") + f": {shlex.join(masked_argv)}")
+        _log(f"code {snap.commit[:12] if snap.commit else '-'}" + describe_snapshot(snap) + f", folder runs/{run_id}/")
 
     received: list[int] = []
     try:
@@ -332,6 +361,47 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
         if hint:
             _log(hint)
     return record
+
+
+def check_argv(argv: list[str]) -> None:
+    """Every word the program gets is passable: no NUL, valid UTF-8 (checked before any record exists)."""
+    for word in argv:
+        if "\0" in word:
+            raise UsageError(f"the program's arguments cannot contain NUL characters: {word[:40]!r}")
+        try:
+            word.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            shown = word.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise UsageError(f"argument {shown[:60]!r} is not valid UTF-8; expctl records only text") from exc
+
+
+def _names(paths: list[str], limit: int = 5) -> str:
+    shown = ", ".join(paths[:limit])
+    return shown + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
+
+
+def describe_snapshot(snap) -> str:
+    """What went into a snapshot, for the run line: the changed files, and the untracked
+    ones captured with their total size."""
+    if not snap.snapshot:
+        return ""
+    untracked = {u["path"] for u in snap.untracked}
+    modified = [p for p in snap.changed if p not in untracked]
+    parts = []
+    if modified:
+        parts.append(f"changed {_names(modified)}")
+    if snap.untracked:
+        total = sum(u["size"] for u in snap.untracked)
+        parts.append(f"untracked {_names([u['path'] for u in snap.untracked])} ({_size(total)})")
+    return " (snapshot of the dirty tree: " + "; ".join(parts) + ")"
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000
+    return str(n)
 
 
 def resume_hint(record: dict[str, Any], run_dir: Path) -> str | None:
@@ -383,7 +453,7 @@ def _world_size(argv: list[str]) -> int:
 
 
 def finalize(cfg: Config | None, store: Store, record: dict[str, Any], *, returncode: int | None,
-             signals: list[int], t0: float | None = None) -> dict[str, Any]:
+             signals: list[int], t0: float | None = None, inferred: bool = False) -> dict[str, Any]:
     """Compute status, metrics and the stage check; store the final record."""
     run_dir = store.run_dir(record["id"])
     exit_info: dict[str, Any] = {}
@@ -432,8 +502,11 @@ def finalize(cfg: Config | None, store: Store, record: dict[str, Any], *, return
     checkpoints = None
     try:
         manifest = read_json(run_dir / "checkpoints.json")
-        if isinstance(manifest, dict):
-            checkpoints = manifest
+        if isinstance(manifest, dict):  # written by the program: masked like everything in git
+            from expctl.envinfo import mask_mapping, secret_values
+
+            checkpoints = mask_mapping(manifest, sorted(set(secret_values()) | {
+                v for v in store.extra_secrets if len(v) >= 6}, key=len, reverse=True))
     except (OSError, ValueError):
         pass
 
@@ -466,6 +539,8 @@ def finalize(cfg: Config | None, store: Store, record: dict[str, Any], *, return
         "check": check,
         "checkpoints": checkpoints,
     })
+    if inferred:  # finished by a later listing, not by the run's own expctl: a real final record wins
+        record["inferred"] = True
     curve = "".join(_event_line(e) for e in collected.events).encode()
     extra = {"metrics.jsonl": curve} if len(curve) <= 8 * 1024 * 1024 else {}
     store.save(record, (record.get("code") or {}).get("commit"), extra=extra)
@@ -515,7 +590,8 @@ def finalize_after_death(store: Store, record: dict[str, Any]) -> dict[str, Any]
         cfg = config_mod.load(store.root)
     except Exception:  # noqa: BLE001 - a broken config must not block the repair
         cfg = None
-    return finalize(cfg, store, record, returncode=None, signals=[])
+    final = finalize(cfg, store, record, returncode=None, signals=[], inferred=True)
+    return final
 
 
 def summary_line(record: dict[str, Any]) -> str:

@@ -42,6 +42,10 @@ def split_assignment(text: str) -> tuple[str, str]:
         raise UsageError(f"invalid setting key {key!r} in {text!r}: use letters, digits, _ and - with dots for nesting")
     if "\x00" in value:
         raise UsageError(f"invalid value for {key}: NUL characters cannot be passed to a program")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise UsageError(f"invalid value for {key}: not valid UTF-8 (expctl records settings as text)") from exc
     return key, value
 
 

@@ -121,7 +121,7 @@ def save_exploration(repo, meta: dict[str, Any]) -> None:
     previous = repo.rev_parse(ref)
     tree = repo.write_tree({"strategy.json": json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False).encode() + b"\n"})
     commit = repo.write_commit(tree, [previous], f"expctl strategy {meta['name']}: {meta['status']}\n")
-    repo.update_ref(ref, commit, previous or "0" * 40, reason=f"expctl strategy {meta['status']}")
+    repo.update_ref(ref, commit, previous or "0" * len(commit), reason=f"expctl strategy {meta['status']}")
 
 
 # ------------------------------------------------------------------- membership

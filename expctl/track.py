@@ -69,9 +69,14 @@ def log_metrics(step: int | None = None, epoch: float | None = None, **metrics: 
     event["time"] = round(time.time(), 3)
     line = json.dumps(event, ensure_ascii=False) + "\n"
     path = os.environ.get("EXPCTL_METRICS") or "metrics.jsonl"
+    fresh = not os.environ.get("EXPCTL_METRICS") and not os.path.exists(path)
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(line)
         fh.flush()
+    if fresh:  # outside a run: ./metrics.jsonl is expctl's output, never part of a code snapshot
+        from expctl import outputs
+
+        outputs.register(path)
 
 
 def log_final(**metrics: Any) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from expctl.errors import ExitCode, ExpctlError
-from expctl.output import echo, fmt_value, format_option, message, pick_format, render
+from expctl.output import echo, fmt_value, format_option, message, pick_format, render, safe_text
 
 
 @click.command("init")
@@ -266,10 +266,12 @@ def show_cmd(ref, fmt, as_json):
     _, store = open_store()
     record = store.resolve(ref)
     data = show_payload(store, record)
+    for w in store.warnings:
+        message(f"expctl: warning: {w}")
     if pick_format(fmt, as_json) == "json":
         echo(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
         return
-    echo(format_show(data))
+    echo(safe_text(format_show(data)))  # escape sequences in names or settings shown, never obeyed
 
 
 def format_show(data: dict[str, Any]) -> str:
@@ -285,6 +287,10 @@ def format_show(data: dict[str, Any]) -> str:
              f"folder    {data['run_dir']}" + ("" if data.get("run_dir_exists") else "  (gone; record kept in git)")]
     for item in code.get("excluded") or []:
         lines.append(f"excluded  {item['path']} ({item['size']} bytes, not in the snapshot)")
+    for item in code.get("untracked") or []:
+        lines.append(f"untracked {item['path']} ({item['size']} bytes, in the snapshot)")
+    if code.get("withheld"):
+        lines.append(f"withheld  {', '.join(code['withheld'])} (look like secrets; not in the snapshot)")
     for key, what in (("resumes", "resumes"), ("reproduces", "reproduces")):
         if data.get(key):
             lines.append(f"{what:9} {data[key]}")
@@ -362,9 +368,9 @@ def log_cmd(ref, tail):
               help="List checkpoint folders of runs no tag or open exploration references, with their sizes.")
 @click.option("--yes", is_flag=True, help="With --checkpoints: delete them (records, logs and metrics stay).")
 def gc_cmd(checkpoints, yes):
-    """Finalize runs whose expctl process died (recorded as interrupted), then pack refs
-    and objects so listings stay fast. Records, code snapshots and tags are never pruned:
-    every record ref keeps its code reachable.
+    """Finalize runs whose expctl process died (recorded as interrupted), remove temp files
+    killed expctl processes left, then pack refs and objects so listings stay fast. Records,
+    code snapshots and tags are never pruned: every record ref keeps its code reachable.
 
     With --checkpoints: show what deleting the checkpoints of unreferenced runs would free
     (a dry run); add --yes to delete them.
@@ -376,6 +382,7 @@ def gc_cmd(checkpoints, yes):
         _gc_checkpoints(store, yes)
         return
     records = store.all()
+    store.repo.cleanup_temp()
     store.repo.git("pack-refs", "--all")
     store.repo.git("gc", "--quiet")
     message(f"expctl: {len(records)} records checked; refs and objects packed")

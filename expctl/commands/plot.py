@@ -64,5 +64,10 @@ def plot_cmd(runs: tuple[str, ...], metrics: tuple[str, ...], png: str | None, f
         chosen = list(metrics) or default_metrics(curves, primary)
         eval_metric = primary_eval_metric(sorted({m for c in curves for m in c.series}), primary)
         save_png(png, chosen, curves, groups=groups, eval_metric=eval_metric, direction_of=direction_of)
+        from pathlib import Path
+
+        from expctl import outputs
+
+        outputs.register(png, Path(png).read_bytes())  # expctl's output: never part of a code snapshot
         click.echo(f"expctl: wrote {png}", err=True)
     click.echo(text)

@@ -7,7 +7,7 @@ import time
 
 import click
 
-from expctl.output import echo, fmt_value, format_option, message, pick_format, render
+from expctl.output import echo, fmt_value, format_option, message, pick_format, render, safe_text
 
 
 def _store():
@@ -116,6 +116,8 @@ def strategies_cmd(fmt, as_json):
             "runs": len(s.runs), "created": time.strftime("%Y-%m-%d %H:%M", time.gmtime(s.date)) if s.date else "",
             "note": note, "commit": (s.commit or "")[:10],
         })
+    for w in store.warnings:
+        message(f"expctl: warning: {w}")
     cols = ["strategy", "kind", "status", "best", "stage", "runs", "created", "commit", "note"]
     echo(render(rows, cols, pick_format(fmt, as_json), headers={"best": f"best {cfg.primary_metric}"}))
 
@@ -145,8 +147,7 @@ def compare_cmd(refs, runs_mode, stage, where, since, sort, columns, limit, base
     seeds as mean ± std (n); reruns of a seed are shown beside as reproductions; a delta
     within seed noise is marked ~noise. csv/tsv have one number per cell.
     """
-    from expctl import compare
-    from expctl.fsutil import atomic_write
+    from expctl import compare, outputs
 
     cfg, store = _store()
     rows, ctx = compare.build(store, cfg, refs, runs_mode=runs_mode, stage=stage, where=where, baseline=baseline,
@@ -169,7 +170,7 @@ def compare_cmd(refs, runs_mode, stage, where, since, sort, columns, limit, base
     echo(render(visible, col_names, fmt, styles=styles, json_rows=json_rows))
     if write:
         md_rows, md_cols, _, _ = compare.table(rows, ctx, "markdown", cols, sort, limit)
-        atomic_write(write, compare.results_markdown(render(md_rows, md_cols, "markdown"), ctx, cfg.name))
+        outputs.write(write, compare.results_markdown(render(md_rows, md_cols, "markdown"), ctx, cfg.name))
         message(f"expctl: wrote {write}")
 
 
@@ -184,21 +185,33 @@ def diff_cmd(a, b, patch, fmt, as_json):
 
     _, store = _store()
     d = diffing.diff(store, a, b, patch=patch)
+    for w in store.warnings:
+        message(f"expctl: warning: {w}")
     if pick_format(fmt, as_json) == "json":
         echo(json.dumps(d, indent=2, ensure_ascii=False, default=str) + "\n")
     else:
-        echo(diffing.format_text(d))
+        echo(safe_text(diffing.format_text(d)))
 
 
 @click.command("push")
 @click.argument("remote", default="origin")
-@click.option("--all-branches/--current-branch", default=True, help="Push every local branch (default) or only the current one.")
-def push_cmd(remote, all_branches):
-    """Push branches, tags and all run records to a git remote."""
+@click.option("--all-branches/--current-branch", default=False,
+              help="Also push every other local branch (default: only the current branch and explorations).")
+@click.option("--dry-run", "-n", is_flag=True, help="Only say what would be sent that the remote lacks.")
+def push_cmd(remote, all_branches, dry_run):
+    """Push run records, tags, explorations and the current branch to a git remote.
+
+    Other local branches stay local unless --all-branches. Before sending, one line lists
+    what the remote lacks; --dry-run prints that line and sends nothing.
+    """
     from expctl import sync
 
     _, store = _store()
-    out = sync.push(store.repo, remote, all_branches=all_branches)
+    plan = sync.plan(store.repo, remote, all_branches=all_branches)
+    message(f"expctl: {'would send' if dry_run else 'sending'} to {remote}: {sync.describe(plan)}")
+    if dry_run:
+        return
+    out = sync.push(store, remote, all_branches=all_branches, the_plan=plan)
     message(f"expctl: pushed to {remote}: {out}")
 
 

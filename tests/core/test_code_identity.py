@@ -1,0 +1,51 @@
+"""Stable code identity (issue 13, point 2): expctl's own outputs never make the tree
+dirty, identical trees share one snapshot commit, and the run line names what went in."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.conftest import git, run_expctl
+
+
+def runs(project):
+    return json.loads(run_expctl(project, "runs", "--json", check=True).stdout)
+
+
+def test_identical_dirty_trees_share_one_snapshot_commit(project):
+    (project / "notes.txt").write_text("scratch\n")
+    first = run_expctl(project, "run", check=True)
+    run_expctl(project, "run", "-q", check=True)
+    a, b = runs(project)
+    assert a["code"]["snapshot"] and b["code"]["snapshot"]
+    assert a["code"]["commit"] == b["code"]["commit"]
+    assert "untracked notes.txt (8 bytes)" in first.stderr
+    (project / "notes.txt").write_text("scratch, edited\n")
+    run_expctl(project, "run", "-q", check=True)
+    assert runs(project)[0]["code"]["commit"] != a["code"]["commit"]
+
+
+def test_expctl_outputs_never_dirty_the_code(project):
+    head = git(project, "rev-parse", "HEAD").stdout.strip()
+    run_expctl(project, "run", "-q", check=True)
+    run_id = runs(project)[0]["id"]
+    run_expctl(project, "compare", "--runs", "--write", "RESULTS.md", check=True)
+    run_expctl(project, "plot", run_id, "--png", "curves.png", "--no-chart", check=True)
+    # track outside a run writes ./metrics.jsonl (here in a subfolder)
+    (project / "nb").mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EXPCTL_")}
+    subprocess.run([sys.executable, "-c", "from expctl import track; track.log_metrics(step=1, loss=0.5);"
+                    "track.log_metrics(step=2, loss=0.4)"], cwd=project / "nb", env=env, check=True)
+    assert (project / "RESULTS.md").exists() and (project / "curves.png").exists()
+    assert (project / "nb" / "metrics.jsonl").exists()
+    run_expctl(project, "run", "-q", check=True)
+    code = runs(project)[0]["code"]
+    assert code["commit"] == head and not code["snapshot"], code
+    # a file the user edits after expctl wrote it is code again
+    (project / "RESULTS.md").write_text("my own notes\n")
+    run_expctl(project, "run", "-q", check=True)
+    code = runs(project)[0]["code"]
+    assert code["snapshot"] and code["changed"] == ["RESULTS.md"], code
