@@ -42,6 +42,7 @@ def report_cmd(refs, output, runs_mode, stage, baseline, metrics, max_points):
     for w in store.warnings:
         message(f"expctl: warning: {w}")
     size = report.write(output, data)
+    _register_outputs([output])
     message(f"expctl: wrote {output} ({len(data.rows)} rows, {len(data.charts)} charts, {size / 1024:.0f} KB)")
 
 
@@ -70,10 +71,22 @@ def export_cmd(kind, runs, output):
             from expctl.fsutil import atomic_write
 
             atomic_write(output, text)
+            _register_outputs([output])
             message(f"expctl: wrote {output} ({len(rows)} rows from {len(records)} run(s))")
         else:
             echo(text)
         return
     files = export.write_tensorboard(store, records, output or "tensorboard")
+    _register_outputs(files)
     message(f"expctl: wrote {len(files)} event file(s) under {output or 'tensorboard'}/ "
             f"(view: tensorboard --logdir {output or 'tensorboard'})")
+
+
+def _register_outputs(paths) -> None:
+    """What expctl wrote into the work tree is never part of a code snapshot (expctl.outputs)."""
+    from pathlib import Path
+
+    from expctl import outputs
+
+    for path in paths:
+        outputs.register(path, Path(path).read_bytes())

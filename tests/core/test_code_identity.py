@@ -34,12 +34,17 @@ def test_expctl_outputs_never_dirty_the_code(project):
     run_id = runs(project)[0]["id"]
     run_expctl(project, "compare", "--runs", "--write", "RESULTS.md", check=True)
     run_expctl(project, "plot", run_id, "--png", "curves.png", "--no-chart", check=True)
+    run_expctl(project, "report", "--runs", "-o", "report.html", check=True)
+    run_expctl(project, "export", "csv", run_id, "-o", "curves.csv", check=True)
+    run_expctl(project, "export", "tensorboard", run_id, check=True)
     # track outside a run writes ./metrics.jsonl (here in a subfolder)
     (project / "nb").mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EXPCTL_")}
     subprocess.run([sys.executable, "-c", "from expctl import track; track.log_metrics(step=1, loss=0.5);"
                     "track.log_metrics(step=2, loss=0.4)"], cwd=project / "nb", env=env, check=True)
     assert (project / "RESULTS.md").exists() and (project / "curves.png").exists()
+    assert (project / "report.html").exists() and (project / "curves.csv").exists()
+    assert list((project / "tensorboard").rglob("events.out.tfevents.*"))
     assert (project / "nb" / "metrics.jsonl").exists()
     run_expctl(project, "run", "-q", check=True)
     code = runs(project)[0]["code"]
