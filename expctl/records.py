@@ -30,7 +30,7 @@ from expctl.fsutil import crash_point, dumps, write_json
 
 SCHEMA = 1
 REF_PREFIX = "refs/expctl/runs/"
-STATUSES = ("running", "succeeded", "failed", "interrupted")
+STATUSES = ("queued", "running", "succeeded", "failed", "interrupted")
 _B32 = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
 MAX_GIT_FILE = 8 * 1024 * 1024
 LOG_TAIL = 64 * 1024
@@ -126,7 +126,7 @@ def local_files(run_dir: Path | None, record: dict[str, Any]) -> dict[str, bytes
 _SHAPE: dict[str, type | tuple[type, ...]] = {
     "name": str, "stage": str, "status": str, "started": str, "ended": str, "strategy": str,
     "settings": dict, "code": dict, "metrics": dict, "data": dict, "env": dict, "check": dict,
-    "checkpoints": dict, "process": dict, "command": list, "primary_metric": str, "direction": str,
+    "checkpoints": dict, "process": dict, "slurm": dict, "command": list, "primary_metric": str, "direction": str,
     "duration_s": (int, float), "exit_code": int, "started_unix": (int, float),
 }
 
@@ -174,11 +174,16 @@ class Store:
         self._cache = None
         return commit
 
-    def save_many(self, items: list[tuple[dict[str, Any], str | None]]) -> None:
-        """Store many new records at once (imports, benchmarks): one ref transaction."""
+    def save_many(self, items: list[tuple[dict[str, Any], str | None]], extra: dict[str, bytes] | None = None) -> None:
+        """Store many new records at once (imports, benchmarks, Slurm submissions): one ref
+        transaction; the files of run folders that exist go with them, as in save()."""
         lines, cache = [], []
         for record, code_commit in items:
-            files = {"record.json": dumps(record).encode()}
+            run_dir = self.run_dir(record["id"])
+            files = local_files(run_dir if run_dir.is_dir() else None, record)
+            files.update(extra or {})
+            if run_dir.is_dir():
+                write_json(run_dir / "record.json", record)
             commit = self.repo.write_commit(self.repo.write_tree(files), [code_commit],
                                             f"expctl run {record['id']}: {record.get('status')}\n")
             lines.append(f"create {REF_PREFIX}{record['id']} {commit}\n")
@@ -283,6 +288,10 @@ class Store:
             for i, record in enumerate(records):
                 if is_stale(record):
                     records[i] = self.finalize_stale(record)
+            if any("slurm" in r for r in records):  # runs on Slurm: live state, Slurm's verdicts
+                from expctl import cluster
+
+                records = cluster.refresh(self, records)
         records.sort(key=_newest_first_key, reverse=True)
         self._cache = records
         return records

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from expctl.errors import ExitCode, ExpctlError
+from expctl.commands.cluster import on_options
 from expctl.output import echo, fmt_value, format_option, message, pick_format, render
 
 
@@ -66,8 +67,9 @@ def init_cmd(trainer, task, command, name, force, directory):
               help="Continue RUN (interrupted or failed) as a new linked run: its stage, settings and "
                    "arguments, plus resume=RUN; -s still overrides.")
 @click.option("--meta", default=None, hidden=True, help="JSON object merged into the record (used by sweep).")
+@on_options
 @click.argument("extra", nargs=-1, type=click.UNPROCESSED)
-def run_cmd(stage, assignments, name, force, quiet, resume_ref, meta, extra):
+def run_cmd(stage, assignments, name, force, quiet, resume_ref, meta, on, cluster_overrides, extra):
     """Run the program at a stage and record everything about the run.
 
     Settings resolve as expctl.toml defaults < stage overrides < -s. Arguments after --
@@ -102,6 +104,13 @@ def run_cmd(stage, assignments, name, force, quiet, resume_ref, meta, extra):
             for note in p.notes:
                 message(f"expctl: note: {note}")
             message(f"expctl: resuming run {p.original['id']} (stage {stage or '-'}) as a new run")
+    if on == "slurm":
+        from expctl.cluster import RunSpec
+        from expctl.commands.cluster import submit_and_report
+
+        submit_and_report(cfg, store, [RunSpec(stage, assignments, name, list(extra_args), extra_record or {})],
+                          cluster_overrides, force=force)
+        return
     record = runner.execute(cfg, store, stage=stage, assignments=assignments, name=name,
                             extra_args=extra_args, force=force, quiet=quiet, extra_record=extra_record,
                             extra_env=extra_env)
@@ -111,6 +120,8 @@ def run_cmd(stage, assignments, name, force, quiet, resume_ref, meta, extra):
 
 
 def _row(record: dict[str, Any]) -> dict[str, Any]:
+    from expctl.cluster import status_text
+
     pm = record.get("primary_metric")
     final = (record.get("metrics") or {}).get("final") or {}
     check = record.get("check") or {}
@@ -120,7 +131,7 @@ def _row(record: dict[str, Any]) -> dict[str, Any]:
         "id": record["id"],
         "name": record.get("name") or "",
         "stage": record.get("stage") or "",
-        "status": record.get("status"),
+        "status": status_text(record),
         "metric": f"{pm}={fmt_value(final[pm])}" if pm and pm in final else "",
         "check": ("passed" if check.get("passed") else "failed") if check else "",
         "branch": code.get("branch") or "(detached)",
@@ -136,7 +147,7 @@ def _clean(record: dict[str, Any]) -> dict[str, Any]:
 
 @click.command("runs")
 @click.option("--stage", default=None, help="Only runs of this stage.")
-@click.option("--status", type=click.Choice(["running", "succeeded", "failed", "interrupted"]), default=None)
+@click.option("--status", type=click.Choice(["queued", "running", "succeeded", "failed", "interrupted"]), default=None)
 @click.option("--strategy", default=None,
               help="Only runs of this strategy: a tag (runs at its code), an exploration, or a branch name.")
 @click.option("--limit", "-n", type=int, default=None, help="At most N runs.")
@@ -163,7 +174,8 @@ def runs_cmd(stage, status, strategy, limit, fmt, as_json):
     rows = [_row(r) for r in records]
     styles = {}
     for i, r in enumerate(rows):
-        styles[(i, "status")] = {"succeeded": "green", "failed": "red", "interrupted": "yellow", "running": "cyan"}.get(r["status"], "")
+        styles[(i, "status")] = {"succeeded": "green", "failed": "red", "interrupted": "yellow", "running": "cyan",
+                                 "queued": "blue"}.get(records[i].get("status"), "")
     echo(render(rows, columns, fmt, styles=styles, json_rows=[_clean(r) for r in records]))
 
 
@@ -213,11 +225,13 @@ def show_cmd(ref, fmt, as_json):
 
 
 def format_show(data: dict[str, Any]) -> str:
+    from expctl.cluster import status_text
     from expctl.settings import flatten
 
     code = data.get("code") or {}
     lines = [f"run       {data['id']}" + (f"  ({data['name']})" if data.get("name") else ""),
-             f"status    {data.get('status')}  exit={data.get('exit_code')}  stage={data.get('stage') or '-'}",
+             f"status    {status_text(data)}  exit={data.get('exit_code')}  stage={data.get('stage') or '-'}"
+             + (f"  ({data['slurm']['reason']})" if (data.get("slurm") or {}).get("reason") else ""),
              f"started   {data.get('started')}  duration={fmt_value(data.get('duration_s'))}s",
              f"code      {code.get('commit')}" + ("  (snapshot of a dirty tree)" if code.get("snapshot") else "")
              + f"  branch={code.get('branch') or '(detached)'}",
