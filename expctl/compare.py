@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from expctl.cluster import status_text
 from expctl.errors import NotFoundError, UsageError
 from expctl.output import fmt_value
 from expctl.settings import flatten, infer_value
@@ -104,7 +105,7 @@ def build(store, cfg, refs: Iterable[str] = (), *, runs_mode: bool = False, stag
             for r in s.runs:
                 owner.setdefault(r["id"], s.name)
         for r in records:
-            rows.append(Row(r["id"], "run", r.get("status", ""), _single(r, metric), owner.get(r["id"]),
+            rows.append(Row(r["id"], "run", status_text(r), _single(r, metric), owner.get(r["id"]),
                             r.get("name") or ""))
     elif refs:
         for ref in refs:
@@ -122,7 +123,7 @@ def build(store, cfg, refs: Iterable[str] = (), *, runs_mode: bool = False, stag
                     rows.append(Row(ref, "branch", "", group, ref))
                     continue
             record = store.resolve(ref)
-            rows.append(Row(ref if ref != record["id"] else record["id"], "run", record.get("status", ""),
+            rows.append(Row(ref if ref != record["id"] else record["id"], "run", status_text(record),
                             _single(record, metric)))
     else:
         for s in all_strategies:

@@ -100,12 +100,13 @@ def local_files(run_dir: Path | None, record: dict[str, Any]) -> dict[str, bytes
     except (OSError, ValueError, RecursionError):
         raw_settings = None
     secrets = secret_values(raw_settings if isinstance(raw_settings, dict) else None)
-    for name in ("env.json", "checkpoints.json", "exit_status.json", "command.sh", "predictions.jsonl", "metrics.json"):
+    for name in ("env.json", "checkpoints.json", "exit_status.json", "command.sh", "predictions.jsonl", "metrics.json",
+                 "sbatch.sh"):
         path = run_dir / name
         try:
             if path.is_file() and path.stat().st_size <= MAX_GIT_FILE:
                 data = path.read_bytes()
-                files[name] = mask_bytes(data, secrets) if name in ("command.sh", "env.json") else data
+                files[name] = mask_bytes(data, secrets) if name in ("command.sh", "env.json", "sbatch.sh") else data
         except OSError:
             continue
     log = run_dir / "train.log"
