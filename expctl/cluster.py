@@ -142,7 +142,7 @@ def submit(cfg, store: Store, specs: list[RunSpec], overrides: list[str], *, for
                    commit=snap.commit, directives=directives, root=str(store.root), python=python,
                    stage=prepared[0][0].stage or "none", runs=runs, setup=cs.setup, tasks=cs.tasks,
                    nodes=cs.nodes, ntasks_per_node=cs.ntasks_per_node,
-                   accelerate_options="--cpu" if not cs.gres else "")
+                   procs_per_task=slurm.gpus_per_node(cs.gres))
     text = slurm.render_script(**context)
     for r in runs:
         path = store.run_dir(r["id"]) / "sbatch.sh"

@@ -262,5 +262,14 @@ def ended(raw_ids: set[str]) -> dict[str, tuple[str, str]]:
     return out
 
 
+def gpus_per_node(gres: str | None) -> int:
+    """GPUs a task asks for in ``gres`` (gpu:4, gpu:a100:2), else 1: processes per task."""
+    for item in (gres or "").split(","):
+        parts = item.split(":")
+        if parts[0] == "gpu" and len(parts) > 1 and parts[-1].isdigit():
+            return max(1, int(parts[-1]))
+    return 1
+
+
 def python_for_jobs(cs: ClusterSettings) -> str:
     return cs.python or sys.executable

@@ -25,6 +25,36 @@ def max_concurrency(events: list[dict]) -> int:
     return best
 
 
+def test_a_run_over_its_time_limit_is_submitted(timeout_run):
+    repo, run_id, job = timeout_run  # checked by the last test, once Slurm's minute is over
+    (r,) = records(repo)
+    assert r["id"] == run_id and r["status"] in ("queued", "running") and r["slurm"]["job_id"] == job
+
+
+def test_two_tasks_srun_the_bundled_trainer_with_gloo(slurm, repo):
+    """The multi-node launch as far as one machine allows: 2 Slurm tasks on the one node,
+    each `accelerate launch` with its machine rank from Slurm, gloo between them."""
+    from expctl.demodata import make_demo_files
+
+    run_expctl(repo, "init", "--trainer", "builtin", check=True)
+    make_demo_files(repo / "data", 64, 32, "en", 0)  # git-ignored: linked into the job's checkout
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "builtin trainer")
+    proc = run_expctl(repo, "run", "--on", "slurm", "--stage", "smoke", "--cluster", "ntasks_per_node=2",
+                      "-s", "max_train_samples=64", "-s", "max_eval_samples=32", check=True)
+    (run_id, _), = submitted(proc)
+    script = (repo / "runs" / run_id / "sbatch.sh").read_text()
+    assert "#SBATCH --ntasks-per-node=2" in script and "srun --kill-on-bad-exit=1" in script
+    assert '--machine_rank "$SLURM_PROCID"' in script and "scontrol show hostnames" in script
+    done = run_expctl(repo, "wait", run_id, timeout=300)
+    log = run_expctl(repo, "log", run_id, check=True).stdout
+    assert done.returncode == 0, done.stderr + log[-2000:]
+    assert "processes 2" in log and log.count("[trainer] final eval") == 1
+    (r,) = records(repo)
+    assert r["status"] == "succeeded" and r["check"]["passed"] and r["env"]["world_size"] == 2
+    assert r["metrics"]["final"]["eval_samples"] == 32
+
+
 def test_sweep_of_four_as_one_array_two_at_a_time(cluster_project, tmp_path):
     repo = cluster_project
     head = git(repo, "rev-parse", "HEAD").stdout.strip()
@@ -157,3 +187,14 @@ def test_kfold_on_slurm(cluster_project):
     assert run_expctl(repo, "wait", group, timeout=60).returncode == 0
     folds = sorted((r["group"]["fold"], r["settings"]["fold"], r["settings"]["num_folds"]) for r in records(repo))
     assert folds == [(0, 0, 2), (1, 1, 2)]
+
+
+def test_a_job_over_its_time_limit_is_recorded_timeout(timeout_run):
+    repo, run_id, job = timeout_run
+    done = run_expctl(repo, "wait", run_id, "--timeout", "150", timeout=200)
+    assert done.returncode == 1 and "TIMEOUT" in done.stderr
+    (r,) = records(repo)
+    assert r["status"] == "failed" and r["slurm"]["state"] == "TIMEOUT" and "TIMEOUT" in r["slurm"]["reason"]
+    assert r["signal"] == "TERM"  # run.sh stopped the program and wrote its exit status
+    assert "training lr=" in run_expctl(repo, "log", run_id, check=True).stdout
+    assert "failed [job " in run_expctl(repo, "runs", check=True).stdout
