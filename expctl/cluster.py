@@ -144,9 +144,13 @@ def submit(cfg, store: Store, specs: list[RunSpec], overrides: list[str], *, for
                    nodes=cs.nodes, ntasks_per_node=cs.ntasks_per_node,
                    procs_per_task=slurm.gpus_per_node(cs.gres))
     text = slurm.render_script(**context)
-    for r in runs:
+    atomic_write(script_path, text, mode=0o700)
+    for r in runs[1:]:  # the same script in every run folder of the array: hard links
         path = store.run_dir(r["id"]) / "sbatch.sh"
-        atomic_write(path, text, mode=0o700)
+        try:
+            os.link(script_path, path)
+        except OSError:
+            atomic_write(path, text, mode=0o700)
     cmdline = [] if slurm.safe_for_directive(output) else [f"--output={output}"]
     job = slurm.sbatch(script_path, ["--hold", f"--chdir={store.root}", *cmdline], store.root)
     try:
@@ -155,7 +159,9 @@ def submit(cfg, store: Store, specs: list[RunSpec], overrides: list[str], *, for
                                "task": i if array else None, "script": f"runs/{runs[i]['id']}/sbatch.sh",
                                "output": output.replace("%A", job).replace("%a", str(i)).replace("%j", job),
                                "options": directives, "state": "PENDING", "reason": None, "final": False}
-        store.save_many([(r, snap.commit) for r in records])  # the script goes with them, masked
+        # one ref transaction; the script goes with them, masked; the folders' record.json
+        # mirrors are written when each job starts
+        store.save_many([(r, snap.commit) for r in records], mirror=False)
     except BaseException:
         slurm.scancel([job])
         raise

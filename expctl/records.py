@@ -175,7 +175,8 @@ class Store:
         self._cache = None
         return commit
 
-    def save_many(self, items: list[tuple[dict[str, Any], str | None]], extra: dict[str, bytes] | None = None) -> None:
+    def save_many(self, items: list[tuple[dict[str, Any], str | None]], extra: dict[str, bytes] | None = None,
+                  mirror: bool = True) -> None:
         """Store many new records at once (imports, benchmarks, Slurm submissions): one ref
         transaction; the files of run folders that exist go with them, as in save()."""
         lines, cache = [], []
@@ -183,7 +184,7 @@ class Store:
             run_dir = self.run_dir(record["id"])
             files = local_files(run_dir if run_dir.is_dir() else None, record)
             files.update(extra or {})
-            if run_dir.is_dir():
+            if mirror and run_dir.is_dir():
                 write_json(run_dir / "record.json", record)
             commit = self.repo.write_commit(self.repo.write_tree(files), [code_commit],
                                             f"expctl run {record['id']}: {record.get('status')}\n")
