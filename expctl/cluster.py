@@ -49,6 +49,7 @@ class RunSpec:
     name: str | None = None
     extra_args: list[str] = field(default_factory=list)
     extra_record: dict[str, Any] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)  # e.g. EXPCTL_RESUME_DIR of --resume
 
 
 def spec_from_run_args(args: list[str]) -> RunSpec:
@@ -108,7 +109,7 @@ def submit(cfg, store: Store, specs: list[RunSpec], overrides: list[str], *, for
         secrets = envinfo.secret_values(settings)
         masked = [envinfo.mask_text(a, secrets) for a in argv]
         atomic_write(run_dir / "command.sh", " ".join(_q(a) for a in masked) + "\n")
-        env: dict[str, str] = {}
+        env: dict[str, str] = dict(spec.extra_env)
         if cfg.data_inputs:
             from expctl import stagedata
 
@@ -296,6 +297,8 @@ def refresh(store: Store, records: list[dict[str, Any]]) -> list[dict[str, Any]]
         live = slurm.queue()
     except ExpctlError as exc:
         store.warnings.append(f"cannot ask Slurm about {len(todo)} run(s): {exc}")
+        return records
+    if live is None:  # no Slurm here: the last state known to git stands
         return records
     gone = []
     for i in todo:

@@ -225,11 +225,12 @@ def scancel(jobs: list[str]) -> None:
         _run([_tool("scancel"), *jobs], "could not cancel")
 
 
-def queue() -> dict[str, tuple[str, str]]:
-    """Jobs in Slurm's queue: {job id (array tasks as 12_3): (state, reason)}."""
+def queue() -> dict[str, tuple[str, str]] | None:
+    """Jobs in Slurm's queue: {job id (array tasks as 12_3): (state, reason)}; None where
+    there is no Slurm to ask (a laptop that pulled the records)."""
     exe = shutil.which("squeue")
     if exe is None:
-        return {}
+        return None
     proc = _run([exe, "-h", "-r", "-o", "%i|%T|%r"], "squeue", check=False)
     if proc.returncode != 0:
         raise ExpctlError("squeue failed: " + (proc.stderr.strip().splitlines() or ["?"])[-1])

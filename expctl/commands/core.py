@@ -108,8 +108,8 @@ def run_cmd(stage, assignments, name, force, quiet, resume_ref, meta, on, cluste
         from expctl.cluster import RunSpec
         from expctl.commands.cluster import submit_and_report
 
-        submit_and_report(cfg, store, [RunSpec(stage, assignments, name, list(extra_args), extra_record or {})],
-                          cluster_overrides, force=force)
+        submit_and_report(cfg, store, [RunSpec(stage, assignments, name, list(extra_args), extra_record or {},
+                                               dict(extra_env or {}))], cluster_overrides, force=force)
         return
     record = runner.execute(cfg, store, stage=stage, assignments=assignments, name=name,
                             extra_args=extra_args, force=force, quiet=quiet, extra_record=extra_record,

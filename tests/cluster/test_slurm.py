@@ -8,8 +8,10 @@ time limit (one minute), so it is submitted first and checked last.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -125,10 +127,30 @@ def test_cancel_running_and_queued_runs_are_interrupted_with_reason(cluster_proj
     assert "CANCELLED" in run_expctl(repo, "runs", check=True).stdout
 
 
-def test_failing_program_is_failed_with_its_log(cluster_project):
+def records_without_slurm(repo, tmp_path) -> list[dict]:
+    import shutil
+    import sys
+
+    from tests.conftest import _expctl_bin
+
+    bin_dir = tmp_path / "no-slurm-bin"
+    bin_dir.mkdir(exist_ok=True)
+    for tool in ("git", "tar"):
+        if not (bin_dir / tool).exists():
+            (bin_dir / tool).symlink_to(shutil.which(tool))
+    proc = run_expctl(repo, "runs", "--json", env={"PATH": f"{bin_dir}:{Path(sys.executable).parent}"}, check=True)
+    assert "sbatch" not in os.listdir(bin_dir) and _expctl_bin()
+    return json.loads(proc.stdout)
+
+
+def test_failing_program_is_failed_with_its_log(cluster_project, tmp_path):
     repo = cluster_project
-    proc = run_expctl(repo, "run", "--on", "slurm", "-s", "exit=3", check=True)
+    proc = run_expctl(repo, "run", "--on", "slurm", "-s", "exit=3", "-s", "sleep=2", check=True)
     (run_id, job), = submitted(proc)
+    # a machine without Slurm (records pulled to a laptop) shows the last state git knows,
+    # never a guessed verdict
+    (r,) = records_without_slurm(repo, tmp_path)
+    assert r["status"] in ("queued", "running") and not r["slurm"]["final"]
     done = run_expctl(repo, "wait", run_id, timeout=60)
     assert done.returncode == 1 and "failed" in done.stderr
     (r,) = records(repo)
@@ -146,25 +168,6 @@ def test_values_are_data_in_the_script(cluster_project, tmp_path):
     assert run_expctl(repo, "wait", run_id, timeout=60).returncode == 0
     assert not marker.exists()
     assert f"'; touch {marker}; '" in json.loads(run_expctl(repo, "show", run_id, "--json").stdout)["command"]
-
-
-def test_bad_cluster_settings_are_refused_before_any_record(slurm, repo, tmp_path):
-    from tests.cluster.conftest import CONFIG, PROGRAM
-    from tests.conftest import commit_project
-
-    commit_project(repo, PROGRAM, CONFIG.format(spans=tmp_path / "s"))
-    (repo / "expctl.toml").write_text(CONFIG.format(spans=tmp_path / "s") + "partiton = \"gpu\"\n")
-    bad = run_expctl(repo, "run", "--on", "slurm")
-    assert bad.returncode == 3 and "unknown key 'partiton' in [cluster]" in bad.stderr and "partition" in bad.stderr
-    assert "Traceback" not in bad.stderr
-    (repo / "expctl.toml").write_text(CONFIG.format(spans=tmp_path / "s"))
-    bad = run_expctl(repo, "run", "--on", "slurm", "--cluster", "time=soon")
-    assert bad.returncode == 2 and "not a Slurm time" in bad.stderr
-    bad = run_expctl(repo, "run", "--on", "slurm", "--cluster", "gres=gpu:1;rm")
-    assert bad.returncode == 2 and "only letters" in bad.stderr
-    bad = run_expctl(repo, "run", "--on", "slurm", "--cluster", "memory=4G")
-    assert bad.returncode == 2 and "did you mean 'mem'" in bad.stderr.lower()
-    assert records(repo) == [] and not any((repo / "runs").glob("2*"))
 
 
 def test_full_on_slurm_needs_a_passing_smoke_of_that_code(cluster_project):
