@@ -249,10 +249,11 @@ def ended(raw_ids: set[str]) -> dict[str, tuple[str, str]]:
     if exe is None or not raw_ids:
         return {}
     out: dict[str, tuple[str, str]] = {}
-    for extra in ([], ["-c"]):
-        proc = _run([exe, *extra, "-n", "-P", "-X", "-o", "JobID,State,ExitCode", "-j", ",".join(sorted(raw_ids))]
-                    if not extra else [exe, "-c", "-n", "-P", "-o", "JobID,State,ExitCode"], "sacct", check=False)
-        if proc.returncode != 0:
+    accounting = [exe, "-n", "-P", "-X", "-o", "JobID,State,ExitCode", "-j", ",".join(sorted(raw_ids))]
+    completion_log = [exe, "-c", "-n", "-P", "-o", "JobID,State,ExitCode"]  # no -j: 22.05 filters it poorly
+    for argv in (accounting, completion_log):
+        proc = _run(argv, "sacct", check=False)
+        if proc.returncode != 0:  # "accounting storage is disabled": try the completion log
             continue
         for line in proc.stdout.splitlines():
             parts = line.strip().split("|")

@@ -201,3 +201,17 @@ def test_a_job_over_its_time_limit_is_recorded_timeout(timeout_run):
     assert r["signal"] == "TERM"  # run.sh stopped the program and wrote its exit status
     assert "training lr=" in run_expctl(repo, "log", run_id, check=True).stdout
     assert "failed [job " in run_expctl(repo, "runs", check=True).stdout
+
+
+def test_eight_jobs_finishing_together_leave_eight_sound_records(cluster_project, tmp_path):
+    repo = cluster_project
+    values = ",".join(str(i / 10) for i in range(1, 9))
+    proc = run_expctl(repo, "sweep", "--on", "slurm", "--cluster", "array_parallelism=8", "-s", f"lr={values}",
+                      "-s", "sleep=1", check=True)
+    sweep_id = proc.stderr.split("sweep ")[1].split(":")[0]
+    assert run_expctl(repo, "wait", sweep_id, timeout=120).returncode == 0
+    final = records(repo)
+    assert len(final) == 8 and all(r["status"] == "succeeded" and r["slurm"]["final"] for r in final)
+    assert max_concurrency(spans(tmp_path / "spans.jsonl")) >= 4  # they did overlap
+    assert git(repo, "fsck", "--no-dangling").returncode == 0
+    assert len(git(repo, "for-each-ref", "refs/expctl/runs/").stdout.splitlines()) == 8
