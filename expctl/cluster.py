@@ -215,11 +215,9 @@ def export_code(store: Store, record: dict[str, Any], dest: Path) -> None:
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
-    archive = subprocess.Popen(["git", "-C", str(store.root), "archive", "--format=tar", record["code"]["commit"]],
-                               stdout=subprocess.PIPE)
-    untar = subprocess.run(["tar", "-x", "-C", str(dest)], stdin=archive.stdout)
-    archive.stdout.close()
-    if archive.wait() != 0 or untar.returncode != 0:
+    archive = store.repo.git_proc("archive", "--format=tar", record["code"]["commit"])
+    untar = subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout) if archive.returncode == 0 else None
+    if untar is None or untar.returncode != 0:
         raise GitError(f"could not export commit {record['code']['commit'][:12]} into {dest}")
     from expctl.reproduce import _link_data
 
