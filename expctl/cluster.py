@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from expctl.errors import ExpctlError, GitError, NotFoundError, RefusedError, UsageError
-from expctl.fsutil import atomic_write, read_json, write_json
+from expctl.fsutil import atomic_write, write_json
 from expctl.records import Store, iso, new_run_id
 
 FINAL = ("succeeded", "failed", "interrupted")
