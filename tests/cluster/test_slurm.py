@@ -162,11 +162,14 @@ def test_failing_program_is_failed_with_its_log(cluster_project, tmp_path):
 def test_values_are_data_in_the_script(cluster_project, tmp_path):
     repo = cluster_project
     marker = tmp_path / "pwned"
-    proc = run_expctl(repo, "run", "--on", "slurm", "--name", f"$(touch {marker})", "--",
-                      f"'; touch {marker}; '", check=True)
+    proc = run_expctl(repo, "run", "--on", "slurm", "--name", f"$(touch {marker})", "--cluster",
+                      "setup=echo setup line ran on $(hostname)", "--", f"'; touch {marker}; '", check=True)
     (run_id, _), = submitted(proc)
     assert run_expctl(repo, "wait", run_id, timeout=60).returncode == 0
     assert not marker.exists()
+    (r,) = records(repo)
+    assert r["name"] == f"$(touch {marker})"
+    assert "setup line ran on " in (repo / r["slurm"]["output"]).read_text()  # [cluster] setup is shell, by design
     assert f"'; touch {marker}; '" in json.loads(run_expctl(repo, "show", run_id, "--json").stdout)["command"]
 
 
