@@ -45,6 +45,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "demo": ("expctl.commands.demo", "demo_cmd", "Show the whole workflow on generated data, offline."),
     "report": ("expctl.commands.report", "report_cmd", "Write one self-contained HTML report: table, curves, diffs, cases."),
     "export": ("expctl.commands.report", "export_cmd", "Write runs' curves as TensorBoard events or one tidy CSV."),
+    "cancel": ("expctl.commands.cluster", "cancel_cmd", "Cancel the Slurm jobs of a run or a sweep."),
+    "wait": ("expctl.commands.cluster", "wait_cmd", "Wait for a run or sweep on Slurm to finish; print its results."),
 }
 
 

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from expctl.cluster import status_text
 from expctl.errors import NotFoundError, UsageError
 from expctl.output import fmt_value
 from expctl.settings import flatten
@@ -121,7 +122,7 @@ def build(store, cfg, refs: Iterable[str] = (), *, runs_mode: bool = False, stag
             for r in s.runs:
                 owner.setdefault(r["id"], s.name)
         for r in records:
-            rows.append(Row(r["id"], "run", r.get("status", ""), _single(r, metric), owner.get(r["id"]),
+            rows.append(Row(r["id"], "run", status_text(r), _single(r, metric), owner.get(r["id"]),
                             r.get("name") or ""))
     else:
         # (label, kind, status, strategy, note, runs) per row; a run REF is a row of its own
@@ -137,7 +138,7 @@ def build(store, cfg, refs: Iterable[str] = (), *, runs_mode: bool = False, stag
                     pending.append((ref, "branch", "", ref, "", filt.apply(branch_runs), None))
                     continue
                 record = store.resolve(ref)
-                pending.append((ref if ref != record["id"] else record["id"], "run", record.get("status", ""),
+                pending.append((ref if ref != record["id"] else record["id"], "run", status_text(record),
                                 None, "", None, record))
         else:
             for s in all_strategies:
@@ -303,6 +304,9 @@ def table(rows: list[Row], ctx: dict[str, Any], fmt: str, columns: list[str] | N
             cells[k] = g.metric_means.get(k, final.get(k))
         for k in diff_keys:
             cells[k] = flat.get(k, "-")
+        if machine or fmt == "json":  # a plain status for machines; the Slurm job id in its own column
+            if row.kind == "run":
+                cells["status"] = rec.get("status") or ""
         if machine:  # numbers at full precision (10 significant digits), not rounded for the eye
             cells = {k: (format(v, ".10g") if isinstance(v, float) and math.isfinite(v) else v) for k, v in cells.items()}
         visible.append(cells)
@@ -312,7 +316,8 @@ def table(rows: list[Row], ctx: dict[str, Any], fmt: str, columns: list[str] | N
             styles[(i, "Δ")] = "dim"
         json_rows.append({
             "strategy": row.strategy if row.kind == "run" else row.label, "kind": row.kind, "status": cells["status"],
-            "run": rec["id"], "stage": rec.get("stage"), "metric": ctx["metric"], "value": g.mean, "std": g.std, "n": g.n,
+            "run": rec["id"], "slurm_job": (rec.get("slurm") or {}).get("job_id") if isinstance(rec.get("slurm"), dict) else None,
+            "stage": rec.get("stage"), "metric": ctx["metric"], "value": g.mean, "std": g.std, "n": g.n,
             f"{metric}_mean": g.mean, f"{metric}_std": g.std, f"{metric}_n": g.n,
             "runs": [r["id"] for r in g.runs], "reproductions": [r["id"] for r in g.reproductions],
             "delta": row.delta, "within_noise": row.noise,

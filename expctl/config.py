@@ -26,7 +26,7 @@ PASS_SETTINGS = ("file", "args", "none")
 _MIN_HINTS = ("loss", "error", "err", "perplexity", "ppl", "wer", "cer", "mse", "mae", "rmse", "latency", "time")
 
 _TABLE_KEYS: dict[str, set[str]] = {
-    "": {"project", "env", "settings", "stages", "metrics", "snapshot", "data"},
+    "": {"project", "env", "settings", "stages", "metrics", "snapshot", "data", "cluster"},
     "project": {"name", "command", "pass_settings", "primary_metric", "direction", "free_form", "default_stage"},
     "metrics": {"regex", "direction", "file"},
     "snapshot": {"max_untracked_mb", "secret_files", "allow_secret_files"},
@@ -69,6 +69,7 @@ class Config:
     data_files: list[str] = field(default_factory=list)
     data_inputs: dict[str, Any] = field(default_factory=dict)  # name -> stagedata.DataInput
     default_stage: str | None = None  # the stage of `expctl run` without --stage (None: no stage)
+    cluster: Any = None  # slurm.ClusterSettings: the [cluster] table (docs/cluster.md)
 
     @property
     def path(self) -> Path:
@@ -240,6 +241,9 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
     from expctl.stagedata import parse_inputs
 
     cfg.data_inputs = parse_inputs(dat)
+    from expctl.slurm import parse_cluster
+
+    cfg.cluster = parse_cluster(data.get("cluster", {}))
     return cfg
 
 

@@ -31,7 +31,7 @@ from expctl.fsutil import atomic_write, crash_point, dumps, write_json
 
 SCHEMA = 1
 REF_PREFIX = "refs/expctl/runs/"
-STATUSES = ("running", "succeeded", "failed", "interrupted")
+STATUSES = ("queued", "running", "succeeded", "failed", "interrupted")
 _B32 = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
 MAX_GIT_FILE = 8 * 1024 * 1024
 LOG_TAIL = 64 * 1024
@@ -177,7 +177,8 @@ def local_files(run_dir: Path | None, record: dict[str, Any], extra_secrets: Ite
     short_extra = [v for v in extra_secrets if len(v) < 6]
     secrets = sorted(set(secret_values(raw_settings)) | set(long_extra), key=len, reverse=True)
     short = sorted(set(secret_values(raw_settings, short=True)) | set(short_extra), key=len, reverse=True)
-    for name in ("env.json", "checkpoints.json", "exit_status.json", "command.sh", "predictions.jsonl", "metrics.json"):
+    for name in ("env.json", "checkpoints.json", "exit_status.json", "command.sh", "predictions.jsonl", "metrics.json",
+                 "sbatch.sh"):
         path = run_dir / name
         try:
             if path.is_file() and path.stat().st_size <= MAX_GIT_FILE:
@@ -245,11 +246,17 @@ class Store:
         self._cache = None
         return commit
 
-    def save_many(self, items: list[tuple[dict[str, Any], str | None]]) -> None:
-        """Store many new records at once (imports, benchmarks): one ref transaction."""
+    def save_many(self, items: list[tuple[dict[str, Any], str | None]], extra: dict[str, bytes] | None = None,
+                  mirror: bool = True) -> None:
+        """Store many new records at once (imports, benchmarks, Slurm submissions): one ref
+        transaction; the files of run folders that exist go with them, as in save()."""
         lines, cache = [], []
         for record, code_commit in items:
-            files = {"record.json": dumps(record).encode()}
+            run_dir = self.run_dir(record["id"])
+            files = local_files(run_dir if run_dir.is_dir() else None, record)
+            files.update(extra or {})
+            if mirror and run_dir.is_dir():
+                write_json(run_dir / "record.json", record)
             commit = self.repo.write_commit(self.repo.write_tree(files), [code_commit],
                                             f"expctl run {record['id']}: {record.get('status')}\n")
             lines.append(f"create {REF_PREFIX}{record['id']} {commit}\n")
@@ -373,6 +380,10 @@ class Store:
             for i, record in enumerate(records):
                 if is_stale(record, self.repo):
                     records[i] = self.finalize_stale(record)
+            if any("slurm" in r for r in records):  # runs on Slurm: live state, Slurm's verdicts
+                from expctl import cluster
+
+                records = cluster.refresh(self, records)
         records.sort(key=_newest_first_key, reverse=True)
         self._cache = records
         return records

@@ -13,7 +13,7 @@ from expctl.cli import LAZY_COMMANDS
 from tests.conftest import ROOT
 
 DOCS = ["quickstart.md", "workflow.md", "configuration.md", "cli.md", "trainer.md", "tricks.md", "benchmarks.md",
-        "multi-gpu.md", "program-interface.md", "reliability.md", "data.md", "report.md"]
+        "multi-gpu.md", "program-interface.md", "reliability.md", "data.md", "report.md", "cluster.md"]
 
 
 def _importable(module: str) -> bool:

@@ -7,6 +7,7 @@ import json
 import click
 
 from expctl.errors import ExitCode, UsageError
+from expctl.commands.cluster import on_options
 from expctl.output import echo, fmt_value, format_option, message, pick_format, render
 
 
@@ -16,9 +17,10 @@ from expctl.output import echo, fmt_value, format_option, message, pick_format, 
 @click.option("-s", "--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Setting for every fold. Repeatable.")
 @click.option("--show", default=None, metavar="GROUP_ID", help="Only show a recorded k-fold group ('last' for the newest).")
 @click.option("--dry-run", is_flag=True, help="Print the fold commands, run nothing.")
+@on_options
 @format_option()
 @click.argument("extra", nargs=-1, type=click.UNPROCESSED)
-def kfold_cmd(k, stage, assignments, show, dry_run, fmt, as_json, extra):
+def kfold_cmd(k, stage, assignments, show, dry_run, on, cluster_overrides, fmt, as_json, extra):
     """Train K stratified folds of one configuration as grouped runs; report mean ± std.
 
     Every fold is an ordinary recorded run with num_folds=K, fold=i and the record field
@@ -37,6 +39,13 @@ def kfold_cmd(k, stage, assignments, show, dry_run, fmt, as_json, extra):
         if dry_run:
             for args, _ in cmds:
                 echo("expctl " + " ".join(args) + "\n")
+            return
+        if on == "slurm":  # one job array of K folds; returns at once
+            from expctl.cluster import spec_from_run_args
+            from expctl.commands.cluster import submit_and_report
+
+            submit_and_report(cfg, store, [spec_from_run_args(args) for args, _ in cmds], cluster_overrides,
+                              what=f"kfold {group_id}", verb="kfold", group=group_id)
             return
         codes = breadth.kfold_execute(store.root, cmds, echo=message)
         failed = sum(1 for c in codes if c not in (0, int(ExitCode.CHECK_FAILED)))

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from expctl.errors import ExitCode, ExpctlError
+from expctl.commands.cluster import on_options
 from expctl.output import echo, fmt_value, format_option, message, pick_format, render, safe_text
 
 
@@ -68,8 +69,9 @@ def init_cmd(trainer, task, command, name, force, directory):
 @click.option("--seeds", type=int, default=None, metavar="N",
               help="Run this configuration N times with distinct seeds (seed, seed+1, ...), as one group.")
 @click.option("--meta", default=None, hidden=True, help="JSON object merged into the record (used by sweep).")
+@on_options
 @click.argument("extra", nargs=-1, type=click.UNPROCESSED)
-def run_cmd(stage, assignments, name, force, quiet, resume_ref, seeds, meta, extra):
+def run_cmd(stage, assignments, name, force, quiet, resume_ref, seeds, meta, on, cluster_overrides, extra):
     """Run the program at a stage and record everything about the run.
 
     Settings resolve as expctl.toml defaults < stage overrides < -s. Without --stage the
@@ -115,6 +117,15 @@ def run_cmd(stage, assignments, name, force, quiet, resume_ref, seeds, meta, ext
 
         seed_list, rest = seeds_mod.plan(cfg, stage, assignments, seeds)
         group = new_sweep_id()
+        if on == "slurm":
+            from expctl.cluster import RunSpec
+            from expctl.commands.cluster import submit_and_report
+
+            specs = [RunSpec(stage, [*rest, f"seed={seed}"], name, list(extra_args),
+                             {**(extra_record or {}), **seeds_mod.group_record(group, seed)}, {})
+                     for seed in seed_list]
+            submit_and_report(cfg, store, specs, cluster_overrides, force=force)
+            return
         codes = []
         for i, seed in enumerate(seed_list, 1):
             if not quiet:
@@ -130,6 +141,13 @@ def run_cmd(stage, assignments, name, force, quiet, resume_ref, seeds, meta, ext
         if worst:
             sys.exit(worst)
         return
+    if on == "slurm":
+        from expctl.cluster import RunSpec
+        from expctl.commands.cluster import submit_and_report
+
+        submit_and_report(cfg, store, [RunSpec(stage, assignments, name, list(extra_args), extra_record or {},
+                                               dict(extra_env or {}))], cluster_overrides, force=force)
+        return
     record = runner.execute(cfg, store, stage=stage, assignments=assignments, name=name,
                             extra_args=extra_args, force=force, quiet=quiet, extra_record=extra_record,
                             extra_env=extra_env)
@@ -139,6 +157,8 @@ def run_cmd(stage, assignments, name, force, quiet, resume_ref, seeds, meta, ext
 
 
 def _row(record: dict[str, Any]) -> dict[str, Any]:
+    from expctl.cluster import status_text
+
     pm = record.get("primary_metric")
     final = (record.get("metrics") or {}).get("final") or {}
     check = record.get("check") or {}
@@ -148,7 +168,7 @@ def _row(record: dict[str, Any]) -> dict[str, Any]:
         "id": record["id"],
         "name": record.get("name") or "",
         "stage": record.get("stage") or "",
-        "status": record.get("status"),
+        "status": status_text(record),
         "metric": f"{pm}={fmt_value(final[pm])}" if pm and pm in final else "",
         "check": ("passed" if check.get("passed") else "failed") if check else "",
         "branch": code.get("branch") or "(detached)",
@@ -164,7 +184,7 @@ def _clean(record: dict[str, Any]) -> dict[str, Any]:
 
 @click.command("runs")
 @click.option("--stage", default=None, help="Only runs of this stage.")
-@click.option("--status", type=click.Choice(["running", "succeeded", "failed", "interrupted"]), default=None)
+@click.option("--status", type=click.Choice(["queued", "running", "succeeded", "failed", "interrupted"]), default=None)
 @click.option("--strategy", default=None,
               help="Only runs of this strategy: a tag (runs of its code, settings and data), an exploration, "
                    "or a branch name.")
@@ -217,7 +237,8 @@ def runs_cmd(stage, status, strategy, where, since, sort, limit, fmt, as_json):
         columns = ["id", "name", "stage", "status", *metric_names, "check", "branch", "commit", "started", "duration"]
     styles = {}
     for i, r in enumerate(rows):
-        styles[(i, "status")] = {"succeeded": "green", "failed": "red", "interrupted": "yellow", "running": "cyan"}.get(r["status"], "")
+        styles[(i, "status")] = {"succeeded": "green", "failed": "red", "interrupted": "yellow", "running": "cyan",
+                                 "queued": "blue"}.get(records[i].get("status"), "")
     echo(render(rows, columns, fmt, styles=styles, json_rows=[_clean(r) for r in records]))
 
 
@@ -275,11 +296,13 @@ def show_cmd(ref, fmt, as_json):
 
 
 def format_show(data: dict[str, Any]) -> str:
+    from expctl.cluster import status_text
     from expctl.settings import flatten
 
     code = data.get("code") or {}
     lines = [f"run       {data['id']}" + (f"  ({data['name']})" if data.get("name") else ""),
-             f"status    {data.get('status')}  exit={data.get('exit_code')}  stage={data.get('stage') or '-'}",
+             f"status    {status_text(data)}  exit={data.get('exit_code')}  stage={data.get('stage') or '-'}"
+             + (f"  ({data['slurm']['reason']})" if (data.get("slurm") or {}).get("reason") else ""),
              f"started   {data.get('started')}  duration={fmt_value(data.get('duration_s'))}s",
              f"code      {code.get('commit')}" + ("  (snapshot of a dirty tree)" if code.get("snapshot") else "")
              + f"  branch={code.get('branch') or '(detached)'}",

@@ -8,6 +8,7 @@ import sys
 import click
 
 from expctl.errors import ExitCode
+from expctl.commands.cluster import on_options
 from expctl.output import echo, fmt_value, format_option, message, pick_format, render
 
 
@@ -23,9 +24,11 @@ from expctl.output import echo, fmt_value, format_option, message, pick_format, 
 @click.option("--dry-run", is_flag=True, help="Print the plan, run nothing.")
 @click.option("--show", "show", default=None, metavar="SWEEP_ID",
               help="Only show the sensitivity table of a recorded sweep ('last' for the newest).")
+@on_options
+@click.option("--force", is_flag=True, help="With --on slurm: submit a gated stage (full) without a passing smoke run.")
 @format_option()
 @click.argument("extra", nargs=-1, type=click.UNPROCESSED)
-def sweep_cmd(specs, stage, seeds, grid, parallel, devices, dry_run, show, fmt, as_json, extra):
+def sweep_cmd(specs, stage, seeds, grid, parallel, devices, dry_run, show, on, cluster_overrides, force, fmt, as_json, extra):
     """One-factor-at-a-time sensitivity: -s lr=1e-5,3e-5,1e-4 -s dropout=0.1,0.3.
 
     The base configuration runs once; each knob's other values run with every other knob
@@ -48,6 +51,14 @@ def sweep_cmd(specs, stage, seeds, grid, parallel, devices, dry_run, show, fmt, 
         if dry_run:
             for args, meta in sweep.commands(p, stage, fixed, list(extra)):
                 echo("expctl " + " ".join(a if a.replace("=", "").replace("-", "").replace(".", "").replace(",", "").isalnum() else repr(a) for a in args[:-2] if a != "--meta") + "\n")
+            return
+        if on == "slurm":  # one job array, at most [cluster] array_parallelism at once; returns at once
+            from expctl.cluster import spec_from_run_args
+            from expctl.commands.cluster import submit_and_report
+
+            specs_ = [spec_from_run_args(args) for args, _ in sweep.commands(p, stage, fixed, list(extra))]
+            submit_and_report(cfg, store, specs_, cluster_overrides, force=force, what=f"sweep {p.sweep_id}",
+                              verb="sweep", group=p.sweep_id)
             return
         devs = [d.strip() for d in devices.split(",")] if devices else None
         if devs and parallel < len(devs):

@@ -20,6 +20,7 @@ def test_wheel_in_fresh_venv(tmp_path):
 
     names = zipfile.ZipFile(wheel).namelist()
     assert "expctl/templates/run.sh.j2" in names and "trainers/__init__.py" in names
+    assert "expctl/templates/sbatch.sh.j2" in names  # `--on slurm` renders it from the wheel
     # the report's template, style sheet and script ship inside the package (nothing fetched)
     assert {f"expctl/report_assets/{n}" for n in ("report.html.j2", "report.css", "report.js")} <= set(names)
     env_dir = tmp_path / "venv"
