@@ -40,7 +40,7 @@ SPEC: dict[str, Any] = {
     "checkpoints": {"best": STR, "last": STR, "all": STR_LIST},
     "process": {"host": STR, "pid": INT, "start": STR, "clone": STR, "boot": STR, "pidns": STR, "machine": STR},
     "submitted": STR, "reason": STR,
-    "slurm": {"job_id": STR, "array_job": STR, "raw_job_id": STR, "node": STR, "state": STR, "reason": STR,
+    "slurm": {"job_id": STR, "array_job": STR, "task": INT, "raw_job_id": STR, "node": STR, "state": STR, "reason": STR,
               "final": BOOL, "script": STR, "output": STR, "options": DICT},
 }
 # keys a non-null value must hold (readers index them directly)
