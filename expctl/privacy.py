@@ -17,9 +17,9 @@ DEFAULT_SECRET_FILES = (
     ".env", ".env.*", "*.env",
     "*.pem", "*.key", "*.p12", "*.pfx", "*.jks", "*.keystore",
     "id_rsa*", "id_dsa*", "id_ecdsa*", "id_ed25519*",
-    "*credentials*", "*secret*", "*.secrets",
+    "*credentials*", "client_secret*", "secrets.*", "*.secret", "*.secrets",
     ".netrc", "_netrc", ".pgpass", ".npmrc", ".pypirc", ".htpasswd", ".git-credentials",
-    "*token*.json", "*.kdbx",
+    "token.json", "*_token.json", "*-token.json", "*.kdbx",  # never tokenizer.json
 )
 
 

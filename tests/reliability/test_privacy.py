@@ -37,6 +37,9 @@ def reachable_objects(bare: Path) -> bytes:
 
 def test_snapshot_names_untracked_files_and_withholds_secret_looking_ones(project, tmp_path):
     (project / "local-notes.txt").write_text("todo: try rdrop\n")
+    (project / "tok").mkdir()
+    for name in ("tokenizer.json", "special_tokens_map.json"):  # model files, not secrets
+        (project / "tok" / name).write_text("{}")
     secrets = {".env": "API_KEY=env-s3cr3t\n", ".env.local": "X=envlocal-s3cr3t\n", "deploy.pem": "pem-s3cr3t",
                "server.key": "key-s3cr3t", "id_rsa": "rsa-s3cr3t", "conf/aws_credentials.ini": "aws-s3cr3t",
                ".netrc": "machine x password netrc-s3cr3t"}
@@ -47,13 +50,14 @@ def test_snapshot_names_untracked_files_and_withholds_secret_looking_ones(projec
     proc = run_expctl(project, "run", check=True)
     line = next(x for x in proc.stderr.splitlines() if x.startswith("expctl: code "))
     # the run line names what went in: the changed file, the untracked one and its size
-    assert "changed train.py" in line and "untracked local-notes.txt (16 bytes)" in line, line
+    assert "changed train.py" in line and "untracked local-notes.txt, tok/special_tokens_map.json, " \
+        "tok/tokenizer.json (20 bytes)" in line, line
     assert "look like secrets" in proc.stderr and ".env" in proc.stderr
     (record,) = runs_json(project)
     files = git(project, "ls-tree", "-r", "--name-only", record["code"]["commit"]).stdout.split()
-    assert "local-notes.txt" in files and "train.py" in files
+    assert "local-notes.txt" in files and "train.py" in files and "tok/tokenizer.json" in files
     assert not set(secrets) & set(files), files
-    assert record["code"]["untracked"] == [{"path": "local-notes.txt", "size": 16}]
+    assert {"path": "local-notes.txt", "size": 16} in record["code"]["untracked"]
     assert sorted(record["code"]["withheld"]) == sorted(secrets)
     shown = run_expctl(project, "show", record["id"], check=True).stdout
     assert "local-notes.txt" in shown and ".env" in shown
