@@ -41,7 +41,7 @@ SPEC: dict[str, Any] = {
     "process": {"host": STR, "pid": INT, "start": STR, "clone": STR, "boot": STR, "pidns": STR, "machine": STR},
     "submitted": STR, "reason": STR,
     "slurm": {"job_id": STR, "array_job": STR, "task": INT, "raw_job_id": STR, "node": STR, "state": STR, "reason": STR,
-              "final": BOOL, "script": STR, "output": STR, "options": DICT},
+              "final": BOOL, "script": STR, "output": STR, "options": STR_LIST},
 }
 # keys a non-null value must hold (readers index them directly)
 REQUIRED: dict[str, tuple[str, ...]] = {"check": ("check", "passed", "reasons")}
