@@ -10,7 +10,8 @@ from typing import Any
 import click
 
 from expctl.errors import ExitCode, ExpctlError
-from expctl.output import echo, fmt_value, format_option, message, pick_format, render, safe_text
+from expctl.output import (choose_columns, echo, fmt_value, format_option, message, pick_format, render, safe_text,
+                           split_columns, table_options)
 
 
 @click.command("init")
@@ -175,8 +176,10 @@ def _clean(record: dict[str, Any]) -> dict[str, Any]:
 @click.option("--sort", default=None, help="Sort by a field, final metric or setting (prefix - to reverse; "
                                            "metrics sort best first).")
 @click.option("--limit", "-n", type=int, default=None, help="At most N runs.")
+@click.option("--columns", default=None, metavar="COLS", help="Comma-separated columns to show, in this order.")
+@table_options
 @format_option()
-def runs_cmd(stage, status, strategy, where, since, sort, limit, fmt, as_json):
+def runs_cmd(stage, status, strategy, where, since, sort, limit, columns, drop, only_changed, fmt, as_json):
     """List recorded runs, newest first (records are read from git).
 
     csv and tsv have one column per final metric (numbers only)."""
@@ -205,6 +208,7 @@ def runs_cmd(stage, status, strategy, where, since, sort, limit, fmt, as_json):
     fmt = pick_format(fmt, as_json)
     if not records and fmt != "json" and (filt or stage or status or strategy):
         message("expctl: no runs match")
+    asked = split_columns(columns)
     columns = ["id", "name", "stage", "status", "metric", "check", "branch", "commit", "started", "duration"]
     rows = [_row(r) for r in records]
     if fmt in ("csv", "tsv"):  # one column per final metric, primary first: numbers, not "name=value"
@@ -215,10 +219,17 @@ def runs_cmd(stage, status, strategy, where, since, sort, limit, fmt, as_json):
             row.update({k: (format(final[k], ".10g") if isinstance(final.get(k), float) else final.get(k))
                         for k in metric_names})
         columns = ["id", "name", "stage", "status", *metric_names, "check", "branch", "commit", "started", "duration"]
+    if asked:
+        unknown = [c for c in asked if c not in columns]
+        if unknown:
+            raise ExpctlError(f"--columns: unknown column(s) {', '.join(unknown)}; columns: {', '.join(columns)}")
+        columns = asked
+    columns = choose_columns(rows, columns, drop=split_columns(drop), only_changed=only_changed, keep=["id"])
     styles = {}
     for i, r in enumerate(rows):
         styles[(i, "status")] = {"succeeded": "green", "failed": "red", "interrupted": "yellow", "running": "cyan"}.get(r["status"], "")
-    echo(render(rows, columns, fmt, styles=styles, json_rows=[_clean(r) for r in records]))
+    echo(render(rows, columns, fmt, styles=styles, json_rows=[_clean(r) for r in records],
+                drop_order=["duration", "commit", "branch", "check", "name", "started", "stage"]))
 
 
 def _declared(cfg) -> list[str]:

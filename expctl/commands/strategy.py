@@ -7,7 +7,8 @@ import time
 
 import click
 
-from expctl.output import echo, fmt_value, format_option, message, pick_format, render, safe_text
+from expctl.output import (choose_columns, echo, fmt_value, format_option, message, pick_format, render, safe_text,
+                           split_columns, table_options)
 
 
 def _store():
@@ -137,8 +138,10 @@ def strategies_cmd(fmt, as_json):
 @click.option("--baseline", default=None, help="The row deltas are measured against (default: the first).")
 @click.option("--write", "write", type=click.Path(dir_okay=False), default=None,
               help="Also write a markdown results file (e.g. RESULTS.md).")
+@table_options
 @format_option()
-def compare_cmd(refs, runs_mode, stage, where, since, sort, columns, limit, baseline, write, fmt, as_json):
+def compare_cmd(refs, runs_mode, stage, where, since, sort, columns, limit, baseline, write, drop, only_changed, fmt,
+                as_json):
     """Results table: every strategy with its best run (or REFs: tags, branches, run ids, HEAD).
 
     A strategy's runs follow one rule (docs/workflow.md): a tag's runs ran its code, settings
@@ -157,6 +160,8 @@ def compare_cmd(refs, runs_mode, stage, where, since, sort, columns, limit, base
     fmt = pick_format(fmt, as_json)
     cols = [c.strip() for c in columns.split(",")] if columns else None
     visible, col_names, styles, json_rows = compare.table(rows, ctx, fmt, cols, sort, limit)
+    col_names = choose_columns(visible, col_names, drop=split_columns(drop), only_changed=only_changed,
+                               keep=col_names[:1])
     if not runs_mode and ctx.get("stage") is not None and fmt != "json":
         others = ", ".join(ctx.get("other_stages") or [])
         message(f"expctl: stage {ctx['stage'] or '(none)'}" + (f" (also recorded: {others}; --stage to choose)" if others else ""))
@@ -167,7 +172,8 @@ def compare_cmd(refs, runs_mode, stage, where, since, sort, columns, limit, base
             message("expctl: no runs match")
         else:
             message("expctl: nothing to compare yet: tag a strategy (`expctl tag NAME`) or use --runs")
-    echo(render(visible, col_names, fmt, styles=styles, json_rows=json_rows))
+    echo(render(visible, col_names, fmt, styles=styles, json_rows=json_rows,
+                drop_order=["commit", "date", "kind", "status", "stage"]))
     if write:
         md_rows, md_cols, _, _ = compare.table(rows, ctx, "markdown", cols, sort, limit)
         outputs.write(write, compare.results_markdown(render(md_rows, md_cols, "markdown"), ctx, cfg.name))
