@@ -62,6 +62,16 @@ class LazyGroup(click.Group):
             return getattr(module, attr)
         return super().get_command(ctx, cmd_name)
 
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            import difflib
+
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=3, cutoff=0.5)
+            hint = f"; did you mean {' or '.join(close)}?" if close else "; see expctl --help"
+            raise click.UsageError(f"no such command {name!r}{hint}", ctx)
+        return super().resolve_command(ctx, args)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, LAZY_COMMANDS[name][2]) for name in sorted(LAZY_COMMANDS)]
         if rows:
@@ -95,6 +105,21 @@ def cli(ctx: click.Context, debug: bool, directory: str | None) -> None:
             raise ExpctlError(f"cannot change to {directory}: {exc.strerror}") from exc
 
 
+def usage_line(exc: click.UsageError) -> str:
+    """click's usage error as one line: the message and where help is, hidden options never
+    suggested."""
+    ctx = exc.ctx
+    text = exc.format_message()
+    if isinstance(exc, click.NoSuchOption) and ctx is not None:
+        visible = {o for p in ctx.command.get_params(ctx) if not getattr(p, "hidden", False)
+                   for o in (*p.opts, *p.secondary_opts)}
+        close = [o for o in (exc.possibilities or []) if o in visible]
+        text = f"no such option {exc.option_name}" + (f"; did you mean {' or '.join(close)}?" if close else "")
+    text = " ".join(text.split())
+    where = ctx.command_path if ctx is not None else "expctl"
+    return f"{text} (see {where} --help)"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: maps domain errors to one line and an exit code."""
     debug = os.environ.get("EXPCTL_DEBUG") not in (None, "", "0") or "--debug" in (argv or sys.argv[1:])
@@ -112,8 +137,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(int(ExitCode.INTERRUPTED))
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        click.echo(f"expctl: error: {usage_line(exc)}", err=True)
+        sys.exit(int(ExitCode.USAGE))
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"expctl: error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("expctl: interrupted", err=True)

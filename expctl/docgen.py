@@ -13,8 +13,9 @@ from expctl.errors import ExitCode
 EXIT_MEANINGS = {
     ExitCode.OK: "success (for `run`: the program succeeded and the stage check passed)",
     ExitCode.RUN_FAILED: "the program exited non-zero (the run is recorded as failed)",
-    ExitCode.USAGE: "bad command line: unknown option, invalid `-s` syntax, invalid tag or branch name",
-    ExitCode.CONFIG: "missing or malformed expctl.toml, unknown or invalid setting, unknown stage",
+    ExitCode.USAGE: "bad command line: unknown command or option, invalid `-s` syntax or value (`-s epochs=abc`), "
+                    "invalid tag or branch name",
+    ExitCode.CONFIG: "malformed expctl.toml, unknown setting (or an invalid value in expctl.toml), unknown stage",
     ExitCode.NOT_FOUND: "no expctl.toml, no such run / tag / branch / file, command not found",
     ExitCode.GIT: "not a git repository, a git operation refused (e.g. a promote that would conflict), or the repository / run folder could not be written (disk full)",
     ExitCode.CHECK_FAILED: "the program succeeded but the stage check failed (or `reproduce` did not match)",
