@@ -261,6 +261,29 @@ def plain_table(head: Sequence[str], cells: Iterable[Sequence[str]], title: str 
     return "\n".join(out) + "\n"
 
 
+class stdout_to_stderr:
+    """While active, whatever is written to file descriptor 1 (the programs a command runs
+    included) goes to stderr, so that ``--json`` leaves only JSON on stdout."""
+
+    def __init__(self, active: bool = True):
+        self.active = active
+        self.saved: int | None = None
+
+    def __enter__(self) -> "stdout_to_stderr":
+        if self.active:
+            sys.stdout.flush()
+            self.saved = os.dup(1)
+            os.dup2(2, 1)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.saved is not None:
+            sys.stdout.flush()
+            os.dup2(self.saved, 1)
+            os.close(self.saved)
+            self.saved = None
+
+
 def echo(text: str) -> None:
     click.echo(text, nl=False)
 
