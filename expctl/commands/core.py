@@ -93,6 +93,10 @@ def run_cmd(stage, assignments, name, force, quiet, resume_ref, seeds, meta, ext
         if not isinstance(extra_record, dict) or set(extra_record) & {"id", "status", "settings", "code", "metrics"}:
             raise ExpctlError("--meta must be a JSON object that does not replace record fields")
     cfg, store = open_store()
+    if name and not resume_ref:
+        from expctl.hints import check_name_free
+
+        check_name_free(store.all(), name)
     extra_args, extra_env = runner.parse_extra(extra), None
     assignments = list(assignments)
     if stage is None and not resume_ref:
@@ -206,8 +210,13 @@ def runs_cmd(stage, status, strategy, where, since, sort, limit, columns, drop, 
     for w in store.warnings:
         message(f"expctl: warning: {w}")
     fmt = pick_format(fmt, as_json)
-    if not records and fmt != "json" and (filt or stage or status or strategy):
-        message("expctl: no runs match")
+    if not records and fmt != "json":
+        if filt or stage or status or strategy:
+            message("expctl: no runs match")
+        elif not everything:
+            from expctl.hints import no_runs_hint
+
+            message(no_runs_hint(store))
     asked = split_columns(columns)
     columns = ["id", "name", "stage", "status", "metric", "check", "branch", "commit", "started", "duration"]
     rows = [_row(r) for r in records]
@@ -270,7 +279,8 @@ def show_payload(store, record: dict[str, Any]) -> dict[str, Any]:
 def show_cmd(ref, fmt, as_json):
     """Show one run: settings, metrics, environment, code, checkpoints, log tail.
 
-    REF is a run id (or unique prefix), a run name, a tag, a branch, or HEAD.
+    REF is a run id (or a unique prefix, or the random suffix: k6z230), a run name, a tag, a
+    branch, or HEAD.
     """
     from expctl.records import open_store
 
@@ -369,6 +379,10 @@ def log_cmd(ref, tail):
     if data is None:
         raise ExpctlError(f"run {record['id']} has no log")
     text = data.decode("utf-8", "replace")
+    if not text:
+        message(f"expctl: the log of run {record['id']} is empty: the program printed nothing"
+                + (" (yet)" if record.get("status") == "running" else ""))
+        return
     if tail is not None:
         text = "\n".join(text.splitlines()[-tail:]) + "\n"
     echo(text)

@@ -170,6 +170,10 @@ def compare_cmd(refs, runs_mode, stage, where, since, sort, columns, limit, base
     if not visible and fmt != "json":
         if ctx.get("filtered") or stage or (runs_mode and store.all()):
             message("expctl: no runs match")
+        elif not store.all():
+            from expctl.hints import no_runs_hint
+
+            message(no_runs_hint(store))
         else:
             message("expctl: nothing to compare yet: tag a strategy (`expctl tag NAME`) or use --runs")
     echo(render(visible, col_names, fmt, styles=styles, json_rows=json_rows,
