@@ -192,9 +192,9 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
             extra_args: Iterable[str] = (), force: bool = False, quiet: bool = False,
             extra_record: dict[str, Any] | None = None, extra_env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run the program once and return the finalized record."""
-    run_sh = cfg.root / "run.sh"
-    if not run_sh.is_file():
-        raise NotFoundError(f"{run_sh} is missing; run `expctl init` (or `expctl init --force`) to write it")
+    from expctl.project import launcher
+
+    run_sh = launcher(cfg.root)  # run.sh only when expctl wrote it (a project's own run.sh is never run)
     st = cfg.stage(stage) if stage else None
     settings = resolve(cfg.settings, st.settings if st else {}, assignments, cfg.free_form)
     argv = build_argv(cfg, settings, extra_args)

@@ -31,7 +31,9 @@ def init_cmd(trainer, task, command, name, force, directory):
     Writes expctl.toml (command, default settings, stages, metric sources, primary
     metric), run.sh rendered from the template, and .gitignore entries for runs/,
     checkpoints and data. Running it again changes nothing; edited files are only
-    overwritten with --force.
+    overwritten with --force, and when one is refused nothing at all is written. A
+    project's own run.sh (one without expctl's header) is never touched nor run: the
+    launcher then goes to expctl-run.sh.
     """
     from expctl import project
 
@@ -50,9 +52,14 @@ def init_cmd(trainer, task, command, name, force, directory):
     if result.refused:
         for f in result.refused:
             message(f"expctl: {f} has been edited; not overwriting it (use --force)")
+        message("expctl: nothing written")
         sys.exit(int(ExitCode.REFUSED))
+    launcher = "expctl-run.sh" if result.own_run_sh else "run.sh"
+    if result.own_run_sh:
+        message("expctl: run.sh is the project's own: expctl leaves it alone and launches runs through "
+                "expctl-run.sh")
     if result.written:
-        message("expctl: next: git add expctl.toml run.sh .gitignore && git commit -m 'expctl init', then "
+        message(f"expctl: next: git add expctl.toml {launcher} .gitignore && git commit -m 'expctl init', then "
                 "expctl run --stage smoke")
 
 
