@@ -131,11 +131,26 @@ def builtin_config(name: str, task: str | None = None) -> str:
     )
 
 
-def generic_config(name: str, command: str) -> str:
-    settings = {"name": "", "lr": 0.001, "epochs": 3, "batch_size": 32, "seed": 42, "max_train_samples": 0,
-                "max_eval_samples": 0}
+STARTER_SETTINGS = {"name": "", "lr": 0.001, "epochs": 3, "batch_size": 32, "seed": 42, "max_train_samples": 0,
+                    "max_eval_samples": 0}
+
+
+def generic_config(name: str, command: str, root: Path | None = None, notes: list[str] | None = None) -> str:
+    """expctl.toml for a program of the user's: starter settings only for a program that
+    reads expctl's settings file; an argparse script's own defaults (passed as arguments);
+    otherwise no settings at all (expctl.wrapping)."""
+    from expctl import wrapping
+
+    found = wrapping.discover(shlex.split(command), root or Path.cwd())
+    if notes is not None:
+        notes.extend(found.notes)
+    if found.kind == "expctl":
+        settings, stages, pass_settings = STARTER_SETTINGS, config_mod.GENERIC_STAGES, "file"
+    else:  # the program's knobs only: stages carry no settings it never declared
+        settings, pass_settings = found.settings, found.pass_settings
+        stages = {k: {kk: vv for kk, vv in v.items() if kk != "settings"} for k, v in config_mod.GENERIC_STAGES.items()}
     return config_mod.render_config(
-        name, command, settings, config_mod.GENERIC_STAGES, "eval_accuracy", direction="max",
+        name, command, settings, stages, "eval_accuracy", direction="max", pass_settings=pass_settings,
         regex={}, header="Edit command, settings and primary_metric for your program.",
     )
 
@@ -152,6 +167,8 @@ class InitResult:
     gitignore_skipped: dict[str, list[str]] = field(default_factory=dict)
     #: the project has a run.sh of its own: expctl's launcher is expctl-run.sh
     own_run_sh: bool = False
+    #: what init learned about the program (where its settings came from)
+    notes: list[str] = field(default_factory=list)
 
 
 def init(path: str | os.PathLike = ".", *, trainer: str | None = None, command: str | None = None,
@@ -175,24 +192,30 @@ def init(path: str | os.PathLike = ".", *, trainer: str | None = None, command: 
     if trainer == "builtin":
         wanted = builtin_config(name, task)
     else:
-        wanted = generic_config(name, command or "python3 train.py")
+        wanted = None  # worked out only when needed: it may run the program's argparse (expctl.wrapping)
     explicit = trainer is not None or command is not None
+
+    def wanted_text() -> str:
+        nonlocal wanted
+        if wanted is None:
+            wanted = generic_config(name, command or "python3 train.py", root, result.notes)
+        return wanted
     # all or nothing: decide every file first, write only when nothing is refused
     writes: list[tuple[Path, str, int | None]] = []
     if cfg_path.exists() and not force:
         current = cfg_path.read_text(encoding="utf-8")
-        if current == wanted:
-            result.unchanged.append(config_mod.CONFIG_NAME)
-        elif explicit:
-            result.refused.append(config_mod.CONFIG_NAME)
-        else:
+        if not explicit:
             result.unchanged.append(config_mod.CONFIG_NAME)  # keep the user's own config as it is
+        elif current == wanted_text():
+            result.unchanged.append(config_mod.CONFIG_NAME)
+        else:
+            result.refused.append(config_mod.CONFIG_NAME)
     else:
-        writes.append((cfg_path, wanted, None))
+        writes.append((cfg_path, wanted_text(), None))
         result.written.append(config_mod.CONFIG_NAME)
 
     # the launcher renders from the config as it will be (nothing is written yet)
-    cfg = config_mod.parse(config_mod.tomllib.loads(wanted), root) if writes else config_mod.load(root)
+    cfg = config_mod.parse(config_mod.tomllib.loads(wanted_text()), root) if writes else config_mod.load(root)
     rendered = render_run_sh(cfg)
     run_sh = root / "run.sh"
     if run_sh.exists() and not is_launcher(run_sh):

@@ -138,10 +138,12 @@ def build_argv(cfg: Config, settings: dict[str, Any], extra: Iterable[str],
                 raise ConfigError(f"project.command: bad placeholder in {word!r}: {exc}") from exc
         argv.append(word)
     if cfg.pass_settings == "args":
+        from expctl.wrapping import to_args
+
         for key, value in flat.items():
             if isinstance(value, dict):
                 continue
-            argv += [f"--{key}", _argstr(value)]
+            argv += to_args(key, value)  # booleans as bare flags, lists as repeated values
     argv += list(extra)
     return argv
 

@@ -40,6 +40,8 @@ def init_cmd(trainer, task, command, name, force, directory):
     result = project.init(directory, trainer=trainer, command=command, name=name, force=force, task=task)
     if result.created_repo:
         message(f"expctl: {result.root} was not a git repository: created one (git init)")
+    for note in result.notes:
+        message(f"expctl: {note}")
     for f in result.written:
         message(f"expctl: wrote {f}")
     for f in result.unchanged:
