@@ -26,6 +26,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "show": ("expctl.commands.core", "show_cmd", "Show one run (or the run behind a tag or branch)."),
     "log": ("expctl.commands.core", "log_cmd", "Print a run's log."),
     "gc": ("expctl.commands.core", "gc_cmd", "Finalize runs whose expctl died; pack refs and objects."),
+    "note": ("expctl.commands.records", "note_cmd", "Attach a note to a run or a tag (shown by show, pushed with the records)."),
+    "rm": ("expctl.commands.records", "rm_cmd", "Delete runs: records, run folders, optionally checkpoints; push carries it."),
     "tag": ("expctl.commands.strategy", "tag_cmd", "Tag a main-line strategy at a run's exact code."),
     "explore": ("expctl.commands.strategy", "explore_cmd", "Branch explore/NAME off a strategy and switch to it."),
     "promote": ("expctl.commands.strategy", "promote_cmd", "Merge an exploration into the main line and tag it."),

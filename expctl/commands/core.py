@@ -279,6 +279,11 @@ def show_payload(store, record: dict[str, Any]) -> dict[str, Any]:
         tail = store.read_file(record, "log_tail.txt")
     text = (tail or b"").decode("utf-8", "replace")
     data["log_tail"] = "\n".join(text.splitlines()[-20:])
+    from expctl import notes
+
+    note = notes.get(store.repo, f"runs/{record['id']}")
+    if note:
+        data["note"] = note
     return data
 
 
@@ -309,6 +314,7 @@ def format_show(data: dict[str, Any]) -> str:
 
     code = data.get("code") or {}
     lines = [f"run       {data['id']}" + (f"  ({data['name']})" if data.get("name") else ""),
+             *([f"note      {line}" for line in data["note"].splitlines()] if data.get("note") else []),
              f"status    {data.get('status')}  exit={data.get('exit_code')}  stage={data.get('stage') or '-'}",
              f"started   {data.get('started')}  duration={fmt_value(data.get('duration_s'))}s",
              f"code      {code.get('commit')}" + ("  (snapshot of a dirty tree)" if code.get("snapshot") else "")

@@ -138,10 +138,11 @@ def strategies_cmd(fmt, as_json):
 @click.option("--baseline", default=None, help="The row deltas are measured against (default: the first).")
 @click.option("--write", "write", type=click.Path(dir_okay=False), default=None,
               help="Also write a markdown results file (e.g. RESULTS.md).")
+@click.option("--notes", "with_notes", is_flag=True, help="Add a column with each run's (or tag's) note.")
 @table_options
 @format_option()
-def compare_cmd(refs, runs_mode, stage, where, since, sort, columns, limit, baseline, write, drop, only_changed, fmt,
-                as_json):
+def compare_cmd(refs, runs_mode, stage, where, since, sort, columns, limit, baseline, write, with_notes, drop,
+                only_changed, fmt, as_json):
     """Results table: every strategy with its best run (or REFs: tags, branches, run ids, HEAD).
 
     A strategy's runs follow one rule (docs/workflow.md): a tag's runs ran its code, settings
@@ -160,6 +161,16 @@ def compare_cmd(refs, runs_mode, stage, where, since, sort, columns, limit, base
     fmt = pick_format(fmt, as_json)
     cols = [c.strip() for c in columns.split(",")] if columns else None
     visible, col_names, styles, json_rows = compare.table(rows, ctx, fmt, cols, sort, limit)
+    if with_notes:
+        from expctl import notes
+
+        found = notes.all_notes(store.repo)
+        for row, jrow in zip(visible, json_rows or [None] * len(visible)):
+            tag_note = None if runs_mode else found.get(f"tags/{row.get('strategy')}")
+            row["note"] = tag_note or found.get(f"runs/{row.get('run')}", "")
+            if isinstance(jrow, dict):
+                jrow["note"] = row["note"] or None
+        col_names = [*col_names, "note"]
     col_names = choose_columns(visible, col_names, drop=split_columns(drop), only_changed=only_changed,
                                keep=col_names[:1])
     if not runs_mode and ctx.get("stage") is not None and fmt != "json":
