@@ -63,7 +63,7 @@ def project(repo: Path) -> Path:
 
 
 def in_pty(cwd, *args, cols: int = 100, rows: int = 40, env: dict | None = None, timeout: float = 120,
-           color: bool = False) -> tuple[int, str]:
+           color: bool = False, input: bytes | None = None) -> tuple[int, str]:
     """Run the installed expctl with stdout, stderr and stdin on a pseudo-terminal of a fixed
     size; (exit status, what the terminal showed, escape sequences removed)."""
     master, slave = pty.openpty()
@@ -74,6 +74,8 @@ def in_pty(cwd, *args, cols: int = 100, rows: int = 40, env: dict | None = None,
     proc = subprocess.Popen([*_expctl_bin(), *args], cwd=cwd, stdin=slave, stdout=slave, stderr=slave,
                             env=full_env, close_fds=True)
     os.close(slave)
+    if input is not None:
+        os.write(master, input)  # typed ahead: the terminal driver holds it until read
     out = bytearray()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
