@@ -426,6 +426,12 @@ def gc_cmd(checkpoints, yes):
     store.repo.git("pack-refs", "--all")
     store.repo.git("gc", "--quiet")
     message(f"expctl: {len(records)} records checked; refs and objects packed")
+    from expctl import ckptgc
+
+    candidates, _, _ = ckptgc.plan(store)
+    if candidates:
+        message(f"expctl: {ckptgc.human(sum(c.bytes for c in candidates))} more could be reclaimed: the checkpoints "
+                f"of {len(candidates)} unreferenced run(s) (`expctl gc --checkpoints`); whole runs: `expctl rm`")
 
 
 def _gc_checkpoints(store, yes: bool) -> None:

@@ -64,3 +64,17 @@ def test_deletion_is_pushed_and_never_comes_back_on_pull(project, tmp_path):
     assert _ids(clone) == [kept]
     run_expctl(clone, "push", check=True)  # and does not send it back
     assert f"refs/expctl/runs/{gone}" not in git(project, "ls-remote", "origin").stdout
+
+
+def test_gc_reports_what_it_could_reclaim(project):
+    run_expctl(project, "run", "-q", check=True)
+    (rid,) = _ids(project)
+    ck = project / "runs" / rid / "checkpoints"
+    ck.mkdir()
+    (ck / "model.bin").write_bytes(b"\0" * 200_000)
+    gc = run_expctl(project, "gc", check=True)
+    assert "could be reclaimed" in gc.stderr and "gc --checkpoints" in gc.stderr
+    dry = run_expctl(project, "rm", rid, "--dry-run", check=True)
+    assert "kept" in dry.stdout  # checkpoints stay by default
+    run_expctl(project, "rm", rid, "--yes", check=True)
+    assert (ck / "model.bin").is_file() and not (project / "runs" / rid / "train.log").exists()
