@@ -327,8 +327,13 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
         _log(f"code {snap.commit[:12] if snap.commit else '-'}" + describe_snapshot(snap) + f", folder runs/{run_id}/")
 
     received: list[int] = []
+    from expctl.live import Live  # status line on a terminal, periodic plain lines when piped
+
+    tty = not quiet and sys.stdout.isatty() and sys.stderr.isatty()
+    live = None if quiet else Live(run_id, metrics_path, t0, tty=tty)
     try:
         proc = subprocess.Popen(["bash", str(run_sh), *argv], cwd=cfg.root, env=child_env,
+                                stdout=subprocess.PIPE if tty else None,
                                 start_new_session=True, preexec_fn=_set_pdeathsig if sys.platform.startswith("linux") else None)
     except OSError as exc:  # E2BIG (a huge setting in args mode), ENOMEM...: record the failure
         _log(f"error: could not start run.sh: {exc.strerror or exc}")
@@ -345,6 +350,8 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
             pass
 
     old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    if live is not None:
+        live.start(proc.stdout.fileno() if proc.stdout is not None else None)
     try:
         while True:
             try:
@@ -355,6 +362,10 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
     finally:
         for s, handler in old.items():
             signal.signal(s, handler)
+        if live is not None:
+            live.stop()
+        if proc.stdout is not None:
+            proc.stdout.close()
     crash_point("after-program")
     record = _finalize_or_explain(cfg, store, record, returncode=returncode, signals=received, t0=t0)
     if not quiet:

@@ -168,8 +168,22 @@ def _row(record: dict[str, Any]) -> dict[str, Any]:
         "branch": code.get("branch") or "(detached)",
         "commit": commit[:10] + ("*" if code.get("snapshot") else ""),
         "started": (record.get("started") or "").replace("T", " ").rstrip("Z"),
-        "duration": fmt_value(record.get("duration_s")),
+        "duration": fmt_value(record.get("duration_s")) if record.get("status") != "running" else _elapsed(record),
     }
+
+
+def _elapsed(record: dict[str, Any]) -> str:
+    """How long a running run has run so far (``runs`` and ``show``)."""
+    import calendar
+    import time
+
+    from expctl.live import human_duration
+
+    try:
+        t0 = calendar.timegm(time.strptime((record.get("started") or "").rstrip("Z"), "%Y-%m-%dT%H:%M:%S"))
+    except ValueError:
+        return ""
+    return human_duration(time.time() - t0) + " so far"
 
 
 def _clean(record: dict[str, Any]) -> dict[str, Any]:
@@ -279,6 +293,13 @@ def show_payload(store, record: dict[str, Any]) -> dict[str, Any]:
         tail = store.read_file(record, "log_tail.txt")
     text = (tail or b"").decode("utf-8", "replace")
     data["log_tail"] = "\n".join(text.splitlines()[-20:])
+    if record.get("status") == "running":
+        from expctl.live import running_summary
+
+        elapsed, progress = running_summary(record, run_dir / "metrics.jsonl")
+        data["elapsed_s"] = round(elapsed, 1)
+        data["live"] = {"step": progress.step, "total_steps": progress.total, "metrics": progress.latest,
+                        "text": progress.text()}
     from expctl import notes
 
     note = notes.get(store.repo, f"runs/{record['id']}")
@@ -309,14 +330,23 @@ def show_cmd(ref, fmt, as_json):
     echo(safe_text(format_show(data)))  # escape sequences in names or settings shown, never obeyed
 
 
+def _human(seconds: Any) -> str:
+    from expctl.live import human_duration
+
+    return human_duration(seconds or 0)
+
+
 def format_show(data: dict[str, Any]) -> str:
     from expctl.settings import flatten
 
     code = data.get("code") or {}
     lines = [f"run       {data['id']}" + (f"  ({data['name']})" if data.get("name") else ""),
              *([f"note      {line}" for line in data["note"].splitlines()] if data.get("note") else []),
-             f"status    {data.get('status')}  exit={data.get('exit_code')}  stage={data.get('stage') or '-'}",
-             f"started   {data.get('started')}  duration={fmt_value(data.get('duration_s'))}s",
+             *([f"status    running  stage={data.get('stage') or '-'}",
+                f"started   {data.get('started')}  running for {_human(data.get('elapsed_s'))}",
+                f"progress  {data['live']['text']}"] if data.get("live") else
+               [f"status    {data.get('status')}  exit={data.get('exit_code')}  stage={data.get('stage') or '-'}",
+                f"started   {data.get('started')}  duration={fmt_value(data.get('duration_s'))}s"]),
              f"code      {code.get('commit')}" + ("  (snapshot of a dirty tree)" if code.get("snapshot") else "")
              + f"  branch={code.get('branch') or '(detached)'}",
              f"command   {' '.join(data.get('command') or [])}",
@@ -380,12 +410,29 @@ def format_show(data: dict[str, Any]) -> str:
 @click.command("log")
 @click.argument("ref", default="HEAD")
 @click.option("--tail", "-n", type=int, default=None, help="Only the last N lines.")
-def log_cmd(ref, tail):
-    """Print a run's log (train.log; the stored tail when the run folder is gone)."""
+@click.option("--follow", "-f", is_flag=True, help="Keep printing what a running run writes, until it ends.")
+def log_cmd(ref, tail, follow):
+    """Print a run's log (train.log; the stored tail when the run folder is gone).
+
+    \b
+    Examples:
+      expctl log                 # the newest run on this HEAD
+      expctl log k6z230 -n 50
+      expctl log -f              # follow a run that is running
+    """
     from expctl.records import open_store
 
     _, store = open_store()
     record = store.resolve(ref)
+    if follow and record.get("status") == "running":
+        from expctl.follow import follow_log
+
+        def still_running() -> bool:
+            store._cache = None
+            return store.get(record["id"]).get("status") == "running"
+
+        follow_log(store.run_dir(record["id"]), tail, still_running=still_running)
+        return
     data = store.read_file(record, "train.log")
     if data is None:
         data = store.read_file(record, "log_tail.txt")
