@@ -61,7 +61,10 @@ class LazyGroup(click.Group):
         if cmd_name in LAZY_COMMANDS:
             module_name, attr, _ = LAZY_COMMANDS[cmd_name]
             module = importlib.import_module(module_name)
-            return getattr(module, attr)
+            from expctl.completion import attach  # run ids, tags, stages, settings (docs/cli.md)
+            from expctl.examples import add_examples
+
+            return add_examples(cmd_name, attach(cmd_name, getattr(module, attr)))
         return super().get_command(ctx, cmd_name)
 
     def resolve_command(self, ctx: click.Context, args: list[str]):
@@ -81,7 +84,9 @@ class LazyGroup(click.Group):
                 formatter.write_dl(rows)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog="\b\nExamples:\n  expctl init --command \"python3 train.py\"\n  expctl run --stage smoke\n"
+                    "  expctl runs -n 5\n  expctl compare\n  expctl COMMAND --help   # every command's options and examples")
 @click.version_option(__version__, prog_name="expctl")
 @click.option("--debug", is_flag=True, envvar="EXPCTL_DEBUG", help="Show tracebacks for errors.")
 @click.option(
