@@ -229,7 +229,11 @@ def push_cmd(remote, all_branches, dry_run):
 
     _, store = _store()
     plan = sync.plan(store.repo, remote, all_branches=all_branches)
-    message(f"expctl: {'would send' if dry_run else 'sending'} to {remote}: {sync.describe(plan)}")
+    from expctl.removal import push_specs
+
+    gone = len(push_specs(store.repo, plan.remote))
+    message(f"expctl: {'would send' if dry_run else 'sending'} to {remote}: {sync.describe(plan)}"
+            + (f"; deleting {gone} record(s) removed here (expctl rm)" if gone else ""))
     if dry_run:
         return
     out = sync.push(store, remote, all_branches=all_branches, the_plan=plan)

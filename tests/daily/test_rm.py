@@ -56,6 +56,8 @@ def test_deletion_is_pushed_and_never_comes_back_on_pull(project, tmp_path):
     run_expctl(project, "rm", gone, "--yes", check=True)
     run_expctl(project, "pull", check=True)  # before pushing: the remote still has it, yet it stays gone
     assert _ids(project) == [kept]
+    dry = run_expctl(project, "push", "--dry-run", check=True)
+    assert "deleting 1 record(s)" in dry.stderr and f"refs/expctl/runs/{gone}" in git(project, "ls-remote", "origin").stdout
     run_expctl(project, "push", check=True)
     assert f"refs/expctl/runs/{gone}" not in git(project, "ls-remote", "origin").stdout
     run_expctl(project, "pull", check=True)
