@@ -56,26 +56,49 @@ def test_status_line_on_a_terminal(slow, cols):
     assert_fits(text, cols)
 
 
+GATED = textwrap.dedent('''
+    import os, time
+    from expctl import track
+    track.log_metrics(step=1, total_steps=4, train_loss=0.9)
+    print("before the gate", flush=True)
+    deadline = time.time() + 60
+    while not os.path.exists("go") and time.time() < deadline:   # the test opens the gate
+        time.sleep(0.05)
+    for i in range(2, 5):
+        print(f"after the gate {i}", flush=True)
+        track.log_metrics(step=i, total_steps=4, train_loss=1.0 / i)
+    track.log_metrics(step=4, eval_accuracy=0.75)
+''')
+
+
 def test_log_follow_show_and_runs_of_a_running_run(slow):
+    (slow / "slow.py").write_text(GATED)
+    git(slow, "commit", "-qam", "gated")
     proc = subprocess.Popen([*_expctl_bin(), "run", "-q"], cwd=slow, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             records = json.loads(run_expctl(slow, "runs", "--json", check=True).stdout)
-            if records and (slow / "runs" / records[0]["id"] / "metrics.jsonl").exists():
+            if records and b"before" in ((slow / "runs" / records[0]["id"] / "train.log").read_bytes()
+                                         if (slow / "runs" / records[0]["id"] / "train.log").exists() else b""):
                 break
             time.sleep(0.1)
         rid = records[0]["id"]
         shown = json.loads(run_expctl(slow, "show", rid, "--json", check=True).stdout)
-        if shown["status"] == "running":
-            assert shown["elapsed_s"] >= 0 and shown["live"]["total_steps"] == 6
-            text = run_expctl(slow, "show", rid, check=True).stdout
-            assert "running for" in text and "progress  step" in text and "exit=None" not in text
-            listing = run_expctl(slow, "runs", check=True).stdout
-            assert "so far" in listing
-        follow = run_expctl(slow, "log", "-f", rid, check=True, timeout=60)
-        assert "working on line 6" in follow.stdout  # followed to the end
+        assert shown["status"] == "running" and shown["elapsed_s"] >= 0
+        assert shown["live"]["step"] == 1 and shown["live"]["total_steps"] == 4
+        text = run_expctl(slow, "show", rid, check=True).stdout
+        assert "running for" in text and "progress  step 1/4 train_loss=0.9" in text and "exit=None" not in text
+        assert "so far" in run_expctl(slow, "runs", check=True).stdout
+        follow = subprocess.Popen([*_expctl_bin(), "log", "-f", rid], cwd=slow, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE)
+        time.sleep(0.5)
+        assert follow.poll() is None  # still following: the run has not ended
+        (slow / "go").write_text("")
+        out, _ = follow.communicate(timeout=60)
+        assert b"before the gate" in out and b"after the gate 4" in out  # followed to the end
     finally:
+        (slow / "go").write_text("")
         proc.wait(timeout=60)
     assert json.loads(run_expctl(slow, "show", rid, "--json", check=True).stdout)["status"] == "succeeded"
