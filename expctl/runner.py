@@ -143,7 +143,7 @@ def build_argv(cfg: Config, settings: dict[str, Any], extra: Iterable[str],
         for key, value in flat.items():
             if isinstance(value, dict):
                 continue
-            argv += to_args(key, value)  # booleans as bare flags, lists as repeated values
+            argv += to_args(key, value)  # booleans as bare flags, lists as --key v1 v2 ...
     argv += list(extra)
     return argv
 

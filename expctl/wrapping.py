@@ -149,7 +149,7 @@ def discover(command: list[str], root: Path) -> Discovery:
                                 "declare your program's knobs under [settings] of expctl.toml"])
     settings, skipped = settings_from_options(options)
     notes = [f"settings: the {len(settings)} argparse defaults of {script.name}, passed as --key value "
-             "(booleans as bare flags, lists as repeated values)"]
+             "(booleans as bare flags, lists as --key v1 v2 ...)"]
     if skipped:
         notes.append("left out: " + ", ".join(skipped))
     return Discovery("argparse", settings=settings, pass_settings="args", notes=notes)
