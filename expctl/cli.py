@@ -26,6 +26,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "show": ("expctl.commands.core", "show_cmd", "Show one run (or the run behind a tag or branch)."),
     "log": ("expctl.commands.core", "log_cmd", "Print a run's log."),
     "gc": ("expctl.commands.core", "gc_cmd", "Finalize runs whose expctl died; pack refs and objects."),
+    "note": ("expctl.commands.records", "note_cmd", "Attach a note to a run or a tag (shown by show, pushed with the records)."),
+    "rm": ("expctl.commands.records", "rm_cmd", "Delete runs: records, run folders, optionally checkpoints; push carries it."),
     "tag": ("expctl.commands.strategy", "tag_cmd", "Tag a main-line strategy at a run's exact code."),
     "explore": ("expctl.commands.strategy", "explore_cmd", "Branch explore/NAME off a strategy and switch to it."),
     "promote": ("expctl.commands.strategy", "promote_cmd", "Merge an exploration into the main line and tag it."),
@@ -61,8 +63,21 @@ class LazyGroup(click.Group):
         if cmd_name in LAZY_COMMANDS:
             module_name, attr, _ = LAZY_COMMANDS[cmd_name]
             module = importlib.import_module(module_name)
-            return getattr(module, attr)
+            from expctl.completion import attach  # run ids, tags, stages, settings (docs/cli.md)
+            from expctl.examples import add_examples
+
+            return add_examples(cmd_name, attach(cmd_name, getattr(module, attr)))
         return super().get_command(ctx, cmd_name)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            import difflib
+
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=3, cutoff=0.5)
+            hint = f"; did you mean {' or '.join(close)}?" if close else "; see expctl --help"
+            raise click.UsageError(f"no such command {name!r}{hint}", ctx)
+        return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, LAZY_COMMANDS[name][2]) for name in sorted(LAZY_COMMANDS)]
@@ -71,7 +86,9 @@ class LazyGroup(click.Group):
                 formatter.write_dl(rows)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog="\b\nExamples:\n  expctl init --command \"python3 train.py\"\n  expctl run --stage smoke\n"
+                    "  expctl runs -n 5\n  expctl compare\n  expctl COMMAND --help   # every command's options and examples")
 @click.version_option(__version__, prog_name="expctl")
 @click.option("--debug", is_flag=True, envvar="EXPCTL_DEBUG", help="Show tracebacks for errors.")
 @click.option(
@@ -97,6 +114,21 @@ def cli(ctx: click.Context, debug: bool, directory: str | None) -> None:
             raise ExpctlError(f"cannot change to {directory}: {exc.strerror}") from exc
 
 
+def usage_line(exc: click.UsageError) -> str:
+    """click's usage error as one line: the message and where help is, hidden options never
+    suggested."""
+    ctx = exc.ctx
+    text = exc.format_message()
+    if isinstance(exc, click.NoSuchOption) and ctx is not None:
+        visible = {o for p in ctx.command.get_params(ctx) if not getattr(p, "hidden", False)
+                   for o in (*p.opts, *p.secondary_opts)}
+        close = [o for o in (exc.possibilities or []) if o in visible]
+        text = f"no such option {exc.option_name}" + (f"; did you mean {' or '.join(close)}?" if close else "")
+    text = " ".join(text.split())
+    where = ctx.command_path if ctx is not None else "expctl"
+    return f"{text} (see {where} --help)"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: maps domain errors to one line and an exit code."""
     debug = os.environ.get("EXPCTL_DEBUG") not in (None, "", "0") or "--debug" in (argv or sys.argv[1:])
@@ -114,8 +146,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(int(ExitCode.INTERRUPTED))
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        click.echo(f"expctl: error: {usage_line(exc)}", err=True)
+        sys.exit(int(ExitCode.USAGE))
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"expctl: error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("expctl: interrupted", err=True)

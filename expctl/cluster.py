@@ -74,9 +74,9 @@ def submit(cfg, store: Store, specs: list[RunSpec], overrides: list[str], *, for
     if not specs:
         raise UsageError("nothing to submit")
     cs = slurm.with_overrides(cfg.cluster, overrides)
-    run_sh = cfg.root / "run.sh"
-    if not run_sh.is_file():
-        raise NotFoundError(f"{run_sh} is missing; run `expctl init` (or `expctl init --force`) to write it")
+    from expctl.project import launcher
+
+    run_sh = launcher(cfg.root)  # run.sh, or expctl-run.sh beside a run.sh of the user's own
     for tool in ("sbatch", "scontrol"):
         slurm._tool(tool)
     # everything that can be refused is checked before the snapshot and any record
@@ -141,6 +141,7 @@ def submit(cfg, store: Store, specs: list[RunSpec], overrides: list[str], *, for
         directives.append(f"--array=0-{len(runs) - 1}" + (f"%{cs.array_parallelism}" if cs.array_parallelism else ""))
     context = dict(what=what, verb=verb, project=cfg.name, version=_version(), script=str(script_path),
                    commit=snap.commit, directives=directives, root=str(store.root), python=python,
+                   launcher=run_sh.name,
                    stage=prepared[0][0].stage or "none", runs=runs, setup=cs.setup, tasks=cs.tasks,
                    nodes=cs.nodes, ntasks_per_node=cs.ntasks_per_node,
                    procs_per_task=slurm.gpus_per_node(cs.gres))
@@ -222,8 +223,11 @@ def export_code(store: Store, record: dict[str, Any], dest: Path) -> None:
     from expctl.reproduce import _link_data
 
     _link_data(store.root, dest, store.given_settings(record), record)
-    if not (dest / "run.sh").is_file():
-        shutil.copy2(store.root / "run.sh", dest / "run.sh")
+    from expctl.project import is_launcher, launcher
+
+    run_sh = launcher(store.root)
+    if not (dest / run_sh.name).is_file() or not is_launcher(dest / run_sh.name):
+        shutil.copy2(run_sh, dest / run_sh.name)
 
 
 def job_finish(root: Path, run_id: str, returncode: int, signal_name: str) -> None:

@@ -13,8 +13,9 @@ from expctl.errors import ExitCode
 EXIT_MEANINGS = {
     ExitCode.OK: "success (for `run`: the program succeeded and the stage check passed)",
     ExitCode.RUN_FAILED: "the program exited non-zero (the run is recorded as failed)",
-    ExitCode.USAGE: "bad command line: unknown option, invalid `-s` syntax, invalid tag or branch name",
-    ExitCode.CONFIG: "missing or malformed expctl.toml, unknown or invalid setting, unknown stage",
+    ExitCode.USAGE: "bad command line: unknown command or option, invalid `-s` syntax or value (`-s epochs=abc`), "
+                    "invalid tag or branch name",
+    ExitCode.CONFIG: "malformed expctl.toml, unknown setting (or an invalid value in expctl.toml), unknown stage",
     ExitCode.NOT_FOUND: "no expctl.toml, no such run / tag / branch / file, command not found",
     ExitCode.GIT: "not a git repository, a git operation refused (e.g. a promote that would conflict), or the repository / run folder could not be written (disk full)",
     ExitCode.CHECK_FAILED: "the program succeeded but the stage check failed (or `reproduce` did not match)",
@@ -25,6 +26,9 @@ EXIT_MEANINGS = {
 
 def _help(cmd: click.Command, path: list[str]) -> list[str]:
     ctx = click.Context(cmd, info_name=" ".join(path))
+    from expctl.examples import add_examples
+
+    add_examples(" ".join(path[1:]), cmd)
     text = cmd.get_help(ctx)
     lines = [f"## `{' '.join(path)}`", "", "```text", text.rstrip(), "```", ""]
     if isinstance(cmd, click.Group) and len(path) > 1:
@@ -45,6 +49,21 @@ def render() -> str:
         out.append(f"| {int(code)} | {meaning} |")
     out += ["", "Every error is one line on stderr (`expctl: error: ...`); `--debug` (or `EXPCTL_DEBUG=1`) "
             "adds the traceback.", ""]
+    out += ["## Shell completion", "",
+            "Completes command and option names, run ids (a random suffix too), tags, explorations, stages",
+            "(`--stage`) and setting names (`-s KEY=`). Add one line to your shell's start-up file:", "",
+            "```bash",
+            '# bash (~/.bashrc)',
+            'eval "$(_EXPCTL_COMPLETE=bash_source expctl)"',
+            '# zsh (~/.zshrc)',
+            'eval "$(_EXPCTL_COMPLETE=zsh_source expctl)"',
+            '# fish (~/.config/fish/completions/expctl.fish)',
+            '_EXPCTL_COMPLETE=fish_source expctl | source',
+            "```", "",
+            "Tables on a terminal fit its width: cells never wrap; the least informative columns",
+            "(one value in every row) are hidden first and named on stderr; `--columns`, `--drop` and",
+            "`--only-changed` choose. Piped, every column is printed. With `--json` (or csv / tsv),",
+            "stdout holds only the data: messages and the programs' own output go to stderr.", ""]
     out += _help(cli, ["expctl"])
     for name in sorted(LAZY_COMMANDS):
         try:

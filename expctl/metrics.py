@@ -12,7 +12,7 @@ from typing import Any, Iterable, Mapping
 
 from expctl.fsutil import iter_jsonl
 
-RESERVED = {"step", "epoch", "time", "_source"}
+RESERVED = {"step", "epoch", "time", "_source", "total_steps"}  # total_steps: progress, not a metric
 
 
 def _num(value: Any) -> float | None:

@@ -100,11 +100,76 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+def table_options(func: Callable) -> Callable:
+    """``--drop`` and ``--only-changed`` for tables (``--columns`` is the command's own)."""
+    func = click.option("--only-changed", is_flag=True,
+                        help="Hide columns whose value is the same in every row.")(func)
+    func = click.option("--drop", "drop", default=None, metavar="COLS",
+                        help="Comma-separated columns to hide.")(func)
+    return func
+
+
+def split_columns(text: str | None) -> list[str]:
+    return [c.strip() for c in (text or "").split(",") if c.strip()]
+
+
+def choose_columns(rows: Sequence[dict[str, Any]], columns: Sequence[str], *, drop: Sequence[str] = (),
+                   only_changed: bool = False, keep: Sequence[str] = ()) -> list[str]:
+    """``columns`` less those named in ``drop`` (an unknown name is a usage error) and, with
+    ``only_changed``, those holding one value in every row (``keep`` always stays)."""
+    unknown = [c for c in drop if c not in columns]
+    if unknown:
+        from expctl.errors import UsageError
+
+        raise UsageError(f"--drop: unknown column(s) {', '.join(unknown)}; columns: {', '.join(columns)}")
+    out = [c for c in columns if c not in drop]
+    if only_changed and len(rows) > 1:
+        out = [c for c in out if c in keep or len({fmt_value(r.get(c)) for r in rows}) > 1]
+    return out
+
+
+def fit_columns(head: Sequence[str], cells: Sequence[Sequence[str]], width: int, *, overhead: tuple[int, int],
+                keep: int = 1, drop_order: Sequence[int] = ()) -> list[int]:
+    """Indices of the columns to show so that the table is at most ``width`` columns wide,
+    never wrapping a cell: the least informative columns go first (those with one value
+    in every row), then ``drop_order``, then from the right; the first ``keep`` stay.
+    ``overhead`` is (per column, fixed) border and padding width."""
+    widths = [max([display_width(h)] + [display_width(row[i]) for row in cells]) for i, h in enumerate(head)]
+    shown = list(range(len(head)))
+    per, fixed = overhead
+
+    def total() -> int:
+        return sum(widths[i] + per for i in shown) + fixed
+
+    constant = [i for i in reversed(shown) if i >= keep and len(cells) > 1 and len({row[i] for row in cells}) == 1]
+    order = constant + [i for i in drop_order if i >= keep and i not in constant]
+    order += [i for i in reversed(shown) if i >= keep and i not in order]
+    for i in order:
+        if total() <= width:
+            break
+        shown.remove(i)
+    return shown
+
+
+def terminal_width() -> int | None:
+    """Width of the terminal stdout is on, or None when stdout is not a terminal."""
+    if not sys.stdout.isatty():
+        return None
+    import shutil
+
+    return shutil.get_terminal_size((120, 24)).columns
+
+
 def render(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str, *, title: str | None = None,
            styles: dict[tuple[int, str], str] | None = None, json_rows: Any = None,
-           headers: dict[str, str] | None = None) -> str:
+           headers: dict[str, str] | None = None, keep: int = 1, drop_order: Sequence[str] = ()) -> str:
     """Render rows. ``styles`` maps (row index, column) to a rich style for the table form;
-    ``json_rows`` (optional) is what --format json prints instead of the visible cells."""
+    ``json_rows`` (optional) is what --format json prints instead of the visible cells.
+
+    On a terminal the table never wraps a cell (ids, hashes, dates and numbers stay whole):
+    when it is wider than the terminal, columns are hidden (those with one value in every
+    row first, then ``drop_order``, then from the right; the first ``keep`` stay) and a
+    line on stderr names them."""
     headers = headers or {}
     if fmt == "json":
         payload = json_rows if json_rows is not None else [{c: row.get(c) for c in columns} for row in rows]
@@ -121,35 +186,50 @@ def render(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str, *, 
         from tabulate import tabulate
 
         return tabulate(cells, headers=head, tablefmt="github", disable_numparse=True) + "\n"
-    if use_color():
+    color = use_color()
+    width = terminal_width()
+    if width is not None and cells:
+        shown = fit_columns(head, cells, width, overhead=(3, 1) if color else (2, -2), keep=keep,
+                            drop_order=[columns.index(c) for c in drop_order if c in columns])
+        if len(shown) < len(columns):
+            hidden = [head[i] for i in range(len(columns)) if i not in shown]
+            message(_hidden_line(hidden, width))
+            columns = [columns[i] for i in shown]
+            head = [head[i] for i in shown]
+            cells = [[row[i] for i in shown] for row in cells]
+    if color:
         from rich.console import Console
         from rich.table import Table
 
         table = Table(title=title, show_lines=False, header_style="bold")
         for c in head:
-            table.add_column(c, overflow="fold")
+            table.add_column(c, no_wrap=True, overflow="ignore")
         for i, row in enumerate(cells):
             table.add_row(*[
                 f"[{styles[(i, col)]}]{_escape(val)}[/]" if styles and (i, col) in styles else _escape(val)
                 for col, val in zip(columns, row)
             ])
-        console = Console(file=io.StringIO(), force_terminal=True, width=max(80, _term_width()))
+        need = sum(max([display_width(h)] + [display_width(r[i]) for r in cells]) + 3 for i, h in enumerate(head)) + 1
+        console = Console(file=io.StringIO(), force_terminal=True, width=max(need, width or 0, 40))
         console.print(table)
         return console.file.getvalue()
     return plain_table(head, cells, title)
+
+
+def _hidden_line(hidden: Sequence[str], width: int) -> str:
+    """One line, no wider than the terminal, naming the hidden columns."""
+    for n in range(len(hidden), 0, -1):
+        names = ", ".join(hidden[:n]) + (f" +{len(hidden) - n} more" if n < len(hidden) else "")
+        line = f"expctl: hidden to fit {width} columns: {names} (--columns, --drop)"
+        if display_width(line) <= width:
+            return line
+    return f"expctl: {len(hidden)} columns hidden (--columns, --drop)"
 
 
 def _escape(text: str) -> str:
     from rich.markup import escape
 
     return escape(text)
-
-
-def _term_width() -> int:
-    try:
-        return os.get_terminal_size().columns
-    except OSError:
-        return 120
 
 
 def display_width(text: str) -> int:
@@ -179,6 +259,29 @@ def plain_table(head: Sequence[str], cells: Iterable[Sequence[str]], title: str 
     out.append("  ".join("-" * w for w in widths))
     out.extend(line(row) for row in cells)
     return "\n".join(out) + "\n"
+
+
+class stdout_to_stderr:
+    """While active, whatever is written to file descriptor 1 (the programs a command runs
+    included) goes to stderr, so that ``--json`` leaves only JSON on stdout."""
+
+    def __init__(self, active: bool = True):
+        self.active = active
+        self.saved: int | None = None
+
+    def __enter__(self) -> "stdout_to_stderr":
+        if self.active:
+            sys.stdout.flush()
+            self.saved = os.dup(1)
+            os.dup2(2, 1)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.saved is not None:
+            sys.stdout.flush()
+            os.dup2(self.saved, 1)
+            os.close(self.saved)
+            self.saved = None
 
 
 def echo(text: str) -> None:

@@ -420,7 +420,11 @@ class Store:
         """A run file: from the run folder when it is there, else from the record in git."""
         path = self.run_dir(record["id"]) / name
         try:
-            return path.read_bytes()
+            data = path.read_bytes()
+            # the folder's metrics.jsonl holds only what the program wrote; the record's curve also
+            # has the events the log regexes found (a print-only program): take it when it has more
+            if not (name == "metrics.jsonl" and data.count(b"\n") < ((record.get("metrics") or {}).get("events") or 0)):
+                return data
         except OSError:
             pass
         commit = record.get("_commit") or self.ref_ids().get(record["id"])
@@ -438,7 +442,7 @@ class Store:
         return settings if isinstance(settings, dict) else dict(record.get("settings") or {})
 
     def resolve(self, ref: str) -> dict[str, Any]:
-        """A run from an id (or unique prefix), a run name, a tag, a branch, or HEAD."""
+        """A run from an id (or unique prefix), a run name, a tag, a branch, HEAD, or an id's unique suffix."""
         ref = ref.strip()
         if not ref:
             raise UsageError("empty run reference")
@@ -459,6 +463,11 @@ class Store:
         named = [r for r in records if r.get("name") == ref]
         if named:
             return named[0]
+        suffix = [r for r in records if r["id"].endswith(ref) and len(ref) >= 3]  # `show k6z230`: the random part
+        if len(suffix) == 1:
+            return suffix[0]
+        if len(suffix) > 1:
+            raise UsageError(f"run reference {ref!r} is ambiguous: {', '.join(r['id'] for r in suffix[:5])}")
         raise NotFoundError(f"no run, tag or branch named {ref!r}")
 
     # ------------------------------------------------------------- staleness

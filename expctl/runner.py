@@ -138,10 +138,12 @@ def build_argv(cfg: Config, settings: dict[str, Any], extra: Iterable[str],
                 raise ConfigError(f"project.command: bad placeholder in {word!r}: {exc}") from exc
         argv.append(word)
     if cfg.pass_settings == "args":
+        from expctl.wrapping import to_args
+
         for key, value in flat.items():
             if isinstance(value, dict):
                 continue
-            argv += [f"--{key}", _argstr(value)]
+            argv += to_args(key, value)  # booleans as bare flags, lists as --key v1 v2 ...
     argv += list(extra)
     return argv
 
@@ -192,9 +194,9 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
             extra_args: Iterable[str] = (), force: bool = False, quiet: bool = False,
             extra_record: dict[str, Any] | None = None, extra_env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run the program once and return the finalized record."""
-    run_sh = cfg.root / "run.sh"
-    if not run_sh.is_file():
-        raise NotFoundError(f"{run_sh} is missing; run `expctl init` (or `expctl init --force`) to write it")
+    from expctl.project import launcher
+
+    run_sh = launcher(cfg.root)  # run.sh only when expctl wrote it (a project's own run.sh is never run)
     st = cfg.stage(stage) if stage else None
     settings = resolve(cfg.settings, st.settings if st else {}, assignments, cfg.free_form)
     argv = build_argv(cfg, settings, extra_args)
@@ -325,8 +327,13 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
         _log(f"code {snap.commit[:12] if snap.commit else '-'}" + describe_snapshot(snap) + f", folder runs/{run_id}/")
 
     received: list[int] = []
+    from expctl.live import Live  # status line on a terminal, periodic plain lines when piped
+
+    tty = not quiet and sys.stdout.isatty() and sys.stderr.isatty()
+    live = None if quiet else Live(run_id, metrics_path, t0, tty=tty)
     try:
         proc = subprocess.Popen(["bash", str(run_sh), *argv], cwd=cfg.root, env=child_env,
+                                stdout=subprocess.PIPE if tty else None,
                                 start_new_session=True, preexec_fn=_set_pdeathsig if sys.platform.startswith("linux") else None)
     except OSError as exc:  # E2BIG (a huge setting in args mode), ENOMEM...: record the failure
         _log(f"error: could not start run.sh: {exc.strerror or exc}")
@@ -343,6 +350,8 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
             pass
 
     old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    if live is not None:
+        live.start(proc.stdout.fileno() if proc.stdout is not None else None)
     try:
         while True:
             try:
@@ -353,6 +362,10 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
     finally:
         for s, handler in old.items():
             signal.signal(s, handler)
+        if live is not None:
+            live.stop()
+        if proc.stdout is not None:
+            proc.stdout.close()
     crash_point("after-program")
     record = _finalize_or_explain(cfg, store, record, returncode=returncode, signals=received, t0=t0)
     if not quiet:

@@ -140,10 +140,13 @@ def push(store_or_repo, remote: str, all_branches: bool = False, the_plan: Plan 
     store = store_or_repo if hasattr(store_or_repo, "repo") else None
     repo = store.repo if store is not None else store_or_repo
     p = the_plan or plan(repo, remote, all_branches)
-    if not p.missing:
+    from expctl.removal import push_specs
+
+    deletions = push_specs(repo, p.remote)  # records `expctl rm` deleted here go on the remote too
+    if not p.missing and not deletions:
         return f"0 refs updated, {len(p.local)} up to date"
     branches = [r for r in p.local if r.startswith("refs/heads/")]
-    specs = [f"{r}:{r}" for r in branches] + ["refs/tags/*:refs/tags/*", "refs/expctl/*:refs/expctl/*"]
+    specs = [f"{r}:{r}" for r in branches] + ["refs/tags/*:refs/tags/*", "refs/expctl/*:refs/expctl/*", *deletions]
     updated: set[str] = set()
     reconciled = 0
     for attempt in range(RETRIES):
@@ -256,6 +259,9 @@ def pull(store, remote: str) -> str:
             reconciled += 1
         else:
             kept += 1
+    from expctl.removal import apply_tombstones
+
+    apply_tombstones(store)  # a record deleted (here or in another clone) never comes back
     store._cache = None
     records = store.all()  # warms the records cache
     new = len(set(repo.refs(RUNS)) - before)

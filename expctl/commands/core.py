@@ -11,7 +11,8 @@ import click
 
 from expctl.errors import ExitCode, ExpctlError
 from expctl.commands.cluster import on_options
-from expctl.output import echo, fmt_value, format_option, message, pick_format, render, safe_text
+from expctl.output import (choose_columns, echo, fmt_value, format_option, message, pick_format, render, safe_text,
+                           split_columns, table_options)
 
 
 @click.command("init")
@@ -31,13 +32,17 @@ def init_cmd(trainer, task, command, name, force, directory):
     Writes expctl.toml (command, default settings, stages, metric sources, primary
     metric), run.sh rendered from the template, and .gitignore entries for runs/,
     checkpoints and data. Running it again changes nothing; edited files are only
-    overwritten with --force.
+    overwritten with --force, and when one is refused nothing at all is written. A
+    project's own run.sh (one without expctl's header) is never touched nor run: the
+    launcher then goes to expctl-run.sh.
     """
     from expctl import project
 
     result = project.init(directory, trainer=trainer, command=command, name=name, force=force, task=task)
     if result.created_repo:
         message(f"expctl: {result.root} was not a git repository: created one (git init)")
+    for note in result.notes:
+        message(f"expctl: {note}")
     for f in result.written:
         message(f"expctl: wrote {f}")
     for f in result.unchanged:
@@ -50,9 +55,14 @@ def init_cmd(trainer, task, command, name, force, directory):
     if result.refused:
         for f in result.refused:
             message(f"expctl: {f} has been edited; not overwriting it (use --force)")
+        message("expctl: nothing written")
         sys.exit(int(ExitCode.REFUSED))
+    launcher = "expctl-run.sh" if result.own_run_sh else "run.sh"
+    if result.own_run_sh:
+        message("expctl: run.sh is the project's own: expctl leaves it alone and launches runs through "
+                "expctl-run.sh")
     if result.written:
-        message("expctl: next: git add expctl.toml run.sh .gitignore && git commit -m 'expctl init', then "
+        message(f"expctl: next: git add expctl.toml {launcher} .gitignore && git commit -m 'expctl init', then "
                 "expctl run --stage smoke")
 
 
@@ -94,6 +104,10 @@ def run_cmd(stage, assignments, name, force, quiet, resume_ref, seeds, meta, on,
         if not isinstance(extra_record, dict) or set(extra_record) & {"id", "status", "settings", "code", "metrics"}:
             raise ExpctlError("--meta must be a JSON object that does not replace record fields")
     cfg, store = open_store()
+    if name and not resume_ref:
+        from expctl.hints import check_name_free
+
+        check_name_free(store.all(), name)
     extra_args, extra_env = runner.parse_extra(extra), None
     assignments = list(assignments)
     if stage is None and not resume_ref:
@@ -174,8 +188,22 @@ def _row(record: dict[str, Any]) -> dict[str, Any]:
         "branch": code.get("branch") or "(detached)",
         "commit": commit[:10] + ("*" if code.get("snapshot") else ""),
         "started": (record.get("started") or "").replace("T", " ").rstrip("Z"),
-        "duration": fmt_value(record.get("duration_s")),
+        "duration": fmt_value(record.get("duration_s")) if record.get("status") != "running" else _elapsed(record),
     }
+
+
+def _elapsed(record: dict[str, Any]) -> str:
+    """How long a running run has run so far (``runs`` and ``show``)."""
+    import calendar
+    import time
+
+    from expctl.live import human_duration
+
+    try:
+        t0 = calendar.timegm(time.strptime((record.get("started") or "").rstrip("Z"), "%Y-%m-%dT%H:%M:%S"))
+    except ValueError:
+        return ""
+    return human_duration(time.time() - t0) + " so far"
 
 
 def _clean(record: dict[str, Any]) -> dict[str, Any]:
@@ -195,8 +223,10 @@ def _clean(record: dict[str, Any]) -> dict[str, Any]:
 @click.option("--sort", default=None, help="Sort by a field, final metric or setting (prefix - to reverse; "
                                            "metrics sort best first).")
 @click.option("--limit", "-n", type=int, default=None, help="At most N runs.")
+@click.option("--columns", default=None, metavar="COLS", help="Comma-separated columns to show, in this order.")
+@table_options
 @format_option()
-def runs_cmd(stage, status, strategy, where, since, sort, limit, fmt, as_json):
+def runs_cmd(stage, status, strategy, where, since, sort, limit, columns, drop, only_changed, fmt, as_json):
     """List recorded runs, newest first (records are read from git).
 
     csv and tsv have one column per final metric (numbers only)."""
@@ -223,8 +253,14 @@ def runs_cmd(stage, status, strategy, where, since, sort, limit, fmt, as_json):
     for w in store.warnings:
         message(f"expctl: warning: {w}")
     fmt = pick_format(fmt, as_json)
-    if not records and fmt != "json" and (filt or stage or status or strategy):
-        message("expctl: no runs match")
+    if not records and fmt != "json":
+        if filt or stage or status or strategy:
+            message("expctl: no runs match")
+        elif not everything:
+            from expctl.hints import no_runs_hint
+
+            message(no_runs_hint(store))
+    asked = split_columns(columns)
     columns = ["id", "name", "stage", "status", "metric", "check", "branch", "commit", "started", "duration"]
     rows = [_row(r) for r in records]
     if fmt in ("csv", "tsv"):  # one column per final metric, primary first: numbers, not "name=value"
@@ -235,11 +271,18 @@ def runs_cmd(stage, status, strategy, where, since, sort, limit, fmt, as_json):
             row.update({k: (format(final[k], ".10g") if isinstance(final.get(k), float) else final.get(k))
                         for k in metric_names})
         columns = ["id", "name", "stage", "status", *metric_names, "check", "branch", "commit", "started", "duration"]
+    if asked:
+        unknown = [c for c in asked if c not in columns]
+        if unknown:
+            raise ExpctlError(f"--columns: unknown column(s) {', '.join(unknown)}; columns: {', '.join(columns)}")
+        columns = asked
+    columns = choose_columns(rows, columns, drop=split_columns(drop), only_changed=only_changed, keep=["id"])
     styles = {}
     for i, r in enumerate(rows):
         styles[(i, "status")] = {"succeeded": "green", "failed": "red", "interrupted": "yellow", "running": "cyan",
                                  "queued": "blue"}.get(records[i].get("status"), "")
-    echo(render(rows, columns, fmt, styles=styles, json_rows=[_clean(r) for r in records]))
+    echo(render(rows, columns, fmt, styles=styles, json_rows=[_clean(r) for r in records],
+                drop_order=["duration", "commit", "branch", "check", "name", "started", "stage"]))
 
 
 def _declared(cfg) -> list[str]:
@@ -271,6 +314,18 @@ def show_payload(store, record: dict[str, Any]) -> dict[str, Any]:
         tail = store.read_file(record, "log_tail.txt")
     text = (tail or b"").decode("utf-8", "replace")
     data["log_tail"] = "\n".join(text.splitlines()[-20:])
+    if record.get("status") == "running":
+        from expctl.live import running_summary
+
+        elapsed, progress = running_summary(record, run_dir / "metrics.jsonl")
+        data["elapsed_s"] = round(elapsed, 1)
+        data["live"] = {"step": progress.step, "total_steps": progress.total, "metrics": progress.latest,
+                        "text": progress.text()}
+    from expctl import notes
+
+    note = notes.get(store.repo, f"runs/{record['id']}")
+    if note:
+        data["note"] = note
     return data
 
 
@@ -280,7 +335,8 @@ def show_payload(store, record: dict[str, Any]) -> dict[str, Any]:
 def show_cmd(ref, fmt, as_json):
     """Show one run: settings, metrics, environment, code, checkpoints, log tail.
 
-    REF is a run id (or unique prefix), a run name, a tag, a branch, or HEAD.
+    REF is a run id (or a unique prefix, or the random suffix: k6z230), a run name, a tag, a
+    branch, or HEAD.
     """
     from expctl.records import open_store
 
@@ -295,15 +351,25 @@ def show_cmd(ref, fmt, as_json):
     echo(safe_text(format_show(data)))  # escape sequences in names or settings shown, never obeyed
 
 
+def _human(seconds: Any) -> str:
+    from expctl.live import human_duration
+
+    return human_duration(seconds or 0)
+
+
 def format_show(data: dict[str, Any]) -> str:
     from expctl.cluster import status_text
     from expctl.settings import flatten
 
     code = data.get("code") or {}
     lines = [f"run       {data['id']}" + (f"  ({data['name']})" if data.get("name") else ""),
-             f"status    {status_text(data)}  exit={data.get('exit_code')}  stage={data.get('stage') or '-'}"
-             + (f"  ({data['slurm']['reason']})" if (data.get("slurm") or {}).get("reason") else ""),
-             f"started   {data.get('started')}  duration={fmt_value(data.get('duration_s'))}s",
+             *([f"note      {line}" for line in data["note"].splitlines()] if data.get("note") else []),
+             *([f"status    {status_text(data)}  stage={data.get('stage') or '-'}",
+                f"started   {data.get('started')}  running for {_human(data.get('elapsed_s'))}",
+                f"progress  {data['live']['text']}"] if data.get("live") else
+               [f"status    {status_text(data)}  exit={data.get('exit_code')}  stage={data.get('stage') or '-'}"
+                + (f"  ({data['slurm']['reason']})" if (data.get("slurm") or {}).get("reason") else ""),
+                f"started   {data.get('started')}  duration={fmt_value(data.get('duration_s'))}s"]),
              f"code      {code.get('commit')}" + ("  (snapshot of a dirty tree)" if code.get("snapshot") else "")
              + f"  branch={code.get('branch') or '(detached)'}",
              f"command   {' '.join(data.get('command') or [])}",
@@ -367,12 +433,29 @@ def format_show(data: dict[str, Any]) -> str:
 @click.command("log")
 @click.argument("ref", default="HEAD")
 @click.option("--tail", "-n", type=int, default=None, help="Only the last N lines.")
-def log_cmd(ref, tail):
-    """Print a run's log (train.log; the stored tail when the run folder is gone)."""
+@click.option("--follow", "-f", is_flag=True, help="Keep printing what a running run writes, until it ends.")
+def log_cmd(ref, tail, follow):
+    """Print a run's log (train.log; the stored tail when the run folder is gone).
+
+    \b
+    Examples:
+      expctl log                 # the newest run on this HEAD
+      expctl log k6z230 -n 50
+      expctl log -f              # follow a run that is running
+    """
     from expctl.records import open_store
 
     _, store = open_store()
     record = store.resolve(ref)
+    if follow and record.get("status") == "running":
+        from expctl.follow import follow_log
+
+        def still_running() -> bool:
+            store._cache = None
+            return store.get(record["id"]).get("status") == "running"
+
+        follow_log(store.run_dir(record["id"]), tail, still_running=still_running)
+        return
     data = store.read_file(record, "train.log")
     if data is None:
         data = store.read_file(record, "log_tail.txt")
@@ -381,6 +464,10 @@ def log_cmd(ref, tail):
     if data is None:
         raise ExpctlError(f"run {record['id']} has no log")
     text = data.decode("utf-8", "replace")
+    if not text:
+        message(f"expctl: the log of run {record['id']} is empty: the program printed nothing"
+                + (" (yet)" if record.get("status") == "running" else ""))
+        return
     if tail is not None:
         text = "\n".join(text.splitlines()[-tail:]) + "\n"
     echo(text)
@@ -409,6 +496,12 @@ def gc_cmd(checkpoints, yes):
     store.repo.git("pack-refs", "--all")
     store.repo.git("gc", "--quiet")
     message(f"expctl: {len(records)} records checked; refs and objects packed")
+    from expctl import ckptgc
+
+    candidates, _, _ = ckptgc.plan(store)
+    if candidates:
+        message(f"expctl: {ckptgc.human(sum(c.bytes for c in candidates))} more could be reclaimed: the checkpoints "
+                f"of {len(candidates)} unreferenced run(s) (`expctl gc --checkpoints`); whole runs: `expctl rm`")
 
 
 def _gc_checkpoints(store, yes: bool) -> None:

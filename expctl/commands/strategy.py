@@ -7,7 +7,8 @@ import time
 
 import click
 
-from expctl.output import echo, fmt_value, format_option, message, pick_format, render, safe_text
+from expctl.output import (choose_columns, echo, fmt_value, format_option, message, pick_format, render, safe_text,
+                           split_columns, table_options)
 
 
 def _store():
@@ -137,8 +138,11 @@ def strategies_cmd(fmt, as_json):
 @click.option("--baseline", default=None, help="The row deltas are measured against (default: the first).")
 @click.option("--write", "write", type=click.Path(dir_okay=False), default=None,
               help="Also write a markdown results file (e.g. RESULTS.md).")
+@click.option("--notes", "with_notes", is_flag=True, help="Add a column with each run's (or tag's) note.")
+@table_options
 @format_option()
-def compare_cmd(refs, runs_mode, stage, where, since, sort, columns, limit, baseline, write, fmt, as_json):
+def compare_cmd(refs, runs_mode, stage, where, since, sort, columns, limit, baseline, write, with_notes, drop,
+                only_changed, fmt, as_json):
     """Results table: every strategy with its best run (or REFs: tags, branches, run ids, HEAD).
 
     A strategy's runs follow one rule (docs/workflow.md): a tag's runs ran its code, settings
@@ -157,6 +161,18 @@ def compare_cmd(refs, runs_mode, stage, where, since, sort, columns, limit, base
     fmt = pick_format(fmt, as_json)
     cols = [c.strip() for c in columns.split(",")] if columns else None
     visible, col_names, styles, json_rows = compare.table(rows, ctx, fmt, cols, sort, limit)
+    if with_notes:
+        from expctl import notes
+
+        found = notes.all_notes(store.repo)
+        for row, jrow in zip(visible, json_rows or [None] * len(visible)):
+            tag_note = None if runs_mode else found.get(f"tags/{row.get('strategy')}")
+            row["note"] = tag_note or found.get(f"runs/{row.get('run')}", "")
+            if isinstance(jrow, dict):
+                jrow["note"] = row["note"] or None
+        col_names = [*col_names, "note"]
+    col_names = choose_columns(visible, col_names, drop=split_columns(drop), only_changed=only_changed,
+                               keep=col_names[:1])
     if not runs_mode and ctx.get("stage") is not None and fmt != "json":
         others = ", ".join(ctx.get("other_stages") or [])
         message(f"expctl: stage {ctx['stage'] or '(none)'}" + (f" (also recorded: {others}; --stage to choose)" if others else ""))
@@ -165,9 +181,14 @@ def compare_cmd(refs, runs_mode, stage, where, since, sort, columns, limit, base
     if not visible and fmt != "json":
         if ctx.get("filtered") or stage or (runs_mode and store.all()):
             message("expctl: no runs match")
+        elif not store.all():
+            from expctl.hints import no_runs_hint
+
+            message(no_runs_hint(store))
         else:
             message("expctl: nothing to compare yet: tag a strategy (`expctl tag NAME`) or use --runs")
-    echo(render(visible, col_names, fmt, styles=styles, json_rows=json_rows))
+    echo(render(visible, col_names, fmt, styles=styles, json_rows=json_rows,
+                drop_order=["commit", "date", "kind", "status", "stage"]))
     if write:
         md_rows, md_cols, _, _ = compare.table(rows, ctx, "markdown", cols, sort, limit)
         outputs.write(write, compare.results_markdown(render(md_rows, md_cols, "markdown"), ctx, cfg.name))
@@ -208,7 +229,11 @@ def push_cmd(remote, all_branches, dry_run):
 
     _, store = _store()
     plan = sync.plan(store.repo, remote, all_branches=all_branches)
-    message(f"expctl: {'would send' if dry_run else 'sending'} to {remote}: {sync.describe(plan)}")
+    from expctl.removal import push_specs
+
+    gone = len(push_specs(store.repo, plan.remote))
+    message(f"expctl: {'would send' if dry_run else 'sending'} to {remote}: {sync.describe(plan)}"
+            + (f"; deleting {gone} record(s) removed here (expctl rm)" if gone else ""))
     if dry_run:
         return
     out = sync.push(store, remote, all_branches=all_branches, the_plan=plan)

@@ -9,7 +9,7 @@ import click
 
 from expctl.errors import ExitCode
 from expctl.commands.cluster import on_options
-from expctl.output import echo, fmt_value, format_option, message, pick_format, render
+from expctl.output import echo, fmt_value, format_option, message, pick_format, render, stdout_to_stderr
 
 
 @click.command("sweep")
@@ -63,8 +63,9 @@ def sweep_cmd(specs, stage, seeds, grid, parallel, devices, dry_run, show, on, c
         devs = [d.strip() for d in devices.split(",")] if devices else None
         if devs and parallel < len(devs):
             parallel = len(devs)
-        codes = sweep.execute(store.root, p, stage, fixed, list(extra), parallel=parallel, devices=devs,
-                              echo=lambda m: message(m))
+        with stdout_to_stderr(fmt != "table"):  # the programs' output never mixes with machine output
+            codes = sweep.execute(store.root, p, stage, fixed, list(extra), parallel=parallel, devices=devs,
+                                  echo=lambda m: message(m))
         failed = sum(1 for c in codes if c not in (0, int(ExitCode.CHECK_FAILED)))
         if failed:
             message(f"expctl: warning: {failed} of {len(codes)} sweep runs failed")
@@ -98,7 +99,8 @@ def reproduce_cmd(ref, tolerance, keep, fmt, as_json):
     from expctl.records import open_store
 
     cfg, store = open_store()
-    out = reproduce.reproduce(cfg, store, ref, tolerance=tolerance, keep=keep)
+    with stdout_to_stderr(pick_format(fmt, as_json) != "table"):  # the rerun's output goes to stderr
+        out = reproduce.reproduce(cfg, store, ref, tolerance=tolerance, keep=keep)
     if pick_format(fmt, as_json) == "json":
         echo(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
     else:
