@@ -1,4 +1,4 @@
-"""Optimizer and schedule shared by both training loops (trainers.loop, trainers.genloop).
+"""Optimizer and schedule of the training flow (trainers.fit), for every task.
 
 AdamW with weight decay on every parameter except biases and normalisation weights (the
 fused kernel where torch has one), a step plan from the settings (``epochs`` or

@@ -1,4 +1,4 @@
-"""The update loop shared by both training loops (trainers.loop and trainers.genloop).
+"""The update loop of the training flow (trainers.fit), for every task.
 
 Per micro-batch: ``step_fn(model, batch)`` does forward + loss + backward and returns the
 named loss terms (detached scalar tensors, ``"loss"`` the total); then clipping, the optimizer

@@ -50,15 +50,16 @@ class TrickConfigError(ValueError):
     """An impossible or invalid trick configuration, reported at start-up."""
 
 
-def base_loss(logits, labels, task: str):
-    """The plain loss for a task: CE, BCE-with-logits for multi-label, token CE (ignore -100)."""
+def base_loss(logits, labels, task: str, weight=None):
+    """The plain loss for a task: CE (optionally class-weighted: ``class_weights``),
+    BCE-with-logits for multi-label, token CE (ignore -100)."""
     import torch.nn.functional as F
 
     if task == "multilabel":
         return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
     if task in TOKEN_TASKS:
         return F.cross_entropy(logits.reshape(-1, logits.size(-1)), labels.reshape(-1), ignore_index=-100)
-    return F.cross_entropy(logits, labels)
+    return F.cross_entropy(logits, labels, weight=weight)
 
 
 def model_inputs(batch: Mapping[str, Any]) -> dict:
@@ -211,13 +212,42 @@ def _check_combinations(on: dict, task: str) -> None:
         raise TrickConfigError("tricks.swa.strategy=cyclic needs tricks.swa.lr (the cycle's maximum lr)")
 
 
-def check_settings(settings: Mapping[str, Any]) -> None:
-    """Validate the run's tricks against its task before any data or model work (fail fast):
-    unknown names and keys, invalid values, impossible combinations, unsupported tasks."""
-    on = parse_tricks(settings)
-    task = settings.get("task", "classification")
+def _check_usable(on: dict, task: str) -> None:
+    """Settings that validate but that the bundled trainer cannot use are refused here."""
     if on and task not in TASKS:
         raise TrickConfigError(f"tricks are not supported for task={task} yet (tasks with tricks: {', '.join(TASKS)})")
+    long_text = on.get("long_text")
+    if long_text is not None and task not in ("classification", "multilabel"):
+        raise TrickConfigError(f"tricks.long_text is for single-text tasks (classification, multilabel), not {task}")
+    if long_text is not None and long_text["strategy"] == "windows":
+        raise TrickConfigError("tricks.long_text.strategy=windows is not supported by the bundled trainer; "
+                               "use head_tail, head or tail")
+    distill = on.get("distill")
+    if distill is not None and distill["logits_file"]:
+        if task == "ner":
+            raise TrickConfigError("tricks.distill.logits_file holds one logit row per example: not for task ner "
+                                   "(use tricks.distill.teacher alone)")
+        import os
+
+        if not distill["teacher"] and not os.path.exists(distill["logits_file"]):
+            raise TrickConfigError(f"tricks.distill.logits_file {distill['logits_file']!r} does not exist: set "
+                                   "tricks.distill.teacher too and the trainer writes it before training")
+
+
+def check_settings(settings: Mapping[str, Any]) -> None:
+    """Validate the run's tricks against its task before any data or model work (fail fast):
+    unknown names and keys, invalid values, impossible combinations, unsupported tasks.
+    Torch-free (the pre-flight ``python -m trainers.text --check`` runs it)."""
+    on = parse_tricks(settings)
+    task = settings.get("task", "classification")
+    for name in ("focal", "label_smoothing", "mixup"):
+        if name in on and settings.get("crf"):
+            raise TrickConfigError(f"tricks.{name} replaces or mixes the per-token loss; with crf=true the loss is "
+                                   "the CRF's sequence likelihood: turn one of them off")
+    if settings.get("class_weights") and ("focal" in on or "label_smoothing" in on):
+        raise TrickConfigError("class_weights=balanced weighs the plain cross-entropy; with tricks.focal use "
+                               "tricks.focal.alpha (per-class weights) instead")
+    _check_usable(on, task)
     _check_combinations(on, task)
 
 
@@ -281,6 +311,13 @@ class TrickSet:
 
             c = on["distill"]
             teacher = None
+            if c["teacher"] and c["logits_file"]:
+                from .distill import ensure_logits_file
+
+                try:
+                    ensure_logits_file(c["teacher"], task, self.context, c["logits_file"])
+                except (TeacherError, OSError) as exc:
+                    raise TrickConfigError(f"tricks.distill.logits_file: {exc}") from exc
             if c["teacher"] and not c["logits_file"]:
                 try:
                     teacher = load_teacher(c["teacher"], task, self.context)
@@ -328,7 +365,15 @@ class TrickSet:
             from .losses import smoothed_ce
 
             return smoothed_ce(logits, labels, self.task, self.label_smoothing)
-        return base_loss(logits, labels, self.task)
+        crf = self.context.get("crf")
+        if crf is not None:  # ner with crf=true: the negative log-likelihood of the gold path
+            return crf.nll(logits, labels)
+        weights = self.context.get("class_weights")
+        if weights is not None:
+            import torch
+
+            weights = torch.tensor(weights, dtype=logits.dtype, device=logits.device)
+        return base_loss(logits, labels, self.task, weights)
 
     def begin_step(self, model, batch) -> dict:
         """Per-step random draws and teacher logits, shared by every closure call of the step."""
