@@ -195,6 +195,10 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
     exe = argv[0]
     if "/" not in exe and not _which(exe, cfg.env.get("PATH")):
         raise NotFoundError(f"command not found: {exe} (project.command in expctl.toml)")
+    if cfg.check:  # pre-flight: bad settings are refused before any snapshot or record
+        from expctl import preflight
+
+        preflight.run_check(cfg, settings, stage)
 
     repo = store.repo
     run_id = new_run_id()
