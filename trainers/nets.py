@@ -181,7 +181,7 @@ def build_net(settings, task: str, labels, tokenizer):
                        hidden_size=net["hidden_size"], num_layers=net["num_layers"],
                        kernel_sizes=[int(k) for k in str(net["kernel_sizes"]).split(",") if k.strip()],
                        num_filters=net["num_filters"], dropout=dropout, pair=task == "pair",
-                       crf=bool(settings["crf"]) and task == "ner", pad_token_id=tokenizer.pad_token_id,
+                       crf=settings["crf"] and task == "ner", pad_token_id=tokenizer.pad_token_id,
                        **label_kwargs(task, labels))
     cls = NetForTokenClassification if task == "ner" else NetForSequenceClassification
     return cls(config)

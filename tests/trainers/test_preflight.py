@@ -46,3 +46,14 @@ def test_good_settings_pass_the_check_and_run(builtin_project, expctl):
                   timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert len([r for r in _refs(builtin_project) if r.startswith("refs/expctl/runs/")]) == 1
+
+
+def test_the_trainer_check_imports_no_torch(tmp_path):
+    import sys
+
+    code = ("import sys; from trainers.text import main; rc = main(['--check', '--task', 'ner', '--model', 'bilstm', "
+            "'--crf', 'true', '--tricks.rdrop.alpha', '1']); "
+            "heavy = [m for m in ('torch', 'transformers', 'accelerate') if m in sys.modules]; "
+            "print(rc, heavy); sys.exit(rc or bool(heavy))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stdout.strip() == "0 []", proc.stdout + proc.stderr

@@ -14,12 +14,12 @@ from trainers.runtime import TrainerError, data_path, project_root
 
 
 def read_split(settings, which: str, out: Outputs):
-    k = int(settings.get("num_folds") or 0)
+    k = settings["num_folds"]
     if not settings[f"{which}_file"] and not (k and which == "eval"):
         raise TrainerError(f"{which}_file is not set")
     path = data_path(settings["train_file" if k else f"{which}_file"])
     task = settings["task"]
-    limit = int(settings[f"max_{which}_samples"])
+    limit = settings[f"max_{which}_samples"]
     opts = {k: settings[k] for k in ("format", "text_column", "text_pair_column", "label_column", "tokens_column",
                                      "tags_column", "has_header", "delimiter", "label_separator", "skip_malformed")}
     reports: list[formats.ReadReport] = []
@@ -30,13 +30,13 @@ def read_split(settings, which: str, out: Outputs):
         return formats.iter_examples(path, task, report=rep, **opts)
 
     label_of = (lambda ex: ex.label) if task in ("classification", "pair") else None
-    seed = int(settings["seed"]) + (0 if which == "train" else 1)
+    seed = settings["seed"] + (0 if which == "train" else 1)
     if k:
         # k-fold: both splits come from train_file; the fold assignment is seeded by fold_seed only
         path = data_path(settings["train_file"])
         every = list(make_iter())
-        folds = sampling.fold_assignment(every, k, int(settings.get("fold_seed") or 0), label_of)
-        fold = int(settings["fold"])
+        folds = sampling.fold_assignment(every, k, settings["fold_seed"], label_of)
+        fold = settings["fold"]
         part = [ex for ex, f in zip(every, folds) if (f == fold) == (which == "eval")]
         examples, how, counts = sampling.sample(lambda: iter(part), limit, seed, label_of)
         how = f"fold {fold} of {k} ({'held out' if which == 'eval' else 'the other folds'}): {how}"
