@@ -5,6 +5,8 @@ refused for a task it does not serve."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 from trainer_helpers import as_argv, read_jsonl, tiny_flags, train_cli
@@ -40,6 +42,12 @@ def test_preset_network_overfits_at_converge(tmp_path, data, train, model, task)
     again = train(tmp_path / "again", **_converge(paths, task=task, do_train=False,
                                                   init_from=str(out / "checkpoints" / "last")))
     assert again[key] == metrics[key]
+    if model == "cnn" and task == "classification":  # a fresh process (export, a teacher) loads the folder too
+        code = ("import sys; from trainers.export import load_fp32; "
+                "print(type(load_fp32(sys.argv[1])).__name__)")
+        proc = subprocess.run([sys.executable, "-c", code, str(out / "checkpoints" / "best")], capture_output=True,
+                              text=True, timeout=120)
+        assert proc.stdout.strip() == "NetForSequenceClassification", proc.stderr[-2000:]
 
 
 def test_bilstm_crf_overfits_and_decodes_valid_bio(tmp_path, data, train):

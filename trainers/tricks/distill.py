@@ -71,6 +71,9 @@ def load_teacher(ref: str, task: str, context: dict):
     else:
         import transformers
 
+        from trainers.nets import register
+
+        register()  # a bow / cnn / bilstm teacher loads too
         auto = transformers.AutoModelForTokenClassification if task == "ner" else transformers.AutoModelForSequenceClassification
         model = auto.from_pretrained(str(path))
     model.eval()
