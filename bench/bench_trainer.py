@@ -3,7 +3,8 @@
 One command (CPU, offline, a few minutes on two cores)::
 
     HF_HUB_OFFLINE=1 python bench/bench_trainer.py            # prints a markdown table
-    python bench/bench_trainer.py --json results.json --repeats 5
+    python bench/bench_trainer.py --json results.json --repeats 5 --models bow,cnn,bilstm
+    python bench/bench_trainer.py --quick                      # seconds: does it run?
 
 Same model (a BERT built from the same config and seed), same pre-tokenized data, same batch
 size, ``max_seq_length``, learning rate, number of updates and thread count, in the same
@@ -16,7 +17,11 @@ The HF ``Trainer`` uses its defaults for a plain fine-tuning script: random samp
 ``DataCollatorWithPadding`` (dynamic padding to the batch's longest), fused AdamW, no
 evaluation or saving; a third configuration turns on its own length grouping
 (``train_sampling_strategy="group_by_length"``) to show where the skewed-data gain comes from.
-The bundled trainer uses its defaults too (``group_by_length=true``). Throughput is
+The bundled trainer uses its defaults too (``group_by_length=true``); a second configuration
+of it turns length grouping off (``ours-ungrouped``), so that ``ratio_ungrouped`` compares the
+two loops with the same random batches. ``--models bow,cnn,bilstm`` adds the preset networks'
+throughput on the uniform data next to the tiny BERT (same data, batch, lr, updates).
+``--quick`` (300 samples, 1 repeat, uniform only) checks that the bench runs. Throughput is
 training samples per second of training-loop time as each trainer reports it
 (``train_runtime`` / ``train_runtime_s``), median of ``--repeats`` runs; the ratio is the
 median over back-to-back pairs (robust to a machine shared with other jobs).
@@ -59,10 +64,10 @@ def make_data(kind: str, n: int, workdir: Path) -> Path:
     return path
 
 
-def settings_for(args, train_path: Path, out: Path) -> dict:
+def settings_for(args, train_path: Path, out: Path, grouped: bool = True, model: str = "tiny") -> dict:
     from trainers.settings import resolve
 
-    return resolve(None, [
+    return resolve(None, ["--group_by_length", str(grouped).lower(), "--model", model,
         "--train_file", str(train_path), "--eval_file", str(train_path), "--max_eval_samples", "64",
         "--epochs", str(args.epochs), "--batch_size", str(args.batch_size),
         "--max_seq_length", str(args.max_seq_length),
@@ -73,14 +78,14 @@ def settings_for(args, train_path: Path, out: Path) -> dict:
     ])
 
 
-def run_ours(args, train_path: Path, out: Path) -> float:
+def run_ours(args, train_path: Path, out: Path, grouped: bool = True, model: str = "tiny") -> float:
     import contextlib
     import io
 
     from trainers.loop import run
 
     _reset_accelerate()
-    settings = settings_for(args, train_path, out)
+    settings = settings_for(args, train_path, out, grouped, model)
     with contextlib.redirect_stdout(io.StringIO()):
         run(settings, str(out), str(out / "metrics.jsonl"))
     _reset_accelerate()
@@ -139,8 +144,13 @@ def main(argv=None) -> int:
     p.add_argument("--datasets", default="uniform,skewed")
     p.add_argument("--no-hf-grouped", dest="hf_grouped", action="store_false",
                    help="skip the extra HF Trainer run with train_sampling_strategy=group_by_length")
+    p.add_argument("--models", default="bow,cnn,bilstm",
+                   help="preset networks timed against the tiny BERT on the uniform data ('' = none)")
+    p.add_argument("--quick", action="store_true", help="300 samples, 1 repeat, uniform data: a smoke test")
     p.add_argument("--json", help="also write the results to this JSON file")
     args = p.parse_args(argv)
+    if args.quick:
+        args.samples, args.repeats, args.datasets = 300, 1, "uniform"
 
     import torch
     import transformers
@@ -157,15 +167,16 @@ def main(argv=None) -> int:
             warm = tmp / f"{kind}-warm"
             run_ours(args, train_path, warm)
             tokenizer_dir = warm / "checkpoints" / "last"
-            ours, hf, hfg = [], [], []
-            configs = [("ours", ours), ("hf", hf)] + ([("hf-grouped", hfg)] if args.hf_grouped else [])
+            ours, hf, hfg, ours_u = [], [], [], []
+            configs = [("ours", ours), ("hf", hf), ("ours-ungrouped", ours_u)] + (
+                [("hf-grouped", hfg)] if args.hf_grouped else [])
             for r in range(args.repeats):
                 order = configs if r % 2 == 0 else configs[::-1]
                 for name, bucket in order:
                     out = tmp / f"{kind}-{name}-{r}"
                     t0 = time.perf_counter()
-                    if name == "ours":
-                        sps = run_ours(args, train_path, out)
+                    if name.startswith("ours"):
+                        sps = run_ours(args, train_path, out, grouped=name == "ours")
                     else:
                         sps = run_hf(args, train_path, out, tokenizer_dir, grouped=name == "hf-grouped")
                     bucket.append(sps)
@@ -176,11 +187,16 @@ def main(argv=None) -> int:
             # the machine may be shared: compare each pair of back-to-back runs, take the median
             row["pair_ratios"] = [o / h for o, h in zip(ours, hf)]
             row["ratio"] = statistics.median(row["pair_ratios"])
+            # the loops alone: length grouping off on both sides (the same random batches)
+            row["ours_ungrouped_samples_per_s"] = statistics.median(ours_u)
+            row["ours_ungrouped_runs"] = ours_u
+            row["ratio_ungrouped"] = statistics.median([o / h for o, h in zip(ours_u, hf)])
             if hfg:
                 row["hf_grouped_samples_per_s"] = statistics.median(hfg)
                 row["hf_grouped_runs"] = hfg
                 row["ratio_vs_hf_grouped"] = statistics.median([o / h for o, h in zip(ours, hfg)])
             results.append(row)
+        nets = time_models(args, tmp) if args.models else []
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": platform.machine(),
         "cpu": _cpu_name(), "cores": os.cpu_count(), "threads": args.threads, "python": platform.python_version(),
@@ -194,17 +210,36 @@ def main(argv=None) -> int:
           f"batch {args.batch_size}, max_seq_length {args.max_seq_length}; median of {args.repeats} runs; "
           f"load average before: {meta['loadavg']}\n")
     print("| data | expctl trainer (samples/s) | HF Trainer, defaults (samples/s) | ratio (median of pairs) | "
-          "pair ratios | HF Trainer + group_by_length (samples/s) | ratio to it |")
-    print("|---|---:|---:|---:|---|---:|---:|")
+          "pair ratios | expctl, group_by_length off | ratio, both ungrouped | HF Trainer + group_by_length "
+          "(samples/s) | ratio to it |")
+    print("|---|---:|---:|---:|---|---:|---:|---:|---:|")
     for row in results:
         pairs = ", ".join(f"{r:.2f}" for r in row["pair_ratios"])
         g = (f"{row['hf_grouped_samples_per_s']:.0f} | {row['ratio_vs_hf_grouped']:.2f}"
              if "hf_grouped_samples_per_s" in row else "- | -")
         print(f"| {row['dataset']} | {row['ours_samples_per_s']:.0f} | {row['hf_trainer_samples_per_s']:.0f} | "
-              f"{row['ratio']:.2f} | {pairs} | {g} |")
+              f"{row['ratio']:.2f} | {pairs} | {row['ours_ungrouped_samples_per_s']:.0f} | "
+              f"{row['ratio_ungrouped']:.2f} | {g} |")
+    if nets:
+        print("\n| model (uniform data, expctl trainer) | samples/s | vs tiny BERT |")
+        print("|---|---:|---:|")
+        base = next(n["samples_per_s"] for n in nets if n["model"] == "tiny")
+        for n in nets:
+            print(f"| {n['model']} | {n['samples_per_s']:.0f} | {n['samples_per_s'] / base:.1f}x |")
     if args.json:
-        Path(args.json).write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
+        Path(args.json).write_text(json.dumps({"meta": meta, "results": results, "models": nets}, indent=2) + "\n")
     return 0
+
+
+def time_models(args, tmp: Path) -> list[dict]:
+    """Samples/s of the preset networks and the tiny BERT on the uniform data (median of repeats)."""
+    train_path = make_data("uniform", args.samples, tmp)
+    rows = []
+    for model in ["tiny", *[m for m in args.models.split(",") if m]]:
+        runs = [run_ours(args, train_path, tmp / f"model-{model}-{r}", model=model) for r in range(args.repeats)]
+        print(f"# model {model}: {', '.join(f'{x:.1f}' for x in runs)} samples/s", file=sys.stderr, flush=True)
+        rows.append({"model": model, "samples_per_s": statistics.median(runs), "runs": runs})
+    return rows
 
 
 def _cpu_name() -> str:

@@ -27,7 +27,7 @@ _MIN_HINTS = ("loss", "error", "err", "perplexity", "ppl", "wer", "cer", "mse", 
 
 _TABLE_KEYS: dict[str, set[str]] = {
     "": {"project", "env", "settings", "stages", "metrics", "snapshot", "data", "cluster"},
-    "project": {"name", "command", "pass_settings", "primary_metric", "direction", "free_form", "default_stage"},
+    "project": {"name", "command", "check", "pass_settings", "primary_metric", "direction", "free_form", "default_stage"},
     "metrics": {"regex", "direction", "file"},
     "snapshot": {"max_untracked_mb", "secret_files", "allow_secret_files"},
     "data": {"files", "inputs", "format", "task", "text_column", "label_column", "has_header", "delimiter"},
@@ -54,6 +54,7 @@ class Config:
     name: str
     command: list[str]
     pass_settings: str = "file"
+    check: list[str] = field(default_factory=list)  # pre-flight settings check (expctl/preflight.py)
     primary_metric: str | None = None
     direction: str = "max"
     free_form: list[str] = field(default_factory=list)
@@ -128,20 +129,20 @@ def _check_word(word: str, where: str) -> str:
     return word
 
 
-def parse_command(value: Any) -> list[str]:
+def parse_command(value: Any, key: str = "command") -> list[str]:
     if isinstance(value, str):
         try:
             argv = shlex.split(value)
         except ValueError as exc:
-            raise ConfigError(f"{CONFIG_NAME}: project.command cannot be parsed: {exc}") from exc
+            raise ConfigError(f"{CONFIG_NAME}: project.{key} cannot be parsed: {exc}") from exc
     elif isinstance(value, list) and all(isinstance(v, str) for v in value):
         argv = list(value)
     else:
-        raise ConfigError(f"{CONFIG_NAME}: project.command must be a string or a list of strings")
+        raise ConfigError(f"{CONFIG_NAME}: project.{key} must be a string or a list of strings")
     if not argv:
-        raise ConfigError(f"{CONFIG_NAME}: project.command is empty")
+        raise ConfigError(f"{CONFIG_NAME}: project.{key} is empty")
     for word in argv:
-        _check_word(word, "project.command")
+        _check_word(word, f"project.{key}")
     return argv
 
 
@@ -152,6 +153,8 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
     if "command" not in project:
         raise ConfigError(f"{CONFIG_NAME}: [project] needs a command (e.g. command = \"python train.py\")")
     cfg = Config(root=root, name=str(project.get("name", root.name)), command=parse_command(project["command"]))
+    if project.get("check"):
+        cfg.check = parse_command(project["check"], "check")
     cfg.pass_settings = _expect(project.get("pass_settings", "file"), str, "project.pass_settings")
     if cfg.pass_settings not in PASS_SETTINGS:
         raise ConfigError(f"{CONFIG_NAME}: project.pass_settings must be one of {', '.join(PASS_SETTINGS)}")
@@ -367,6 +370,7 @@ def render_config(
     env: Mapping[str, str] | None = None,
     header: str = "",
     setting_comments: Mapping[str, str] | None = None,
+    check: str = "",
 ) -> str:
     """The text of an expctl.toml (validated by parsing it back)."""
     lines = [
@@ -377,6 +381,8 @@ def render_config(
         lines += [f"# {line}" if line else "#" for line in header.splitlines()]
     lines.append("")
     project: dict[str, Any] = {"name": name, "command": command if isinstance(command, str) else shlex.join(command)}
+    if check:
+        project["check"] = check
     project["pass_settings"] = pass_settings
     if primary_metric:
         project["primary_metric"] = primary_metric
@@ -384,6 +390,7 @@ def render_config(
     project["free_form"] = list(free_form or [])
     _table(lines, "project", project, {
         "command": "run through run.sh; the settings file's path is in $EXPCTL_SETTINGS",
+        "check": "pre-flight: validates a run's settings before any record exists (non-zero exit: refused)",
         "pass_settings": "file | args (--key value) | none; {key} placeholders in command always work",
         "free_form": "setting patterns allowed without a default, e.g. \"tricks.*\"",
     })

@@ -125,7 +125,7 @@ def builtin_config(name: str, task: str | None = None) -> str:
         stages[stage] = base
     return config_mod.render_config(
         name, "python3 -m trainers.text", defaults, stages, metric,
-        direction="max", pass_settings="file", free_form=["tricks.*"],
+        direction="max", pass_settings="file", free_form=["tricks.*"], check="python3 -m trainers.text --check",
         env={"OMP_NUM_THREADS": str(os.cpu_count() or 1)},
         header="Uses expctl's bundled trainer (docs/trainer.md). Multi-GPU: command = \"accelerate launch -m trainers.text\".",
     )

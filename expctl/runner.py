@@ -219,6 +219,10 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
     if stale:
         raise ConfigError(f"run.sh exports an old [env] ({', '.join(stale)} differ from expctl.toml); "
                           f"write it anew: rm run.sh && expctl init")
+    if cfg.check:  # pre-flight: bad settings are refused before any snapshot or record
+        from expctl import preflight
+
+        preflight.run_check(cfg, settings, stage)
 
     repo = store.repo
     run_id = new_run_id()

@@ -117,14 +117,14 @@ def resolve(settings: dict[str, Any], accelerator, model, train_ds, collate, out
     requested = settings["batch_size"]
     nproc = accelerator.num_processes
     if requested == "auto":
-        cap = max(1, min(int(settings["auto_batch_max"]), math.ceil(len(train_ds) / nproc) if train_ds else 1))
+        cap = max(1, min(settings["auto_batch_max"], math.ceil(len(train_ds) / nproc) if train_ds else 1))
         try:
             if accelerator.device.type == "cuda":
                 bs = gpu_search(model, train_ds, collate, accelerator, cap)
                 how = f"largest that fits on {accelerator.device} (find_executable_batch_size from {_pow2_floor(cap)})"
             else:
-                budget = float(settings["auto_batch_memory_mb"]) or available_memory_mb() / 2
-                longest = max(_lengths(train_ds)) if train_ds else int(settings["max_seq_length"])
+                budget = settings["auto_batch_memory_mb"] or available_memory_mb() / 2
+                longest = max(_lengths(train_ds)) if train_ds else settings["max_seq_length"]
                 bs, info = cpu_estimate(model, longest, budget, cap)
                 how = (f"CPU memory estimate: budget {info['budget_mb']:.0f} MB, fixed {info['fixed_mb']:.1f} MB, "
                        f"{info['per_sample_mb']:.2f} MB per sample at length {longest}; cap {cap}")
@@ -135,7 +135,7 @@ def resolve(settings: dict[str, Any], accelerator, model, train_ds, collate, out
         out.metrics(0, batch_size_found=bs)
     else:
         bs = int(requested)
-    target = int(settings.get("target_batch_size") or 0)
+    target = settings["target_batch_size"]
     if target > 0:
         ga = None
         for g in range(1, target + 1):

@@ -1,5 +1,4 @@
-"""Resumable state checkpoints, shared by ``trainers.loop`` (classification, pair, multilabel,
-ner) and ``trainers.genloop`` (seq2seq, span).
+"""Resumable state checkpoints of the training flow (``trainers.fit``), for every task.
 
 Layout: ``<run_dir>/checkpoints/step-N/`` holds accelerate ``save_state`` (model, optimizer,
 the registered scheduler and :class:`LoopState`, RNG states) plus a ``COMPLETE`` marker written
@@ -79,12 +78,12 @@ def newest_complete(folder: str) -> str | None:
 
 def expctl_show(ref: str, setting: str) -> dict[str, Any]:
     """``expctl show REF --json`` from the project root, as a dict; TrainerError (one line) otherwise."""
-    from trainers.loop import TrainerError, _project_root
+    from trainers.runtime import TrainerError, project_root
 
     exe = shutil.which("expctl")
     cmd = [exe] if exe else [sys.executable, "-m", "expctl.cli"]
     try:
-        proc = subprocess.run([*cmd, "show", ref, "--json"], capture_output=True, text=True, cwd=_project_root(),
+        proc = subprocess.run([*cmd, "show", ref, "--json"], capture_output=True, text=True, cwd=project_root(),
                               timeout=120)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise TrainerError(f"{setting}={ref!r}: not a folder, and `expctl show` failed: {exc}") from exc
@@ -104,7 +103,7 @@ def expctl_show(ref: str, setting: str) -> dict[str, Any]:
 def find_resume(resume: str, ckpt_root: str, out) -> str | None:
     """The absolute path of the checkpoint ``resume`` names (see the module docstring), or None
     to start fresh; TrainerError (one line) when it names nothing resumable."""
-    from trainers.loop import TrainerError, _data_path
+    from trainers.runtime import TrainerError, data_path
 
     resume = str(resume or "no").strip()
     if resume in ("no", ""):
@@ -115,7 +114,7 @@ def find_resume(resume: str, ckpt_root: str, out) -> str | None:
             out.log(f"resume=auto: no complete checkpoint under {ckpt_root}: starting from scratch")
             return None
         return os.path.abspath(found[-1][1])
-    folder = _data_path(resume)
+    folder = data_path(resume)
     if os.path.isdir(folder):
         path = newest_complete(folder)
         if path is None:
@@ -175,7 +174,7 @@ def share_identical(src: str, dest: str) -> int:
     (``last`` and ``best`` when the final model is the best one): one copy on disk, two
     folders that each stay a complete Hugging Face model. Returns the bytes saved (0 when
     nothing is shared or the file system has no hard links). Writers replace folders, never
-    files in place (:func:`trainers.loop._save_hf`), so a later save of one never changes the other."""
+    files in place (:func:`trainers.runtime.save_hf`), so a later save of one never changes the other."""
     if not (os.path.isdir(src) and os.path.isdir(dest)):
         return 0
     saved = 0
@@ -274,7 +273,7 @@ class Checkpoints:
         """Load ``path`` (from :func:`find_resume`; None: nothing) -> (start epoch, batches to skip in it)."""
         if not path:
             return 0, 0
-        from trainers.loop import TrainerError
+        from trainers.runtime import TrainerError
 
         try:
             self.accelerator.load_state(path)

@@ -87,6 +87,9 @@ def load_model(folder: str):
     transformers.logging.set_verbosity_error()
     transformers.logging.disable_progress_bar()
 
+    from trainers.nets import register
+
+    register()  # a bow / cnn / bilstm teacher loads too
     tok = AutoTokenizer.from_pretrained(folder)
     model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
     return model, tok

@@ -73,6 +73,9 @@ def load_fp32(model_dir):
 def _config(model_dir):
     from transformers import AutoConfig
 
+    from trainers.nets import register
+
+    register()  # folders of the preset networks (bow, cnn, bilstm)
     return AutoConfig.from_pretrained(str(model_dir))
 
 

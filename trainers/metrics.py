@@ -3,10 +3,10 @@
 * :func:`classification_metrics` - accuracy, precision / recall / F1 macro and micro.
 * :func:`multilabel_metrics` - micro / macro P/R/F1 over (example, label) decisions, subset
   accuracy as ``accuracy``.
-* :func:`ner_metrics` - entity-level strict P/R/F1 (seqeval ``mode="strict"`` with IOB2: an
-  entity is ``B-X`` followed by ``I-X``\\*; a prediction counts only when type, start and end
-  all match; an ``I-X`` that does not continue a ``B-X``/``I-X`` of the same type starts no
-  entity), plus token accuracy; ``f1_micro`` / ``f1_macro`` (and P/R) are entity-level too.
+* :func:`ner_metrics` - entity-level P/R/F1 as ``conlleval`` computes them (entities chunked by
+  :func:`bio_entities`: an ``I-X`` after ``O`` or another type starts an entity; a prediction
+  counts only when type, start and end all match), plus token accuracy; ``f1_micro`` /
+  ``f1_macro`` (and P/R) are entity-level too.
 
 All keys are returned without the ``eval_`` prefix.
 """
@@ -77,19 +77,32 @@ def multilabel_metrics(y_true: Sequence[Iterable[str]], y_pred: Sequence[Iterabl
     }
 
 
-def bio_entities(tags: Sequence[str]) -> set[tuple[str, int, int]]:
-    """Strict IOB2 chunks as (type, start, end-exclusive)."""
-    out = set()
-    typ, start = None, None
+def bio_entities(tags: Sequence[str]) -> list[tuple[str, int, int]]:
+    """Entities as (type, start, end-exclusive), in order, chunked the way CoNLL's ``conlleval``
+    does (and ``seqeval`` in its default mode): an ``I-X`` that does not continue an ``X``
+    entity - after ``O``, after another type, at the start - *starts* an entity of type X;
+    ``B-X`` always starts one. ``E-``/``S-`` (BIOES) and ``L-``/``U-`` (BILOU) are read too,
+    IOB1 works as is. The one chunker of the project: the trainer's entity F1 and
+    ``expctl cases`` both use it (tests/trainers/test_metrics.py has the reference cases).
+    """
+    entities: list[tuple[str, int, int]] = []
+    start, kind = None, None
     for i, tag in enumerate(list(tags) + ["O"]):
-        if tag.startswith("I-") and typ is not None and tag[2:] == typ:
-            continue
-        if typ is not None:
-            out.add((typ, start, i))
-            typ, start = None, None
-        if tag.startswith("B-"):
-            typ, start = tag[2:], i
-    return out
+        tag = "O" if tag is None else str(tag)
+        prefix, _, typ = tag.partition("-")
+        if not typ:
+            prefix, typ = ("O", "") if tag in ("O", "") else ("B", tag)
+        prefix = prefix.upper()
+        continues = prefix in ("I", "E", "L") and kind == typ and start is not None
+        if not continues and start is not None:
+            entities.append((kind, start, i))
+            start, kind = None, None
+        if prefix in ("B", "S", "U") or (prefix in ("I", "E", "L") and not continues):
+            start, kind = i, typ
+        if prefix in ("E", "L", "S", "U") and start is not None:
+            entities.append((kind, start, i + 1))
+            start, kind = None, None
+    return entities
 
 
 def ner_metrics(y_true: Sequence[Sequence[str]], y_pred: Sequence[Sequence[str]]) -> dict:
@@ -100,7 +113,7 @@ def ner_metrics(y_true: Sequence[Sequence[str]], y_pred: Sequence[Sequence[str]]
             raise ValueError("gold and predicted tag sequences differ in length")
         tok_total += len(t)
         tok_correct += sum(a == b for a, b in zip(t, p))
-        gold, pred = bio_entities(t), bio_entities(p)
+        gold, pred = set(bio_entities(t)), set(bio_entities(p))
         for e in gold & pred:
             tp[e[0]] += 1
         for e in pred - gold:

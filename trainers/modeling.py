@@ -122,10 +122,14 @@ def model_class(task: str):
         AutoModelForTokenClassification,
     )
 
+    from trainers.nets import register
+
+    register()  # folders of the preset networks (bow, cnn, bilstm) load like any HF model
+
     return AutoModelForTokenClassification if task == "ner" else AutoModelForSequenceClassification
 
 
-def _label_kwargs(task: str, labels: Sequence[str]) -> dict[str, Any]:
+def label_kwargs(task: str, labels: Sequence[str]) -> dict[str, Any]:
     kw: dict[str, Any] = {
         "num_labels": len(labels),
         "id2label": {i: lab for i, lab in enumerate(labels)},
@@ -136,7 +140,7 @@ def _label_kwargs(task: str, labels: Sequence[str]) -> dict[str, Any]:
     return kw
 
 
-def _apply_dropout(config, dropout) -> None:
+def apply_dropout(config, dropout) -> None:
     if dropout is None or dropout == "":
         return
     for attr in ("hidden_dropout_prob", "attention_probs_dropout_prob", "dropout", "attention_dropout",
@@ -152,9 +156,9 @@ def build_tiny_model(task: str, labels: Sequence[str], tokenizer, tiny: dict, ma
         vocab_size=len(tokenizer), hidden_size=tiny["hidden_size"], num_hidden_layers=tiny["num_layers"],
         num_attention_heads=tiny["num_heads"], intermediate_size=tiny["intermediate_size"],
         max_position_embeddings=max(tiny["max_position"], max_seq_length), type_vocab_size=2,
-        pad_token_id=tokenizer.pad_token_id, **_label_kwargs(task, labels),
+        pad_token_id=tokenizer.pad_token_id, **label_kwargs(task, labels),
     )
-    _apply_dropout(config, dropout)
+    apply_dropout(config, dropout)
     return model_class(task).from_config(config)
 
 
@@ -176,10 +180,13 @@ def load_folder_model(folder: str, task: str, labels: Sequence[str], dropout):
     """Tokenizer + model from a local HF folder; the head is re-initialised if labels differ."""
     from transformers import AutoConfig, AutoTokenizer
 
+    model_cls = model_class(task)  # registers the preset networks' config first
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    config = AutoConfig.from_pretrained(folder, **_label_kwargs(task, labels))
-    _apply_dropout(config, dropout)
-    model = model_class(task).from_pretrained(folder, config=config, ignore_mismatched_sizes=True)
+    config = AutoConfig.from_pretrained(folder, **label_kwargs(task, labels))
+    apply_dropout(config, dropout)
+    model = model_cls.from_pretrained(folder, config=config, ignore_mismatched_sizes=True)
+    if task == "ner" and getattr(config, "crf", False) and getattr(model, "crf", None) is None:
+        attach_crf(model, labels, folder)
     if tokenizer.pad_token is None:
         if tokenizer.eos_token is not None:
             tokenizer.pad_token = tokenizer.eos_token
@@ -187,3 +194,98 @@ def load_folder_model(folder: str, task: str, labels: Sequence[str], dropout):
             tokenizer.add_special_tokens({"pad_token": "[PAD]"})
             model.resize_token_embeddings(len(tokenizer))
     return model, tokenizer
+
+
+def build_tiny_bart(tokenizer, tiny: dict, max_len: int, dropout):
+    """seq2seq: a small BART (encoder and decoder ``tiny.num_layers`` each) whose decoder starts
+    with ``[CLS]`` and whose targets end with ``[SEP]``."""
+    from transformers import BartConfig, BartForConditionalGeneration
+
+    h = tiny["hidden_size"]
+    cls, sep, pad = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id
+    config = BartConfig(
+        vocab_size=len(tokenizer), d_model=h, encoder_layers=tiny["num_layers"], decoder_layers=tiny["num_layers"],
+        encoder_attention_heads=tiny["num_heads"], decoder_attention_heads=tiny["num_heads"],
+        encoder_ffn_dim=tiny["intermediate_size"], decoder_ffn_dim=tiny["intermediate_size"],
+        max_position_embeddings=max(tiny["max_position"], max_len), pad_token_id=pad, bos_token_id=cls,
+        eos_token_id=sep, decoder_start_token_id=cls, forced_eos_token_id=None, forced_bos_token_id=None,
+        scale_embedding=True, dropout=0.1, attention_dropout=0.0, activation_dropout=0.0,
+    )
+    apply_dropout(config, dropout)
+    model = BartForConditionalGeneration(config)
+    gc = model.generation_config
+    gc.decoder_start_token_id, gc.bos_token_id, gc.eos_token_id, gc.pad_token_id = cls, cls, sep, pad
+    gc.forced_bos_token_id = gc.forced_eos_token_id = None
+    gc.no_repeat_ngram_size = 0
+    return model
+
+
+def build_tiny_qa(tokenizer, tiny: dict, max_len: int, dropout):
+    """span: a small ``BertForQuestionAnswering`` over the run's WordPiece vocabulary."""
+    from transformers import BertConfig, BertForQuestionAnswering
+
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=tiny["hidden_size"],
+                        num_hidden_layers=tiny["num_layers"], num_attention_heads=tiny["num_heads"],
+                        intermediate_size=tiny["intermediate_size"],
+                        max_position_embeddings=max(tiny["max_position"], max_len), type_vocab_size=2,
+                        pad_token_id=tokenizer.pad_token_id)
+    apply_dropout(config, dropout)
+    return BertForQuestionAnswering(config)
+
+
+def unwrap(model):
+    """The model inside DDP / compile wrappers."""
+    while hasattr(model, "module"):
+        model = model.module
+    return getattr(model, "_orig_mod", model)
+
+
+def build_model(settings, task: str, labels: list[str], folder: str, train_ex, cache_dir: str, is_main: bool,
+                barrier):
+    """The label tasks' model and tokenizer: a local HF folder (``folder``), or one built from
+    the training data (``model`` = tiny, bow, cnn, bilstm). Returns (model, tokenizer, labels,
+    a log line); a folder's own label order is kept when it covers the run's labels."""
+    if folder:
+        stored = folder_labels(folder)
+        if stored and set(stored) >= set(labels):
+            labels = stored  # keep the folder's head (warm start / eval of a checkpoint)
+        model, tokenizer = load_folder_model(folder, task, labels, settings["dropout"])
+        if settings["crf"] and task == "ner" and getattr(model, "crf", None) is None:
+            attach_crf(model, labels)
+        what = "warm start from" if settings["init_from"] else "model"
+        line = (f"{what} {folder} ({type(model).__name__}, {sum(p.numel() for p in model.parameters()):,} "
+                f"parameters; head {'kept' if stored == labels else 're-initialised'})")
+        return model, tokenizer, labels, line
+    tokenizer, how = tiny_tokenizer_cached(train_ex, settings["tiny"], cache_dir, is_main, barrier)
+    if settings["model"] == "tiny":
+        model = build_tiny_model(task, labels, tokenizer, settings["tiny"], settings["max_seq_length"],
+                                 settings["dropout"])
+        name = f"tiny BERT ({settings['tiny']['num_layers']} layers x {settings['tiny']['hidden_size']}"
+        if settings["crf"] and task == "ner":
+            attach_crf(model, labels)
+            name += " + CRF"
+    else:
+        from trainers.nets import build_net
+
+        model = build_net(settings, task, labels, tokenizer)
+        name = f"{settings['model']} ({model.config.describe()}"
+    n_params = sum(p.numel() for p in model.parameters())
+    return model, tokenizer, labels, (f"model {name}, {n_params:,} parameters; vocabulary {len(tokenizer)} "
+                                      f"{how} from the training data)")
+
+
+def attach_crf(model, labels: Sequence[str], folder: str = "") -> None:
+    """Put a CRF output layer (``model.crf``) on a token-classification model whose class has
+    none (the tiny BERT, an HF folder); ``config.crf`` records it, so the folder saved from this
+    model gets it back here (its ``crf.*`` weights are read from the folder's safetensors)."""
+    from trainers.crf import LinearChainCRF
+
+    model.crf = LinearChainCRF(labels)
+    model.config.crf = True
+    path = os.path.join(folder, "model.safetensors") if folder else ""
+    if path and os.path.exists(path):
+        from safetensors.torch import load_file
+
+        saved = {k[4:]: v for k, v in load_file(path).items() if k.startswith("crf.")}
+        if saved:
+            model.crf.load_state_dict(saved)

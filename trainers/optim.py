@@ -1,4 +1,4 @@
-"""Optimizer and schedule shared by both training loops (trainers.loop, trainers.genloop).
+"""Optimizer and schedule of the training flow (trainers.fit), for every task.
 
 AdamW with weight decay on every parameter except biases and normalisation weights (the
 fused kernel where torch has one), a step plan from the settings (``epochs`` or
@@ -23,7 +23,7 @@ def no_decay(name: str) -> bool:
 def adamw(model, settings: Mapping[str, Any], lr: float, device_type: str) -> torch.optim.AdamW:
     params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     groups = [
-        {"params": [p for n, p in params if not no_decay(n)], "weight_decay": float(settings["weight_decay"])},
+        {"params": [p for n, p in params if not no_decay(n)], "weight_decay": settings["weight_decay"]},
         {"params": [p for n, p in params if no_decay(n)], "weight_decay": 0.0},
     ]
     try:  # the fused kernel (CPU and CUDA in torch >= 2.4): one kernel for all parameters
@@ -41,11 +41,11 @@ class StepPlan:
 
 
 def plan_steps(settings: Mapping[str, Any], batches_per_epoch: int) -> StepPlan:
-    ga = int(settings["grad_accum_steps"])
+    ga = settings["grad_accum_steps"]
     per_epoch = max(1, math.ceil(batches_per_epoch / ga))
-    max_steps = int(settings["max_steps"])
-    total = max_steps if max_steps > 0 else per_epoch * int(settings["epochs"])
-    return StepPlan(per_epoch, total, math.ceil(total / per_epoch), int(round(float(settings["warmup_ratio"]) * total)))
+    max_steps = settings["max_steps"]
+    total = max_steps if max_steps > 0 else per_epoch * settings["epochs"]
+    return StepPlan(per_epoch, total, math.ceil(total / per_epoch), int(round(settings["warmup_ratio"] * total)))
 
 
 def linear_schedule(optimizer, total: int, warmup: int) -> torch.optim.lr_scheduler.LambdaLR:

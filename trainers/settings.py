@@ -40,7 +40,11 @@ DEFAULTS: dict[str, Any] = {
     "fold": 0,  # which fold is held out, 0 .. num_folds-1
     "fold_seed": 0,  # seeds the (label-stratified) fold assignment; independent of `seed`
     # --- model ---------------------------------------------------------------------------
-    "model": "tiny",  # "tiny" (built-in BERT, vocabulary built from the data) or a local HF folder
+    # tiny (a small BERT) | bow (embedding bag + linear) | cnn (TextCNN) | bilstm | a local HF folder;
+    # all but a folder build their vocabulary from the training data (docs/trainer.md: which to pick)
+    "model": "tiny",
+    "crf": False,  # ner: a linear-chain CRF output layer (Viterbi decoding, BIO transitions) over any encoder
+    "class_weights": "",  # "" (plain loss) | balanced: weigh classes by n / (k * n_class) (classification, pair)
     "init_from": "",  # warm start: run id | tag | path of an HF folder (e.g. a run's checkpoints/best)
     "dropout": "",  # "" = the model's own; a number overrides hidden/attention dropout (TOML has no null)
     "tiny": {
@@ -52,6 +56,14 @@ DEFAULTS: dict[str, Any] = {
         "max_position": 512,  # longest sequence the position table holds
         "lowercase": True,  # lowercase text before building / applying the vocabulary
     },
+    "net": {  # the preset networks (model = bow | cnn | bilstm)
+        "embedding_dim": 128,  # token embedding width
+        "hidden_size": 128,  # bilstm: hidden units per direction
+        "num_layers": 1,  # bilstm: stacked layers
+        "kernel_sizes": "2,3,4",  # cnn: convolution widths (tokens), comma-separated
+        "num_filters": 128,  # cnn: filters per width
+        "dropout": 0.1,  # before the output layer ("dropout" overrides it when set)
+    },
     # --- optimisation --------------------------------------------------------------------
     "max_seq_length": 128,  # truncate longer inputs (tokens, including [CLS]/[SEP])
     "batch_size": 32,  # per process, per micro-batch; "auto" = the largest that fits (see docs/trainer.md)
@@ -59,7 +71,7 @@ DEFAULTS: dict[str, Any] = {
     "auto_batch_max": 512,  # batch_size=auto: largest batch tried
     "auto_batch_memory_mb": 0,  # batch_size=auto on CPU: memory budget (0 = half of the available memory)
     "eval_batch_size": 64,  # per process
-    "lr": "auto",  # peak learning rate; auto = 1e-3 for model=tiny, 3e-5 for a folder model
+    "lr": "auto",  # peak learning rate; auto = 1e-3 tiny, 2e-2 bow, 5e-3 cnn / bilstm, 3e-5 a folder model
     "weight_decay": 0.01,  # AdamW decoupled weight decay (not on biases / LayerNorm)
     "warmup_ratio": 0.06,  # fraction of the update steps spent warming up linearly from 0
     "epochs": 3,  # passes over the training data (ignored when max_steps > 0)
@@ -134,6 +146,11 @@ PRIMARY_METRICS: dict[str, str] = {
     "span": "eval_f1",
 }
 PRIMARY_METRIC = "eval_accuracy"
+#: ``model`` values built from the training data (anything else is a local HF folder)
+BUILTIN_MODELS = ("tiny", "bow", "cnn", "bilstm")
+#: which preset network serves which tasks
+NET_TASKS = {"bow": ("classification", "pair"), "cnn": ("classification", "pair"),
+             "bilstm": ("classification", "pair", "ner")}
 PRIMARY_DIRECTION = "max"
 
 
@@ -148,12 +165,17 @@ def primary_metric(settings: Mapping[str, Any]) -> str:
     return PRIMARY_METRICS.get(settings.get("task", "classification"), PRIMARY_METRIC)
 
 
+#: ``lr = auto`` per model: from scratch, a bag of embeddings needs a large step; the usual
+#: fine-tuning rate for a pretrained folder
+AUTO_LR = {"tiny": 1e-3, "bow": 2e-2, "cnn": 5e-3, "bilstm": 5e-3}
+
+
 def resolve_lr(settings: Mapping[str, Any]) -> float:
-    """The peak learning rate; ``auto``: 1e-3 for the tiny model (from scratch or warm-started
-    from a tiny run), the usual fine-tuning rate 3e-5 for a pretrained folder model."""
+    """The peak learning rate; ``auto``: :data:`AUTO_LR` for the models built from scratch
+    (tiny also when warm-started from a tiny run), 3e-5 for a pretrained folder model."""
     lr = settings["lr"]
     if lr == "auto":
-        return 1e-3 if settings["model"] == "tiny" else 3e-5
+        return AUTO_LR.get(settings["model"], 3e-5)
     return float(lr)
 
 
@@ -315,8 +337,28 @@ def validate(settings: Mapping[str, Any]) -> None:
         raise SettingsError(f"num_folds is for classification tasks, not {settings['task']}")
     if int(settings["target_batch_size"]) < 0:
         raise SettingsError("target_batch_size must be >= 0")
+    _validate_models(settings)
     if settings["tiny"]["hidden_size"] % settings["tiny"]["num_heads"]:
         raise SettingsError("tiny.hidden_size must be a multiple of tiny.num_heads")
+
+
+def _validate_models(settings: Mapping[str, Any]) -> None:
+    model, task = settings["model"], settings["task"]
+    if model in NET_TASKS and task not in NET_TASKS[model]:
+        raise SettingsError(f"model={model} is for task {' / '.join(NET_TASKS[model])}, not {task}")
+    if settings["crf"] and task != "ner":
+        raise SettingsError(f"crf=true is a sequence-labeling output layer (task=ner), not for task={task}")
+    if settings["class_weights"] not in ("", "balanced"):
+        raise SettingsError(f"class_weights {settings['class_weights']!r}: expected \"\" or balanced "
+                            "(or tricks.focal for a focal loss)")
+    if settings["class_weights"] and task not in ("classification", "pair"):
+        raise SettingsError(f"class_weights=balanced is for classification and pair, not {task}")
+    try:
+        widths = [int(k) for k in str(settings["net"]["kernel_sizes"]).split(",") if k.strip()]
+    except ValueError:
+        widths = []
+    if not widths or min(widths) < 1:
+        raise SettingsError(f"net.kernel_sizes {settings['net']['kernel_sizes']!r}: expected widths like 2,3,4")
 
 
 def resolve(settings_json: Mapping[str, Any] | None = None, flags: list[str] | None = None,

@@ -4,6 +4,7 @@ Launch commands::
 
     python -m trainers.text --train_file data/train.tsv --eval_file data/dev.tsv   # CPU or one GPU
     python -m trainers.text --stage smoke --train_file data/train.tsv ...         # a stage, by hand
+    python -m trainers.text --check [--key value ...]                             # validate settings only
     accelerate launch --multi_gpu --num_processes 4 -m trainers.text ...          # 4 GPUs (DDP)
     accelerate launch --multi_gpu --num_processes 2 -m trainers.text ...          # no GPU: 2 CPU processes (gloo)
 
@@ -14,6 +15,9 @@ runs by hand) < the JSON file at ``$EXPCTL_SETTINGS`` < ``--key value`` flags (d
 ``--tiny.hidden_size 32``, ``--tricks.rdrop.alpha 4``). Outputs go to ``$EXPCTL_RUN_DIR`` (or
 ``output_dir`` when run by hand); metrics to ``$EXPCTL_METRICS`` (or ``<output>/metrics.jsonl``).
 docs/trainer.md has the reference.
+
+``--check`` validates the settings (types, values, tricks and their combinations) without
+importing torch and exits: what ``expctl run`` calls before a run exists (``project.check``).
 
 Exit codes: 0 done, 2 a user error (one line on stderr: bad setting, data or path), 3 the
 test-only ``debug_stop_after_step`` exit.
@@ -34,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in ("-h", "--help"):
         print(__doc__)
         return 0
+    check_only = "--check" in argv  # the pre-flight: validate the settings, torch-free, then stop
+    argv = [a for a in argv if a != "--check"]
     try:
         env_settings = None
         path = os.environ.get("EXPCTL_SETTINGS")
@@ -57,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     except (S.SettingsError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if check_only:
+        return 0
     run_dir = os.environ.get("EXPCTL_RUN_DIR") or os.path.abspath(settings["output_dir"])
     metrics_path = os.environ.get("EXPCTL_METRICS") or os.path.join(run_dir, "metrics.jsonl")
 

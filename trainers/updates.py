@@ -1,4 +1,4 @@
-"""The update loop shared by both training loops (trainers.loop and trainers.genloop).
+"""The update loop of the training flow (trainers.fit), for every task.
 
 Per micro-batch: ``step_fn(model, batch)`` does forward + loss + backward and returns the
 named loss terms (detached scalar tensors, ``"loss"`` the total); then clipping, the optimizer
@@ -34,9 +34,9 @@ class Timing:
 def train_updates(*, settings: dict[str, Any], accelerator, out, model, optimizer, scheduler, train_dl, sampler,
                   plan, state, ckpts, step_fn: Callable, tricks, evaluate_mid: Callable, start_epoch: int,
                   skip_batches: int, progress=None) -> Timing:
-    log_steps, eval_steps = int(settings["log_steps"]), int(settings["eval_steps"])
-    save_steps, stop_after = int(settings["save_steps"]), int(settings["debug_stop_after_step"])
-    clip = float(settings["max_grad_norm"])
+    log_steps, eval_steps = settings["log_steps"], settings["eval_steps"]
+    save_steps, stop_after = settings["save_steps"], settings["debug_stop_after_step"]
+    clip = settings["max_grad_norm"]
     nproc, total = accelerator.num_processes, plan.total
     write = progress.write if progress is not None else (lambda msg, o: o.log(msg))
     sums: dict[str, torch.Tensor] = {}

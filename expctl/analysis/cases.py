@@ -25,6 +25,7 @@ from typing import Any
 
 from expctl.analysis import parse_jsonl, read_source
 from expctl.errors import UsageError
+from trainers.metrics import bio_entities  # noqa: F401 - the one BIO chunker (conlleval's), pure Python
 
 NONE = "O"  # the "no entity" row / column of the NER confusion matrix
 
@@ -202,32 +203,6 @@ def multilabel_report(rows: list[dict], label: str | None = None, limit: int | N
 # ---------------------------------------------------------------------------------------
 # Sequence labeling
 # ---------------------------------------------------------------------------------------
-
-
-def bio_entities(tags: list[str]) -> list[tuple[str, int, int]]:
-    """Entities as (type, start, end) with ``end`` exclusive, from BIO (or IOB1) tags.
-
-    An ``I-X`` that does not continue an ``X`` entity starts a new one (as conlleval
-    does); ``E-``/``S-``/``L-``/``U-`` prefixes of BIOES / BILOU are read as well.
-    """
-    entities: list[tuple[str, int, int]] = []
-    start, kind = None, None
-    for i, tag in enumerate(list(tags) + ["O"]):
-        tag = "O" if tag is None else str(tag)
-        prefix, _, typ = tag.partition("-")
-        if not typ:
-            prefix, typ = ("O", "") if tag in ("O", "") else ("B", tag)
-        prefix = prefix.upper()
-        continues = prefix in ("I", "E", "L") and kind == typ and start is not None
-        if not continues and start is not None:
-            entities.append((kind, start, i))
-            start, kind = None, None
-        if prefix in ("B", "S", "U") or (prefix in ("I", "E", "L") and not continues):
-            start, kind = i, typ
-        if prefix in ("E", "L", "S", "U") and start is not None:
-            entities.append((kind, start, i + 1))
-            start, kind = None, None
-    return entities
 
 
 def _is_cjk(tokens: list[str]) -> bool:

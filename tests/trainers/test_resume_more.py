@@ -1,4 +1,4 @@
-"""Resume beyond the classification loop: seq2seq and span (trainers/genloop.py) crash after a
+"""Resume beyond the classification loop: seq2seq and span (trainers/tasks/seq2seq.py, span.py) crash after a
 state checkpoint and continue with resume=auto; a new run resumes another run's newest
 complete checkpoint (its folder, or its run id through a real expctl project); the errors
 for a ref that names nothing resumable are one line."""

@@ -126,7 +126,7 @@ def _encode_uncached(examples, tokenizer, task, label2id, max_len, long_text=Non
         if long_text is not None:
             from trainers.tricks.longtext import head_tail_ids
 
-            head, tail = _head_tail(long_text, max_len)
+            head, tail = head_tail_sizes(long_text, max_len)
             content = tokenizer([ex.text for ex in part], add_special_tokens=False, truncation=False)["input_ids"]
             ids = [head_tail_ids(c, head, tail, tokenizer.cls_token_id, tokenizer.sep_token_id) for c in content]
             enc = {"input_ids": ids, "token_type_ids": [[0] * len(x) for x in ids]}
@@ -163,7 +163,7 @@ def _encode_uncached(examples, tokenizer, task, label2id, max_len, long_text=Non
     return EncodedDataset.pack(feats, token_labels=task == "ner")
 
 
-def _head_tail(long_text: dict, max_len: int) -> tuple[int, int]:
+def head_tail_sizes(long_text: dict, max_len: int) -> tuple[int, int]:
     """Content tokens kept at the start / end for tricks.long_text (head_tail, head or tail)."""
     strategy = long_text.get("strategy", "head_tail")
     budget = int(long_text.get("max_length") or max_len) - 2
@@ -280,3 +280,25 @@ def make_collate(pad_id: int, task: str):
         return batch
 
     return collate
+
+
+class EpochShuffle(torch.utils.data.Sampler):
+    """Epoch ``e``'s order is the ``(e+1)``-th permutation drawn from one generator seeded with
+    ``seed``: one random stream across epochs, like a shuffled loader with a seeded generator,
+    but a function of (seed, epoch) (replayed, O(epoch x n)), so a resumed run that starts
+    in epoch ``e`` sees the same batches."""
+
+    def __init__(self, n: int, seed: int):
+        self.n, self.seed, self.epoch = n, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        g = torch.Generator().manual_seed(self.seed)
+        for _ in range(self.epoch):
+            torch.randperm(self.n, generator=g)
+        return iter(torch.randperm(self.n, generator=g).tolist())

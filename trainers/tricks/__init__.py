@@ -40,25 +40,19 @@ import contextlib
 import difflib
 from typing import Any, Mapping
 
-TASKS = ("classification", "pair", "multilabel", "ner", "seq2seq")
-#: tasks whose logits are per token ([batch, tokens, classes]) with -100 on ignored positions;
-#: for seq2seq the tokens are the decoder's (the target) and the classes the vocabulary
-TOKEN_TASKS = ("ner", "seq2seq")
+from .specs import SPECS, TASKS, TOKEN_TASKS, TrickConfigError  # noqa: F401 - the configuration side
 
 
-class TrickConfigError(ValueError):
-    """An impossible or invalid trick configuration, reported at start-up."""
-
-
-def base_loss(logits, labels, task: str):
-    """The plain loss for a task: CE, BCE-with-logits for multi-label, token CE (ignore -100)."""
+def base_loss(logits, labels, task: str, weight=None):
+    """The plain loss for a task: CE (optionally class-weighted: ``class_weights``),
+    BCE-with-logits for multi-label, token CE (ignore -100)."""
     import torch.nn.functional as F
 
     if task == "multilabel":
         return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
     if task in TOKEN_TASKS:
         return F.cross_entropy(logits.reshape(-1, logits.size(-1)), labels.reshape(-1), ignore_index=-100)
-    return F.cross_entropy(logits, labels)
+    return F.cross_entropy(logits, labels, weight=weight)
 
 
 def model_inputs(batch: Mapping[str, Any]) -> dict:
@@ -69,23 +63,8 @@ def model_inputs(batch: Mapping[str, Any]) -> dict:
 
 # --------------------------------------------------------------------------- settings
 
-#: every trick's settings with their defaults; the first key is the "main" value that the
-#: short form ``tricks.<name>=VALUE`` sets. ``enabled`` is accepted everywhere.
-SCHEMA: dict[str, dict[str, Any]] = {
-    "rdrop": {"alpha": 4.0},
-    "fgm": {"epsilon": 1.0},
-    "pgd": {"epsilon": 1.0, "alpha": 0.3, "steps": 3},
-    "focal": {"gamma": 2.0, "alpha": None},
-    "label_smoothing": {"epsilon": 0.1},
-    "mixup": {"alpha": 0.4, "mode": "embeddings", "seed": None},
-    "distill": {"teacher": None, "alpha": 0.5, "temperature": 2.0, "logits_file": None},
-    "swa": {"start": None, "every": 1, "lr": None, "lr_min": None, "strategy": "constant", "anneal_steps": 0},
-    # data-level: read by the data pipeline through long_text_settings(); validated here
-    "long_text": {"strategy": "head_tail", "head": 128, "tail": 382, "max_length": 512, "stride": 128, "pool": "mean"},
-}
-_CHOICES = {("mixup", "mode"): ("embeddings", "pooled"), ("swa", "strategy"): ("constant", "cyclic"),
-            ("long_text", "strategy"): ("head_tail", "windows", "head", "tail"), ("long_text", "pool"): ("mean", "max")}
-_NUMERIC_NONE = {("swa", "start"), ("swa", "lr"), ("swa", "lr_min")}
+#: every trick's settings with their defaults (declared in specs.py); ``enabled`` is accepted everywhere
+SCHEMA: dict[str, dict[str, Any]] = {name: dict(spec.settings) for name, spec in SPECS.items()}
 
 
 def _suggest(word: str, options) -> str:
@@ -121,13 +100,13 @@ def _coerce(name: str, key: str, value: Any, default: Any) -> Any:
         if f != int(f):
             raise TrickConfigError(f"{where} must be an integer, got {value!r}")
         return int(f)
-    if isinstance(default, float) or (name, key) in _NUMERIC_NONE:
+    if isinstance(default, float) or key in SPECS[name].numbers:
         try:
             return float(value)
         except (TypeError, ValueError) as exc:
             raise TrickConfigError(f"{where} must be a number, got {value!r}") from exc
     value = str(value)
-    choices = _CHOICES.get((name, key))
+    choices = SPECS[name].choices.get(key)
     if choices and value not in choices:
         raise TrickConfigError(f"{where} must be one of {', '.join(choices)}, got {value!r}")
     return value
@@ -176,49 +155,32 @@ def long_text_settings(settings: Mapping[str, Any] | None) -> dict[str, Any] | N
     return parse_tricks(settings).get("long_text")
 
 
-def _check_combinations(on: dict, task: str) -> None:
-    if "fgm" in on and "pgd" in on:
-        raise TrickConfigError("tricks.fgm and tricks.pgd both own the training step: enable at most one")
-    if "mixup" in on and task in TOKEN_TASKS:
-        raise TrickConfigError(f"tricks.mixup is not defined for task {task!r}: "
-                               "token labels cannot be mixed across sentences")
-    if task == "seq2seq":
-        for name in ("distill", "long_text"):
-            if name in on:
-                raise TrickConfigError(f"tricks.{name} is not available for task 'seq2seq' (R-Drop, FGM, PGD, "
-                                       "focal loss, label smoothing and SWA are)")
-    if "label_smoothing" in on and task == "multilabel":
-        raise TrickConfigError("tricks.label_smoothing applies to softmax targets; it is not defined for "
-                               "multi-label (sigmoid) training")
-    if "label_smoothing" in on and "focal" in on:
-        raise TrickConfigError("tricks.focal and tricks.label_smoothing both replace the base loss: enable at most one")
-    if "focal" in on and on["focal"]["alpha"] is not None and task != "multilabel" and not isinstance(on["focal"]["alpha"], list):
-        raise TrickConfigError("tricks.focal.alpha for single-label tasks is a list of per-class weights")
-    if "distill" in on and not on["distill"]["teacher"] and not on["distill"]["logits_file"]:
-        raise TrickConfigError("tricks.distill needs tricks.distill.teacher (a run id, tag or model folder) "
-                               "or tricks.distill.logits_file")
-    if "distill" in on and not 0.0 <= on["distill"]["alpha"] <= 1.0:
-        raise TrickConfigError("tricks.distill.alpha weighs the soft loss against CE: it must lie in [0, 1]")
-    if "distill" in on and on["distill"]["temperature"] <= 0:
-        raise TrickConfigError("tricks.distill.temperature must be > 0")
-    if "mixup" in on and on["mixup"]["alpha"] <= 0:
-        raise TrickConfigError("tricks.mixup.alpha (the Beta parameter) must be > 0")
-    if "pgd" in on and on["pgd"]["steps"] < 1:
-        raise TrickConfigError("tricks.pgd.steps must be >= 1")
-    if "swa" in on and on["swa"]["start"] is None:
-        raise TrickConfigError("tricks.swa needs tricks.swa.start (an optimizer step, or a fraction < 1 of the run)")
-    if "swa" in on and on["swa"]["strategy"] == "cyclic" and on["swa"]["lr"] is None:
-        raise TrickConfigError("tricks.swa.strategy=cyclic needs tricks.swa.lr (the cycle's maximum lr)")
+def _check_combinations(on: dict, task: str, settings: Mapping[str, Any] | None = None) -> None:
+    """Each enabled trick's own checks (specs.py): its tasks, its values, its combinations."""
+    if on and task not in TASKS:
+        raise TrickConfigError(f"tricks are not supported for task={task} yet (tasks with tricks: {', '.join(TASKS)})")
+    for name, values in on.items():
+        spec = SPECS[name]
+        if task not in spec.tasks:
+            raise TrickConfigError(spec.why_not.format(task=task))
+        if spec.check is not None:
+            spec.check(values, task, on, settings or {})
 
 
 def check_settings(settings: Mapping[str, Any]) -> None:
     """Validate the run's tricks against its task before any data or model work (fail fast):
-    unknown names and keys, invalid values, impossible combinations, unsupported tasks."""
+    unknown names and keys, invalid values, impossible combinations, unsupported tasks.
+    Torch-free (the pre-flight ``python -m trainers.text --check`` runs it)."""
     on = parse_tricks(settings)
     task = settings.get("task", "classification")
-    if on and task not in TASKS:
-        raise TrickConfigError(f"tricks are not supported for task={task} yet (tasks with tricks: {', '.join(TASKS)})")
-    _check_combinations(on, task)
+    for name in ("focal", "label_smoothing", "mixup"):
+        if name in on and settings.get("crf"):
+            raise TrickConfigError(f"tricks.{name} replaces or mixes the per-token loss; with crf=true the loss is "
+                                   "the CRF's sequence likelihood: turn one of them off")
+    if settings.get("class_weights") and ("focal" in on or "label_smoothing" in on):
+        raise TrickConfigError("class_weights=balanced weighs the plain cross-entropy; with tricks.focal use "
+                               "tricks.focal.alpha (per-class weights) instead")
+    _check_combinations(on, task, settings)
 
 
 def _unwrap(model):
@@ -281,6 +243,13 @@ class TrickSet:
 
             c = on["distill"]
             teacher = None
+            if c["teacher"] and c["logits_file"]:
+                from .distill import ensure_logits_file
+
+                try:
+                    ensure_logits_file(c["teacher"], task, self.context, c["logits_file"])
+                except (TeacherError, OSError) as exc:
+                    raise TrickConfigError(f"tricks.distill.logits_file: {exc}") from exc
             if c["teacher"] and not c["logits_file"]:
                 try:
                     teacher = load_teacher(c["teacher"], task, self.context)
@@ -328,7 +297,15 @@ class TrickSet:
             from .losses import smoothed_ce
 
             return smoothed_ce(logits, labels, self.task, self.label_smoothing)
-        return base_loss(logits, labels, self.task)
+        crf = self.context.get("crf")
+        if crf is not None:  # ner with crf=true: the negative log-likelihood of the gold path
+            return crf.nll(logits, labels)
+        weights = self.context.get("class_weights")
+        if weights is not None:
+            import torch
+
+            weights = torch.tensor(weights, dtype=logits.dtype, device=logits.device)
+        return base_loss(logits, labels, self.task, weights)
 
     def begin_step(self, model, batch) -> dict:
         """Per-step random draws and teacher logits, shared by every closure call of the step."""

@@ -11,8 +11,10 @@ The teacher is an earlier run, a tag or a path (``tricks.distill.teacher``): a f
 used as is; anything else is resolved with ``expctl show REF --json`` (``checkpoints.best``).
 It is loaded once, put in eval mode with ``requires_grad_(False)``, moved to the device but
 never ``prepare``d, and run under ``torch.no_grad``. Its logits can be precomputed once
-(``precompute_teacher_logits``) into a file (``tricks.distill.logits_file``); batches then
-carry an ``index`` tensor of dataset row ids to look them up.
+into a file (``tricks.distill.logits_file``): with ``teacher`` set too, the trainer writes
+the file before training when it does not exist (:func:`ensure_logits_file`, one teacher pass
+over the training set) and reuses it afterwards; batches carry an ``index`` tensor of dataset
+row ids to look them up. Not for ner (one logit row per example).
 
 Settings: ``teacher``, ``alpha`` (0.5), ``temperature`` (2.0), ``logits_file``.
 Cost: one teacher forward per step (none with a logits file).
@@ -69,6 +71,9 @@ def load_teacher(ref: str, task: str, context: dict):
     else:
         import transformers
 
+        from trainers.nets import register
+
+        register()  # a bow / cnn / bilstm teacher loads too
         auto = transformers.AutoModelForTokenClassification if task == "ner" else transformers.AutoModelForSequenceClassification
         model = auto.from_pretrained(str(path))
     model.eval()
@@ -122,3 +127,25 @@ def precompute_teacher_logits(teacher, batches, out_path) -> torch.Tensor:
         out[idx] = row
     torch.save(out, out_path)
     return out
+
+
+def ensure_logits_file(ref: str, task: str, context: dict, out_path: str) -> None:
+    """Write ``out_path`` (the teacher's logits over the training set, row i = dataset row i)
+    unless it exists. ``context["teacher_batches"]()`` yields the training set's batches in a
+    fixed order; the write is atomic (every process may compute it; one rename wins)."""
+    import os
+
+    if os.path.exists(out_path):
+        return
+    batches = context.get("teacher_batches")
+    if batches is None:
+        raise TeacherError("tricks.distill.logits_file: this task gives no training batches to precompute")
+    teacher = load_teacher(ref, task, context)
+    accelerator = context.get("accelerator")
+    device = accelerator.device if accelerator is not None else "cpu"
+    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
+    tmp = f"{out_path}.{os.getpid()}.tmp"
+    with torch.no_grad():
+        placed = ({k: v.to(device) for k, v in b.items()} for b in batches())
+        precompute_teacher_logits(teacher, placed, tmp)
+    os.replace(tmp, out_path)
