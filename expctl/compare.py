@@ -316,8 +316,7 @@ def table(rows: list[Row], ctx: dict[str, Any], fmt: str, columns: list[str] | N
             styles[(i, "Δ")] = "dim"
         json_rows.append({
             "strategy": row.strategy if row.kind == "run" else row.label, "kind": row.kind, "status": cells["status"],
-            "run": rec["id"], "slurm_job": (rec.get("slurm") or {}).get("job_id") if isinstance(rec.get("slurm"), dict) else None,
-            "stage": rec.get("stage"), "metric": ctx["metric"], "value": g.mean, "std": g.std, "n": g.n,
+            "run": rec["id"], "stage": rec.get("stage"), "metric": ctx["metric"], "value": g.mean, "std": g.std, "n": g.n,
             f"{metric}_mean": g.mean, f"{metric}_std": g.std, f"{metric}_n": g.n,
             "runs": [r["id"] for r in g.runs], "reproductions": [r["id"] for r in g.reproductions],
             "delta": row.delta, "within_noise": row.noise,
@@ -326,6 +325,8 @@ def table(rows: list[Row], ctx: dict[str, Any], fmt: str, columns: list[str] | N
                         if k and (k in final or k in g.metric_means)},
             "settings": {k: flat.get(k) for k in diff_keys}, "date": rec.get("started"), "commit": code.get("commit"),
         })
+        if isinstance(rec.get("slurm"), dict):  # a run on Slurm: its job id beside the plain status
+            json_rows[-1]["slurm_job"] = rec["slurm"].get("job_id")
     return visible, cols, styles, json_rows
 
 

@@ -48,6 +48,8 @@ EXAMPLES: dict[str, list[str]] = {
     "demo": ["expctl demo", "expctl demo /tmp/expctl-demo"],
     "report": ["expctl report -o report.html", "expctl report base rdrop --stage small -o report.html"],
     "export": ["expctl export csv base rdrop -o curves.csv", "expctl export tensorboard HEAD -o tb/"],
+    "cancel": ["expctl cancel k6z230", "expctl cancel last"],
+    "wait": ["expctl wait k6z230", "expctl wait last --timeout 3600"],
 }
 
 
