@@ -377,6 +377,65 @@ class Store:
         self._cache = records
         return records
 
+    # --------------------------------------------------------------- listings
+    def summaries(self, refresh_stale: bool = True) -> list[dict[str, Any]]:
+        """Every record as listings read it (expctl.recordindex: no environment, command or
+        checkpoints; ``_commit`` set), newest first, through the verified local index."""
+        from expctl import recordindex
+
+        out = recordindex.listing(self)
+        if refresh_stale:
+            for i, record in enumerate(out):
+                if record.get("status") == "running" and is_stale(record, self.repo):
+                    full = self.full_records([record])
+                    if full:
+                        out[i] = recordindex.summarize(self.finalize_stale(full[0]))
+                        out[i]["_commit"] = self.ref_ids().get(record["id"], record["_commit"])
+        out.sort(key=_newest_first_key, reverse=True)
+        return out
+
+    def full_records(self, shown: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The whole records of listed summaries (one ``cat-file --batch``), same order."""
+        blobs = self.repo.cat_blobs([f"{r['_commit']}:record.json" for r in shown])
+        out = []
+        for summary, blob in zip(shown, blobs):
+            record = self._parse(summary["id"], blob)
+            if record is not None:
+                record["_commit"] = summary["_commit"]
+                out.append(record)
+        return out
+
+    def newest(self, n: int, refresh_stale: bool = True) -> list[dict[str, Any]] | None:
+        """The ``n`` newest records, reading only those: run ids begin with their start time
+        (to the second), so ref names sort by age; records of the same second as the n-th
+        are read too and ordered by their exact start. None when a record read does not
+        follow that rule (a hand-made id): the caller lists everything instead."""
+        ids = self.ref_ids()
+        names = sorted(ids, reverse=True)
+        records: list[dict[str, Any]] = []
+        done = 0
+        want = max(n, 0)
+        while True:
+            end = min(len(names), done + max(want - len(records), 1))
+            while 0 < end < len(names) and names[end][:15] == names[end - 1][:15]:
+                end += 1  # the rest of the n-th run's second
+            chunk = names[done:end]
+            for rid, blob in zip(chunk, self.repo.cat_blobs([f"{ids[r]}:record.json" for r in chunk])):
+                record = self._parse(rid, blob)
+                if record is None:
+                    continue
+                if (record.get("started") or "").replace("-", "").replace(":", "").replace("T", "-")[:15] != rid[:15]:
+                    return None
+                record["_commit"] = ids[rid]
+                records.append(record)
+            done = end
+            if len(records) >= want or done >= len(names):
+                break
+        if refresh_stale:
+            records = [self.finalize_stale(r) if is_stale(r, self.repo) else r for r in records]
+        records.sort(key=_newest_first_key, reverse=True)
+        return records[:want]
+
     def _parse(self, run_id: str, blob: bytes | None, quiet: bool = False,
                checked: bool = False) -> dict[str, Any] | None:
         """The record in ``blob``, or None (with one warning naming the run unless quiet).

@@ -257,7 +257,7 @@ def pull(store, remote: str) -> str:
         else:
             kept += 1
     store._cache = None
-    records = store.all()  # warms the records cache
+    records = store.summaries()  # brings the local records index up to date (only the new records are read)
     new = len(set(repo.refs(RUNS)) - before)
     summary = f"{new} new run records, {len(records)} in all"
     if reconciled:

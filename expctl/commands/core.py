@@ -139,23 +139,9 @@ def run_cmd(stage, assignments, name, force, quiet, resume_ref, seeds, meta, ext
 
 
 def _row(record: dict[str, Any]) -> dict[str, Any]:
-    pm = record.get("primary_metric")
-    final = (record.get("metrics") or {}).get("final") or {}
-    check = record.get("check") or {}
-    code = record.get("code") or {}
-    commit = code.get("commit") or ""
-    return {
-        "id": record["id"],
-        "name": record.get("name") or "",
-        "stage": record.get("stage") or "",
-        "status": record.get("status"),
-        "metric": f"{pm}={fmt_value(final[pm])}" if pm and pm in final else "",
-        "check": ("passed" if check.get("passed") else "failed") if check else "",
-        "branch": code.get("branch") or "(detached)",
-        "commit": commit[:10] + ("*" if code.get("snapshot") else ""),
-        "started": (record.get("started") or "").replace("T", " ").rstrip("Z"),
-        "duration": fmt_value(record.get("duration_s")),
-    }
+    from expctl.recordindex import runs_row
+
+    return runs_row(record)
 
 
 def _clean(record: dict[str, Any]) -> dict[str, Any]:
@@ -184,13 +170,21 @@ def runs_cmd(stage, status, strategy, where, since, sort, limit, fmt, as_json):
     from expctl.records import filter_records, open_store
 
     cfg, store = open_store()
-    everything = store.all()
-    filt = filters.Filter(where, since).check(everything, declared=_declared(cfg))
+    filt = filters.Filter(where, since)
+    newest = None
+    fmt = pick_format(fmt, as_json)
+    plain = not (filt or stage or status or strategy or sort)
+    if limit is not None and plain:
+        newest = store.newest(limit)  # the default view: reads only the runs it shows
+    elif plain and fmt in ("table", "markdown") and _runs_table(store, fmt):
+        return  # every run, from the local index's ready-made rows
+    everything = newest if newest is not None else store.summaries()
+    filt.check(everything, declared=_declared(cfg))
     records = filter_records(everything, stage=stage, status=status)
     if strategy:
         from expctl import strategies as strat
 
-        found = strat.find(store, strategy)
+        found = strat.find(store, strategy, records=everything)
         ids = {r["id"] for r in found.runs} if found is not None else set()
         records = [r for r in records if r["id"] in ids
                    or (found is None and strategy in (r.get("strategy"), (r.get("code") or {}).get("branch")))]
@@ -200,9 +194,10 @@ def runs_cmd(stage, status, strategy, where, since, sort, limit, fmt, as_json):
         records = filters.sort_records(records, sort, cfg.direction_of)
     if limit is not None:
         records = records[:limit]
+    if fmt == "json" and newest is None:
+        records = store.full_records(records)  # summaries lack environment, command...: read the shown ones
     for w in store.warnings:
         message(f"expctl: warning: {w}")
-    fmt = pick_format(fmt, as_json)
     if not records and fmt != "json" and (filt or stage or status or strategy):
         message("expctl: no runs match")
     columns = ["id", "name", "stage", "status", "metric", "check", "branch", "commit", "started", "duration"]
@@ -218,7 +213,31 @@ def runs_cmd(stage, status, strategy, where, since, sort, limit, fmt, as_json):
     styles = {}
     for i, r in enumerate(rows):
         styles[(i, "status")] = {"succeeded": "green", "failed": "red", "interrupted": "yellow", "running": "cyan"}.get(r["status"], "")
-    echo(render(rows, columns, fmt, styles=styles, json_rows=[_clean(r) for r in records]))
+    echo(render(rows, columns, fmt, styles=styles, json_rows=[_clean(r) for r in records] if fmt == "json" else None))
+
+
+def _runs_table(store, fmt: str) -> bool:
+    """Print every run's row as the local index holds it; False when it cannot (a run is
+    running: its liveness is judged on the whole record)."""
+    from expctl import recordindex
+    from expctl.output import plain_table, use_color
+
+    heads = recordindex.runs_table(store)
+    if heads is None:
+        return False
+    for w in store.warnings:
+        message(f"expctl: warning: {w}")
+    columns = list(recordindex.RUNS_COLUMNS)
+    if fmt == "table" and not use_color():
+        echo(plain_table(columns, [h[3] for h in heads]))
+        return True
+    rows = [dict(zip(columns, h[3])) for h in heads]
+    styles = {(i, "status"): _STATUS_STYLE.get(r["status"], "") for i, r in enumerate(rows)}
+    echo(render(rows, columns, fmt, styles=styles))
+    return True
+
+
+_STATUS_STYLE = {"succeeded": "green", "failed": "red", "interrupted": "yellow", "running": "cyan"}
 
 
 def _declared(cfg) -> list[str]:

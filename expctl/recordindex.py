@@ -1,0 +1,301 @@
+"""The local index of what listings need: one compact file, derived from the git records.
+
+``runs`` and ``compare`` over 100,000 records cannot afford to parse 100,000 whole
+``record.json`` files per call. They read *summaries* instead: each record without what no
+listing shows (environment, command, checkpoint paths, the lists of changed files, curves'
+best values), with the same shape, so every listing reads a summary like a record.
+
+The index, ``<git dir>/expctl/index.v1``, maps each record ref's **object id** (the record
+commit) to its summary:
+
+- it is verified against the refs on every read: one ``git for-each-ref`` gives each run's
+  current record commit; an entry is used only when its commit and run id are the ref's,
+  so a changed, added or removed ref (a run, ``pull``, ``rm``, ``note``) is seen at once and
+  only the records it lacks are read from git (``cat-file --batch``) and checked by
+  expctl.recordschema, then added; entries of refs that are gone are dropped. It is never
+  stale: git's records stay the source of truth.
+- only records that passed recordschema's check are indexed; the rest are re-read, and
+  skipped with a warning, every time (as without an index).
+- the file holds a digest of its payload: a truncated, corrupted or foreign index is
+  bypassed with one warning and rebuilt from git. It is written atomically
+  (expctl.fsutil.atomic_write), so concurrent listings at worst redo each other's work.
+
+The file has two ``marshal`` parts (fast to load), each with its own length and digest:
+
+1. per record: commit, run id, sort key (newest first) and the cells of its ``runs`` row
+   (:func:`runs_row`, made terminal-safe): the default ``runs`` table reads only this;
+2. the summaries, values shared by many records (settings, code, data, check, process)
+   stored once.
+
+The header names the Python version: another Python rebuilds it quietly. Change
+:data:`FORMAT` whenever :func:`summarize` or :func:`runs_row` changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import sys
+from typing import Any
+
+from expctl.fsutil import atomic_write
+from expctl.output import fmt_value, safe_text
+
+FILE = "index.v1"
+MAGIC = b"expctl-index"
+FORMAT = 1
+DROP = frozenset(("env", "command", "checkpoints"))
+CODE_KEEP = ("commit", "tree", "head", "branch", "dirty", "snapshot")
+# top-level values stored once in the table and shared by the records that have them
+SHARED = frozenset(("settings", "settings_requested", "code", "data", "check", "process", "data_inputs"))
+
+
+def _version_tag() -> bytes:
+    return f"py{sys.version_info[0]}.{sys.version_info[1]}-m{marshal.version}".encode()
+
+
+RUNS_COLUMNS = ("id", "name", "stage", "status", "metric", "check", "branch", "commit", "started", "duration")
+
+
+def runs_row(record: dict[str, Any]) -> dict[str, Any]:
+    """The row ``expctl runs`` shows for a record."""
+    pm = record.get("primary_metric")
+    final = (record.get("metrics") or {}).get("final") or {}
+    check = record.get("check") or {}
+    code = record.get("code") or {}
+    commit = code.get("commit") or ""
+    return {
+        "id": record["id"],
+        "name": record.get("name") or "",
+        "stage": record.get("stage") or "",
+        "status": record.get("status"),
+        "metric": f"{pm}={fmt_value(final[pm])}" if pm and pm in final else "",
+        "check": ("passed" if check.get("passed") else "failed") if check else "",
+        "branch": code.get("branch") or "(detached)",
+        "commit": commit[:10] + ("*" if code.get("snapshot") else ""),
+        "started": (record.get("started") or "").replace("T", " ").rstrip("Z"),
+        "duration": fmt_value(record.get("duration_s")),
+    }
+
+
+def sort_key(record: dict[str, Any]) -> tuple:
+    """Newest first sorts by this, descending (expctl.records' order)."""
+    started_unix = record.get("started_unix")
+    if not isinstance(started_unix, (int, float)) or isinstance(started_unix, bool):
+        started_unix = 0.0
+    return (record.get("started") or "", float(started_unix), record["id"])
+
+
+def summarize(record: dict[str, Any]) -> dict[str, Any]:
+    """What listings read of a record: the record minus environment, command, checkpoints,
+    the file lists of its code snapshot and every metric but the final values."""
+    out = {k: v for k, v in record.items() if k not in DROP and not k.startswith("_")}
+    code = record.get("code")
+    if isinstance(code, dict):
+        out["code"] = {k: code[k] for k in CODE_KEEP if k in code}
+    metrics = record.get("metrics")
+    if isinstance(metrics, dict):
+        out["metrics"] = {"final": metrics.get("final")} if "final" in metrics else {}
+    data = record.get("data")
+    if isinstance(data, dict):
+        out["data"] = {p: {"fingerprint": fp.get("fingerprint")} for p, fp in data.items() if isinstance(fp, dict)}
+    return out
+
+
+class Index:
+    """The index file of one repository: load, verify, update, write."""
+
+    def __init__(self, repo):
+        self.path = repo.common_dir / "expctl" / FILE
+        self.heads: dict[str, tuple] = {}  # record commit -> (commit, run id, sort key, runs cells)
+        self.table: list[Any] = []  # shared values and the shapes of summaries
+        self.rows: dict[str, tuple] = {}  # record commit -> (commit, shape, values)
+        self._raw: bytes | None = None  # part 2, not yet loaded
+        self._interned: dict[tuple, int] | None = None
+        self.changed = False
+
+    # ------------------------------------------------------------------ file
+    def load(self) -> str | None:
+        """Read part 1 (part 2 on demand); returns why the file was unusable (None: loaded,
+        or there was none)."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            return f"unreadable ({exc.strerror or exc})"
+        nl = data.find(b"\n")
+        head = data[:nl].split(b" ") if nl > 0 else []
+        if len(head) != 7 or head[0] != MAGIC or head[1] != str(FORMAT).encode():
+            return "not an expctl index of this version"
+        if head[2] != _version_tag():
+            self.changed = True
+            return None  # another Python wrote it: rebuilt quietly
+        try:
+            len1, len2 = int(head[4]), int(head[6])
+        except ValueError:
+            return "corrupted"
+        part1, part2 = data[nl + 1:nl + 1 + len1], data[nl + 1 + len1:]
+        if len(part1) != len1 or len(part2) != len2:
+            return "truncated"
+        if _digest(part1) != head[3] or _digest(part2) != head[5]:
+            return "corrupted (its checksum does not match)"
+        try:
+            self.heads = {h[0]: h for h in marshal.loads(part1)}
+        except (ValueError, EOFError, TypeError, IndexError):
+            self.heads = {}
+            return "corrupted"
+        self._raw = part2
+        return None
+
+    def _load_summaries(self) -> None:
+        if self._raw is None:
+            return
+        raw, self._raw = self._raw, None
+        try:
+            table, rows = marshal.loads(raw)
+            self.table, self.rows = list(table), {r[0]: r for r in rows}
+        except (ValueError, EOFError, TypeError, IndexError):  # the digest matched: only a foreign writer
+            self.heads, self.table, self.rows = {}, [], {}
+        self.rows = {oid: r for oid, r in self.rows.items() if oid in self.heads}
+        self.heads = {oid: h for oid, h in self.heads.items() if oid in self.rows}
+
+    def save(self) -> None:
+        if not self.changed:
+            return
+        self._load_summaries()
+        self._compact()
+        part1 = marshal.dumps(list(self.heads.values()))
+        part2 = marshal.dumps((self.table, list(self.rows.values())))
+        head = b" ".join([MAGIC, str(FORMAT).encode(), _version_tag(), _digest(part1), str(len(part1)).encode(),
+                          _digest(part2), str(len(part2)).encode()])
+        try:
+            self.path.parent.mkdir(exist_ok=True)
+            atomic_write(self.path, head + b"\n" + part1 + part2)
+        except OSError:
+            pass  # an index is an optimisation: git holds the records
+        self.changed = False
+
+    def _compact(self) -> None:
+        """Drop shared values no summary uses any more (after many removals)."""
+        used = set()
+        for _, shape, values in self.rows.values():
+            used.add(shape)
+            for (_, shared), v in zip(self.table[shape], values):
+                if shared:
+                    used.add(v)
+        if len(used) * 2 >= len(self.table) or not self.table:
+            return
+        remap, table = {}, []
+        for i in sorted(used):
+            remap[i] = len(table)
+            table.append(self.table[i])
+        rows = {}
+        for oid, shape, values in self.rows.values():
+            values = tuple(remap[v] if shared else v for (_, shared), v in zip(self.table[shape], values))
+            rows[oid] = (oid, remap[shape], values)
+        self.table, self.rows, self._interned = table, rows, None
+
+    # --------------------------------------------------------------- entries
+    def _intern(self, value: Any) -> int:
+        if self._interned is None:
+            self._interned = {(type(v).__name__, repr(v)): i for i, v in enumerate(self.table)}
+        key = (type(value).__name__, repr(value))
+        i = self._interned.get(key)
+        if i is None:
+            i = self._interned[key] = len(self.table)
+            self.table.append(value)
+        return i
+
+    def add(self, oid: str, record: dict[str, Any]) -> None:
+        """Index a record that passed recordschema's check."""
+        self._load_summaries()
+        summary = summarize(record)
+        keys = tuple(summary)
+        shape = tuple((k, k in SHARED and isinstance(summary[k], (dict, list))) for k in keys)
+        values = tuple(self._intern(summary[k]) if shared else summary[k] for k, shared in shape)
+        row = runs_row(record)
+        cells = tuple(safe_text(fmt_value(row[c])) for c in RUNS_COLUMNS)
+        head = (oid, record["id"], sort_key(record), cells)
+        try:
+            marshal.dumps((values, head))
+        except ValueError:
+            return  # a value marshal cannot hold (never from JSON): not indexed
+        self.rows[oid] = (oid, self._intern(shape), values)
+        self.heads[oid] = head
+        self.changed = True
+
+    def drop_except(self, keep: set[str]) -> None:
+        gone = [oid for oid in self.heads if oid not in keep]
+        if gone:
+            self._load_summaries()
+            for oid in gone:
+                self.heads.pop(oid, None)
+                self.rows.pop(oid, None)
+            self.changed = True
+
+    def has(self, oid: str, run_id: str) -> bool:
+        head = self.heads.get(oid)
+        return head is not None and head[1] == run_id
+
+    def summaries(self, oids) -> list[dict[str, Any]]:
+        """The summaries of ``oids`` (each with ``_commit``), decoded shape by shape."""
+        self._load_summaries()
+        table, rows = self.table, self.rows
+        shapes: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        out = []
+        for oid in oids:
+            _, shape, values = rows[oid]
+            decoded = shapes.get(shape)
+            if decoded is None:
+                decoded = shapes[shape] = (tuple(k for k, _ in table[shape]),
+                                           tuple(k for k, shared in table[shape] if shared))
+            keys, shared_keys = decoded
+            summary = dict(zip(keys, values))
+            for key in shared_keys:
+                summary[key] = table[summary[key]]
+            summary["_commit"] = oid
+            out.append(summary)
+        return out
+
+
+def _digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=20).hexdigest().encode()
+
+
+def verified(store) -> tuple[Index, list[str]]:
+    """The index, verified against the refs (one ``for-each-ref``) and completed from git;
+    with the record commits of every usable record, in ref-name order."""
+    ids = store.ref_ids()
+    index = Index(store.repo)
+    problem = index.load()
+    if problem:
+        store.warnings.append(f"the records index ({index.path}) is {problem}: rebuilt from the git records")
+        index.changed = True
+    index.drop_except(set(ids.values()))
+    missing = [rid for rid, oid in ids.items() if not index.has(oid, rid)]
+    if missing:
+        blobs = store.repo.cat_blobs([f"{ids[rid]}:record.json" for rid in missing])
+        for rid, blob in zip(missing, blobs):
+            record = store._parse(rid, blob)
+            if record is not None:
+                index.add(ids[rid], record)
+    index.save()
+    return index, [oid for rid, oid in ids.items() if index.has(oid, rid)]
+
+
+def listing(store) -> list[dict[str, Any]]:
+    """Every usable record's summary (with ``_commit``), in ref-name order."""
+    index, oids = verified(store)
+    return index.summaries(oids)
+
+
+def runs_table(store) -> list[tuple] | None:
+    """(run id, sort key, cells of its ``runs`` row) of every usable record, newest first;
+    None when a record is running (its liveness must be judged on the whole record)."""
+    index, oids = verified(store)
+    heads = [index.heads[oid] for oid in oids]
+    if any(h[3][3] == "running" for h in heads):
+        return None
+    heads.sort(key=lambda h: h[2], reverse=True)
+    return heads
