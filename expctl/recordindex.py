@@ -44,10 +44,12 @@ from expctl.output import fmt_value, safe_text
 FILE = "index.v1"
 MAGIC = b"expctl-index"
 FORMAT = 1
-DROP = frozenset(("env", "command", "checkpoints"))
+PARTS = 3  # heads (commit, run id, sort key); runs rows; summaries
+DROP = frozenset(("env", "command", "checkpoints", "schema", "ended", "exit_code"))
 CODE_KEEP = ("commit", "tree", "head", "branch", "dirty", "snapshot")
 # top-level values stored once in the table and shared by the records that have them
-SHARED = frozenset(("settings", "settings_requested", "code", "data", "check", "process", "data_inputs"))
+SHARED = frozenset(("settings", "settings_requested", "code", "data", "check", "process", "data_inputs",
+                    "_data_key", "_settings_key", "_config_repr"))
 
 
 def _version_tag() -> bytes:
@@ -83,22 +85,35 @@ def sort_key(record: dict[str, Any]) -> tuple:
     started_unix = record.get("started_unix")
     if not isinstance(started_unix, (int, float)) or isinstance(started_unix, bool):
         started_unix = 0.0
-    return (record.get("started") or "", float(started_unix), record["id"])
+    return (record.get("started") or "", float(started_unix), sys.intern(record["id"]))
 
 
 def summarize(record: dict[str, Any]) -> dict[str, Any]:
     """What listings read of a record: the record minus environment, command, checkpoints,
-    the file lists of its code snapshot and every metric but the final values."""
-    out = {k: v for k, v in record.items() if k not in DROP and not k.startswith("_")}
+    end time and exit code, the file lists of its code snapshot, every metric but the final
+    values, and (unless it is running) its process."""
+    out = {k: (sys.intern(v) if type(v) is str and len(v) < 40 else v)  # shared strings load faster
+           for k, v in record.items() if k not in DROP and not k.startswith("_")}
+    if record.get("status") != "running":
+        out.pop("process", None)  # only a running record's process is looked at (is it alive?)
     code = record.get("code")
     if isinstance(code, dict):
         out["code"] = {k: code[k] for k in CODE_KEEP if k in code}
     metrics = record.get("metrics")
     if isinstance(metrics, dict):
-        out["metrics"] = {"final": metrics.get("final")} if "final" in metrics else {}
+        final = metrics.get("final")
+        if isinstance(final, dict):
+            final = {sys.intern(k): v for k, v in final.items()}
+        out["metrics"] = {"final": final} if "final" in metrics else {}
     data = record.get("data")
     if isinstance(data, dict):
         out["data"] = {p: {"fingerprint": fp.get("fingerprint")} for p, fp in data.items() if isinstance(fp, dict)}
+    # what expctl.membership and strategies compute per record, computed once (shared strings)
+    from expctl import membership, strategies
+
+    out["_data_key"] = membership.data_key(record)
+    out["_settings_key"] = strategies.settings_key({k: v for k, v in record.items() if k != "_commit"})
+    out["_config_repr"] = repr((record.get("settings"), record.get("settings_requested")))
     return out
 
 
@@ -107,17 +122,18 @@ class Index:
 
     def __init__(self, repo):
         self.path = repo.common_dir / "expctl" / FILE
-        self.heads: dict[str, tuple] = {}  # record commit -> (commit, run id, sort key, runs cells)
+        self.heads: dict[str, tuple] = {}  # record commit -> (commit, run id, sort key)
+        self.cells: dict[str, tuple] = {}  # record commit -> cells of its runs row
         self.table: list[Any] = []  # shared values and the shapes of summaries
         self.rows: dict[str, tuple] = {}  # record commit -> (commit, shape, values)
-        self._raw: bytes | None = None  # part 2, not yet loaded
+        self._raw: list[tuple[bytes, bytes] | None] = [None, None, None]  # parts not yet loaded
         self._interned: dict[tuple, int] | None = None
         self.changed = False
 
     # ------------------------------------------------------------------ file
     def load(self) -> str | None:
-        """Read part 1 (part 2 on demand); returns why the file was unusable (None: loaded,
-        or there was none)."""
+        """Read the heads (the other parts on demand); returns why the file was unusable
+        (None: loaded, or there was none)."""
         try:
             data = self.path.read_bytes()
         except FileNotFoundError:
@@ -126,52 +142,76 @@ class Index:
             return f"unreadable ({exc.strerror or exc})"
         nl = data.find(b"\n")
         head = data[:nl].split(b" ") if nl > 0 else []
-        if len(head) != 7 or head[0] != MAGIC or head[1] != str(FORMAT).encode():
+        if len(head) != 3 + PARTS or head[0] != MAGIC or head[1] != str(FORMAT).encode():
             return "not an expctl index of this version"
         if head[2] != _version_tag():
             self.changed = True
             return None  # another Python wrote it: rebuilt quietly
-        try:
-            len1, len2 = int(head[4]), int(head[6])
-        except ValueError:
-            return "corrupted"
-        part1, part2 = data[nl + 1:nl + 1 + len1], data[nl + 1 + len1:]
-        if len(part1) != len1 or len(part2) != len2:
+        pos, raw = nl + 1, []
+        for field in head[3:]:
+            digest, _, size = field.partition(b":")
+            if not size.isdigit():
+                return "corrupted"
+            raw.append((digest, data[pos:pos + int(size)]))
+            pos += int(size)
+        if pos != len(data) or any(len(r[1]) != int(f.partition(b":")[2]) for r, f in zip(raw, head[3:])):
             return "truncated"
-        if _digest(part1) != head[3] or _digest(part2) != head[5]:
+        self._raw = raw
+        heads = self._part(0)
+        if heads is None:
+            self._raw = [None, None, None]
             return "corrupted (its checksum does not match)"
-        try:
-            self.heads = {h[0]: h for h in marshal.loads(part1)}
-        except (ValueError, EOFError, TypeError, IndexError):
-            self.heads = {}
-            return "corrupted"
-        self._raw = part2
+        self.heads = {h[0]: h for h in heads}
         return None
 
-    def _load_summaries(self) -> None:
-        if self._raw is None:
-            return
-        raw, self._raw = self._raw, None
+    def _part(self, i: int):
+        """Part ``i`` decoded, once its digest matched; None when it does not."""
+        raw, self._raw[i] = self._raw[i], None
+        if raw is None:
+            return None
+        digest, data = raw
+        if _digest(data) != digest:
+            return None
         try:
-            table, rows = marshal.loads(raw)
-            self.table, self.rows = list(table), {r[0]: r for r in rows}
-        except (ValueError, EOFError, TypeError, IndexError):  # the digest matched: only a foreign writer
-            self.heads, self.table, self.rows = {}, [], {}
-        self.rows = {oid: r for oid, r in self.rows.items() if oid in self.heads}
-        self.heads = {oid: h for oid, h in self.heads.items() if oid in self.rows}
+            return marshal.loads(data)
+        except (ValueError, EOFError, TypeError):
+            return None
+
+    def _need(self, i: int) -> None:
+        if self._raw[i] is None:
+            return
+        value = self._part(i)  # parts 1 and 2 list their entries in the order of the heads
+        order = list(self.heads)
+        ok = isinstance(value, (list, tuple)) and (len(value) == len(order) if i == 1 else
+                                                     len(value) == 2 and len(value[1]) == len(order))
+        if ok and i == 1:
+            self.cells = dict(zip(order, value))
+        elif ok:
+            self.table = list(value[0])
+            self.rows = {oid: (oid, shape, values) for oid, (shape, values) in zip(order, value[1])}
+        # whatever a damaged part lacks is read from git again: entries need all parts
+        self.heads = {oid: h for oid, h in self.heads.items() if (i != 1 or oid in self.cells)
+                      and (i != 2 or oid in self.rows)}
+        if not ok:
+            self.changed = True
+
+    def _need_all(self) -> None:
+        self._need(1)
+        self._need(2)
 
     def save(self) -> None:
         if not self.changed:
             return
-        self._load_summaries()
+        self._need_all()
         self._compact()
-        part1 = marshal.dumps(list(self.heads.values()))
-        part2 = marshal.dumps((self.table, list(self.rows.values())))
-        head = b" ".join([MAGIC, str(FORMAT).encode(), _version_tag(), _digest(part1), str(len(part1)).encode(),
-                          _digest(part2), str(len(part2)).encode()])
+        heads = [h for h in self.heads.values() if h[0] in self.cells and h[0] in self.rows]
+        parts = [marshal.dumps(heads), marshal.dumps([self.cells[h[0]] for h in heads]),
+                 marshal.dumps((self.table, [self.rows[h[0]][1:] for h in heads]))]
+        head = b" ".join([MAGIC, str(FORMAT).encode(), _version_tag(),
+                          *(_digest(p) + b":" + str(len(p)).encode() for p in parts)])
         try:
             self.path.parent.mkdir(exist_ok=True)
-            atomic_write(self.path, head + b"\n" + part1 + part2)
+            atomic_write(self.path, head + b"\n" + b"".join(parts))
         except OSError:
             pass  # an index is an optimisation: git holds the records
         self.changed = False
@@ -209,28 +249,31 @@ class Index:
 
     def add(self, oid: str, record: dict[str, Any]) -> None:
         """Index a record that passed recordschema's check."""
-        self._load_summaries()
+        self._need_all()
         summary = summarize(record)
         keys = tuple(summary)
-        shape = tuple((k, k in SHARED and isinstance(summary[k], (dict, list))) for k in keys)
+        shape = tuple((k, k in SHARED and isinstance(summary[k], (dict, list, str))) for k in keys)
         values = tuple(self._intern(summary[k]) if shared else summary[k] for k, shared in shape)
         row = runs_row(record)
         cells = tuple(safe_text(fmt_value(row[c])) for c in RUNS_COLUMNS)
-        head = (oid, record["id"], sort_key(record), cells)
+        key = sort_key(summary)
+        head = (oid, key[2], key)
         try:
-            marshal.dumps((values, head))
+            marshal.dumps((values, head, cells))
         except ValueError:
             return  # a value marshal cannot hold (never from JSON): not indexed
         self.rows[oid] = (oid, self._intern(shape), values)
         self.heads[oid] = head
+        self.cells[oid] = cells
         self.changed = True
 
     def drop_except(self, keep: set[str]) -> None:
         gone = [oid for oid in self.heads if oid not in keep]
         if gone:
-            self._load_summaries()
+            self._need_all()
             for oid in gone:
                 self.heads.pop(oid, None)
+                self.cells.pop(oid, None)
                 self.rows.pop(oid, None)
             self.changed = True
 
@@ -240,12 +283,15 @@ class Index:
 
     def summaries(self, oids) -> list[dict[str, Any]]:
         """The summaries of ``oids`` (each with ``_commit``), decoded shape by shape."""
-        self._load_summaries()
+        self._need(2)
         table, rows = self.table, self.rows
         shapes: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         out = []
         for oid in oids:
-            _, shape, values = rows[oid]
+            row = rows.get(oid)
+            if row is None:
+                continue
+            _, shape, values = row
             decoded = shapes.get(shape)
             if decoded is None:
                 decoded = shapes[shape] = (tuple(k for k, _ in table[shape]),
@@ -291,11 +337,13 @@ def listing(store) -> list[dict[str, Any]]:
 
 
 def runs_table(store) -> list[tuple] | None:
-    """(run id, sort key, cells of its ``runs`` row) of every usable record, newest first;
+    """The cells of every usable record's ``runs`` row, newest first;
     None when a record is running (its liveness must be judged on the whole record)."""
     index, oids = verified(store)
-    heads = [index.heads[oid] for oid in oids]
-    if any(h[3][3] == "running" for h in heads):
+    index._need(1)
+    heads = [index.heads[oid] for oid in oids if oid in index.heads]
+    cells = index.cells
+    if any(cells[h[0]][3] == "running" for h in heads):
         return None
     heads.sort(key=lambda h: h[2], reverse=True)
-    return heads
+    return [cells[h[0]] for h in heads]

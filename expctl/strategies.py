@@ -228,6 +228,9 @@ def settings_key(record: dict[str, Any]) -> str:
     """Settings that define a configuration: everything but the seed."""
     from expctl import membership
 
+    known = record.get("_settings_key")  # listings' summaries carry it (expctl.recordindex)
+    if isinstance(known, str):
+        return known
     commit = record.get("_commit")  # a record commit names one version of a record: memoise by it
     if commit and commit in _SETTINGS_KEYS:
         return _SETTINGS_KEYS[commit]

@@ -222,16 +222,16 @@ def _runs_table(store, fmt: str) -> bool:
     from expctl import recordindex
     from expctl.output import plain_table, use_color
 
-    heads = recordindex.runs_table(store)
-    if heads is None:
+    cells = recordindex.runs_table(store)
+    if cells is None:
         return False
     for w in store.warnings:
         message(f"expctl: warning: {w}")
     columns = list(recordindex.RUNS_COLUMNS)
     if fmt == "table" and not use_color():
-        echo(plain_table(columns, [h[3] for h in heads]))
+        echo(plain_table(columns, cells))
         return True
-    rows = [dict(zip(columns, h[3])) for h in heads]
+    rows = [dict(zip(columns, c)) for c in cells]
     styles = {(i, "status"): _STATUS_STYLE.get(r["status"], "") for i, r in enumerate(rows)}
     echo(render(rows, columns, fmt, styles=styles))
     return True
