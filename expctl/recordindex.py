@@ -129,6 +129,7 @@ class Index:
         self._raw: list[tuple[bytes, bytes] | None] = [None, None, None]  # parts not yet loaded
         self._interned: dict[tuple, int] | None = None
         self.changed = False
+        self.problem: str | None = None  # why (part of) the file was unusable
 
     # ------------------------------------------------------------------ file
     def load(self) -> str | None:
@@ -194,6 +195,7 @@ class Index:
                       and (i != 2 or oid in self.rows)}
         if not ok:
             self.changed = True
+            self.problem = self.problem or "corrupted (its checksum does not match)"
 
     def _need_all(self) -> None:
         self._need(1)
@@ -309,17 +311,23 @@ def _digest(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=20).hexdigest().encode()
 
 
-def verified(store) -> tuple[Index, list[str]]:
-    """The index, verified against the refs (one ``for-each-ref``) and completed from git;
-    with the record commits of every usable record, in ref-name order."""
+def verified(store, part: int) -> tuple[Index, list[str]]:
+    """The index with ``part`` (1: runs rows, 2: summaries) loaded, verified against the
+    refs (one ``for-each-ref``) and completed from git; with the record commits of every
+    usable record, in ref-name order. A damaged file costs one warning and a rebuild."""
     ids = store.ref_ids()
     index = Index(store.repo)
-    problem = index.load()
-    if problem:
-        store.warnings.append(f"the records index ({index.path}) is {problem}: rebuilt from the git records")
+    index.problem = index.load()
+    if index.problem:
         index.changed = True
+    index._need(part)
     index.drop_except(set(ids.values()))
     missing = [rid for rid, oid in ids.items() if not index.has(oid, rid)]
+    if missing:
+        index._need_all()  # adding rewrites every part: a damaged one drops its entries first
+        missing = [rid for rid, oid in ids.items() if not index.has(oid, rid)]
+    if index.problem:
+        store.warnings.append(f"the records index ({index.path}) is {index.problem}: rebuilt from the git records")
     if missing:
         blobs = store.repo.cat_blobs([f"{ids[rid]}:record.json" for rid in missing])
         for rid, blob in zip(missing, blobs):
@@ -332,15 +340,14 @@ def verified(store) -> tuple[Index, list[str]]:
 
 def listing(store) -> list[dict[str, Any]]:
     """Every usable record's summary (with ``_commit``), in ref-name order."""
-    index, oids = verified(store)
+    index, oids = verified(store, 2)
     return index.summaries(oids)
 
 
 def runs_table(store) -> list[tuple] | None:
     """The cells of every usable record's ``runs`` row, newest first;
     None when a record is running (its liveness must be judged on the whole record)."""
-    index, oids = verified(store)
-    index._need(1)
+    index, oids = verified(store, 1)
     heads = [index.heads[oid] for oid in oids if oid in index.heads]
     cells = index.cells
     if any(cells[h[0]][3] == "running" for h in heads):
