@@ -162,7 +162,11 @@ class Index:
         if heads is None:
             self._raw = [None, None, None]
             return "corrupted (its checksum does not match)"
-        self.heads = {h[0]: h for h in heads}
+        try:
+            self.heads = {h[0]: h for h in heads if len(h) == 3}
+        except (TypeError, KeyError, IndexError):
+            self._raw, self.heads = [None, None, None], {}
+            return "corrupted"
         return None
 
     def _part(self, i: int):
