@@ -192,3 +192,22 @@ def test_a_running_record_whose_process_died_is_finalized_in_listings(project):
     assert top[0] == rec["id"] and top[3] == "interrupted"
     again = run_expctl(project, "runs", check=True)  # the finalized record, now from the index
     assert again.stdout.splitlines()[2].split()[3] == "interrupted"
+
+
+def test_pull_indexes_the_new_records_and_listings_follow(project, tmp_path):
+    from expctl import recordindex
+
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(bare))
+    git(project, "remote", "add", "origin", str(bare))
+    run_expctl(project, "push", check=True)
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(bare), str(clone))
+    assert "30 new run records" in run_expctl(clone, "pull", check=True).stderr
+    index = recordindex.Index(_store(clone).repo)
+    assert index.load() is None and len(index.heads) == 30  # pull left the index complete
+    head = git(project, "rev-parse", "HEAD").stdout.strip()
+    _store(project).save_many([(_record(i, time.time() - 500, head), head) for i in range(40, 43)])
+    run_expctl(project, "push", check=True)
+    assert "3 new run records, 33 in all" in run_expctl(clone, "pull", check=True).stderr
+    assert _ids(run_expctl(clone, "runs", check=True)) == _ids(run_expctl(project, "runs", check=True))
