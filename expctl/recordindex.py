@@ -125,7 +125,7 @@ class Index:
         self.heads: dict[str, tuple] = {}  # record commit -> (commit, run id, sort key)
         self.cells: dict[str, tuple] = {}  # record commit -> cells of its runs row
         self.table: list[Any] = []  # shared values and the shapes of summaries
-        self.rows: dict[str, tuple] = {}  # record commit -> (commit, shape, values)
+        self.rows: dict[str, tuple] = {}  # record commit -> (shape, values)
         self._raw: list[tuple[bytes, bytes] | None] = [None, None, None]  # parts not yet loaded
         self._interned: dict[tuple, int] | None = None
         self.changed = False
@@ -193,7 +193,7 @@ class Index:
             self.cells = dict(zip(order, value))
         elif ok:
             self.table = list(value[0])
-            self.rows = {oid: (oid, shape, values) for oid, (shape, values) in zip(order, value[1])}
+            self.rows = dict(zip(order, value[1]))  # entries: (shape, values)
         # whatever a damaged part lacks is read from git again: entries need all parts
         self.heads = {oid: h for oid, h in self.heads.items() if (i != 1 or oid in self.cells)
                       and (i != 2 or oid in self.rows)}
@@ -212,7 +212,7 @@ class Index:
         self._compact()
         heads = [h for h in self.heads.values() if h[0] in self.cells and h[0] in self.rows]
         parts = [marshal.dumps(heads), marshal.dumps([self.cells[h[0]] for h in heads]),
-                 marshal.dumps((self.table, [self.rows[h[0]][1:] for h in heads]))]
+                 marshal.dumps((self.table, [self.rows[h[0]] for h in heads]))]
         head = b" ".join([MAGIC, str(FORMAT).encode(), _version_tag(),
                           *(_digest(p) + b":" + str(len(p)).encode() for p in parts)])
         try:
@@ -225,7 +225,7 @@ class Index:
     def _compact(self) -> None:
         """Drop shared values no summary uses any more (after many removals)."""
         used = set()
-        for _, shape, values in self.rows.values():
+        for shape, values in self.rows.values():
             used.add(shape)
             for (_, shared), v in zip(self.table[shape], values):
                 if shared:
@@ -237,9 +237,9 @@ class Index:
             remap[i] = len(table)
             table.append(self.table[i])
         rows = {}
-        for oid, shape, values in self.rows.values():
+        for oid, (shape, values) in self.rows.items():
             values = tuple(remap[v] if shared else v for (_, shared), v in zip(self.table[shape], values))
-            rows[oid] = (oid, remap[shape], values)
+            rows[oid] = (remap[shape], values)
         self.table, self.rows, self._interned = table, rows, None
 
     # --------------------------------------------------------------- entries
@@ -268,7 +268,7 @@ class Index:
             marshal.dumps((values, head, cells))
         except ValueError:
             return  # a value marshal cannot hold (never from JSON): not indexed
-        self.rows[oid] = (oid, self._intern(shape), values)
+        self.rows[oid] = (self._intern(shape), values)
         self.heads[oid] = head
         self.cells[oid] = cells
         self.changed = True
@@ -297,7 +297,7 @@ class Index:
             row = rows.get(oid)
             if row is None:
                 continue
-            _, shape, values = row
+            shape, values = row
             decoded = shapes.get(shape)
             if decoded is None:
                 decoded = shapes[shape] = (tuple(k for k, _ in table[shape]),
@@ -343,8 +343,10 @@ def verified(store, part: int) -> tuple[Index, list[str]]:
 
 
 def listing(store) -> list[dict[str, Any]]:
-    """Every usable record's summary (with ``_commit``), in ref-name order."""
+    """Every usable record's summary (with ``_commit``), newest first."""
     index, oids = verified(store, 2)
+    heads = index.heads
+    oids.sort(key=lambda oid: heads[oid][2], reverse=True)
     return index.summaries(oids)
 
 

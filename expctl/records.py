@@ -383,7 +383,8 @@ class Store:
         checkpoints; ``_commit`` set), newest first, through the verified local index."""
         from expctl import recordindex
 
-        out = recordindex.listing(self)
+        out = recordindex.listing(self)  # newest first
+        finalized = False
         if refresh_stale:
             for i, record in enumerate(out):
                 if record.get("status") == "running" and is_stale(record, self.repo):
@@ -391,7 +392,9 @@ class Store:
                     if full:
                         out[i] = recordindex.summarize(self.finalize_stale(full[0]))
                         out[i]["_commit"] = self.ref_ids().get(record["id"], record["_commit"])
-        out.sort(key=_newest_first_key, reverse=True)
+                        finalized = True
+        if finalized:
+            out.sort(key=_newest_first_key, reverse=True)
         return out
 
     def full_records(self, shown: list[dict[str, Any]]) -> list[dict[str, Any]]:
