@@ -274,6 +274,18 @@ class Store:
         self.repo.git_proc("gc", "--auto", "--quiet")
 
     # ------------------------------------------------------------------- read
+    def _newest_names(self, count: int) -> tuple[list[str], dict[str, str], bool]:
+        """The ``count`` greatest run ids (newest first), their record commits, and whether
+        that is every run: git sorts and cuts, Python parses only ``count`` lines."""
+        out = self.repo.git("for-each-ref", "--sort=-refname", f"--count={count}",
+                            "--format=%(objectname) %(refname)", REF_PREFIX)
+        ids = {}
+        for line in out.splitlines():
+            oid, _, name = line.partition(" ")
+            if name.startswith(REF_PREFIX):
+                ids[name[len(REF_PREFIX):]] = oid
+        return list(ids), ids, len(ids) < count
+
     def ref_ids(self) -> dict[str, str]:
         refs = self.repo.refs(REF_PREFIX)
         return {name[len(REF_PREFIX):]: oid for name, oid in refs.items()}
@@ -413,16 +425,22 @@ class Store:
         (to the second), so ref names sort by age; records of the same second as the n-th
         are read too and ordered by their exact start. None when a record read does not
         follow that rule (a hand-made id): the caller lists everything instead."""
-        ids = self.ref_ids()
-        names = sorted(ids, reverse=True)
-        records: list[dict[str, Any]] = []
-        done = 0
         want = max(n, 0)
+        count = want + 64
+        names, ids, complete = self._newest_names(count)
+        records: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        done = 0
         while True:
             end = min(len(names), done + max(want - len(records), 1))
             while 0 < end < len(names) and names[end][:15] == names[end - 1][:15]:
                 end += 1  # the rest of the n-th run's second
-            chunk = names[done:end]
+            if end >= len(names) and not complete:  # git listed too few: ask for more
+                count *= 4
+                names, ids, complete = self._newest_names(count)
+                continue
+            chunk = [r for r in names[done:end] if r not in seen]
+            seen.update(chunk)
             for rid, blob in zip(chunk, self.repo.cat_blobs([f"{ids[r]}:record.json" for r in chunk])):
                 record = self._parse(rid, blob)
                 if record is None:

@@ -211,3 +211,18 @@ def test_pull_indexes_the_new_records_and_listings_follow(project, tmp_path):
     run_expctl(project, "push", check=True)
     assert "3 new run records, 33 in all" in run_expctl(clone, "pull", check=True).stderr
     assert _ids(run_expctl(clone, "runs", check=True)) == _ids(run_expctl(project, "runs", check=True))
+
+
+def test_runs_n_asks_git_for_more_when_one_second_holds_many_runs(repo):
+    commit_project(repo, "print('hi')\n", CONFIG)
+    head = git(repo, "rev-parse", "HEAD").stdout.strip()
+    t = float(int(time.time()) - 100)
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(t))
+    # 80 runs of one second (more than `runs -n 1` first asks git for); the latest start has the lowest id
+    items = [(_record(0, t, head, id=f"{stamp}-{k:06d}", started_unix=t + (79 - k) / 100, name=f"s{k}"), head)
+             for k in range(80)]
+    _store(repo).save_many(items)
+    full = _ids(run_expctl(repo, "runs", check=True))
+    assert full[0] == f"{stamp}-000000" and len(full) == 80
+    assert _ids(run_expctl(repo, "runs", "-n", "1", check=True)) == full[:1]
+    assert _ids(run_expctl(repo, "runs", "-n", "70", check=True)) == full[:70]
