@@ -84,8 +84,9 @@ def build(store, cfg, refs: Iterable[str] = (), *, runs_mode: bool = False, stag
     direction = cfg.direction
     stage_order = list(cfg.stages)
     refs = list(refs)
-    filt = filters.Filter(where, since).check(store.all(), declared=[*flatten(cfg.settings), *([metric] if metric else [])])
-    all_strategies = strat.collect(store, cfg)
+    everything = store.summaries()  # what listings need (expctl.recordindex), never whole records
+    filt = filters.Filter(where, since).check(everything, declared=[*flatten(cfg.settings), *([metric] if metric else [])])
+    all_strategies = strat.collect(store, cfg, everything)
     rows: list[Row] = []
     omitted: list[str] = []
 
@@ -107,7 +108,7 @@ def build(store, cfg, refs: Iterable[str] = (), *, runs_mode: bool = False, stag
 
     chosen = stage
     if runs_mode:
-        records = store.all()
+        records = everything
         if refs:
             wanted = []
             for ref in refs:
@@ -133,7 +134,7 @@ def build(store, cfg, refs: Iterable[str] = (), *, runs_mode: bool = False, stag
                 if s is not None:
                     pending.append((s.name, s.kind, s.status, s.name, note_of(s), filt.apply(s.runs), None))
                     continue
-                branch_runs = [r for r in store.all() if (r.get("code") or {}).get("branch") == ref]
+                branch_runs = [r for r in everything if (r.get("code") or {}).get("branch") == ref]
                 if branch_runs and ref != "HEAD":
                     pending.append((ref, "branch", "", ref, "", filt.apply(branch_runs), None))
                     continue

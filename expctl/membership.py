@@ -65,7 +65,9 @@ def config_key(record: Mapping[str, Any], stages: StageValues) -> str:
     stage provided (a value given with ``-s`` over a stage's value still counts).
     """
     # many runs share their settings: memoise by (stage values, stage, the settings as read)
-    memo = (stages.token, record.get("stage"), repr(record.get("settings")), repr(record.get("settings_requested")))
+    shown = record.get("_config_repr")  # listings' summaries carry it (expctl.recordindex)
+    memo = (stages.token, record.get("stage"), shown if shown is not None else
+            repr((record.get("settings"), record.get("settings_requested"))))
     key = _MEMO.get(memo)
     if key is None:
         key = _MEMO[memo] = _config_key(record, stages)
@@ -106,6 +108,9 @@ def _config_key(record: Mapping[str, Any], stages: StageValues) -> str:
 
 
 def data_key(record: Mapping[str, Any]) -> str:
+    known = record.get("_data_key")  # listings' summaries carry it (expctl.recordindex)
+    if isinstance(known, str):
+        return known
     data = record.get("data") or {}
     return json.dumps({p: (fp or {}).get("fingerprint") for p, fp in data.items() if isinstance(fp, dict)},
                       sort_keys=True)

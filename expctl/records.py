@@ -281,6 +281,18 @@ class Store:
         self.repo.git_proc("gc", "--auto", "--quiet")
 
     # ------------------------------------------------------------------- read
+    def _newest_names(self, count: int) -> tuple[list[str], dict[str, str], bool]:
+        """The ``count`` greatest run ids (newest first), their record commits, and whether
+        that is every run: git sorts and cuts, Python parses only ``count`` lines."""
+        out = self.repo.git("for-each-ref", "--sort=-refname", f"--count={count}",
+                            "--format=%(objectname) %(refname)", REF_PREFIX)
+        ids = {}
+        for line in out.splitlines():
+            oid, _, name = line.partition(" ")
+            if name.startswith(REF_PREFIX):
+                ids[name[len(REF_PREFIX):]] = oid
+        return list(ids), ids, len(ids) < count
+
     def ref_ids(self) -> dict[str, str]:
         refs = self.repo.refs(REF_PREFIX)
         return {name[len(REF_PREFIX):]: oid for name, oid in refs.items()}
@@ -387,6 +399,74 @@ class Store:
         records.sort(key=_newest_first_key, reverse=True)
         self._cache = records
         return records
+
+    # --------------------------------------------------------------- listings
+    def summaries(self, refresh_stale: bool = True) -> list[dict[str, Any]]:
+        """Every record as listings read it (expctl.recordindex: no environment, command or
+        checkpoints; ``_commit`` set), newest first, through the verified local index."""
+        from expctl import recordindex
+
+        out = recordindex.listing(self)  # newest first
+        finalized = False
+        if refresh_stale:
+            for i, record in enumerate(out):
+                if record.get("status") == "running" and is_stale(record, self.repo):
+                    full = self.full_records([record])
+                    if full:
+                        out[i] = recordindex.summarize(self.finalize_stale(full[0]))
+                        out[i]["_commit"] = self.ref_ids().get(record["id"], record["_commit"])
+                        finalized = True
+        if finalized:
+            out.sort(key=_newest_first_key, reverse=True)
+        return out
+
+    def full_records(self, shown: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The whole records of listed summaries (one ``cat-file --batch``), same order."""
+        blobs = self.repo.cat_blobs([f"{r['_commit']}:record.json" for r in shown])
+        out = []
+        for summary, blob in zip(shown, blobs):
+            record = self._parse(summary["id"], blob)
+            if record is not None:
+                record["_commit"] = summary["_commit"]
+                out.append(record)
+        return out
+
+    def newest(self, n: int, refresh_stale: bool = True) -> list[dict[str, Any]] | None:
+        """The ``n`` newest records, reading only those: run ids begin with their start time
+        (to the second), so ref names sort by age; records of the same second as the n-th
+        are read too and ordered by their exact start. None when a record read does not
+        follow that rule (a hand-made id): the caller lists everything instead."""
+        want = max(n, 0)
+        count = want + 64
+        names, ids, complete = self._newest_names(count)
+        records: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        done = 0
+        while True:
+            end = min(len(names), done + max(want - len(records), 1))
+            while 0 < end < len(names) and names[end][:15] == names[end - 1][:15]:
+                end += 1  # the rest of the n-th run's second
+            if end >= len(names) and not complete:  # git listed too few: ask for more
+                count *= 4
+                names, ids, complete = self._newest_names(count)
+                continue
+            chunk = [r for r in names[done:end] if r not in seen]
+            seen.update(chunk)
+            for rid, blob in zip(chunk, self.repo.cat_blobs([f"{ids[r]}:record.json" for r in chunk])):
+                record = self._parse(rid, blob)
+                if record is None:
+                    continue
+                if (record.get("started") or "").replace("-", "").replace(":", "").replace("T", "-")[:15] != rid[:15]:
+                    return None
+                record["_commit"] = ids[rid]
+                records.append(record)
+            done = end
+            if len(records) >= want or done >= len(names):
+                break
+        if refresh_stale:
+            records = [self.finalize_stale(r) if is_stale(r, self.repo) else r for r in records]
+        records.sort(key=_newest_first_key, reverse=True)
+        return records[:want]
 
     def _parse(self, run_id: str, blob: bytes | None, quiet: bool = False,
                checked: bool = False) -> dict[str, Any] | None:

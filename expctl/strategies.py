@@ -138,15 +138,15 @@ class Strategy:
     runs: list[dict[str, Any]] = field(default_factory=list)
 
 
-def collect(store, cfg=None) -> list[Strategy]:
+def collect(store, cfg=None, records: list[dict[str, Any]] | None = None) -> list[Strategy]:
     """Main-line tags (oldest first), then explorations (oldest first), with their runs
-    (by the one membership rule of expctl.membership)."""
+    (by the one membership rule of expctl.membership) among ``records`` (default: all)."""
     from expctl import membership
 
     repo = store.repo
     if cfg is None:
         cfg = _config_of(store)
-    index = membership.Index(store.all(), membership.StageValues.from_config(cfg))
+    index = membership.Index(store.all() if records is None else records, membership.StageValues.from_config(cfg))
     out = []
     for t in list_tags(repo):
         out.append(Strategy(t["name"], "tag", "main", t["commit"], t["tree"], t["date"], t["run"], t["fields"],
@@ -171,8 +171,8 @@ def _config_of(store):
         return None
 
 
-def find(store, name: str) -> Strategy | None:
-    for s in collect(store):
+def find(store, name: str, records: list[dict[str, Any]] | None = None) -> Strategy | None:
+    for s in collect(store, records=records):
         if s.name == name or (s.kind == "explore" and EXPLORE_PREFIX + s.name == name):
             return s
     return None
@@ -228,6 +228,9 @@ def settings_key(record: dict[str, Any]) -> str:
     """Settings that define a configuration: everything but the seed."""
     from expctl import membership
 
+    known = record.get("_settings_key")  # listings' summaries carry it (expctl.recordindex)
+    if isinstance(known, str):
+        return known
     commit = record.get("_commit")  # a record commit names one version of a record: memoise by it
     if commit and commit in _SETTINGS_KEYS:
         return _SETTINGS_KEYS[commit]

@@ -263,7 +263,7 @@ def pull(store, remote: str) -> str:
 
     apply_tombstones(store)  # a record deleted (here or in another clone) never comes back
     store._cache = None
-    records = store.all()  # warms the records cache
+    records = store.summaries()  # brings the local records index up to date (only the new records are read)
     new = len(set(repo.refs(RUNS)) - before)
     summary = f"{new} new run records, {len(records)} in all"
     if reconciled:

@@ -171,25 +171,12 @@ def run_cmd(stage, assignments, name, force, quiet, resume_ref, seeds, meta, on,
 
 
 def _row(record: dict[str, Any]) -> dict[str, Any]:
-    from expctl.cluster import status_text
+    from expctl.recordindex import runs_row
 
-    pm = record.get("primary_metric")
-    final = (record.get("metrics") or {}).get("final") or {}
-    check = record.get("check") or {}
-    code = record.get("code") or {}
-    commit = code.get("commit") or ""
-    return {
-        "id": record["id"],
-        "name": record.get("name") or "",
-        "stage": record.get("stage") or "",
-        "status": status_text(record),
-        "metric": f"{pm}={fmt_value(final[pm])}" if pm and pm in final else "",
-        "check": ("passed" if check.get("passed") else "failed") if check else "",
-        "branch": code.get("branch") or "(detached)",
-        "commit": commit[:10] + ("*" if code.get("snapshot") else ""),
-        "started": (record.get("started") or "").replace("T", " ").rstrip("Z"),
-        "duration": fmt_value(record.get("duration_s")) if record.get("status") != "running" else _elapsed(record),
-    }
+    row = runs_row(record)
+    if record.get("status") == "running":
+        row["duration"] = _elapsed(record)
+    return row
 
 
 def _elapsed(record: dict[str, Any]) -> str:
@@ -234,13 +221,22 @@ def runs_cmd(stage, status, strategy, where, since, sort, limit, columns, drop, 
     from expctl.records import filter_records, open_store
 
     cfg, store = open_store()
-    everything = store.all()
-    filt = filters.Filter(where, since).check(everything, declared=_declared(cfg))
+    filt = filters.Filter(where, since)
+    newest = None
+    fmt = pick_format(fmt, as_json)
+    plain = not (filt or stage or status or strategy or sort)
+    if limit is not None and plain:
+        newest = store.newest(limit)  # the default view: reads only the runs it shows
+    elif plain and fmt in ("table", "markdown") and not (columns or drop or only_changed) \
+            and not sys.stdout.isatty() and _runs_table(store, fmt):
+        return  # every run, from the local index's ready-made rows
+    everything = newest if newest is not None else store.summaries()
+    filt.check(everything, declared=_declared(cfg))
     records = filter_records(everything, stage=stage, status=status)
     if strategy:
         from expctl import strategies as strat
 
-        found = strat.find(store, strategy)
+        found = strat.find(store, strategy, records=everything)
         ids = {r["id"] for r in found.runs} if found is not None else set()
         records = [r for r in records if r["id"] in ids
                    or (found is None and strategy in (r.get("strategy"), (r.get("code") or {}).get("branch")))]
@@ -250,6 +246,8 @@ def runs_cmd(stage, status, strategy, where, since, sort, limit, columns, drop, 
         records = filters.sort_records(records, sort, cfg.direction_of)
     if limit is not None:
         records = records[:limit]
+    if fmt == "json" and newest is None:
+        records = store.full_records(records)  # summaries lack environment, command...: read the shown ones
     for w in store.warnings:
         message(f"expctl: warning: {w}")
     fmt = pick_format(fmt, as_json)
@@ -283,6 +281,31 @@ def runs_cmd(stage, status, strategy, where, since, sort, limit, columns, drop, 
                                  "queued": "blue"}.get(records[i].get("status"), "")
     echo(render(rows, columns, fmt, styles=styles, json_rows=[_clean(r) for r in records],
                 drop_order=["duration", "commit", "branch", "check", "name", "started", "stage"]))
+
+
+def _runs_table(store, fmt: str) -> bool:
+    """Print every run's row as the local index holds it, for a pipe (a terminal gets the
+    table fitted to its width); False when it cannot (a run is queued or running: its
+    liveness is judged on the whole record)."""
+    from expctl import recordindex
+    from expctl.output import plain_table, use_color
+
+    cells = recordindex.runs_table(store)
+    if not cells:  # a run is live (or nothing is recorded yet: the normal path gives the hint)
+        return False
+    for w in store.warnings:
+        message(f"expctl: warning: {w}")
+    columns = list(recordindex.RUNS_COLUMNS)
+    if fmt == "table" and not use_color():
+        echo(plain_table(columns, cells))
+        return True
+    rows = [dict(zip(columns, c)) for c in cells]
+    styles = {(i, "status"): _STATUS_STYLE.get(r["status"], "") for i, r in enumerate(rows)}
+    echo(render(rows, columns, fmt, styles=styles))
+    return True
+
+
+_STATUS_STYLE = {"succeeded": "green", "failed": "red", "interrupted": "yellow", "running": "cyan"}
 
 
 def _declared(cfg) -> list[str]:

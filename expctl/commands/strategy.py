@@ -179,7 +179,7 @@ def compare_cmd(refs, runs_mode, stage, where, since, sort, columns, limit, base
     if ctx.get("omitted"):
         message(f"expctl: not in this table (no succeeded run at stage {ctx['stage']}): {', '.join(ctx['omitted'])}")
     if not visible and fmt != "json":
-        if ctx.get("filtered") or stage or (runs_mode and store.all()):
+        if ctx.get("filtered") or stage or (runs_mode and store.ref_ids()):
             message("expctl: no runs match")
         elif not store.all():
             from expctl.hints import no_runs_hint

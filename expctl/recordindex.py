@@ -1,0 +1,363 @@
+"""The local index of what listings need: one compact file, derived from the git records.
+
+``runs`` and ``compare`` over 100,000 records cannot afford to parse 100,000 whole
+``record.json`` files per call. They read *summaries* instead: each record without what no
+listing shows (environment, command, checkpoint paths, the lists of changed files, curves'
+best values), with the same shape, so every listing reads a summary like a record.
+
+The index, ``<git dir>/expctl/index.v1``, maps each record ref's **object id** (the record
+commit) to its summary:
+
+- it is verified against the refs on every read: one ``git for-each-ref`` gives each run's
+  current record commit; an entry is used only when its commit and run id are the ref's,
+  so a changed, added or removed ref (a run, ``pull``, ``rm``, ``note``) is seen at once and
+  only the records it lacks are read from git (``cat-file --batch``) and checked by
+  expctl.recordschema, then added; entries of refs that are gone are dropped. It is never
+  stale: git's records stay the source of truth.
+- only records that passed recordschema's check are indexed; the rest are re-read, and
+  skipped with a warning, every time (as without an index).
+- the file holds a digest of its payload: a truncated, corrupted or foreign index is
+  bypassed with one warning and rebuilt from git. It is written atomically
+  (expctl.fsutil.atomic_write), so concurrent listings at worst redo each other's work.
+
+The file has two ``marshal`` parts (fast to load), each with its own length and digest:
+
+1. per record: commit, run id, sort key (newest first) and the cells of its ``runs`` row
+   (:func:`runs_row`, made terminal-safe): the default ``runs`` table reads only this;
+2. the summaries, values shared by many records (settings, code, data, check, process)
+   stored once.
+
+The header names the Python version: another Python rebuilds it quietly. Change
+:data:`FORMAT` whenever :func:`summarize` or :func:`runs_row` changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import sys
+from typing import Any
+
+from expctl.fsutil import atomic_write
+from expctl.output import fmt_value, safe_text
+
+FILE = "index.v1"
+MAGIC = b"expctl-index"
+FORMAT = 2
+PARTS = 3  # heads (commit, run id, sort key); runs rows; summaries
+DROP = frozenset(("env", "command", "checkpoints", "schema", "ended", "exit_code"))
+CODE_KEEP = ("commit", "tree", "head", "branch", "dirty", "snapshot")
+# top-level values stored once in the table and shared by the records that have them
+SHARED = frozenset(("settings", "settings_requested", "code", "data", "check", "process", "data_inputs",
+                    "_data_key", "_settings_key", "_config_repr"))
+
+
+def _version_tag() -> bytes:
+    return f"py{sys.version_info[0]}.{sys.version_info[1]}-m{marshal.version}".encode()
+
+
+RUNS_COLUMNS = ("id", "name", "stage", "status", "metric", "check", "branch", "commit", "started", "duration")
+
+
+def runs_row(record: dict[str, Any]) -> dict[str, Any]:
+    """The row ``expctl runs`` shows for a record."""
+    from expctl.cluster import status_text
+    pm = record.get("primary_metric")
+    final = (record.get("metrics") or {}).get("final") or {}
+    check = record.get("check") or {}
+    code = record.get("code") or {}
+    commit = code.get("commit") or ""
+    return {
+        "id": record["id"],
+        "name": record.get("name") or "",
+        "stage": record.get("stage") or "",
+        "status": status_text(record),
+        "metric": f"{pm}={fmt_value(final[pm])}" if pm and pm in final else "",
+        "check": ("passed" if check.get("passed") else "failed") if check else "",
+        "branch": code.get("branch") or "(detached)",
+        "commit": commit[:10] + ("*" if code.get("snapshot") else ""),
+        "started": (record.get("started") or "").replace("T", " ").rstrip("Z"),
+        "duration": fmt_value(record.get("duration_s")),
+    }
+
+
+def sort_key(record: dict[str, Any]) -> tuple:
+    """Newest first sorts by this, descending (expctl.records' order)."""
+    started_unix = record.get("started_unix")
+    if not isinstance(started_unix, (int, float)) or isinstance(started_unix, bool):
+        started_unix = 0.0
+    return (record.get("started") or "", float(started_unix), sys.intern(record["id"]))
+
+
+def summarize(record: dict[str, Any]) -> dict[str, Any]:
+    """What listings read of a record: the record minus environment, command, checkpoints,
+    end time and exit code, the file lists of its code snapshot, every metric but the final
+    values, and (unless it is running) its process."""
+    out = {k: (sys.intern(v) if type(v) is str and len(v) < 40 else v)  # shared strings load faster
+           for k, v in record.items() if k not in DROP and not k.startswith("_")}
+    if record.get("status") != "running":
+        out.pop("process", None)  # only a running record's process is looked at (is it alive?)
+    code = record.get("code")
+    if isinstance(code, dict):
+        out["code"] = {k: code[k] for k in CODE_KEEP if k in code}
+    metrics = record.get("metrics")
+    if isinstance(metrics, dict):
+        final = metrics.get("final")
+        if isinstance(final, dict):
+            final = {sys.intern(k): v for k, v in final.items()}
+        out["metrics"] = {"final": final} if "final" in metrics else {}
+    data = record.get("data")
+    if isinstance(data, dict):
+        out["data"] = {p: {"fingerprint": fp.get("fingerprint")} for p, fp in data.items() if isinstance(fp, dict)}
+    # what expctl.membership and strategies compute per record, computed once (shared strings)
+    from expctl import membership, strategies
+
+    out["_data_key"] = membership.data_key(record)
+    out["_settings_key"] = strategies.settings_key({k: v for k, v in record.items() if k != "_commit"})
+    out["_config_repr"] = repr((record.get("settings"), record.get("settings_requested")))
+    return out
+
+
+class Index:
+    """The index file of one repository: load, verify, update, write."""
+
+    def __init__(self, repo):
+        self.path = repo.common_dir / "expctl" / FILE
+        self.heads: dict[str, tuple] = {}  # record commit -> (commit, run id, sort key)
+        self.cells: dict[str, tuple] = {}  # record commit -> cells of its runs row
+        self.table: list[Any] = []  # shared values and the shapes of summaries
+        self.rows: dict[str, tuple] = {}  # record commit -> (shape, values)
+        self._raw: list[tuple[bytes, bytes] | None] = [None, None, None]  # parts not yet loaded
+        self._interned: dict[tuple, int] | None = None
+        self.changed = False
+        self.problem: str | None = None  # why (part of) the file was unusable
+
+    # ------------------------------------------------------------------ file
+    def load(self) -> str | None:
+        """Read the heads (the other parts on demand); returns why the file was unusable
+        (None: loaded, or there was none)."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            return f"unreadable ({exc.strerror or exc})"
+        nl = data.find(b"\n")
+        head = data[:nl].split(b" ") if nl > 0 else []
+        if len(head) != 3 + PARTS or head[0] != MAGIC or head[1] != str(FORMAT).encode():
+            return "not an expctl index of this version"
+        if head[2] != _version_tag():
+            self.changed = True
+            return None  # another Python wrote it: rebuilt quietly
+        pos, raw = nl + 1, []
+        for field in head[3:]:
+            digest, _, size = field.partition(b":")
+            if not size.isdigit():
+                return "corrupted"
+            raw.append((digest, data[pos:pos + int(size)]))
+            pos += int(size)
+        if pos != len(data) or any(len(r[1]) != int(f.partition(b":")[2]) for r, f in zip(raw, head[3:])):
+            return "truncated"
+        self._raw = raw
+        heads = self._part(0)
+        if heads is None:
+            self._raw = [None, None, None]
+            return "corrupted (its checksum does not match)"
+        try:
+            self.heads = {h[0]: h for h in heads if len(h) == 3}
+        except (TypeError, KeyError, IndexError):
+            self._raw, self.heads = [None, None, None], {}
+            return "corrupted"
+        return None
+
+    def _part(self, i: int):
+        """Part ``i`` decoded, once its digest matched; None when it does not."""
+        raw, self._raw[i] = self._raw[i], None
+        if raw is None:
+            return None
+        digest, data = raw
+        if _digest(data) != digest:
+            return None
+        try:
+            return marshal.loads(data)
+        except (ValueError, EOFError, TypeError):
+            return None
+
+    def _need(self, i: int) -> None:
+        if self._raw[i] is None:
+            return
+        value = self._part(i)  # parts 1 and 2 list their entries in the order of the heads
+        order = list(self.heads)
+        ok = isinstance(value, (list, tuple)) and (len(value) == len(order) if i == 1 else
+                                                     len(value) == 2 and len(value[1]) == len(order))
+        if ok and i == 1:
+            self.cells = dict(zip(order, value))
+        elif ok:
+            self.table = list(value[0])
+            self.rows = dict(zip(order, value[1]))  # entries: (shape, values)
+        # whatever a damaged part lacks is read from git again: entries need all parts
+        self.heads = {oid: h for oid, h in self.heads.items() if (i != 1 or oid in self.cells)
+                      and (i != 2 or oid in self.rows)}
+        if not ok:
+            self.changed = True
+            self.problem = self.problem or "corrupted (its checksum does not match)"
+
+    def _need_all(self) -> None:
+        self._need(1)
+        self._need(2)
+
+    def save(self) -> None:
+        if not self.changed:
+            return
+        self._need_all()
+        self._compact()
+        heads = [h for h in self.heads.values() if h[0] in self.cells and h[0] in self.rows]
+        parts = [marshal.dumps(heads), marshal.dumps([self.cells[h[0]] for h in heads]),
+                 marshal.dumps((self.table, [self.rows[h[0]] for h in heads]))]
+        head = b" ".join([MAGIC, str(FORMAT).encode(), _version_tag(),
+                          *(_digest(p) + b":" + str(len(p)).encode() for p in parts)])
+        try:
+            self.path.parent.mkdir(exist_ok=True)
+            atomic_write(self.path, head + b"\n" + b"".join(parts))
+        except OSError:
+            pass  # an index is an optimisation: git holds the records
+        self.changed = False
+
+    def _compact(self) -> None:
+        """Drop shared values no summary uses any more (after many removals)."""
+        used = set()
+        for shape, values in self.rows.values():
+            used.add(shape)
+            for (_, shared), v in zip(self.table[shape], values):
+                if shared:
+                    used.add(v)
+        if len(used) * 2 >= len(self.table) or not self.table:
+            return
+        remap, table = {}, []
+        for i in sorted(used):
+            remap[i] = len(table)
+            table.append(self.table[i])
+        rows = {}
+        for oid, (shape, values) in self.rows.items():
+            values = tuple(remap[v] if shared else v for (_, shared), v in zip(self.table[shape], values))
+            rows[oid] = (remap[shape], values)
+        self.table, self.rows, self._interned = table, rows, None
+
+    # --------------------------------------------------------------- entries
+    def _intern(self, value: Any) -> int:
+        if self._interned is None:
+            self._interned = {(type(v).__name__, repr(v)): i for i, v in enumerate(self.table)}
+        key = (type(value).__name__, repr(value))
+        i = self._interned.get(key)
+        if i is None:
+            i = self._interned[key] = len(self.table)
+            self.table.append(value)
+        return i
+
+    def add(self, oid: str, record: dict[str, Any]) -> None:
+        """Index a record that passed recordschema's check."""
+        self._need_all()
+        summary = summarize(record)
+        keys = tuple(summary)
+        shape = tuple((k, k in SHARED and isinstance(summary[k], (dict, list, str))) for k in keys)
+        values = tuple(self._intern(summary[k]) if shared else summary[k] for k, shared in shape)
+        row = runs_row(record)
+        cells = tuple(safe_text(fmt_value(row[c])) for c in RUNS_COLUMNS)
+        key = sort_key(summary)
+        head = (oid, key[2], key)
+        try:
+            marshal.dumps((values, head, cells))
+        except ValueError:
+            return  # a value marshal cannot hold (never from JSON): not indexed
+        self.rows[oid] = (self._intern(shape), values)
+        self.heads[oid] = head
+        self.cells[oid] = cells
+        self.changed = True
+
+    def drop_except(self, keep: set[str]) -> None:
+        gone = [oid for oid in self.heads if oid not in keep]
+        if gone:
+            self._need_all()
+            for oid in gone:
+                self.heads.pop(oid, None)
+                self.cells.pop(oid, None)
+                self.rows.pop(oid, None)
+            self.changed = True
+
+    def has(self, oid: str, run_id: str) -> bool:
+        head = self.heads.get(oid)
+        return head is not None and head[1] == run_id
+
+    def summaries(self, oids) -> list[dict[str, Any]]:
+        """The summaries of ``oids`` (each with ``_commit``), decoded shape by shape."""
+        self._need(2)
+        table, rows = self.table, self.rows
+        shapes: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        out = []
+        for oid in oids:
+            row = rows.get(oid)
+            if row is None:
+                continue
+            shape, values = row
+            decoded = shapes.get(shape)
+            if decoded is None:
+                decoded = shapes[shape] = (tuple(k for k, _ in table[shape]),
+                                           tuple(k for k, shared in table[shape] if shared))
+            keys, shared_keys = decoded
+            summary = dict(zip(keys, values))
+            for key in shared_keys:
+                summary[key] = table[summary[key]]
+            summary["_commit"] = oid
+            out.append(summary)
+        return out
+
+
+def _digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=20).hexdigest().encode()
+
+
+def verified(store, part: int) -> tuple[Index, list[str]]:
+    """The index with ``part`` (1: runs rows, 2: summaries) loaded, verified against the
+    refs (one ``for-each-ref``) and completed from git; with the record commits of every
+    usable record, in ref-name order. A damaged file costs one warning and a rebuild."""
+    ids = store.ref_ids()
+    index = Index(store.repo)
+    index.problem = index.load()
+    if index.problem:
+        index.changed = True
+    index._need(part)
+    index.drop_except(set(ids.values()))
+    missing = [rid for rid, oid in ids.items() if not index.has(oid, rid)]
+    if missing:
+        index._need_all()  # adding rewrites every part: a damaged one drops its entries first
+        missing = [rid for rid, oid in ids.items() if not index.has(oid, rid)]
+    if index.problem:
+        store.warnings.append(f"the records index ({index.path}) is {index.problem}: rebuilt from the git records")
+    if missing:
+        blobs = store.repo.cat_blobs([f"{ids[rid]}:record.json" for rid in missing])
+        for rid, blob in zip(missing, blobs):
+            record = store._parse(rid, blob)
+            if record is not None:
+                index.add(ids[rid], record)
+    index.save()
+    return index, [oid for rid, oid in ids.items() if index.has(oid, rid)]
+
+
+def listing(store) -> list[dict[str, Any]]:
+    """Every usable record's summary (with ``_commit``), newest first."""
+    index, oids = verified(store, 2)
+    heads = index.heads
+    oids.sort(key=lambda oid: heads[oid][2], reverse=True)
+    return index.summaries(oids)
+
+
+def runs_table(store) -> list[tuple] | None:
+    """The cells of every usable record's ``runs`` row, newest first;
+    None when a record is running (its liveness must be judged on the whole record)."""
+    index, oids = verified(store, 1)
+    heads = [index.heads[oid] for oid in oids if oid in index.heads]
+    cells = index.cells
+    if any(cells[h[0]][3].split(" ", 1)[0] in ("running", "queued") for h in heads):
+        return None
+    heads.sort(key=lambda h: h[2], reverse=True)
+    return [cells[h[0]] for h in heads]
