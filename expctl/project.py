@@ -27,18 +27,18 @@ checkpoints/
 GITIGNORE_ENTRIES = [line for line in GITIGNORE_BLOCK.splitlines() if line and not line.startswith("#")]
 
 
-def template_source() -> str:
-    """templates/run.sh.j2: from the installed package, or from a source checkout."""
+def template_source(name: str = "run.sh.j2") -> str:
+    """templates/NAME (run.sh.j2, sbatch.sh.j2): from the installed package, or from a source checkout."""
     from importlib import resources
 
     try:
-        return (resources.files("expctl") / "templates" / "run.sh.j2").read_text(encoding="utf-8")
+        return (resources.files("expctl") / "templates" / name).read_text(encoding="utf-8")
     except (FileNotFoundError, NotADirectoryError, OSError):
         pass
-    checkout = Path(__file__).resolve().parent.parent / "templates" / "run.sh.j2"
+    checkout = Path(__file__).resolve().parent.parent / "templates" / name
     if checkout.is_file():
         return checkout.read_text(encoding="utf-8")
-    raise NotFoundError("the run.sh template is missing from this installation (templates/run.sh.j2)")
+    raise NotFoundError(f"the {name.removesuffix('.j2')} template is missing from this installation (templates/{name})")
 
 
 def render_run_sh(cfg: config_mod.Config) -> str:

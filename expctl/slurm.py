@@ -154,16 +154,9 @@ def with_overrides(base: ClusterSettings, overrides: list[str]) -> ClusterSettin
 # ------------------------------------------------------------------- the script
 def template_source() -> str:
     """templates/sbatch.sh.j2: from the installed package, or from a source checkout."""
-    from importlib import resources
+    from expctl.project import template_source as source
 
-    try:
-        return (resources.files("expctl") / "templates" / "sbatch.sh.j2").read_text(encoding="utf-8")
-    except (FileNotFoundError, NotADirectoryError, OSError):
-        pass
-    checkout = Path(__file__).resolve().parent.parent / "templates" / "sbatch.sh.j2"
-    if checkout.is_file():
-        return checkout.read_text(encoding="utf-8")
-    raise NotFoundError("the sbatch template is missing from this installation (templates/sbatch.sh.j2)")
+    return source("sbatch.sh.j2")
 
 
 def launch_argv(argv: list[str]) -> list[str]:
