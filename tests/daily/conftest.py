@@ -100,3 +100,15 @@ def assert_fits(text: str, cols: int) -> None:
     for line in text.splitlines():
         line = line.split("\r")[-1]
         assert len(line) <= cols, f"line wider than {cols}: {line!r}"
+
+
+def push_and_clone(project: Path, tmp_path: Path) -> Path:
+    """Push ``project`` to a new bare remote, clone it and `expctl pull` there: the clone."""
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(project, "remote", "add", "origin", str(remote))
+    run_expctl(project, "push", check=True)
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(remote), str(clone))
+    run_expctl(clone, "pull", check=True)
+    return clone

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.conftest import _expctl_bin, git, run_expctl
+from tests.conftest import _expctl_bin, commit_project, git, run_expctl
 from tests.daily.conftest import assert_fits, in_pty
 
 SLOW = textwrap.dedent('''
@@ -27,13 +27,8 @@ SLOW = textwrap.dedent('''
 
 @pytest.fixture
 def slow(repo):
-    (repo / "slow.py").write_text(SLOW)
-    (repo / "expctl.toml").write_text('[project]\nname = "s"\ncommand = "python3 slow.py"\n'
-                                      'default_stage = "none"\nprimary_metric = "eval_accuracy"\n[settings]\nseed = 1\n')
-    run_expctl(repo, "init", check=True)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "p")
-    return repo
+    return commit_project(repo, SLOW, '[project]\nname = "s"\ncommand = "python3 slow.py"\n'
+                          'default_stage = "none"\nprimary_metric = "eval_accuracy"\n[settings]\nseed = 1\n', "slow.py")
 
 
 def test_plain_status_lines_when_piped(slow):

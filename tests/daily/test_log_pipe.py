@@ -6,7 +6,7 @@ import json
 import subprocess
 import textwrap
 
-from tests.conftest import _expctl_bin, git, run_expctl
+from tests.conftest import _expctl_bin, commit_project, git, run_expctl
 
 CHATTY = textwrap.dedent('''
     import time
@@ -20,12 +20,8 @@ CHATTY = textwrap.dedent('''
 
 
 def test_log_is_complete_when_stdout_reader_goes_away(repo):
-    (repo / "chatty.py").write_text(CHATTY)
-    (repo / "expctl.toml").write_text('[project]\nname = "c"\ncommand = "python3 chatty.py"\n'
-                                      'default_stage = "none"\n[settings]\nseed = 1\n')
-    run_expctl(repo, "init", check=True)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "p")
+    commit_project(repo, CHATTY, '[project]\nname = "c"\ncommand = "python3 chatty.py"\n'
+                   'default_stage = "none"\n[settings]\nseed = 1\n', "chatty.py")
     proc = subprocess.Popen([*_expctl_bin(), "run"], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     first = proc.stdout.readline()  # `| head -1`: read one line, then close the pipe
     proc.stdout.close()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import git, run_expctl
+from tests.conftest import run_expctl
+from tests.daily.conftest import push_and_clone
 
 
 def test_note_on_run_and_tag_shown_compared_pushed_and_pulled(project, tmp_path):
@@ -28,13 +29,7 @@ def test_note_on_run_and_tag_shown_compared_pushed_and_pulled(project, tmp_path)
     run_expctl(project, "note", rid, "--edit", env={"EDITOR": str(editor), "VISUAL": str(editor)}, check=True)
     assert run_expctl(project, "note", rid, check=True).stdout == "edited note\n"
     # pushed and pulled with the records
-    remote = tmp_path / "remote.git"
-    git(tmp_path, "init", "-q", "--bare", str(remote))
-    git(project, "remote", "add", "origin", str(remote))
-    run_expctl(project, "push", check=True)
-    clone = tmp_path / "clone"
-    git(tmp_path, "clone", "-q", str(remote), str(clone))
-    run_expctl(clone, "pull", check=True)
+    clone = push_and_clone(project, tmp_path)
     assert run_expctl(clone, "note", rid, check=True).stdout == "edited note\n"
     assert run_expctl(clone, "note", "base", check=True).stdout == "the baseline\n"
     # an unknown target: one line, exit 4

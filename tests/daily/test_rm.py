@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from tests.conftest import git, run_expctl
-from tests.daily.conftest import in_pty
+from tests.daily.conftest import in_pty, push_and_clone
 
 
 def _ids(path):
@@ -44,13 +44,7 @@ def test_rm_refuses_a_tagged_run_without_force(project):
 def test_deletion_is_pushed_and_never_comes_back_on_pull(project, tmp_path):
     for acc in ("0.1", "0.9"):
         run_expctl(project, "run", "-q", "-s", f"acc={acc}", check=True)
-    remote = tmp_path / "remote.git"
-    git(tmp_path, "init", "-q", "--bare", str(remote))
-    git(project, "remote", "add", "origin", str(remote))
-    run_expctl(project, "push", check=True)
-    clone = tmp_path / "clone"
-    git(tmp_path, "clone", "-q", str(remote), str(clone))
-    run_expctl(clone, "pull", check=True)
+    clone = push_and_clone(project, tmp_path)
     assert len(_ids(clone)) == 2
     gone, kept = _ids(project)
     run_expctl(project, "rm", gone, "--yes", check=True)
