@@ -87,7 +87,7 @@ def main(argv=None) -> int:
     p.add_argument("--report-only", action="store_true", help="only rebuild the table from the recorded runs")
     args = p.parse_args(argv)
     project = Path(args.dir).resolve()
-    started = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    started = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     if not args.report_only:
         tricks_study.setup(project, 4000, 2000, args.reuse)
         for name, knobs in SWEEPS.items():
@@ -96,7 +96,7 @@ def main(argv=None) -> int:
             with (project / f"sweep-{name}.log").open("w") as log:
                 subprocess.run(cmd, cwd=project, stdout=log, stderr=subprocess.STDOUT, check=False)
     md = table(runs(project))
-    finished = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    finished = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     head = f"{started} – {finished}, project {project}\n\n"
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -178,7 +178,7 @@ def classify(run: dict):
     s = run["settings"]
     s = s.get("settings", s)
     on = []
-    for label, knob, value, _ in TRICKS:
+    for label, knob, _value, _ in TRICKS:
         v = get(s, knob)
         base = BASE_VALUES.get(knob, "0")
         if v is None or str(v) == base or (knob != "train_file" and float(v) == 0):
@@ -280,7 +280,7 @@ def main(argv=None) -> int:
     EDA_N_AUG = args.eda_n_aug
     TRICKS[-1] = TRICKS[-1][:3] + (f"α 0.1, {EDA_N_AUG} aug./row ({args.train * (EDA_N_AUG + 1):,} rows)",)
     t0 = time.time()
-    started = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    started = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     cmds = sweep_commands(args.epochs, args.seeds)
     if not args.report_only:
         setup(project, args.train, args.dev, args.reuse)
@@ -293,7 +293,7 @@ def main(argv=None) -> int:
                    if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    finished = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    finished = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     head = (f"Machine: {cpu}, {os.cpu_count()} cores (shared), Python {platform.python_version()}; "
             f"{started} – {finished}; wall time {time.time() - t0:.0f} s.\n\n"
             f"Sweep commands (in {project}, run side by side):\n\n"

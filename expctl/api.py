@@ -18,7 +18,8 @@ frame is built.
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 __all__ = ["runs", "compare", "to_frame"]
 

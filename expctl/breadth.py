@@ -30,8 +30,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from expctl.errors import ConfigError, NotFoundError, UsageError
 
@@ -83,7 +84,7 @@ def kfold_commands(cfg, k: int, stage: str | None, assignments: Iterable[str], e
 def kfold_execute(root, cmds: list[tuple[list[str], dict]], echo=print) -> list[int]:
     exe = [sys.executable, "-m", "expctl.cli"]
     codes = []
-    for i, (args, meta) in enumerate(cmds, 1):
+    for _i, (args, meta) in enumerate(cmds, 1):
         g = meta["group"]
         echo(f"expctl: kfold {g['id']} [fold {g['fold'] + 1}/{g['k']}]")
         codes.append(subprocess.run([*exe, *args], cwd=root).returncode)

@@ -170,12 +170,12 @@ def main(argv: list[str] | None = None) -> None:
             click.echo(f"expctl: error: {exc.strerror}{where}{hint}", err=True)
             sys.exit(int(ExitCode.GIT))
         click.echo(f"expctl: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
-        sys.exit(70)
+        sys.exit(int(ExitCode.INTERNAL))
     except Exception as exc:  # noqa: BLE001 - last line of defence: one line, no traceback
         if debug:
             raise
         click.echo(f"expctl: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
-        sys.exit(70)
+        sys.exit(int(ExitCode.INTERNAL))
     sys.exit(0)
 
 

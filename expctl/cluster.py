@@ -89,7 +89,7 @@ def submit(cfg, store: Store, specs: list[RunSpec], overrides: list[str], *, for
     repo = store.repo
     t0 = time.time()
     snap = repo.snapshot(f"expctl snapshot for a Slurm submission at {iso(t0)}\n", int(cfg.max_untracked_mb * 1024 * 1024))
-    for spec, st, _, _ in prepared:
+    for _spec, st, _, _ in prepared:
         if st and st.requires and not force and not runner.full_ready(store, st.requires, snap.tree):
             raise RefusedError(f"stage {st.name} needs a passing {st.requires} run of this exact code first "
                                f"(`expctl run --stage {st.requires}`, here or --on slurm), or --force")
@@ -100,7 +100,7 @@ def submit(cfg, store: Store, specs: list[RunSpec], overrides: list[str], *, for
             "excluded": snap.excluded}
     python = slurm.python_for_jobs(cs)
     runs, records = [], []
-    for spec, st, settings, argv in prepared:
+    for spec, _st, settings, argv in prepared:
         run_id = new_run_id()
         run_dir = store.run_dir(run_id)
         run_dir.mkdir(parents=True)
@@ -232,7 +232,8 @@ def export_code(store: Store, record: dict[str, Any], dest: Path) -> None:
 
 def job_finish(root: Path, run_id: str, returncode: int, signal_name: str) -> None:
     """In the job, after run.sh: the final record (as for a local run) plus Slurm's part."""
-    from expctl import config as config_mod, runner
+    from expctl import config as config_mod
+    from expctl import runner
 
     store = _store(root)
     record = _own(store, run_id)
@@ -243,7 +244,7 @@ def job_finish(root: Path, run_id: str, returncode: int, signal_name: str) -> No
     except ExpctlError:
         cfg = None
     signals = [15] if signal_name else []
-    for attempt in range(3):
+    for _attempt in range(3):
         try:
             final = runner.finalize(cfg, store, record, returncode=returncode, signals=signals)
             break

@@ -14,14 +14,15 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
+from expctl import strategies as strat
 from expctl.cluster import status_text
 from expctl.errors import NotFoundError, UsageError
 from expctl.output import fmt_value
 from expctl.settings import flatten
-from expctl import strategies as strat
 
 HIDDEN_METRIC_PREFIXES = ("train_samples_per_s", "lr", "time", "epoch", "train_runtime")
 

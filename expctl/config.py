@@ -11,9 +11,10 @@ import os
 import re
 import shlex
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from expctl.errors import ConfigError, NotFoundError, UsageError
 from expctl.settings import did_you_mean

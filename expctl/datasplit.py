@@ -304,7 +304,7 @@ def split_file(path: str | os.PathLike, *, dev: float = 0.1, test: float = 0.1, 
     ext = ".json" if src.fmt == "squad" else (Path(src.path).suffix or f".{src.fmt}")
     names = [s for s in SPLITS if s == "train" or (s == "dev" and dev) or (s == "test" and test)]
     targets = {s: out / f"{s}{ext}" for s in names}
-    for s, target in targets.items():
+    for target in targets.values():
         if target.resolve() == Path(src.path).resolve():
             raise RefusedError(f"{target} is the input file; give --out another folder")
         if target.exists() and not force:

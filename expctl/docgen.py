@@ -20,6 +20,7 @@ EXIT_MEANINGS = {
     ExitCode.GIT: "not a git repository, a git operation refused (e.g. a promote that would conflict), or the repository / run folder could not be written (disk full)",
     ExitCode.CHECK_FAILED: "the program succeeded but the stage check failed (or `reproduce` did not match)",
     ExitCode.REFUSED: "refused without --force (edited files, existing tag, `full` without a passing smoke)",
+    ExitCode.INTERNAL: "an internal error in expctl (a bug): one line on stderr; `expctl --debug ...` shows the traceback",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C, SIGTERM); the run is recorded as interrupted",
 }
 

@@ -18,7 +18,8 @@ import shutil
 import socket
 import subprocess
 import sys
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 MASK = "***"
 SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASSWORD|PASSWD|PWD_|CREDENTIAL|AUTH", re.IGNORECASE)

@@ -16,8 +16,9 @@ import calendar
 import math
 import re
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from expctl.errors import UsageError
 from expctl.settings import did_you_mean, flatten, infer_value
@@ -57,7 +58,7 @@ def fields(record: Mapping[str, Any]) -> dict[str, Any]:
     code = record.get("code") or {}
     out: dict[str, Any] = {"status": record.get("status"), "stage": record.get("stage"), "name": record.get("name"),
                            "id": record.get("id"), "branch": code.get("branch"), "commit": code.get("commit")}
-    out.update(((record.get("metrics") or {}).get("final") or {}))
+    out.update((record.get("metrics") or {}).get("final") or {})
     out.update({k: v for k, v in flatten(record.get("settings") or {}).items() if not isinstance(v, dict)})
     return out
 
@@ -65,7 +66,7 @@ def fields(record: Mapping[str, Any]) -> dict[str, Any]:
 def known_keys(records: Iterable[Mapping[str, Any]], declared: Iterable[str] = ()) -> set[str]:
     keys = set(RECORD_FIELDS) | set(declared)
     for r in records:
-        keys.update(((r.get("metrics") or {}).get("final") or {}))
+        keys.update((r.get("metrics") or {}).get("final") or {})
         keys.update(flatten(r.get("settings") or {}))
     return keys
 
@@ -154,7 +155,7 @@ class Filter:
     def __bool__(self) -> bool:
         return bool(self.conditions) or self.cutoff is not None
 
-    def check(self, records: Iterable[Mapping[str, Any]], declared: Iterable[str] = ()) -> "Filter":
+    def check(self, records: Iterable[Mapping[str, Any]], declared: Iterable[str] = ()) -> Filter:
         if self.conditions:
             check_keys(self.conditions, known_keys(records, declared))
         return self

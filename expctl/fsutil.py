@@ -6,9 +6,9 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
-
+from typing import Any
 
 CRASH_ENV = "EXPCTL_TEST_CRASH_AT"
 

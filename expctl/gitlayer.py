@@ -19,9 +19,9 @@ import subprocess
 import tempfile
 import time
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from expctl.errors import GitError, NotFoundError, UsageError
 from expctl.fsutil import atomic_write, crash_point
@@ -120,7 +120,7 @@ class Repo:
 
     # ------------------------------------------------------------------ basics
     @classmethod
-    def open(cls, path: str | os.PathLike) -> "Repo":
+    def open(cls, path: str | os.PathLike) -> Repo:
         proc = run_git(["rev-parse", "--show-toplevel", "--git-common-dir", "--git-path", "index",
                         "--show-object-format"], path, check=False)
         if proc.returncode != 0:

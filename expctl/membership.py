@@ -19,8 +19,9 @@ go through :func:`tag_members` and :func:`branch_members`.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from expctl.settings import flatten
 
@@ -38,7 +39,7 @@ class StageValues:
     defaults: dict[str, Any]
 
     @classmethod
-    def from_config(cls, cfg) -> "StageValues":
+    def from_config(cls, cfg) -> StageValues:
         if cfg is None:
             return cls(frozenset(), {}, {})
         defaults = flatten(cfg.settings or {})

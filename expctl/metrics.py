@@ -6,9 +6,10 @@ import glob
 import json
 import math
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from expctl.fsutil import iter_jsonl
 

@@ -11,7 +11,8 @@ import json
 import math
 import os
 import sys
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import click
 
@@ -281,7 +282,7 @@ class stdout_to_stderr:
         self.active = active
         self.saved: int | None = None
 
-    def __enter__(self) -> "stdout_to_stderr":
+    def __enter__(self) -> stdout_to_stderr:
         if self.active:
             sys.stdout.flush()
             self.saved = os.dup(1)

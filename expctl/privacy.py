@@ -11,7 +11,7 @@ sensitive).
 from __future__ import annotations
 
 import fnmatch
-from typing import Iterable
+from collections.abc import Iterable
 
 DEFAULT_SECRET_FILES = (
     ".env", ".env.*", "*.env",

@@ -22,8 +22,9 @@ import secrets
 import socket
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from expctl import recordschema
 from expctl.errors import NotFoundError, UsageError

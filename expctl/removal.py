@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from expctl.errors import RefusedError
-
 RUNS = "refs/expctl/runs/"
 TOMBS = "refs/expctl/deleted/"
 

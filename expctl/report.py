@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from expctl import __version__
 from expctl.errors import UsageError
@@ -193,7 +194,7 @@ def render(report: Report) -> str:
     env.filters["json"] = lambda v: json.dumps(v, ensure_ascii=False, sort_keys=True, default=str)
     template = env.from_string(_asset("report.html.j2"))
     sort_keys = []
-    for row, jr in zip(report.rows, report.json_rows):
+    for _row, jr in zip(report.rows, report.json_rows):
         keys = {}
         for col in report.columns:
             if col == report.metric:

@@ -19,8 +19,9 @@ import stat as stat_mod
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from expctl import metrics as metrics_mod
 from expctl.config import Config
@@ -91,7 +92,7 @@ def fingerprint(path: Path) -> dict[str, Any] | None:
 def data_fingerprints(cfg: Config, settings: dict[str, Any]) -> dict[str, Any]:
     """Fingerprints of the data files a run reads: settings that name existing paths, and [data] files."""
     paths: dict[str, Path] = {}
-    for key, value in flatten(settings).items():
+    for _key, value in flatten(settings).items():
         if not isinstance(value, str) or not value or len(value) > 1024 or "\0" in value:
             continue
         if "/" not in value and "." not in value:

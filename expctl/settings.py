@@ -15,7 +15,8 @@ import difflib
 import fnmatch
 import json
 import re
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from expctl.errors import ConfigError, UsageError
 

@@ -19,11 +19,12 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from expctl.errors import ConfigError, ExpctlError, ExitCode, NotFoundError, UsageError
+from expctl.errors import ConfigError, ExitCode, ExpctlError, NotFoundError, UsageError
 from expctl.settings import did_you_mean
 
 CLUSTER_KEYS = ("partition", "time", "gres", "cpus_per_task", "mem", "nodes", "ntasks_per_node",

@@ -17,8 +17,9 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from expctl.errors import GitError, NotFoundError, RefusedError, UsageError
 from expctl.gitlayer import check_ref_name
@@ -104,7 +105,7 @@ def load_explorations(repo) -> dict[str, dict[str, Any]]:
     names = sorted(refs)
     blobs = repo.cat_blobs([f"{refs[n]}:strategy.json" for n in names])
     out = {}
-    for ref, blob in zip(names, blobs):
+    for _ref, blob in zip(names, blobs):
         if blob is None:
             continue
         try:

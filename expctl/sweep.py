@@ -19,8 +19,9 @@ import secrets
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from expctl.errors import ConfigError, NotFoundError, UsageError
 from expctl.settings import MISSING, coerce, flatten, resolve, split_assignment

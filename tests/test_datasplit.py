@@ -7,9 +7,8 @@ import json
 import random
 from collections import Counter
 
-from tests.conftest import commit_project, git
-
 from expctl.datasplit import plan, split_file
+from tests.conftest import commit_project, git
 
 
 def write_csv(path, n=1000, dups=0, seed=0):

@@ -164,7 +164,8 @@ def test_runs_n_orders_runs_of_one_second_by_their_exact_start(repo):
 
 
 def test_summaries_give_the_same_strategies_as_whole_records(project):
-    from expctl import config as config_mod, strategies
+    from expctl import config as config_mod
+    from expctl import strategies
 
     git(project, "tag", "-a", "base", "HEAD", "-m",
         f"Strategy base\n\nexpctl-run: {_ids(run_expctl(project, 'runs'))[-1]}\nexpctl-stage: small\n")

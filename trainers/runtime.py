@@ -168,7 +168,8 @@ class Progress:
         self.bar = None
         if enabled:
             try:
-                from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TimeRemainingColumn
+                from rich.progress import BarColumn, MofNCompleteColumn, TimeRemainingColumn
+                from rich.progress import Progress as Bar
 
                 self.bar = Bar("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                                TimeRemainingColumn())

@@ -91,7 +91,7 @@ def ner(n: int, seed: int = 0) -> list[dict]:
     for _ in range(n):
         toks, tags = [], []
 
-        def add(words, tag):
+        def add(words, tag, toks=toks, tags=tags):
             toks.extend(words)
             tags.extend(tag if isinstance(tag, list) else [tag] * len(words))
 

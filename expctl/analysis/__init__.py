@@ -17,8 +17,9 @@ import json
 import math
 import os
 import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from expctl.errors import NotFoundError
 

@@ -13,9 +13,9 @@ browser) can check what was drawn; ``<title>`` elements give hover text.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
-from typing import Sequence
 
 from expctl.analysis.curvegroups import Band, is_sparse
 

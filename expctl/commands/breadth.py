@@ -6,8 +6,8 @@ import json
 
 import click
 
-from expctl.errors import ExitCode, UsageError
 from expctl.commands.cluster import on_options
+from expctl.errors import ExitCode, UsageError
 from expctl.output import echo, fmt_value, format_option, message, pick_format, render
 
 

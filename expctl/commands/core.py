@@ -9,10 +9,20 @@ from typing import Any
 
 import click
 
-from expctl.errors import ExitCode, ExpctlError
 from expctl.commands.cluster import on_options
-from expctl.output import (choose_columns, echo, fmt_value, format_option, message, pick_format, render, safe_text,
-                           split_columns, table_options)
+from expctl.errors import ExitCode, ExpctlError
+from expctl.output import (
+    choose_columns,
+    echo,
+    fmt_value,
+    format_option,
+    message,
+    pick_format,
+    render,
+    safe_text,
+    split_columns,
+    table_options,
+)
 
 
 @click.command("init")
@@ -276,7 +286,7 @@ def runs_cmd(stage, status, strategy, where, since, sort, limit, columns, drop, 
         columns = asked
     columns = choose_columns(rows, columns, drop=split_columns(drop), only_changed=only_changed, keep=["id"])
     styles = {}
-    for i, r in enumerate(rows):
+    for i in range(len(rows)):
         styles[(i, "status")] = {"succeeded": "green", "failed": "red", "interrupted": "yellow", "running": "cyan",
                                  "queued": "blue"}.get(records[i].get("status"), "")
     echo(render(rows, columns, fmt, styles=styles, json_rows=[_clean(r) for r in records],

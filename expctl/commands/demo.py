@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 
-
 @click.command("demo")
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
 @click.option("--fast", is_flag=True, help="A sub-minute version on less data (used in tests).")

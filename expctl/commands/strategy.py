@@ -7,8 +7,18 @@ import time
 
 import click
 
-from expctl.output import (choose_columns, echo, fmt_value, format_option, message, pick_format, render, safe_text,
-                           split_columns, table_options)
+from expctl.output import (
+    choose_columns,
+    echo,
+    fmt_value,
+    format_option,
+    message,
+    pick_format,
+    render,
+    safe_text,
+    split_columns,
+    table_options,
+)
 
 
 def _store():

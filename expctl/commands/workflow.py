@@ -7,8 +7,8 @@ import sys
 
 import click
 
-from expctl.errors import ExitCode
 from expctl.commands.cluster import on_options
+from expctl.errors import ExitCode
 from expctl.output import echo, fmt_value, format_option, message, pick_format, render, stdout_to_stderr
 
 
@@ -49,7 +49,7 @@ def sweep_cmd(specs, stage, seeds, grid, parallel, devices, dry_run, show, on, c
         message(f"expctl: sweep {p.sweep_id}: {len(p.configs)} configurations x {len(p.seeds)} seed(s) = {p.n_runs} runs"
                 + (f" at stage {stage}" if stage else ""))
         if dry_run:
-            for args, meta in sweep.commands(p, stage, fixed, list(extra)):
+            for args, _meta in sweep.commands(p, stage, fixed, list(extra)):
                 echo("expctl " + " ".join(a if a.replace("=", "").replace("-", "").replace(".", "").replace(",", "").isalnum() else repr(a) for a in args[:-2] if a != "--meta") + "\n")
             return
         if on == "slurm":  # one job array, at most [cluster] array_parallelism at once; returns at once

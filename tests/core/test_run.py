@@ -7,8 +7,8 @@ import os
 import shutil
 import signal
 import subprocess
-import textwrap
 import sys
+import textwrap
 import time
 from pathlib import Path
 

@@ -6,7 +6,7 @@ import json
 import subprocess
 import textwrap
 
-from tests.conftest import _expctl_bin, commit_project, git, run_expctl
+from tests.conftest import _expctl_bin, commit_project, run_expctl
 
 CHATTY = textwrap.dedent('''
     import time

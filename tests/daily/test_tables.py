@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.conftest import git, run_expctl
+from tests.conftest import run_expctl
 from tests.daily.conftest import assert_fits, in_pty
 
 

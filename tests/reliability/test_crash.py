@@ -18,8 +18,7 @@ import time
 import pytest
 
 from tests.conftest import _expctl_bin, git, run_expctl
-from tests.reliability.conftest import (assert_healthy, run_refs, runs_json, set_command, start_run,
-                                        wait_gone)
+from tests.reliability.conftest import assert_healthy, run_refs, runs_json, set_command, start_run, wait_gone
 
 CRASH = "EXPCTL_TEST_CRASH_AT"
 

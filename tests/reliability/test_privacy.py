@@ -8,7 +8,6 @@ so one search of every object reachable on the remote finds any leak.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import textwrap
 from pathlib import Path

@@ -4,10 +4,8 @@ hints, and temp files a SIGKILL leaves behind."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import textwrap
-from pathlib import Path
 
 import pytest
 

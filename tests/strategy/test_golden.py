@@ -40,7 +40,6 @@ GOLDEN = {
 
 @pytest.fixture(scope="module")
 def cjk_project(tmp_path_factory):
-    import os
 
     from tests.strategy.conftest import CONFIG, TRAIN_PY
 

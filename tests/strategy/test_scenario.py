@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 
 from tests.conftest import git, run_expctl
 from tests.strategy.conftest import commit_file
@@ -118,9 +117,10 @@ def test_promote_conflict_changes_nothing(sproject):
     commit_file(repo, "model.py", "x = 3  # main moved on\n", "main change")
     git(repo, "switch", "-q", "explore/wide")
     (repo / "scratch.txt").write_text("untracked stays\n")
-    state = lambda: (git(repo, "rev-parse", "HEAD").stdout, git(repo, "symbolic-ref", "HEAD").stdout,
-                     (repo / ".git" / "index").read_bytes(), (repo / "model.py").read_text(),
-                     (repo / "scratch.txt").read_text(), all_refs(repo), git(repo, "status", "--porcelain").stdout)
+    def state():
+        return (git(repo, "rev-parse", "HEAD").stdout, git(repo, "symbolic-ref", "HEAD").stdout,
+                (repo / ".git" / "index").read_bytes(), (repo / "model.py").read_text(),
+                (repo / "scratch.txt").read_text(), all_refs(repo), git(repo, "status", "--porcelain").stdout)
     before = state()
     proc = run_expctl(repo, "promote", "wide")
     assert proc.returncode == 5 and "conflicts in model.py" in proc.stderr and "nothing was changed" in proc.stderr

@@ -8,7 +8,7 @@ import json
 import math
 import textwrap
 
-from tests.conftest import git, commit_project, run_expctl
+from tests.conftest import commit_project, git, run_expctl
 
 PROGRAM = textwrap.dedent('''
     import json, math, os

@@ -97,8 +97,8 @@ def test_batch_size_auto_memory_budget_and_fallback(tmp_path, data, train, capsy
 
 
 def test_span_reader_and_windows_point_at_the_answer(tmp_path):
-    from trainers.modeling import build_tiny_tokenizer
     from trainers.data.squad import read_squad, windows
+    from trainers.modeling import build_tiny_tokenizer
 
     doc = synth.span_squad(6, seed=3, context_words=(40, 60))
     (tmp_path / "a.json").write_text(json.dumps(doc))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import textwrap
 
-from tests.conftest import git, commit_project, run_expctl
+from tests.conftest import commit_project, git, run_expctl
 
 TRAIN = textwrap.dedent('''
     import hashlib

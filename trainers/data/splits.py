@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from trainers.data import formats, sampling
 from trainers.runtime import TrainerError, data_path, project_root
+
+if TYPE_CHECKING:
+    from trainers.runtime import Outputs
 
 
 def read_split(settings, which: str, out: Outputs):

@@ -15,7 +15,8 @@ that even shards add), then put back in dataset order on every process (:func:`g
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F

@@ -44,7 +44,6 @@ class Seq2SeqTask(TaskAdapter):
 
     def _build_model(self, folder: str) -> None:
         s = self.settings
-        max_tgt = s["max_target_length"]
         if folder:
             from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 

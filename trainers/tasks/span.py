@@ -14,7 +14,6 @@ for the offsets).
 
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 
 from trainers.data.pipeline import EpochShuffle

@@ -38,7 +38,8 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .specs import SPECS, TASKS, TOKEN_TASKS, TrickConfigError  # noqa: F401 - the configuration side
 

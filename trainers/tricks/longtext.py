@@ -15,7 +15,7 @@ Cost: head+tail none; windows multiply prediction cost by the number of windows 
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def head_tail_ids(content_ids: Sequence[int], head: int, tail: int, cls_id: int, sep_id: int) -> list[int]:

@@ -10,8 +10,9 @@ Adding a trick: one :class:`TrickSpec` below (plus its module and its wiring in
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 #: tasks that take tricks; TOKEN_TASKS have per-token logits with -100 on ignored positions
 TASKS = ("classification", "pair", "multilabel", "ner", "seq2seq")

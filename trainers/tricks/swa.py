@@ -29,7 +29,7 @@ from torch.optim.swa_utils import SWALR, AveragedModel
 
 
 def _unwrap(model):
-    while hasattr(model, "module") and isinstance(getattr(model, "module"), torch.nn.Module):
+    while hasattr(model, "module") and isinstance(model.module, torch.nn.Module):
         model = model.module
     return model
 
