@@ -38,8 +38,16 @@ def main() -> dict:
     ap.add_argument("--json", default=None, help="write results here")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="expctl-bench-"))
-    env = dict(os.environ, GIT_CONFIG_NOSYSTEM="1", HOME=str(tmp), GIT_AUTHOR_NAME="b", GIT_AUTHOR_EMAIL="b@b",
-               GIT_COMMITTER_NAME="b", GIT_COMMITTER_EMAIL="b@b", NO_COLOR="1")
+    env = dict(
+        os.environ,
+        GIT_CONFIG_NOSYSTEM="1",
+        HOME=str(tmp),
+        GIT_AUTHOR_NAME="b",
+        GIT_AUTHOR_EMAIL="b@b",
+        GIT_COMMITTER_NAME="b",
+        GIT_COMMITTER_EMAIL="b@b",
+        NO_COLOR="1",
+    )
     try:
         repo = tmp / "repo"
         repo.mkdir()

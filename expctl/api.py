@@ -38,9 +38,16 @@ def _want_frame(frame: bool | None) -> bool:
     return importlib.util.find_spec("pandas") is not None
 
 
-def runs(path: str | os.PathLike | None = None, *, stage: str | None = None, status: str | None = None,
-         where: Iterable[str] = (), since: str | None = None, limit: int | None = None,
-         frame: bool | None = None) -> Any:
+def runs(
+    path: str | os.PathLike | None = None,
+    *,
+    stage: str | None = None,
+    status: str | None = None,
+    where: Iterable[str] = (),
+    since: str | None = None,
+    limit: int | None = None,
+    frame: bool | None = None,
+) -> Any:
     """The project's runs, newest first, filtered as `expctl runs` filters them
     (``where``: conditions like ``"lr>1e-4"``, ``"status=succeeded"``)."""
     from expctl import filters
@@ -57,9 +64,16 @@ def runs(path: str | os.PathLike | None = None, *, stage: str | None = None, sta
     return to_frame(records) if _want_frame(frame) else records
 
 
-def compare(path: str | os.PathLike | None = None, refs: Iterable[str] = (), *, runs: bool = False,
-            stage: str | None = None, where: Iterable[str] = (), sort: str | None = None,
-            frame: bool | None = None) -> Any:
+def compare(
+    path: str | os.PathLike | None = None,
+    refs: Iterable[str] = (),
+    *,
+    runs: bool = False,
+    stage: str | None = None,
+    where: Iterable[str] = (),
+    sort: str | None = None,
+    frame: bool | None = None,
+) -> Any:
     """The results table `expctl compare` shows, one dictionary (or frame row) per row:
     ``value`` (the primary metric, a seed group's mean), ``std``, ``n``, ``delta``,
     ``settings`` and ``metrics``."""

@@ -44,8 +44,9 @@ def new_group_id(kind: str) -> str:
     return f"{kind}-" + time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(2)
 
 
-def kfold_commands(cfg, k: int, stage: str | None, assignments: Iterable[str], extra: Iterable[str] = (),
-                   group_id: str | None = None) -> tuple[str, list[tuple[list[str], dict]]]:
+def kfold_commands(
+    cfg, k: int, stage: str | None, assignments: Iterable[str], extra: Iterable[str] = (), group_id: str | None = None
+) -> tuple[str, list[tuple[list[str], dict]]]:
     """The `expctl run` argument lists of the K folds (validated before anything runs)."""
     from expctl.settings import flatten, resolve, split_assignment
 
@@ -60,9 +61,11 @@ def kfold_commands(cfg, k: int, stage: str | None, assignments: Iterable[str], e
     known = flatten(resolve(cfg.settings, st.settings if st else {}, assignments, cfg.free_form))
     missing = [key for key in FOLD_KEYS if key not in known]
     if missing:
-        raise ConfigError(f"expctl kfold needs the settings {', '.join(missing)} in [settings] of expctl.toml "
-                          f"(num_folds = 0, fold = 0; `expctl init --trainer builtin` writes them) and a program "
-                          f"that selects the fold from them")
+        raise ConfigError(
+            f"expctl kfold needs the settings {', '.join(missing)} in [settings] of expctl.toml "
+            f"(num_folds = 0, fold = 0; `expctl init --trainer builtin` writes them) and a program "
+            f"that selects the fold from them"
+        )
     group_id = group_id or new_group_id("kfold")
     out = []
     for fold in range(k):
@@ -120,21 +123,37 @@ def kfold_summary(runs: list[dict[str, Any]], metric: str | None) -> dict[str, A
     if metric:
         names.append(metric)
     for r in ok:
-        for key in ((r.get("metrics") or {}).get("final") or {}):
+        for key in (r.get("metrics") or {}).get("final") or {}:
             if key.startswith("eval_") and key not in names and key != "eval_samples":
                 names.append(key)
     stats = {}
     for name in names:
-        values = [float(v) for v in (((r.get("metrics") or {}).get("final") or {}).get(name) for r in ok)
-                  if isinstance(v, (int, float))]
+        values = [
+            float(v)
+            for v in (((r.get("metrics") or {}).get("final") or {}).get(name) for r in ok)
+            if isinstance(v, (int, float))
+        ]
         mean, std = mean_std(values)
         stats[name] = {"mean": mean, "std": std, "n": len(values)}
     k = runs[0]["group"].get("k") if runs else None
-    return {"id": runs[0]["group"]["id"] if runs else None, "k": k, "runs": [r["id"] for r in runs],
-            "succeeded": len(ok), "failed": len(runs) - len(ok), "metric": metric, "metrics": stats,
-            "folds": [{"fold": r["group"].get("fold"), "run": r["id"], "status": r.get("status"),
-                       "values": {n: ((r.get("metrics") or {}).get("final") or {}).get(n) for n in names}}
-                      for r in runs]}
+    return {
+        "id": runs[0]["group"]["id"] if runs else None,
+        "k": k,
+        "runs": [r["id"] for r in runs],
+        "succeeded": len(ok),
+        "failed": len(runs) - len(ok),
+        "metric": metric,
+        "metrics": stats,
+        "folds": [
+            {
+                "fold": r["group"].get("fold"),
+                "run": r["id"],
+                "status": r.get("status"),
+                "values": {n: ((r.get("metrics") or {}).get("final") or {}).get(n) for n in names},
+            }
+            for r in runs
+        ],
+    }
 
 
 def pm(mean: float | None, std: float | None) -> str:
@@ -148,11 +167,18 @@ def pm(mean: float | None, std: float | None) -> str:
 def kfold_rows(summary: dict[str, Any], limit: int = 4) -> tuple[list[dict[str, Any]], list[str]]:
     """One row per fold, then the ``mean ± std`` row."""
     names = list(summary["metrics"])[:limit]
-    rows = [{"fold": f["fold"], "run": f["run"], "status": f["status"], **{n: f["values"].get(n) for n in names}}
-            for f in summary["folds"]]
-    rows.append({"fold": "mean ± std", "run": summary["id"],
-                 "status": f"{summary['succeeded']}/{len(summary['folds'])} ok",
-                 **{n: pm(summary["metrics"][n]["mean"], summary["metrics"][n]["std"]) for n in names}})
+    rows = [
+        {"fold": f["fold"], "run": f["run"], "status": f["status"], **{n: f["values"].get(n) for n in names}}
+        for f in summary["folds"]
+    ]
+    rows.append(
+        {
+            "fold": "mean ± std",
+            "run": summary["id"],
+            "status": f"{summary['succeeded']}/{len(summary['folds'])} ok",
+            **{n: pm(summary["metrics"][n]["mean"], summary["metrics"][n]["std"]) for n in names},
+        }
+    )
     return rows, ["fold", "run", "status", *names]
 
 
@@ -203,16 +229,30 @@ def predict_with_checkpoint(root: Path, record: dict[str, Any], run_dir: Path, e
     best = (record.get("checkpoints") or {}).get("best")
     folder = run_dir / best if best and not os.path.isabs(best) else Path(best) if best else None
     if folder is None or not folder.is_dir():
-        raise NotFoundError(f"run {record['id']} did not predict {eval_file} and has no checkpoints/best on this "
-                            f"machine to predict it with")
+        raise NotFoundError(
+            f"run {record['id']} did not predict {eval_file} and has no checkpoints/best on this "
+            f"machine to predict it with"
+        )
     known = TS.flatten(TS.DEFAULTS)
-    mine = {k: v for k, v in TS.flatten(record.get("settings") or {}).items()
-            if k in known and not k.startswith("tricks")}
+    mine = {
+        k: v for k, v in TS.flatten(record.get("settings") or {}).items() if k in known and not k.startswith("tricks")
+    }
     settings: dict[str, Any] = {}
     for k, v in mine.items():
         TS._set_dotted(settings, k, v)
-    settings.update({"do_train": False, "init_from": str(folder), "eval_file": eval_file, "num_folds": 0,
-                     "fold": 0, "max_eval_samples": 0, "save_steps": 0, "resume": "no", "debug_stop_after_step": 0})
+    settings.update(
+        {
+            "do_train": False,
+            "init_from": str(folder),
+            "eval_file": eval_file,
+            "num_folds": 0,
+            "fold": 0,
+            "max_eval_samples": 0,
+            "save_steps": 0,
+            "resume": "no",
+            "debug_stop_after_step": 0,
+        }
+    )
     settings.setdefault("distill_data", {})["teacher"] = ""
     if settings.get("batch_size") == "auto":
         settings["batch_size"] = 32
@@ -220,15 +260,24 @@ def predict_with_checkpoint(root: Path, record: dict[str, Any], run_dir: Path, e
     try:
         (tmp / "settings.json").write_text(json.dumps(settings))
         env = dict(os.environ)
-        env.update({"EXPCTL_SETTINGS": str(tmp / "settings.json"), "EXPCTL_RUN_DIR": str(tmp / "out"),
-                    "EXPCTL_METRICS": str(tmp / "out" / "metrics.jsonl"), "EXPCTL_PROJECT_ROOT": str(root)})
+        env.update(
+            {
+                "EXPCTL_SETTINGS": str(tmp / "settings.json"),
+                "EXPCTL_RUN_DIR": str(tmp / "out"),
+                "EXPCTL_METRICS": str(tmp / "out" / "metrics.jsonl"),
+                "EXPCTL_PROJECT_ROOT": str(root),
+            }
+        )
         env.pop("EXPCTL_RUN_ID", None)
-        proc = subprocess.run([sys.executable, "-m", "trainers.text"], cwd=root, env=env, capture_output=True,
-                              text=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "trainers.text"], cwd=root, env=env, capture_output=True, text=True
+        )
         if proc.returncode != 0:
             lines = (proc.stderr or proc.stdout).strip().splitlines()
-            raise UsageError(f"predicting {eval_file} with run {record['id']}'s checkpoint failed: "
-                             f"{lines[-1] if lines else proc.returncode}")
+            raise UsageError(
+                f"predicting {eval_file} with run {record['id']}'s checkpoint failed: "
+                f"{lines[-1] if lines else proc.returncode}"
+            )
         text = (tmp / "out" / "predictions.jsonl").read_text(encoding="utf-8")
         return [json.loads(line) for line in text.splitlines() if line.strip()]
     finally:
@@ -246,8 +295,10 @@ def rows_task(preds: list[dict], run_id: str) -> str:
         return "multilabel"
     if isinstance(first.get("probs"), dict) and "pred" in first:
         return "single"
-    raise UsageError(f"run {run_id}: predictions.jsonl has no `probs`, `pred_labels` or `pred_tags`: ensembles "
-                     f"need classification, pair, multilabel or ner runs")
+    raise UsageError(
+        f"run {run_id}: predictions.jsonl has no `probs`, `pred_labels` or `pred_tags`: ensembles "
+        f"need classification, pair, multilabel or ner runs"
+    )
 
 
 def _member_scores(preds: list[dict], mode: str, run_id: str) -> tuple[list[str], list[list[float]]]:
@@ -256,15 +307,17 @@ def _member_scores(preds: list[dict], mode: str, run_id: str) -> tuple[list[str]
         raise UsageError(f"run {run_id}: predictions.jsonl is empty")
     first = preds[0]
     if not isinstance(first.get("probs"), dict) or "pred" not in first:
-        raise UsageError(f"run {run_id}: predictions.jsonl has no single-label `probs`: ensembles need "
-                         f"classification or pair runs")
+        raise UsageError(
+            f"run {run_id}: predictions.jsonl has no single-label `probs`: ensembles need classification or pair runs"
+        )
     labels = list(first["probs"])
     rows = []
     for p in preds:
         if mode == "logits":
             if "logits" not in p:
-                raise UsageError(f"run {run_id}: predictions.jsonl has no `logits` (an older trainer?); "
-                                 f"use --mode probs")
+                raise UsageError(
+                    f"run {run_id}: predictions.jsonl has no `logits` (an older trainer?); use --mode probs"
+                )
             rows.append([float(v) for v in p["logits"]])
         else:
             rows.append([float(p["probs"][lab]) for lab in labels])
@@ -281,31 +334,36 @@ def _multilabel_scores(preds: list[dict], mode: str, run_id: str) -> tuple[list[
     for p in preds:
         if mode == "logits":
             if not isinstance(p.get("logits"), list):
-                raise UsageError(f"run {run_id}: predictions.jsonl has no per-label `logits` (an older trainer, or "
-                                 f"an ensemble made with --mode probs): use --mode probs, re-run it, or {_REPREDICT}")
+                raise UsageError(
+                    f"run {run_id}: predictions.jsonl has no per-label `logits` (an older trainer, or "
+                    f"an ensemble made with --mode probs): use --mode probs, re-run it, or {_REPREDICT}"
+                )
             rows.append([float(v) for v in p["logits"]])
         else:
             if not isinstance(p.get("probs"), dict) or set(p["probs"]) != set(labels):
-                raise UsageError(f"run {run_id}: example {p.get('index')} has `probs` for other labels than "
-                                 f"{labels}")
+                raise UsageError(f"run {run_id}: example {p.get('index')} has `probs` for other labels than {labels}")
             rows.append([float(p["probs"][lab]) for lab in labels])
         if len(rows[-1]) != len(labels):
-            raise UsageError(f"run {run_id}: example {p.get('index')} has {len(rows[-1])} scores for "
-                             f"{len(labels)} labels")
+            raise UsageError(
+                f"run {run_id}: example {p.get('index')} has {len(rows[-1])} scores for {len(labels)} labels"
+            )
     return labels, rows
 
 
-def _ner_scores(preds: list[dict], mode: str, run_id: str
-                ) -> tuple[list[str], list[list[list[float] | None]]]:
+def _ner_scores(preds: list[dict], mode: str, run_id: str) -> tuple[list[str], list[list[list[float] | None]]]:
     """(tag names in order, per example one row per word): the word's logits or softmax
     probabilities; None for a word the member did not score (cut off by max_seq_length)."""
     first = preds[0]
     if not isinstance(first.get("tag_names"), list) or not ({"word_logits", "word_probs"} & set(first)):
-        raise UsageError(f"run {run_id}: predictions.jsonl has no per-word scores (`tag_names`, `word_logits`; "
-                         f"an older trainer wrote it): re-run it, or {_REPREDICT}")
+        raise UsageError(
+            f"run {run_id}: predictions.jsonl has no per-word scores (`tag_names`, `word_logits`; "
+            f"an older trainer wrote it): re-run it, or {_REPREDICT}"
+        )
     if mode == "logits" and "word_logits" not in first:
-        raise UsageError(f"run {run_id}: predictions.jsonl has per-word probabilities only (`word_probs`, an "
-                         f"ensemble made with --mode probs): use --mode probs")
+        raise UsageError(
+            f"run {run_id}: predictions.jsonl has per-word probabilities only (`word_probs`, an "
+            f"ensemble made with --mode probs): use --mode probs"
+        )
     probs_given = mode == "probs" and "word_probs" in first  # an ensemble made with --mode probs
     key = "word_probs" if probs_given else "word_logits"
     tags = list(first["tag_names"])
@@ -322,7 +380,7 @@ def _ner_scores(preds: list[dict], mode: str, run_id: str
                 raise UsageError(f"run {run_id}: example {p.get('index')} has {len(w)} scores for {len(tags)} tags")
             row = [float(v) for v in w]
             words.append(_softmax(row) if mode == "probs" and not probs_given else row)
-        words = (words + [None] * len(p.get("tokens") or []))[:len(p.get("tokens") or [])]
+        words = (words + [None] * len(p.get("tokens") or []))[: len(p.get("tokens") or [])]
         out.append(words)
     return tags, out
 
@@ -335,8 +393,9 @@ def _check_label_sets(members: list[tuple[list[str], Any]], what: str = "label")
     return labels
 
 
-def combine(members: list[tuple[list[str], list[list[float]]]], weights: list[float], mode: str,
-            activation: str = "softmax") -> tuple[list[str], list[list[float]], list[list[float]]]:
+def combine(
+    members: list[tuple[list[str], list[list[float]]]], weights: list[float], mode: str, activation: str = "softmax"
+) -> tuple[list[str], list[list[float]], list[list[float]]]:
     """Weighted average of the members' rows, aligned on label names.
 
     Returns (labels, averaged scores, probabilities): with ``mode="logits"`` the averaged
@@ -367,8 +426,9 @@ def combine(members: list[tuple[list[str], list[list[float]]]], weights: list[fl
     return labels, avg, probs
 
 
-def combine_words(members: list[tuple[list[str], list[list[list[float] | None]]]], weights: list[float], mode: str
-                  ) -> tuple[list[str], list[list[list[float] | None]], list[list[list[float] | None]]]:
+def combine_words(
+    members: list[tuple[list[str], list[list[list[float] | None]]]], weights: list[float], mode: str
+) -> tuple[list[str], list[list[list[float] | None]], list[list[list[float] | None]]]:
     """NER: per word, the weighted average of the members' rows, aligned on tag names.
 
     A word some member did not score (None) is averaged over the members that did, their
@@ -402,8 +462,14 @@ def combine_words(members: list[tuple[list[str], list[list[list[float] | None]]]
 
 def _example_key(row: dict[str, Any]) -> tuple:
     """What must be equal between the members' rows of one example (their text and gold answer)."""
-    return (row.get("text"), row.get("text_pair"), row.get("label"), row.get("labels"), row.get("tokens"),
-            row.get("tags"))
+    return (
+        row.get("text"),
+        row.get("text_pair"),
+        row.get("label"),
+        row.get("labels"),
+        row.get("tokens"),
+        row.get("tags"),
+    )
 
 
 def _common_settings(records: list[dict[str, Any]], extra: dict[str, Any]) -> dict[str, Any]:
@@ -416,8 +482,16 @@ def _common_settings(records: list[dict[str, Any]], extra: dict[str, Any]) -> di
     return unflatten(common)
 
 
-def ensemble(cfg, store, refs: list[str], *, eval_file: str | None = None, weights: list[float] | None = None,
-             mode: str = "logits", name: str | None = None) -> dict[str, Any]:
+def ensemble(
+    cfg,
+    store,
+    refs: list[str],
+    *,
+    eval_file: str | None = None,
+    weights: list[float] | None = None,
+    mode: str = "logits",
+    name: str | None = None,
+) -> dict[str, Any]:
     """Average the members' predictions on one file, record the ensemble as a run; returns the record."""
     from trainers.metrics import classification_metrics  # pure Python
 
@@ -449,8 +523,10 @@ def ensemble(cfg, store, refs: list[str], *, eval_file: str | None = None, weigh
             sources.append("checkpoints/best")
         task = rows_task(preds, rec["id"])
         if tasks and task != tasks[0]:
-            raise UsageError(f"run {ids[0]} is a {TASK_NAMES[tasks[0]]} run and run {rec['id']} a "
-                             f"{TASK_NAMES[task]} run: an ensemble needs runs of one task")
+            raise UsageError(
+                f"run {ids[0]} is a {TASK_NAMES[tasks[0]]} run and run {rec['id']} a "
+                f"{TASK_NAMES[task]} run: an ensemble needs runs of one task"
+            )
         tasks.append(task)
         scorer = {"single": _member_scores, "multilabel": _multilabel_scores, "ner": _ner_scores}[task]
         members.append(scorer(preds, mode, rec["id"]))
@@ -458,15 +534,20 @@ def ensemble(cfg, store, refs: list[str], *, eval_file: str | None = None, weigh
     n = len(predictions[0])
     for rec, preds in zip(records[1:], predictions[1:]):
         if len(preds) != n:
-            raise UsageError(f"runs {ids[0]} and {rec['id']} predicted different files ({n} vs {len(preds)} "
-                             f"examples); give --eval-file")
+            raise UsageError(
+                f"runs {ids[0]} and {rec['id']} predicted different files ({n} vs {len(preds)} "
+                f"examples); give --eval-file"
+            )
         for a, b in zip(predictions[0], preds):
             if _example_key(a) != _example_key(b):
-                raise UsageError(f"runs {ids[0]} and {rec['id']} predicted different examples (index {a.get('index')}); "
-                                 f"give --eval-file")
+                raise UsageError(
+                    f"runs {ids[0]} and {rec['id']} predicted different examples (index {a.get('index')}); "
+                    f"give --eval-file"
+                )
     if tasks[0] != "single":
-        return _record_ensemble(cfg, store, records, predictions, members, sources, tasks[0], weights, mode, name,
-                                eval_file)
+        return _record_ensemble(
+            cfg, store, records, predictions, members, sources, tasks[0], weights, mode, name, eval_file
+        )
     labels, avg, probs = combine(members, weights, mode)
     gold = [p.get("label") for p in predictions[0]]
     pred = [labels[max(range(len(labels)), key=lambda j: row[j])] for row in probs]
@@ -483,12 +564,21 @@ def ensemble(cfg, store, refs: list[str], *, eval_file: str | None = None, weigh
 
     out_rows = []
     for i, (p0, row, pr, lab) in enumerate(zip(predictions[0], avg, probs, pred)):
-        out_rows.append({"index": i, "text": p0.get("text"), "text_pair": p0.get("text_pair"), "label": p0.get("label"),
-                         "pred": lab, "confidence": round(max(pr), 6),
-                         "probs": {name: round(v, 6) for name, v in zip(labels, pr)},
-                         **({"logits": row} if mode == "logits" else {})})
-    return _save_ensemble(cfg, store, records, out_rows, final, sources, {"member_accuracy": member_acc}, weights,
-                          mode, name, eval_file)
+        out_rows.append(
+            {
+                "index": i,
+                "text": p0.get("text"),
+                "text_pair": p0.get("text_pair"),
+                "label": p0.get("label"),
+                "pred": lab,
+                "confidence": round(max(pr), 6),
+                "probs": {name: round(v, 6) for name, v in zip(labels, pr)},
+                **({"logits": row} if mode == "logits" else {}),
+            }
+        )
+    return _save_ensemble(
+        cfg, store, records, out_rows, final, sources, {"member_accuracy": member_acc}, weights, mode, name, eval_file
+    )
 
 
 def _save_ensemble(cfg, store, records, out_rows, final, sources, extra, weights, mode, name, eval_file):
@@ -508,19 +598,46 @@ def _save_ensemble(cfg, store, records, out_rows, final, sources, extra, weights
     now = time.time()
     head = store.repo.head()
     eval_shown = eval_file or (records[0].get("settings") or {}).get("eval_file")
-    spec = {"members": ids, "mode": mode, "weights": [w / sum(weights) for w in weights], "eval_file": eval_shown,
-            "sources": sources, **extra}
+    spec = {
+        "members": ids,
+        "mode": mode,
+        "weights": [w / sum(weights) for w in weights],
+        "eval_file": eval_shown,
+        "sources": sources,
+        **extra,
+    }
     record: dict[str, Any] = {
-        "schema": 1, "id": run_id, "name": name, "stage": None, "status": "succeeded",
-        "started": iso(now), "ended": iso(now), "duration_s": 0.0, "exit_code": 0,
+        "schema": 1,
+        "id": run_id,
+        "name": name,
+        "stage": None,
+        "status": "succeeded",
+        "started": iso(now),
+        "ended": iso(now),
+        "duration_s": 0.0,
+        "exit_code": 0,
         "command": ["expctl", "ensemble", *ids, "--mode", mode],
         "settings": _common_settings(records, {"ensemble_mode": mode, "eval_file": eval_shown}),
-        "code": {"commit": head, "tree": store.repo.tree_of(head) if head else None, "head": head,
-                 "branch": store.repo.branch(), "dirty": False, "snapshot": False, "changed": [], "changed_count": 0,
-                 "excluded": []},
-        "data": {}, "env": {}, "metrics": {"final": final, "best": dict(final), "events": 1},
-        "primary_metric": cfg.primary_metric, "direction": cfg.direction, "check": None, "checkpoints": None,
-        "process": None, "ensemble": spec,
+        "code": {
+            "commit": head,
+            "tree": store.repo.tree_of(head) if head else None,
+            "head": head,
+            "branch": store.repo.branch(),
+            "dirty": False,
+            "snapshot": False,
+            "changed": [],
+            "changed_count": 0,
+            "excluded": [],
+        },
+        "data": {},
+        "env": {},
+        "metrics": {"final": final, "best": dict(final), "events": 1},
+        "primary_metric": cfg.primary_metric,
+        "direction": cfg.direction,
+        "check": None,
+        "checkpoints": None,
+        "process": None,
+        "ensemble": spec,
     }
     write_json(run_dir / "settings.json", record["settings"])
     store.save(record, head)
@@ -537,13 +654,22 @@ def _multilabel_outcome(predictions, members, weights, mode):
     metrics = multilabel_metrics(gold, pred, labels)
     loss = []
     for row, g in zip(probs, gold):
-        terms = [-math.log(max(v, 1e-12)) if lab in g else -math.log(max(1.0 - v, 1e-12)) for lab, v in zip(labels, row)]
+        terms = [
+            -math.log(max(v, 1e-12)) if lab in g else -math.log(max(1.0 - v, 1e-12)) for lab, v in zip(labels, row)
+        ]
         loss.append(sum(terms) / max(1, len(terms)))
     rows = []
     for i, (p0, sc, pr, ps) in enumerate(zip(predictions[0], avg, probs, pred)):
-        rows.append({"index": i, "text": p0.get("text"), "labels": p0.get("labels"), "pred_labels": ps,
-                     "probs": {name: round(v, 6) for name, v in zip(labels, pr)},
-                     **({"logits": sc} if mode == "logits" else {})})
+        rows.append(
+            {
+                "index": i,
+                "text": p0.get("text"),
+                "labels": p0.get("labels"),
+                "pred_labels": ps,
+                "probs": {name: round(v, 6) for name, v in zip(labels, pr)},
+                **({"logits": sc} if mode == "logits" else {}),
+            }
+        )
     own = [multilabel_metrics(gold, [list(p.get("pred_labels") or []) for p in preds], labels) for preds in predictions]
     return metrics, loss, rows, own
 
@@ -562,10 +688,21 @@ def _ner_outcome(predictions, members, weights, mode):
         loss.append(sum(terms) / max(1, len(terms)))
     rows = []
     for i, (p0, sc, pr, pt) in enumerate(zip(predictions[0], avg, probs, pred)):
-        scores = {"word_logits": sc} if mode == "logits" else \
-            {"word_probs": [None if w is None else [round(v, 6) for v in w] for w in pr]}
-        rows.append({"index": i, "tokens": p0.get("tokens"), "tags": p0.get("tags"), "pred_tags": pt,
-                     "tag_names": list(tags), **scores})
+        scores = (
+            {"word_logits": sc}
+            if mode == "logits"
+            else {"word_probs": [None if w is None else [round(v, 6) for v in w] for w in pr]}
+        )
+        rows.append(
+            {
+                "index": i,
+                "tokens": p0.get("tokens"),
+                "tags": p0.get("tags"),
+                "pred_tags": pt,
+                "tag_names": list(tags),
+                **scores,
+            }
+        )
     own = [ner_metrics(gold, [list(p.get("pred_tags") or []) for p in preds]) for preds in predictions]
     return metrics, loss, rows, own
 
@@ -583,7 +720,10 @@ def _record_ensemble(cfg, store, records, predictions, members, sources, task, w
         final["eval_loss"] = sum(loss) / len(loss)
     metric = PRIMARY_METRICS[task]
     ids = [r["id"] for r in records]
-    extra = {"task": task, "metric": metric,
-             "member_metric": {rid: m.get(metric[len("eval_"):]) for rid, m in zip(ids, own)},
-             "member_accuracy": {rid: m.get("accuracy") for rid, m in zip(ids, own)}}
+    extra = {
+        "task": task,
+        "metric": metric,
+        "member_metric": {rid: m.get(metric[len("eval_") :]) for rid, m in zip(ids, own)},
+        "member_accuracy": {rid: m.get("accuracy") for rid, m in zip(ids, own)},
+    }
     return _save_ensemble(cfg, store, records, out_rows, final, sources, extra, weights, mode, name, eval_file)

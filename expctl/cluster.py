@@ -61,12 +61,22 @@ def spec_from_run_args(args: list[str]) -> RunSpec:
     meta = json.loads(p["meta"]) if p.get("meta") else {}
     from expctl.runner import parse_extra
 
-    return RunSpec(p.get("stage"), list(p.get("assignments") or ()), p.get("name"), parse_extra(p.get("extra") or ()), meta)
+    return RunSpec(
+        p.get("stage"), list(p.get("assignments") or ()), p.get("name"), parse_extra(p.get("extra") or ()), meta
+    )
 
 
 # ------------------------------------------------------------------------ submit
-def submit(cfg, store: Store, specs: list[RunSpec], overrides: list[str], *, force: bool = False,
-           what: str = "a run", verb: str = "run") -> list[dict[str, Any]]:
+def submit(
+    cfg,
+    store: Store,
+    specs: list[RunSpec],
+    overrides: list[str],
+    *,
+    force: bool = False,
+    what: str = "a run",
+    verb: str = "run",
+) -> list[dict[str, Any]]:
     """Submit runs as one Slurm job (one run) or one job array; returns the queued records."""
     from expctl import envinfo, runner, slurm
     from expctl.settings import resolve
@@ -88,16 +98,28 @@ def submit(cfg, store: Store, specs: list[RunSpec], overrides: list[str], *, for
         prepared.append((spec, st, settings, argv))
     repo = store.repo
     t0 = time.time()
-    snap = repo.snapshot(f"expctl snapshot for a Slurm submission at {iso(t0)}\n", int(cfg.max_untracked_mb * 1024 * 1024))
+    snap = repo.snapshot(
+        f"expctl snapshot for a Slurm submission at {iso(t0)}\n", int(cfg.max_untracked_mb * 1024 * 1024)
+    )
     for _spec, st, _, _ in prepared:
         if st and st.requires and not force and not runner.full_ready(store, st.requires, snap.tree):
-            raise RefusedError(f"stage {st.name} needs a passing {st.requires} run of this exact code first "
-                               f"(`expctl run --stage {st.requires}`, here or --on slurm), or --force")
+            raise RefusedError(
+                f"stage {st.name} needs a passing {st.requires} run of this exact code first "
+                f"(`expctl run --stage {st.requires}`, here or --on slurm), or --force"
+            )
     if not snap.commit:
         raise ExpctlError("the repository has no commit to run; commit the project first")
-    code = {"commit": snap.commit, "tree": snap.tree, "head": snap.head, "branch": snap.branch, "dirty": snap.dirty,
-            "snapshot": snap.snapshot, "changed": snap.changed[:200], "changed_count": len(snap.changed),
-            "excluded": snap.excluded}
+    code = {
+        "commit": snap.commit,
+        "tree": snap.tree,
+        "head": snap.head,
+        "branch": snap.branch,
+        "dirty": snap.dirty,
+        "snapshot": snap.snapshot,
+        "changed": snap.changed[:200],
+        "changed_count": len(snap.changed),
+        "excluded": snap.excluded,
+    }
     python = slurm.python_for_jobs(cs)
     runs, records = [], []
     for spec, _st, settings, argv in prepared:
@@ -118,15 +140,32 @@ def submit(cfg, store: Store, specs: list[RunSpec], overrides: list[str], *, for
             env.update(staged.env)
         job_argv = slurm.launch_argv(argv) if cs.tasks > 1 else argv
         runs.append({"id": run_id, "argv": job_argv, "env": env, "secrets": secrets})
-        records.append({
-            "schema": 1, "id": run_id, "name": spec.name, "stage": spec.stage, "status": "queued",
-            "submitted": iso(t0), "started": iso(t0), "started_unix": round(t0, 6), "ended": None,
-            "duration_s": None, "exit_code": None, "command": masked, "settings": envinfo.mask_mapping(settings),
-            "code": code, "data": runner.data_fingerprints(cfg, settings),
-            "env": {"host": None, "python": None, "packages": {}, "gpus": [], "world_size": cs.tasks},
-            "metrics": {"final": {}, "best": {}, "events": 0}, "primary_metric": cfg.primary_metric,
-            "direction": cfg.direction, "check": None, "checkpoints": None, **spec.extra_record,
-        })
+        records.append(
+            {
+                "schema": 1,
+                "id": run_id,
+                "name": spec.name,
+                "stage": spec.stage,
+                "status": "queued",
+                "submitted": iso(t0),
+                "started": iso(t0),
+                "started_unix": round(t0, 6),
+                "ended": None,
+                "duration_s": None,
+                "exit_code": None,
+                "command": masked,
+                "settings": envinfo.mask_mapping(settings),
+                "code": code,
+                "data": runner.data_fingerprints(cfg, settings),
+                "env": {"host": None, "python": None, "packages": {}, "gpus": [], "world_size": cs.tasks},
+                "metrics": {"final": {}, "best": {}, "events": 0},
+                "primary_metric": cfg.primary_metric,
+                "direction": cfg.direction,
+                "check": None,
+                "checkpoints": None,
+                **spec.extra_record,
+            }
+        )
     first = store.run_dir(runs[0]["id"])
     script_path = first / "sbatch.sh"
     array = len(runs) > 1
@@ -139,12 +178,25 @@ def submit(cfg, store: Store, specs: list[RunSpec], overrides: list[str], *, for
     directives += cs.options()
     if array:
         directives.append(f"--array=0-{len(runs) - 1}" + (f"%{cs.array_parallelism}" if cs.array_parallelism else ""))
-    context = dict(what=what, verb=verb, project=cfg.name, version=_version(), script=str(script_path),
-                   commit=snap.commit, directives=directives, root=str(store.root), python=python,
-                   launcher=run_sh.name,
-                   stage=prepared[0][0].stage or "none", runs=runs, setup=cs.setup, tasks=cs.tasks,
-                   nodes=cs.nodes, ntasks_per_node=cs.ntasks_per_node,
-                   procs_per_task=slurm.gpus_per_node(cs.gres))
+    context = dict(
+        what=what,
+        verb=verb,
+        project=cfg.name,
+        version=_version(),
+        script=str(script_path),
+        commit=snap.commit,
+        directives=directives,
+        root=str(store.root),
+        python=python,
+        launcher=run_sh.name,
+        stage=prepared[0][0].stage or "none",
+        runs=runs,
+        setup=cs.setup,
+        tasks=cs.tasks,
+        nodes=cs.nodes,
+        ntasks_per_node=cs.ntasks_per_node,
+        procs_per_task=slurm.gpus_per_node(cs.gres),
+    )
     text = slurm.render_script(**context)
     atomic_write(script_path, text, mode=0o700)
     for r in runs[1:]:  # the same script in every run folder of the array: hard links
@@ -157,10 +209,17 @@ def submit(cfg, store: Store, specs: list[RunSpec], overrides: list[str], *, for
     job = slurm.sbatch(script_path, ["--hold", f"--chdir={store.root}", *cmdline], store.root)
     try:
         for i, record in enumerate(records):
-            record["slurm"] = {"job_id": f"{job}_{i}" if array else job, "array_job": job if array else None,
-                               "task": i if array else None, "script": f"runs/{runs[i]['id']}/sbatch.sh",
-                               "output": output.replace("%A", job).replace("%a", str(i)).replace("%j", job),
-                               "options": directives, "state": "PENDING", "reason": None, "final": False}
+            record["slurm"] = {
+                "job_id": f"{job}_{i}" if array else job,
+                "array_job": job if array else None,
+                "task": i if array else None,
+                "script": f"runs/{runs[i]['id']}/sbatch.sh",
+                "output": output.replace("%A", job).replace("%a", str(i)).replace("%j", job),
+                "options": directives,
+                "state": "PENDING",
+                "reason": None,
+                "final": False,
+            }
         # one ref transaction; the script goes with them, masked; the folders' record.json
         # mirrors are written when each job starts
         store.save_many([(r, snap.commit) for r in records], mirror=False)
@@ -191,18 +250,32 @@ def job_start(root: Path, run_id: str) -> None:
     run_dir = store.run_dir(run_id)
     now = time.time()
     slurm_info = dict(record.get("slurm") or {})
-    slurm_info.update({"raw_job_id": os.environ.get("SLURM_JOB_ID"), "node": socket.gethostname(),
-                       "state": "RUNNING", "reason": None})
-    write_json(run_dir / "slurm_status.json", {"state": "started", "job": os.environ.get("SLURM_JOB_ID"),
-                                               "host": socket.gethostname(), "started": iso(now)})
+    slurm_info.update(
+        {"raw_job_id": os.environ.get("SLURM_JOB_ID"), "node": socket.gethostname(), "state": "RUNNING", "reason": None}
+    )
+    write_json(
+        run_dir / "slurm_status.json",
+        {"state": "started", "job": os.environ.get("SLURM_JOB_ID"), "host": socket.gethostname(), "started": iso(now)},
+    )
     record.update({"status": "running", "started": iso(now), "started_unix": round(now, 6), "slurm": slurm_info})
     from expctl import envinfo
 
-    env = envinfo.capture({"commit": record["code"].get("head"), "code_commit": record["code"]["commit"],
-                           "branch": record["code"].get("branch"), "dirty": record["code"].get("dirty")})
+    env = envinfo.capture(
+        {
+            "commit": record["code"].get("head"),
+            "code_commit": record["code"]["commit"],
+            "branch": record["code"].get("branch"),
+            "dirty": record["code"].get("dirty"),
+        }
+    )
     write_json(run_dir / "env.json", env)
-    record["env"] = {**record.get("env", {}), "host": env["host"], "python": env["python"],
-                     "packages": env["packages"], "gpus": [g["name"] for g in env["gpus"]]}
+    record["env"] = {
+        **record.get("env", {}),
+        "host": env["host"],
+        "python": env["python"],
+        "packages": env["packages"],
+        "gpus": [g["name"] for g in env["gpus"]],
+    }
     store.save(record, record["code"]["commit"])
     export_code(store, record, run_dir / "code")
 
@@ -256,11 +329,19 @@ def job_finish(root: Path, run_id: str, returncode: int, signal_name: str) -> No
                 break
     else:
         raise GitError(f"could not write the final record of run {run_id}")
-    if final.get("status") in ("succeeded", "failed") and not signal_name and final.get("slurm", {}).get("final") is not True:
+    if (
+        final.get("status") in ("succeeded", "failed")
+        and not signal_name
+        and final.get("slurm", {}).get("final") is not True
+    ):
         info = dict(final.get("slurm") or {})
-        info.update({"state": "COMPLETED" if final["status"] == "succeeded" else "FAILED",
-                     "reason": None if final["status"] == "succeeded" else f"NonZeroExitCode ({final.get('exit_code')})",
-                     "final": True})
+        info.update(
+            {
+                "state": "COMPLETED" if final["status"] == "succeeded" else "FAILED",
+                "reason": None if final["status"] == "succeeded" else f"NonZeroExitCode ({final.get('exit_code')})",
+                "final": True,
+            }
+        )
         final = {**final, "slurm": info}
         final.pop("_commit", None)
         store.save(final, final["code"]["commit"])
@@ -320,8 +401,11 @@ def refresh(store: Store, records: list[dict[str, Any]]) -> list[dict[str, Any]]
             gone.append(i)
     if not gone:
         return records
-    raw = {records[i]["slurm"].get("raw_job_id") or (records[i]["slurm"]["job_id"] if not records[i]["slurm"].get("array_job") else "")
-           for i in gone} - {""}
+    raw = {
+        records[i]["slurm"].get("raw_job_id")
+        or (records[i]["slurm"]["job_id"] if not records[i]["slurm"].get("array_job") else "")
+        for i in gone
+    } - {""}
     verdicts = slurm.ended(raw)
     for i in gone:
         try:

@@ -31,8 +31,12 @@ class Sizes:
 
 
 FULL = Sizes(20000, 2000, [], ["-s", "max_train_samples=12000", "-s", "max_eval_samples=2000", "-s", "epochs=2"])
-FAST = Sizes(3000, 400, ["-s", "max_train_samples=300", "-s", "max_eval_samples=200", "-s", "epochs=40"],
-             ["-s", "max_train_samples=2000", "-s", "max_eval_samples=400", "-s", "epochs=2"])
+FAST = Sizes(
+    3000,
+    400,
+    ["-s", "max_train_samples=300", "-s", "max_eval_samples=200", "-s", "epochs=40"],
+    ["-s", "max_train_samples=2000", "-s", "max_eval_samples=400", "-s", "epochs=2"],
+)
 
 
 class Demo:
@@ -48,8 +52,12 @@ class Demo:
         self.env.setdefault("TOKENIZERS_PARALLELISM", "false")
         self.env["NO_COLOR"] = self.env.get("NO_COLOR", "")
         # a demo project must commit even on a machine with no git identity
-        for var, value in (("GIT_AUTHOR_NAME", "expctl demo"), ("GIT_AUTHOR_EMAIL", "demo@expctl.local"),
-                           ("GIT_COMMITTER_NAME", "expctl demo"), ("GIT_COMMITTER_EMAIL", "demo@expctl.local")):
+        for var, value in (
+            ("GIT_AUTHOR_NAME", "expctl demo"),
+            ("GIT_AUTHOR_EMAIL", "demo@expctl.local"),
+            ("GIT_COMMITTER_NAME", "expctl demo"),
+            ("GIT_COMMITTER_EMAIL", "demo@expctl.local"),
+        ):
             self.env.setdefault(var, value)
 
     def step(self, title: str) -> None:
@@ -60,15 +68,22 @@ class Demo:
         if args[0] == "expctl":
             args = (sys.executable, "-m", "expctl.cli", *args[1:])
         out = None if show_output else subprocess.DEVNULL
-        proc = subprocess.run(args, cwd=self.dir, env=self.env, stdout=out, stderr=None if show_output else subprocess.PIPE,
-                              text=True)
+        proc = subprocess.run(
+            args, cwd=self.dir, env=self.env, stdout=out, stderr=None if show_output else subprocess.PIPE, text=True
+        )
         if check and proc.returncode not in (0,):
             raise ExpctlError(f"demo step failed ({proc.returncode}): {shlex.join(args)}")
         return proc
 
     def capture(self, *args: str) -> str:
-        proc = subprocess.run([sys.executable, "-m", "expctl.cli", *args], cwd=self.dir, env=self.env,
-                              capture_output=True, text=True, check=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "expctl.cli", *args],
+            cwd=self.dir,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return proc.stdout
 
     def run(self) -> dict:
@@ -80,8 +95,10 @@ class Demo:
         self.step(f"A fresh project in {self.dir}")
         self.sh("git", "init", "-q", "-b", "main")
         files = make_demo_files(self.dir / "data", s.n_train, s.n_dev, self.lang, 0)
-        self.say(f"  generated {s.n_train:,} training and {s.n_dev:,} dev rows ({self.lang}, 3 labels, 6% label noise): "
-                 f"{files.train.relative_to(self.dir)}, {files.dev.relative_to(self.dir)}")
+        self.say(
+            f"  generated {s.n_train:,} training and {s.n_dev:,} dev rows ({self.lang}, 3 labels, 6% label noise): "
+            f"{files.train.relative_to(self.dir)}, {files.dev.relative_to(self.dir)}"
+        )
         self.sh("expctl", "init", "--trainer", "builtin")
         self.sh("git", "add", "-A")
         self.sh("git", "commit", "-qm", "Set up the experiment with expctl")
@@ -104,8 +121,11 @@ class Demo:
         self.step("6. Explore a risky idea on a branch: R-Drop (alpha 4)")
         self.sh("expctl", "explore", "rdrop")
         toml = (self.dir / "expctl.toml").read_text(encoding="utf-8")
-        toml = toml.replace("[settings.tricks]\n", "[settings.tricks]\nrdrop = { alpha = 4.0 }\n", 1) \
-            if "[settings.tricks]" in toml else toml.replace("tricks = {}", "tricks = { rdrop = { alpha = 4.0 } }", 1)
+        toml = (
+            toml.replace("[settings.tricks]\n", "[settings.tricks]\nrdrop = { alpha = 4.0 }\n", 1)
+            if "[settings.tricks]" in toml
+            else toml.replace("tricks = {}", "tricks = { rdrop = { alpha = 4.0 } }", 1)
+        )
         (self.dir / "expctl.toml").write_text(toml, encoding="utf-8")
         self.say("  (edited expctl.toml: tricks.rdrop.alpha = 4.0 by default on this branch)")
         self.sh("git", "commit", "-qam", "Try R-Drop (alpha 4)")
@@ -132,12 +152,16 @@ class Demo:
         self.step("8. The results table (one seed each: deltas this small need --seeds to be trusted)")
         self.sh("expctl", "strategies")
         self.sh("expctl", "compare")
-        self.say(f"\nDone in {time.time() - self.t0:.0f}s. The project is in {self.dir}: cd there and try "
-                 f"`expctl show baseline`, `expctl cases baseline`, `expctl plot baseline`, `expctl diff baseline rdrop`.")
+        self.say(
+            f"\nDone in {time.time() - self.t0:.0f}s. The project is in {self.dir}: cd there and try "
+            f"`expctl show baseline`, `expctl cases baseline`, `expctl plot baseline`, `expctl diff baseline rdrop`."
+        )
         return {"dir": str(self.dir), "verdict": verdict, "baseline": a, "rdrop": b, "metric": metric}
 
 
-def run_demo(directory: str | None, fast: bool, lang: str, say: Callable[[str], None], quiet_runs: bool = False) -> dict:
+def run_demo(
+    directory: str | None, fast: bool, lang: str, say: Callable[[str], None], quiet_runs: bool = False
+) -> dict:
     if directory:
         path = Path(directory).resolve()
         if path.exists() and any(path.iterdir()):

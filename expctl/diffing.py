@@ -46,17 +46,31 @@ def diff(store, ref_a: str, ref_b: str, patch: bool = False) -> dict[str, Any]:
     metrics = {}
     for k in sorted(set(fa) | set(fb)):
         va, vb = fa.get(k), fb.get(k)
-        delta = vb - va if isinstance(va, (int, float)) and isinstance(vb, (int, float)) and math.isfinite(va) and math.isfinite(vb) else None
+        delta = (
+            vb - va
+            if isinstance(va, (int, float)) and isinstance(vb, (int, float)) and math.isfinite(va) and math.isfinite(vb)
+            else None
+        )
         metrics[k] = {"a": va, "b": vb, "delta": delta}
     da = {p: fp.get("fingerprint") for p, fp in (ra.get("data") or {}).items()}
     db = {p: fp.get("fingerprint") for p, fp in (rb.get("data") or {}).items()}
     ea, eb = _env(store, ra), _env(store, rb)
-    env_a = {"python": ea.get("python"), "host": ea.get("host"), "gpus": ",".join(g.get("name", "") for g in ea.get("gpus") or []),
-             "world_size": (ra.get("env") or {}).get("world_size"), "effective_batch_size": effective_batch(ra),
-             **{f"package.{k}": v for k, v in (ea.get("packages") or {}).items()}}
-    env_b = {"python": eb.get("python"), "host": eb.get("host"), "gpus": ",".join(g.get("name", "") for g in eb.get("gpus") or []),
-             "world_size": (rb.get("env") or {}).get("world_size"), "effective_batch_size": effective_batch(rb),
-             **{f"package.{k}": v for k, v in (eb.get("packages") or {}).items()}}
+    env_a = {
+        "python": ea.get("python"),
+        "host": ea.get("host"),
+        "gpus": ",".join(g.get("name", "") for g in ea.get("gpus") or []),
+        "world_size": (ra.get("env") or {}).get("world_size"),
+        "effective_batch_size": effective_batch(ra),
+        **{f"package.{k}": v for k, v in (ea.get("packages") or {}).items()},
+    }
+    env_b = {
+        "python": eb.get("python"),
+        "host": eb.get("host"),
+        "gpus": ",".join(g.get("name", "") for g in eb.get("gpus") or []),
+        "world_size": (rb.get("env") or {}).get("world_size"),
+        "effective_batch_size": effective_batch(rb),
+        **{f"package.{k}": v for k, v in (eb.get("packages") or {}).items()},
+    }
     ca, cb = (ra.get("code") or {}).get("commit"), (rb.get("code") or {}).get("commit")
     code: dict[str, Any] = {"a": ca, "b": cb, "files": [], "stat": "", "patch": None}
     if ca and cb and ca != cb:
@@ -81,8 +95,11 @@ def format_text(d: dict[str, Any]) -> str:
     from expctl.output import fmt_value
 
     a, b = d["a"], d["b"]
-    lines = [f"A: {a['ref']} (run {a['run']}, stage {a['stage'] or '-'})",
-             f"B: {b['ref']} (run {b['run']}, stage {b['stage'] or '-'})", ""]
+    lines = [
+        f"A: {a['ref']} (run {a['run']}, stage {a['stage'] or '-'})",
+        f"B: {b['ref']} (run {b['run']}, stage {b['stage'] or '-'})",
+        "",
+    ]
     s = d["settings"]
     lines.append("settings")
     if not any(s.values()):

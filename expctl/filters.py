@@ -56,8 +56,14 @@ def parse_where(text: str) -> Condition:
 def fields(record: Mapping[str, Any]) -> dict[str, Any]:
     """What a condition can look at: record fields < final metrics < settings."""
     code = record.get("code") or {}
-    out: dict[str, Any] = {"status": record.get("status"), "stage": record.get("stage"), "name": record.get("name"),
-                           "id": record.get("id"), "branch": code.get("branch"), "commit": code.get("commit")}
+    out: dict[str, Any] = {
+        "status": record.get("status"),
+        "stage": record.get("stage"),
+        "name": record.get("name"),
+        "id": record.get("id"),
+        "branch": code.get("branch"),
+        "commit": code.get("commit"),
+    }
     out.update((record.get("metrics") or {}).get("final") or {})
     out.update({k: v for k, v in flatten(record.get("settings") or {}).items() if not isinstance(v, dict)})
     return out
@@ -74,8 +80,10 @@ def known_keys(records: Iterable[Mapping[str, Any]], declared: Iterable[str] = (
 def check_keys(conditions: Iterable[Condition], known: set[str]) -> None:
     for c in conditions:
         if c.key not in known:
-            raise UsageError(f"--where {c.text!r}: no run has {c.key!r}{did_you_mean(c.key, known)}; "
-                             f"keys are settings, final metrics and {', '.join(RECORD_FIELDS)}")
+            raise UsageError(
+                f"--where {c.text!r}: no run has {c.key!r}{did_you_mean(c.key, known)}; "
+                f"keys are settings, final metrics and {', '.join(RECORD_FIELDS)}"
+            )
 
 
 def _number(value: Any) -> float | None:
@@ -177,8 +185,9 @@ def check_sort_key(key: str, known: set[str], extra: Iterable[str] = ()) -> str:
     name = key.lstrip("-+")
     allowed = known | set(extra)
     if name not in allowed:
-        raise UsageError(f"--sort {key!r}: unknown key{did_you_mean(name, allowed)}; "
-                         f"sort by a column, a final metric or a setting")
+        raise UsageError(
+            f"--sort {key!r}: unknown key{did_you_mean(name, allowed)}; sort by a column, a final metric or a setting"
+        )
     return name
 
 

@@ -33,8 +33,9 @@ def atomic_write(path: str | os.PathLike, data: bytes | str, mode: int = 0o644, 
     path = Path(path)
     if isinstance(data, str):
         data = data.encode("utf-8")
-    fd, tmp = tempfile.mkstemp(prefix=tmp_prefix or f".{path.name}.", suffix="" if tmp_prefix else ".tmp",
-                               dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=tmp_prefix or f".{path.name}.", suffix="" if tmp_prefix else ".tmp", dir=path.parent
+    )
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

@@ -40,18 +40,23 @@ def _base_env() -> dict[str, str]:
     return env
 
 
-def run_git(args: list[str], cwd: str | os.PathLike, *, input: bytes | None = None,
-            env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess:
+def run_git(
+    args: list[str],
+    cwd: str | os.PathLike,
+    *,
+    input: bytes | None = None,
+    env: dict[str, str] | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess:
     """Run git with bytes I/O; a non-zero exit raises GitError with git's own message."""
     try:
-        proc = subprocess.run(["git", *args], cwd=cwd, input=input, capture_output=True,
-                              env=env or _base_env())
+        proc = subprocess.run(["git", *args], cwd=cwd, input=input, capture_output=True, env=env or _base_env())
     except FileNotFoundError as exc:
         raise GitError("git is not installed or not on PATH") from exc
     if check and proc.returncode != 0:
         msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         detail = next((m for m in msg if m.startswith(("fatal:", "error:"))), msg[-1] if msg else "")
-        text = detail.removeprefix('fatal: ').removeprefix('error: ')
+        text = detail.removeprefix("fatal: ").removeprefix("error: ")
         if any("No space left on device" in m or "Disk quota exceeded" in m for m in msg):
             text += "" if "No space left" in text or "quota" in text else " (No space left on device)"
             text += "; free some space and try again"
@@ -70,8 +75,17 @@ def init_repo(path: str | os.PathLike, branch: str = "main") -> None:
     run_git(["init", "-q", "-b", branch], path)
 
 
-RESERVED_NAMES = {"HEAD", "@", "FETCH_HEAD", "ORIG_HEAD", "MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD",
-                  "BISECT_HEAD", "AUTO_MERGE"}
+RESERVED_NAMES = {
+    "HEAD",
+    "@",
+    "FETCH_HEAD",
+    "ORIG_HEAD",
+    "MERGE_HEAD",
+    "CHERRY_PICK_HEAD",
+    "REVERT_HEAD",
+    "BISECT_HEAD",
+    "AUTO_MERGE",
+}
 
 
 def check_ref_name(kind: str, name: str) -> None:
@@ -85,8 +99,10 @@ def check_ref_name(kind: str, name: str) -> None:
     if kind == "tag":
         clash = run_git(["rev-parse", "-q", "--verify", f"refs/heads/{name}"], ".", check=False)
         if clash.returncode == 0:
-            raise UsageError(f"invalid tag name {name!r}: a branch has that name, so `{name}` would be ambiguous; "
-                             f"choose another name")
+            raise UsageError(
+                f"invalid tag name {name!r}: a branch has that name, so `{name}` would be ambiguous; "
+                f"choose another name"
+            )
     args = ["check-ref-format", "--branch", name] if kind == "branch" else ["check-ref-format", f"refs/tags/{name}"]
     proc = run_git(args, ".", check=False)
     if proc.returncode != 0:
@@ -121,8 +137,11 @@ class Repo:
     # ------------------------------------------------------------------ basics
     @classmethod
     def open(cls, path: str | os.PathLike) -> Repo:
-        proc = run_git(["rev-parse", "--show-toplevel", "--git-common-dir", "--git-path", "index",
-                        "--show-object-format"], path, check=False)
+        proc = run_git(
+            ["rev-parse", "--show-toplevel", "--git-common-dir", "--git-path", "index", "--show-object-format"],
+            path,
+            check=False,
+        )
         if proc.returncode != 0:
             raise GitError(f"not a git repository: {Path(path).resolve()} (run `git init` or `expctl init`)")
         lines = proc.stdout.decode().splitlines()
@@ -134,13 +153,14 @@ class Repo:
         index = Path(lines[2]) if os.path.isabs(lines[2]) else (base / lines[2]).resolve()
         return cls(root, common, index, lines[3].strip())
 
-    def git(self, *args: str, input: bytes | None = None, check: bool = True,
-            env: dict[str, str] | None = None) -> str:
+    def git(self, *args: str, input: bytes | None = None, check: bool = True, env: dict[str, str] | None = None) -> str:
         full_env = self._env if env is None else {**self._env, **env}
         proc = run_git(list(args), self.root, input=input, env=full_env, check=check)
         return proc.stdout.decode("utf-8", "replace")
 
-    def git_proc(self, *args: str, input: bytes | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    def git_proc(
+        self, *args: str, input: bytes | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess:
         full_env = self._env if env is None else {**self._env, **env}
         return run_git(list(args), self.root, input=input, env=full_env, check=False)
 
@@ -169,8 +189,7 @@ class Repo:
         if path.exists():
             return oid
         path.parent.mkdir(exist_ok=True)
-        atomic_write(path, zlib.compress(header + data, 1), mode=0o444,
-                     tmp_prefix=f"{TMP_OBJECT_PREFIX}{os.getpid()}_")
+        atomic_write(path, zlib.compress(header + data, 1), mode=0o444, tmp_prefix=f"{TMP_OBJECT_PREFIX}{os.getpid()}_")
         return oid
 
     def write_tree(self, files: dict[str, bytes]) -> str:
@@ -183,8 +202,14 @@ class Repo:
             entries.append(b"100644 " + name.encode() + b"\0" + bytes.fromhex(oid))
         return self.write_object("tree", b"".join(entries))
 
-    def write_commit(self, tree: str, parents: Iterable[str | None], message: str,
-                     author: str = RECORD_AUTHOR, when: float | None = None) -> str:
+    def write_commit(
+        self,
+        tree: str,
+        parents: Iterable[str | None],
+        message: str,
+        author: str = RECORD_AUTHOR,
+        when: float | None = None,
+    ) -> str:
         stamp = f"{int(when if when is not None else time.time())} +0000"
         lines = [f"tree {tree}"] + [f"parent {p}" for p in parents if p]
         lines += [f"author {author} {stamp}", f"committer {author} {stamp}", "", message.rstrip("\n") + "\n"]
@@ -207,8 +232,13 @@ class Repo:
             entries.append((item[:2].decode(), os.fsdecode(item[3:])))
         return entries
 
-    def snapshot(self, message: str = "", max_untracked_bytes: int | None = None,
-                 secret_patterns: Iterable[str] | None = None, allow_secret: Iterable[str] = ()) -> Snapshot:
+    def snapshot(
+        self,
+        message: str = "",
+        max_untracked_bytes: int | None = None,
+        secret_patterns: Iterable[str] | None = None,
+        allow_secret: Iterable[str] = (),
+    ) -> Snapshot:
         """Record the exact code of the work tree without touching the user's index.
 
         Clean tree: the code commit is HEAD. Dirty tree (modified, deleted or untracked
@@ -251,11 +281,14 @@ class Repo:
                     continue
                 untracked.append({"path": privacy.display_path(path), "size": size})
             changed.append(path)
-        extra = {"withheld": [privacy.display_path(p) for p in withheld],
-                 "own_outputs": [privacy.display_path(p) for p in own]}
+        extra = {
+            "withheld": [privacy.display_path(p) for p in withheld],
+            "own_outputs": [privacy.display_path(p) for p in own],
+        }
         if head and not changed:
-            return Snapshot(head, self.tree_of(head), head, branch, bool(excluded or withheld), False, [], excluded,
-                            **extra)
+            return Snapshot(
+                head, self.tree_of(head), head, branch, bool(excluded or withheld), False, [], excluded, **extra
+            )
 
         tmpdir = self._temp_dir("index")
         try:
@@ -264,8 +297,14 @@ class Repo:
                 shutil.copy2(self.index_path, tmp_index)
             env = {"GIT_INDEX_FILE": str(tmp_index), "GIT_LITERAL_PATHSPECS": "1"}
             if changed:
-                self.git("add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul",
-                         input=b"\0".join(os.fsencode(p) for p in changed), env=env)
+                self.git(
+                    "add",
+                    "-A",
+                    "--pathspec-from-file=-",
+                    "--pathspec-file-nul",
+                    input=b"\0".join(os.fsencode(p) for p in changed),
+                    env=env,
+                )
             crash_point("snapshot-index")
             tree = self.git("write-tree", env=env).strip()
         finally:
@@ -278,10 +317,19 @@ class Repo:
                 when = float(self.git("log", "-1", "--format=%ct", head).strip() or 0)
             except (GitError, ValueError):
                 when = 0.0
-        commit = self.write_commit(tree, [head], message or "expctl snapshot of the dirty work tree\n",
-                                   when=when)
-        return Snapshot(commit, tree, head, branch, True, True, [privacy.display_path(p) for p in changed],
-                        excluded, untracked, **extra)
+        commit = self.write_commit(tree, [head], message or "expctl snapshot of the dirty work tree\n", when=when)
+        return Snapshot(
+            commit,
+            tree,
+            head,
+            branch,
+            True,
+            True,
+            [privacy.display_path(p) for p in changed],
+            excluded,
+            untracked,
+            **extra,
+        )
 
     # ------------------------------------------------------------ temp files
     @property
@@ -337,7 +385,7 @@ class Repo:
                 with os.scandir(sub) as it:
                     for entry in it:
                         if entry.name.startswith(TMP_OBJECT_PREFIX):
-                            pid = entry.name[len(TMP_OBJECT_PREFIX):].split("_", 1)[0]
+                            pid = entry.name[len(TMP_OBJECT_PREFIX) :].split("_", 1)[0]
                             if dead(pid):
                                 try:
                                     os.unlink(entry.path)
@@ -387,7 +435,7 @@ class Repo:
             pos = nl + 1
             if len(header) == 3 and header[1] in (b"blob", b"tree", b"commit", b"tag"):
                 size = int(header[2])
-                out.append(data[pos:pos + size] if header[1] == b"blob" else None)
+                out.append(data[pos : pos + size] if header[1] == b"blob" else None)
                 pos += size + 1
             else:  # "<spec> missing" / "ambiguous"
                 out.append(None)

@@ -12,8 +12,10 @@ def no_runs_hint(store) -> str:
     remote may hold records, how to fetch them."""
     remotes = [r for r in store.repo.git("remote", check=False).split() if r]
     if remotes:
-        return (f"expctl: no runs here yet: `expctl pull {remotes[0]}` fetches the records pushed there, "
-                "or `expctl run --stage smoke` makes one")
+        return (
+            f"expctl: no runs here yet: `expctl pull {remotes[0]}` fetches the records pushed there, "
+            "or `expctl run --stage smoke` makes one"
+        )
     return "expctl: no runs yet: expctl run --stage smoke"
 
 
@@ -23,5 +25,7 @@ def check_name_free(records: list[dict[str, Any]], name: str | None) -> None:
         return
     taken = [r["id"] for r in records if r.get("name") == name]
     if taken:
-        raise RefusedError(f"a run named {name!r} exists already ({taken[0]}); choose another --name "
-                           "(runs of one --seeds group share theirs)")
+        raise RefusedError(
+            f"a run named {name!r} exists already ({taken[0]}); choose another --name "
+            "(runs of one --seeds group share theirs)"
+        )

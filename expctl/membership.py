@@ -67,8 +67,11 @@ def config_key(record: Mapping[str, Any], stages: StageValues) -> str:
     """
     # many runs share their settings: memoise by (stage values, stage, the settings as read)
     shown = record.get("_config_repr")  # listings' summaries carry it (expctl.recordindex)
-    memo = (stages.token, record.get("stage"), shown if shown is not None else
-            repr((record.get("settings"), record.get("settings_requested"))))
+    memo = (
+        stages.token,
+        record.get("stage"),
+        shown if shown is not None else repr((record.get("settings"), record.get("settings_requested"))),
+    )
     key = _MEMO.get(memo)
     if key is None:
         key = _MEMO[memo] = _config_key(record, stages)
@@ -113,8 +116,9 @@ def data_key(record: Mapping[str, Any]) -> str:
     if isinstance(known, str):
         return known
     data = record.get("data") or {}
-    return json.dumps({p: (fp or {}).get("fingerprint") for p, fp in data.items() if isinstance(fp, dict)},
-                      sort_keys=True)
+    return json.dumps(
+        {p: (fp or {}).get("fingerprint") for p, fp in data.items() if isinstance(fp, dict)}, sort_keys=True
+    )
 
 
 @dataclass
@@ -148,7 +152,9 @@ def tag_reference(tag: Mapping[str, Any], ref_record: Mapping[str, Any] | None, 
 
 def ran_code(record: Mapping[str, Any], ref: Reference) -> bool:
     code = record.get("code") or {}
-    return bool((code.get("tree") and code["tree"] in ref.codes) or (code.get("commit") and code["commit"] in ref.codes))
+    return bool(
+        (code.get("tree") and code["tree"] in ref.codes) or (code.get("commit") and code["commit"] in ref.codes)
+    )
 
 
 def belongs(record: Mapping[str, Any], ref: Reference, stages: StageValues) -> bool:

@@ -148,10 +148,19 @@ def first_last(events: Iterable[Mapping[str, Any]], metric: str) -> tuple[float 
     return (values[0], values[-1]) if values else (None, None)
 
 
-def run_check(check: str, *, exit_code: int | None, events: list[dict[str, Any]], final: Mapping[str, float],
-              run_dir: Path, loss_metric: str = "train_loss", converge_ratio: float = 0.1,
-              expect_metrics: Iterable[str] = (), expect_files: Iterable[str] = (),
-              primary_metric: str | None = None) -> dict[str, Any]:
+def run_check(
+    check: str,
+    *,
+    exit_code: int | None,
+    events: list[dict[str, Any]],
+    final: Mapping[str, float],
+    run_dir: Path,
+    loss_metric: str = "train_loss",
+    converge_ratio: float = 0.1,
+    expect_metrics: Iterable[str] = (),
+    expect_files: Iterable[str] = (),
+    primary_metric: str | None = None,
+) -> dict[str, Any]:
     """The stage check: {"check": name, "passed": bool, "reasons": [...]} ("none" passes trivially).
 
     ``smoke`` also fails when the project's primary metric never appears: a run that cannot
@@ -188,5 +197,7 @@ def run_check(check: str, *, exit_code: int | None, events: list[dict[str, Any]]
             ratio = last / first
             detail = {"first": first, "last": last, "ratio": ratio, "threshold": converge_ratio}
             if ratio > converge_ratio:
-                reasons.append(f"{loss_metric} fell only to {ratio:.1%} of its first value (needs <= {converge_ratio:.0%})")
+                reasons.append(
+                    f"{loss_metric} fell only to {ratio:.1%} of its first value (needs <= {converge_ratio:.0%})"
+                )
     return {"check": check, "passed": not reasons, "reasons": reasons, **({"detail": detail} if detail else {})}

@@ -45,7 +45,7 @@ def all_notes(repo) -> dict[str, str]:
     for name, blob in zip(names, blobs):
         text = (blob or b"").decode("utf-8", "replace")
         if text:
-            out[name[len(PREFIX):]] = text
+            out[name[len(PREFIX) :]] = text
     return out
 
 

@@ -24,8 +24,9 @@ def format_option(default: str = "table") -> Callable:
 
     def decorator(func: Callable) -> Callable:
         func = click.option("--json", "as_json", is_flag=True, help="Shorthand for --format json.")(func)
-        func = click.option("--format", "fmt", type=click.Choice(FORMATS), default=default, show_default=True,
-                            help="Output format.")(func)
+        func = click.option(
+            "--format", "fmt", type=click.Choice(FORMATS), default=default, show_default=True, help="Output format."
+        )(func)
         return func
 
     return decorator
@@ -103,10 +104,8 @@ def _json_safe(value: Any) -> Any:
 
 def table_options(func: Callable) -> Callable:
     """``--drop`` and ``--only-changed`` for tables (``--columns`` is the command's own)."""
-    func = click.option("--only-changed", is_flag=True,
-                        help="Hide columns whose value is the same in every row.")(func)
-    func = click.option("--drop", "drop", default=None, metavar="COLS",
-                        help="Comma-separated columns to hide.")(func)
+    func = click.option("--only-changed", is_flag=True, help="Hide columns whose value is the same in every row.")(func)
+    func = click.option("--drop", "drop", default=None, metavar="COLS", help="Comma-separated columns to hide.")(func)
     return func
 
 
@@ -114,8 +113,14 @@ def split_columns(text: str | None) -> list[str]:
     return [c.strip() for c in (text or "").split(",") if c.strip()]
 
 
-def choose_columns(rows: Sequence[dict[str, Any]], columns: Sequence[str], *, drop: Sequence[str] = (),
-                   only_changed: bool = False, keep: Sequence[str] = ()) -> list[str]:
+def choose_columns(
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    *,
+    drop: Sequence[str] = (),
+    only_changed: bool = False,
+    keep: Sequence[str] = (),
+) -> list[str]:
     """``columns`` less those named in ``drop`` (an unknown name is a usage error) and, with
     ``only_changed``, those holding one value in every row (``keep`` always stays)."""
     unknown = [c for c in drop if c not in columns]
@@ -129,8 +134,15 @@ def choose_columns(rows: Sequence[dict[str, Any]], columns: Sequence[str], *, dr
     return out
 
 
-def fit_columns(head: Sequence[str], cells: Sequence[Sequence[str]], width: int, *, overhead: tuple[int, int],
-                keep: int = 1, drop_order: Sequence[int] = ()) -> list[int]:
+def fit_columns(
+    head: Sequence[str],
+    cells: Sequence[Sequence[str]],
+    width: int,
+    *,
+    overhead: tuple[int, int],
+    keep: int = 1,
+    drop_order: Sequence[int] = (),
+) -> list[int]:
     """Indices of the columns to show so that the table is at most ``width`` columns wide,
     never wrapping a cell: the least informative columns go first (those with one value
     in every row), then ``drop_order``, then from the right; the first ``keep`` stay.
@@ -161,9 +173,18 @@ def terminal_width() -> int | None:
     return shutil.get_terminal_size((120, 24)).columns
 
 
-def render(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str, *, title: str | None = None,
-           styles: dict[tuple[int, str], str] | None = None, json_rows: Any = None,
-           headers: dict[str, str] | None = None, keep: int = 1, drop_order: Sequence[str] = ()) -> str:
+def render(
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    fmt: str,
+    *,
+    title: str | None = None,
+    styles: dict[tuple[int, str], str] | None = None,
+    json_rows: Any = None,
+    headers: dict[str, str] | None = None,
+    keep: int = 1,
+    drop_order: Sequence[str] = (),
+) -> str:
     """Render rows. ``styles`` maps (row index, column) to a rich style for the table form;
     ``json_rows`` (optional) is what --format json prints instead of the visible cells.
 
@@ -190,8 +211,14 @@ def render(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str, *, 
     color = use_color()
     width = terminal_width()
     if width is not None and cells:
-        shown = fit_columns(head, cells, width, overhead=(3, 1) if color else (2, -2), keep=keep,
-                            drop_order=[columns.index(c) for c in drop_order if c in columns])
+        shown = fit_columns(
+            head,
+            cells,
+            width,
+            overhead=(3, 1) if color else (2, -2),
+            keep=keep,
+            drop_order=[columns.index(c) for c in drop_order if c in columns],
+        )
         if len(shown) < len(columns):
             hidden = [head[i] for i in range(len(columns)) if i not in shown]
             message(_hidden_line(hidden, width))
@@ -206,10 +233,12 @@ def render(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str, *, 
         for c in head:
             table.add_column(c, no_wrap=True, overflow="ignore")
         for i, row in enumerate(cells):
-            table.add_row(*[
-                f"[{styles[(i, col)]}]{_escape(val)}[/]" if styles and (i, col) in styles else _escape(val)
-                for col, val in zip(columns, row)
-            ])
+            table.add_row(
+                *[
+                    f"[{styles[(i, col)]}]{_escape(val)}[/]" if styles and (i, col) in styles else _escape(val)
+                    for col, val in zip(columns, row)
+                ]
+            )
         need = sum(max([display_width(h)] + [display_width(r[i]) for r in cells]) + 3 for i, h in enumerate(head)) + 1
         console = Console(file=io.StringIO(), force_terminal=True, width=max(need, width or 0, 40))
         console.print(table)
@@ -248,16 +277,19 @@ def display_width(text: str) -> int:
         return len(text)
     import unicodedata
 
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 0 if unicodedata.combining(ch) else 1
-               for ch in text)
+    return sum(
+        2 if unicodedata.east_asian_width(ch) in ("W", "F") else 0 if unicodedata.combining(ch) else 1 for ch in text
+    )
 
 
 def plain_table(head: Sequence[str], cells: Iterable[Sequence[str]], title: str | None = None) -> str:
     cells = list(cells)
     columns = list(zip(*cells)) if cells else [() for _ in head]
     ascii_only = [("".join(col)).isascii() for col in columns]  # the usual case: widths are lengths
-    widths = [max(display_width(h), max(map(len if a else display_width, col), default=0))
-              for h, col, a in zip(head, columns, ascii_only)]
+    widths = [
+        max(display_width(h), max(map(len if a else display_width, col), default=0))
+        for h, col, a in zip(head, columns, ascii_only)
+    ]
 
     def line(values: Sequence[str]) -> str:
         return "  ".join(v + " " * (widths[i] - display_width(v)) for i, v in enumerate(values)).rstrip()

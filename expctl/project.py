@@ -44,8 +44,13 @@ def template_source(name: str = "run.sh.j2") -> str:
 def render_run_sh(cfg: config_mod.Config) -> str:
     import jinja2
 
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
-                             trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["shquote"] = lambda v: shlex.quote(str(v))
     template = env.from_string(template_source())
     return template.render(project=cfg.name, version=__version__, command=cfg.command, env=cfg.env)
@@ -74,8 +79,10 @@ def launcher(root: Path) -> Path:
     if alt.is_file() and is_launcher(alt):
         return alt
     if run_sh.is_file():
-        raise ConfigError(f"{run_sh} is not expctl's launcher (it lacks the line '{LAUNCHER_MARK}'), so expctl "
-                          f"will not run it; `expctl init` writes the launcher to {ALT_LAUNCHER} beside it")
+        raise ConfigError(
+            f"{run_sh} is not expctl's launcher (it lacks the line '{LAUNCHER_MARK}'), so expctl "
+            f"will not run it; `expctl init` writes the launcher to {ALT_LAUNCHER} beside it"
+        )
     raise NotFoundError(f"{run_sh} is missing; run `expctl init` (or `expctl init --force`) to write it")
 
 
@@ -124,15 +131,29 @@ def builtin_config(name: str, task: str | None = None) -> str:
             base["converge_ratio"] = 0.05
         stages[stage] = base
     return config_mod.render_config(
-        name, "python3 -m trainers.text", defaults, stages, metric,
-        direction="max", pass_settings="file", free_form=["tricks.*"], check="python3 -m trainers.text --check",
+        name,
+        "python3 -m trainers.text",
+        defaults,
+        stages,
+        metric,
+        direction="max",
+        pass_settings="file",
+        free_form=["tricks.*"],
+        check="python3 -m trainers.text --check",
         env={"OMP_NUM_THREADS": str(os.cpu_count() or 1)},
-        header="Uses expctl's bundled trainer (docs/trainer.md). Multi-GPU: command = \"accelerate launch -m trainers.text\".",
+        header='Uses expctl\'s bundled trainer (docs/trainer.md). Multi-GPU: command = "accelerate launch -m trainers.text".',
     )
 
 
-STARTER_SETTINGS = {"name": "", "lr": 0.001, "epochs": 3, "batch_size": 32, "seed": 42, "max_train_samples": 0,
-                    "max_eval_samples": 0}
+STARTER_SETTINGS = {
+    "name": "",
+    "lr": 0.001,
+    "epochs": 3,
+    "batch_size": 32,
+    "seed": 42,
+    "max_train_samples": 0,
+    "max_eval_samples": 0,
+}
 
 
 def generic_config(name: str, command: str, root: Path | None = None, notes: list[str] | None = None) -> str:
@@ -150,8 +171,15 @@ def generic_config(name: str, command: str, root: Path | None = None, notes: lis
         settings, pass_settings = found.settings, found.pass_settings
         stages = {k: {kk: vv for kk, vv in v.items() if kk != "settings"} for k, v in config_mod.GENERIC_STAGES.items()}
     return config_mod.render_config(
-        name, command, settings, stages, "eval_accuracy", direction="max", pass_settings=pass_settings,
-        regex={}, header="Edit command, settings and primary_metric for your program.",
+        name,
+        command,
+        settings,
+        stages,
+        "eval_accuracy",
+        direction="max",
+        pass_settings=pass_settings,
+        regex={},
+        header="Edit command, settings and primary_metric for your program.",
     )
 
 
@@ -171,8 +199,15 @@ class InitResult:
     notes: list[str] = field(default_factory=list)
 
 
-def init(path: str | os.PathLike = ".", *, trainer: str | None = None, command: str | None = None,
-         name: str | None = None, force: bool = False, task: str | None = None) -> InitResult:
+def init(
+    path: str | os.PathLike = ".",
+    *,
+    trainer: str | None = None,
+    command: str | None = None,
+    name: str | None = None,
+    force: bool = False,
+    task: str | None = None,
+) -> InitResult:
     if trainer not in (None, "builtin"):
         raise UsageError(f"unknown trainer {trainer!r}; the bundled one is 'builtin'")
     if task and trainer != "builtin":
@@ -200,6 +235,7 @@ def init(path: str | os.PathLike = ".", *, trainer: str | None = None, command: 
         if wanted is None:
             wanted = generic_config(name, command or "python3 train.py", root, result.notes)
         return wanted
+
     # all or nothing: decide every file first, write only when nothing is refused
     writes: list[tuple[Path, str, int | None]] = []
     if cfg_path.exists() and not force:
@@ -248,8 +284,7 @@ def init(path: str | os.PathLike = ".", *, trainer: str | None = None, command: 
             result.gitignore_skipped[entry] = tracked
             missing.remove(entry)
     if missing:
-        block = GITIGNORE_BLOCK if len(missing) == len(GITIGNORE_ENTRIES) else \
-            "# expctl\n" + "\n".join(missing) + "\n"
+        block = GITIGNORE_BLOCK if len(missing) == len(GITIGNORE_ENTRIES) else "# expctl\n" + "\n".join(missing) + "\n"
         sep = "" if not existing or existing.endswith("\n") else "\n"
         atomic_write(gi, existing + sep + ("\n" if existing else "") + block)
         result.gitignore_added = missing

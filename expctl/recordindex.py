@@ -48,8 +48,20 @@ PARTS = 3  # heads (commit, run id, sort key); runs rows; summaries
 DROP = frozenset(("env", "command", "checkpoints", "schema", "ended", "exit_code"))
 CODE_KEEP = ("commit", "tree", "head", "branch", "dirty", "snapshot")
 # top-level values stored once in the table and shared by the records that have them
-SHARED = frozenset(("settings", "settings_requested", "code", "data", "check", "process", "data_inputs",
-                    "_data_key", "_settings_key", "_config_repr"))
+SHARED = frozenset(
+    (
+        "settings",
+        "settings_requested",
+        "code",
+        "data",
+        "check",
+        "process",
+        "data_inputs",
+        "_data_key",
+        "_settings_key",
+        "_config_repr",
+    )
+)
 
 
 def _version_tag() -> bytes:
@@ -62,6 +74,7 @@ RUNS_COLUMNS = ("id", "name", "stage", "status", "metric", "check", "branch", "c
 def runs_row(record: dict[str, Any]) -> dict[str, Any]:
     """The row ``expctl runs`` shows for a record."""
     from expctl.cluster import status_text
+
     pm = record.get("primary_metric")
     final = (record.get("metrics") or {}).get("final") or {}
     check = record.get("check") or {}
@@ -93,8 +106,11 @@ def summarize(record: dict[str, Any]) -> dict[str, Any]:
     """What listings read of a record: the record minus environment, command, checkpoints,
     end time and exit code, the file lists of its code snapshot, every metric but the final
     values, and (unless it is running) its process."""
-    out = {k: (sys.intern(v) if type(v) is str and len(v) < 40 else v)  # shared strings load faster
-           for k, v in record.items() if k not in DROP and not k.startswith("_")}
+    out = {
+        k: (sys.intern(v) if type(v) is str and len(v) < 40 else v)  # shared strings load faster
+        for k, v in record.items()
+        if k not in DROP and not k.startswith("_")
+    }
     if record.get("status") != "running":
         out.pop("process", None)  # only a running record's process is looked at (is it alive?)
     code = record.get("code")
@@ -154,7 +170,7 @@ class Index:
             digest, _, size = field.partition(b":")
             if not size.isdigit():
                 return "corrupted"
-            raw.append((digest, data[pos:pos + int(size)]))
+            raw.append((digest, data[pos : pos + int(size)]))
             pos += int(size)
         if pos != len(data) or any(len(r[1]) != int(f.partition(b":")[2]) for r, f in zip(raw, head[3:])):
             return "truncated"
@@ -188,16 +204,18 @@ class Index:
             return
         value = self._part(i)  # parts 1 and 2 list their entries in the order of the heads
         order = list(self.heads)
-        ok = isinstance(value, (list, tuple)) and (len(value) == len(order) if i == 1 else
-                                                     len(value) == 2 and len(value[1]) == len(order))
+        ok = isinstance(value, (list, tuple)) and (
+            len(value) == len(order) if i == 1 else len(value) == 2 and len(value[1]) == len(order)
+        )
         if ok and i == 1:
             self.cells = dict(zip(order, value))
         elif ok:
             self.table = list(value[0])
             self.rows = dict(zip(order, value[1]))  # entries: (shape, values)
         # whatever a damaged part lacks is read from git again: entries need all parts
-        self.heads = {oid: h for oid, h in self.heads.items() if (i != 1 or oid in self.cells)
-                      and (i != 2 or oid in self.rows)}
+        self.heads = {
+            oid: h for oid, h in self.heads.items() if (i != 1 or oid in self.cells) and (i != 2 or oid in self.rows)
+        }
         if not ok:
             self.changed = True
             self.problem = self.problem or "corrupted (its checksum does not match)"
@@ -212,10 +230,14 @@ class Index:
         self._need_all()
         self._compact()
         heads = [h for h in self.heads.values() if h[0] in self.cells and h[0] in self.rows]
-        parts = [marshal.dumps(heads), marshal.dumps([self.cells[h[0]] for h in heads]),
-                 marshal.dumps((self.table, [self.rows[h[0]] for h in heads]))]
-        head = b" ".join([MAGIC, str(FORMAT).encode(), _version_tag(),
-                          *(_digest(p) + b":" + str(len(p)).encode() for p in parts)])
+        parts = [
+            marshal.dumps(heads),
+            marshal.dumps([self.cells[h[0]] for h in heads]),
+            marshal.dumps((self.table, [self.rows[h[0]] for h in heads])),
+        ]
+        head = b" ".join(
+            [MAGIC, str(FORMAT).encode(), _version_tag(), *(_digest(p) + b":" + str(len(p)).encode() for p in parts)]
+        )
         try:
             self.path.parent.mkdir(exist_ok=True)
             atomic_write(self.path, head + b"\n" + b"".join(parts))
@@ -301,8 +323,10 @@ class Index:
             shape, values = row
             decoded = shapes.get(shape)
             if decoded is None:
-                decoded = shapes[shape] = (tuple(k for k, _ in table[shape]),
-                                           tuple(k for k, shared in table[shape] if shared))
+                decoded = shapes[shape] = (
+                    tuple(k for k, _ in table[shape]),
+                    tuple(k for k, shared in table[shape] if shared),
+                )
             keys, shared_keys = decoded
             summary = dict(zip(keys, values))
             for key in shared_keys:

@@ -60,7 +60,7 @@ def pid_start_time(pid: int) -> str | None:
             data = fh.read()
     except OSError:
         return None
-    rest = data[data.rfind(b")") + 2:].split()
+    rest = data[data.rfind(b")") + 2 :].split()
     return rest[19].decode() if len(rest) > 19 else None
 
 
@@ -152,8 +152,10 @@ def is_stale(record: dict[str, Any], repo=None) -> bool:
     elif proc.get("host") != socket.gethostname():
         return False
     pid = proc.get("pid")
-    return not pid_alive(pid if isinstance(pid, int) and not isinstance(pid, bool) else None,
-                         proc.get("start") if isinstance(proc.get("start"), str) else None)
+    return not pid_alive(
+        pid if isinstance(pid, int) and not isinstance(pid, bool) else None,
+        proc.get("start") if isinstance(proc.get("start"), str) else None,
+    )
 
 
 def local_files(run_dir: Path | None, record: dict[str, Any], extra_secrets: Iterable[str] = ()) -> dict[str, bytes]:
@@ -178,8 +180,15 @@ def local_files(run_dir: Path | None, record: dict[str, Any], extra_secrets: Ite
     short_extra = [v for v in extra_secrets if len(v) < 6]
     secrets = sorted(set(secret_values(raw_settings)) | set(long_extra), key=len, reverse=True)
     short = sorted(set(secret_values(raw_settings, short=True)) | set(short_extra), key=len, reverse=True)
-    for name in ("env.json", "checkpoints.json", "exit_status.json", "command.sh", "predictions.jsonl", "metrics.json",
-                 "sbatch.sh"):
+    for name in (
+        "env.json",
+        "checkpoints.json",
+        "exit_status.json",
+        "command.sh",
+        "predictions.jsonl",
+        "metrics.json",
+        "sbatch.sh",
+    ):
         path = run_dir / name
         try:
             if path.is_file() and path.stat().st_size <= MAX_GIT_FILE:
@@ -220,23 +229,31 @@ class Store:
         return self.root / "runs" / run_id
 
     # ------------------------------------------------------------------ write
-    def save(self, record: dict[str, Any], code_commit: str | None, extra: dict[str, bytes] | None = None,
-             mirror: bool = True) -> str:
+    def save(
+        self,
+        record: dict[str, Any],
+        code_commit: str | None,
+        extra: dict[str, bytes] | None = None,
+        mirror: bool = True,
+    ) -> str:
         """Store the record in git (atomic ref update) and mirror it in the run folder."""
         run_dir = self.run_dir(record["id"])
         files = local_files(run_dir if run_dir.is_dir() else None, record, self.extra_secrets)
         if extra:
             from expctl.envinfo import mask_bytes, secret_values
 
-            secrets = sorted(set(secret_values()) | {v for v in self.extra_secrets if len(v) >= 6}, key=len, reverse=True)
+            secrets = sorted(
+                set(secret_values()) | {v for v in self.extra_secrets if len(v) >= 6}, key=len, reverse=True
+            )
             files.update({name: mask_bytes(data, secrets) for name, data in extra.items()})
         tree = self.repo.write_tree(files)
         ref = REF_PREFIX + record["id"]
         previous = self.repo.rev_parse(ref)
         # parents: the code first, then the previous version of this record, so that a
         # record pushed while running is fast-forwarded (never forced) when it finishes
-        commit = self.repo.write_commit(tree, [code_commit, previous],
-                                        f"expctl run {record['id']}: {record.get('status')}\n")
+        commit = self.repo.write_commit(
+            tree, [code_commit, previous], f"expctl run {record['id']}: {record.get('status')}\n"
+        )
         crash_point(f"record-objects:{record.get('status')}")  # objects written, ref not moved
         self.repo.update_ref(ref, commit, previous or "0" * len(commit), reason=f"expctl run {record.get('status')}")
         crash_point(f"record-ref:{record.get('status')}")  # ref moved, cache and mirror not written
@@ -247,8 +264,9 @@ class Store:
         self._cache = None
         return commit
 
-    def save_many(self, items: list[tuple[dict[str, Any], str | None]], extra: dict[str, bytes] | None = None,
-                  mirror: bool = True) -> None:
+    def save_many(
+        self, items: list[tuple[dict[str, Any], str | None]], extra: dict[str, bytes] | None = None, mirror: bool = True
+    ) -> None:
         """Store many new records at once (imports, benchmarks, Slurm submissions): one ref
         transaction; the files of run folders that exist go with them, as in save()."""
         lines, cache = [], []
@@ -258,8 +276,9 @@ class Store:
             files.update(extra or {})
             if mirror and run_dir.is_dir():
                 write_json(run_dir / "record.json", record)
-            commit = self.repo.write_commit(self.repo.write_tree(files), [code_commit],
-                                            f"expctl run {record['id']}: {record.get('status')}\n")
+            commit = self.repo.write_commit(
+                self.repo.write_tree(files), [code_commit], f"expctl run {record['id']}: {record.get('status')}\n"
+            )
             lines.append(f"create {REF_PREFIX}{record['id']} {commit}\n")
             if not recordschema.problems(record):
                 cache.append((commit, files["record.json"]))
@@ -285,18 +304,19 @@ class Store:
     def _newest_names(self, count: int) -> tuple[list[str], dict[str, str], bool]:
         """The ``count`` greatest run ids (newest first), their record commits, and whether
         that is every run: git sorts and cuts, Python parses only ``count`` lines."""
-        out = self.repo.git("for-each-ref", "--sort=-refname", f"--count={count}",
-                            "--format=%(objectname) %(refname)", REF_PREFIX)
+        out = self.repo.git(
+            "for-each-ref", "--sort=-refname", f"--count={count}", "--format=%(objectname) %(refname)", REF_PREFIX
+        )
         ids = {}
         for line in out.splitlines():
             oid, _, name = line.partition(" ")
             if name.startswith(REF_PREFIX):
-                ids[name[len(REF_PREFIX):]] = oid
+                ids[name[len(REF_PREFIX) :]] = oid
         return list(ids), ids, len(ids) < count
 
     def ref_ids(self) -> dict[str, str]:
         refs = self.repo.refs(REF_PREFIX)
-        return {name[len(REF_PREFIX):]: oid for name, oid in refs.items()}
+        return {name[len(REF_PREFIX) :]: oid for name, oid in refs.items()}
 
     # ------------------------------------------------------------------ cache
     # Record commits are content-addressed, so "commit id -> record.json" can never be
@@ -331,8 +351,12 @@ class Store:
         parts = []
         for oid, blob in entries:
             try:
-                parts.append(oid.encode() + b"\t" + json.dumps(json.loads(blob), ensure_ascii=False,
-                                                              separators=(",", ":")).encode() + b"\n")
+                parts.append(
+                    oid.encode()
+                    + b"\t"
+                    + json.dumps(json.loads(blob), ensure_ascii=False, separators=(",", ":")).encode()
+                    + b"\n"
+                )
             except (ValueError, RecursionError):
                 continue  # an unreadable record is never cached; git stays the source
         if not parts:
@@ -469,8 +493,9 @@ class Store:
         records.sort(key=_newest_first_key, reverse=True)
         return records[:want]
 
-    def _parse(self, run_id: str, blob: bytes | None, quiet: bool = False,
-               checked: bool = False) -> dict[str, Any] | None:
+    def _parse(
+        self, run_id: str, blob: bytes | None, quiet: bool = False, checked: bool = False
+    ) -> dict[str, Any] | None:
         """The record in ``blob``, or None (with one warning naming the run unless quiet).
         ``checked``: the blob comes from the cache of checked records (top level only)."""
         warn = (lambda _msg: None) if quiet else self.warnings.append
@@ -585,8 +610,9 @@ def read_run_file(ref: str, name: str, root: Path | None = None) -> bytes:
     return data
 
 
-def filter_records(records: Iterable[dict[str, Any]], stage: str | None = None, status: str | None = None,
-                   strategy: str | None = None) -> list[dict[str, Any]]:
+def filter_records(
+    records: Iterable[dict[str, Any]], stage: str | None = None, status: str | None = None, strategy: str | None = None
+) -> list[dict[str, Any]]:
     out = []
     for r in records:
         if stage and r.get("stage") != stage:

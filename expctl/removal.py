@@ -78,10 +78,18 @@ def plan(store, records: list[dict[str, Any]], *, checkpoints: bool = False) -> 
 def rows(p: Plan) -> list[dict[str, Any]]:
     from expctl.ckptgc import human
 
-    return [{"run": i.record["id"], "name": i.record.get("name") or "", "stage": i.record.get("stage") or "",
-             "status": i.record.get("status"), "folder": "-" if i.folder is None else human(i.bytes),
-             "checkpoints": "-" if i.checkpoints is None else ("kept" if i.keeps_checkpoints else "deleted"),
-             "note": i.refused or ""} for i in p.items]
+    return [
+        {
+            "run": i.record["id"],
+            "name": i.record.get("name") or "",
+            "stage": i.record.get("stage") or "",
+            "status": i.record.get("status"),
+            "folder": "-" if i.folder is None else human(i.bytes),
+            "checkpoints": "-" if i.checkpoints is None else ("kept" if i.keeps_checkpoints else "deleted"),
+            "note": i.refused or "",
+        }
+        for i in p.items
+    ]
 
 
 def delete(store, p: Plan) -> int:
@@ -109,7 +117,7 @@ def delete(store, p: Plan) -> int:
 
 
 def tombstones(repo) -> set[str]:
-    return {ref[len(TOMBS):] for ref in repo.refs(TOMBS)}
+    return {ref[len(TOMBS) :] for ref in repo.refs(TOMBS)}
 
 
 def push_specs(repo, remote_refs: dict[str, str]) -> list[str]:

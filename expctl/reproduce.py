@@ -61,14 +61,25 @@ def reproduce(cfg, store, ref: str, tolerance: float = 1e-6, keep: bool = False,
         wrepo = Repo.open(worktree)
         wstore = Store(wrepo, root=cfg.root)  # records and run folder in the main project
         meta = {"reproduces": original["id"]}
-        record = runner.execute(wcfg, wstore, stage=original.get("stage"), assignments=to_assignments(settings),
-                                name=f"reproduce {original['id']}", force=True, quiet=quiet, extra_record=meta,
-                                extra_args=_extra_args(original, wcfg))
+        record = runner.execute(
+            wcfg,
+            wstore,
+            stage=original.get("stage"),
+            assignments=to_assignments(settings),
+            name=f"reproduce {original['id']}",
+            force=True,
+            quiet=quiet,
+            extra_record=meta,
+            extra_args=_extra_args(original, wcfg),
+        )
     finally:
         if not keep:
             repo.git_proc("worktree", "remove", "--force", str(worktree))
             shutil.rmtree(base, ignore_errors=True)
-    return compare_runs(original, record, tolerance) | {"linked_data": linked, "worktree": str(worktree) if keep else None}
+    return compare_runs(original, record, tolerance) | {
+        "linked_data": linked,
+        "worktree": str(worktree) if keep else None,
+    }
 
 
 def _extra_args(original: dict[str, Any], wcfg) -> list[str]:
@@ -81,7 +92,7 @@ def _extra_args(original: dict[str, Any], wcfg) -> list[str]:
         base = build_argv(wcfg, json.loads(json.dumps(original.get("settings") or {})), [], subsets or None)
     except Exception:  # noqa: BLE001
         return []
-    return command[len(base):] if command[:len(base)] == base else []
+    return command[len(base) :] if command[: len(base)] == base else []
 
 
 def compare_runs(original: dict[str, Any], new: dict[str, Any], tolerance: float) -> dict[str, Any]:
@@ -102,5 +113,13 @@ def compare_runs(original: dict[str, Any], new: dict[str, Any], tolerance: float
     db = {p: fp.get("fingerprint") for p, fp in (new.get("data") or {}).items()}
     changed = sorted(p for p in da if p in db and da[p] != db[p])
     missing = sorted(p for p in da if p not in db)
-    return {"original": original["id"], "run": new["id"], "status": new.get("status"), "tolerance": tolerance,
-            "reproduced": ok, "metrics": metrics, "data_changed": changed, "data_missing": missing}
+    return {
+        "original": original["id"],
+        "run": new["id"],
+        "status": new.get("status"),
+        "tolerance": tolerance,
+        "reproduced": ok,
+        "metrics": metrics,
+        "data_changed": changed,
+        "data_missing": missing,
+    }

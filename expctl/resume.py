@@ -47,12 +47,15 @@ def plan(cfg, store, ref: str, stage: str | None, assignments: list[str], extra_
     run_dir = store.run_dir(original["id"])
     notes = []
     if not run_dir.is_dir():
-        raise NotFoundError(f"run {original['id']}: its folder {run_dir} is not on this machine (checkpoints live there)")
+        raise NotFoundError(
+            f"run {original['id']}: its folder {run_dir} is not on this machine (checkpoints live there)"
+        )
     has_key = RESUME_KEY in cfg.settings or is_free_form(RESUME_KEY, cfg.free_form)
     own = [RESUME_KEY + "=" + original["id"]] if has_key else []
     if not has_key:
-        notes.append(f"this project has no `{RESUME_KEY}` setting: the program is told only through "
-                     f"EXPCTL_RESUME_DIR={run_dir}")
+        notes.append(
+            f"this project has no `{RESUME_KEY}` setting: the program is told only through EXPCTL_RESUME_DIR={run_dir}"
+        )
     return Plan(
         original=original,
         stage=stage or original.get("stage"),

@@ -120,8 +120,9 @@ def data_fingerprints(cfg: Config, settings: dict[str, Any]) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- the command
-def build_argv(cfg: Config, settings: dict[str, Any], extra: Iterable[str],
-               data_paths: dict[str, str] | None = None) -> list[str]:
+def build_argv(
+    cfg: Config, settings: dict[str, Any], extra: Iterable[str], data_paths: dict[str, str] | None = None
+) -> list[str]:
     """The program's argv: {key} placeholders filled, settings as args when asked;
     {data.NAME}: the file the program reads for input NAME (its stage subset, if any)."""
     flat = flatten(settings)
@@ -185,15 +186,28 @@ def _log(msg: str) -> None:
 
 def full_ready(store: Store, stage_required: str, tree: str | None) -> bool:
     for record in store.all():
-        if record.get("stage") == stage_required and (record.get("check") or {}).get("passed") \
-                and (record.get("code") or {}).get("tree") == tree:
+        if (
+            record.get("stage") == stage_required
+            and (record.get("check") or {}).get("passed")
+            and (record.get("code") or {}).get("tree") == tree
+        ):
             return True
     return False
 
 
-def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[str], name: str | None = None,
-            extra_args: Iterable[str] = (), force: bool = False, quiet: bool = False,
-            extra_record: dict[str, Any] | None = None, extra_env: dict[str, str] | None = None) -> dict[str, Any]:
+def execute(
+    cfg: Config,
+    store: Store,
+    *,
+    stage: str | None,
+    assignments: list[str],
+    name: str | None = None,
+    extra_args: Iterable[str] = (),
+    force: bool = False,
+    quiet: bool = False,
+    extra_record: dict[str, Any] | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """Run the program once and return the finalized record."""
     from expctl.project import launcher
 
@@ -218,8 +232,10 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
 
     stale = stale_env(cfg, run_sh)
     if stale:
-        raise ConfigError(f"run.sh exports an old [env] ({', '.join(stale)} differ from expctl.toml); "
-                          f"write it anew: rm run.sh && expctl init")
+        raise ConfigError(
+            f"run.sh exports an old [env] ({', '.join(stale)} differ from expctl.toml); "
+            f"write it anew: rm run.sh && expctl init"
+        )
     if cfg.check:  # pre-flight: bad settings are refused before any snapshot or record
         from expctl import preflight
 
@@ -234,14 +250,20 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
         raise _storage_error(f"could not snapshot the code for run {run_id}", exc) from exc
     crash_point("after-snapshot")
     for item in snap.excluded:
-        _log(f"warning: untracked {item['path']} ({item['size'] / 1e6:.0f} MB) is larger than "
-             f"snapshot.max_untracked_mb and is not in the code snapshot (its size is recorded)")
+        _log(
+            f"warning: untracked {item['path']} ({item['size'] / 1e6:.0f} MB) is larger than "
+            f"snapshot.max_untracked_mb and is not in the code snapshot (its size is recorded)"
+        )
     if snap.withheld and not quiet:
-        _log(f"note: not in the code snapshot, as they look like secrets: {_names(snap.withheld)} "
-             f"(snapshot.allow_secret_files in expctl.toml opts a file in)")
+        _log(
+            f"note: not in the code snapshot, as they look like secrets: {_names(snap.withheld)} "
+            f"(snapshot.allow_secret_files in expctl.toml opts a file in)"
+        )
     if st and st.requires and not force and not full_ready(store, st.requires, snap.tree):
-        raise RefusedError(f"stage {st.name} needs a passing {st.requires} run of this exact code first "
-                           f"(`expctl run --stage {st.requires}`), or --force")
+        raise RefusedError(
+            f"stage {st.name} needs a passing {st.requires} run of this exact code first "
+            f"(`expctl run --stage {st.requires}`), or --force"
+        )
 
     from expctl import envinfo
 
@@ -268,10 +290,17 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
         masked_argv = [envinfo.mask_text(a, secrets) for a in argv]
 
     code = {
-        "commit": snap.commit, "tree": snap.tree, "head": snap.head, "branch": snap.branch,
-        "dirty": snap.dirty, "snapshot": snap.snapshot, "changed": snap.changed[:200],
-        "changed_count": len(snap.changed), "excluded": snap.excluded,
-        "untracked": snap.untracked[:200], "withheld": snap.withheld[:200],
+        "commit": snap.commit,
+        "tree": snap.tree,
+        "head": snap.head,
+        "branch": snap.branch,
+        "dirty": snap.dirty,
+        "snapshot": snap.snapshot,
+        "changed": snap.changed[:200],
+        "changed_count": len(snap.changed),
+        "excluded": snap.excluded,
+        "untracked": snap.untracked[:200],
+        "withheld": snap.withheld[:200],
     }
     env = envinfo.capture({"commit": snap.head, "code_commit": snap.commit, "branch": snap.branch, "dirty": snap.dirty})
     try:
@@ -295,15 +324,24 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
         "settings": envinfo.mask_mapping(settings, secrets),
         "code": code,
         "data": {**data_fingerprints(cfg, settings), **(staged.fingerprints if staged else {})},
-        "env": {"host": env["host"], "python": env["python"], "packages": env["packages"],
-                "gpus": [g["name"] for g in env["gpus"]], "world_size": _world_size(argv)},
+        "env": {
+            "host": env["host"],
+            "python": env["python"],
+            "packages": env["packages"],
+            "gpus": [g["name"] for g in env["gpus"]],
+            "world_size": _world_size(argv),
+        },
         "metrics": {"final": {}, "best": {}, "events": 0},
         "primary_metric": cfg.primary_metric,
         "direction": cfg.direction,
         "check": None,
         "checkpoints": None,
-        "process": {"host": socket.gethostname(), "pid": os.getpid(), "start": pid_start_time(os.getpid()),
-                    **process_identity(repo)},
+        "process": {
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "start": pid_start_time(os.getpid()),
+            **process_identity(repo),
+        },
     }
     if staged:
         record["data_inputs"] = staged.record
@@ -317,10 +355,16 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
 
     child_env = dict(os.environ)
     child_env.pop(CRASH_ENV, None)
-    child_env.update({
-        "EXPCTL_RUN_ID": run_id, "EXPCTL_RUN_DIR": str(run_dir), "EXPCTL_SETTINGS": str(settings_path),
-        "EXPCTL_METRICS": str(metrics_path), "EXPCTL_STAGE": stage or "none", "EXPCTL_PROJECT_ROOT": str(cfg.root),
-    })
+    child_env.update(
+        {
+            "EXPCTL_RUN_ID": run_id,
+            "EXPCTL_RUN_DIR": str(run_dir),
+            "EXPCTL_SETTINGS": str(settings_path),
+            "EXPCTL_METRICS": str(metrics_path),
+            "EXPCTL_STAGE": stage or "none",
+            "EXPCTL_PROJECT_ROOT": str(cfg.root),
+        }
+    )
     if staged:
         child_env.update(staged.env)
     child_env.update(cfg.env)  # [env] of expctl.toml as it is now (run.sh keeps its own for runs by hand)
@@ -337,9 +381,14 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
     tty = not quiet and sys.stdout.isatty() and sys.stderr.isatty()
     live = None if quiet else Live(run_id, metrics_path, t0, tty=tty)
     try:
-        proc = subprocess.Popen(["bash", str(run_sh), *argv], cwd=cfg.root, env=child_env,
-                                stdout=subprocess.PIPE if tty else None,
-                                start_new_session=True, preexec_fn=_set_pdeathsig if sys.platform.startswith("linux") else None)
+        proc = subprocess.Popen(
+            ["bash", str(run_sh), *argv],
+            cwd=cfg.root,
+            env=child_env,
+            stdout=subprocess.PIPE if tty else None,
+            start_new_session=True,
+            preexec_fn=_set_pdeathsig if sys.platform.startswith("linux") else None,
+        )
     except OSError as exc:  # E2BIG (a huge setting in args mode), ENOMEM...: record the failure
         _log(f"error: could not start run.sh: {exc.strerror or exc}")
         record = _finalize_or_explain(cfg, store, record, returncode=127, signals=[], t0=t0)
@@ -443,8 +492,10 @@ def _storage_error(what: str, exc: OSError) -> ExpctlError:
 def _finalize_or_explain(cfg: Config, store: Store, record: dict[str, Any], **kw) -> dict[str, Any]:
     """finalize(), turning a storage failure into one clear error: the record stays
     'running' in git (never half-written) and the next listing finishes it."""
-    what = (f"the program ended but the final record of run {record['id']} could not be written "
-            f"(it stays 'running' in git; `expctl runs` completes it once the disk has room)")
+    what = (
+        f"the program ended but the final record of run {record['id']} could not be written "
+        f"(it stays 'running' in git; `expctl runs` completes it once the disk has room)"
+    )
     try:
         return finalize(cfg, store, record, **kw)
     except OSError as exc:
@@ -470,8 +521,16 @@ def _world_size(argv: list[str]) -> int:
     return 1
 
 
-def finalize(cfg: Config | None, store: Store, record: dict[str, Any], *, returncode: int | None,
-             signals: list[int], t0: float | None = None, inferred: bool = False) -> dict[str, Any]:
+def finalize(
+    cfg: Config | None,
+    store: Store,
+    record: dict[str, Any],
+    *,
+    returncode: int | None,
+    signals: list[int],
+    t0: float | None = None,
+    inferred: bool = False,
+) -> dict[str, Any]:
     """Compute status, metrics and the stage check; store the final record."""
     run_dir = store.run_dir(record["id"])
     exit_info: dict[str, Any] = {}
@@ -489,7 +548,9 @@ def finalize(cfg: Config | None, store: Store, record: dict[str, Any], *, return
     # returncode None: expctl died and a later listing finishes the record. If run.sh
     # saw the program end on its own (exit_status.json, no signal), that outcome stands.
     clean_end = returncode is not None or ("exit_code" in exit_info and not exit_info.get("signal"))
-    interrupted = bool(signals) or bool(exit_info.get("signal")) or not clean_end or (returncode is not None and returncode < 0)
+    interrupted = (
+        bool(signals) or bool(exit_info.get("signal")) or not clean_end or (returncode is not None and returncode < 0)
+    )
     program_signal = None
     if not interrupted and exit_code in _KILLED_BY:
         # the program was killed from outside (OOM killer, kill -9, a terminal closing):
@@ -509,10 +570,17 @@ def finalize(cfg: Config | None, store: Store, record: dict[str, Any], *, return
     stage = cfg.stages.get(record.get("stage") or "") if cfg else None
     if stage:
         check = metrics_mod.run_check(
-            stage.check, exit_code=exit_code, events=collected.events, final=collected.final, run_dir=run_dir,
-            loss_metric=stage.loss_metric, converge_ratio=stage.converge_ratio,
-            expect_metrics=stage.expect_metrics, expect_files=stage.expect_files,
-            primary_metric=(cfg.primary_metric if cfg else None) or record.get("primary_metric"))
+            stage.check,
+            exit_code=exit_code,
+            events=collected.events,
+            final=collected.final,
+            run_dir=run_dir,
+            loss_metric=stage.loss_metric,
+            converge_ratio=stage.converge_ratio,
+            expect_metrics=stage.expect_metrics,
+            expect_files=stage.expect_files,
+            primary_metric=(cfg.primary_metric if cfg else None) or record.get("primary_metric"),
+        )
         if status == "interrupted":
             check = {**check, "passed": False, "reasons": ["interrupted"] + check["reasons"]}
     else:
@@ -523,8 +591,10 @@ def finalize(cfg: Config | None, store: Store, record: dict[str, Any], *, return
         if isinstance(manifest, dict):  # written by the program: masked like everything in git
             from expctl.envinfo import mask_mapping, secret_values
 
-            checkpoints = mask_mapping(manifest, sorted(set(secret_values()) | {
-                v for v in store.extra_secrets if len(v) >= 6}, key=len, reverse=True))
+            checkpoints = mask_mapping(
+                manifest,
+                sorted(set(secret_values()) | {v for v in store.extra_secrets if len(v) >= 6}, key=len, reverse=True),
+            )
     except (OSError, ValueError):
         pass
 
@@ -538,25 +608,36 @@ def finalize(cfg: Config | None, store: Store, record: dict[str, Any], *, return
         try:
             import calendar
 
-            duration = round(calendar.timegm(time.strptime(ended, "%Y-%m-%dT%H:%M:%SZ"))
-                             - calendar.timegm(time.strptime(started, "%Y-%m-%dT%H:%M:%SZ")), 3)
+            duration = round(
+                calendar.timegm(time.strptime(ended, "%Y-%m-%dT%H:%M:%SZ"))
+                - calendar.timegm(time.strptime(started, "%Y-%m-%dT%H:%M:%SZ")),
+                3,
+            )
         except ValueError:
             duration = None
     record = dict(record)
     record.pop("_commit", None)
     _merge_resolved_settings(record, run_dir)
-    record.update({
-        "status": status,
-        "ended": ended,
-        "duration_s": duration,
-        "exit_code": exit_code,
-        "signal": exit_info.get("signal") or (signal.Signals(signals[0]).name.removeprefix("SIG") if signals else None)
-        or program_signal,
-        "metrics": {"final": collected.final, "best": best, "events": len(collected.events),
-                    "bad_lines": collected.bad_lines, "dropped_values": collected.dropped_values},
-        "check": check,
-        "checkpoints": checkpoints,
-    })
+    record.update(
+        {
+            "status": status,
+            "ended": ended,
+            "duration_s": duration,
+            "exit_code": exit_code,
+            "signal": exit_info.get("signal")
+            or (signal.Signals(signals[0]).name.removeprefix("SIG") if signals else None)
+            or program_signal,
+            "metrics": {
+                "final": collected.final,
+                "best": best,
+                "events": len(collected.events),
+                "bad_lines": collected.bad_lines,
+                "dropped_values": collected.dropped_values,
+            },
+            "check": check,
+            "checkpoints": checkpoints,
+        }
+    )
     if inferred:  # finished by a later listing, not by the run's own expctl: a real final record wins
         record["inferred"] = True
     curve = "".join(_event_line(e) for e in collected.events).encode()
@@ -622,7 +703,10 @@ def summary_line(record: dict[str, Any]) -> str:
         parts.append(f"{pm}={final[pm]:.4g}")
     check = record.get("check")
     if check:
-        parts.append(f"check {check['check']}: " + ("passed" if check["passed"] else "FAILED (" + "; ".join(check["reasons"]) + ")"))
+        parts.append(
+            f"check {check['check']}: "
+            + ("passed" if check["passed"] else "FAILED (" + "; ".join(check["reasons"]) + ")")
+        )
     return " · ".join(parts)
 
 

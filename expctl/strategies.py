@@ -45,9 +45,16 @@ def list_tags(repo) -> list[dict[str, Any]]:
         fields = parse_tag_message(parts[5])
         if TAG_RUN_KEY not in fields:
             continue
-        tags.append({"name": parts[0], "commit": parts[2], "tree": parts[3],
-                     "date": int(parts[4]) if parts[4].strip().isdigit() else 0, "fields": fields,
-                     "run": fields.get(TAG_RUN_KEY)})
+        tags.append(
+            {
+                "name": parts[0],
+                "commit": parts[2],
+                "tree": parts[3],
+                "date": int(parts[4]) if parts[4].strip().isdigit() else 0,
+                "fields": fields,
+                "run": fields.get(TAG_RUN_KEY),
+            }
+        )
     tags.sort(key=lambda t: (t["date"], t["name"]))
     return tags
 
@@ -65,7 +72,9 @@ def check_refusal(record: dict[str, Any]) -> str | None:
     """Why a run may not define a strategy without --force: its stage check failed."""
     check = record.get("check") or {}
     if check and not check.get("passed"):
-        return f"its {check.get('check')} check failed ({'; '.join(check.get('reasons') or []) or 'no reason recorded'})"
+        return (
+            f"its {check.get('check')} check failed ({'; '.join(check.get('reasons') or []) or 'no reason recorded'})"
+        )
     return None
 
 
@@ -120,7 +129,9 @@ def load_explorations(repo) -> dict[str, dict[str, Any]]:
 def save_exploration(repo, meta: dict[str, Any]) -> None:
     ref = STRATEGY_REF + meta["name"]
     previous = repo.rev_parse(ref)
-    tree = repo.write_tree({"strategy.json": json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False).encode() + b"\n"})
+    tree = repo.write_tree(
+        {"strategy.json": json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False).encode() + b"\n"}
+    )
     commit = repo.write_commit(tree, [previous], f"expctl strategy {meta['name']}: {meta['status']}\n")
     repo.update_ref(ref, commit, previous or "0" * len(commit), reason=f"expctl strategy {meta['status']}")
 
@@ -150,14 +161,28 @@ def collect(store, cfg=None, records: list[dict[str, Any]] | None = None) -> lis
     index = membership.Index(store.all() if records is None else records, membership.StageValues.from_config(cfg))
     out = []
     for t in list_tags(repo):
-        out.append(Strategy(t["name"], "tag", "main", t["commit"], t["tree"], t["date"], t["run"], t["fields"],
-                            index.tag_members(t)))
+        out.append(
+            Strategy(
+                t["name"], "tag", "main", t["commit"], t["tree"], t["date"], t["run"], t["fields"], index.tag_members(t)
+            )
+        )
     explorations = load_explorations(repo)
     for name, meta in sorted(explorations.items(), key=lambda kv: kv[1].get("created", 0)):
         branch = meta.get("branch", EXPLORE_PREFIX + name)
         commit = repo.rev_parse(f"refs/heads/{branch}")
-        out.append(Strategy(name, "explore", meta.get("status", "open"), commit, None, meta.get("created", 0), None,
-                            meta, index.branch_members(branch)))
+        out.append(
+            Strategy(
+                name,
+                "explore",
+                meta.get("status", "open"),
+                commit,
+                None,
+                meta.get("created", 0),
+                None,
+                meta,
+                index.branch_members(branch),
+            )
+        )
     return out
 
 
@@ -252,6 +277,7 @@ class Group:
     The statistics count distinct seeds only: the first run of each seed is in them; a later
     run with a seed already seen (``reproduce``, or any rerun) is a reproduction, listed
     beside them. ``metric_means`` aggregates every final metric over the same runs."""
+
     runs: list[dict[str, Any]]
     mean: float | None
     std: float | None
@@ -318,8 +344,13 @@ def stage_rank(stage: str | None, order: list[str]) -> int:
     return order.index(stage) if stage in order else -1
 
 
-def best_group(runs: list[dict[str, Any]], metric: str | None, direction: str, stage_order: list[str] | None = None,
-               stage: str | None = None) -> Group | None:
+def best_group(
+    runs: list[dict[str, Any]],
+    metric: str | None,
+    direction: str,
+    stage_order: list[str] | None = None,
+    stage: str | None = None,
+) -> Group | None:
     """The best seed group: among succeeded runs, at ``stage`` or else the furthest stage reached."""
     ok = [r for r in runs if r.get("status") == "succeeded"]
     if stage:
@@ -359,7 +390,7 @@ def within_noise(a: Group, b: Group) -> bool | None:
         return None
     sa = a.std if a.std is not None else b.std
     sb = b.std if b.std is not None else a.std
-    se = math.sqrt(sa ** 2 / max(a.n, 1) + sb ** 2 / max(b.n, 1))
+    se = math.sqrt(sa**2 / max(a.n, 1) + sb**2 / max(b.n, 1))
     return abs(a.mean - b.mean) <= 2 * se
 
 
@@ -367,40 +398,53 @@ def within_noise(a: Group, b: Group) -> bool | None:
 def ensure_clean(repo, action: str) -> None:
     out = repo.git("status", "--porcelain", "--untracked-files=no")
     if out.strip():
-        raise RefusedError(f"cannot {action}: the work tree has uncommitted changes to tracked files; commit or stash them first")
+        raise RefusedError(
+            f"cannot {action}: the work tree has uncommitted changes to tracked files; commit or stash them first"
+        )
 
 
 def _ident_env(repo) -> dict[str, str] | None:
     """Fallback identity for tags and merges when git has none configured."""
     if repo.git_proc("var", "GIT_COMMITTER_IDENT").returncode == 0:
         return None
-    return {"GIT_COMMITTER_NAME": "expctl", "GIT_COMMITTER_EMAIL": "expctl@localhost",
-            "GIT_AUTHOR_NAME": "expctl", "GIT_AUTHOR_EMAIL": "expctl@localhost"}
+    return {
+        "GIT_COMMITTER_NAME": "expctl",
+        "GIT_COMMITTER_EMAIL": "expctl@localhost",
+        "GIT_AUTHOR_NAME": "expctl",
+        "GIT_AUTHOR_EMAIL": "expctl@localhost",
+    }
 
 
-def create_tag(store, name: str, run_ref: str | None, force: bool = False, note: str = "",
-               allow_explore: bool = False) -> tuple[dict[str, Any], str]:
+def create_tag(
+    store, name: str, run_ref: str | None, force: bool = False, note: str = "", allow_explore: bool = False
+) -> tuple[dict[str, Any], str]:
     """Tag a main-line strategy at the exact code of a run; returns (record, commit)."""
     repo = store.repo
     check_ref_name("tag", name)
     branch = repo.branch()
     if branch and branch.startswith(EXPLORE_PREFIX) and not allow_explore:
-        raise RefusedError(f"on exploration branch {branch}: main-line tags are made by "
-                           f"`expctl promote {branch[len(EXPLORE_PREFIX):]}` (it merges, then tags)")
+        raise RefusedError(
+            f"on exploration branch {branch}: main-line tags are made by "
+            f"`expctl promote {branch[len(EXPLORE_PREFIX) :]}` (it merges, then tags)"
+        )
     if run_ref:
         record = store.resolve(run_ref)
     else:
         head = repo.head()
-        record = next((r for r in store.all() if r.get("status") == "succeeded"
-                       and (r.get("code") or {}).get("head") == head), None)
+        record = next(
+            (r for r in store.all() if r.get("status") == "succeeded" and (r.get("code") or {}).get("head") == head),
+            None,
+        )
         if record is None:
             raise NotFoundError("no succeeded run on the current HEAD to tag; run one first or name a RUN")
     if record.get("status") != "succeeded":
         raise RefusedError(f"run {record['id']} is {record.get('status')}; only succeeded runs can be tagged")
     forced = check_refusal(record)
     if forced and not force:
-        raise RefusedError(f"run {record['id']} cannot define strategy {name!r}: {forced}; "
-                           f"fix it, or tag anyway with --force (recorded in the tag)")
+        raise RefusedError(
+            f"run {record['id']} cannot define strategy {name!r}: {forced}; "
+            f"fix it, or tag anyway with --force (recorded in the tag)"
+        )
     commit = (record.get("code") or {}).get("commit")
     if not commit:
         raise RefusedError(f"run {record['id']} has no recorded code commit")
@@ -423,7 +467,7 @@ def explore(store, name: str, base: str | None = None) -> dict[str, Any]:
         raise RefusedError(f"exploration {name!r} exists (branch {branch}); `git switch {branch}` to continue it")
     current = repo.branch()
     if current and current.startswith(EXPLORE_PREFIX):
-        main_branch = (load_explorations(repo).get(current[len(EXPLORE_PREFIX):]) or {}).get("base_branch", current)
+        main_branch = (load_explorations(repo).get(current[len(EXPLORE_PREFIX) :]) or {}).get("base_branch", current)
     else:
         main_branch = current
     if base:
@@ -446,9 +490,20 @@ def explore(store, name: str, base: str | None = None) -> dict[str, Any]:
     if proc.returncode != 0:
         if repo.rev_parse(f"refs/heads/{branch}") is not None and repo.branch() != branch:
             repo.git_proc("branch", "-D", branch)
-        raise GitError("cannot switch to the new branch: " + proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1])
-    meta = {"name": name, "branch": branch, "base": base_name, "base_commit": start, "base_branch": main_branch,
-            "status": "open", "created": time.time(), "why": None, "promoted_tag": None}
+        raise GitError(
+            "cannot switch to the new branch: " + proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1]
+        )
+    meta = {
+        "name": name,
+        "branch": branch,
+        "base": base_name,
+        "base_commit": start,
+        "base_branch": main_branch,
+        "status": "open",
+        "created": time.time(),
+        "why": None,
+        "promoted_tag": None,
+    }
     save_exploration(repo, meta)
     return meta
 
@@ -461,7 +516,9 @@ def _exploration(repo, name: str) -> dict[str, Any]:
     return meta
 
 
-def promote(store, name: str, tag: str | None = None, run_ref: str | None = None, force: bool = False) -> dict[str, Any]:
+def promote(
+    store, name: str, tag: str | None = None, run_ref: str | None = None, force: bool = False
+) -> dict[str, Any]:
     """Merge explore/NAME into its main-line branch and tag the merge with the best run.
 
     The merge is computed first with ``git merge-tree`` (objects only): on a conflict
@@ -472,8 +529,10 @@ def promote(store, name: str, tag: str | None = None, run_ref: str | None = None
     if meta.get("status") == "promoted":
         raise RefusedError(f"exploration {meta['name']} is already promoted (tag {meta.get('promoted_tag')})")
     if meta.get("status") == "abandoned" and not force:
-        raise RefusedError(f"exploration {meta['name']} was abandoned ({meta.get('why')}); "
-                           f"promote it anyway with --force (the verdict is kept)")
+        raise RefusedError(
+            f"exploration {meta['name']} was abandoned ({meta.get('why')}); "
+            f"promote it anyway with --force (the verdict is kept)"
+        )
     tag = tag or meta["name"]
     check_ref_name("tag", tag)
     if repo.rev_parse(f"refs/tags/{tag}") is not None and not force:
@@ -489,25 +548,40 @@ def promote(store, name: str, tag: str | None = None, run_ref: str | None = None
         raise RefusedError(f"exploration {meta['name']} has no succeeded run to promote; run it first")
     forced = check_refusal(record)
     if forced and not force:
-        raise RefusedError(f"run {record['id']} cannot define strategy {tag!r}: {forced}; "
-                           f"choose another with --run, or --force (recorded in the tag)")
+        raise RefusedError(
+            f"run {record['id']} cannot define strategy {tag!r}: {forced}; "
+            f"choose another with --run, or --force (recorded in the tag)"
+        )
     if meta.get("status") == "abandoned":
         forced = "; ".join(x for x in (forced, f"exploration was abandoned: {meta.get('why')}") if x)
     ensure_clean(repo, "promote")
     proc = repo.git_proc("merge-tree", "--write-tree", "--name-only", "--no-messages", target, branch)
     if proc.returncode == 1:
         files = [f for f in proc.stdout.decode("utf-8", "replace").splitlines()[1:] if f.strip()]
-        raise GitError(f"promoting {meta['name']} into {target} conflicts in {', '.join(files) or 'some files'}; "
-                       f"nothing was changed. Merge {target} into {branch} and resolve, then promote again")
+        raise GitError(
+            f"promoting {meta['name']} into {target} conflicts in {', '.join(files) or 'some files'}; "
+            f"nothing was changed. Merge {target} into {branch} and resolve, then promote again"
+        )
     if proc.returncode != 0:
-        raise GitError("git merge-tree failed (git >= 2.38 is needed): " + proc.stderr.decode("utf-8", "replace").strip())
+        raise GitError(
+            "git merge-tree failed (git >= 2.38 is needed): " + proc.stderr.decode("utf-8", "replace").strip()
+        )
     original = repo.branch()
     if original != target:
         sw = repo.git_proc("switch", target)
         if sw.returncode != 0:
-            raise GitError(f"cannot switch to {target}: " + sw.stderr.decode("utf-8", "replace").strip().splitlines()[-1])
-    merge = repo.git_proc("merge", "--no-ff", "--no-edit", "-m", f"Promote exploration {meta['name']} (expctl)", branch,
-                          env=_ident_env(repo))
+            raise GitError(
+                f"cannot switch to {target}: " + sw.stderr.decode("utf-8", "replace").strip().splitlines()[-1]
+            )
+    merge = repo.git_proc(
+        "merge",
+        "--no-ff",
+        "--no-edit",
+        "-m",
+        f"Promote exploration {meta['name']} (expctl)",
+        branch,
+        env=_ident_env(repo),
+    )
     if merge.returncode != 0:
         repo.git_proc("merge", "--abort")
         if original and original != target:
@@ -515,11 +589,20 @@ def promote(store, name: str, tag: str | None = None, run_ref: str | None = None
         raise GitError("merge failed: " + merge.stderr.decode("utf-8", "replace").strip().splitlines()[-1])
     merged = repo.head()
     message = tag_message(tag, record, f"Promoted from exploration {meta['name']} (branch {branch}).", forced)
-    repo.git("tag", "-a", "-F", "-", *(["-f"] if force else []), tag, merged, input=message.encode(), env=_ident_env(repo))
+    repo.git(
+        "tag", "-a", "-F", "-", *(["-f"] if force else []), tag, merged, input=message.encode(), env=_ident_env(repo)
+    )
     if meta.get("status") == "abandoned":  # promoted with --force: the verdict stays on record
         meta["abandoned_why"] = meta.get("why")
-    meta.update({"status": "promoted", "promoted_tag": tag, "promoted": time.time(), "promoted_run": record["id"],
-                 "merge_commit": merged})
+    meta.update(
+        {
+            "status": "promoted",
+            "promoted_tag": tag,
+            "promoted": time.time(),
+            "promoted_run": record["id"],
+            "merge_commit": merged,
+        }
+    )
     save_exploration(repo, meta)
     store._cache = None
     return {"meta": meta, "record": record, "merge": merged, "tag": tag}

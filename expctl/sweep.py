@@ -64,8 +64,10 @@ def plan(cfg, stage: str | None, specs: Iterable[str], seeds: int = 0, grid: boo
     st = cfg.stage(stage) if stage else None
     knobs, fixed = parse_knobs(specs, flatten({**cfg.settings}))
     if not knobs and not seeds:
-        raise UsageError("nothing to sweep: give at least one knob with two or more values, e.g. -s lr=1e-5,3e-5, "
-                         "or --seeds N to run one configuration with N seeds")
+        raise UsageError(
+            "nothing to sweep: give at least one knob with two or more values, e.g. -s lr=1e-5,3e-5, "
+            "or --seeds N to run one configuration with N seeds"
+        )
     # the base configuration: resolved settings with the fixed overrides (validates every key)
     base_settings = flatten(resolve(cfg.settings, st.settings if st else {}, fixed, cfg.free_form))
     for key in knobs:
@@ -123,8 +125,15 @@ def commands(p: Plan, stage: str | None, fixed: list[str], extra: list[str]) -> 
                 args += ["-s", f"{k}={_text(v)}"]
             if seed is not None:
                 args += ["-s", f"seed={seed}"]
-            meta = {"sweep": {"id": p.sweep_id, "config": config, "varied": varied(config, p.base), "base": p.base,
-                              "seed": seed}}
+            meta = {
+                "sweep": {
+                    "id": p.sweep_id,
+                    "config": config,
+                    "varied": varied(config, p.base),
+                    "base": p.base,
+                    "seed": seed,
+                }
+            }
             args += ["--meta", json.dumps(meta)]
             if extra:
                 args += ["--", *extra]
@@ -132,8 +141,16 @@ def commands(p: Plan, stage: str | None, fixed: list[str], extra: list[str]) -> 
     return out
 
 
-def execute(root, p: Plan, stage: str | None, fixed: list[str], extra: list[str], parallel: int = 1,
-            devices: list[str] | None = None, echo=print) -> list[int]:
+def execute(
+    root,
+    p: Plan,
+    stage: str | None,
+    fixed: list[str],
+    extra: list[str],
+    parallel: int = 1,
+    devices: list[str] | None = None,
+    echo=print,
+) -> list[int]:
     """Run every configuration as `expctl run` (sequentially, or N at a time)."""
     cmds = commands(p, stage, fixed, extra)
     exe = [sys.executable, "-m", "expctl.cli"]
@@ -156,7 +173,9 @@ def execute(root, p: Plan, stage: str | None, fixed: list[str], extra: list[str]
             env = dict(os.environ)
             if dev is not None:
                 env["CUDA_VISIBLE_DEVICES"] = dev
-            echo(f"expctl: sweep {p.sweep_id} [{i}/{len(cmds)}] {_describe(meta)}" + (f" on device {dev}" if dev else ""))
+            echo(
+                f"expctl: sweep {p.sweep_id} [{i}/{len(cmds)}] {_describe(meta)}" + (f" on device {dev}" if dev else "")
+            )
             proc = subprocess.Popen([*exe, *args], cwd=root, env=env, stdout=subprocess.DEVNULL)
             running.append((proc, dev))
         time.sleep(0.05)
@@ -206,10 +225,17 @@ def sensitivity(runs: list[dict[str, Any]], metric: str, direction: str) -> dict
         by_config.setdefault(json.dumps(r["sweep"]["config"], sort_keys=True, default=str), []).append(r)
     config_stats = {}
     for key, members in by_config.items():
-        values = [v for v in (primary_value(r, metric) for r in members if r.get("status") == "succeeded") if v is not None]
+        values = [
+            v for v in (primary_value(r, metric) for r in members if r.get("status") == "succeeded") if v is not None
+        ]
         mean, std = _stats(values)
-        config_stats[key] = {"config": members[0]["sweep"]["config"], "mean": mean, "std": std, "n": len(values),
-                             "failed": sum(1 for r in members if r.get("status") != "succeeded")}
+        config_stats[key] = {
+            "config": members[0]["sweep"]["config"],
+            "mean": mean,
+            "std": std,
+            "n": len(values),
+            "failed": sum(1 for r in members if r.get("status") != "succeeded"),
+        }
     stds = [c["std"] for c in config_stats.values() if c["std"] is not None]
     seed_spread = sum(stds) / len(stds) if stds else None
     knobs = []
@@ -218,18 +244,34 @@ def sensitivity(runs: list[dict[str, Any]], metric: str, direction: str) -> dict
         for c in config_stats.values():
             cfg = c["config"]
             if all(cfg[k] == base[k] for k in base if k != knob):
-                rows.append({"value": cfg[knob], "mean": c["mean"], "std": c["std"], "n": c["n"], "failed": c["failed"]})
+                rows.append(
+                    {"value": cfg[knob], "mean": c["mean"], "std": c["std"], "n": c["n"], "failed": c["failed"]}
+                )
         means = [row["mean"] for row in rows if row["mean"] is not None]
         rng = (max(means) - min(means)) if len(means) >= 2 else None
         pick = min if direction == "min" else max
         best = pick((row for row in rows if row["mean"] is not None), key=lambda row: row["mean"], default=None)
         noise = None if rng is None or seed_spread is None else rng <= 2 * seed_spread
-        knobs.append({"knob": knob, "values": sorted(rows, key=lambda row: str(row["value"])), "range": rng,
-                      "best": best["value"] if best else None, "best_mean": best["mean"] if best else None,
-                      "within_noise": noise})
+        knobs.append(
+            {
+                "knob": knob,
+                "values": sorted(rows, key=lambda row: str(row["value"])),
+                "range": rng,
+                "best": best["value"] if best else None,
+                "best_mean": best["mean"] if best else None,
+                "within_noise": noise,
+            }
+        )
     knobs.sort(key=lambda k: -(k["range"] if k["range"] is not None else -1))
-    return {"metric": metric, "direction": direction, "seed_spread": seed_spread, "knobs": knobs,
-            "configs": len(config_stats), "runs": len(runs), "config_stats": list(config_stats.values())}
+    return {
+        "metric": metric,
+        "direction": direction,
+        "seed_spread": seed_spread,
+        "knobs": knobs,
+        "configs": len(config_stats),
+        "runs": len(runs),
+        "config_stats": list(config_stats.values()),
+    }
 
 
 def table_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -238,14 +280,36 @@ def table_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     if not result["knobs"]:  # `sweep --seeds N` without a knob: one configuration, N seeds
         for c in result.get("config_stats") or []:
-            rows.append({"rank": "", "knob": "(seeds only)", "range": None, "seed spread": c["std"], "verdict": "",
-                         "best": None, "values (metric mean)": (fmt_value(c["mean"]) if c["mean"] is not None else "failed")
-                         + (f"±{fmt_value(c['std'])}" if c["std"] is not None else "") + f" (n={c['n']})"})
+            rows.append(
+                {
+                    "rank": "",
+                    "knob": "(seeds only)",
+                    "range": None,
+                    "seed spread": c["std"],
+                    "verdict": "",
+                    "best": None,
+                    "values (metric mean)": (fmt_value(c["mean"]) if c["mean"] is not None else "failed")
+                    + (f"±{fmt_value(c['std'])}" if c["std"] is not None else "")
+                    + f" (n={c['n']})",
+                }
+            )
     for rank, k in enumerate(result["knobs"], 1):
         values = "  ".join(
             f"{fmt_value(v['value'])}: {fmt_value(v['mean']) if v['mean'] is not None else 'failed'}"
-            + (f"±{fmt_value(v['std'])}" if v["std"] is not None else "") for v in k["values"])
-        rows.append({"rank": rank, "knob": k["knob"], "range": k["range"], "seed spread": result["seed_spread"],
-                     "verdict": "sensitive" if k["within_noise"] is False else ("within seed noise" if k["within_noise"] else ""),
-                     "best": k["best"], "values (metric mean)": values})
+            + (f"±{fmt_value(v['std'])}" if v["std"] is not None else "")
+            for v in k["values"]
+        )
+        rows.append(
+            {
+                "rank": rank,
+                "knob": k["knob"],
+                "range": k["range"],
+                "seed spread": result["seed_spread"],
+                "verdict": "sensitive"
+                if k["within_noise"] is False
+                else ("within seed noise" if k["within_noise"] else ""),
+                "best": k["best"],
+                "values (metric mean)": values,
+            }
+        )
     return rows

@@ -97,8 +97,8 @@ def describe(p: Plan) -> str:
     """One line: what the remote lacks, by kind."""
     runs = [r for r in p.missing if r.startswith(RUNS)]
     strategies = [r for r in p.missing if r.startswith("refs/expctl/strategies/")]
-    tags = [r[len("refs/tags/"):] for r in p.missing if r.startswith("refs/tags/")]
-    branches = [r[len("refs/heads/"):] for r in p.missing if r.startswith("refs/heads/")]
+    tags = [r[len("refs/tags/") :] for r in p.missing if r.startswith("refs/tags/")]
+    branches = [r[len("refs/heads/") :] for r in p.missing if r.startswith("refs/heads/")]
     other = [r for r in p.missing if r.startswith("refs/expctl/") and r not in runs and r not in strategies]
     parts = []
     if runs:
@@ -113,7 +113,7 @@ def describe(p: Plan) -> str:
         parts.append(f"{len(other)} other expctl refs")
     text = ", ".join(parts) if parts else "nothing (the remote is up to date)"
     if p.left_out:
-        names = [b[len("refs/heads/"):] for b in p.left_out]
+        names = [b[len("refs/heads/") :] for b in p.left_out]
         text += f"; not sending branch{'es' if len(names) != 1 else ''} {_short(names)} (--all-branches sends them)"
     return text
 
@@ -159,8 +159,10 @@ def push(store_or_repo, remote: str, all_branches: bool = False, the_plan: Plan 
         if not rejected:
             break
         if "shallow update not allowed" in raw and repo.is_shallow():
-            raise GitError(f"git push rejected {len(rejected)} refs: this clone is shallow and {remote} lacks the "
-                           f"history they build on; run `git fetch --unshallow` and push again")
+            raise GitError(
+                f"git push rejected {len(rejected)} refs: this clone is shallow and {remote} lacks the "
+                f"history they build on; run `git fetch --unshallow` and push again"
+            )
         now = ls_remote(repo, remote)
         local_now = {**repo.refs("refs/tags/"), **repo.refs("refs/expctl/"), **repo.refs("refs/heads/")}
         pending = [(dst, s) for dst, s in rejected if now.get(dst) != local_now.get(dst)]
@@ -174,8 +176,10 @@ def push(store_or_repo, remote: str, all_branches: bool = False, the_plan: Plan 
         hard = [dst for dst, s in pending if "remote rejected" not in s and not dst.startswith(RUNS)]
         if hard or (diverged and store is None) or attempt == RETRIES - 1:
             names = hard or [dst for dst, _ in pending]
-            raise GitError(f"git push rejected {len(names)} refs ({', '.join(names[:3])}): {remote} has other "
-                           f"versions of them; pull first (expctl pull {remote}) and push again")
+            raise GitError(
+                f"git push rejected {len(names)} refs ({', '.join(names[:3])}): {remote} has other "
+                f"versions of them; pull first (expctl pull {remote}) and push again"
+            )
         time.sleep(random.uniform(0.05, 0.2) * (attempt + 1))  # another push holds the remote's locks
     summary = f"{len(updated)} refs updated, {len(p.local) - len(updated)} up to date"
     if reconciled:
@@ -208,7 +212,7 @@ def reconcile_record(store, remote: str, ref: str, remote_oid: str | None = None
     a commit whose parents include both, so that both fast-forward. Returns True when the
     local ref moved."""
     repo = store.repo
-    incoming = INCOMING + ref[len("refs/expctl/"):]
+    incoming = INCOMING + ref[len("refs/expctl/") :]
     if remote_oid is None:
         proc = repo.git_proc("fetch", "--no-write-fetch-head", "-q", remote, f"+{ref}:{incoming}")
         if proc.returncode != 0:
@@ -230,8 +234,9 @@ def reconcile_record(store, remote: str, ref: str, remote_oid: str | None = None
         code = parents[0] if parents else None
         tree = repo.tree_of(winner_oid)
         status = (winner or {}).get("status")
-        merged = repo.write_commit(tree, [code, local_oid, remote_oid],
-                                   f"expctl run {ref[len(RUNS):]}: {status} (reconciled)\n")
+        merged = repo.write_commit(
+            tree, [code, local_oid, remote_oid], f"expctl run {ref[len(RUNS) :]}: {status} (reconciled)\n"
+        )
         repo.update_ref(ref, merged, local_oid, reason="expctl reconcile")
         store._cache = None
         return True

@@ -32,9 +32,26 @@ class Timing:
         return self.samples * nproc / self.window_time if self.window_time > 0 else None
 
 
-def train_updates(*, settings: dict[str, Any], accelerator, out, model, optimizer, scheduler, train_dl, sampler,
-                  plan, state, ckpts, step_fn: Callable, tricks, evaluate_mid: Callable, start_epoch: int,
-                  skip_batches: int, progress=None) -> Timing:
+def train_updates(
+    *,
+    settings: dict[str, Any],
+    accelerator,
+    out,
+    model,
+    optimizer,
+    scheduler,
+    train_dl,
+    sampler,
+    plan,
+    state,
+    ckpts,
+    step_fn: Callable,
+    tricks,
+    evaluate_mid: Callable,
+    start_epoch: int,
+    skip_batches: int,
+    progress=None,
+) -> Timing:
     log_steps, eval_steps = settings["log_steps"], settings["eval_steps"]
     save_steps, stop_after = settings["save_steps"], settings["debug_stop_after_step"]
     clip = settings["max_grad_norm"]
@@ -70,8 +87,9 @@ def train_updates(*, settings: dict[str, Any], accelerator, out, model, optimize
                 progress.update(step)
             if step % log_steps == 0 or step == total:
                 keys = sorted(sums)
-                vals = accelerator.reduce(torch.stack([sums[k] / micro for k in keys]).to(accelerator.device),
-                                          "mean").tolist()
+                vals = accelerator.reduce(
+                    torch.stack([sums[k] / micro for k in keys]).to(accelerator.device), "mean"
+                ).tolist()
                 named = dict(zip(keys, vals))
                 dt = time.perf_counter() - t_since
                 sps = samples_since * nproc / dt if dt > 0 else 0.0
@@ -80,15 +98,24 @@ def train_updates(*, settings: dict[str, Any], accelerator, out, model, optimize
                 loss = named.get("loss", float("nan"))
                 state.last_train_loss = loss
                 cur_lr, ep = scheduler.get_last_lr()[0], step / plan.steps_per_epoch
-                out.metrics(step, ep, train_loss=loss, lr=cur_lr, train_samples_per_s=sps,
-                            **{f"train_{k}": v for k, v in named.items() if k != "loss"})
+                out.metrics(
+                    step,
+                    ep,
+                    train_loss=loss,
+                    lr=cur_lr,
+                    train_samples_per_s=sps,
+                    **{f"train_{k}": v for k, v in named.items() if k != "loss"},
+                )
                 if not math.isfinite(loss):
                     out.log(f"WARNING: train loss is {loss} at step {step}")
-                for warning in (tricks.check_terms(named) if tricks is not None else ()):
+                for warning in tricks.check_terms(named) if tricks is not None else ():
                     out.log(warning)
                 terms_txt = "".join(f" | {k} {v:.4f}" for k, v in named.items() if k != "loss")
-                write(f"step {step}/{total} | epoch {ep:.2f} | loss {loss:.4f}{terms_txt} | lr {cur_lr:.2e} | "
-                      f"{sps:.1f} samples/s", out)
+                write(
+                    f"step {step}/{total} | epoch {ep:.2f} | loss {loss:.4f}{terms_txt} | lr {cur_lr:.2e} | "
+                    f"{sps:.1f} samples/s",
+                    out,
+                )
                 sums, micro, samples_since, t_since = {}, 0, 0, time.perf_counter()
             if eval_steps > 0 and step % eval_steps == 0 and step != total:
                 evaluate_mid(model, step)

@@ -92,9 +92,14 @@ def truncate(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def render_rows(rows: Sequence[dict], columns: Sequence[str], fmt: str = "table",
-                headers: Sequence[str] | None = None, digits: int = 4,
-                align_right: Iterable[str] = ()) -> str:
+def render_rows(
+    rows: Sequence[dict],
+    columns: Sequence[str],
+    fmt: str = "table",
+    headers: Sequence[str] | None = None,
+    digits: int = 4,
+    align_right: Iterable[str] = (),
+) -> str:
     """Rows (dicts) as text in one of :data:`FORMATS`, without a trailing newline.
 
     ``table`` and ``markdown`` format numbers with ``digits`` decimals; ``json`` and ``csv``
@@ -108,9 +113,14 @@ def render_rows(rows: Sequence[dict], columns: Sequence[str], fmt: str = "table"
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(headers)
         for r in rows:
-            writer.writerow(["" if r.get(c) is None else
-                             (";".join(map(str, r[c])) if isinstance(r.get(c), (list, tuple)) else r.get(c))
-                             for c in columns])
+            writer.writerow(
+                [
+                    ""
+                    if r.get(c) is None
+                    else (";".join(map(str, r[c])) if isinstance(r.get(c), (list, tuple)) else r.get(c))
+                    for c in columns
+                ]
+            )
         return buf.getvalue().rstrip("\n")
     from tabulate import tabulate
 

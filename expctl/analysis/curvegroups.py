@@ -33,6 +33,7 @@ SPARSE_POINTS = 40  # a series with at most this many points gets markers
 @dataclass
 class Band:
     """One metric of one seed group: mean line and the band mean ± std (lo, hi)."""
+
     steps: list[float]
     mean: list[float]
     lo: list[float]
@@ -151,12 +152,16 @@ def _plain_settings(record: dict[str, Any] | None) -> dict[str, Any]:
 
     if not record:
         return {}
-    return {k: v for k, v in flatten(record.get("settings") or {}).items()
-            if not isinstance(v, dict) and k.rsplit(".", 1)[-1] != "seed"}
+    return {
+        k: v
+        for k, v in flatten(record.get("settings") or {}).items()
+        if not isinstance(v, dict) and k.rsplit(".", 1)[-1] != "seed"
+    }
 
 
-def group_curves(curves: Sequence[Curves], records: Sequence[dict[str, Any] | None],
-                 names: Sequence[str] | None = None) -> list[CurveGroup]:
+def group_curves(
+    curves: Sequence[Curves], records: Sequence[dict[str, Any] | None], names: Sequence[str] | None = None
+) -> list[CurveGroup]:
     """Runs with the same settings (seed aside), stage and code in one group, in the order
     first seen; a run without a record is a group of its own."""
     names = list(names or [c.name for c in curves])
@@ -168,8 +173,9 @@ def group_curves(curves: Sequence[Curves], records: Sequence[dict[str, Any] | No
             continue
         settings = _plain_settings(record)
         code = record.get("code") or {}
-        key = json.dumps([settings, record.get("stage"), code.get("tree") or code.get("commit")],
-                         sort_keys=True, default=str)
+        key = json.dumps(
+            [settings, record.get("stage"), code.get("tree") or code.get("commit")], sort_keys=True, default=str
+        )
         if key in index:
             index[key].members.append(c)
             index[key].run_ids.append(record["id"])
@@ -194,11 +200,17 @@ def distinguishing_labels(settings: Sequence[dict[str, Any]], names: Sequence[st
     """``key=value`` of the settings that differ between the groups (at most ``limit``);
     the given name in front when that alone does not tell two groups apart."""
     keys = sorted({k for s in settings for k in s})
-    differing = [k for k in keys
-                 if len({json.dumps(s.get(k, "\0missing"), sort_keys=True, default=str) for s in settings}) > 1]
-    parts = [", ".join(f"{k.rsplit('.', 1)[-1] if _unique_leaf(k, differing) else k}={_fmt(s.get(k, '-'))}"
-                       for k in differing[:limit]) + (", …" if len(differing) > limit else "")
-             for s in settings]
+    differing = [
+        k for k in keys if len({json.dumps(s.get(k, "\0missing"), sort_keys=True, default=str) for s in settings}) > 1
+    ]
+    parts = [
+        ", ".join(
+            f"{k.rsplit('.', 1)[-1] if _unique_leaf(k, differing) else k}={_fmt(s.get(k, '-'))}"
+            for k in differing[:limit]
+        )
+        + (", …" if len(differing) > limit else "")
+        for s in settings
+    ]
     counts: dict[str, int] = {}
     for p in parts:
         counts[p] = counts.get(p, 0) + 1

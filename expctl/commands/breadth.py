@@ -14,8 +14,12 @@ from expctl.output import echo, fmt_value, format_option, message, pick_format, 
 @click.command("kfold")
 @click.option("--k", "k", type=int, default=5, show_default=True, help="Number of folds.")
 @click.option("--stage", "-S", default=None, help="Stage of every fold run.")
-@click.option("-s", "--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Setting for every fold. Repeatable.")
-@click.option("--show", default=None, metavar="GROUP_ID", help="Only show a recorded k-fold group ('last' for the newest).")
+@click.option(
+    "-s", "--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Setting for every fold. Repeatable."
+)
+@click.option(
+    "--show", default=None, metavar="GROUP_ID", help="Only show a recorded k-fold group ('last' for the newest)."
+)
 @click.option("--dry-run", is_flag=True, help="Print the fold commands, run nothing.")
 @on_options
 @format_option()
@@ -44,8 +48,15 @@ def kfold_cmd(k, stage, assignments, show, dry_run, on, cluster_overrides, fmt, 
             from expctl.cluster import spec_from_run_args
             from expctl.commands.cluster import submit_and_report
 
-            submit_and_report(cfg, store, [spec_from_run_args(args) for args, _ in cmds], cluster_overrides,
-                              what=f"kfold {group_id}", verb="kfold", group=group_id)
+            submit_and_report(
+                cfg,
+                store,
+                [spec_from_run_args(args) for args, _ in cmds],
+                cluster_overrides,
+                what=f"kfold {group_id}",
+                verb="kfold",
+                group=group_id,
+            )
             return
         codes = breadth.kfold_execute(store.root, cmds, echo=message)
         failed = sum(1 for c in codes if c not in (0, int(ExitCode.CHECK_FAILED)))
@@ -69,8 +80,13 @@ def kfold_cmd(k, stage, assignments, show, dry_run, on, cluster_overrides, fmt, 
 @click.argument("refs", nargs=-1, required=True)
 @click.option("--eval-file", default=None, help="File to evaluate on (default: the members' own dev predictions).")
 @click.option("--weights", default=None, metavar="W1,W2,...", help="One weight per run (normalised to sum 1).")
-@click.option("--mode", type=click.Choice(["logits", "probs"]), default="logits", show_default=True,
-              help="Average logits (then softmax; a sigmoid per label for multilabel) or probabilities.")
+@click.option(
+    "--mode",
+    type=click.Choice(["logits", "probs"]),
+    default="logits",
+    show_default=True,
+    help="Average logits (then softmax; a sigmoid per label for multilabel) or probabilities.",
+)
 @click.option("--name", default=None, help="A name for the ensemble run.")
 @format_option()
 def ensemble_cmd(refs, eval_file, weights, mode, name, fmt, as_json):
@@ -95,15 +111,21 @@ def ensemble_cmd(refs, eval_file, weights, mode, name, fmt, as_json):
     record = breadth.ensemble(cfg, store, list(refs), eval_file=eval_file, weights=parsed, mode=mode, name=name)
     final = record["metrics"]["final"]
     if pick_format(fmt, as_json) == "json":
-        echo(json.dumps({"run": record["id"], "ensemble": record["ensemble"], "metrics": final}, indent=2,
-                        ensure_ascii=False) + "\n")
+        echo(
+            json.dumps(
+                {"run": record["id"], "ensemble": record["ensemble"], "metrics": final}, indent=2, ensure_ascii=False
+            )
+            + "\n"
+        )
         return
     spec = record["ensemble"]
     metric = spec.get("metric", "eval_accuracy")  # multilabel / ner: the task's primary metric
     scores = spec.get("member_metric") or spec["member_accuracy"]
-    col = metric[len("eval_"):]
+    col = metric[len("eval_") :]
     rows = [{"run": rid, "role": "member", col: scores[rid]} for rid in spec["members"]]
     rows.append({"run": record["id"], "role": f"ensemble ({mode})", col: final.get(metric)})
     echo(render(rows, ["run", "role", col], fmt))
-    message(f"expctl: ensemble run {record['id']}: {metric} {fmt_value(final.get(metric))} "
-            f"(`expctl compare --runs {' '.join(spec['members'])} {record['id']}`)")
+    message(
+        f"expctl: ensemble run {record['id']}: {metric} {fmt_value(final.get(metric))} "
+        f"(`expctl compare --runs {' '.join(spec['members'])} {record['id']}`)"
+    )

@@ -9,17 +9,33 @@ from expctl.analysis import FORMATS
 
 @click.command("cases")
 @click.argument("run")
-@click.option("--label", "label", default=None, metavar="L",
-              help="Only cases whose gold or predicted label (entity type for NER) is L.")
-@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True,
-              help="Show at most N cases (0: all).")
-@click.option("--show", "view", type=click.Choice(["all", "cases", "confusion", "classes"]), default="all",
-              show_default=True, help="Which section to print (csv prints one section; 'all' means cases).")
+@click.option(
+    "--label",
+    "label",
+    default=None,
+    metavar="L",
+    help="Only cases whose gold or predicted label (entity type for NER) is L.",
+)
+@click.option(
+    "--limit", type=click.IntRange(min=0), default=20, show_default=True, help="Show at most N cases (0: all)."
+)
+@click.option(
+    "--show",
+    "view",
+    type=click.Choice(["all", "cases", "confusion", "classes"]),
+    default="all",
+    show_default=True,
+    help="Which section to print (csv prints one section; 'all' means cases).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
-              help="Output format.")
-@click.option("--width", type=click.IntRange(min=10), default=70, show_default=True,
-              help="Truncate texts to this many characters in table / markdown output.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format.")
+@click.option(
+    "--width",
+    type=click.IntRange(min=10),
+    default=70,
+    show_default=True,
+    help="Truncate texts to this many characters in table / markdown output.",
+)
 def cases_cmd(run: str, label: str | None, limit: int, view: str, fmt: str, width: int, as_json: bool = False) -> None:
     """Case study of RUN's dev predictions (predictions.jsonl).
 

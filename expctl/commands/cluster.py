@@ -12,10 +12,21 @@ from expctl.output import echo, format_option, message, pick_format, render
 
 def on_options(func):
     """`--on local|slurm` and `--cluster KEY=VALUE` for run, sweep and kfold."""
-    func = click.option("--cluster", "cluster_overrides", multiple=True, metavar="KEY=VALUE",
-                        help="With --on slurm: override a [cluster] setting, e.g. --cluster time=00:10:00. Repeatable.")(func)
-    func = click.option("--on", "on", type=click.Choice(["local", "slurm"]), default="local", show_default=True,
-                        help="Where the runs execute: here, or submitted to Slurm (returns at once).")(func)
+    func = click.option(
+        "--cluster",
+        "cluster_overrides",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="With --on slurm: override a [cluster] setting, e.g. --cluster time=00:10:00. Repeatable.",
+    )(func)
+    func = click.option(
+        "--on",
+        "on",
+        type=click.Choice(["local", "slurm"]),
+        default="local",
+        show_default=True,
+        help="Where the runs execute: here, or submitted to Slurm (returns at once).",
+    )(func)
     return func
 
 
@@ -27,10 +38,15 @@ def submit_and_report(cfg, store, specs, overrides, *, force=False, what="a run"
     for r in records:
         echo(f"{r['id']}\t{r['slurm']['job_id']}\n")
     job = records[0]["slurm"].get("array_job") or records[0]["slurm"]["job_id"]
-    message(f"expctl: submitted {len(records)} run(s) to Slurm as job {job}"
-            + (f" ({group})" if group else "") + f"; script runs/{records[0]['id']}/sbatch.sh")
-    message(f"expctl: follow with `expctl runs`; `expctl wait {group or records[0]['id']}`, "
-            f"`expctl cancel {group or records[0]['id']}`")
+    message(
+        f"expctl: submitted {len(records)} run(s) to Slurm as job {job}"
+        + (f" ({group})" if group else "")
+        + f"; script runs/{records[0]['id']}/sbatch.sh"
+    )
+    message(
+        f"expctl: follow with `expctl runs`; `expctl wait {group or records[0]['id']}`, "
+        f"`expctl cancel {group or records[0]['id']}`"
+    )
 
 
 @click.command("cancel")
@@ -44,8 +60,11 @@ def cancel_cmd(ref):
 
     _, store = open_store()
     runs = cluster.cancel(store, ref)
-    message(f"expctl: cancelled {len(runs)} run(s): " + ", ".join(f"{r['id']} (job {r['slurm']['job_id']})" for r in runs[:10])
-            + (" ..." if len(runs) > 10 else ""))
+    message(
+        f"expctl: cancelled {len(runs)} run(s): "
+        + ", ".join(f"{r['id']} (job {r['slurm']['job_id']})" for r in runs[:10])
+        + (" ..." if len(runs) > 10 else "")
+    )
 
 
 @click.command("wait")
@@ -66,20 +85,36 @@ def wait_cmd(ref, timeout, fmt, as_json):
     rows = [_row(r) for r in runs]
     columns = ["id", "name", "stage", "status", "metric", "check", "commit", "duration"]
     if fmt == "json":
-        echo(json.dumps([{k: v for k, v in r.items() if not k.startswith("_")} for r in runs], indent=2,
-                        ensure_ascii=False, default=str) + "\n")
+        echo(
+            json.dumps(
+                [{k: v for k, v in r.items() if not k.startswith("_")} for r in runs],
+                indent=2,
+                ensure_ascii=False,
+                default=str,
+            )
+            + "\n"
+        )
     else:
         echo(render(rows, columns, fmt))
         swept = [r for r in runs if isinstance(r.get("sweep"), dict)]
         if swept and len(swept) == len(runs):
             result = sweep.sensitivity(swept, cfg.primary_metric or "", cfg.direction)
-            echo("\n" + render(sweep.table_rows(result), ["rank", "knob", "range", "seed spread", "verdict", "best",
-                                                           "values (metric mean)"], fmt,
-                              title=f"sweep {swept[0]['sweep']['id']}: metric {result['metric']}"))
+            echo(
+                "\n"
+                + render(
+                    sweep.table_rows(result),
+                    ["rank", "knob", "range", "seed spread", "verdict", "best", "values (metric mean)"],
+                    fmt,
+                    title=f"sweep {swept[0]['sweep']['id']}: metric {result['metric']}",
+                )
+            )
     bad = [r for r in runs if r.get("status") != "succeeded"]
     for r in bad:
         reason = (r.get("slurm") or {}).get("reason") or r.get("reason")
-        message(f"expctl: run {r['id']} {r.get('status')}" + (f": {reason}" if reason else "")
-                + f" (log: expctl log {r['id']})")
+        message(
+            f"expctl: run {r['id']} {r.get('status')}"
+            + (f": {reason}" if reason else "")
+            + f" (log: expctl log {r['id']})"
+        )
     if bad:
         sys.exit(1)

@@ -26,12 +26,19 @@ from expctl.output import (
 
 
 @click.command("init")
-@click.option("--trainer", type=click.Choice(["builtin"]), default=None,
-              help="Wire up the bundled trainer (python -m trainers.text) with its stage defaults.")
-@click.option("--task", default=None,
-              type=click.Choice(["classification", "pair", "multilabel", "ner", "seq2seq", "span"]),
-              help="With --trainer builtin: the task, which also picks the primary metric "
-                   "(accuracy, micro F1, entity F1, BLEU, span F1).")
+@click.option(
+    "--trainer",
+    type=click.Choice(["builtin"]),
+    default=None,
+    help="Wire up the bundled trainer (python -m trainers.text) with its stage defaults.",
+)
+@click.option(
+    "--task",
+    default=None,
+    type=click.Choice(["classification", "pair", "multilabel", "ner", "seq2seq", "span"]),
+    help="With --trainer builtin: the task, which also picks the primary metric "
+    "(accuracy, micro F1, entity F1, BLEU, span F1).",
+)
 @click.option("--command", "command", default=None, help='The program to run, e.g. "python train.py".')
 @click.option("--name", default=None, help="Project name (default: the folder name).")
 @click.option("--force", is_flag=True, help="Overwrite expctl.toml and run.sh even if edited.")
@@ -69,25 +76,42 @@ def init_cmd(trainer, task, command, name, force, directory):
         sys.exit(int(ExitCode.REFUSED))
     launcher = "expctl-run.sh" if result.own_run_sh else "run.sh"
     if result.own_run_sh:
-        message("expctl: run.sh is the project's own: expctl leaves it alone and launches runs through "
-                "expctl-run.sh")
+        message("expctl: run.sh is the project's own: expctl leaves it alone and launches runs through expctl-run.sh")
     if result.written:
-        message(f"expctl: next: git add expctl.toml {launcher} .gitignore && git commit -m 'expctl init', then "
-                "expctl run --stage smoke")
+        message(
+            f"expctl: next: git add expctl.toml {launcher} .gitignore && git commit -m 'expctl init', then "
+            "expctl run --stage smoke"
+        )
 
 
 @click.command("run", context_settings={"ignore_unknown_options": False})
 @click.option("--stage", "-S", default=None, help="smoke | converge | small | full (or one of your own).")
-@click.option("-s", "--set", "assignments", multiple=True, metavar="KEY=VALUE",
-              help="Override a setting (typed; dotted keys for nesting). Repeatable.")
+@click.option(
+    "-s",
+    "--set",
+    "assignments",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a setting (typed; dotted keys for nesting). Repeatable.",
+)
 @click.option("--name", default=None, help="A name for this run.")
 @click.option("--force", is_flag=True, help="Run `full` without a passing smoke run of this code.")
 @click.option("--quiet", "-q", is_flag=True, help="No expctl messages (the program's output still streams).")
-@click.option("--resume", "resume_ref", default=None, metavar="RUN",
-              help="Continue RUN (interrupted or failed) as a new linked run: its stage, settings and "
-                   "arguments, plus resume=RUN; -s still overrides.")
-@click.option("--seeds", type=int, default=None, metavar="N",
-              help="Run this configuration N times with distinct seeds (seed, seed+1, ...), as one group.")
+@click.option(
+    "--resume",
+    "resume_ref",
+    default=None,
+    metavar="RUN",
+    help="Continue RUN (interrupted or failed) as a new linked run: its stage, settings and "
+    "arguments, plus resume=RUN; -s still overrides.",
+)
+@click.option(
+    "--seeds",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Run this configuration N times with distinct seeds (seed, seed+1, ...), as one group.",
+)
 @click.option("--meta", default=None, hidden=True, help="JSON object merged into the record (used by sweep).")
 @on_options
 @click.argument("extra", nargs=-1, type=click.UNPROCESSED)
@@ -145,23 +169,45 @@ def run_cmd(stage, assignments, name, force, quiet, resume_ref, seeds, meta, on,
             from expctl.cluster import RunSpec
             from expctl.commands.cluster import submit_and_report
 
-            specs = [RunSpec(stage, [*rest, f"seed={seed}"], name, list(extra_args),
-                             {**(extra_record or {}), **seeds_mod.group_record(group, seed)}, {})
-                     for seed in seed_list]
+            specs = [
+                RunSpec(
+                    stage,
+                    [*rest, f"seed={seed}"],
+                    name,
+                    list(extra_args),
+                    {**(extra_record or {}), **seeds_mod.group_record(group, seed)},
+                    {},
+                )
+                for seed in seed_list
+            ]
             submit_and_report(cfg, store, specs, cluster_overrides, force=force)
             return
         codes = []
         for i, seed in enumerate(seed_list, 1):
             if not quiet:
                 message(f"expctl: seed group {group} [{i}/{len(seed_list)}] seed={seed}")
-            record = runner.execute(cfg, store, stage=stage, assignments=[*rest, f"seed={seed}"], name=name,
-                                    extra_args=extra_args, force=force, quiet=quiet,
-                                    extra_record={**(extra_record or {}), **seeds_mod.group_record(group, seed)})
+            record = runner.execute(
+                cfg,
+                store,
+                stage=stage,
+                assignments=[*rest, f"seed={seed}"],
+                name=name,
+                extra_args=extra_args,
+                force=force,
+                quiet=quiet,
+                extra_record={**(extra_record or {}), **seeds_mod.group_record(group, seed)},
+            )
             codes.append(runner.exit_code_for(record))
             if record["status"] == "interrupted":
                 break
-        worst = next((c for c in (int(ExitCode.INTERRUPTED), int(ExitCode.RUN_FAILED), int(ExitCode.CHECK_FAILED))
-                      if c in codes), 0)
+        worst = next(
+            (
+                c
+                for c in (int(ExitCode.INTERRUPTED), int(ExitCode.RUN_FAILED), int(ExitCode.CHECK_FAILED))
+                if c in codes
+            ),
+            0,
+        )
         if worst:
             sys.exit(worst)
         return
@@ -169,12 +215,26 @@ def run_cmd(stage, assignments, name, force, quiet, resume_ref, seeds, meta, on,
         from expctl.cluster import RunSpec
         from expctl.commands.cluster import submit_and_report
 
-        submit_and_report(cfg, store, [RunSpec(stage, assignments, name, list(extra_args), extra_record or {},
-                                               dict(extra_env or {}))], cluster_overrides, force=force)
+        submit_and_report(
+            cfg,
+            store,
+            [RunSpec(stage, assignments, name, list(extra_args), extra_record or {}, dict(extra_env or {}))],
+            cluster_overrides,
+            force=force,
+        )
         return
-    record = runner.execute(cfg, store, stage=stage, assignments=assignments, name=name,
-                            extra_args=extra_args, force=force, quiet=quiet, extra_record=extra_record,
-                            extra_env=extra_env)
+    record = runner.execute(
+        cfg,
+        store,
+        stage=stage,
+        assignments=assignments,
+        name=name,
+        extra_args=extra_args,
+        force=force,
+        quiet=quiet,
+        extra_record=extra_record,
+        extra_env=extra_env,
+    )
     code = runner.exit_code_for(record)
     if code:
         sys.exit(code)
@@ -210,15 +270,27 @@ def _clean(record: dict[str, Any]) -> dict[str, Any]:
 @click.command("runs")
 @click.option("--stage", default=None, help="Only runs of this stage.")
 @click.option("--status", type=click.Choice(["queued", "running", "succeeded", "failed", "interrupted"]), default=None)
-@click.option("--strategy", default=None,
-              help="Only runs of this strategy: a tag (runs of its code, settings and data), an exploration, "
-                   "or a branch name.")
-@click.option("--where", "where", multiple=True, metavar="COND",
-              help="Only runs matching: KEY=V, KEY!=V, KEY>V (>=, <, <=), 'KEY in A,B'; KEY a setting, "
-                   "final metric, status, stage, name, branch. Repeatable (all must hold).")
-@click.option("--since", default=None, metavar="AGE", help="Only runs started in the last AGE (30m, 12h, 2d, 1w) or since a date.")
-@click.option("--sort", default=None, help="Sort by a field, final metric or setting (prefix - to reverse; "
-                                           "metrics sort best first).")
+@click.option(
+    "--strategy",
+    default=None,
+    help="Only runs of this strategy: a tag (runs of its code, settings and data), an exploration, or a branch name.",
+)
+@click.option(
+    "--where",
+    "where",
+    multiple=True,
+    metavar="COND",
+    help="Only runs matching: KEY=V, KEY!=V, KEY>V (>=, <, <=), 'KEY in A,B'; KEY a setting, "
+    "final metric, status, stage, name, branch. Repeatable (all must hold).",
+)
+@click.option(
+    "--since", default=None, metavar="AGE", help="Only runs started in the last AGE (30m, 12h, 2d, 1w) or since a date."
+)
+@click.option(
+    "--sort",
+    default=None,
+    help="Sort by a field, final metric or setting (prefix - to reverse; metrics sort best first).",
+)
 @click.option("--limit", "-n", type=int, default=None, help="At most N runs.")
 @click.option("--columns", default=None, metavar="COLS", help="Comma-separated columns to show, in this order.")
 @table_options
@@ -237,8 +309,13 @@ def runs_cmd(stage, status, strategy, where, since, sort, limit, columns, drop, 
     plain = not (filt or stage or status or strategy or sort)
     if limit is not None and plain:
         newest = store.newest(limit)  # the default view: reads only the runs it shows
-    elif plain and fmt in ("table", "markdown") and not (columns or drop or only_changed) \
-            and not sys.stdout.isatty() and _runs_table(store, fmt):
+    elif (
+        plain
+        and fmt in ("table", "markdown")
+        and not (columns or drop or only_changed)
+        and not sys.stdout.isatty()
+        and _runs_table(store, fmt)
+    ):
         return  # every run, from the local index's ready-made rows
     everything = newest if newest is not None else store.summaries()
     filt.check(everything, declared=_declared(cfg))
@@ -248,8 +325,12 @@ def runs_cmd(stage, status, strategy, where, since, sort, limit, columns, drop, 
 
         found = strat.find(store, strategy, records=everything)
         ids = {r["id"] for r in found.runs} if found is not None else set()
-        records = [r for r in records if r["id"] in ids
-                   or (found is None and strategy in (r.get("strategy"), (r.get("code") or {}).get("branch")))]
+        records = [
+            r
+            for r in records
+            if r["id"] in ids
+            or (found is None and strategy in (r.get("strategy"), (r.get("code") or {}).get("branch")))
+        ]
     records = filt.apply(records)
     if sort:
         filters.check_sort_key(sort, filters.known_keys(everything, _declared(cfg)), ("date", "started"))
@@ -272,12 +353,18 @@ def runs_cmd(stage, status, strategy, where, since, sort, limit, columns, drop, 
     columns = ["id", "name", "stage", "status", "metric", "check", "branch", "commit", "started", "duration"]
     rows = [_row(r) for r in records]
     if fmt in ("csv", "tsv"):  # one column per final metric, primary first: numbers, not "name=value"
-        metric_names = sorted({k for r in records for k in ((r.get("metrics") or {}).get("final") or {})},
-                              key=lambda k: (k != cfg.primary_metric, k))
+        metric_names = sorted(
+            {k for r in records for k in ((r.get("metrics") or {}).get("final") or {})},
+            key=lambda k: (k != cfg.primary_metric, k),
+        )
         for row, r in zip(rows, records):
             final = (r.get("metrics") or {}).get("final") or {}
-            row.update({k: (format(final[k], ".10g") if isinstance(final.get(k), float) else final.get(k))
-                        for k in metric_names})
+            row.update(
+                {
+                    k: (format(final[k], ".10g") if isinstance(final.get(k), float) else final.get(k))
+                    for k in metric_names
+                }
+            )
         columns = ["id", "name", "stage", "status", *metric_names, "check", "branch", "commit", "started", "duration"]
     if asked:
         unknown = [c for c in asked if c not in columns]
@@ -287,10 +374,23 @@ def runs_cmd(stage, status, strategy, where, since, sort, limit, columns, drop, 
     columns = choose_columns(rows, columns, drop=split_columns(drop), only_changed=only_changed, keep=["id"])
     styles = {}
     for i in range(len(rows)):
-        styles[(i, "status")] = {"succeeded": "green", "failed": "red", "interrupted": "yellow", "running": "cyan",
-                                 "queued": "blue"}.get(records[i].get("status"), "")
-    echo(render(rows, columns, fmt, styles=styles, json_rows=[_clean(r) for r in records],
-                drop_order=["duration", "commit", "branch", "check", "name", "started", "stage"]))
+        styles[(i, "status")] = {
+            "succeeded": "green",
+            "failed": "red",
+            "interrupted": "yellow",
+            "running": "cyan",
+            "queued": "blue",
+        }.get(records[i].get("status"), "")
+    echo(
+        render(
+            rows,
+            columns,
+            fmt,
+            styles=styles,
+            json_rows=[_clean(r) for r in records],
+            drop_order=["duration", "commit", "branch", "check", "name", "started", "stage"],
+        )
+    )
 
 
 def _runs_table(store, fmt: str) -> bool:
@@ -338,7 +438,9 @@ def show_payload(store, record: dict[str, Any]) -> dict[str, Any]:
             if ck.get(key):
                 resolved[key] = str((run_dir / ck[key]).resolve()) if not Path(ck[key]).is_absolute() else ck[key]
         resolved["all"] = [str((run_dir / p).resolve()) if not Path(p).is_absolute() else p for p in ck.get("all", [])]
-        resolved["exists"] = {p: Path(p).exists() for p in {*resolved["all"], *[resolved[k] for k in ("best", "last") if k in resolved]}}
+        resolved["exists"] = {
+            p: Path(p).exists() for p in {*resolved["all"], *[resolved[k] for k in ("best", "last") if k in resolved]}
+        }
         for key, value in ck.items():
             resolved.setdefault(key, value)
         data["checkpoints"] = resolved
@@ -352,8 +454,12 @@ def show_payload(store, record: dict[str, Any]) -> dict[str, Any]:
 
         elapsed, progress = running_summary(record, run_dir / "metrics.jsonl")
         data["elapsed_s"] = round(elapsed, 1)
-        data["live"] = {"step": progress.step, "total_steps": progress.total, "metrics": progress.latest,
-                        "text": progress.text()}
+        data["live"] = {
+            "step": progress.step,
+            "total_steps": progress.total,
+            "metrics": progress.latest,
+            "text": progress.text(),
+        }
     from expctl import notes
 
     note = notes.get(store.repo, f"runs/{record['id']}")
@@ -395,18 +501,28 @@ def format_show(data: dict[str, Any]) -> str:
     from expctl.settings import flatten
 
     code = data.get("code") or {}
-    lines = [f"run       {data['id']}" + (f"  ({data['name']})" if data.get("name") else ""),
-             *([f"note      {line}" for line in data["note"].splitlines()] if data.get("note") else []),
-             *([f"status    {status_text(data)}  stage={data.get('stage') or '-'}",
+    lines = [
+        f"run       {data['id']}" + (f"  ({data['name']})" if data.get("name") else ""),
+        *([f"note      {line}" for line in data["note"].splitlines()] if data.get("note") else []),
+        *(
+            [
+                f"status    {status_text(data)}  stage={data.get('stage') or '-'}",
                 f"started   {data.get('started')}  running for {_human(data.get('elapsed_s'))}",
-                f"progress  {data['live']['text']}"] if data.get("live") else
-               [f"status    {status_text(data)}  exit={data.get('exit_code')}  stage={data.get('stage') or '-'}"
+                f"progress  {data['live']['text']}",
+            ]
+            if data.get("live")
+            else [
+                f"status    {status_text(data)}  exit={data.get('exit_code')}  stage={data.get('stage') or '-'}"
                 + (f"  ({data['slurm']['reason']})" if (data.get("slurm") or {}).get("reason") else ""),
-                f"started   {data.get('started')}  duration={fmt_value(data.get('duration_s'))}s"]),
-             f"code      {code.get('commit')}" + ("  (snapshot of a dirty tree)" if code.get("snapshot") else "")
-             + f"  branch={code.get('branch') or '(detached)'}",
-             f"command   {' '.join(data.get('command') or [])}",
-             f"folder    {data['run_dir']}" + ("" if data.get("run_dir_exists") else "  (gone; record kept in git)")]
+                f"started   {data.get('started')}  duration={fmt_value(data.get('duration_s'))}s",
+            ]
+        ),
+        f"code      {code.get('commit')}"
+        + ("  (snapshot of a dirty tree)" if code.get("snapshot") else "")
+        + f"  branch={code.get('branch') or '(detached)'}",
+        f"command   {' '.join(data.get('command') or [])}",
+        f"folder    {data['run_dir']}" + ("" if data.get("run_dir_exists") else "  (gone; record kept in git)"),
+    ]
     for item in code.get("excluded") or []:
         lines.append(f"excluded  {item['path']} ({item['size']} bytes, not in the snapshot)")
     for item in code.get("untracked") or []:
@@ -418,7 +534,10 @@ def format_show(data: dict[str, Any]) -> str:
             lines.append(f"{what:9} {data[key]}")
     check = data.get("check")
     if check:
-        lines.append(f"check     {check['check']}: " + ("passed" if check["passed"] else "FAILED: " + "; ".join(check["reasons"])))
+        lines.append(
+            f"check     {check['check']}: "
+            + ("passed" if check["passed"] else "FAILED: " + "; ".join(check["reasons"]))
+        )
     lines.append("")
     lines.append("settings")
     for k, v in flatten(data.get("settings") or {}).items():
@@ -428,27 +547,37 @@ def format_show(data: dict[str, Any]) -> str:
     lines.append("metrics (final / best)")
     best = m.get("best") or {}
     for k, v in sorted((m.get("final") or {}).items()):
-        lines.append(f"  {k} = {fmt_value(v)}" + (f"  (best {fmt_value(best[k])})" if k in best and best[k] != v else ""))
+        lines.append(
+            f"  {k} = {fmt_value(v)}" + (f"  (best {fmt_value(best[k])})" if k in best and best[k] != v else "")
+        )
     if data.get("data"):
         lines.append("")
         lines.append("data")
         for path, fp in data["data"].items():
-            lines.append(f"  {path}  {fp.get('fingerprint')}" + (f"  {fp['size']} bytes" if "size" in fp else "")
-                         + (f"  {fp['split']}" if fp.get("split") else ""))
+            lines.append(
+                f"  {path}  {fp.get('fingerprint')}"
+                + (f"  {fp['size']} bytes" if "size" in fp else "")
+                + (f"  {fp['split']}" if fp.get("split") else "")
+            )
     for name, inp in (data.get("data_inputs") or {}).items():
         if not isinstance(inp, dict):
             continue
         if inp.get("path") != inp.get("source"):
             counts = ", ".join(f"{k} {v}" for k, v in (inp.get("labels") or {}).items())
-            lines.append(f"  {{data.{name}}} = {inp.get('path')}: {inp.get('units')} of {inp.get('source')} "
-                         f"({inp.get('limit_setting')}={inp.get('limit')}, seed {inp.get('seed')})"
-                         + (f"; labels {counts}" if counts else "") + f"  {inp.get('fingerprint')}")
+            lines.append(
+                f"  {{data.{name}}} = {inp.get('path')}: {inp.get('units')} of {inp.get('source')} "
+                f"({inp.get('limit_setting')}={inp.get('limit')}, seed {inp.get('seed')})"
+                + (f"; labels {counts}" if counts else "")
+                + f"  {inp.get('fingerprint')}"
+            )
         else:
             lines.append(f"  {{data.{name}}} = {inp.get('source')} (whole file)")
     env = data.get("env") or {}
     lines.append("")
-    lines.append(f"env       host={env.get('host')} python={env.get('python')} gpus={len(env.get('gpus') or [])} "
-                 + " ".join(f"{k}={v}" for k, v in (env.get("packages") or {}).items()))
+    lines.append(
+        f"env       host={env.get('host')} python={env.get('python')} gpus={len(env.get('gpus') or [])} "
+        + " ".join(f"{k}={v}" for k, v in (env.get("packages") or {}).items())
+    )
     ck = data.get("checkpoints")
     if ck:
         lines.append("")
@@ -498,8 +627,10 @@ def log_cmd(ref, tail, follow):
         raise ExpctlError(f"run {record['id']} has no log")
     text = data.decode("utf-8", "replace")
     if not text:
-        message(f"expctl: the log of run {record['id']} is empty: the program printed nothing"
-                + (" (yet)" if record.get("status") == "running" else ""))
+        message(
+            f"expctl: the log of run {record['id']} is empty: the program printed nothing"
+            + (" (yet)" if record.get("status") == "running" else "")
+        )
         return
     if tail is not None:
         text = "\n".join(text.splitlines()[-tail:]) + "\n"
@@ -507,8 +638,11 @@ def log_cmd(ref, tail, follow):
 
 
 @click.command("gc")
-@click.option("--checkpoints", is_flag=True,
-              help="List checkpoint folders of runs no tag or open exploration references, with their sizes.")
+@click.option(
+    "--checkpoints",
+    is_flag=True,
+    help="List checkpoint folders of runs no tag or open exploration references, with their sizes.",
+)
 @click.option("--yes", is_flag=True, help="With --checkpoints: delete them (records, logs and metrics stay).")
 def gc_cmd(checkpoints, yes):
     """Finalize runs whose expctl process died (recorded as interrupted), remove temp files
@@ -533,8 +667,10 @@ def gc_cmd(checkpoints, yes):
 
     candidates, _, _ = ckptgc.plan(store)
     if candidates:
-        message(f"expctl: {ckptgc.human(sum(c.bytes for c in candidates))} more could be reclaimed: the checkpoints "
-                f"of {len(candidates)} unreferenced run(s) (`expctl gc --checkpoints`); whole runs: `expctl rm`")
+        message(
+            f"expctl: {ckptgc.human(sum(c.bytes for c in candidates))} more could be reclaimed: the checkpoints "
+            f"of {len(candidates)} unreferenced run(s) (`expctl gc --checkpoints`); whole runs: `expctl rm`"
+        )
 
 
 def _gc_checkpoints(store, yes: bool) -> None:
@@ -545,14 +681,18 @@ def _gc_checkpoints(store, yes: bool) -> None:
     total = sum(c.bytes for c in candidates)
     if candidates:
         echo(render_rows(ckptgc.rows(candidates), ["run", "stage", "started", "checkpoints", "size"]) + "\n")
-    message(f"expctl: keeping the checkpoints of {len(keep)} referenced run(s) ({ckptgc.human(kept_bytes)}): "
-            + (", ".join(f"{rid} ({why})" for rid, why in list(keep.items())[:5]) or "none")
-            + (" ..." if len(keep) > 5 else ""))
+    message(
+        f"expctl: keeping the checkpoints of {len(keep)} referenced run(s) ({ckptgc.human(kept_bytes)}): "
+        + (", ".join(f"{rid} ({why})" for rid, why in list(keep.items())[:5]) or "none")
+        + (" ..." if len(keep) > 5 else "")
+    )
     if not candidates:
         message("expctl: no checkpoints to delete")
     elif yes:
         freed = ckptgc.delete(store, candidates)
         message(f"expctl: deleted the checkpoints of {len(candidates)} run(s): {ckptgc.human(freed)} freed")
     else:
-        message(f"expctl: dry run: deleting the checkpoints of {len(candidates)} run(s) would free "
-                f"{ckptgc.human(total)}; run `expctl gc --checkpoints --yes` to delete them")
+        message(
+            f"expctl: dry run: deleting the checkpoints of {len(candidates)} run(s) would free "
+            f"{ckptgc.human(total)}; run `expctl gc --checkpoints --yes` to delete them"
+        )

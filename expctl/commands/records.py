@@ -52,8 +52,13 @@ def note_cmd(ref, text, edit):
 
 @click.command("rm")
 @click.argument("refs", nargs=-1)
-@click.option("--where", "where", multiple=True, metavar="COND",
-              help="Delete the runs matching (as for `runs --where`). Repeatable (all must hold).")
+@click.option(
+    "--where",
+    "where",
+    multiple=True,
+    metavar="COND",
+    help="Delete the runs matching (as for `runs --where`). Repeatable (all must hold).",
+)
 @click.option("--checkpoints", is_flag=True, help="Delete the runs' checkpoints too (kept by default).")
 @click.option("--dry-run", "-n", is_flag=True, help="Only list what would be deleted.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
@@ -98,8 +103,11 @@ def rm_cmd(refs, where, checkpoints, dry_run, yes, force, fmt, as_json):
         return
     echo(render(removal.rows(p), ["run", "name", "stage", "status", "folder", "checkpoints", "note"], fmt))
     if p.refused and not force:
-        message(f"expctl: refusing to delete {len(p.refused)} run(s) (" + "; ".join(
-            f"{i.record['id']}: {i.refused}" for i in p.refused[:3]) + "); use --force; nothing deleted")
+        message(
+            f"expctl: refusing to delete {len(p.refused)} run(s) ("
+            + "; ".join(f"{i.record['id']}: {i.refused}" for i in p.refused[:3])
+            + "); use --force; nothing deleted"
+        )
         sys.exit(int(ExitCode.REFUSED))
     total = sum(i.bytes for i in p.items)
     what = f"{len(p.items)} run(s), {human(total)} on disk"

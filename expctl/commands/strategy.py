@@ -30,7 +30,9 @@ def _store():
 @click.command("tag")
 @click.argument("name")
 @click.argument("run", required=False)
-@click.option("--force", is_flag=True, help="Move an existing tag; tag a run whose stage check failed (recorded in the tag).")
+@click.option(
+    "--force", is_flag=True, help="Move an existing tag; tag a run whose stage check failed (recorded in the tag)."
+)
 @click.option("-m", "--message", "note", default="", help="A note for the tag message.")
 def tag_cmd(name, run, force, note):
     """Tag a main-line strategy NAME at the exact code of RUN.
@@ -49,8 +51,10 @@ def tag_cmd(name, run, force, note):
     pm = record.get("primary_metric")
     value = ((record.get("metrics") or {}).get("final") or {}).get(pm)
     snap = " (a snapshot of the dirty tree it ran on)" if (record.get("code") or {}).get("snapshot") else ""
-    message(f"expctl: tagged {name} at {commit[:10]}{snap}: run {record['id']}"
-            + (f", {pm}={fmt_value(value)}" if pm and value is not None else ""))
+    message(
+        f"expctl: tagged {name} at {commit[:10]}{snap}: run {record['id']}"
+        + (f", {pm}={fmt_value(value)}" if pm and value is not None else "")
+    )
 
 
 @click.command("explore")
@@ -62,16 +66,22 @@ def explore_cmd(name, base):
 
     _, store = _store()
     meta = strategies.explore(store, name, base)
-    message(f"expctl: on branch {meta['branch']} (from {meta['base']}); runs here belong to exploration {name}. "
-            f"When it wins: expctl promote {name}; when not: expctl abandon {name} --why '...'")
+    message(
+        f"expctl: on branch {meta['branch']} (from {meta['base']}); runs here belong to exploration {name}. "
+        f"When it wins: expctl promote {name}; when not: expctl abandon {name} --why '...'"
+    )
 
 
 @click.command("promote")
 @click.argument("name")
 @click.option("--tag", "tag", default=None, help="Tag name for the promoted strategy (default: NAME).")
 @click.option("--run", "run", default=None, help="The run the tag records (default: the exploration's best).")
-@click.option("--force", is_flag=True, help="Move an existing tag; promote an abandoned exploration (its verdict is kept) "
-                                           "or a run whose check failed (recorded in the tag).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Move an existing tag; promote an abandoned exploration (its verdict is kept) "
+    "or a run whose check failed (recorded in the tag).",
+)
 def promote_cmd(name, tag, run, force):
     """Merge exploration NAME into the main-line branch it came from, and tag it.
 
@@ -84,8 +94,10 @@ def promote_cmd(name, tag, run, force):
     rec = out["record"]
     pm = rec.get("primary_metric")
     value = ((rec.get("metrics") or {}).get("final") or {}).get(pm)
-    message(f"expctl: promoted {name} into {out['meta']['base_branch']} ({out['merge'][:10]}), tagged {out['tag']}"
-            + (f": run {rec['id']}, {pm}={fmt_value(value)}" if value is not None else ""))
+    message(
+        f"expctl: promoted {name} into {out['meta']['base_branch']} ({out['merge'][:10]}), tagged {out['tag']}"
+        + (f": run {rec['id']}, {pm}={fmt_value(value)}" if value is not None else "")
+    )
 
 
 @click.command("abandon")
@@ -97,8 +109,10 @@ def abandon_cmd(name, why):
 
     _, store = _store()
     out = strategies.abandon(store, name, why)
-    message(f"expctl: exploration {name} abandoned ({why}); branch {out['meta']['branch']} kept"
-            + (f"; switched back to {out['switched']}" if out["switched"] else ""))
+    message(
+        f"expctl: exploration {name} abandoned ({why}); branch {out['meta']['branch']} kept"
+        + (f"; switched back to {out['switched']}" if out["switched"] else "")
+    )
 
 
 @click.command("strategies")
@@ -120,13 +134,19 @@ def strategies_cmd(fmt, as_json):
                     note += f" (after being abandoned: {s.meta['abandoned_why']})"
             if s.status == "abandoned":
                 note += f": {s.meta.get('why')}"
-        rows.append({
-            "strategy": s.name, "kind": "main-line tag" if s.kind == "tag" else "exploration",
-            "status": s.status if s.kind == "explore" else "main",
-            "best": group.mean if group else None, "stage": group.representative.get("stage") if group else None,
-            "runs": len(s.runs), "created": time.strftime("%Y-%m-%d %H:%M", time.gmtime(s.date)) if s.date else "",
-            "note": note, "commit": (s.commit or "")[:10],
-        })
+        rows.append(
+            {
+                "strategy": s.name,
+                "kind": "main-line tag" if s.kind == "tag" else "exploration",
+                "status": s.status if s.kind == "explore" else "main",
+                "best": group.mean if group else None,
+                "stage": group.representative.get("stage") if group else None,
+                "runs": len(s.runs),
+                "created": time.strftime("%Y-%m-%d %H:%M", time.gmtime(s.date)) if s.date else "",
+                "note": note,
+                "commit": (s.commit or "")[:10],
+            }
+        )
     for w in store.warnings:
         message(f"expctl: warning: {w}")
     cols = ["strategy", "kind", "status", "best", "stage", "runs", "created", "commit", "note"]
@@ -136,23 +156,51 @@ def strategies_cmd(fmt, as_json):
 @click.command("compare")
 @click.argument("refs", nargs=-1)
 @click.option("--runs", "runs_mode", is_flag=True, help="One row per run instead of one per strategy.")
-@click.option("--stage", default=None,
-              help="The stage to compare (default: the latest stage every row has; one stage at a time).")
-@click.option("--where", "where", multiple=True, metavar="COND",
-              help="Only runs matching: KEY=V, KEY!=V, KEY>V (>=, <, <=), 'KEY in A,B'; KEY a setting, "
-                   "final metric, status, stage, name, branch. Repeatable (all must hold).")
-@click.option("--since", default=None, metavar="AGE", help="Only runs started in the last AGE (30m, 12h, 2d, 1w) or since a date.")
+@click.option(
+    "--stage", default=None, help="The stage to compare (default: the latest stage every row has; one stage at a time)."
+)
+@click.option(
+    "--where",
+    "where",
+    multiple=True,
+    metavar="COND",
+    help="Only runs matching: KEY=V, KEY!=V, KEY>V (>=, <, <=), 'KEY in A,B'; KEY a setting, "
+    "final metric, status, stage, name, branch. Repeatable (all must hold).",
+)
+@click.option(
+    "--since", default=None, metavar="AGE", help="Only runs started in the last AGE (30m, 12h, 2d, 1w) or since a date."
+)
 @click.option("--sort", default=None, help="Sort by a column, metric or setting (prefix - to reverse).")
 @click.option("--columns", default=None, help="Comma-separated columns to show.")
 @click.option("--limit", type=int, default=None, help="At most N rows.")
 @click.option("--baseline", default=None, help="The row deltas are measured against (default: the first).")
-@click.option("--write", "write", type=click.Path(dir_okay=False), default=None,
-              help="Also write a markdown results file (e.g. RESULTS.md).")
+@click.option(
+    "--write",
+    "write",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write a markdown results file (e.g. RESULTS.md).",
+)
 @click.option("--notes", "with_notes", is_flag=True, help="Add a column with each run's (or tag's) note.")
 @table_options
 @format_option()
-def compare_cmd(refs, runs_mode, stage, where, since, sort, columns, limit, baseline, write, with_notes, drop,
-                only_changed, fmt, as_json):
+def compare_cmd(
+    refs,
+    runs_mode,
+    stage,
+    where,
+    since,
+    sort,
+    columns,
+    limit,
+    baseline,
+    write,
+    with_notes,
+    drop,
+    only_changed,
+    fmt,
+    as_json,
+):
     """Results table: every strategy with its best run (or REFs: tags, branches, run ids, HEAD).
 
     A strategy's runs follow one rule (docs/workflow.md): a tag's runs ran its code, settings
@@ -164,8 +212,9 @@ def compare_cmd(refs, runs_mode, stage, where, since, sort, columns, limit, base
     from expctl import compare, outputs
 
     cfg, store = _store()
-    rows, ctx = compare.build(store, cfg, refs, runs_mode=runs_mode, stage=stage, where=where, baseline=baseline,
-                              since=since)
+    rows, ctx = compare.build(
+        store, cfg, refs, runs_mode=runs_mode, stage=stage, where=where, baseline=baseline, since=since
+    )
     for w in store.warnings:
         message(f"expctl: warning: {w}")
     fmt = pick_format(fmt, as_json)
@@ -181,11 +230,15 @@ def compare_cmd(refs, runs_mode, stage, where, since, sort, columns, limit, base
             if isinstance(jrow, dict):
                 jrow["note"] = row["note"] or None
         col_names = [*col_names, "note"]
-    col_names = choose_columns(visible, col_names, drop=split_columns(drop), only_changed=only_changed,
-                               keep=col_names[:1])
+    col_names = choose_columns(
+        visible, col_names, drop=split_columns(drop), only_changed=only_changed, keep=col_names[:1]
+    )
     if not runs_mode and ctx.get("stage") is not None and fmt != "json":
         others = ", ".join(ctx.get("other_stages") or [])
-        message(f"expctl: stage {ctx['stage'] or '(none)'}" + (f" (also recorded: {others}; --stage to choose)" if others else ""))
+        message(
+            f"expctl: stage {ctx['stage'] or '(none)'}"
+            + (f" (also recorded: {others}; --stage to choose)" if others else "")
+        )
     if ctx.get("omitted"):
         message(f"expctl: not in this table (no succeeded run at stage {ctx['stage']}): {', '.join(ctx['omitted'])}")
     if not visible and fmt != "json":
@@ -197,8 +250,16 @@ def compare_cmd(refs, runs_mode, stage, where, since, sort, columns, limit, base
             message(no_runs_hint(store))
         else:
             message("expctl: nothing to compare yet: tag a strategy (`expctl tag NAME`) or use --runs")
-    echo(render(visible, col_names, fmt, styles=styles, json_rows=json_rows,
-                drop_order=["commit", "date", "kind", "status", "stage"]))
+    echo(
+        render(
+            visible,
+            col_names,
+            fmt,
+            styles=styles,
+            json_rows=json_rows,
+            drop_order=["commit", "date", "kind", "status", "stage"],
+        )
+    )
     if write:
         md_rows, md_cols, _, _ = compare.table(rows, ctx, "markdown", cols, sort, limit)
         outputs.write(write, compare.results_markdown(render(md_rows, md_cols, "markdown"), ctx, cfg.name))
@@ -226,8 +287,11 @@ def diff_cmd(a, b, patch, fmt, as_json):
 
 @click.command("push")
 @click.argument("remote", default="origin")
-@click.option("--all-branches/--current-branch", default=False,
-              help="Also push every other local branch (default: only the current branch and explorations).")
+@click.option(
+    "--all-branches/--current-branch",
+    default=False,
+    help="Also push every other local branch (default: only the current branch and explorations).",
+)
 @click.option("--dry-run", "-n", is_flag=True, help="Only say what would be sent that the remote lacks.")
 def push_cmd(remote, all_branches, dry_run):
     """Push run records, tags, explorations and the current branch to a git remote.
@@ -242,8 +306,10 @@ def push_cmd(remote, all_branches, dry_run):
     from expctl.removal import push_specs
 
     gone = len(push_specs(store.repo, plan.remote))
-    message(f"expctl: {'would send' if dry_run else 'sending'} to {remote}: {sync.describe(plan)}"
-            + (f"; deleting {gone} record(s) removed here (expctl rm)" if gone else ""))
+    message(
+        f"expctl: {'would send' if dry_run else 'sending'} to {remote}: {sync.describe(plan)}"
+        + (f"; deleting {gone} record(s) removed here (expctl rm)" if gone else "")
+    )
     if dry_run:
         return
     out = sync.push(store, remote, all_branches=all_branches, the_plan=plan)

@@ -13,22 +13,39 @@ from expctl.output import echo, fmt_value, format_option, message, pick_format, 
 
 
 @click.command("sweep")
-@click.option("-s", "--set", "specs", multiple=True, metavar="KEY=V1,V2,...",
-              help="A knob and its values (one value: a fixed override for every run). Repeatable.")
+@click.option(
+    "-s",
+    "--set",
+    "specs",
+    multiple=True,
+    metavar="KEY=V1,V2,...",
+    help="A knob and its values (one value: a fixed override for every run). Repeatable.",
+)
 @click.option("--stage", "-S", default=None, help="Stage of every run (small is the usual one).")
-@click.option("--seeds", type=int, default=0, help="Repeat each configuration with N seeds (seed, seed+1, ...); with no knob, "
-                   "the one configuration N times.")
+@click.option(
+    "--seeds",
+    type=int,
+    default=0,
+    help="Repeat each configuration with N seeds (seed, seed+1, ...); with no knob, the one configuration N times.",
+)
 @click.option("--grid", is_flag=True, help="Every combination instead of one factor at a time (warns about the count).")
 @click.option("--parallel", type=int, default=1, show_default=True, help="Runs at a time.")
 @click.option("--devices", default=None, help="GPUs to pin parallel runs to, e.g. 0,1 (CUDA_VISIBLE_DEVICES).")
 @click.option("--dry-run", is_flag=True, help="Print the plan, run nothing.")
-@click.option("--show", "show", default=None, metavar="SWEEP_ID",
-              help="Only show the sensitivity table of a recorded sweep ('last' for the newest).")
+@click.option(
+    "--show",
+    "show",
+    default=None,
+    metavar="SWEEP_ID",
+    help="Only show the sensitivity table of a recorded sweep ('last' for the newest).",
+)
 @on_options
 @click.option("--force", is_flag=True, help="With --on slurm: submit a gated stage (full) without a passing smoke run.")
 @format_option()
 @click.argument("extra", nargs=-1, type=click.UNPROCESSED)
-def sweep_cmd(specs, stage, seeds, grid, parallel, devices, dry_run, show, on, cluster_overrides, force, fmt, as_json, extra):
+def sweep_cmd(
+    specs, stage, seeds, grid, parallel, devices, dry_run, show, on, cluster_overrides, force, fmt, as_json, extra
+):
     """One-factor-at-a-time sensitivity: -s lr=1e-5,3e-5,1e-4 -s dropout=0.1,0.3.
 
     The base configuration runs once; each knob's other values run with every other knob
@@ -44,28 +61,51 @@ def sweep_cmd(specs, stage, seeds, grid, parallel, devices, dry_run, show, on, c
         p, fixed = sweep.plan(cfg, stage, specs, seeds=seeds, grid=grid)
         one_factor = 1 + sum(len([v for v in vals if v != p.base[k]]) for k, vals in p.knobs.items())
         if grid:
-            message(f"expctl: warning: --grid runs {len(p.configs)} configurations x {len(p.seeds)} seeds = {p.n_runs} runs "
-                    f"(one factor at a time would be {one_factor}); seed 002 advises against grid search")
-        message(f"expctl: sweep {p.sweep_id}: {len(p.configs)} configurations x {len(p.seeds)} seed(s) = {p.n_runs} runs"
-                + (f" at stage {stage}" if stage else ""))
+            message(
+                f"expctl: warning: --grid runs {len(p.configs)} configurations x {len(p.seeds)} seeds = {p.n_runs} runs "
+                f"(one factor at a time would be {one_factor}); seed 002 advises against grid search"
+            )
+        message(
+            f"expctl: sweep {p.sweep_id}: {len(p.configs)} configurations x {len(p.seeds)} seed(s) = {p.n_runs} runs"
+            + (f" at stage {stage}" if stage else "")
+        )
         if dry_run:
             for args, _meta in sweep.commands(p, stage, fixed, list(extra)):
-                echo("expctl " + " ".join(a if a.replace("=", "").replace("-", "").replace(".", "").replace(",", "").isalnum() else repr(a) for a in args[:-2] if a != "--meta") + "\n")
+                echo(
+                    "expctl "
+                    + " ".join(
+                        a
+                        if a.replace("=", "").replace("-", "").replace(".", "").replace(",", "").isalnum()
+                        else repr(a)
+                        for a in args[:-2]
+                        if a != "--meta"
+                    )
+                    + "\n"
+                )
             return
         if on == "slurm":  # one job array, at most [cluster] array_parallelism at once; returns at once
             from expctl.cluster import spec_from_run_args
             from expctl.commands.cluster import submit_and_report
 
             specs_ = [spec_from_run_args(args) for args, _ in sweep.commands(p, stage, fixed, list(extra))]
-            submit_and_report(cfg, store, specs_, cluster_overrides, force=force, what=f"sweep {p.sweep_id}",
-                              verb="sweep", group=p.sweep_id)
+            submit_and_report(
+                cfg,
+                store,
+                specs_,
+                cluster_overrides,
+                force=force,
+                what=f"sweep {p.sweep_id}",
+                verb="sweep",
+                group=p.sweep_id,
+            )
             return
         devs = [d.strip() for d in devices.split(",")] if devices else None
         if devs and parallel < len(devs):
             parallel = len(devs)
         with stdout_to_stderr(fmt != "table"):  # the programs' output never mixes with machine output
-            codes = sweep.execute(store.root, p, stage, fixed, list(extra), parallel=parallel, devices=devs,
-                                  echo=lambda m: message(m))
+            codes = sweep.execute(
+                store.root, p, stage, fixed, list(extra), parallel=parallel, devices=devs, echo=lambda m: message(m)
+            )
         failed = sum(1 for c in codes if c not in (0, int(ExitCode.CHECK_FAILED)))
         if failed:
             message(f"expctl: warning: {failed} of {len(codes)} sweep runs failed")
@@ -88,8 +128,13 @@ def sweep_cmd(specs, stage, seeds, grid, parallel, devices, dry_run, show, on, c
 
 @click.command("reproduce")
 @click.argument("ref")
-@click.option("--tolerance", type=float, default=1e-6, show_default=True,
-              help="Largest absolute metric difference that counts as reproduced.")
+@click.option(
+    "--tolerance",
+    type=float,
+    default=1e-6,
+    show_default=True,
+    help="Largest absolute metric difference that counts as reproduced.",
+)
 @click.option("--keep", is_flag=True, help="Keep the worktree the rerun used.")
 @format_option()
 def reproduce_cmd(ref, tolerance, keep, fmt, as_json):
@@ -104,9 +149,16 @@ def reproduce_cmd(ref, tolerance, keep, fmt, as_json):
     if pick_format(fmt, as_json) == "json":
         echo(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
     else:
-        rows = [{"metric": k, "original": m["original"], "reproduced": m["reproduced"],
-                 "delta": f"{m['delta']:+.3g}" if m["delta"] is not None else "",
-                 "ok": "yes" if m["within_tolerance"] else "NO"} for k, m in out["metrics"].items()]
+        rows = [
+            {
+                "metric": k,
+                "original": m["original"],
+                "reproduced": m["reproduced"],
+                "delta": f"{m['delta']:+.3g}" if m["delta"] is not None else "",
+                "ok": "yes" if m["within_tolerance"] else "NO",
+            }
+            for k, m in out["metrics"].items()
+        ]
         echo(render(rows, ["metric", "original", "reproduced", "delta", "ok"], "table" if fmt == "table" else fmt))
         verdict = "reproduced" if out["reproduced"] else "NOT reproduced"
         message(f"expctl: run {out['run']} {verdict} run {out['original']} within {fmt_value(tolerance)}")

@@ -42,9 +42,22 @@ def test_two_tasks_srun_the_bundled_trainer_with_gloo(slurm, repo):
     make_demo_files(repo / "data", 64, 32, "en", 0)  # git-ignored: linked into the job's checkout
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "builtin trainer")
-    proc = run_expctl(repo, "run", "--on", "slurm", "--stage", "smoke", "--cluster", "ntasks_per_node=2",
-                      "-s", "max_train_samples=64", "-s", "max_eval_samples=32", check=True)
-    (run_id, _), = submitted(proc)
+    proc = run_expctl(
+        repo,
+        "run",
+        "--on",
+        "slurm",
+        "--stage",
+        "smoke",
+        "--cluster",
+        "ntasks_per_node=2",
+        "-s",
+        "max_train_samples=64",
+        "-s",
+        "max_eval_samples=32",
+        check=True,
+    )
+    ((run_id, _),) = submitted(proc)
     script = (repo / "runs" / run_id / "sbatch.sh").read_text()
     assert "#SBATCH --ntasks-per-node=2" in script and "srun --kill-on-bad-exit=1" in script
     assert '--machine_rank "$SLURM_PROCID"' in script and "scontrol show hostnames" in script
@@ -108,8 +121,19 @@ def test_sweep_of_four_as_one_array_two_at_a_time(cluster_project, tmp_path):
 
 def test_cancel_running_and_queued_runs_are_interrupted_with_reason(cluster_project):
     repo = cluster_project
-    proc = run_expctl(repo, "sweep", "--on", "slurm", "--cluster", "array_parallelism=1",
-                      "-s", "lr=0.1,0.2", "-s", "sleep=30", check=True)
+    proc = run_expctl(
+        repo,
+        "sweep",
+        "--on",
+        "slurm",
+        "--cluster",
+        "array_parallelism=1",
+        "-s",
+        "lr=0.1,0.2",
+        "-s",
+        "sleep=30",
+        check=True,
+    )
     sweep_id = proc.stderr.split("sweep ")[1].split(":")[0]
     wait_for(lambda: any(r["status"] == "running" for r in records(repo)), timeout=30)
     wait_for(lambda: (repo / "runs").exists() and any((p / "train.log").exists() for p in (repo / "runs").iterdir()))
@@ -146,7 +170,7 @@ def records_without_slurm(repo, tmp_path) -> list[dict]:
 def test_failing_program_is_failed_with_its_log(cluster_project, tmp_path):
     repo = cluster_project
     proc = run_expctl(repo, "run", "--on", "slurm", "-s", "exit=3", "-s", "sleep=2", check=True)
-    (run_id, job), = submitted(proc)
+    ((run_id, job),) = submitted(proc)
     # a machine without Slurm (records pulled to a laptop) shows the last state git knows,
     # never a guessed verdict
     (r,) = records_without_slurm(repo, tmp_path)
@@ -162,9 +186,20 @@ def test_failing_program_is_failed_with_its_log(cluster_project, tmp_path):
 def test_values_are_data_in_the_script(cluster_project, tmp_path):
     repo = cluster_project
     marker = tmp_path / "pwned"
-    proc = run_expctl(repo, "run", "--on", "slurm", "--name", f"$(touch {marker})", "--cluster",
-                      "setup=echo setup line ran on $(hostname)", "--", f"'; touch {marker}; '", check=True)
-    (run_id, _), = submitted(proc)
+    proc = run_expctl(
+        repo,
+        "run",
+        "--on",
+        "slurm",
+        "--name",
+        f"$(touch {marker})",
+        "--cluster",
+        "setup=echo setup line ran on $(hostname)",
+        "--",
+        f"'; touch {marker}; '",
+        check=True,
+    )
+    ((run_id, _),) = submitted(proc)
     assert run_expctl(repo, "wait", run_id, timeout=60).returncode == 0
     assert not marker.exists()
     (r,) = records(repo)
@@ -178,9 +213,9 @@ def test_full_on_slurm_needs_a_passing_smoke_of_that_code(cluster_project):
     refused = run_expctl(repo, "run", "--on", "slurm", "--stage", "full")
     assert refused.returncode == 7 and "needs a passing smoke" in refused.stderr
     assert records(repo) == []
-    (smoke, _), = submitted(run_expctl(repo, "run", "--on", "slurm", "--stage", "smoke", check=True))
+    ((smoke, _),) = submitted(run_expctl(repo, "run", "--on", "slurm", "--stage", "smoke", check=True))
     assert run_expctl(repo, "wait", smoke, timeout=60).returncode == 0
-    (full, _), = submitted(run_expctl(repo, "run", "--on", "slurm", "--stage", "full", check=True))
+    ((full, _),) = submitted(run_expctl(repo, "run", "--on", "slurm", "--stage", "full", check=True))
     assert run_expctl(repo, "wait", full, timeout=60).returncode == 0
     assert {r["stage"]: r["status"] for r in records(repo)} == {"smoke": "succeeded", "full": "succeeded"}
 
@@ -209,8 +244,19 @@ def test_a_job_over_its_time_limit_is_recorded_timeout(timeout_run):
 def test_eight_jobs_finishing_together_leave_eight_sound_records(cluster_project, tmp_path):
     repo = cluster_project
     values = ",".join(str(i / 10) for i in range(1, 9))
-    proc = run_expctl(repo, "sweep", "--on", "slurm", "--cluster", "array_parallelism=8", "-s", f"lr={values}",
-                      "-s", "sleep=1", check=True)
+    proc = run_expctl(
+        repo,
+        "sweep",
+        "--on",
+        "slurm",
+        "--cluster",
+        "array_parallelism=8",
+        "-s",
+        f"lr={values}",
+        "-s",
+        "sleep=1",
+        check=True,
+    )
     sweep_id = proc.stderr.split("sweep ")[1].split(":")[0]
     assert run_expctl(repo, "wait", sweep_id, timeout=120).returncode == 0
     final = records(repo)

@@ -7,7 +7,7 @@ import json
 
 from tests.conftest import commit_project, git
 
-PROGRAM = '''\
+PROGRAM = """\
 import json, os
 run = os.environ["EXPCTL_RUN_DIR"]
 for kind in ("best", "last"):
@@ -16,15 +16,15 @@ for kind in ("best", "last"):
         fh.write(os.urandom(200_000))
 with open(os.environ["EXPCTL_METRICS"], "a") as fh:
     fh.write(json.dumps({"step": 1, "eval_accuracy": 0.5}) + "\\n")
-'''
-CONFIG = '''\
+"""
+CONFIG = """\
 [project]
 name = "p"
 command = "python3 train.py"
 primary_metric = "eval_accuracy"
 [settings]
 lr = 0.1
-'''
+"""
 
 
 def _run(repo, expctl):
@@ -50,8 +50,10 @@ def test_gc_checkpoints_dry_run_then_delete_unreferenced(repo, expctl):
     assert listed == {old, other}
     assert f"{tagged} (tag baseline)" in dry.stderr and f"{explored} (exploration bigger-lr)" in dry.stderr
     sizes = [float(line.split()[-2]) for line in dry.stdout.splitlines()[2:] if line.strip()]
-    assert all(400 <= kb <= 420 and line_unit == "KB" for kb, line_unit in
-               zip(sizes, [ln.split()[-1] for ln in dry.stdout.splitlines()[2:] if ln.strip()]))  # 2 x 200 kB each
+    assert all(
+        400 <= kb <= 420 and line_unit == "KB"
+        for kb, line_unit in zip(sizes, [ln.split()[-1] for ln in dry.stdout.splitlines()[2:] if ln.strip()])
+    )  # 2 x 200 kB each
     assert "would free 8" in dry.stderr
     done = expctl(repo, "gc", "--checkpoints", "--yes", check=True)
     assert "freed" in done.stderr

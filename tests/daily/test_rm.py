@@ -16,8 +16,10 @@ def _ids(path):
 def test_rm_dry_run_confirmation_and_where(project):
     run_expctl(project, "run", "-q", "-s", "acc=0.1", check=True)
     run_expctl(project, "run", "-q", "-s", "acc=0.9", check=True)
-    low, high = sorted(json.loads(run_expctl(project, "runs", "--json", check=True).stdout),
-                       key=lambda r: r["metrics"]["final"]["eval_accuracy"])
+    low, high = sorted(
+        json.loads(run_expctl(project, "runs", "--json", check=True).stdout),
+        key=lambda r: r["metrics"]["final"]["eval_accuracy"],
+    )
     dry = run_expctl(project, "rm", "--where", "eval_accuracy<0.5", "--dry-run", check=True)
     assert low["id"] in dry.stdout and high["id"] not in dry.stdout and "would delete 1 run(s)" in dry.stderr
     assert len(_ids(project)) == 2 and (project / "runs" / low["id"]).is_dir()
@@ -51,7 +53,10 @@ def test_deletion_is_pushed_and_never_comes_back_on_pull(project, tmp_path):
     run_expctl(project, "pull", check=True)  # before pushing: the remote still has it, yet it stays gone
     assert _ids(project) == [kept]
     dry = run_expctl(project, "push", "--dry-run", check=True)
-    assert "deleting 1 record(s)" in dry.stderr and f"refs/expctl/runs/{gone}" in git(project, "ls-remote", "origin").stdout
+    assert (
+        "deleting 1 record(s)" in dry.stderr
+        and f"refs/expctl/runs/{gone}" in git(project, "ls-remote", "origin").stdout
+    )
     run_expctl(project, "push", check=True)
     assert f"refs/expctl/runs/{gone}" not in git(project, "ls-remote", "origin").stdout
     run_expctl(project, "pull", check=True)

@@ -9,7 +9,7 @@ import tomllib
 
 from tests.conftest import git, run_expctl
 
-SCRIPT = textwrap.dedent('''
+SCRIPT = textwrap.dedent("""
     import argparse, json, os
     p = argparse.ArgumentParser()
     p.add_argument("--lr", type=float, default=20)
@@ -23,7 +23,7 @@ SCRIPT = textwrap.dedent('''
     with open(os.path.join(os.environ["EXPCTL_RUN_DIR"], "args.json"), "w") as fh:
         json.dump(vars(args), fh)
     print(f"acc={0.5 + args.lr / 100:.4f}")
-''')
+""")
 
 
 def test_init_reads_argparse_defaults_and_run_passes_only_declared_keys(repo):
@@ -32,23 +32,41 @@ def test_init_reads_argparse_defaults_and_run_passes_only_declared_keys(repo):
     assert "argparse defaults of main.py" in init.stderr and "--resume (no default)" in init.stderr
     cfg = tomllib.loads((repo / "expctl.toml").read_text())
     assert cfg["project"]["pass_settings"] == "args"
-    assert cfg["settings"] == {"lr": 20.0, "batch_size": 20, "seed": 1111, "use-amp": False, "layers": [2, 4],
-                               "save": "model.pt"}
+    assert cfg["settings"] == {
+        "lr": 20.0,
+        "batch_size": 20,
+        "seed": 1111,
+        "use-amp": False,
+        "layers": [2, 4],
+        "save": "model.pt",
+    }
     assert isinstance(cfg["settings"]["lr"], float)
     for stage in cfg["stages"].values():  # no invented max_*_samples the script never declared
         assert "settings" not in stage
-    toml = (repo / "expctl.toml").read_text().replace("[metrics.regex]\n", "[metrics.regex]\neval_accuracy = 'acc=([0-9.]+)'\n")
+    toml = (
+        (repo / "expctl.toml")
+        .read_text()
+        .replace("[metrics.regex]\n", "[metrics.regex]\neval_accuracy = 'acc=([0-9.]+)'\n")
+    )
     (repo / "expctl.toml").write_text(toml)
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "wrap")
     run_expctl(repo, "run", "--stage", "smoke", check=True)
     record = json.loads(run_expctl(repo, "show", "--json", check=True).stdout)
     got = json.loads((repo / "runs" / record["id"] / "args.json").read_text())
-    assert got == {"lr": 20.0, "batch_size": 20, "seed": 1111, "use_amp": False, "layers": [2, 4],
-                   "save": "model.pt", "resume": None}
+    assert got == {
+        "lr": 20.0,
+        "batch_size": 20,
+        "seed": 1111,
+        "use_amp": False,
+        "layers": [2, 4],
+        "save": "model.pt",
+        "resume": None,
+    }
     assert record["settings"]["lr"] == 20.0 and record["metrics"]["final"]["eval_accuracy"] == 0.7
-    run_expctl(repo, "run", "--stage", "smoke", "-s", "use-amp=true", "-s", "layers=[3,5,7]", "-s", "lr=0.5",
-               check=True)
+    run_expctl(
+        repo, "run", "--stage", "smoke", "-s", "use-amp=true", "-s", "layers=[3,5,7]", "-s", "lr=0.5", check=True
+    )
     record = json.loads(run_expctl(repo, "show", "--json", check=True).stdout)
     got = json.loads((repo / "runs" / record["id"] / "args.json").read_text())
     assert got["use_amp"] is True and got["layers"] == [3, 5, 7] and got["lr"] == 0.5

@@ -7,19 +7,41 @@ import pytest
 from expctl import filters
 from expctl.errors import UsageError
 
-REC = {"id": "r1", "status": "succeeded", "stage": "small", "name": None,
-       "code": {"branch": "main", "commit": "abc"}, "started": "2026-11-30T10:00:00Z",
-       "settings": {"lr": 0.001, "seed": 2, "model": {"name": "tiny"}, "note": "无"},
-       "metrics": {"final": {"eval_accuracy": 0.86, "lr": 0.0}}}
+REC = {
+    "id": "r1",
+    "status": "succeeded",
+    "stage": "small",
+    "name": None,
+    "code": {"branch": "main", "commit": "abc"},
+    "started": "2026-11-30T10:00:00Z",
+    "settings": {"lr": 0.001, "seed": 2, "model": {"name": "tiny"}, "note": "无"},
+    "metrics": {"final": {"eval_accuracy": 0.86, "lr": 0.0}},
+}
 
 
-@pytest.mark.parametrize("cond,expected", [
-    ("eval_accuracy>0.85", True), ("eval_accuracy>0.86", False), ("eval_accuracy>=0.86", True),
-    ("eval_accuracy<=0.5", False), ("lr=1e-3", True), ("lr!=1e-3", False), ("lr==0.001", True),
-    ("seed in 1,2,3", True), ("seed in 4,5", False), ("seed not in 4,5", True),
-    ("model.name=tiny", True), ("note=无", True), ("stage=small", True), ("status=failed", False),
-    ("branch=main", True), ("commit=abc", True), ("name=x", False), ("name!=x", True),
-])
+@pytest.mark.parametrize(
+    "cond,expected",
+    [
+        ("eval_accuracy>0.85", True),
+        ("eval_accuracy>0.86", False),
+        ("eval_accuracy>=0.86", True),
+        ("eval_accuracy<=0.5", False),
+        ("lr=1e-3", True),
+        ("lr!=1e-3", False),
+        ("lr==0.001", True),
+        ("seed in 1,2,3", True),
+        ("seed in 4,5", False),
+        ("seed not in 4,5", True),
+        ("model.name=tiny", True),
+        ("note=无", True),
+        ("stage=small", True),
+        ("status=failed", False),
+        ("branch=main", True),
+        ("commit=abc", True),
+        ("name=x", False),
+        ("name!=x", True),
+    ],
+)
 def test_conditions(cond, expected):
     assert filters.matches(filters.parse_where(cond), filters.fields(REC)) is expected
 

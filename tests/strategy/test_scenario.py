@@ -70,7 +70,9 @@ def test_tag_explore_promote_abandon_compare_diff_push_pull(sproject, tmp_path):
 
     # runs --strategy: a tag means the runs at its code, an exploration its branch's runs
     def run_accs(*args):
-        return sorted(r["settings"]["acc"] for r in json.loads(run_expctl(repo, "runs", "--json", *args, check=True).stdout))
+        return sorted(
+            r["settings"]["acc"] for r in json.loads(run_expctl(repo, "runs", "--json", *args, check=True).stdout)
+        )
 
     assert run_accs("--strategy", "baseline") == [0.80]
     assert run_accs("--strategy", "best-rdrop") == [0.85]  # its code AND settings (acc=0.83 ran other settings)
@@ -78,8 +80,9 @@ def test_tag_explore_promote_abandon_compare_diff_push_pull(sproject, tmp_path):
     assert run_accs("--strategy", "explore/fgm") == [0.79]  # a branch name still works
     assert run_accs("--strategy", "nothing-by-this-name") == []
     # compare --runs shows seed when it differs, and --columns takes any setting or final metric
-    rows = json.loads(run_expctl(repo, "compare", "--runs", "--columns", "acc,lr,eval_f1", "--format", "json",
-                                 check=True).stdout)
+    rows = json.loads(
+        run_expctl(repo, "compare", "--runs", "--columns", "acc,lr,eval_f1", "--format", "json", check=True).stdout
+    )
     assert {round(r["metrics"]["eval_f1"], 6) for r in rows} == {0.75, 0.78, 0.8, 0.74}
     assert {r["settings"]["lr"] for r in rows} == {0.001}
     bad = run_expctl(repo, "compare", "--columns", "nope")
@@ -87,7 +90,11 @@ def test_tag_explore_promote_abandon_compare_diff_push_pull(sproject, tmp_path):
 
     # diff names exactly the changed settings and files
     d = json.loads(run_expctl(repo, "diff", "baseline", "best-rdrop", "--json", check=True).stdout)
-    assert set(d["settings"]["changed"]) == {"acc", "alpha"} and not d["settings"]["added"] and not d["settings"]["removed"]
+    assert (
+        set(d["settings"]["changed"]) == {"acc", "alpha"}
+        and not d["settings"]["added"]
+        and not d["settings"]["removed"]
+    )
     assert d["code"]["files"] == ["rdrop.py"]
     assert round(d["metrics"]["eval_accuracy"]["delta"], 6) == 0.05
     text = run_expctl(repo, "diff", "baseline", "best-rdrop", "--patch", check=True).stdout
@@ -117,10 +124,18 @@ def test_promote_conflict_changes_nothing(sproject):
     commit_file(repo, "model.py", "x = 3  # main moved on\n", "main change")
     git(repo, "switch", "-q", "explore/wide")
     (repo / "scratch.txt").write_text("untracked stays\n")
+
     def state():
-        return (git(repo, "rev-parse", "HEAD").stdout, git(repo, "symbolic-ref", "HEAD").stdout,
-                (repo / ".git" / "index").read_bytes(), (repo / "model.py").read_text(),
-                (repo / "scratch.txt").read_text(), all_refs(repo), git(repo, "status", "--porcelain").stdout)
+        return (
+            git(repo, "rev-parse", "HEAD").stdout,
+            git(repo, "symbolic-ref", "HEAD").stdout,
+            (repo / ".git" / "index").read_bytes(),
+            (repo / "model.py").read_text(),
+            (repo / "scratch.txt").read_text(),
+            all_refs(repo),
+            git(repo, "status", "--porcelain").stdout,
+        )
+
     before = state()
     proc = run_expctl(repo, "promote", "wide")
     assert proc.returncode == 5 and "conflicts in model.py" in proc.stderr and "nothing was changed" in proc.stderr
@@ -161,7 +176,11 @@ def test_seed_groups_and_noise(sproject):
     for seed in (1, 2, 3):
         run_expctl(repo, "run", "-s", "acc=0.85", "-s", f"seed={seed}", check=True)
     rows = {r["strategy"]: r for r in cj(repo)}
-    assert rows["base3"]["n"] == 3 and abs(rows["base3"]["value"] - 0.802) < 1e-9 and abs(rows["base3"]["std"] - 0.001) < 1e-9
+    assert (
+        rows["base3"]["n"] == 3
+        and abs(rows["base3"]["value"] - 0.802) < 1e-9
+        and abs(rows["base3"]["std"] - 0.001) < 1e-9
+    )
     assert rows["tiny-gain"]["within_noise"] is True
     assert rows["big-gain"]["within_noise"] is False
     table = run_expctl(repo, "compare", check=True).stdout

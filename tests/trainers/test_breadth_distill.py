@@ -23,8 +23,11 @@ def test_augmentations_seeded_and_shaped():
         elif how == "replace" and src == "neg":
             assert set(words) <= neg_vocab  # same-class vocabulary only
         elif how == "unk":
-            assert any(all(w == distill_data.UNK or w == o for w, o in zip(words, t.split()))
-                       for t, _ in ex if len(t.split()) == len(words))
+            assert any(
+                all(w == distill_data.UNK or w == o for w, o in zip(words, t.split()))
+                for t, _ in ex
+                if len(t.split()) == len(words)
+            )
 
 
 def test_distill_teacher_labels_student(tmp_path, data, train):
@@ -32,16 +35,43 @@ def test_distill_teacher_labels_student(tmp_path, data, train):
     teacher = tmp_path / "teacher"
     tm = train(teacher, **tiny_flags(train_file=str(tr), eval_file=str(dev), epochs=6))
     out = tmp_path / "distilled.tsv"
-    assert distill_data.main(["--teacher", str(teacher / "checkpoints" / "best"), "--in", str(tr), "--out", str(out),
-                              "--n_aug", "2", "--seed", "3"]) == 0
+    assert (
+        distill_data.main(
+            [
+                "--teacher",
+                str(teacher / "checkpoints" / "best"),
+                "--in",
+                str(tr),
+                "--out",
+                str(out),
+                "--n_aug",
+                "2",
+                "--seed",
+                "3",
+            ]
+        )
+        == 0
+    )
     # the same step through the trainer's entry point (how `expctl run -s distill_data.teacher=RUN` runs it)
     from trainer_helpers import as_argv
 
     from trainers.text import main
 
     out2 = tmp_path / "distilled2.tsv"
-    assert main(as_argv({"train_file": str(tr), "seed": 3, "distill_data.teacher": str(teacher / "checkpoints" / "best"),
-                         "distill_data.out": str(out2), "distill_data.n_aug": 2})) == 0
+    assert (
+        main(
+            as_argv(
+                {
+                    "train_file": str(tr),
+                    "seed": 3,
+                    "distill_data.teacher": str(teacher / "checkpoints" / "best"),
+                    "distill_data.out": str(out2),
+                    "distill_data.n_aug": 2,
+                }
+            )
+        )
+        == 0
+    )
     assert out2.read_text() == out.read_text()
     lines = out.read_text().splitlines()
     assert lines[0] == "text\tlabel" and len(lines) == 1 + 120 + 240
@@ -53,14 +83,20 @@ def test_distill_teacher_labels_student(tmp_path, data, train):
     gold = [ln.split("\t") for ln in tr.read_text().splitlines()[1:]]
     assert [lab for _, lab in rows[:120]] == [lab for _, lab in gold]
 
-    small = tiny_flags(**{"tiny.hidden_size": 16, "tiny.intermediate_size": 32, "tiny.num_layers": 1,
-                          "tiny.num_heads": 1})
+    small = tiny_flags(
+        **{"tiny.hidden_size": 16, "tiny.intermediate_size": 32, "tiny.num_layers": 1, "tiny.num_heads": 1}
+    )
     sm = train(tmp_path / "student", **{**small, "train_file": str(out), "eval_file": str(dev), "epochs": 3})
     bm = train(tmp_path / "baseline", **{**small, "train_file": str(tr), "eval_file": str(dev), "epochs": 3})
-    res = distill_data.compare([f"teacher={teacher / 'checkpoints' / 'best'}",
-                                f"student={tmp_path / 'student' / 'checkpoints' / 'best'}",
-                                f"baseline={tmp_path / 'baseline' / 'checkpoints' / 'best'}"], str(dev),
-                               distill_data.parser().parse_args([]))
+    res = distill_data.compare(
+        [
+            f"teacher={teacher / 'checkpoints' / 'best'}",
+            f"student={tmp_path / 'student' / 'checkpoints' / 'best'}",
+            f"baseline={tmp_path / 'baseline' / 'checkpoints' / 'best'}",
+        ],
+        str(dev),
+        distill_data.parser().parse_args([]),
+    )
     assert abs(res["teacher_accuracy"] - tm["eval_accuracy"]) < 1e-9
     assert abs(res["student_accuracy"] - sm["eval_accuracy"]) < 1e-9
     assert abs(res["baseline_accuracy"] - bm["eval_accuracy"]) < 1e-9

@@ -10,7 +10,7 @@ import textwrap
 
 from tests.conftest import commit_project, git, run_expctl
 
-PROGRAM = textwrap.dedent('''
+PROGRAM = textwrap.dedent("""
     import json, math, os
     from expctl import track
     s = track.settings()
@@ -29,9 +29,9 @@ PROGRAM = textwrap.dedent('''
                                  "pred": max(probs, key=probs.get), "probs": probs, "logits": row}) + "\\n")
     track.log_metrics(step=1, train_loss=1.0)
     track.log_metrics(step=2, eval_accuracy=acc)
-''')
+""")
 
-CONFIG = textwrap.dedent('''
+CONFIG = textwrap.dedent("""
     [project]
     command = "python3 train.py"
     primary_metric = "eval_accuracy"
@@ -42,7 +42,7 @@ CONFIG = textwrap.dedent('''
     seed = 0
     logits = ""
     eval_file = "data/dev.tsv"
-''')
+""")
 
 
 def make(repo):
@@ -97,8 +97,9 @@ def test_ensemble_exact_average_recorded_as_a_run(repo):
     # averaged logits [1,2] [1.5,.5] [.5,.35] -> pos, neg, neg vs gold pos, neg, pos
     assert abs(out["metrics"]["eval_accuracy"] - 2 / 3) < 1e-9
     # weights and probability averaging
-    out2 = json.loads(run_expctl(repo, "ensemble", *ids, "--weights", "3,1", "--mode", "probs", "--json",
-                                 check=True).stdout)
+    out2 = json.loads(
+        run_expctl(repo, "ensemble", *ids, "--weights", "3,1", "--mode", "probs", "--json", check=True).stdout
+    )
     p0 = [json.loads(line) for line in (repo / "runs" / out2["run"] / "predictions.jsonl").read_text().splitlines()][0]
     sa = 1 / (1 + math.exp(-2.0))  # member a: p(neg) on example 0
     sb = 1 / (1 + math.exp(4.0))
@@ -113,9 +114,30 @@ def test_ensemble_exact_average_recorded_as_a_run(repo):
 # Two members each: the bundled trainer (tiny model, a few seconds), then `expctl ensemble`;
 # the ensemble's predictions are checked against a hand computation from the members' files.
 
-TINY = ["-s", "tiny.hidden_size=32", "-s", "tiny.intermediate_size=64", "-s", "tiny.num_layers=1",
-        "-s", "tiny.vocab_size=400", "-s", "batch_size=8", "-s", "eval_steps=0", "-s", "save_steps=0",
-        "-s", "log_steps=50", "-s", "lr=0.005", "-s", "dropout=0.0", "-s", "warmup_ratio=0.0"]
+TINY = [
+    "-s",
+    "tiny.hidden_size=32",
+    "-s",
+    "tiny.intermediate_size=64",
+    "-s",
+    "tiny.num_layers=1",
+    "-s",
+    "tiny.vocab_size=400",
+    "-s",
+    "batch_size=8",
+    "-s",
+    "eval_steps=0",
+    "-s",
+    "save_steps=0",
+    "-s",
+    "log_steps=50",
+    "-s",
+    "lr=0.005",
+    "-s",
+    "dropout=0.0",
+    "-s",
+    "warmup_ratio=0.0",
+]
 
 
 def builtin_task_project(repo, task):
@@ -186,9 +208,14 @@ def test_ensemble_multilabel_exact_average_recorded_as_a_run(repo):
     metrics = {f"eval_{k}": v for k, v in multilabel_metrics(gold, want_pred, labels).items()}
     assert {k: v for k, v in out["metrics"].items() if k != "eval_loss"} == metrics
     assert json.loads((repo / "runs" / eid / "metrics.json").read_text()) == out["metrics"]
-    bce = [sum(-math.log(q) if lab in g else -math.log(1 - q) for lab, q in
-               ((lab, 1 / (1 + math.exp(-v))) for lab, v in zip(labels, r["logits"]))) / len(labels)
-           for r, g in zip(rows, gold)]
+    bce = [
+        sum(
+            -math.log(q) if lab in g else -math.log(1 - q)
+            for lab, q in ((lab, 1 / (1 + math.exp(-v))) for lab, v in zip(labels, r["logits"]))
+        )
+        / len(labels)
+        for r, g in zip(rows, gold)
+    ]
     assert abs(out["metrics"]["eval_loss"] - sum(bce) / len(bce)) < 1e-9
     spec = out["ensemble"]
     assert spec["members"] == ids and spec["task"] == "multilabel" and spec["metric"] == "eval_f1_micro"
@@ -284,12 +311,14 @@ def test_ensemble_ner_exact_word_average_recorded_as_a_run(repo):
     assert out3["ensemble"]["sources"] == ["checkpoints/best", "checkpoints/best"]
     assert [p["tokens"] for p in rows3] == [r["tokens"] for r in test_rows]
     assert all(len(p["word_logits"]) == len(p["tokens"]) for p in rows3)
-    assert out3["metrics"]["eval_entity_f1"] == ner_metrics([r["tags"] for r in test_rows],
-                                                            [p["pred_tags"] for p in rows3])["entity_f1"]
+    assert (
+        out3["metrics"]["eval_entity_f1"]
+        == ner_metrics([r["tags"] for r in test_rows], [p["pred_tags"] for p in rows3])["entity_f1"]
+    )
 
 
 # a stand-in that writes the prediction rows it is given (no torch): mixed tasks, old files, tag sets
-ROWS_PROGRAM = textwrap.dedent('''
+ROWS_PROGRAM = textwrap.dedent("""
     import json, os
     from expctl import track
     s = track.settings()
@@ -298,20 +327,41 @@ ROWS_PROGRAM = textwrap.dedent('''
         for row in rows:
             fh.write(json.dumps(row) + "\\n")
     track.log_metrics(step=1, eval_accuracy=0.5)
-''')
+""")
 
-ML_ROW = {"index": 0, "text": "t0", "labels": ["a"], "pred_labels": ["a"], "probs": {"a": 0.7, "b": 0.2},
-          "logits": [0.8473, -1.3863]}
-NER_ROW = {"index": 0, "tokens": ["bob", "runs"], "tags": ["B-PER", "O"], "pred_tags": ["B-PER", "O"],
-           "tag_names": ["O", "B-PER", "I-PER"], "word_logits": [[0.0, 2.0, 0.0], [1.0, 0.0, 0.0]]}
-SINGLE_ROW = {"index": 0, "text": "t0", "text_pair": None, "label": "pos", "pred": "pos",
-              "probs": {"neg": 0.3, "pos": 0.7}, "logits": [0.0, 0.8473]}
+ML_ROW = {
+    "index": 0,
+    "text": "t0",
+    "labels": ["a"],
+    "pred_labels": ["a"],
+    "probs": {"a": 0.7, "b": 0.2},
+    "logits": [0.8473, -1.3863],
+}
+NER_ROW = {
+    "index": 0,
+    "tokens": ["bob", "runs"],
+    "tags": ["B-PER", "O"],
+    "pred_tags": ["B-PER", "O"],
+    "tag_names": ["O", "B-PER", "I-PER"],
+    "word_logits": [[0.0, 2.0, 0.0], [1.0, 0.0, 0.0]],
+}
+SINGLE_ROW = {
+    "index": 0,
+    "text": "t0",
+    "text_pair": None,
+    "label": "pos",
+    "pred": "pos",
+    "probs": {"neg": 0.3, "pos": 0.7},
+    "logits": [0.0, 0.8473],
+}
 
 
 def test_ensemble_refuses_mixed_tasks_old_files_and_other_tag_sets(repo):
     (repo / "train.py").write_text(ROWS_PROGRAM)
-    (repo / "expctl.toml").write_text('[project]\ncommand = "python3 train.py"\nprimary_metric = "eval_accuracy"\n'
-                                      '\n[settings]\nrows = ""\neval_file = "data/dev.tsv"\n')
+    (repo / "expctl.toml").write_text(
+        '[project]\ncommand = "python3 train.py"\nprimary_metric = "eval_accuracy"\n'
+        '\n[settings]\nrows = ""\neval_file = "data/dev.tsv"\n'
+    )
     run_expctl(repo, "init", check=True)
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "p")

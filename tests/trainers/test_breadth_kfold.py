@@ -38,7 +38,10 @@ def test_fold_run_and_logits_and_checkpoint_prediction(tmp_path, data, train):
     # expctl ensemble's fallback: predict another file with the member's checkpoints/best
     from expctl.breadth import predict_with_checkpoint
 
-    record = {"id": "r1", "settings": {**tiny_flags(), "task": "classification", "train_file": str(tr),
-                                       "num_folds": 3, "fold": 1}, "checkpoints": {"best": "checkpoints/best"}}
+    record = {
+        "id": "r1",
+        "settings": {**tiny_flags(), "task": "classification", "train_file": str(tr), "num_folds": 3, "fold": 1},
+        "checkpoints": {"best": "checkpoints/best"},
+    }
     out = predict_with_checkpoint(Path(tmp_path), record, tmp_path / "f1", str(dev))
     assert len(out) == 30 and all("logits" in p for p in out)

@@ -7,7 +7,7 @@ import textwrap
 
 from tests.conftest import commit_project, git, run_expctl
 
-TRAIN = textwrap.dedent('''
+TRAIN = textwrap.dedent("""
     import hashlib
     from expctl import track
     s = track.settings()
@@ -16,9 +16,9 @@ TRAIN = textwrap.dedent('''
     acc = 0.5 + float(s["lr"]) + bonus + 0.0001 * int(s["seed"])      # lr matters, dropout does not
     track.log_metrics(step=1, train_loss=1.0)
     track.log_metrics(step=2, train_loss=0.5, eval_accuracy=acc)
-''')
+""")
 
-CONFIG = textwrap.dedent('''
+CONFIG = textwrap.dedent("""
     [project]
     command = "python3 train.py"
     primary_metric = "eval_accuracy"
@@ -31,7 +31,7 @@ CONFIG = textwrap.dedent('''
 
     [stages.small]
     check = "metrics"
-''')
+""")
 
 
 def make(repo):
@@ -43,8 +43,19 @@ def make(repo):
 
 def test_one_factor_at_a_time_sweep(repo):
     make(repo)
-    out = run_expctl(repo, "sweep", "-s", "lr=0.1,0.2,0.3", "-s", "dropout=0.1,0.2,0.3", "--stage", "small",
-                     "--format", "json", check=True)
+    out = run_expctl(
+        repo,
+        "sweep",
+        "-s",
+        "lr=0.1,0.2,0.3",
+        "-s",
+        "dropout=0.1,0.2,0.3",
+        "--stage",
+        "small",
+        "--format",
+        "json",
+        check=True,
+    )
     result = json.loads(out.stdout)
     assert result["configs"] == 5 and result["runs"] == 5
     records = json.loads(run_expctl(repo, "runs", "--json", check=True).stdout)
@@ -61,12 +72,19 @@ def test_one_factor_at_a_time_sweep(repo):
 
 def test_sweep_with_seeds_and_grid_warning(repo):
     make(repo)
-    plan = run_expctl(repo, "sweep", "-s", "lr=0.1,0.3", "-s", "dropout=0.1,0.5", "--grid", "--seeds", "2", "--dry-run", check=True)
-    assert "--grid runs 4 configurations x 2 seeds = 8 runs" in plan.stderr and "one factor at a time would be 4" in plan.stderr
+    plan = run_expctl(
+        repo, "sweep", "-s", "lr=0.1,0.3", "-s", "dropout=0.1,0.5", "--grid", "--seeds", "2", "--dry-run", check=True
+    )
+    assert (
+        "--grid runs 4 configurations x 2 seeds = 8 runs" in plan.stderr
+        and "one factor at a time would be 4" in plan.stderr
+    )
     assert not (repo / "runs").exists()
-    out = json.loads(run_expctl(repo, "sweep", "-s", "lr=0.2,0.3", "--seeds", "2", "--parallel", "2", "--json", check=True).stdout)
+    out = json.loads(
+        run_expctl(repo, "sweep", "-s", "lr=0.2,0.3", "--seeds", "2", "--parallel", "2", "--json", check=True).stdout
+    )
     assert out["runs"] == 4 and out["configs"] == 2
-    assert abs(out["seed_spread"] - 0.0001 / 2 ** 0.5) < 1e-9
+    assert abs(out["seed_spread"] - 0.0001 / 2**0.5) < 1e-9
     assert out["knobs"][0]["within_noise"] is False
 
 
