@@ -73,12 +73,7 @@ def fit(task, run_dir: str, resume_from: str | None = None) -> dict[str, float]:
     ckpts = Checkpoints(acc, out, run_dir, state, metric_name, s["keep_last"])
     evaluation = Evaluation(task, eval_dl, state, ckpts, metric_name)
     if not s["do_train"]:
-        model, evaluation.eval_dl = acc.prepare(task.model, eval_dl)
-        metrics, preds = evaluation(model, True)
-        out.metrics(0, **metrics)
-        task.report(metrics, preds)
-        out.write_final(metrics, preds, {}, metric_name)
-        return metrics
+        return _evaluate_only(task, evaluation, eval_dl, metric_name)
 
     bs = autobatch.resolve(s, acc, task.model, task.train_ds, task.train_collate, out)
     lr = resolve_lr(s)
@@ -101,13 +96,7 @@ def fit(task, run_dir: str, resume_from: str | None = None) -> dict[str, float]:
     scheduler = linear_schedule(optimizer, plan.total, plan.warmup)
     ckpts.register(scheduler)
     tricks = task.make_tricks(model, optimizer, plan.total, run_dir)
-    out.log(
-        f"train: {len(task.train_ds)} examples, batch {bs} x {acc.num_processes} process(es) x "
-        f"{s['grad_accum_steps']} accumulation, {plan.steps_per_epoch} updates/epoch, {plan.total} updates "
-        f"({plan.epochs} epochs), lr {lr:g}, warmup {plan.warmup}, group_by_length {s['group_by_length']}; "
-        f"tricks: {tricks.describe() if tricks is not None else 'none'} "
-        f"({getattr(tricks, 'passes_per_sample', 1.0):g} forward/backward passes per sample)"
-    )
+    out.log(_describe(task, bs, lr, plan, tricks))
     ckpts.plan = resume_plan(s, bs, acc.num_processes, plan)  # the checkpoint was found before the data was read
     start_epoch, skip_batches = ckpts.restore(resume_from, plan.steps_per_epoch, s["grad_accum_steps"])
     progress = Progress(plan.total, state.global_step, enabled=acc.is_main_process and sys.stdout.isatty())
@@ -140,6 +129,28 @@ def fit(task, run_dir: str, resume_from: str | None = None) -> dict[str, float]:
     if tricks is not None:
         model = tricks.finalize(model)  # SWA: the averaged weights
     return _final(task, evaluation, model, plan, state, ckpts, timing, run_dir)
+
+
+def _evaluate_only(task, evaluation: Evaluation, eval_dl, metric_name: str) -> dict[str, float]:
+    """``do_train = false``: evaluate the model as loaded, write the final outputs."""
+    model, evaluation.eval_dl = task.accelerator.prepare(task.model, eval_dl)
+    metrics, preds = evaluation(model, True)
+    task.out.metrics(0, **metrics)
+    task.report(metrics, preds)
+    task.out.write_final(metrics, preds, {}, metric_name)
+    return metrics
+
+
+def _describe(task, bs: int, lr: float, plan, tricks) -> str:
+    """The log line that says how the run trains."""
+    s, acc = task.settings, task.accelerator
+    return (
+        f"train: {len(task.train_ds)} examples, batch {bs} x {acc.num_processes} process(es) x "
+        f"{s['grad_accum_steps']} accumulation, {plan.steps_per_epoch} updates/epoch, {plan.total} updates "
+        f"({plan.epochs} epochs), lr {lr:g}, warmup {plan.warmup}, group_by_length {s['group_by_length']}; "
+        f"tricks: {tricks.describe() if tricks is not None else 'none'} "
+        f"({getattr(tricks, 'passes_per_sample', 1.0):g} forward/backward passes per sample)"
+    )
 
 
 def _final(task, evaluation: Evaluation, model, plan, state: LoopState, ckpts: Checkpoints, timing, run_dir: str):

@@ -280,52 +280,54 @@ class TrickSet:
             c = on["pgd"]
             self.adversary = PGD(c["epsilon"], c["alpha"], c["steps"])
 
-        self.distiller = None
-        if "distill" in on:
-            from .distill import Distiller, TeacherError, load_teacher
-
-            c = on["distill"]
-            teacher = None
-            if c["teacher"] and c["logits_file"]:
-                from .distill import ensure_logits_file
-
-                try:
-                    ensure_logits_file(c["teacher"], task, self.context, c["logits_file"])
-                except (TeacherError, OSError) as exc:
-                    raise TrickConfigError(f"tricks.distill.logits_file: {exc}") from exc
-            if c["teacher"] and not c["logits_file"]:
-                try:
-                    teacher = load_teacher(c["teacher"], task, self.context)
-                except (TeacherError, OSError) as exc:
-                    raise TrickConfigError(f"tricks.distill.teacher: {exc}") from exc
-            self.distiller = Distiller(teacher, task, c["alpha"], c["temperature"], c["logits_file"])
-
-        self.swa = None
-        if "swa" in on:
-            from .swa import SWA
-
-            c = on["swa"]
-            start = c["start"]
-            if 0 < start < 1:
-                total = self.context.get("total_steps")
-                if not total:
-                    raise TrickConfigError("tricks.swa.start as a fraction needs context['total_steps']")
-                start = int(start * total)
-            self.swa = SWA(
-                int(start),
-                c["every"],
-                c["lr"],
-                c["lr_min"],
-                c["strategy"],
-                c["anneal_steps"],
-                optimizer_getter=lambda: self._optimizer,
-            )
+        self.distiller = self._build_distiller(on["distill"]) if "distill" in on else None
+        self.swa = self._build_swa(on["swa"]) if "swa" in on else None
 
         self.passes_per_sample = float(
             (2 if self.rdrop_alpha else 1) * (self.adversary.passes if self.adversary else 1)
         )
         #: teacher forwards (no backward) per sample, on top of passes_per_sample
         self.teacher_forwards_per_sample = 1.0 if self.distiller and self.distiller.cache is None else 0.0
+
+    def _build_distiller(self, c: Mapping[str, Any]):
+        """Knowledge distillation: a teacher checkpoint, or its logits cached in a file."""
+        task = self.task
+        from .distill import Distiller, TeacherError, load_teacher
+
+        teacher = None
+        if c["teacher"] and c["logits_file"]:
+            from .distill import ensure_logits_file
+
+            try:
+                ensure_logits_file(c["teacher"], task, self.context, c["logits_file"])
+            except (TeacherError, OSError) as exc:
+                raise TrickConfigError(f"tricks.distill.logits_file: {exc}") from exc
+        if c["teacher"] and not c["logits_file"]:
+            try:
+                teacher = load_teacher(c["teacher"], task, self.context)
+            except (TeacherError, OSError) as exc:
+                raise TrickConfigError(f"tricks.distill.teacher: {exc}") from exc
+        return Distiller(teacher, task, c["alpha"], c["temperature"], c["logits_file"])
+
+    def _build_swa(self, c: Mapping[str, Any]):
+        """Stochastic weight averaging from ``start`` (an update, or a fraction of the run)."""
+        from .swa import SWA
+
+        start = c["start"]
+        if 0 < start < 1:
+            total = self.context.get("total_steps")
+            if not total:
+                raise TrickConfigError("tricks.swa.start as a fraction needs context['total_steps']")
+            start = int(start * total)
+        return SWA(
+            int(start),
+            c["every"],
+            c["lr"],
+            c["lr_min"],
+            c["strategy"],
+            c["anneal_steps"],
+            optimizer_getter=lambda: self._optimizer,
+        )
 
     # ------------------------------------------------------------------ hooks for the loop
 
