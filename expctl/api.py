@@ -51,7 +51,7 @@ def runs(
     """The project's runs, newest first, filtered as `expctl runs` filters them
     (``where``: conditions like ``"lr>1e-4"``, ``"status=succeeded"``)."""
     from expctl import filters
-    from expctl.commands.core import _clean, _declared
+    from expctl.commands.runs import _clean, _declared
     from expctl.records import filter_records
 
     cfg, store = _store(path)

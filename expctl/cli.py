@@ -20,12 +20,12 @@ from expctl.errors import ExitCode, ExpctlError
 # name -> (module path, attribute, short help). Short help lives here so that
 # `expctl --help` imports no command module at all.
 LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
-    "init": ("expctl.commands.core", "init_cmd", "Set up expctl.toml, run.sh and .gitignore in a git repository."),
-    "run": ("expctl.commands.core", "run_cmd", "Run the program at a stage and record everything about the run."),
-    "runs": ("expctl.commands.core", "runs_cmd", "List recorded runs, newest first."),
-    "show": ("expctl.commands.core", "show_cmd", "Show one run (or the run behind a tag or branch)."),
-    "log": ("expctl.commands.core", "log_cmd", "Print a run's log."),
-    "gc": ("expctl.commands.core", "gc_cmd", "Finalize runs whose expctl died; pack refs and objects."),
+    "init": ("expctl.commands.runs", "init_cmd", "Set up expctl.toml, run.sh and .gitignore in a git repository."),
+    "run": ("expctl.commands.runs", "run_cmd", "Run the program at a stage and record everything about the run."),
+    "runs": ("expctl.commands.runs", "runs_cmd", "List recorded runs, newest first."),
+    "show": ("expctl.commands.runs", "show_cmd", "Show one run (or the run behind a tag or branch)."),
+    "log": ("expctl.commands.runs", "log_cmd", "Print a run's log."),
+    "gc": ("expctl.commands.runs", "gc_cmd", "Finalize runs whose expctl died; pack refs and objects."),
     "note": (
         "expctl.commands.records",
         "note_cmd",
@@ -62,9 +62,9 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "reproduce_cmd",
         "Rerun a run from its exact code in a worktree and compare.",
     ),
-    "kfold": ("expctl.commands.breadth", "kfold_cmd", "Train K stratified folds as grouped runs; mean ± std."),
+    "kfold": ("expctl.commands.groups", "kfold_cmd", "Train K stratified folds as grouped runs; mean ± std."),
     "ensemble": (
-        "expctl.commands.breadth",
+        "expctl.commands.groups",
         "ensemble_cmd",
         "Average the predictions of several runs; record the ensemble as a run.",
     ),

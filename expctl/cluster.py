@@ -54,7 +54,7 @@ class RunSpec:
 
 def spec_from_run_args(args: list[str]) -> RunSpec:
     """A RunSpec from the `expctl run ...` argv that sweep and kfold build."""
-    from expctl.commands.core import run_cmd
+    from expctl.commands.runs import run_cmd
 
     ctx = run_cmd.make_context("run", list(args[1:] if args and args[0] == "run" else args))
     p = ctx.params
@@ -84,7 +84,7 @@ def submit(
     if not specs:
         raise UsageError("nothing to submit")
     cs = slurm.with_overrides(cfg.cluster, overrides)
-    from expctl.project import launcher
+    from expctl.scaffold import launcher
 
     run_sh = launcher(cfg.root)  # run.sh, or expctl-run.sh beside a run.sh of the user's own
     for tool in ("sbatch", "scontrol"):
@@ -296,7 +296,7 @@ def export_code(store: Store, record: dict[str, Any], dest: Path) -> None:
     from expctl.reproduce import _link_data
 
     _link_data(store.root, dest, store.given_settings(record), record)
-    from expctl.project import is_launcher, launcher
+    from expctl.scaffold import is_launcher, launcher
 
     run_sh = launcher(store.root)
     if not (dest / run_sh.name).is_file() or not is_launcher(dest / run_sh.name):

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from expctl import metrics as metrics_mod
+from expctl import runmetrics as metrics_mod
 from expctl.config import Config
 from expctl.errors import ConfigError, ExitCode, ExpctlError, GitError, NotFoundError, RefusedError, UsageError
 from expctl.fsutil import CRASH_ENV, atomic_write, crash_point, read_json, write_json
@@ -209,7 +209,7 @@ def execute(
     extra_env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Run the program once and return the finalized record."""
-    from expctl.project import launcher
+    from expctl.scaffold import launcher
 
     run_sh = launcher(cfg.root)  # run.sh only when expctl wrote it (a project's own run.sh is never run)
     st = cfg.stage(stage) if stage else None
@@ -228,7 +228,7 @@ def execute(
     exe = argv[0]
     if "/" not in exe and not _which(exe, cfg.env.get("PATH")):
         raise NotFoundError(f"command not found: {exe} (project.command in expctl.toml)")
-    from expctl.project import stale_env
+    from expctl.scaffold import stale_env
 
     stale = stale_env(cfg, run_sh)
     if stale:

@@ -181,7 +181,7 @@ def with_overrides(base: ClusterSettings, overrides: list[str]) -> ClusterSettin
 # ------------------------------------------------------------------- the script
 def template_source() -> str:
     """templates/sbatch.sh.j2: from the installed package, or from a source checkout."""
-    from expctl.project import template_source as source
+    from expctl.scaffold import template_source as source
 
     return source("sbatch.sh.j2")
 

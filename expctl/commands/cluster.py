@@ -76,7 +76,7 @@ def wait_cmd(ref, timeout, fmt, as_json):
     submission) has its final record, then print them (a sweep: its sensitivity table).
     Exit status 0 when all succeeded, 1 otherwise."""
     from expctl import cluster, sweep
-    from expctl.commands.core import _row
+    from expctl.commands.runs import _row
     from expctl.records import open_store
 
     cfg, store = open_store()

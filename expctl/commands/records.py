@@ -91,7 +91,7 @@ def rm_cmd(refs, where, checkpoints, dry_run, yes, force, fmt, as_json):
         chosen[record["id"]] = record
     if where:
         everything = store.all()
-        from expctl.commands.core import _declared
+        from expctl.commands.runs import _declared
 
         filt = filters.Filter(where, None).check(everything, declared=_declared(cfg))
         for record in filt.apply(everything):

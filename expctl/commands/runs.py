@@ -53,7 +53,7 @@ def init_cmd(trainer, task, command, name, force, directory):
     project's own run.sh (one without expctl's header) is never touched nor run: the
     launcher then goes to expctl-run.sh.
     """
-    from expctl import project
+    from expctl import scaffold as project
 
     result = project.init(directory, trainer=trainer, command=command, name=name, force=force, task=task)
     if result.created_repo:

@@ -31,7 +31,7 @@ def kfold_cmd(k, stage, assignments, show, dry_run, on, cluster_overrides, fmt, 
     group: {kind: kfold, id, fold, k}; the program picks the fold's train/eval split from its
     training file (the bundled trainer: label-stratified, seeded by fold_seed).
     """
-    from expctl import breadth
+    from expctl import ensemble as breadth
     from expctl.records import open_store
 
     cfg, store = open_store()
@@ -98,7 +98,7 @@ def ensemble_cmd(refs, eval_file, weights, mode, name, fmt, as_json):
     from each run's predictions.jsonl, or, for an --eval-file a run did not predict, from its
     checkpoints/best. Metrics: the trainer's own (eval_accuracy, eval_f1_micro, eval_entity_f1).
     """
-    from expctl import breadth
+    from expctl import ensemble as breadth
     from expctl.records import open_store
 
     parsed = None

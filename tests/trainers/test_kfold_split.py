@@ -36,7 +36,7 @@ def test_fold_run_and_logits_and_checkpoint_prediction(tmp_path, data, train):
         assert all(abs(math.exp(v) / z - p["probs"][lab]) < 1e-5 for v, lab in zip(p["logits"], p["probs"]))
 
     # expctl ensemble's fallback: predict another file with the member's checkpoints/best
-    from expctl.breadth import predict_with_checkpoint
+    from expctl.ensemble import predict_with_checkpoint
 
     record = {
         "id": "r1",
