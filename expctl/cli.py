@@ -20,12 +20,12 @@ from expctl.errors import ExitCode, ExpctlError
 # name -> (module path, attribute, short help). Short help lives here so that
 # `expctl --help` imports no command module at all.
 LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
-    "init": ("expctl.commands.runs", "init_cmd", "Set up expctl.toml, run.sh and .gitignore in a git repository."),
-    "run": ("expctl.commands.runs", "run_cmd", "Run the program at a stage and record everything about the run."),
+    "init": ("expctl.commands.init", "init_cmd", "Set up expctl.toml, run.sh and .gitignore in a git repository."),
+    "run": ("expctl.commands.run", "run_cmd", "Run the program at a stage and record everything about the run."),
     "runs": ("expctl.commands.runs", "runs_cmd", "List recorded runs, newest first."),
     "show": ("expctl.commands.runs", "show_cmd", "Show one run (or the run behind a tag or branch)."),
     "log": ("expctl.commands.runs", "log_cmd", "Print a run's log."),
-    "gc": ("expctl.commands.runs", "gc_cmd", "Finalize runs whose expctl died; pack refs and objects."),
+    "gc": ("expctl.commands.records", "gc_cmd", "Finalize runs whose expctl died; pack refs and objects."),
     "note": (
         "expctl.commands.records",
         "note_cmd",
@@ -45,20 +45,20 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "strategies_cmd",
         "The main line and its explorations, with status and best metric.",
     ),
-    "compare": ("expctl.commands.strategy", "compare_cmd", "Results table of strategies or runs."),
-    "diff": ("expctl.commands.strategy", "diff_cmd", "What differs between two runs or strategies."),
+    "compare": ("expctl.commands.compare", "compare_cmd", "Results table of strategies or runs."),
+    "diff": ("expctl.commands.compare", "diff_cmd", "What differs between two runs or strategies."),
     "push": (
-        "expctl.commands.strategy",
+        "expctl.commands.sync",
         "push_cmd",
         "Push run records, tags, explorations and the current branch to a git remote.",
     ),
-    "pull": ("expctl.commands.strategy", "pull_cmd", "Fetch branches, tags and run records from a git remote."),
+    "pull": ("expctl.commands.sync", "pull_cmd", "Fetch branches, tags and run records from a git remote."),
     "data": ("expctl.commands.data", "data_group", "Data: statistics, leakage, train/dev/test splits."),
     "cases": ("expctl.commands.cases", "cases_cmd", "Case study of a run's wrong predictions."),
     "plot": ("expctl.commands.plot", "plot_cmd", "Training and eval curves, with a diagnosis."),
-    "sweep": ("expctl.commands.workflow", "sweep_cmd", "One-factor-at-a-time sensitivity sweep of settings."),
+    "sweep": ("expctl.commands.groups", "sweep_cmd", "One-factor-at-a-time sensitivity sweep of settings."),
     "reproduce": (
-        "expctl.commands.workflow",
+        "expctl.commands.run",
         "reproduce_cmd",
         "Rerun a run from its exact code in a worktree and compare.",
     ),

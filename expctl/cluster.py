@@ -54,7 +54,7 @@ class RunSpec:
 
 def spec_from_run_args(args: list[str]) -> RunSpec:
     """A RunSpec from the `expctl run ...` argv that sweep and kfold build."""
-    from expctl.commands.runs import run_cmd
+    from expctl.commands.run import run_cmd
 
     ctx = run_cmd.make_context("run", list(args[1:] if args and args[0] == "run" else args))
     p = ctx.params

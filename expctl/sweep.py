@@ -1,4 +1,5 @@
-"""One-factor-at-a-time sensitivity sweeps (seed 002: two or three values per knob, no grid).
+"""One-factor-at-a-time sensitivity sweeps (two or three values per knob around
+the current best, no grid: a grid's runs go to combinations before one knob is understood).
 
 ``-s lr=1e-5,3e-5,1e-4 -s dropout=0.1,0.3`` runs the base configuration once and, for each
 knob, every value that differs from the base — so two knobs × three values that include

@@ -1,4 +1,4 @@
-"""Data distillation (seed 001 §6.3): a fine-tuned teacher labels augmented / unlabeled text.
+"""Data distillation (a fast student learns from a teacher's labels): a fine-tuned teacher labels augmented / unlabeled text.
 
 ::
 

@@ -105,7 +105,7 @@ DEFAULTS: dict[str, Any] = {
     "num_beams": 4,  # seq2seq: beam width of the final evaluation (1 = greedy only; greedy always runs)
     "doc_stride": 32,  # span: overlap (tokens) between the sliding windows of a long context
     "max_answer_length": 30,  # span: longest predicted answer (tokens)
-    # --- data distillation (seed 001 §6.3): with a teacher set, the run labels data instead of training
+    # --- data distillation: with a teacher set, the run labels data instead of training
     "distill_data": {
         "teacher": "",  # run id | tag | HF folder of the fine-tuned teacher; "" = off (train as usual)
         "out": "data/distilled.tsv",  # the teacher-labeled training file written (originals + augmented)

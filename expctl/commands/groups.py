@@ -1,4 +1,5 @@
-"""kfold and ensemble: K grouped fold runs (mean ± std) and recorded ensembles of runs."""
+"""sweep, kfold, ensemble: run groups (a one-factor sweep, K grouped fold runs with mean ± std) and
+recorded ensembles of runs."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import click
 
 from expctl.commands.cluster import on_options
 from expctl.errors import ExitCode, UsageError
-from expctl.output import echo, fmt_value, format_option, message, pick_format, render
+from expctl.output import echo, fmt_value, format_option, message, pick_format, render, stdout_to_stderr
 
 
 @click.command("kfold")
@@ -31,14 +32,14 @@ def kfold_cmd(k, stage, assignments, show, dry_run, on, cluster_overrides, fmt, 
     group: {kind: kfold, id, fold, k}; the program picks the fold's train/eval split from its
     training file (the bundled trainer: label-stratified, seeded by fold_seed).
     """
-    from expctl import ensemble as breadth
+    from expctl import kfold
     from expctl.records import open_store
 
     cfg, store = open_store()
     fmt = pick_format(fmt, as_json)
     group_id = None
     if not show:
-        group_id, cmds = breadth.kfold_commands(cfg, k, stage, assignments, list(extra))
+        group_id, cmds = kfold.kfold_commands(cfg, k, stage, assignments, list(extra))
         message(f"expctl: kfold {group_id}: {k} folds" + (f" at stage {stage}" if stage else ""))
         if dry_run:
             for args, _ in cmds:
@@ -58,19 +59,19 @@ def kfold_cmd(k, stage, assignments, show, dry_run, on, cluster_overrides, fmt, 
                 group=group_id,
             )
             return
-        codes = breadth.kfold_execute(store.root, cmds, echo=message)
+        codes = kfold.kfold_execute(store.root, cmds, echo=message)
         failed = sum(1 for c in codes if c not in (0, int(ExitCode.CHECK_FAILED)))
         if failed:
             message(f"expctl: warning: {failed} of {len(codes)} fold runs failed")
         store._cache = None
     elif show != "last":
         group_id = show
-    group_id, runs = breadth.group_runs(store.all(), group_id)
-    summary = breadth.kfold_summary(runs, cfg.primary_metric)
+    group_id, runs = kfold.group_runs(store.all(), group_id)
+    summary = kfold.kfold_summary(runs, cfg.primary_metric)
     if fmt == "json":
         echo(json.dumps(summary, indent=2, ensure_ascii=False, default=str) + "\n")
         return
-    rows, cols = breadth.kfold_rows(summary)
+    rows, cols = kfold.kfold_rows(summary)
     if fmt == "table":
         echo(f"kfold {group_id}: {summary['k']} folds, metric {summary['metric'] or '-'}\n")
     echo(render(rows, cols, fmt))
@@ -98,7 +99,7 @@ def ensemble_cmd(refs, eval_file, weights, mode, name, fmt, as_json):
     from each run's predictions.jsonl, or, for an --eval-file a run did not predict, from its
     checkpoints/best. Metrics: the trainer's own (eval_accuracy, eval_f1_micro, eval_entity_f1).
     """
-    from expctl import ensemble as breadth
+    from expctl import ensemble
     from expctl.records import open_store
 
     parsed = None
@@ -108,7 +109,7 @@ def ensemble_cmd(refs, eval_file, weights, mode, name, fmt, as_json):
         except ValueError:
             raise UsageError(f"--weights {weights!r}: expected numbers separated by commas") from None
     cfg, store = open_store()
-    record = breadth.ensemble(cfg, store, list(refs), eval_file=eval_file, weights=parsed, mode=mode, name=name)
+    record = ensemble.ensemble(cfg, store, list(refs), eval_file=eval_file, weights=parsed, mode=mode, name=name)
     final = record["metrics"]["final"]
     if pick_format(fmt, as_json) == "json":
         echo(
@@ -129,3 +130,118 @@ def ensemble_cmd(refs, eval_file, weights, mode, name, fmt, as_json):
         f"expctl: ensemble run {record['id']}: {metric} {fmt_value(final.get(metric))} "
         f"(`expctl compare --runs {' '.join(spec['members'])} {record['id']}`)"
     )
+
+
+@click.command("sweep")
+@click.option(
+    "-s",
+    "--set",
+    "specs",
+    multiple=True,
+    metavar="KEY=V1,V2,...",
+    help="A knob and its values (one value: a fixed override for every run). Repeatable.",
+)
+@click.option("--stage", "-S", default=None, help="Stage of every run (small is the usual one).")
+@click.option(
+    "--seeds",
+    type=int,
+    default=0,
+    help="Repeat each configuration with N seeds (seed, seed+1, ...); with no knob, the one configuration N times.",
+)
+@click.option("--grid", is_flag=True, help="Every combination instead of one factor at a time (warns about the count).")
+@click.option("--parallel", type=int, default=1, show_default=True, help="Runs at a time.")
+@click.option("--devices", default=None, help="GPUs to pin parallel runs to, e.g. 0,1 (CUDA_VISIBLE_DEVICES).")
+@click.option("--dry-run", is_flag=True, help="Print the plan, run nothing.")
+@click.option(
+    "--show",
+    "show",
+    default=None,
+    metavar="SWEEP_ID",
+    help="Only show the sensitivity table of a recorded sweep ('last' for the newest).",
+)
+@on_options
+@click.option("--force", is_flag=True, help="With --on slurm: submit a gated stage (full) without a passing smoke run.")
+@format_option()
+@click.argument("extra", nargs=-1, type=click.UNPROCESSED)
+def sweep_cmd(
+    specs, stage, seeds, grid, parallel, devices, dry_run, show, on, cluster_overrides, force, fmt, as_json, extra
+):
+    """One-factor-at-a-time sensitivity: -s lr=1e-5,3e-5,1e-4 -s dropout=0.1,0.3.
+
+    The base configuration runs once; each knob's other values run with every other knob
+    at its base value (2 knobs x 3 values = 5 configurations, not 9). Then a table ranks
+    the knobs by the range of the primary metric they cause, beside the seed spread.
+    """
+    from expctl import sweep
+    from expctl.records import open_store
+
+    cfg, store = open_store()
+    fmt = pick_format(fmt, as_json)
+    if not show:
+        p, fixed = sweep.plan(cfg, stage, specs, seeds=seeds, grid=grid)
+        one_factor = 1 + sum(len([v for v in vals if v != p.base[k]]) for k, vals in p.knobs.items())
+        if grid:
+            message(
+                f"expctl: warning: --grid runs {len(p.configs)} configurations x {len(p.seeds)} seeds = {p.n_runs} runs "
+                f"(one factor at a time would be {one_factor}); a grid spends runs on combinations"
+                " - vary one knob at a time first, then combine the winners"
+            )
+        message(
+            f"expctl: sweep {p.sweep_id}: {len(p.configs)} configurations x {len(p.seeds)} seed(s) = {p.n_runs} runs"
+            + (f" at stage {stage}" if stage else "")
+        )
+        if dry_run:
+            for args, _meta in sweep.commands(p, stage, fixed, list(extra)):
+                echo(
+                    "expctl "
+                    + " ".join(
+                        a
+                        if a.replace("=", "").replace("-", "").replace(".", "").replace(",", "").isalnum()
+                        else repr(a)
+                        for a in args[:-2]
+                        if a != "--meta"
+                    )
+                    + "\n"
+                )
+            return
+        if on == "slurm":  # one job array, at most [cluster] array_parallelism at once; returns at once
+            from expctl.cluster import spec_from_run_args
+            from expctl.commands.cluster import submit_and_report
+
+            specs_ = [spec_from_run_args(args) for args, _ in sweep.commands(p, stage, fixed, list(extra))]
+            submit_and_report(
+                cfg,
+                store,
+                specs_,
+                cluster_overrides,
+                force=force,
+                what=f"sweep {p.sweep_id}",
+                verb="sweep",
+                group=p.sweep_id,
+            )
+            return
+        devs = [d.strip() for d in devices.split(",")] if devices else None
+        if devs and parallel < len(devs):
+            parallel = len(devs)
+        with stdout_to_stderr(fmt != "table"):  # the programs' output never mixes with machine output
+            codes = sweep.execute(
+                store.root, p, stage, fixed, list(extra), parallel=parallel, devices=devs, echo=lambda m: message(m)
+            )
+        failed = sum(1 for c in codes if c not in (0, int(ExitCode.CHECK_FAILED)))
+        if failed:
+            message(f"expctl: warning: {failed} of {len(codes)} sweep runs failed")
+        store._cache = None
+        sweep_id = p.sweep_id
+    else:
+        sweep_id = None if show == "last" else show
+    sweep_id, runs = sweep.sweep_runs(store.all(), sweep_id)
+    result = sweep.sensitivity(runs, cfg.primary_metric or "", cfg.direction)
+    if fmt == "json":
+        echo(json.dumps({"sweep": sweep_id, **result}, indent=2, ensure_ascii=False, default=str) + "\n")
+        return
+    rows = sweep.table_rows(result)
+    cols = ["rank", "knob", "range", "seed spread", "verdict", "best", "values (metric mean)"]
+    title = f"sweep {sweep_id}: {result['runs']} runs, {result['configs']} configurations, metric {result['metric']}"
+    if fmt == "table":
+        echo(title + "\n")
+    echo(render(rows, cols, fmt))

@@ -1,4 +1,4 @@
-"""note and rm: managing records after the fact."""
+"""note, rm, gc: looking after records after the fact (notes, deletion, dead runs, checkpoints)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,13 @@ import sys
 import click
 
 from expctl.errors import ExitCode, ExpctlError, UsageError
-from expctl.output import echo, format_option, message, pick_format, render
+from expctl.output import (
+    echo,
+    format_option,
+    message,
+    pick_format,
+    render,
+)
 
 
 @click.command("note")
@@ -122,3 +128,64 @@ def rm_cmd(refs, where, checkpoints, dry_run, yes, force, fmt, as_json):
             return
     freed = removal.delete(store, p)
     message(f"expctl: deleted {what} ({human(freed)} freed); `expctl push` deletes them on the remote too")
+
+
+@click.command("gc")
+@click.option(
+    "--checkpoints",
+    is_flag=True,
+    help="List checkpoint folders of runs no tag or open exploration references, with their sizes.",
+)
+@click.option("--yes", is_flag=True, help="With --checkpoints: delete them (records, logs and metrics stay).")
+def gc_cmd(checkpoints, yes):
+    """Finalize runs whose expctl process died (recorded as interrupted), remove temp files
+    killed expctl processes left, then pack refs and objects so listings stay fast. Records,
+    code snapshots and tags are never pruned: every record ref keeps its code reachable.
+
+    With --checkpoints: show what deleting the checkpoints of unreferenced runs would free
+    (a dry run); add --yes to delete them.
+    """
+    from expctl.records import open_store
+
+    _, store = open_store()
+    if checkpoints:
+        _gc_checkpoints(store, yes)
+        return
+    records = store.all()
+    store.repo.cleanup_temp()
+    store.repo.git("pack-refs", "--all")
+    store.repo.git("gc", "--quiet")
+    message(f"expctl: {len(records)} records checked; refs and objects packed")
+    from expctl import ckptgc
+
+    candidates, _, _ = ckptgc.plan(store)
+    if candidates:
+        message(
+            f"expctl: {ckptgc.human(sum(c.bytes for c in candidates))} more could be reclaimed: the checkpoints "
+            f"of {len(candidates)} unreferenced run(s) (`expctl gc --checkpoints`); whole runs: `expctl rm`"
+        )
+
+
+def _gc_checkpoints(store, yes: bool) -> None:
+    from expctl import ckptgc
+    from expctl.analysis import render_rows
+
+    candidates, keep, kept_bytes = ckptgc.plan(store)
+    total = sum(c.bytes for c in candidates)
+    if candidates:
+        echo(render_rows(ckptgc.rows(candidates), ["run", "stage", "started", "checkpoints", "size"]) + "\n")
+    message(
+        f"expctl: keeping the checkpoints of {len(keep)} referenced run(s) ({ckptgc.human(kept_bytes)}): "
+        + (", ".join(f"{rid} ({why})" for rid, why in list(keep.items())[:5]) or "none")
+        + (" ..." if len(keep) > 5 else "")
+    )
+    if not candidates:
+        message("expctl: no checkpoints to delete")
+    elif yes:
+        freed = ckptgc.delete(store, candidates)
+        message(f"expctl: deleted the checkpoints of {len(candidates)} run(s): {ckptgc.human(freed)} freed")
+    else:
+        message(
+            f"expctl: dry run: deleting the checkpoints of {len(candidates)} run(s) would free "
+            f"{ckptgc.human(total)}; run `expctl gc --checkpoints --yes` to delete them"
+        )

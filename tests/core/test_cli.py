@@ -97,7 +97,13 @@ def test_each_command_has_help(name):
 
 
 def test_cli_import_is_light():
-    code = "import sys, expctl.cli; from expctl.commands import core; print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch','transformers','accelerate','pandas','matplotlib','git')))"
+    # every command module, as `expctl CMD --help` loads it
+    code = (
+        "import importlib, pkgutil, sys, expctl.cli, expctl.commands as c; "
+        "[importlib.import_module(f'expctl.commands.{m.name}') for m in pkgutil.iter_modules(c.__path__)]; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('torch','transformers','accelerate','pandas','matplotlib','git')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
     proc = subprocess.run(
