@@ -42,7 +42,7 @@ def referenced_runs(store) -> dict[str, str]:
 
 def plan(store) -> tuple[list[Candidate], dict[str, str], int]:
     """(checkpoint folders that can go, runs kept and why, bytes the kept ones hold)."""
-    from trainers.checkpoints import disk_usage
+    from trainers.api import disk_usage
 
     keep = referenced_runs(store)
     out: list[Candidate] = []

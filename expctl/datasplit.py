@@ -72,10 +72,10 @@ class Source:
 
     # --- readers -----------------------------------------------------------------
     def _delimited(self) -> Iterator[Unit]:
-        from trainers.data.formats import _rows
+        from trainers.api import read_rows
 
         delim = self._delim()
-        rows = _rows(self.path, self.fmt, delim)
+        rows = read_rows(self.path, self.fmt, delim)
         if self.header is not None:
             next(rows, None)
         ti = self._index.get("text", self._index.get("tokens"))
@@ -180,7 +180,7 @@ def open_source(
 ) -> Source:
     """Decide format, header and columns of ``path`` with the trainer's own reader logic
     (``trainers.data.formats``: the same header detection the trainer and ``data stats`` use)."""
-    from trainers.data import formats
+    from trainers import api as formats
 
     path = str(path)
     if not Path(path).is_file():
@@ -203,25 +203,12 @@ def open_source(
     if fmt not in ("tsv", "csv"):
         raise UsageError(f"unknown format {fmt!r}; expected auto, tsv, csv, jsonl, conll or squad")
     delim = src._delim()
-    peek = []
-    for _, row in formats._rows(path, fmt, delim):
-        peek.append(row)
-        if len(peek) >= 2000:
-            break
-    if not peek:
-        raise UsageError(f"{path}: no rows")
-    wanted = formats._wanted_columns(
-        task,
-        opts.get("text_column", "text"),
-        opts.get("text_pair_column", "text_pair"),
-        opts.get("label_column", "label"),
-        opts.get("tokens_column", "tokens"),
-        opts.get("tags_column", "tags"),
-    )
     try:
-        layout = formats.resolve_layout(task, wanted, peek, opts.get("has_header", "auto"), path)
+        layout = formats.layout_of(path, fmt, delim, task, opts)
     except formats.FormatError as exc:
         raise UsageError(str(exc)) from None
+    if layout is None:
+        raise UsageError(f"{path}: no rows")
     src.header = (
         (delim.join(layout.header) if fmt == "tsv" else _csv_line(layout.header, delim))
         if layout.header is not None
@@ -234,7 +221,7 @@ def open_source(
     elif by == "label":
         src._by_index = layout.index.get("label")
     else:
-        idx = formats._as_index(by)
+        idx = formats.column_index(by)
         if idx is None:
             names = [c.strip().lower() for c in (layout.header or [])]
             if by.lower() not in names:

@@ -72,7 +72,7 @@ def _same_file(a: str | None, b: str | None, root: Path) -> bool:
 
 def predict_with_checkpoint(root: Path, record: dict[str, Any], run_dir: Path, eval_file: str) -> list[dict]:
     """Predict ``eval_file`` with a member's ``checkpoints/best`` (the bundled trainer, eval only)."""
-    from trainers import settings as TS  # torch-free
+    from trainers import api as TS  # torch-free
 
     best = (record.get("checkpoints") or {}).get("best")
     folder = run_dir / best if best and not os.path.isabs(best) else Path(best) if best else None
@@ -87,7 +87,7 @@ def predict_with_checkpoint(root: Path, record: dict[str, Any], run_dir: Path, e
     }
     settings: dict[str, Any] = {}
     for k, v in mine.items():
-        TS._set_dotted(settings, k, v)
+        TS.set_dotted(settings, k, v)
     settings.update(
         {
             "do_train": False,
@@ -341,7 +341,7 @@ def ensemble(
     name: str | None = None,
 ) -> dict[str, Any]:
     """Average the members' predictions on one file, record the ensemble as a run; returns the record."""
-    from trainers.metrics import classification_metrics  # pure Python
+    from trainers.api import classification_metrics  # pure Python
 
     if mode not in ("logits", "probs"):
         raise UsageError(f"--mode {mode!r}: expected logits or probs")
@@ -494,7 +494,7 @@ def _save_ensemble(cfg, store, records, out_rows, final, sources, extra, weights
 
 def _multilabel_outcome(predictions, members, weights, mode):
     """(metrics, prediction rows, members' own metrics) of a multilabel ensemble."""
-    from trainers.metrics import multilabel_metrics
+    from trainers.api import multilabel_metrics
 
     labels, avg, probs = combine(members, weights, mode, activation="sigmoid")
     gold = [list(p.get("labels") or []) for p in predictions[0]]
@@ -524,7 +524,7 @@ def _multilabel_outcome(predictions, members, weights, mode):
 
 def _ner_outcome(predictions, members, weights, mode):
     """(metrics, prediction rows, members' own metrics) of an NER ensemble."""
-    from trainers.metrics import ner_metrics
+    from trainers.api import ner_metrics
 
     tags, avg, probs = combine_words(members, weights, mode)
     gold = [list(p.get("tags") or []) for p in predictions[0]]
@@ -557,7 +557,7 @@ def _ner_outcome(predictions, members, weights, mode):
 
 def _record_ensemble(cfg, store, records, predictions, members, sources, task, weights, mode, name, eval_file):
     """Multilabel and NER ensembles: the trainer's own metric functions, recorded like the single-label one."""
-    from trainers.settings import PRIMARY_METRICS  # torch-free
+    from trainers.api import PRIMARY_METRICS  # torch-free
 
     if sum(weights) <= 0:
         raise UsageError("--weights must sum to a positive number")

@@ -112,7 +112,7 @@ def stale_env(cfg: config_mod.Config, run_sh: Path) -> list[str]:
 
 
 def builtin_config(name: str, task: str | None = None) -> str:
-    from trainers import settings as trainer_settings  # pure Python: no torch at import
+    from trainers import api as trainer_settings  # pure Python: no torch at import
 
     defaults = dict(trainer_settings.DEFAULTS)
     if task:

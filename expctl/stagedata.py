@@ -131,7 +131,7 @@ def prepare(inputs: dict[str, DataInput], settings: dict[str, Any], root: Path, 
     from expctl.datasplit import open_source
     from expctl.runner import fingerprint
     from expctl.settings import flatten
-    from trainers.data import sampling
+    from trainers import api as sampling
 
     flat = flatten(settings)
     try:

@@ -384,3 +384,7 @@ def resolve(
         out = merge(out, parse_flags(flags), source="command-line flags")
     validate(out)
     return out
+
+
+#: set ``a.b.c = value`` in a nested settings tree (public for expctl through trainers.api)
+set_dotted = _set_dotted

@@ -25,7 +25,7 @@ from typing import Any
 
 from expctl.analysis import parse_jsonl, read_source
 from expctl.errors import UsageError
-from trainers.metrics import bio_entities  # noqa: F401 - the one BIO chunker (conlleval's), pure Python
+from trainers.api import bio_entities  # noqa: F401 - the one BIO chunker (conlleval's), pure Python
 
 NONE = "O"  # the "no entity" row / column of the NER confusion matrix
 

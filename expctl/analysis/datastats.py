@@ -178,7 +178,7 @@ def _count_empty_lines(path: str) -> int:
 
 def _read(path: str, task: str, read_opts: dict[str, Any], stats: FileStats) -> Iterator[tuple[str, str | None, int]]:
     """(text, label key, line) of each example, through the trainer's readers."""
-    from trainers.data.formats import FormatError, ReadReport, iter_examples
+    from trainers.api import FormatError, ReadReport, iter_examples
 
     report = ReadReport()
     try:

@@ -646,3 +646,33 @@ def _iter_conll(path, task):
 
 def has_cjk(text: str) -> bool:
     return bool(_CJK.search(text))
+
+
+#: the raw rows of a delimited / JSON-lines file, ``(line number, cells)`` (expctl's data split reads them)
+read_rows = _rows
+
+
+def layout_of(path: str, fmt: str, delim: str, task: str, opts: dict[str, Any], peek: int = 2000) -> Layout | None:
+    """Header and columns of a tsv/csv file, decided from its first ``peek`` rows exactly as the
+    trainer decides them (``opts``: the ``*_column`` and ``has_header`` settings); None when the
+    file has no rows. Raises :class:`FormatError` for a layout the trainer would refuse."""
+    rows = []
+    for _, row in _rows(path, fmt, delim):
+        rows.append(row)
+        if len(rows) >= peek:
+            break
+    if not rows:
+        return None
+    wanted = _wanted_columns(
+        task,
+        opts.get("text_column", "text"),
+        opts.get("text_pair_column", "text_pair"),
+        opts.get("label_column", "label"),
+        opts.get("tokens_column", "tokens"),
+        opts.get("tags_column", "tags"),
+    )
+    return resolve_layout(task, wanted, rows, opts.get("has_header", "auto"), path)
+
+
+#: a column given as a number (``2``, ``"2"``, ``-1``) -> its index; a name -> None
+column_index = _as_index
