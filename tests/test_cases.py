@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 
 import pytest
 from click.testing import CliRunner
@@ -10,6 +11,7 @@ from click.testing import CliRunner
 from expctl.analysis.cases import analyse, bio_entities, load_cases, render_report
 from expctl.commands.cases import cases_cmd
 from expctl.errors import NotFoundError, UsageError
+from tests.conftest import commit_project, run_expctl
 
 # gold, pred, confidence; computed by hand below
 CLS = [
@@ -28,6 +30,23 @@ CLS = [
 def write_jsonl(path, rows, tail=""):
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows) + tail, encoding="utf-8")
     return path
+
+
+TRACKED = textwrap.dedent("""
+    import json, os
+    from expctl import track
+    for step in (1, 2):
+        track.log_metrics(step=step, train_loss=3.0 - step)
+    track.log_final(acc=0.9)
+    with open(os.path.join(track.run_dir(), "predictions.jsonl"), "w", encoding="utf-8") as fh:
+        for i, (gold, pred) in enumerate([("pos", "pos"), ("neg", "pos"), ("neg", "neg")]):
+            fh.write(json.dumps({"index": i, "text": f"t{i}", "label": gold, "pred": pred, "confidence": 0.9}) + "\\n")
+""")
+TRACKED_CONFIG = """[project]
+name = "lookup"
+command = "python3 train.py"
+primary_metric = "acc"
+"""
 
 
 @pytest.fixture
@@ -99,19 +118,14 @@ def test_missing_sources(tmp_path):
         load_cases(str(tmp_path / "blank.jsonl"))
 
 
-def test_run_ref_goes_through_records(monkeypatch, cls_file):
-    import expctl.records
-
-    calls = []
-
-    def fake(ref, name, root=None):
-        calls.append((ref, name))
-        return cls_file.read_bytes()
-
-    monkeypatch.setattr(expctl.records, "read_run_file", fake)
+def test_run_ref_goes_through_records(repo, monkeypatch):
+    """A tag resolves to its run's predictions.jsonl through the real record store."""
+    commit_project(repo, TRACKED, TRACKED_CONFIG)
+    run_expctl(repo, "run", check=True)
+    run_expctl(repo, "tag", "best-rdrop", check=True)
+    monkeypatch.chdir(repo)
     r = load_cases("best-rdrop")
-    assert calls == [("best-rdrop", "predictions.jsonl")]
-    assert r.source == "best-rdrop:predictions.jsonl" and r.n == 9
+    assert r.source == "best-rdrop:predictions.jsonl" and r.n == 3
 
 
 def test_bio_entities():

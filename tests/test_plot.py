@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import textwrap
 
 from click.testing import CliRunner
 
@@ -17,6 +18,23 @@ from expctl.analysis.plot import (
     render_chart,
 )
 from expctl.commands.plot import plot_cmd
+from tests.conftest import commit_project, run_expctl
+
+TRACKED = textwrap.dedent("""
+    import json, os
+    from expctl import track
+    for step in (1, 2):
+        track.log_metrics(step=step, train_loss=3.0 - step)
+    track.log_final(acc=0.9)
+    with open(os.path.join(track.run_dir(), "predictions.jsonl"), "w", encoding="utf-8") as fh:
+        for i, (gold, pred) in enumerate([("pos", "pos"), ("neg", "pos"), ("neg", "neg")]):
+            fh.write(json.dumps({"index": i, "text": f"t{i}", "label": gold, "pred": pred, "confidence": 0.9}) + "\\n")
+""")
+TRACKED_CONFIG = """[project]
+name = "lookup"
+command = "python3 train.py"
+primary_metric = "acc"
+"""
 
 
 def lines(events) -> str:
@@ -262,20 +280,16 @@ def test_png_without_or_with_matplotlib(tmp_path, expctl):
         assert proc.returncode == 0 and (tmp_path / "c.png").stat().st_size > 0
 
 
-def test_run_ref_goes_through_records(monkeypatch):
-    import expctl.records
+def test_run_ref_goes_through_records(repo, monkeypatch):
+    """A tag resolves to its run's metrics.jsonl through the real record store."""
     from expctl.analysis.plot import load_curves
 
-    calls = []
-
-    def fake(ref, name, root=None):
-        calls.append((ref, name))
-        return lines([{"step": 1, "train_loss": 2.0}, {"step": 2, "train_loss": 1.0}]).encode()
-
-    monkeypatch.setattr(expctl.records, "read_run_file", fake)
-    c = load_curves("explore/rdrop")
-    assert calls == [("explore/rdrop", "metrics.jsonl")]
-    assert c.name == "explore/rdrop" and c.series["train_loss"] == [(1.0, 2.0), (2.0, 1.0)]
+    commit_project(repo, TRACKED, TRACKED_CONFIG)
+    run_expctl(repo, "run", check=True)
+    run_expctl(repo, "tag", "base", check=True)
+    monkeypatch.chdir(repo)
+    c = load_curves("base")
+    assert c.name == "base" and c.series["train_loss"] == [(1.0, 2.0), (2.0, 1.0)]
 
 
 def test_analysis_modules_import_nothing_heavy():

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -492,20 +494,30 @@ def test_distillation_loss_matches_formula(tmp_path):
     assert torch.allclose(loss, hand, atol=1e-5)
 
 
-def test_teacher_run_id_is_resolved_through_expctl_show(tmp_path, monkeypatch):
+def test_teacher_run_id_is_resolved_through_expctl_show(repo, monkeypatch):
+    """A teacher given as a run id or tag: its best checkpoint from the real record (`expctl show`)."""
+    from tests.conftest import commit_project, run_expctl
     from trainers.tricks import distill
 
-    (tmp_path / "best").mkdir()
-    calls = []
-
-    class Proc:
-        returncode = 0
-        stdout = '{"checkpoints": {"best": "%s"}}' % (tmp_path / "best")
-        stderr = ""
-
-    monkeypatch.setattr(distill.subprocess, "run", lambda cmd, **kw: calls.append(cmd) or Proc())
-    assert distill.resolve_teacher_path("20261122-045012-k3f9qz") == tmp_path / "best"
-    assert calls == [["expctl", "show", "20261122-045012-k3f9qz", "--json"]]
+    program = (
+        "import json, os\n"
+        "from expctl import track\n"
+        "best = os.path.join(track.run_dir(), 'checkpoints', 'best')\n"
+        "os.makedirs(best)\n"
+        "json.dump({'best': best}, open(os.path.join(track.run_dir(), 'checkpoints.json'), 'w'))\n"
+        "track.log_final(acc=0.9)\n"
+    )
+    commit_project(repo, program, '[project]\nname = "teacher"\ncommand = "python3 train.py"\nprimary_metric = "acc"\n')
+    run_expctl(repo, "run", check=True)
+    run_expctl(repo, "tag", "teacher", check=True)
+    run_id = run_expctl(repo, "show", "teacher", "--json", check=True)
+    record = json.loads(run_id.stdout)
+    monkeypatch.chdir(repo)
+    for ref in (record["id"], "teacher"):
+        found = distill.resolve_teacher_path(ref)
+        assert found == Path(record["checkpoints"]["best"]) and found.is_dir() and found.name == "best"
+    with pytest.raises(distill.TeacherError, match="expctl show"):
+        distill.resolve_teacher_path("no-such-run")
 
 
 def test_precomputed_teacher_logits_are_used(tmp_path):
