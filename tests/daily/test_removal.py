@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from expctl import removal
+from expctl.gitlayer import Repo
 from tests.conftest import git, run_expctl
 from tests.daily.conftest import in_pty, push_and_clone
 
@@ -79,3 +81,17 @@ def test_gc_reports_what_it_could_reclaim(project):
     assert "kept" in dry.stdout  # checkpoints stay by default
     run_expctl(project, "rm", rid, "--yes", check=True)
     assert (ck / "model.bin").is_file() and not (project / "runs" / rid / "train.log").exists()
+
+
+# --- the module's functions directly ---------------------------------------------------------
+
+
+def test_tombstones_and_the_push_specs_that_carry_them(repo):
+    head = git(repo, "rev-parse", "HEAD").stdout.strip()
+    for ref in ("refs/expctl/deleted/r1", "refs/expctl/deleted/r2", "refs/expctl/runs/r3"):
+        git(repo, "update-ref", ref, head)
+    r = Repo.open(repo)
+    assert removal.tombstones(r) == {"r1", "r2"}
+    remote = {"refs/expctl/runs/r2": head, "refs/expctl/runs/r3": head}
+    assert removal.push_specs(r, remote) == [":refs/expctl/runs/r2"]  # only what the remote still has
+    assert removal.push_specs(r, {}) == []

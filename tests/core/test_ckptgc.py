@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from expctl import ckptgc
 from tests.conftest import commit_project, git
 
 PROGRAM = """\
@@ -64,3 +67,38 @@ def test_gc_checkpoints_dry_run_then_delete_unreferenced(repo, expctl):
         assert (repo / "runs" / rid / "checkpoints" / "best" / "model.bin").is_file()
     ids = {r["id"] for r in json.loads(expctl(repo, "runs", "--json", check=True).stdout)}
     assert {old, tagged, explored, other} <= ids  # records stay
+
+
+# --- the module's functions directly ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("n", "text"),
+    [
+        (0, "0 B"),
+        (999, "999 B"),
+        (1000, "1.0 KB"),
+        (1_234_567, "1.2 MB"),
+        (5 * 10**9, "5.0 GB"),
+        (7 * 10**12, "7000.0 GB"),
+    ],
+)
+def test_human_sizes(n, text):
+    assert ckptgc.human(n) == text
+
+
+def test_rows_name_each_candidate_with_its_size_and_a_dash_for_no_stage():
+    cands = [
+        ckptgc.Candidate("r1", "small", "2026-01-01T00:00:00", "runs/r1/checkpoints", 2_500_000),
+        ckptgc.Candidate("r2", None, None, "runs/r2/checkpoints", 10),
+    ]
+    assert ckptgc.rows(cands) == [
+        {
+            "run": "r1",
+            "stage": "small",
+            "started": "2026-01-01T00:00:00",
+            "checkpoints": "runs/r1/checkpoints",
+            "size": "2.5 MB",
+        },
+        {"run": "r2", "stage": "-", "started": None, "checkpoints": "runs/r2/checkpoints", "size": "10 B"},
+    ]

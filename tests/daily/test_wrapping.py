@@ -7,6 +7,9 @@ import json
 import textwrap
 import tomllib
 
+import pytest
+
+from expctl import wrapping
 from tests.conftest import git, run_expctl
 
 SCRIPT = textwrap.dedent("""
@@ -79,3 +82,82 @@ def test_init_command_of_a_program_without_readable_settings_starts_from_none(re
     cfg = tomllib.loads((repo / "expctl.toml").read_text())
     assert cfg["settings"] == {} and cfg["project"]["pass_settings"] == "none"
     assert not (repo / "runs").exists()  # reading the program never ran it
+
+
+# --- the module's functions directly ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "args"),
+    [
+        ("lr", 0.1, ["--lr", "0.1"]),
+        ("amp", True, ["--amp"]),
+        ("amp", False, []),
+        ("resume", None, []),
+        ("layers", [2, 4], ["--layers", "2", "4"]),
+        ("layers", [], []),
+        ("flags", [True, {"a": 1}], ["--flags", "true", '{"a": 1}']),
+    ],
+)
+def test_to_args(key, value, args):
+    assert wrapping.to_args(key, value) == args
+
+
+def test_python_script_finds_the_script_a_python_command_runs(tmp_path):
+    (tmp_path / "train.py").write_text("")
+    assert wrapping.python_script(["python3", "-u", "train.py", "--x"], tmp_path) == tmp_path / "train.py"
+    assert wrapping.python_script(["python3.11", str(tmp_path / "train.py")], tmp_path) == tmp_path / "train.py"
+    assert wrapping.python_script(["python3", "missing.py"], tmp_path) is None
+    assert wrapping.python_script(["python3", "-m", "pkg"], tmp_path) is None
+    assert wrapping.python_script(["bash", "train.py"], tmp_path) is None
+    assert wrapping.python_script([], tmp_path) is None
+
+
+def _opt(options, kind="_StoreAction", default=None, type_=None):
+    return {"options": options, "kind": kind, "default": default, "type": type_}
+
+
+def test_settings_from_options_types_defaults_and_says_what_it_left_out():
+    settings, skipped = wrapping.settings_from_options(
+        [
+            _opt(["-l", "--lr"], default=20, type_="float"),
+            _opt(["--epochs"], default="3", type_="int"),
+            _opt(["--sizes"], default=["1", "2"], type_="int"),
+            _opt(["--amp"], kind="_StoreTrueAction", default=False),
+            _opt(["--quiet"], kind="_CountAction", default=0),
+            _opt(["--resume"]),
+            _opt(["-v"], default=1),
+            _opt(["--table"], default={"a": 1}),
+            _opt(["--empty"], default=[]),
+        ]
+    )
+    assert settings == {"lr": 20.0, "epochs": 3, "sizes": [1, 2], "amp": False}
+    assert isinstance(settings["lr"], float)
+    assert skipped == [
+        "--quiet (count options are not mapped)",
+        "--resume (no default)",
+        "-v (no --long form)",
+        "--table (a table default)",
+        "--empty (an empty list default)",
+    ]
+
+
+def test_discover_a_script_using_track_an_argparse_script_and_anything_else(tmp_path):
+    (tmp_path / "tracked.py").write_text("from expctl import track\n")
+    (tmp_path / "args.py").write_text(SCRIPT)
+    (tmp_path / "plain.py").write_text("print('hi')\n")
+    assert wrapping.discover(["python3", "tracked.py"], tmp_path).kind == "expctl"
+    found = wrapping.discover(["python3", "args.py"], tmp_path)
+    assert found.kind == "argparse" and found.pass_settings == "args"
+    assert found.settings == {
+        "lr": 20.0,
+        "batch_size": 20,
+        "seed": 1111,
+        "use-amp": False,
+        "layers": [2, 4],
+        "save": "model.pt",
+    }
+    assert any("--resume (no default)" in n for n in found.notes)
+    for command in (["python3", "plain.py"], ["./run-me"]):
+        none = wrapping.discover(command, tmp_path)
+        assert none.kind == "none" and none.pass_settings == "none" and none.settings == {}
