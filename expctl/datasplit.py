@@ -478,7 +478,7 @@ def split_version(path: Path, fp: dict[str, Any]) -> str | None:
 
 def render_split(result: SplitResult) -> str:
     """The counts table: one row per output, a column per stratum (largest first, up to 8)."""
-    from expctl.analysis import render_rows
+    from expctl.output import report_table
 
     strata = Counter()
     for o in result.outputs.values():
@@ -498,4 +498,4 @@ def render_split(result: SplitResult) -> str:
         + (["questions"] if result.unit == "articles" else [])
         + [str(s) for s in shown]
     )
-    return render_rows(rows, cols, "table", align_right=cols[2:])
+    return report_table(rows, cols, "table", align_right=cols[2:])
