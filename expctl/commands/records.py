@@ -98,9 +98,9 @@ def rm_cmd(refs, where, checkpoints, dry_run, yes, force, fmt, as_json):
         chosen[record["id"]] = record
     if where:
         everything = store.all()
-        from expctl.commands.runs import _declared
+        from expctl.views import declared_keys
 
-        filt = filters.Filter(where, None).check(everything, declared=_declared(cfg))
+        filt = filters.Filter(where, None).check(everything, declared=declared_keys(cfg))
         for record in filt.apply(everything):
             chosen.setdefault(record["id"], record)
     p = removal.plan(store, list(chosen.values()), checkpoints=checkpoints)
