@@ -241,8 +241,10 @@ def render(
     head = [safe_text(headers.get(c, c)) for c in columns]
     if fmt in ("csv", "tsv"):
         cells = [_exact_cells(row, columns) for row in rows] if exact else [_cells(row, columns) for row in rows]
+        if fmt == "tsv":  # one line per row, split on tabs: a tab or line break in a cell is written \t, \n
+            return "".join(_tsv_line(line) for line in [head, *cells])
         buf = io.StringIO()
-        writer = csv.writer(buf, delimiter="," if fmt == "csv" else "\t", lineterminator="\n")
+        writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(head)
         writer.writerows(cells)
         return buf.getvalue()
@@ -354,6 +356,22 @@ def _exact_cells(row: dict[str, Any], columns: Sequence[str]) -> list[Any]:
         else:
             out.append(v)
     return out
+
+
+def _tsv_line(cells: Sequence[Any]) -> str:
+    """One tsv line; the usual row (text cells without tabs or line breaks) in one join."""
+    if all(type(c) is str for c in cells):
+        line = "\t".join(cells)
+        if line.count("\t") == len(cells) - 1 and "\n" not in line and "\r" not in line:
+            return line + "\n"
+    return "\t".join(map(_tsv_cell, cells)) + "\n"
+
+
+def _tsv_cell(value: Any) -> str:
+    text = value if isinstance(value, str) else str(value)
+    if "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\t", "\\t").replace("\r", "\\r").replace("\n", "\\n")
+    return text
 
 
 def _md_cell(text: str) -> str:

@@ -139,14 +139,21 @@ def compare_cmd(
 @click.option("--patch", is_flag=True, help="Show the full code patch, not only the stat.")
 @format_option()
 def diff_cmd(a, b, patch, fmt, as_json):
-    """What differs between two runs or strategies: settings, metrics, data, environment, command, code."""
+    """What differs between two runs or strategies: settings, metrics, data, environment, command, code.
+
+    markdown, csv and tsv: one row per difference (section, key, a, b, delta)."""
     from expctl import diffing
 
     _, store = open_store()
     d = diffing.diff(store, a, b, patch=patch)
     for w in store.warnings:
         message(f"expctl: warning: {w}")
-    if pick_format(fmt, as_json) == "json":
+    fmt = pick_format(fmt, as_json)
+    if fmt == "json":
         echo(json.dumps(d, indent=2, ensure_ascii=False, default=str) + "\n")
-    else:
+    elif fmt == "table":
         echo(safe_text(diffing.format_text(d)))
+    else:  # markdown, csv, tsv: one row per difference (every final metric), the code commits
+        from expctl import views
+
+        echo(render(views.diff_rows(d), views.DIFF_COLUMNS, fmt, exact=True))
