@@ -272,6 +272,61 @@ def diff_rows(d: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+STRATEGY_COLUMNS = ["strategy", "kind", "status", "best", "stage", "runs", "created", "commit", "note"]
+
+
+def strategy_rows(found, cfg) -> list[dict[str, Any]]:
+    """``strategies``' rows: each strategy (:func:`expctl.strategies.collect`) with its status,
+    best primary metric (a seed group's mean), stage, run count, date and a note on its history."""
+    import time
+
+    from expctl.strategies import best_group
+
+    rows = []
+    for s in found:
+        group = best_group(s.runs, cfg.primary_metric, cfg.direction, list(cfg.stages))
+        note = ""
+        if s.kind == "explore":
+            note = f"from {s.meta.get('base')}"
+            if s.status == "promoted":
+                note += f" → {s.meta.get('promoted_tag')}"
+                if s.meta.get("abandoned_why"):
+                    note += f" (after being abandoned: {s.meta['abandoned_why']})"
+            if s.status == "abandoned":
+                note += f": {s.meta.get('why')}"
+        rows.append(
+            {
+                "strategy": s.name,
+                "kind": "main-line tag" if s.kind == "tag" else "exploration",
+                "status": s.status if s.kind == "explore" else "main",
+                "best": group.mean if group else None,
+                "stage": group.representative.get("stage") if group else None,
+                "runs": len(s.runs),
+                "created": time.strftime("%Y-%m-%d %H:%M", time.gmtime(s.date)) if s.date else "",
+                "note": note,
+                "commit": (s.commit or "")[:10],
+            }
+        )
+    return rows
+
+
+REPRODUCE_COLUMNS = ["metric", "original", "reproduced", "delta", "ok"]
+
+
+def reproduce_rows(out: dict[str, Any]) -> list[dict[str, Any]]:
+    """``reproduce``'s table: each metric, original and reproduced, the delta, within tolerance."""
+    return [
+        {
+            "metric": k,
+            "original": m["original"],
+            "reproduced": m["reproduced"],
+            "delta": f"{m['delta']:+.3g}" if m["delta"] is not None else "",
+            "ok": "yes" if m["within_tolerance"] else "NO",
+        }
+        for k, m in out["metrics"].items()
+    ]
+
+
 def runs_index_table(store, fmt: str) -> str | None:
     """Every run's row as the local index holds it (``runs`` piped, table or markdown), or
     None when it cannot (a run is queued or running: its liveness is judged on the whole
