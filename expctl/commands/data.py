@@ -140,6 +140,7 @@ def stats_cmd(
     default=None,
     help="Whether the first tsv/csv row names the columns (default: detect).",
 )
+@format_option(help="Output format of the counts table.")
 def split_cmd(
     file: str,
     dev: float,
@@ -153,6 +154,8 @@ def split_cmd(
     text_column: str,
     label_column: str,
     has_header: bool | None,
+    fmt: str = "table",
+    as_json: bool = False,
 ) -> None:
     """Split one data FILE into train / dev / test files: stratified by label (or --by),
     seeded, header and format kept (tsv, csv, jsonl, CoNLL sentence blocks, SQuAD JSON by
@@ -187,7 +190,7 @@ def split_cmd(
         click.echo(f"expctl: {file}: {result.columns}", err=True)
     how = f"stratified by {result.by}" if result.by != "none" else "not stratified"
     click.echo(f"expctl: split {file} ({how}, seed {result.seed}) -> {result.manifest} ({result.version})", err=True)
-    click.echo(render_split(result))
+    click.echo(render_split(result, pick_format(fmt, as_json)))
     leak = result.leakage
     if leak["texts"]:
         pairs = ", ".join(f"{k} {v}" for k, v in leak["pairs"].items())

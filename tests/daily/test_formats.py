@@ -84,6 +84,7 @@ def test_every_table_command_honours_every_format(two_runs, tmp_path):
         "rm --dry-run": ["rm", newer, "--dry-run"],
         "cases": ["cases", str(preds)],
         "data stats": ["data", "stats", str(data)],
+        "data split": ["data", "split", str(data), "--out", str(tmp_path / "split"), "--force"],
         "plot": ["plot", newer, "--no-chart"],
     }
     for name, args in commands.items():
