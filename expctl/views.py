@@ -272,6 +272,18 @@ def diff_rows(d: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def add_notes(
+    rows: list[dict[str, Any]], json_rows: list[Any] | None, found: dict[str, str], *, runs_mode: bool
+) -> None:
+    """``compare --notes``: each row's note (a strategy row: its tag's note, else its run's),
+    in place; the json rows get it too (None for none)."""
+    for row, jrow in zip(rows, json_rows or [None] * len(rows)):
+        tag_note = None if runs_mode else found.get(f"tags/{row.get('strategy')}")
+        row["note"] = tag_note or found.get(f"runs/{row.get('run')}", "")
+        if isinstance(jrow, dict):
+            jrow["note"] = row["note"] or None
+
+
 STRATEGY_COLUMNS = ["strategy", "kind", "status", "best", "stage", "runs", "created", "commit", "note"]
 
 

@@ -88,14 +88,9 @@ def compare_cmd(
     cols = [c.strip() for c in columns.split(",")] if columns else None
     visible, col_names, styles, json_rows = compare.table(rows, ctx, fmt, cols, sort, limit)
     if with_notes:
-        from expctl import notes
+        from expctl import notes, views
 
-        found = notes.all_notes(store.repo)
-        for row, jrow in zip(visible, json_rows or [None] * len(visible)):
-            tag_note = None if runs_mode else found.get(f"tags/{row.get('strategy')}")
-            row["note"] = tag_note or found.get(f"runs/{row.get('run')}", "")
-            if isinstance(jrow, dict):
-                jrow["note"] = row["note"] or None
+        views.add_notes(visible, json_rows, notes.all_notes(store.repo), runs_mode=runs_mode)
         col_names = [*col_names, "note"]
     col_names = choose_columns(
         visible, col_names, drop=split_columns(drop), only_changed=only_changed, keep=col_names[:1]
