@@ -51,16 +51,16 @@ def runs(
     """The project's runs, newest first, filtered as `expctl runs` filters them
     (``where``: conditions like ``"lr>1e-4"``, ``"status=succeeded"``)."""
     from expctl import filters
-    from expctl.commands.runs import _clean, _declared
     from expctl.records import filter_records
+    from expctl.views import clean, declared_keys
 
     cfg, store = _store(path)
     everything = store.all()
-    filt = filters.Filter(tuple(where), since).check(everything, declared=_declared(cfg))
+    filt = filters.Filter(tuple(where), since).check(everything, declared=declared_keys(cfg))
     records = filt.apply(filter_records(everything, stage=stage, status=status))
     if limit is not None:
         records = records[:limit]
-    records = [_clean(r) for r in records]
+    records = [clean(r) for r in records]
     return to_frame(records) if _want_frame(frame) else records
 
 

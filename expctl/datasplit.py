@@ -463,9 +463,10 @@ def split_version(path: Path, fp: dict[str, Any]) -> str | None:
     return None
 
 
-def render_split(result: SplitResult) -> str:
-    """The counts table: one row per output, a column per stratum (largest first, up to 8)."""
-    from expctl.analysis import render_rows
+def render_split(result: SplitResult, fmt: str = "table") -> str:
+    """The counts table in ``fmt`` (:data:`expctl.output.FORMATS`): one row per output, a
+    column per stratum (largest first, up to 8)."""
+    from expctl.output import report_table
 
     strata = Counter()
     for o in result.outputs.values():
@@ -485,4 +486,4 @@ def render_split(result: SplitResult) -> str:
         + (["questions"] if result.unit == "articles" else [])
         + [str(s) for s in shown]
     )
-    return render_rows(rows, cols, "table", align_right=cols[2:])
+    return report_table(rows, cols, fmt, align_right=cols[2:])

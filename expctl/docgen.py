@@ -78,6 +78,11 @@ def render() -> str:
         "`--only-changed` choose. Piped, every column is printed. With `--json` (or csv / tsv),",
         "stdout holds only the data: messages and the programs' own output go to stderr.",
         "",
+        "Every command that prints rows or a record takes the same output options: `--format` table",
+        "(the default), markdown, csv, tsv or json, and `--json` for `--format json`. `show` and",
+        "`diff` print their human view as table; markdown, csv and tsv give one row per field",
+        "(`show`: field, value) or per difference (`diff`: section, key, a, b, delta).",
+        "",
     ]
     out += _help(cli, ["expctl"])
     for name in sorted(LAZY_COMMANDS):

@@ -1,6 +1,13 @@
-"""One renderer for every listing: table (rich on a terminal, plain when piped), markdown,
-csv, tsv and json. Data goes to stdout, messages to stderr; colour only on a terminal and
+"""The one renderer: every command's rows and records as table (rich on a terminal, plain
+when piped), markdown, csv, tsv or json, chosen by one pair of options (``--format`` and
+``--json``, :func:`format_option`). One value formatter (:func:`fmt_value`), one colour rule
+(:func:`use_color`). Data goes to stdout, messages to stderr; colour only on a terminal and
 never when NO_COLOR is set.
+
+Two table styles share :func:`render`: listings (runs, compare, ...: the shortest number
+form, columns fitted to the terminal) and reports (``align_right``/``digits``: cases, data
+stats, plot diagnoses: numbers right-aligned with fixed decimals; csv/tsv with ``exact``
+keep full values).
 """
 
 from __future__ import annotations
@@ -19,13 +26,13 @@ import click
 FORMATS = ("table", "markdown", "csv", "tsv", "json")
 
 
-def format_option(default: str = "table") -> Callable:
-    """``--format`` plus ``--json`` as a shorthand, for every listing command."""
+def format_option(default: str = "table", help: str = "Output format.") -> Callable:
+    """``--format`` plus ``--json`` as a shorthand, for every command that prints rows or a record."""
 
     def decorator(func: Callable) -> Callable:
         func = click.option("--json", "as_json", is_flag=True, help="Shorthand for --format json.")(func)
         func = click.option(
-            "--format", "fmt", type=click.Choice(FORMATS), default=default, show_default=True, help="Output format."
+            "--format", "fmt", type=click.Choice(FORMATS), default=default, show_default=True, help=help
         )(func)
         return func
 
@@ -40,9 +47,31 @@ def use_color() -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
-def fmt_value(value: Any, digits: int = 4) -> str:
+def heading(text: str) -> str:
+    """A section heading: bold on a terminal (:func:`use_color`), plain otherwise."""
+    if use_color():
+        return click.style(text, bold=True)
+    return text
+
+
+def truncate(text: str, width: int) -> str:
+    """``text`` on one line, at most ``width`` characters (an ellipsis marks the cut)."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def fmt_value(value: Any, digits: int = 4, *, fixed: bool = False) -> str:
+    """A value as a cell. Listings (the default): numbers in their shortest form up to
+    ``digits`` decimals, lists as ``a,b``. ``fixed`` (report tables, numbers aligned):
+    exactly ``digits`` decimals, lists as ``a, b``."""
     if value is None:
         return ""
+    if fixed:
+        if isinstance(value, float):
+            return "nan" if math.isnan(value) else f"{value:.{digits}f}"
+        if isinstance(value, (list, tuple)):
+            return ", ".join(str(v) for v in value)
+        return str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
@@ -181,33 +210,66 @@ def render(
     title: str | None = None,
     styles: dict[tuple[int, str], str] | None = None,
     json_rows: Any = None,
-    headers: dict[str, str] | None = None,
+    headers: dict[str, str] | Sequence[str] | None = None,
     keep: int = 1,
     drop_order: Sequence[str] = (),
+    align_right: Iterable[str] = (),
+    digits: int | None = None,
+    exact: bool = False,
 ) -> str:
-    """Render rows. ``styles`` maps (row index, column) to a rich style for the table form;
-    ``json_rows`` (optional) is what --format json prints instead of the visible cells.
+    """Render rows in one of :data:`FORMATS`. ``styles`` maps (row index, column) to a rich
+    style for the table form; ``json_rows`` (optional) is what --format json prints instead
+    of the visible cells; ``headers`` renames columns (a dict, or one name per column).
+
+    Report tables: ``align_right`` columns are right-aligned (table, markdown) and ``digits``
+    gives numbers exactly that many decimals; ``exact`` keeps full values in csv / tsv
+    (lists joined with ``;``).
 
     On a terminal the table never wraps a cell (ids, hashes, dates and numbers stay whole):
     when it is wider than the terminal, columns are hidden (those with one value in every
     row first, then ``drop_order``, then from the right; the first ``keep`` stay) and a
     line on stderr names them."""
-    headers = headers or {}
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}")
+    if headers is None:
+        headers = {}
+    elif not isinstance(headers, dict):
+        headers = dict(zip(columns, headers))
     if fmt == "json":
         payload = json_rows if json_rows is not None else [{c: row.get(c) for c in columns} for row in rows]
         return dump_json_list(payload)
-    cells = [_cells(row, columns) for row in rows]
     head = [safe_text(headers.get(c, c)) for c in columns]
     if fmt in ("csv", "tsv"):
+        cells = [_exact_cells(row, columns) for row in rows] if exact else [_cells(row, columns) for row in rows]
+        if fmt == "tsv":  # one line per row, split on tabs: a tab or line break in a cell is written \t, \n
+            return "".join(_tsv_line(line) for line in [head, *cells])
         buf = io.StringIO()
-        writer = csv.writer(buf, delimiter="," if fmt == "csv" else "\t", lineterminator="\n")
+        writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(head)
         writer.writerows(cells)
         return buf.getvalue()
+    right = set(align_right)
+    report = bool(right) or digits is not None
+    if report:
+        cells = [
+            [safe_text(fmt_value(row.get(c), 4 if digits is None else digits, fixed=True)) for c in columns]
+            for row in rows
+        ]
+    else:
+        cells = [_cells(row, columns) for row in rows]
+    colalign = ["right" if c in right else "left" for c in columns]
     if fmt == "markdown":
         from tabulate import tabulate
 
-        return tabulate(cells, headers=head, tablefmt="github", disable_numparse=True) + "\n"
+        cells = [[_md_cell(cell) for cell in row] for row in cells]
+        head = [_md_cell(h) for h in head]
+        return tabulate(cells, headers=head, tablefmt="github", colalign=colalign, disable_numparse=True) + "\n"
+    if report:  # a report section: aligned numbers, the same on a terminal and in a pipe
+        from tabulate import tabulate
+
+        if not cells:
+            return tabulate([], headers=head, tablefmt="simple") + "\n"
+        return tabulate(cells, headers=head, tablefmt="simple", colalign=colalign, disable_numparse=True) + "\n"
     color = use_color()
     width = terminal_width()
     if width is not None and cells:
@@ -246,6 +308,21 @@ def render(
     return plain_table(head, cells, title)
 
 
+def report_table(
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    fmt: str = "table",
+    *,
+    headers: dict[str, str] | Sequence[str] | None = None,
+    digits: int = 4,
+    align_right: Iterable[str] = (),
+) -> str:
+    """One section of a report (cases, data stats, a split, a diagnosis) through :func:`render`:
+    numbers with exactly ``digits`` decimals, ``align_right`` columns right-aligned, csv / tsv
+    with full values; without the trailing newline (sections are joined by blank lines)."""
+    return render(rows, columns, fmt, headers=headers, digits=digits, align_right=align_right, exact=True).rstrip("\n")
+
+
 def _hidden_line(hidden: Sequence[str], width: int) -> str:
     """One line, no wider than the terminal, naming the hidden columns."""
     for n in range(len(hidden), 0, -1):
@@ -263,6 +340,47 @@ def _cells(row: dict[str, Any], columns: Sequence[str]) -> list[str]:
     if all(type(v) is str for v in values) and "".join(values).isprintable():
         return values
     return [safe_text(fmt_value(v)) for v in values]
+
+
+def _exact_cells(row: dict[str, Any], columns: Sequence[str]) -> list[Any]:
+    """csv / tsv cells with full values: numbers as recorded, lists joined with ``;``."""
+    out: list[Any] = []
+    for c in columns:
+        v = row.get(c)
+        if v is None:
+            out.append("")
+        elif isinstance(v, (list, tuple)):
+            out.append(safe_text(";".join(map(str, v))))
+        elif isinstance(v, str):
+            out.append(safe_text(v))
+        else:
+            out.append(v)
+    return out
+
+
+def _tsv_line(cells: Sequence[Any]) -> str:
+    """One tsv line; the usual row (text cells without tabs or line breaks) in one join."""
+    if all(type(c) is str for c in cells):
+        line = "\t".join(cells)
+        if line.count("\t") == len(cells) - 1 and "\n" not in line and "\r" not in line:
+            return line + "\n"
+    return "\t".join(map(_tsv_cell, cells)) + "\n"
+
+
+def _tsv_cell(value: Any) -> str:
+    text = value if isinstance(value, str) else str(value)
+    if "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\t", "\\t").replace("\r", "\\r").replace("\n", "\\n")
+    return text
+
+
+def _md_cell(text: str) -> str:
+    """A markdown table cell: a ``|`` escaped and line breaks as ``<br>``, so the row stays one row."""
+    if "|" in text:
+        text = text.replace("|", "\\|")
+    if "\n" in text:
+        text = text.replace("\r\n", "\n").replace("\n", "<br>")
+    return text
 
 
 def _escape(text: str) -> str:

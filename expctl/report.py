@@ -100,10 +100,10 @@ def build(
 ) -> Report:
     """Gather everything the page shows (no HTML here)."""
     from expctl import compare, diffing
-    from expctl.analysis import parse_jsonl
     from expctl.analysis.cases import analyse
     from expctl.analysis.curvegroups import CurveGroup, distinguishing_labels, epoch_starts
     from expctl.analysis.plot import diagnose, parse_metrics, primary_eval_metric
+    from expctl.analysis.sources import parse_jsonl
 
     rows, ctx = compare.build(store, cfg, refs, runs_mode=runs_mode, stage=stage, baseline=baseline)
     if not rows:

@@ -23,7 +23,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from expctl.analysis import parse_jsonl, read_source
+from expctl.analysis.sources import parse_jsonl, read_source
 from expctl.errors import UsageError
 from trainers.api import bio_entities  # noqa: F401 - the one BIO chunker (conlleval's), pure Python
 
@@ -479,7 +479,7 @@ def _class_rows(report: CaseReport) -> list[dict]:
 def _case_rows(report: CaseReport, width: int | None) -> list[dict]:
     if width is None:
         return report.cases
-    from expctl.analysis import truncate
+    from expctl.output import truncate
 
     out = []
     for c in report.cases:
@@ -499,7 +499,8 @@ def render_report(report: CaseReport, fmt: str = "table", view: str = "all", wid
     ``table`` / ``markdown`` give the sections under headings."""
     import json
 
-    from expctl.analysis import heading, render_rows
+    from expctl.output import heading
+    from expctl.output import report_table as _rows
 
     if view not in VIEWS:
         raise UsageError(f"unknown view {view!r}: use one of {', '.join(VIEWS)}")
@@ -519,13 +520,13 @@ def render_report(report: CaseReport, fmt: str = "table", view: str = "all", wid
                 indent=2,
             )
         return json.dumps(full, ensure_ascii=False, indent=2)
-    if fmt == "csv":
+    if fmt in ("csv", "tsv"):
         if view == "confusion":
-            return render_rows(conf_rows, conf_cols, "csv", headers=conf_headers)
+            return _rows(conf_rows, conf_cols, fmt, headers=conf_headers)
         if view == "classes":
-            return render_rows(_class_rows(report), class_cols, "csv")
+            return _rows(_class_rows(report), class_cols, fmt)
         cols = case_cols + (["text_pair"] if any("text_pair" in c for c in report.cases) else [])
-        return render_rows(report.cases, cols, "csv", headers=case_headers + cols[len(case_cols) :])
+        return _rows(report.cases, cols, fmt, headers=case_headers + cols[len(case_cols) :])
     md = fmt == "markdown"
 
     def title(text: str) -> str:
@@ -542,11 +543,11 @@ def render_report(report: CaseReport, fmt: str = "table", view: str = "all", wid
             + (", O: no entity)" if report.task == "ner" else ")")
         )
         parts.append(
-            title(what) + "\n" + render_rows(conf_rows, conf_cols, fmt, headers=conf_headers, align_right=conf_cols[1:])
+            title(what) + "\n" + _rows(conf_rows, conf_cols, fmt, headers=conf_headers, align_right=conf_cols[1:])
         )
     if view in ("all", "classes"):
         what = "Per entity type (exact span and type)" if report.task == "ner" else "Per class"
-        parts.append(title(what) + "\n" + render_rows(_class_rows(report), class_cols, fmt, align_right=class_cols[1:]))
+        parts.append(title(what) + "\n" + _rows(_class_rows(report), class_cols, fmt, align_right=class_cols[1:]))
     if view in ("all", "cases"):
         shown = len(report.cases)
         what = {
@@ -556,9 +557,7 @@ def render_report(report: CaseReport, fmt: str = "table", view: str = "all", wid
         }[report.task]
         count = f" ({shown} of {report.total_cases})" if shown < report.total_cases else f" ({shown})"
         body = (
-            render_rows(
-                _case_rows(report, width), case_cols, fmt, headers=case_headers, align_right=["index", "confidence"]
-            )
+            _rows(_case_rows(report, width), case_cols, fmt, headers=case_headers, align_right=["index", "confidence"])
             if report.cases
             else "none"
         )

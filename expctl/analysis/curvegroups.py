@@ -127,7 +127,7 @@ def downsample(band: Band, max_points: int = 300) -> Band:
 def epoch_starts(data: bytes | str) -> list[tuple[float, int]]:
     """(step, epoch) where each whole epoch ≥ 1 began, from the ``epoch`` the program
     logged beside ``step`` (the bundled trainer does); [] when it logged none."""
-    from expctl.analysis import parse_jsonl
+    from expctl.analysis.sources import parse_jsonl
 
     if isinstance(data, str):
         data = data.encode()

@@ -559,12 +559,13 @@ SUMMARY_COLUMNS = [
 def render_stats(report: StatsReport, fmt: str = "table") -> str:
     import json
 
-    from expctl.analysis import heading, render_rows
+    from expctl.output import heading
+    from expctl.output import report_table as _rows
 
     if fmt == "json":
         return json.dumps(report.to_dict(), ensure_ascii=False, indent=2)
-    if fmt == "csv":
-        return render_rows(summary_rows(report), SUMMARY_COLUMNS, "csv")
+    if fmt in ("csv", "tsv"):
+        return _rows(summary_rows(report), SUMMARY_COLUMNS, fmt)
     md = fmt == "markdown"
 
     def title(text: str) -> str:
@@ -596,7 +597,7 @@ def render_stats(report: StatsReport, fmt: str = "table") -> str:
         parts.append(
             title("Length")
             + "\n"
-            + render_rows(length_rows, stat_cols, fmt, digits=1, align_right=stat_cols[1:])
+            + _rows(length_rows, stat_cols, fmt, digits=1, align_right=stat_cols[1:])
             + "\n"
             + seq_note
         )
@@ -610,7 +611,7 @@ def render_stats(report: StatsReport, fmt: str = "table") -> str:
                     row[head] = f.head_labels.get(row["label"], 0)
                 cols.append(head)
             what = {"ner": "Entity types", "multilabel": "Labels (a row may have several)"}.get(f.task, "Labels")
-            text = title(what) + "\n" + render_rows(label_rows, cols, fmt, align_right=cols[1:])
+            text = title(what) + "\n" + _rows(label_rows, cols, fmt, align_right=cols[1:])
             if d["majority_label"] is not None:
                 text += (
                     f"\nMajority-class baseline: {d['majority_baseline']:.4f} "

@@ -39,7 +39,7 @@ def _curves(store, record: dict[str, Any]):
 
 def _wall_times(data: bytes) -> dict[float, float]:
     """step -> the ``time`` the program logged with it (the last one wins)."""
-    from expctl.analysis import parse_jsonl
+    from expctl.analysis.sources import parse_jsonl
 
     out = {}
     for obj in parse_jsonl(data)[0]:

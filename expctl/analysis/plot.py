@@ -91,7 +91,7 @@ def parse_metrics(data: bytes | str, name: str = "run") -> Curves:
 
 def load_curves(ref: str) -> Curves:
     """Curves of ``ref``: a metrics.jsonl file, a run folder, or a run id / tag / branch."""
-    from expctl.analysis import read_source
+    from expctl.analysis.sources import read_source
 
     data, _ = read_source(ref, "metrics.jsonl")
     path = Path(ref)
@@ -628,7 +628,7 @@ def render_plot_report(
     direction_of: Callable[[str], str] = direction_guess,
     fit: int | None = None,
 ) -> str:
-    from expctl.analysis import heading, render_rows
+    from expctl.output import heading, report_table
 
     available = sorted({m for r in runs for m in r.series})
     metrics = list(metrics or default_metrics(runs, primary))
@@ -641,8 +641,8 @@ def render_plot_report(
     cols += [c for m in metrics for c in (f"{m}_last", f"{m}_best")]
     if fmt == "json":
         return json.dumps({"metrics": metrics, "eval_metric": eval_metric, "runs": rows}, ensure_ascii=False, indent=2)
-    if fmt in ("csv", "markdown"):
-        return render_rows(rows, cols, fmt)
+    if fmt in ("csv", "tsv", "markdown"):
+        return report_table(rows, cols, fmt)
     parts = []
     if chart:
         for m in metrics:

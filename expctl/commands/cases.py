@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from expctl.analysis import FORMATS
+from expctl.output import format_option, pick_format
 
 
 @click.command("cases")
@@ -27,8 +27,7 @@ from expctl.analysis import FORMATS
     show_default=True,
     help="Which section to print (csv prints one section; 'all' means cases).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format.")
+@format_option(help="Output format (csv / tsv print one section; 'all' means cases).")
 @click.option(
     "--width",
     type=click.IntRange(min=10),
@@ -45,8 +44,7 @@ def cases_cmd(run: str, label: str | None, limit: int, view: str, fmt: str, widt
     entity-level scores and every wrong, missed or spurious entity in its context;
     multi-label predictions get per-label scores and the missing / extra labels.
     """
-    if as_json:
-        fmt = "json"
+    fmt = pick_format(fmt, as_json)
     from expctl.analysis.cases import load_cases, render_report
 
     report = load_cases(run, label=label, limit=limit or None)

@@ -76,18 +76,18 @@ def wait_cmd(ref, timeout, fmt, as_json):
     submission) has its final record, then print them (a sweep: its sensitivity table).
     Exit status 0 when all succeeded, 1 otherwise."""
     from expctl import cluster, sweep
-    from expctl.commands.runs import _row
     from expctl.records import open_store
+    from expctl.views import clean, run_row
 
     cfg, store = open_store()
     runs = cluster.wait(store, ref, timeout=timeout)
     fmt = pick_format(fmt, as_json)
-    rows = [_row(r) for r in runs]
+    rows = [run_row(r) for r in runs]
     columns = ["id", "name", "stage", "status", "metric", "check", "commit", "duration"]
     if fmt == "json":
         echo(
             json.dumps(
-                [{k: v for k, v in r.items() if not k.startswith("_")} for r in runs],
+                [clean(r) for r in runs],
                 indent=2,
                 ensure_ascii=False,
                 default=str,

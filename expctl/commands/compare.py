@@ -88,14 +88,9 @@ def compare_cmd(
     cols = [c.strip() for c in columns.split(",")] if columns else None
     visible, col_names, styles, json_rows = compare.table(rows, ctx, fmt, cols, sort, limit)
     if with_notes:
-        from expctl import notes
+        from expctl import notes, views
 
-        found = notes.all_notes(store.repo)
-        for row, jrow in zip(visible, json_rows or [None] * len(visible)):
-            tag_note = None if runs_mode else found.get(f"tags/{row.get('strategy')}")
-            row["note"] = tag_note or found.get(f"runs/{row.get('run')}", "")
-            if isinstance(jrow, dict):
-                jrow["note"] = row["note"] or None
+        views.add_notes(visible, json_rows, notes.all_notes(store.repo), runs_mode=runs_mode)
         col_names = [*col_names, "note"]
     col_names = choose_columns(
         visible, col_names, drop=split_columns(drop), only_changed=only_changed, keep=col_names[:1]
@@ -139,14 +134,21 @@ def compare_cmd(
 @click.option("--patch", is_flag=True, help="Show the full code patch, not only the stat.")
 @format_option()
 def diff_cmd(a, b, patch, fmt, as_json):
-    """What differs between two runs or strategies: settings, metrics, data, environment, command, code."""
+    """What differs between two runs or strategies: settings, metrics, data, environment, command, code.
+
+    markdown, csv and tsv: one row per difference (section, key, a, b, delta)."""
     from expctl import diffing
 
     _, store = open_store()
     d = diffing.diff(store, a, b, patch=patch)
     for w in store.warnings:
         message(f"expctl: warning: {w}")
-    if pick_format(fmt, as_json) == "json":
+    fmt = pick_format(fmt, as_json)
+    if fmt == "json":
         echo(json.dumps(d, indent=2, ensure_ascii=False, default=str) + "\n")
-    else:
+    elif fmt == "table":
         echo(safe_text(diffing.format_text(d)))
+    else:  # markdown, csv, tsv: one row per difference (every final metric), the code commits
+        from expctl import views
+
+        echo(render(views.diff_rows(d), views.DIFF_COLUMNS, fmt, exact=True))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from expctl.analysis import FORMATS
+from expctl.output import format_option, pick_format
 
 
 @click.group("data")
@@ -57,15 +57,7 @@ def _column(value: str | None) -> str | int | None:
     default=None,
     help="A local Hugging Face tokenizer folder: count tokens exactly (needs transformers).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="table",
-    show_default=True,
-    help="Output format (csv: one summary row per file).",
-)
+@format_option(help="Output format (csv / tsv: one summary row per file).")
 def stats_cmd(
     files: tuple[str, ...],
     dev: str | None,
@@ -86,8 +78,7 @@ def stats_cmd(
     The first FILE is the training file; every later FILE (and --dev) is checked against
     it for leakage. Streams the files: a million rows take a few seconds.
     """
-    if as_json:
-        fmt = "json"
+    fmt = pick_format(fmt, as_json)
     from expctl.analysis.datastats import data_stats, render_stats
 
     paths = list(files) + ([dev] if dev else [])
@@ -99,7 +90,7 @@ def stats_cmd(
         "has_header": "auto" if has_header is None else has_header,
     }
     report = data_stats(paths, task=task, read_opts=read_opts, tokenizer=tokenizer)
-    if fmt in ("json", "csv"):
+    if fmt in ("json", "csv", "tsv"):
         for w in report.warnings:
             click.echo(f"expctl: warning: {w}", err=True)
     click.echo(render_stats(report, fmt=fmt))
@@ -149,6 +140,7 @@ def stats_cmd(
     default=None,
     help="Whether the first tsv/csv row names the columns (default: detect).",
 )
+@format_option(help="Output format of the counts table.")
 def split_cmd(
     file: str,
     dev: float,
@@ -162,6 +154,8 @@ def split_cmd(
     text_column: str,
     label_column: str,
     has_header: bool | None,
+    fmt: str = "table",
+    as_json: bool = False,
 ) -> None:
     """Split one data FILE into train / dev / test files: stratified by label (or --by),
     seeded, header and format kept (tsv, csv, jsonl, CoNLL sentence blocks, SQuAD JSON by
@@ -196,7 +190,7 @@ def split_cmd(
         click.echo(f"expctl: {file}: {result.columns}", err=True)
     how = f"stratified by {result.by}" if result.by != "none" else "not stratified"
     click.echo(f"expctl: split {file} ({how}, seed {result.seed}) -> {result.manifest} ({result.version})", err=True)
-    click.echo(render_split(result))
+    click.echo(render_split(result, pick_format(fmt, as_json)))
     leak = result.leakage
     if leak["texts"]:
         pairs = ", ".join(f"{k} {v}" for k, v in leak["pairs"].items())

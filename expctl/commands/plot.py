@@ -6,7 +6,7 @@ import shutil
 
 import click
 
-from expctl.analysis import FORMATS
+from expctl.output import format_option, pick_format
 
 
 @click.command("plot")
@@ -26,15 +26,7 @@ from expctl.analysis import FORMATS
     default=None,
     help="Also save the charts to this PNG file (needs matplotlib: pip install 'expctl[plot]').",
 )
-@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="table",
-    show_default=True,
-    help="table: charts and diagnosis; json / csv / markdown: the diagnosis and last / best values.",
-)
+@format_option(help="table: charts and diagnosis; json / csv / tsv / markdown: the diagnosis and last / best values.")
 @click.option(
     "--width",
     type=click.IntRange(min=10),
@@ -62,8 +54,7 @@ def plot_cmd(
     overfitting since step N, not learning, converged (or diverged when the loss became NaN).
     Malformed lines and non-numeric values are skipped and counted.
     """
-    if as_json:
-        fmt = "json"
+    fmt = pick_format(fmt, as_json)
     if png:
         import os
 

@@ -13,6 +13,7 @@ from expctl.output import (
     message,
     pick_format,
     render,
+    report_table,
 )
 
 
@@ -97,9 +98,9 @@ def rm_cmd(refs, where, checkpoints, dry_run, yes, force, fmt, as_json):
         chosen[record["id"]] = record
     if where:
         everything = store.all()
-        from expctl.commands.runs import _declared
+        from expctl.views import declared_keys
 
-        filt = filters.Filter(where, None).check(everything, declared=_declared(cfg))
+        filt = filters.Filter(where, None).check(everything, declared=declared_keys(cfg))
         for record in filt.apply(everything):
             chosen.setdefault(record["id"], record)
     p = removal.plan(store, list(chosen.values()), checkpoints=checkpoints)
@@ -137,7 +138,8 @@ def rm_cmd(refs, where, checkpoints, dry_run, yes, force, fmt, as_json):
     help="List checkpoint folders of runs no tag or open exploration references, with their sizes.",
 )
 @click.option("--yes", is_flag=True, help="With --checkpoints: delete them (records, logs and metrics stay).")
-def gc_cmd(checkpoints, yes):
+@format_option(help="Output format of the --checkpoints table.")
+def gc_cmd(checkpoints, yes, fmt, as_json):
     """Finalize runs whose expctl process died (recorded as interrupted), remove temp files
     killed expctl processes left, then pack refs and objects so listings stay fast. Records,
     code snapshots and tags are never pruned: every record ref keeps its code reachable.
@@ -149,7 +151,7 @@ def gc_cmd(checkpoints, yes):
 
     _, store = open_store()
     if checkpoints:
-        _gc_checkpoints(store, yes)
+        _gc_checkpoints(store, yes, pick_format(fmt, as_json))
         return
     records = store.all()
     store.repo.cleanup_temp()
@@ -166,14 +168,13 @@ def gc_cmd(checkpoints, yes):
         )
 
 
-def _gc_checkpoints(store, yes: bool) -> None:
+def _gc_checkpoints(store, yes: bool, fmt: str = "table") -> None:
     from expctl import ckptgc
-    from expctl.analysis import render_rows
 
     candidates, keep, kept_bytes = ckptgc.plan(store)
     total = sum(c.bytes for c in candidates)
-    if candidates:
-        echo(render_rows(ckptgc.rows(candidates), ["run", "stage", "started", "checkpoints", "size"]) + "\n")
+    if candidates or fmt == "json":
+        echo(report_table(ckptgc.rows(candidates), ["run", "stage", "started", "checkpoints", "size"], fmt) + "\n")
     message(
         f"expctl: keeping the checkpoints of {len(keep)} referenced run(s) ({ckptgc.human(kept_bytes)}): "
         + (", ".join(f"{rid} ({why})" for rid, why in list(keep.items())[:5]) or "none")

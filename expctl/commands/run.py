@@ -191,17 +191,9 @@ def reproduce_cmd(ref, tolerance, keep, fmt, as_json):
     if pick_format(fmt, as_json) == "json":
         echo(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
     else:
-        rows = [
-            {
-                "metric": k,
-                "original": m["original"],
-                "reproduced": m["reproduced"],
-                "delta": f"{m['delta']:+.3g}" if m["delta"] is not None else "",
-                "ok": "yes" if m["within_tolerance"] else "NO",
-            }
-            for k, m in out["metrics"].items()
-        ]
-        echo(render(rows, ["metric", "original", "reproduced", "delta", "ok"], "table" if fmt == "table" else fmt))
+        from expctl import views
+
+        echo(render(views.reproduce_rows(out), views.REPRODUCE_COLUMNS, pick_format(fmt, as_json)))
         verdict = "reproduced" if out["reproduced"] else "NOT reproduced"
         message(f"expctl: run {out['run']} {verdict} run {out['original']} within {fmt_value(tolerance)}")
         for path in out["data_changed"]:

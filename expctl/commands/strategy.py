@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import click
 
 from expctl.output import (
@@ -114,35 +112,12 @@ def abandon_cmd(name, why):
 @format_option()
 def strategies_cmd(fmt, as_json):
     """The main line (tags in order) and explorations, with status and best primary metric."""
-    from expctl import strategies
+    from expctl import strategies, views
 
     cfg, store = _store()
-    rows = []
-    for s in strategies.collect(store, cfg):
-        group = strategies.best_group(s.runs, cfg.primary_metric, cfg.direction, list(cfg.stages))
-        note = ""
-        if s.kind == "explore":
-            note = f"from {s.meta.get('base')}"
-            if s.status == "promoted":
-                note += f" → {s.meta.get('promoted_tag')}"
-                if s.meta.get("abandoned_why"):
-                    note += f" (after being abandoned: {s.meta['abandoned_why']})"
-            if s.status == "abandoned":
-                note += f": {s.meta.get('why')}"
-        rows.append(
-            {
-                "strategy": s.name,
-                "kind": "main-line tag" if s.kind == "tag" else "exploration",
-                "status": s.status if s.kind == "explore" else "main",
-                "best": group.mean if group else None,
-                "stage": group.representative.get("stage") if group else None,
-                "runs": len(s.runs),
-                "created": time.strftime("%Y-%m-%d %H:%M", time.gmtime(s.date)) if s.date else "",
-                "note": note,
-                "commit": (s.commit or "")[:10],
-            }
-        )
+    rows = views.strategy_rows(strategies.collect(store, cfg), cfg)
     for w in store.warnings:
         message(f"expctl: warning: {w}")
-    cols = ["strategy", "kind", "status", "best", "stage", "runs", "created", "commit", "note"]
-    echo(render(rows, cols, pick_format(fmt, as_json), headers={"best": f"best {cfg.primary_metric}"}))
+    echo(
+        render(rows, views.STRATEGY_COLUMNS, pick_format(fmt, as_json), headers={"best": f"best {cfg.primary_metric}"})
+    )

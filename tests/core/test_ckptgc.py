@@ -69,6 +69,24 @@ def test_gc_checkpoints_dry_run_then_delete_unreferenced(repo, expctl):
     assert {old, tagged, explored, other} <= ids  # records stay
 
 
+def test_gc_checkpoints_table_in_every_format(repo, expctl):
+    import csv
+    import io
+
+    commit_project(repo, PROGRAM, CONFIG)
+    rid = _run(repo, expctl)
+    header = ["run", "stage", "started", "checkpoints", "size"]
+    rows = json.loads(expctl(repo, "gc", "--checkpoints", "--json", check=True).stdout)
+    assert [r["run"] for r in rows] == [rid] and set(rows[0]) == set(header)
+    out = expctl(repo, "gc", "--checkpoints", "--format", "csv", check=True).stdout
+    assert [r[0] for r in csv.reader(io.StringIO(out))] == ["run", rid]
+    out = expctl(repo, "gc", "--checkpoints", "--format", "tsv", check=True).stdout
+    assert [line.split("\t")[0] for line in out.splitlines()] == ["run", rid]
+    out = expctl(repo, "gc", "--checkpoints", "--format", "markdown", check=True).stdout
+    assert out.splitlines()[0].split("|")[1].strip() == "run" and f"| {rid} " in out
+    assert (repo / "runs" / rid / "checkpoints").is_dir()  # still a dry run in every format
+
+
 # --- the module's functions directly ---------------------------------------------------------
 
 
