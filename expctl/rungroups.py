@@ -278,11 +278,16 @@ def by_index(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(runs, key=key)
 
 
+def looks_like_group_id(ref: str) -> bool:
+    """Whether ``ref`` has the shape of a group id (``sweep-…``, ``kfold-…``)."""
+    return ref.startswith(tuple(f"{p}-" for p in sorted(set(_ID_PREFIX.values()))))
+
+
 def expand_refs(records: list[dict[str, Any]], refs: list[str]) -> list[str]:
     """``refs`` with every group id replaced by its runs' ids (in group order): how
-    ``expctl ensemble kfold-…`` names the K fold runs at once."""
+    ``expctl ensemble kfold-…`` names the K fold runs at once. Other refs are kept as given."""
     out: list[str] = []
     for ref in refs:
-        members = runs_of(records, ref) if ref.startswith(tuple(f"{p}-" for p in set(_ID_PREFIX.values()))) else []
+        members = runs_of(records, ref) if looks_like_group_id(ref) else []
         out.extend([r["id"] for r in by_index(members)] if members else [ref])
     return out

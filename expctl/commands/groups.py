@@ -86,6 +86,8 @@ def kfold_cmd(k, stage, assignments, show, dry_run, on, cluster_overrides, fmt, 
 def ensemble_cmd(refs, eval_file, weights, mode, name, fmt, as_json):
     """Average the logits (or probabilities) of RUN RUN... and record the ensemble as a run.
 
+    A run group's id (a kfold, sweep or seed group) stands for all its runs.
+
     Members may be different models but must be runs of one task with the same label (or
     tag) names: classification or pair (argmax), multilabel (every label with probability
     >= 0.5) or ner (per word, from its first sub-token's scores; argmax). Predictions come
