@@ -26,7 +26,10 @@ from expctl.stats import mean_std, pm
 
 
 @dataclass
-class Plan:
+class Design:
+    """The sweep's design: knobs and their values, the base, the configurations, the seeds
+    (:func:`group_plan` turns it into the run group's member runs)."""
+
     sweep_id: str
     knobs: dict[str, list[Any]]
     base: dict[str, Any]  # knob -> base value
@@ -58,7 +61,7 @@ def parse_knobs(specs: Iterable[str], flat_defaults: dict[str, Any]) -> tuple[di
     return knobs, fixed
 
 
-def plan(cfg, stage: str | None, specs: Iterable[str], seeds: int = 0, grid: bool = False) -> tuple[Plan, list[str]]:
+def plan(cfg, stage: str | None, specs: Iterable[str], seeds: int = 0, grid: bool = False) -> tuple[Design, list[str]]:
     st = cfg.stage(stage) if stage else None
     knobs, fixed = parse_knobs(specs, flatten({**cfg.settings}))
     if not knobs and not seeds:
@@ -87,7 +90,7 @@ def plan(cfg, stage: str | None, specs: Iterable[str], seeds: int = 0, grid: boo
             for v in values:
                 if v != base[key]:
                     configs.append({**base, key: v})
-    return Plan(rungroups.new_id("sweep"), knobs, base, configs, seed_list), fixed
+    return Design(rungroups.new_id("sweep"), knobs, base, configs, seed_list), fixed
 
 
 def _text(value: Any) -> str:
@@ -105,7 +108,7 @@ def varied(config: dict[str, Any], base: dict[str, Any]) -> str | None:
     return diff[0] if len(diff) == 1 else ("+".join(diff) if diff else None)
 
 
-def group_plan(p: Plan, stage: str | None, fixed: list[str], extra: list[str]) -> rungroups.Plan:
+def group_plan(p: Design, stage: str | None, fixed: list[str], extra: list[str]) -> rungroups.Plan:
     """The member runs of the sweep: every configuration with every seed."""
     n = p.n_runs
     members = []

@@ -40,7 +40,9 @@ from expctl.output import echo, fmt_value, format_option, message, pick_format, 
     metavar="N",
     help="Run this configuration N times with distinct seeds (seed, seed+1, ...), as one group.",
 )
-@click.option("--meta", default=None, hidden=True, help="JSON object merged into the record (used by sweep).")
+@click.option(
+    "--meta", default=None, hidden=True, help="JSON object merged into the record (run groups: sweep, kfold)."
+)
 @on_options
 @click.argument("extra", nargs=-1, type=click.UNPROCESSED)
 def run_cmd(stage, assignments, name, force, quiet, resume_ref, seeds, meta, on, cluster_overrides, extra):
