@@ -129,6 +129,16 @@ def test_lookup_newest_and_errors():
         rungroups.lookup(records, ("seeds",), None, **texts)
 
 
+def test_recordschema_checks_both_fields():
+    from expctl import recordschema
+
+    ok = {"group": {"kind": "kfold", "id": "kfold-a", "index": 0, "size": 2, "fold": 0, "k": 2}}
+    assert recordschema.problems(ok) == []
+    assert recordschema.problems({"sweep": {"id": "sweep-b", "config": {}, "varied": None, "base": {}}}) == []
+    assert recordschema.problems({"group": {"kind": "kfold", "id": "x", "index": "0"}}) == ["group.index"]
+    assert recordschema.problems({"sweep": {"id": "x", "config": [1]}}) == ["sweep.config"]
+
+
 # ------------------------------------------------------------------- real projects
 def test_sweep_members_carry_the_group_field_and_read_back_like_old_records(project):
     repo = project
