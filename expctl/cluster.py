@@ -52,20 +52,6 @@ class RunSpec:
     extra_env: dict[str, str] = field(default_factory=dict)  # e.g. EXPCTL_RESUME_DIR of --resume
 
 
-def spec_from_run_args(args: list[str]) -> RunSpec:
-    """A RunSpec from the `expctl run ...` argv that sweep and kfold build."""
-    from expctl.commands.run import run_cmd
-
-    ctx = run_cmd.make_context("run", list(args[1:] if args and args[0] == "run" else args))
-    p = ctx.params
-    meta = json.loads(p["meta"]) if p.get("meta") else {}
-    from expctl.runner import parse_extra
-
-    return RunSpec(
-        p.get("stage"), list(p.get("assignments") or ()), p.get("name"), parse_extra(p.get("extra") or ()), meta
-    )
-
-
 # ------------------------------------------------------------------------ submit
 def submit(
     cfg,
@@ -468,7 +454,9 @@ def status_text(record: dict[str, Any]) -> str:
 def select(store: Store, ref: str) -> tuple[str, list[dict[str, Any]]]:
     """The runs of RUN or SWEEP (a sweep id, a kfold group id, or a run reference)."""
     records = store.all()
-    group = [r for r in records if (r.get("sweep") or {}).get("id") == ref or (r.get("group") or {}).get("id") == ref]
+    from expctl.rungroups import runs_of
+
+    group = runs_of(records, ref)
     if group:
         return ref, group
     if ref == "last":

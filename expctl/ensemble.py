@@ -1,7 +1,8 @@
 """Ensembles of runs: averaged predictions of several runs, recorded as a run of its own.
 
 :func:`ensemble` averages the logits (or probabilities) of any set of runs of one task on
-one dev / test file - different models welcome - and records the ensemble as a run of its
+one dev / test file - different models welcome; a run group's id (:mod:`expctl.rungroups`,
+e.g. a k-fold group) stands for its member runs - and records the ensemble as a run of its
 own (``ensemble: {members, mode, weights, eval_file}``) with ``metrics.json`` and
 ``predictions.jsonl`` computed by the trainer's own metric code. Classification / pair:
 softmax over the averaged ``logits`` (or averaged ``probs``), argmax; multilabel: sigmoid of
@@ -27,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from expctl import rungroups
 from expctl.errors import NotFoundError, UsageError
 
 
@@ -345,6 +347,8 @@ def ensemble(
 
     if mode not in ("logits", "probs"):
         raise UsageError(f"--mode {mode!r}: expected logits or probs")
+    if any(rungroups.looks_like_group_id(r) for r in refs):  # a run group's id: its member runs
+        refs = rungroups.expand_refs(store.all(), list(refs))
     if len(refs) < 2:
         raise UsageError("an ensemble needs at least two runs")
     records = [store.resolve(r) for r in refs]

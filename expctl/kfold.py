@@ -1,37 +1,29 @@
 """K-fold runs: K folds of one configuration as ordinary recorded runs, and their mean ± std.
 
-:func:`kfold_commands` / :func:`kfold_execute` run K folds of one configuration as ordinary
-recorded runs (``expctl run --meta``), each with ``num_folds=K`` and ``fold=i`` and the
-record field ``group: {kind: "kfold", id, fold, k}``. The program selects the fold's
+:func:`kfold_plan` plans K folds of one configuration as a run group
+(:mod:`expctl.rungroups`): ordinary recorded runs, each with ``num_folds=K`` and ``fold=i``
+and the record field ``group: {kind: "kfold", id, index, size, fold, k}``. The program selects the fold's
 train / eval split from its training file (the bundled trainer does: label-stratified,
 seeded by ``fold_seed``). :func:`kfold_summary` gives the mean ± std row.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import secrets
-import subprocess
-import sys
-import time
 from collections.abc import Iterable
 from typing import Any
 
-from expctl.errors import ConfigError, NotFoundError, UsageError
+from expctl import rungroups
+from expctl.errors import ConfigError, UsageError
+from expctl.stats import mean_std, pm
 
 FOLD_KEYS = ("num_folds", "fold")
 
 
 # ------------------------------------------------------------------------------ k-fold
-def new_group_id(kind: str) -> str:
-    return f"{kind}-" + time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(2)
-
-
-def kfold_commands(
+def kfold_plan(
     cfg, k: int, stage: str | None, assignments: Iterable[str], extra: Iterable[str] = (), group_id: str | None = None
-) -> tuple[str, list[tuple[list[str], dict]]]:
-    """The `expctl run` argument lists of the K folds (validated before anything runs)."""
+) -> rungroups.Plan:
+    """The K fold runs of one configuration (validated before anything runs)."""
     from expctl.settings import flatten, resolve, split_assignment
 
     if k < 2:
@@ -50,54 +42,29 @@ def kfold_commands(
             f"(num_folds = 0, fold = 0; `expctl init --trainer builtin` writes them) and a program "
             f"that selects the fold from them"
         )
-    group_id = group_id or new_group_id("kfold")
-    out = []
-    for fold in range(k):
-        args = ["run", "-q"]
-        if stage:
-            args += ["--stage", stage]
-        for a in assignments:
-            args += ["-s", a]
-        args += ["-s", f"num_folds={k}", "-s", f"fold={fold}"]
-        meta = {"group": {"kind": "kfold", "id": group_id, "fold": fold, "k": k}}
-        args += ["--meta", json.dumps(meta)]
-        extra = list(extra)
-        if extra:
-            args += ["--", *extra]
-        out.append((args, meta))
-    return group_id, out
-
-
-def kfold_execute(root, cmds: list[tuple[list[str], dict]], echo=print) -> list[int]:
-    exe = [sys.executable, "-m", "expctl.cli"]
-    codes = []
-    for _i, (args, meta) in enumerate(cmds, 1):
-        g = meta["group"]
-        echo(f"expctl: kfold {g['id']} [fold {g['fold'] + 1}/{g['k']}]")
-        codes.append(subprocess.run([*exe, *args], cwd=root).returncode)
-    return codes
+    members = [
+        rungroups.Member(
+            stage,
+            [*assignments, f"num_folds={k}", f"fold={fold}"],
+            {"fold": fold, "k": k},
+            f"[fold {fold + 1}/{k}]",
+            extra_args=list(extra),
+        )
+        for fold in range(k)
+    ]
+    return rungroups.Plan("kfold", group_id or rungroups.new_id("kfold"), members)
 
 
 def group_runs(records: list[dict[str, Any]], group_id: str | None, kind: str = "kfold") -> tuple[str, list[dict]]:
-    grouped = [r for r in records if isinstance(r.get("group"), dict) and r["group"].get("kind") == kind]
-    if not grouped:
-        raise NotFoundError(f"no {kind} runs recorded yet (expctl kfold --k 5 ...)")
-    if group_id is None:
-        group_id = max(grouped, key=lambda r: r.get("started", ""))["group"]["id"]
-    mine = [r for r in grouped if r["group"].get("id") == group_id]
-    if not mine:
-        raise NotFoundError(f"no {kind} group {group_id!r}")
-    return group_id, sorted(mine, key=lambda r: r["group"].get("fold", 0))
-
-
-def mean_std(values: list[float]) -> tuple[float | None, float | None]:
-    """Mean and sample standard deviation (n - 1); std is None for fewer than two values."""
-    if not values:
-        return None, None
-    mean = sum(values) / len(values)
-    if len(values) < 2:
-        return mean, None
-    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+    """The runs of k-fold group ``group_id`` (the newest when None), by fold."""
+    group_id, mine = rungroups.lookup(
+        records,
+        (kind,),
+        group_id,
+        none_yet=f"no {kind} runs recorded yet (expctl kfold --k 5 ...)",
+        unknown=f"no {kind} group {{id!r}}",
+    )
+    return group_id, rungroups.by_index(mine)
 
 
 def kfold_summary(runs: list[dict[str, Any]], metric: str | None) -> dict[str, Any]:
@@ -119,9 +86,10 @@ def kfold_summary(runs: list[dict[str, Any]], metric: str | None) -> dict[str, A
         ]
         mean, std = mean_std(values)
         stats[name] = {"mean": mean, "std": std, "n": len(values)}
-    k = runs[0]["group"].get("k") if runs else None
+    groups = [rungroups.membership(r) or {} for r in runs]
+    k = groups[0].get("k") if runs else None
     return {
-        "id": runs[0]["group"]["id"] if runs else None,
+        "id": groups[0]["id"] if runs else None,
         "k": k,
         "runs": [r["id"] for r in runs],
         "succeeded": len(ok),
@@ -130,22 +98,14 @@ def kfold_summary(runs: list[dict[str, Any]], metric: str | None) -> dict[str, A
         "metrics": stats,
         "folds": [
             {
-                "fold": r["group"].get("fold"),
+                "fold": g.get("fold"),
                 "run": r["id"],
                 "status": r.get("status"),
                 "values": {n: ((r.get("metrics") or {}).get("final") or {}).get(n) for n in names},
             }
-            for r in runs
+            for r, g in zip(runs, groups)
         ],
     }
-
-
-def pm(mean: float | None, std: float | None) -> str:
-    from expctl.output import fmt_value
-
-    if mean is None:
-        return "-"
-    return fmt_value(mean) + (f" ± {fmt_value(std)}" if std is not None else "")
 
 
 def kfold_rows(summary: dict[str, Any], limit: int = 4) -> tuple[list[dict[str, Any]], list[str]]:

@@ -67,6 +67,19 @@ SPEC: dict[str, Any] = {
     "process": {"host": STR, "pid": INT, "start": STR, "clone": STR, "boot": STR, "pidns": STR, "machine": STR},
     "submitted": STR,
     "reason": STR,
+    # run-group membership (expctl.rungroups): the one field, and the one sweeps wrote before it
+    "group": {
+        "kind": STR,
+        "id": STR,
+        "index": INT,
+        "size": INT,
+        "fold": INT,
+        "k": INT,
+        "config": DICT,
+        "base": DICT,
+        "varied": STR,
+    },
+    "sweep": {"id": STR, "config": DICT, "base": DICT, "varied": STR},
     "slurm": {
         "job_id": STR,
         "array_job": STR,

@@ -23,6 +23,7 @@ from typing import Any
 
 from expctl.errors import GitError, NotFoundError, RefusedError, UsageError
 from expctl.gitlayer import check_ref_name
+from expctl.stats import mean_std
 
 EXPLORE_PREFIX = "explore/"
 TAG_RUN_KEY = "expctl-run"
@@ -311,19 +312,11 @@ def seed_split(members: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], lis
     return distinct, repro
 
 
-def _mean_std(values: list[float]) -> tuple[float | None, float | None]:
-    if not values:
-        return None, None
-    mean = sum(values) / len(values)
-    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) >= 2 else None
-    return mean, std
-
-
 def make_group(members: list[dict[str, Any]], metric: str | None) -> Group:
     members = sorted(members, key=lambda r: r.get("started", ""), reverse=True)
     distinct, repro = seed_split(members)
     values = [v for v in (primary_value(r, metric) for r in distinct) if v is not None]
-    mean, std = _mean_std(values)
+    mean, std = mean_std(values)
     sums: dict[str, list[float]] = {}
     for r in distinct:
         for k, v in ((r.get("metrics") or {}).get("final") or {}).items():

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from expctl.analysis.plot import Curves, Series
+from expctl.stats import sample_std
 
 SPARSE_POINTS = 40  # a series with at most this many points gets markers
 
@@ -91,7 +92,7 @@ def aggregate(series: Sequence[Series]) -> Band:
     for step in steps:
         vals = by_step[step]
         m = sum(vals) / len(vals)
-        sd = math.sqrt(sum((v - m) ** 2 for v in vals) / (len(vals) - 1)) if len(vals) > 1 else 0.0
+        sd = sample_std(vals, m) or 0.0
         mean.append(m)
         lo.append(m - sd)
         hi.append(m + sd)

@@ -34,7 +34,11 @@ def submit_and_report(cfg, store, specs, overrides, *, force=False, what="a run"
     """Submit, then print one line per run on stdout (run id, job id) and a summary on stderr."""
     from expctl import cluster
 
-    records = cluster.submit(cfg, store, specs, list(overrides), force=force, what=what, verb=verb)
+    report_submitted(cluster.submit(cfg, store, specs, list(overrides), force=force, what=what, verb=verb), group)
+
+
+def report_submitted(records, group=None) -> None:
+    """One line per submitted run on stdout (run id, job id) and a summary on stderr."""
     for r in records:
         echo(f"{r['id']}\t{r['slurm']['job_id']}\n")
     job = records[0]["slurm"].get("array_job") or records[0]["slurm"]["job_id"]
@@ -75,7 +79,7 @@ def wait_cmd(ref, timeout, fmt, as_json):
     """Block until every run of RUN or SWEEP (a sweep or k-fold group id; 'last': the newest
     submission) has its final record, then print them (a sweep: its sensitivity table).
     Exit status 0 when all succeeded, 1 otherwise."""
-    from expctl import cluster, sweep
+    from expctl import cluster, rungroups, sweep
     from expctl.records import open_store
     from expctl.views import clean, run_row
 
@@ -96,7 +100,7 @@ def wait_cmd(ref, timeout, fmt, as_json):
         )
     else:
         echo(render(rows, columns, fmt))
-        swept = [r for r in runs if isinstance(r.get("sweep"), dict)]
+        swept = [r for r in runs if (rungroups.membership(r) or {}).get("kind") in rungroups.SWEEP_KINDS]
         if swept and len(swept) == len(runs):
             result = sweep.sensitivity(swept, cfg.primary_metric or "", cfg.direction)
             echo(
@@ -105,7 +109,7 @@ def wait_cmd(ref, timeout, fmt, as_json):
                     sweep.table_rows(result),
                     ["rank", "knob", "range", "seed spread", "verdict", "best", "values (metric mean)"],
                     fmt,
-                    title=f"sweep {swept[0]['sweep']['id']}: metric {result['metric']}",
+                    title=f"sweep {rungroups.membership(swept[0])['id']}: metric {result['metric']}",
                 )
             )
     bad = [r for r in runs if r.get("status") != "succeeded"]

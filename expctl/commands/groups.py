@@ -32,34 +32,27 @@ def kfold_cmd(k, stage, assignments, show, dry_run, on, cluster_overrides, fmt, 
     group: {kind: kfold, id, fold, k}; the program picks the fold's train/eval split from its
     training file (the bundled trainer: label-stratified, seeded by fold_seed).
     """
-    from expctl import kfold
+    from expctl import kfold, rungroups
     from expctl.records import open_store
 
     cfg, store = open_store()
     fmt = pick_format(fmt, as_json)
     group_id = None
     if not show:
-        group_id, cmds = kfold.kfold_commands(cfg, k, stage, assignments, list(extra))
+        plan = kfold.kfold_plan(cfg, k, stage, assignments, list(extra))
+        group_id = plan.id
         message(f"expctl: kfold {group_id}: {k} folds" + (f" at stage {stage}" if stage else ""))
         if dry_run:
-            for args, _ in cmds:
-                echo("expctl " + " ".join(args) + "\n")
+            for i in range(plan.size):
+                echo("expctl " + " ".join(plan.run_args(i)) + "\n")
             return
         if on == "slurm":  # one job array of K folds; returns at once
-            from expctl.cluster import spec_from_run_args
-            from expctl.commands.cluster import submit_and_report
+            from expctl.commands.cluster import report_submitted
 
-            submit_and_report(
-                cfg,
-                store,
-                [spec_from_run_args(args) for args, _ in cmds],
-                cluster_overrides,
-                what=f"kfold {group_id}",
-                verb="kfold",
-                group=group_id,
-            )
+            executor = rungroups.SlurmExecutor(cfg, store, cluster_overrides, what=f"kfold {group_id}", verb="kfold")
+            report_submitted(executor.run(plan), group=group_id)
             return
-        codes = kfold.kfold_execute(store.root, cmds, echo=message)
+        codes = rungroups.SubprocessExecutor(store.root, echo=message).run(plan)
         failed = sum(1 for c in codes if c not in (0, int(ExitCode.CHECK_FAILED)))
         if failed:
             message(f"expctl: warning: {failed} of {len(codes)} fold runs failed")
@@ -92,6 +85,8 @@ def kfold_cmd(k, stage, assignments, show, dry_run, on, cluster_overrides, fmt, 
 @format_option()
 def ensemble_cmd(refs, eval_file, weights, mode, name, fmt, as_json):
     """Average the logits (or probabilities) of RUN RUN... and record the ensemble as a run.
+
+    A run group's id (a kfold, sweep or seed group) stands for all its runs.
 
     Members may be different models but must be runs of one task with the same label (or
     tag) names: classification or pair (argmax), multilabel (every label with probability
@@ -172,7 +167,7 @@ def sweep_cmd(
     at its base value (2 knobs x 3 values = 5 configurations, not 9). Then a table ranks
     the knobs by the range of the primary metric they cause, beside the seed spread.
     """
-    from expctl import sweep
+    from expctl import rungroups, sweep
     from expctl.records import open_store
 
     cfg, store = open_store()
@@ -190,8 +185,9 @@ def sweep_cmd(
             f"expctl: sweep {p.sweep_id}: {len(p.configs)} configurations x {len(p.seeds)} seed(s) = {p.n_runs} runs"
             + (f" at stage {stage}" if stage else "")
         )
+        group = sweep.group_plan(p, stage, fixed, list(extra))
         if dry_run:
-            for args, _meta in sweep.commands(p, stage, fixed, list(extra)):
+            for args in (group.run_args(i) for i in range(group.size)):
                 echo(
                     "expctl "
                     + " ".join(
@@ -205,28 +201,20 @@ def sweep_cmd(
                 )
             return
         if on == "slurm":  # one job array, at most [cluster] array_parallelism at once; returns at once
-            from expctl.cluster import spec_from_run_args
-            from expctl.commands.cluster import submit_and_report
+            from expctl.commands.cluster import report_submitted
 
-            specs_ = [spec_from_run_args(args) for args, _ in sweep.commands(p, stage, fixed, list(extra))]
-            submit_and_report(
-                cfg,
-                store,
-                specs_,
-                cluster_overrides,
-                force=force,
-                what=f"sweep {p.sweep_id}",
-                verb="sweep",
-                group=p.sweep_id,
+            executor = rungroups.SlurmExecutor(
+                cfg, store, cluster_overrides, force=force, what=f"sweep {p.sweep_id}", verb="sweep"
             )
+            report_submitted(executor.run(group), group=p.sweep_id)
             return
         devs = [d.strip() for d in devices.split(",")] if devices else None
         if devs and parallel < len(devs):
             parallel = len(devs)
         with stdout_to_stderr(fmt != "table"):  # the programs' output never mixes with machine output
-            codes = sweep.execute(
-                store.root, p, stage, fixed, list(extra), parallel=parallel, devices=devs, echo=lambda m: message(m)
-            )
+            codes = rungroups.SubprocessExecutor(
+                store.root, parallel=parallel, devices=devs, echo=lambda m: message(m)
+            ).run(group)
         failed = sum(1 for c in codes if c not in (0, int(ExitCode.CHECK_FAILED)))
         if failed:
             message(f"expctl: warning: {failed} of {len(codes)} sweep runs failed")

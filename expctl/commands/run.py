@@ -40,7 +40,9 @@ from expctl.output import echo, fmt_value, format_option, message, pick_format, 
     metavar="N",
     help="Run this configuration N times with distinct seeds (seed, seed+1, ...), as one group.",
 )
-@click.option("--meta", default=None, hidden=True, help="JSON object merged into the record (used by sweep).")
+@click.option(
+    "--meta", default=None, hidden=True, help="JSON object merged into the record (run groups: sweep, kfold)."
+)
 @on_options
 @click.argument("extra", nargs=-1, type=click.UNPROCESSED)
 def run_cmd(stage, assignments, name, force, quiet, resume_ref, seeds, meta, on, cluster_overrides, extra):
@@ -88,46 +90,18 @@ def run_cmd(stage, assignments, name, force, quiet, resume_ref, seeds, meta, on,
     if seeds is not None:
         if resume_ref:
             raise ExpctlError("--seeds and --resume do not go together: resume continues one run")
+        from expctl import rungroups
         from expctl import seeds as seeds_mod
-        from expctl.sweep import new_sweep_id
 
-        seed_list, rest = seeds_mod.plan(cfg, stage, assignments, seeds)
-        group = new_sweep_id()
+        plan = seeds_mod.group_plan(
+            cfg, stage, assignments, seeds, name=name, extra_args=list(extra_args), extra_record=extra_record
+        )
         if on == "slurm":
-            from expctl.cluster import RunSpec
-            from expctl.commands.cluster import submit_and_report
+            from expctl.commands.cluster import report_submitted
 
-            specs = [
-                RunSpec(
-                    stage,
-                    [*rest, f"seed={seed}"],
-                    name,
-                    list(extra_args),
-                    {**(extra_record or {}), **seeds_mod.group_record(group, seed)},
-                    {},
-                )
-                for seed in seed_list
-            ]
-            submit_and_report(cfg, store, specs, cluster_overrides, force=force)
+            report_submitted(rungroups.SlurmExecutor(cfg, store, cluster_overrides, force=force).run(plan))
             return
-        codes = []
-        for i, seed in enumerate(seed_list, 1):
-            if not quiet:
-                message(f"expctl: seed group {group} [{i}/{len(seed_list)}] seed={seed}")
-            record = runner.execute(
-                cfg,
-                store,
-                stage=stage,
-                assignments=[*rest, f"seed={seed}"],
-                name=name,
-                extra_args=extra_args,
-                force=force,
-                quiet=quiet,
-                extra_record={**(extra_record or {}), **seeds_mod.group_record(group, seed)},
-            )
-            codes.append(runner.exit_code_for(record))
-            if record["status"] == "interrupted":
-                break
+        codes = rungroups.InProcessExecutor(cfg, store, force=force, quiet=quiet, echo=message).run(plan)
         worst = next(
             (
                 c
