@@ -82,18 +82,10 @@ class Plan:
         return _NOUN.get(self.kind, self.kind)
 
     def record_fields(self, index: int) -> dict[str, Any]:
-        """The fields a member's record gets: ``group`` (and, for sweeps and seed groups, ``sweep``)."""
+        """The fields a member's record gets: ``group`` (the one record field of run groups)."""
         m = self.members[index]
         fields = {**m.extra_record, FIELD: {"kind": self.kind, "id": self.id, "index": index, "size": self.size}}
         fields[FIELD].update(m.detail)
-        if self.kind in SWEEP_KINDS:
-            fields[LEGACY_FIELD] = {
-                "id": self.id,
-                "config": m.detail.get("config", {}),
-                "varied": m.detail.get("varied"),
-                "base": m.detail.get("base", {}),
-                "seed": m.detail.get("seed"),
-            }
         return fields
 
     def run_args(self, index: int) -> list[str]:
@@ -245,6 +237,15 @@ def membership(record: dict[str, Any]) -> dict[str, Any] | None:
             "seed": s.get("seed"),
         }
     return None
+
+
+def legacy_sweep(record: dict[str, Any]) -> dict[str, Any] | None:
+    """``{id, config, varied, base, seed}`` of a sweep or seed-group member, the shape of the
+    ``sweep`` field records had before the engine (JSON output keeps showing it); else None."""
+    m = membership(record)
+    if m is None or m["kind"] not in SWEEP_KINDS:
+        return None
+    return {k: m.get(k) for k in ("id", "config", "varied", "base", "seed")}
 
 
 def lookup(

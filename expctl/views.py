@@ -29,8 +29,17 @@ def status_styles(statuses: list[str | None]) -> dict[tuple[int, str], str]:
 
 
 def clean(record: dict[str, Any]) -> dict[str, Any]:
-    """A record as it is shown and returned: without the store's private ``_`` keys."""
-    return {k: v for k, v in record.items() if not k.startswith("_")}
+    """A record as it is shown and returned: without the store's private ``_`` keys. A member
+    of a sweep or seed group also shows ``sweep: {id, config, varied, base, seed}`` (derived
+    from its ``group``), the field scripts read before the run-group engine."""
+    out = {k: v for k, v in record.items() if not k.startswith("_")}
+    if "sweep" not in out:
+        from expctl import rungroups
+
+        legacy = rungroups.legacy_sweep(record)
+        if legacy is not None:
+            out["sweep"] = legacy
+    return out
 
 
 def elapsed(record: dict[str, Any]) -> str:
