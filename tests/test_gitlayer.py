@@ -23,6 +23,7 @@ from tests.conftest import ROOT, git
 PACKAGE = ROOT / "expctl"
 BOUNDARY = PACKAGE / "gitlayer.py"
 RUNNERS = {"git", "git_proc", "run_git", "_git", "_git_proc", "_gitpython"}
+SHELLS = {"system", "popen", "run", "Popen", "call", "check_call", "check_output", "getoutput", "getstatusoutput"}
 
 
 def _starts_with_git(node: ast.AST) -> bool:
@@ -33,6 +34,13 @@ def _starts_with_git(node: ast.AST) -> bool:
     if isinstance(node, ast.Starred):
         return _starts_with_git(node.value)
     return False
+
+
+def _shell_line_runs_git(node: ast.AST) -> bool:
+    """A command line for a shell (``os.system("git gc")``, ``run(f"git {x}", shell=True)``)."""
+    if isinstance(node, ast.JoinedStr) and node.values:
+        node = node.values[0]
+    return isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.split(" ")[0] == "git"
 
 
 def git_violations(source: str, name: str = "<module>") -> list[str]:
@@ -55,6 +63,8 @@ def git_violations(source: str, name: str = "<module>") -> list[str]:
             argv = [*node.args[:1], *(k.value for k in node.keywords if k.arg in ("args", "argv", "cmd"))]
             if any(_starts_with_git(a) for a in argv):
                 found.append(f"{where}: runs git via {callee or 'a call'}(...)")
+            elif callee in SHELLS and any(_shell_line_runs_git(a) for a in argv):
+                found.append(f"{where}: runs git through a shell via {callee}(...)")
             if callee == "__import__" and node.args and isinstance(node.args[0], ast.Constant):
                 if str(node.args[0].value).split(".")[0] == "git":
                     found.append(f"{where}: __import__('git')")
@@ -86,6 +96,8 @@ PLANTED = {
     "subprocess keyword": "import subprocess\nsubprocess.Popen(args=['git', 'fetch'])\n",
     "Popen starred": "import subprocess\nsubprocess.Popen(['git', *rest])\n",
     "os.execvp": "import os\nos.execvp('git', ['git', 'status'])\n",
+    "os.system": "import os\nos.system('git gc --quiet')\n",
+    "a shell line": "import subprocess\nsubprocess.run(f'git tag {name}', shell=True)\n",
     "a helper of one's own": "self.sh('git', 'commit', '-qm', 'x')\n",
     "escape hatch": "repo.git('tag', 'x')\n",
     "escape hatch with a process": "store.repo.git_proc('push', 'origin')\n",
