@@ -275,8 +275,8 @@ def export_code(store: Store, record: dict[str, Any], dest: Path) -> None:
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
-    archive = store.repo.git_proc("archive", "--format=tar", record["code"]["commit"])
-    untar = subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout) if archive.returncode == 0 else None
+    archive = store.repo.archive_tar(record["code"]["commit"])
+    untar = subprocess.run(["tar", "-x", "-C", str(dest)], input=archive) if archive is not None else None
     if untar is None or untar.returncode != 0:
         raise GitError(f"could not export commit {record['code']['commit'][:12]} into {dest}")
     from expctl.reproduce import _link_data

@@ -75,6 +75,16 @@ class Demo:
             raise ExpctlError(f"demo step failed ({proc.returncode}): {shlex.join(args)}")
         return proc
 
+    def commit(self, message: str, add_untracked: bool) -> None:
+        """Commit the project as a user would (the commands are shown), through expctl's git layer."""
+        from expctl.gitlayer import commit_work_tree
+
+        if add_untracked:
+            self.say("$ git add -A")
+        self.say(f"$ git commit {'-qm' if add_untracked else '-qam'} {shlex.quote(message)}")
+        identity = {k: v for k, v in self.env.items() if k.startswith(("GIT_AUTHOR_", "GIT_COMMITTER_"))}
+        commit_work_tree(self.dir, message, add_untracked=add_untracked, identity=identity)
+
     def capture(self, *args: str) -> str:
         proc = subprocess.run(
             [sys.executable, "-m", "expctl.cli", *args],
@@ -90,18 +100,19 @@ class Demo:
         import json
 
         from expctl.demodata import make_demo_files
+        from expctl.gitlayer import init_repo
 
         s = self.sizes
         self.step(f"A fresh project in {self.dir}")
-        self.sh("git", "init", "-q", "-b", "main")
+        self.say("$ git init -q -b main")
+        init_repo(self.dir)
         files = make_demo_files(self.dir / "data", s.n_train, s.n_dev, self.lang, 0)
         self.say(
             f"  generated {s.n_train:,} training and {s.n_dev:,} dev rows ({self.lang}, 3 labels, 6% label noise): "
             f"{files.train.relative_to(self.dir)}, {files.dev.relative_to(self.dir)}"
         )
         self.sh("expctl", "init", "--trainer", "builtin")
-        self.sh("git", "add", "-A")
-        self.sh("git", "commit", "-qm", "Set up the experiment with expctl")
+        self.commit("Set up the experiment with expctl", add_untracked=True)
 
         self.step("1. Look at the data before training (lengths, labels, leakage)")
         self.sh("expctl", "data", "stats", "data/train.tsv", "--dev", "data/dev.tsv")
@@ -128,7 +139,7 @@ class Demo:
         )
         (self.dir / "expctl.toml").write_text(toml, encoding="utf-8")
         self.say("  (edited expctl.toml: tricks.rdrop.alpha = 4.0 by default on this branch)")
-        self.sh("git", "commit", "-qam", "Try R-Drop (alpha 4)")
+        self.commit("Try R-Drop (alpha 4)", add_untracked=False)
         self.sh("expctl", "run", *q, "--stage", "small", *s.small)
 
         records = json.loads(self.capture("runs", "--json"))

@@ -75,10 +75,10 @@ def diff(store, ref_a: str, ref_b: str, patch: bool = False) -> dict[str, Any]:
     code: dict[str, Any] = {"a": ca, "b": cb, "files": [], "stat": "", "patch": None}
     if ca and cb and ca != cb:
         repo = store.repo
-        code["files"] = [f for f in repo.git("diff", "--name-only", ca, cb).splitlines() if f]
-        code["stat"] = repo.git("diff", "--stat", ca, cb)
+        code["files"] = repo.diff_names(ca, cb)
+        code["stat"] = repo.diff_stat(ca, cb)
         if patch:
-            code["patch"] = repo.git("diff", ca, cb)
+            code["patch"] = repo.diff_patch(ca, cb)
     return {
         "a": {"ref": ref_a, "run": ra["id"], "stage": ra.get("stage")},
         "b": {"ref": ref_b, "run": rb["id"], "stage": rb.get("stage")},

@@ -266,15 +266,9 @@ def capture(git: Mapping[str, Any] | None = None, extra_env: Mapping[str, str] |
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     from expctl.fsutil import write_json
+    from expctl.gitlayer import work_tree_state
 
-    git = {}
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True).stdout.strip())
-        git = {"commit": head or None, "dirty": dirty}
-    except OSError:
-        pass
-    info = capture(git)
+    info = capture(work_tree_state("."))
     if argv:
         write_json(argv[0], info)
     else:

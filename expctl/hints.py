@@ -10,7 +10,7 @@ from expctl.errors import RefusedError
 def no_runs_hint(store) -> str:
     """The line for an empty listing: how to make the first run, or, in a clone whose
     remote may hold records, how to fetch them."""
-    remotes = [r for r in store.repo.git("remote", check=False).split() if r]
+    remotes = store.repo.remote_names()
     if remotes:
         return (
             f"expctl: no runs here yet: `expctl pull {remotes[0]}` fetches the records pushed there, "

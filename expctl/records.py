@@ -279,10 +279,10 @@ class Store:
             commit = self.repo.write_commit(
                 self.repo.write_tree(files), [code_commit], f"expctl run {record['id']}: {record.get('status')}\n"
             )
-            lines.append(f"create {REF_PREFIX}{record['id']} {commit}\n")
+            lines.append((f"{REF_PREFIX}{record['id']}", commit))
             if not recordschema.problems(record):
                 cache.append((commit, files["record.json"]))
-        self.repo.git("update-ref", "--stdin", input="".join(lines).encode())
+        self.repo.create_refs(lines)
         self._append_cache(cache)
         self._cache = None
 
@@ -297,19 +297,15 @@ class Store:
         except OSError:
             loose = 0
         if loose > loose_limit:
-            self.repo.git_proc("pack-refs", "--all")
-        self.repo.git_proc("gc", "--auto", "--quiet")
+            self.repo.pack_refs(check=False)
+        self.repo.collect_garbage(auto=True, check=False)
 
     # ------------------------------------------------------------------- read
     def _newest_names(self, count: int) -> tuple[list[str], dict[str, str], bool]:
         """The ``count`` greatest run ids (newest first), their record commits, and whether
         that is every run: git sorts and cuts, Python parses only ``count`` lines."""
-        out = self.repo.git(
-            "for-each-ref", "--sort=-refname", f"--count={count}", "--format=%(objectname) %(refname)", REF_PREFIX
-        )
         ids = {}
-        for line in out.splitlines():
-            oid, _, name = line.partition(" ")
+        for name, oid in self.repo.refs(REF_PREFIX, greatest=count).items():
             if name.startswith(REF_PREFIX):
                 ids[name[len(REF_PREFIX) :]] = oid
         return list(ids), ids, len(ids) < count

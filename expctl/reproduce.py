@@ -54,7 +54,7 @@ def reproduce(cfg, store, ref: str, tolerance: float = 1e-6, keep: bool = False,
     base = Path(tempfile.mkdtemp(prefix=f"expctl-reproduce-{original['id']}-"))
     worktree = base / "code"
     repo = store.repo
-    repo.git("worktree", "add", "--detach", "--quiet", str(worktree), commit)
+    repo.add_worktree(worktree, commit)
     try:
         wcfg = config_mod.load(worktree)
         linked = _link_data(cfg.root, worktree, settings, original)
@@ -74,7 +74,7 @@ def reproduce(cfg, store, ref: str, tolerance: float = 1e-6, keep: bool = False,
         )
     finally:
         if not keep:
-            repo.git_proc("worktree", "remove", "--force", str(worktree))
+            repo.remove_worktree(worktree)
             shutil.rmtree(base, ignore_errors=True)
     return compare_runs(original, record, tolerance) | {
         "linked_data": linked,

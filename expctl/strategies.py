@@ -34,7 +34,7 @@ STRATEGY_REF = "refs/expctl/strategies/"
 def list_tags(repo) -> list[dict[str, Any]]:
     """Every annotated tag made by expctl, oldest first, parsed from one for-each-ref call."""
     fmt = "%(refname:strip=2)%1f%(objecttype)%1f%(*objectname)%1f%(*tree)%1f%(taggerdate:unix)%1f%(contents)%1e"
-    out = repo.git("for-each-ref", f"--format={fmt}", "refs/tags")
+    out = repo.format_refs("refs/tags", fmt)
     tags = []
     for item in out.split("\x1e"):
         item = item.lstrip("\n")
@@ -389,8 +389,7 @@ def within_noise(a: Group, b: Group) -> bool | None:
 
 # ---------------------------------------------------------------- operations
 def ensure_clean(repo, action: str) -> None:
-    out = repo.git("status", "--porcelain", "--untracked-files=no")
-    if out.strip():
+    if repo.has_tracked_changes():
         raise RefusedError(
             f"cannot {action}: the work tree has uncommitted changes to tracked files; commit or stash them first"
         )
@@ -398,7 +397,7 @@ def ensure_clean(repo, action: str) -> None:
 
 def _ident_env(repo) -> dict[str, str] | None:
     """Fallback identity for tags and merges when git has none configured."""
-    if repo.git_proc("var", "GIT_COMMITTER_IDENT").returncode == 0:
+    if repo.has_committer_identity():
         return None
     return {
         "GIT_COMMITTER_NAME": "expctl",
@@ -444,8 +443,7 @@ def create_tag(
     exists = repo.rev_parse(f"refs/tags/{name}") is not None
     if exists and not force:
         raise RefusedError(f"tag {name!r} exists; use --force to move it")
-    args = ["tag", "-a", "-F", "-", *(["-f"] if force else []), name, commit]
-    repo.git(*args, input=tag_message(name, record, note, forced).encode(), env=_ident_env(repo))
+    repo.create_tag(name, commit, tag_message(name, record, note, forced), force=force, identity=_ident_env(repo))
     store._cache = None
     return record, commit
 
@@ -479,13 +477,12 @@ def explore(store, name: str, base: str | None = None) -> dict[str, Any]:
         raise NotFoundError("nothing to branch from: the repository has no commits yet")
     if start != repo.head():
         ensure_clean(repo, f"switch to a new branch at {base}")
-    proc = repo.git_proc("switch", "-c", branch, start)
-    if proc.returncode != 0:
+    try:
+        repo.switch(branch, create_at=start)
+    except GitError as exc:
         if repo.rev_parse(f"refs/heads/{branch}") is not None and repo.branch() != branch:
-            repo.git_proc("branch", "-D", branch)
-        raise GitError(
-            "cannot switch to the new branch: " + proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1]
-        )
+            repo.delete_branch(branch)
+        raise GitError(f"cannot switch to the new branch: {exc}") from None
     meta = {
         "name": name,
         "branch": branch,
@@ -548,43 +545,30 @@ def promote(
     if meta.get("status") == "abandoned":
         forced = "; ".join(x for x in (forced, f"exploration was abandoned: {meta.get('why')}") if x)
     ensure_clean(repo, "promote")
-    proc = repo.git_proc("merge-tree", "--write-tree", "--name-only", "--no-messages", target, branch)
-    if proc.returncode == 1:
-        files = [f for f in proc.stdout.decode("utf-8", "replace").splitlines()[1:] if f.strip()]
+    files = repo.merge_preview(target, branch)
+    if files is not None:
         raise GitError(
             f"promoting {meta['name']} into {target} conflicts in {', '.join(files) or 'some files'}; "
             f"nothing was changed. Merge {target} into {branch} and resolve, then promote again"
         )
-    if proc.returncode != 0:
-        raise GitError(
-            "git merge-tree failed (git >= 2.38 is needed): " + proc.stderr.decode("utf-8", "replace").strip()
-        )
     original = repo.branch()
     if original != target:
-        sw = repo.git_proc("switch", target)
-        if sw.returncode != 0:
-            raise GitError(
-                f"cannot switch to {target}: " + sw.stderr.decode("utf-8", "replace").strip().splitlines()[-1]
-            )
-    merge = repo.git_proc(
-        "merge",
-        "--no-ff",
-        "--no-edit",
-        "-m",
-        f"Promote exploration {meta['name']} (expctl)",
-        branch,
-        env=_ident_env(repo),
-    )
-    if merge.returncode != 0:
-        repo.git_proc("merge", "--abort")
+        try:
+            repo.switch(target)
+        except GitError as exc:
+            raise GitError(f"cannot switch to {target}: {exc}") from None
+    try:
+        repo.merge_no_ff(branch, f"Promote exploration {meta['name']} (expctl)", identity=_ident_env(repo))
+    except GitError as exc:
         if original and original != target:
-            repo.git_proc("switch", original)
-        raise GitError("merge failed: " + merge.stderr.decode("utf-8", "replace").strip().splitlines()[-1])
+            try:
+                repo.switch(original)
+            except GitError:
+                pass
+        raise GitError(f"merge failed: {exc}") from None
     merged = repo.head()
     message = tag_message(tag, record, f"Promoted from exploration {meta['name']} (branch {branch}).", forced)
-    repo.git(
-        "tag", "-a", "-F", "-", *(["-f"] if force else []), tag, merged, input=message.encode(), env=_ident_env(repo)
-    )
+    repo.create_tag(tag, merged, message, force=force, identity=_ident_env(repo))
     if meta.get("status") == "abandoned":  # promoted with --force: the verdict stays on record
         meta["abandoned_why"] = meta.get("why")
     meta.update(
@@ -610,7 +594,10 @@ def abandon(store, name: str, why: str) -> dict[str, Any]:
     save_exploration(repo, meta)
     switched = None
     if repo.branch() == meta["branch"] and meta.get("base_branch"):
-        if not repo.git("status", "--porcelain", "--untracked-files=no").strip():
-            if repo.git_proc("switch", meta["base_branch"]).returncode == 0:
+        if not repo.has_tracked_changes():
+            try:
+                repo.switch(meta["base_branch"])
                 switched = meta["base_branch"]
+            except GitError:
+                pass
     return {"meta": meta, "switched": switched}

@@ -34,7 +34,7 @@ RETRIES = 8
 
 
 def _remote_exists(repo, remote: str) -> None:
-    if remote in repo.git("remote").split():
+    if remote in repo.remote_names():
         return
     if "/" in remote or ":" in remote:  # a path or URL
         return
@@ -66,16 +66,7 @@ def _branches_to_send(repo, all_branches: bool) -> tuple[list[str], list[str]]:
 
 
 def ls_remote(repo, remote: str) -> dict[str, str]:
-    proc = repo.git_proc("ls-remote", remote)
-    if proc.returncode != 0:
-        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise GitError(f"cannot read remote {remote}: " + (err[-1] if err else "git ls-remote failed"))
-    out = {}
-    for line in proc.stdout.decode("utf-8", "replace").splitlines():
-        oid, _, ref = line.partition("\t")
-        if ref and not ref.endswith("^{}"):
-            out[ref] = oid
-    return out
+    return repo.ls_remote(remote)
 
 
 def plan(repo, remote: str, all_branches: bool = False) -> Plan:
@@ -124,15 +115,14 @@ def _short(names: list[str], limit: int = 4) -> str:
 
 
 def _push_once(repo, remote: str, specs: list[str]) -> tuple[int, list[tuple[str, str, str]], str]:
-    proc = repo.git_proc("push", "--porcelain", remote, *specs)
-    out = proc.stdout.decode("utf-8", "replace")
+    returncode, out, err = repo.push(remote, specs)
     lines = []
     for line in out.splitlines():
         if line[:1] in ("*", "+", "-", " ", "!", "=") and "\t" in line:
             parts = line.split("\t")
             if len(parts) >= 3:
                 lines.append((parts[0], parts[1].split(":")[-1], parts[2]))
-    return proc.returncode, lines, out + proc.stderr.decode("utf-8", "replace")
+    return returncode, lines, out + err
 
 
 def push(store_or_repo, remote: str, all_branches: bool = False, the_plan: Plan | None = None) -> str:
@@ -214,8 +204,8 @@ def reconcile_record(store, remote: str, ref: str, remote_oid: str | None = None
     repo = store.repo
     incoming = INCOMING + ref[len("refs/expctl/") :]
     if remote_oid is None:
-        proc = repo.git_proc("fetch", "--no-write-fetch-head", "-q", remote, f"+{ref}:{incoming}")
-        if proc.returncode != 0:
+        returncode, _ = repo.fetch(remote, [f"+{ref}:{incoming}"], quiet=True)
+        if returncode != 0:
             return False
         remote_oid = repo.rev_parse(incoming)
     try:
@@ -242,7 +232,7 @@ def reconcile_record(store, remote: str, ref: str, remote_oid: str | None = None
         return True
     finally:
         if incoming and repo.rev_parse(incoming):
-            repo.git_proc("update-ref", "-d", incoming)
+            repo.delete_ref(incoming, check=False)
 
 
 def pull(store, remote: str) -> str:
@@ -251,10 +241,9 @@ def pull(store, remote: str) -> str:
     name = remote if "/" not in remote and ":" not in remote else "expctl-pull"
     specs = [f"+refs/heads/*:refs/remotes/{name}/*", "refs/tags/*:refs/tags/*", "refs/expctl/*:refs/expctl/*"]
     before = set(repo.refs(RUNS))
-    proc = repo.git_proc("fetch", "--no-write-fetch-head", remote, *specs)
-    err = proc.stderr.decode("utf-8", "replace")
+    returncode, err = repo.fetch(remote, specs)
     rejected = [line for line in err.splitlines() if "[rejected]" in line]
-    if proc.returncode != 0 and not rejected:
+    if returncode != 0 and not rejected:
         raise GitError("git fetch failed: " + (err.strip().splitlines() or ["?"])[-1])
     kept = 0
     reconciled = 0

@@ -155,8 +155,8 @@ def gc_cmd(checkpoints, yes, fmt, as_json):
         return
     records = store.all()
     store.repo.cleanup_temp()
-    store.repo.git("pack-refs", "--all")
-    store.repo.git("gc", "--quiet")
+    store.repo.pack_refs()
+    store.repo.collect_garbage()
     message(f"expctl: {len(records)} records checked; refs and objects packed")
     from expctl import ckptgc
 
