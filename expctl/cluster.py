@@ -12,7 +12,7 @@ script): the record turns ``running`` and the snapshot commit is exported into
 (runner.finalize) and stored with the same compare-and-swap ref update, so hundreds of jobs
 finishing at once never contend (one ref per run).
 
-Listings (records.Store.all) call :func:`refresh`: a record that is still queued/running
+Listings (records.Store.all) call :func:`expctl.finalize.refresh`: a record that is still queued/running
 shows Slurm's live state (``squeue``); one whose job has left the queue without a final
 record, or was stopped by a signal, gets Slurm's verdict (``sacct``, or ``sacct -c`` when
 accounting is off): TIMEOUT and OUT_OF_MEMORY -> failed; CANCELLED, PREEMPTED, NODE_FAIL ->
@@ -32,10 +32,11 @@ from pathlib import Path
 from typing import Any
 
 from expctl.errors import ExpctlError, GitError, NotFoundError, RefusedError, UsageError
-from expctl.fsutil import atomic_write, write_json
-from expctl.records import Store, iso, new_run_id
+from expctl.finalize import FINAL, pending
+from expctl.fsutil import atomic_write, iso, write_json
+from expctl.records import Store, new_run_id
+from expctl.refs import resolve_run
 
-FINAL = ("succeeded", "failed", "interrupted")
 # Slurm verdicts worth showing beside the status (a plain FAILED says nothing more)
 VERDICT_SHOWN = {"CANCELLED", "PREEMPTED", "NODE_FAIL", "BOOT_FAIL", "DEADLINE", "TIMEOUT", "OUT_OF_MEMORY"}
 
@@ -365,93 +366,6 @@ def _own(store: Store, run_id: str) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------- listings
-def pending(record: dict[str, Any]) -> bool:
-    info = record.get("slurm")
-    return isinstance(info, dict) and not info.get("final")
-
-
-def refresh(store: Store, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Slurm's live state for queued/running records; Slurm's verdict for ended jobs."""
-    todo = [i for i, r in enumerate(records) if pending(r)]
-    if not todo:
-        return records
-    from expctl import slurm
-
-    try:
-        live = slurm.queue()
-    except ExpctlError as exc:
-        store.warnings.append(f"cannot ask Slurm about {len(todo)} run(s): {exc}")
-        return records
-    if live is None:  # no Slurm here: the last state known to git stands
-        return records
-    gone = []
-    for i in todo:
-        r = records[i]
-        info = r["slurm"]
-        state = live.get(info.get("job_id") or "")
-        if state is None and info.get("raw_job_id"):
-            state = live.get(info["raw_job_id"])
-        if state is not None:
-            shown = dict(r)
-            shown["slurm"] = {**info, "state": state[0], "reason": None if state[1] in ("None", "") else state[1]}
-            if r.get("status") not in FINAL:
-                shown["status"] = "running" if state[0] in slurm.RUNNING_STATES else "queued"
-            records[i] = shown
-        else:
-            gone.append(i)
-    if not gone:
-        return records
-    raw = {
-        records[i]["slurm"].get("raw_job_id")
-        or (records[i]["slurm"]["job_id"] if not records[i]["slurm"].get("array_job") else "")
-        for i in gone
-    } - {""}
-    verdicts = slurm.ended(raw)
-    for i in gone:
-        try:
-            records[i] = settle(store, records[i], verdicts)
-        except (ExpctlError, OSError) as exc:
-            store.warnings.append(f"run {records[i]['id']}: could not record Slurm's verdict: {exc}")
-    return records
-
-
-def settle(store: Store, record: dict[str, Any], verdicts: dict[str, tuple[str, str]]) -> dict[str, Any]:
-    """A run whose job has left Slurm's queue: record Slurm's verdict (once)."""
-    from expctl import runner
-
-    info = dict(record["slurm"])
-    raw = info.get("raw_job_id") or (info["job_id"] if not info.get("array_job") else None)
-    state, exit_code = verdicts.get(raw or "", (None, None))
-    status = record.get("status")
-    run_dir = store.run_dir(record["id"])
-    started = (run_dir / "slurm_status.json").exists() or status == "running"
-    if status not in FINAL:
-        if not started and state is None:
-            state = "CANCELLED"  # left the queue before it ever started
-        record = runner.finalize_after_death(store, record)
-    reason = None
-    if state in slurm_verdicts():
-        record["status"] = slurm_verdicts()[state]
-        reason = f"Slurm: {state}" + (f" (exit {exit_code})" if exit_code and exit_code != "0:0" else "")
-    elif state is None and status not in FINAL:
-        reason = "the job left Slurm's queue without a final record (no accounting entry found)"
-    info.update({"state": state or info.get("state"), "reason": reason, "final": True})
-    record = {k: v for k, v in record.items() if k != "_commit"}
-    record["slurm"] = info
-    if reason:
-        record["reason"] = reason
-    if record.get("check") and record["status"] != "succeeded":
-        record["check"] = {**record["check"], "passed": False}
-    store.save(record, (record.get("code") or {}).get("commit"))
-    return record
-
-
-def slurm_verdicts() -> dict[str, str]:
-    from expctl.slurm import VERDICT_STATUS
-
-    return VERDICT_STATUS
-
-
 def status_text(record: dict[str, Any]) -> str:
     """`queued [job 12_3]` for listings: the status with the Slurm job id."""
     status = record.get("status") or ""
@@ -477,7 +391,7 @@ def select(store: Store, ref: str) -> tuple[str, list[dict[str, Any]]]:
             raise NotFoundError("no runs submitted to Slurm yet")
         job = slurm_runs[0]["slurm"].get("array_job") or slurm_runs[0]["slurm"].get("job_id")
         return job, [r for r in slurm_runs if (r["slurm"].get("array_job") or r["slurm"].get("job_id")) == job]
-    record = store.resolve(ref)
+    record = resolve_run(store, ref)
     return record["id"], [record]
 
 

@@ -22,6 +22,7 @@ from expctl import strategies as strat
 from expctl.cluster import status_text
 from expctl.errors import NotFoundError, UsageError
 from expctl.output import fmt_value
+from expctl.refs import resolve_run
 from expctl.settings import flatten
 
 HIDDEN_METRIC_PREFIXES = ("train_samples_per_s", "lr", "time", "epoch", "train_runtime")
@@ -93,7 +94,9 @@ def build(
     direction = cfg.direction
     stage_order = list(cfg.stages)
     refs = list(refs)
-    everything = store.summaries()  # what listings need (expctl.recordindex), never whole records
+    from expctl import recordindex
+
+    everything = recordindex.summaries(store)  # what listings need (expctl.recordindex), never whole records
     filt = filters.Filter(where, since).check(
         everything, declared=[*flatten(cfg.settings), *([metric] if metric else [])]
     )
@@ -124,7 +127,7 @@ def build(
             wanted = []
             for ref in refs:
                 s = find_strategy(ref)
-                wanted.extend(s.runs if s else [store.resolve(ref)])
+                wanted.extend(s.runs if s else [resolve_run(store, ref)])
             records = list({r["id"]: r for r in wanted}.values())
         records = filt.apply(records)
         if stage:
@@ -150,7 +153,7 @@ def build(
                 if branch_runs and ref != "HEAD":
                     pending.append((ref, "branch", "", ref, "", filt.apply(branch_runs), None))
                     continue
-                record = store.resolve(ref)
+                record = resolve_run(store, ref)
                 pending.append(
                     (ref if ref != record["id"] else record["id"], "run", status_text(record), None, "", None, record)
                 )

@@ -6,6 +6,7 @@ import json
 import math
 from typing import Any
 
+from expctl.refs import resolve_run
 from expctl.settings import flatten
 
 BATCH_KEYS = ("batch_size", "per_device_batch_size", "train_batch_size", "per_device_train_batch_size")
@@ -38,7 +39,7 @@ def _changes(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 
 
 def diff(store, ref_a: str, ref_b: str, patch: bool = False) -> dict[str, Any]:
-    ra, rb = store.resolve(ref_a), store.resolve(ref_b)
+    ra, rb = resolve_run(store, ref_a), resolve_run(store, ref_b)
     sa = {k: v for k, v in flatten(ra.get("settings") or {}).items() if not isinstance(v, dict)}
     sb = {k: v for k, v in flatten(rb.get("settings") or {}).items() if not isinstance(v, dict)}
     fa = (ra.get("metrics") or {}).get("final") or {}

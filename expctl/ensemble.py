@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from expctl.errors import NotFoundError, UsageError
+from expctl.refs import resolve_run
 
 
 # ---------------------------------------------------------------------------- ensemble
@@ -347,7 +348,7 @@ def ensemble(
         raise UsageError(f"--mode {mode!r}: expected logits or probs")
     if len(refs) < 2:
         raise UsageError("an ensemble needs at least two runs")
-    records = [store.resolve(r) for r in refs]
+    records = [resolve_run(store, r) for r in refs]
     ids = [r["id"] for r in records]
     if len(set(ids)) != len(ids):
         raise UsageError("the same run is given twice")
@@ -431,8 +432,8 @@ def ensemble(
 
 def _save_ensemble(cfg, store, records, out_rows, final, sources, extra, weights, mode, name, eval_file):
     """Write the ensemble's run folder (predictions.jsonl, metrics.json/.jsonl, settings.json) and record it."""
-    from expctl.fsutil import write_json
-    from expctl.records import iso, new_run_id
+    from expctl.fsutil import iso, write_json
+    from expctl.records import new_run_id
 
     ids = [r["id"] for r in records]
     run_id = new_run_id()

@@ -375,6 +375,27 @@ def listing(store) -> list[dict[str, Any]]:
     return index.summaries(oids)
 
 
+def summaries(store, refresh_stale: bool = True) -> list[dict[str, Any]]:
+    """Every record as listings read it (no environment, command or checkpoints; ``_commit``
+    set), newest first, through the verified local index; runs whose expctl died finalized."""
+    from expctl.finalize import finalize_stale
+    from expctl.records import is_stale, newest_first_key
+
+    out = listing(store)  # newest first
+    finalized = False
+    if refresh_stale:
+        for i, record in enumerate(out):
+            if record.get("status") == "running" and is_stale(record, store.repo):
+                full = store.full_records([record])
+                if full:
+                    out[i] = summarize(finalize_stale(store, full[0]))
+                    out[i]["_commit"] = store.ref_ids().get(record["id"], record["_commit"])
+                    finalized = True
+    if finalized:
+        out.sort(key=newest_first_key, reverse=True)
+    return out
+
+
 def runs_table(store) -> list[tuple] | None:
     """The cells of every usable record's ``runs`` row, newest first;
     None when a record is running (its liveness must be judged on the whole record)."""

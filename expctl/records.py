@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from expctl import recordschema
-from expctl.errors import NotFoundError, UsageError
+from expctl.errors import NotFoundError
 from expctl.fsutil import atomic_write, crash_point, dumps, write_json
 
 SCHEMA = 1
@@ -47,10 +47,6 @@ def new_run_id(now: float | None = None) -> str:
     rnd = secrets.randbits(30)
     suffix = "".join(_B32[(rnd >> (5 * i)) & 31] for i in range(6))
     return f"{stamp}-{suffix}"
-
-
-def iso(ts: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
 def pid_start_time(pid: int) -> str | None:
@@ -208,7 +204,7 @@ def local_files(run_dir: Path | None, record: dict[str, Any], extra_secrets: Ite
     return files
 
 
-def _newest_first_key(record: dict[str, Any]) -> tuple:
+def newest_first_key(record: dict[str, Any]) -> tuple:
     started_unix = record.get("started_unix")
     if not isinstance(started_unix, (int, float)) or isinstance(started_unix, bool):
         started_unix = 0.0
@@ -414,37 +410,18 @@ class Store:
             records.append(record)
         self._append_cache(to_cache)
         if refresh_stale:
+            from expctl import finalize
+
             for i, record in enumerate(records):
                 if is_stale(record, self.repo):
-                    records[i] = self.finalize_stale(record)
+                    records[i] = finalize.finalize_stale(self, record)
             if any("slurm" in r for r in records):  # runs on Slurm: live state, Slurm's verdicts
-                from expctl import cluster
-
-                records = cluster.refresh(self, records)
-        records.sort(key=_newest_first_key, reverse=True)
+                records = finalize.refresh(self, records)
+        records.sort(key=newest_first_key, reverse=True)
         self._cache = records
         return records
 
     # --------------------------------------------------------------- listings
-    def summaries(self, refresh_stale: bool = True) -> list[dict[str, Any]]:
-        """Every record as listings read it (expctl.recordindex: no environment, command or
-        checkpoints; ``_commit`` set), newest first, through the verified local index."""
-        from expctl import recordindex
-
-        out = recordindex.listing(self)  # newest first
-        finalized = False
-        if refresh_stale:
-            for i, record in enumerate(out):
-                if record.get("status") == "running" and is_stale(record, self.repo):
-                    full = self.full_records([record])
-                    if full:
-                        out[i] = recordindex.summarize(self.finalize_stale(full[0]))
-                        out[i]["_commit"] = self.ref_ids().get(record["id"], record["_commit"])
-                        finalized = True
-        if finalized:
-            out.sort(key=_newest_first_key, reverse=True)
-        return out
-
     def full_records(self, shown: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The whole records of listed summaries (one ``cat-file --batch``), same order."""
         blobs = self.repo.cat_blobs([f"{r['_commit']}:record.json" for r in shown])
@@ -489,8 +466,10 @@ class Store:
             if len(records) >= want or done >= len(names):
                 break
         if refresh_stale:
-            records = [self.finalize_stale(r) if is_stale(r, self.repo) else r for r in records]
-        records.sort(key=_newest_first_key, reverse=True)
+            from expctl.finalize import finalize_stale
+
+            records = [finalize_stale(self, r) if is_stale(r, self.repo) else r for r in records]
+        records.sort(key=newest_first_key, reverse=True)
         return records[:want]
 
     def _parse(
@@ -547,48 +526,6 @@ class Store:
             settings = None
         return settings if isinstance(settings, dict) else dict(record.get("settings") or {})
 
-    def resolve(self, ref: str) -> dict[str, Any]:
-        """A run from an id (or unique prefix), a run name, a tag, a branch, HEAD, or an id's unique suffix."""
-        ref = ref.strip()
-        if not ref:
-            raise UsageError("empty run reference")
-        records = self.all()
-        exact = [r for r in records if r["id"] == ref]
-        if exact:
-            return exact[0]
-        from expctl import strategies  # strategy-aware resolution (tags, branches)
-
-        found = strategies.resolve_ref(self, ref)
-        if found is not None:
-            return found
-        prefix = [r for r in records if r["id"].startswith(ref)]
-        if len(prefix) == 1:
-            return prefix[0]
-        if len(prefix) > 1:
-            raise UsageError(f"run reference {ref!r} is ambiguous: {', '.join(r['id'] for r in prefix[:5])}")
-        named = [r for r in records if r.get("name") == ref]
-        if named:
-            return named[0]
-        suffix = [r for r in records if r["id"].endswith(ref) and len(ref) >= 3]  # `show k6z230`: the random part
-        if len(suffix) == 1:
-            return suffix[0]
-        if len(suffix) > 1:
-            raise UsageError(f"run reference {ref!r} is ambiguous: {', '.join(r['id'] for r in suffix[:5])}")
-        raise NotFoundError(f"no run, tag or branch named {ref!r}")
-
-    # ------------------------------------------------------------- staleness
-    def finalize_stale(self, record: dict[str, Any]) -> dict[str, Any]:
-        """Finish the record of a run whose expctl process died (SIGKILL, power loss)."""
-        from expctl import runner
-
-        try:
-            return runner.finalize_after_death(self, record)
-        except Exception as exc:  # noqa: BLE001 - a listing must never crash on one run
-            self.warnings.append(f"run {record['id']}: could not finalize stale record: {exc}")
-            shown = dict(record)
-            shown["status"] = "interrupted"
-            return shown
-
 
 def open_store(start: str | os.PathLike | None = None):
     """(config, store) of the project containing ``start`` (default: the cwd)."""
@@ -603,7 +540,9 @@ def open_store(start: str | os.PathLike | None = None):
 def read_run_file(ref: str, name: str, root: Path | None = None) -> bytes:
     """The file ``name`` of run ``ref`` (id, tag, branch...), from its folder or from git."""
     cfg, store = open_store(root)
-    record = store.resolve(ref)
+    from expctl.refs import resolve_run
+
+    record = resolve_run(store, ref)
     data = store.read_file(record, name)
     if data is None:
         raise NotFoundError(f"run {record['id']} has no {name}")

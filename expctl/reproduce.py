@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from expctl.errors import NotFoundError, RefusedError
+from expctl.refs import resolve_run
 from expctl.settings import flatten, to_assignments
 
 
@@ -44,7 +45,7 @@ def reproduce(cfg, store, ref: str, tolerance: float = 1e-6, keep: bool = False,
     from expctl.gitlayer import Repo
     from expctl.records import Store
 
-    original = store.resolve(ref)
+    original = resolve_run(store, ref)
     if original.get("status") == "running":
         raise RefusedError(f"run {original['id']} is still running")
     commit = (original.get("code") or {}).get("commit")

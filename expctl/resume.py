@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from expctl.errors import NotFoundError, RefusedError
+from expctl.refs import resolve_run
 from expctl.settings import is_free_form, to_assignments
 
 RESUME_KEY = "resume"
@@ -39,7 +40,7 @@ def plan(cfg, store, ref: str, stage: str | None, assignments: list[str], extra_
     """How to run the continuation of ``ref``; user ``assignments`` / ``stage`` / args win."""
     from expctl.reproduce import _extra_args
 
-    original = store.resolve(ref)
+    original = resolve_run(store, ref)
     if original.get("status") == "running":
         raise RefusedError(f"run {original['id']} is still running; resume it once it has stopped")
     settings = store.given_settings(original)

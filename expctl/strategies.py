@@ -23,6 +23,7 @@ from typing import Any
 
 from expctl.errors import GitError, NotFoundError, RefusedError, UsageError
 from expctl.gitlayer import check_ref_name
+from expctl.refs import resolve_run
 
 EXPLORE_PREFIX = "explore/"
 TAG_RUN_KEY = "expctl-run"
@@ -201,41 +202,6 @@ def find(store, name: str, records: list[dict[str, Any]] | None = None) -> Strat
     for s in collect(store, records=records):
         if s.name == name or (s.kind == "explore" and EXPLORE_PREFIX + s.name == name):
             return s
-    return None
-
-
-def resolve_ref(store, ref: str) -> dict[str, Any] | None:
-    """A run from a tag (its recorded run, else the newest run of its code), an exploration
-    or branch (its best run, else newest), or HEAD (the newest run of the current code)."""
-    repo = store.repo
-    records = store.all()
-    if ref == "HEAD":
-        head = repo.head()
-        tree = repo.tree_of("HEAD") if head else None
-        for r in records:
-            code = r.get("code") or {}
-            if code.get("head") == head or (tree and code.get("tree") == tree):
-                return r
-        return None
-    strategy = find(store, ref)
-    if strategy is not None:
-        if strategy.run:
-            for r in strategy.runs:
-                if r["id"] == strategy.run:
-                    return r
-        best = best_run(strategy.runs)
-        return best or (strategy.runs[0] if strategy.runs else None)
-    if repo.rev_parse(f"refs/tags/{ref}") is not None:
-        commit = repo.rev_parse(f"refs/tags/{ref}^{{commit}}")
-        tree = repo.tree_of(commit) if commit else None
-        for r in records:
-            code = r.get("code") or {}
-            if code.get("commit") == commit or (tree and code.get("tree") == tree):
-                return r
-        return None
-    if repo.rev_parse(f"refs/heads/{ref}") is not None:
-        mine = [r for r in records if (r.get("code") or {}).get("branch") == ref]
-        return best_run(mine) or (mine[0] if mine else None)
     return None
 
 
@@ -428,7 +394,7 @@ def create_tag(
             f"`expctl promote {branch[len(EXPLORE_PREFIX) :]}` (it merges, then tags)"
         )
     if run_ref:
-        record = store.resolve(run_ref)
+        record = resolve_run(store, run_ref)
     else:
         head = repo.head()
         record = next(
@@ -476,7 +442,7 @@ def explore(store, name: str, base: str | None = None) -> dict[str, Any]:
         elif repo.rev_parse(f"refs/heads/{base}") is not None:
             start = repo.rev_parse(f"refs/heads/{base}")
         else:
-            start = (store.resolve(base).get("code") or {}).get("commit")
+            start = (resolve_run(store, base).get("code") or {}).get("commit")
         base_name = base
     else:
         start = repo.head()
@@ -543,7 +509,7 @@ def promote(
     branch = meta["branch"]
     strategy = find(store, meta["name"])
     runs = strategy.runs if strategy else []
-    record = store.resolve(run_ref) if run_ref else best_run([r for r in runs if not check_refusal(r)] or runs)
+    record = resolve_run(store, run_ref) if run_ref else best_run([r for r in runs if not check_refusal(r)] or runs)
     if record is None or record.get("status") != "succeeded":
         raise RefusedError(f"exploration {meta['name']} has no succeeded run to promote; run it first")
     forced = check_refusal(record)

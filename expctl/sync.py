@@ -268,7 +268,9 @@ def pull(store, remote: str) -> str:
 
     apply_tombstones(store)  # a record deleted (here or in another clone) never comes back
     store._cache = None
-    records = store.summaries()  # brings the local records index up to date (only the new records are read)
+    from expctl import recordindex
+
+    records = recordindex.summaries(store)  # brings the local records index up to date (only the new records are read)
     new = len(set(repo.refs(RUNS)) - before)
     summary = f"{new} new run records, {len(records)} in all"
     if reconciled:

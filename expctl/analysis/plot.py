@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from expctl.errors import UsageError
+from expctl.refs import resolve_run
 
 Series = list[tuple[float, float]]  # (step, value), in file order
 
@@ -453,7 +454,7 @@ def run_record(ref: str) -> dict | None:
         from expctl.records import open_store
 
         _, store = open_store()
-        return store.resolve(ref)
+        return resolve_run(store, ref)
     except (ExpctlError, OSError):
         return None
 

@@ -14,6 +14,7 @@ from expctl.output import (
     pick_format,
     render,
 )
+from expctl.refs import resolve_run
 
 
 @click.command("note")
@@ -93,7 +94,7 @@ def rm_cmd(refs, where, checkpoints, dry_run, yes, force, fmt, as_json):
     cfg, store = open_store()
     chosen: dict[str, dict] = {}
     for ref in refs:
-        record = store.resolve(ref)
+        record = resolve_run(store, ref)
         chosen[record["id"]] = record
     if where:
         everything = store.all()

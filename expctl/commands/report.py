@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from expctl.output import message
+from expctl.refs import resolve_run
 
 
 @click.command("report")
@@ -93,7 +94,7 @@ def export_cmd(kind, runs, output):
     from expctl.records import open_store
 
     _, store = open_store()
-    records = list({r["id"]: r for r in (store.resolve(ref) for ref in runs)}.values())
+    records = list({r["id"]: r for r in (resolve_run(store, ref) for ref in runs)}.values())
     if kind == "csv":
         header, rows = export.tidy_rows(store, records)
         text = export.to_csv(header, rows)

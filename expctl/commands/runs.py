@@ -22,6 +22,7 @@ from expctl.output import (
     split_columns,
     table_options,
 )
+from expctl.refs import resolve_run
 
 
 def _row(record: dict[str, Any]) -> dict[str, Any]:
@@ -101,7 +102,9 @@ def runs_cmd(stage, status, strategy, where, since, sort, limit, columns, drop, 
         and _runs_table(store, fmt)
     ):
         return  # every run, from the local index's ready-made rows
-    everything = newest if newest is not None else store.summaries()
+    from expctl import recordindex
+
+    everything = newest if newest is not None else recordindex.summaries(store)
     filt.check(everything, declared=_declared(cfg))
     records = filter_records(everything, stage=stage, status=status)
     if strategy:
@@ -264,7 +267,7 @@ def show_cmd(ref, fmt, as_json):
     from expctl.records import open_store
 
     _, store = open_store()
-    record = store.resolve(ref)
+    record = resolve_run(store, ref)
     data = show_payload(store, record)
     for w in store.warnings:
         message(f"expctl: warning: {w}")
@@ -392,7 +395,7 @@ def log_cmd(ref, tail, follow):
     from expctl.records import open_store
 
     _, store = open_store()
-    record = store.resolve(ref)
+    record = resolve_run(store, ref)
     if follow and record.get("status") == "running":
         from expctl.follow import follow_log
 
