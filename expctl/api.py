@@ -24,10 +24,10 @@ from typing import Any
 __all__ = ["runs", "compare", "to_frame"]
 
 
-def _store(path: str | os.PathLike | None):
-    from expctl.records import open_store
+def _project(path: str | os.PathLike | None):
+    from expctl.project import Project
 
-    return open_store(path)
+    return Project.open(path)
 
 
 def _want_frame(frame: bool | None) -> bool:
@@ -54,7 +54,8 @@ def runs(
     from expctl.commands.runs import _clean, _declared
     from expctl.records import filter_records
 
-    cfg, store = _store(path)
+    project = _project(path)
+    cfg, store = project.config, project.store
     everything = store.all()
     filt = filters.Filter(tuple(where), since).check(everything, declared=_declared(cfg))
     records = filt.apply(filter_records(everything, stage=stage, status=status))
@@ -79,7 +80,8 @@ def compare(
     ``settings`` and ``metrics``."""
     from expctl import compare as compare_mod
 
-    cfg, store = _store(path)
+    project = _project(path)
+    cfg, store = project.config, project.store
     rows, ctx = compare_mod.build(store, cfg, tuple(refs), runs_mode=runs, stage=stage, where=tuple(where))
     _, _, _, json_rows = compare_mod.table(rows, ctx, "json", None, sort, None)
     return to_frame(json_rows) if _want_frame(frame) else json_rows

@@ -323,7 +323,7 @@ def job_finish(root: Path, run_id: str, returncode: int, signal_name: str) -> No
             final = runner.finalize(cfg, store, record, returncode=returncode, signals=signals)
             break
         except GitError:  # the ref moved under us (a listing settled it): read it again
-            store._cache = None
+            store.invalidate()
             record = _own(store, run_id)
             if record.get("status") in FINAL:
                 final = record
@@ -410,7 +410,7 @@ def wait(store: Store, ref: str, timeout: float | None = None, poll: float = 1.0
     """Block until every run of RUN|SWEEP has its final record (Slurm's verdict included)."""
     deadline = None if timeout is None else time.time() + timeout
     while True:
-        store._cache = None
+        store.invalidate()
         _, runs = select(store, ref)
         if not any(pending(r) or r.get("status") in ("queued", "running") for r in runs):
             return runs

@@ -221,6 +221,11 @@ class Store:
         self.extra_secrets: list[str] = []  # secrets seen in this run's arguments (masked in git)
         self._cache: list[dict[str, Any]] | None = None
 
+    def invalidate(self) -> None:
+        """Forget the records read so far: the next read sees what other processes (a run,
+        a sweep's runs, ``pull``, ``rm``) or other code paths wrote to git since."""
+        self._cache = None
+
     def run_dir(self, run_id: str) -> Path:
         return self.root / "runs" / run_id
 
@@ -257,7 +262,7 @@ class Store:
             self._append_cache([(commit, files["record.json"])])
         if mirror and run_dir.is_dir():
             write_json(run_dir / "record.json", record)
-        self._cache = None
+        self.invalidate()
         return commit
 
     def save_many(
@@ -280,7 +285,7 @@ class Store:
                 cache.append((commit, files["record.json"]))
         self.repo.git("update-ref", "--stdin", input="".join(lines).encode())
         self._append_cache(cache)
-        self._cache = None
+        self.invalidate()
 
     def maintain(self, loose_limit: int = 256) -> None:
         """Keep listings fast as records pile up: pack loose run refs past ``loose_limit``
@@ -525,28 +530,6 @@ class Store:
         except ValueError:
             settings = None
         return settings if isinstance(settings, dict) else dict(record.get("settings") or {})
-
-
-def open_store(start: str | os.PathLike | None = None):
-    """(config, store) of the project containing ``start`` (default: the cwd)."""
-    from expctl import config as config_mod
-    from expctl.gitlayer import Repo
-
-    cfg = config_mod.load(start=start)
-    repo = Repo.open(cfg.root)
-    return cfg, Store(repo, cfg.root)
-
-
-def read_run_file(ref: str, name: str, root: Path | None = None) -> bytes:
-    """The file ``name`` of run ``ref`` (id, tag, branch...), from its folder or from git."""
-    cfg, store = open_store(root)
-    from expctl.refs import resolve_run
-
-    record = resolve_run(store, ref)
-    data = store.read_file(record, name)
-    if data is None:
-        raise NotFoundError(f"run {record['id']} has no {name}")
-    return data
 
 
 def filter_records(

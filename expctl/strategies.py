@@ -419,7 +419,7 @@ def create_tag(
         raise RefusedError(f"tag {name!r} exists; use --force to move it")
     args = ["tag", "-a", "-F", "-", *(["-f"] if force else []), name, commit]
     repo.git(*args, input=tag_message(name, record, note, forced).encode(), env=_ident_env(repo))
-    store._cache = None
+    store.invalidate()
     return record, commit
 
 
@@ -570,7 +570,7 @@ def promote(
         }
     )
     save_exploration(repo, meta)
-    store._cache = None
+    store.invalidate()
     return {"meta": meta, "record": record, "merge": merged, "tag": tag}
 
 

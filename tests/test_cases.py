@@ -99,18 +99,29 @@ def test_missing_sources(tmp_path):
         load_cases(str(tmp_path / "blank.jsonl"))
 
 
-def test_run_ref_goes_through_records(monkeypatch, cls_file):
-    import expctl.records
+def test_run_ref_goes_through_records(repo, monkeypatch, cls_file):
+    """A run reference (here a tag) is looked up in a real project's records; the predictions
+    come from git once the run folder is gone."""
+    import json
+    import shutil
 
-    calls = []
+    from expctl.project import Project
+    from tests.conftest import commit_project, run_expctl
 
-    def fake(ref, name, root=None):
-        calls.append((ref, name))
-        return cls_file.read_bytes()
-
-    monkeypatch.setattr(expctl.records, "read_run_file", fake)
+    (repo / "preds.jsonl").write_bytes(cls_file.read_bytes())
+    program = (
+        "import os, shutil\n"
+        "here = os.path.dirname(os.path.abspath(__file__))\n"
+        "shutil.copy(os.path.join(here, 'preds.jsonl'), os.path.join(os.environ['EXPCTL_RUN_DIR'], 'predictions.jsonl'))\n"
+    )
+    commit_project(repo, program, '[project]\nname = "p"\ncommand = "python3 train.py"\n')
+    run_expctl(repo, "run", check=True)
+    run_id = json.loads(run_expctl(repo, "show", "--json", check=True).stdout)["id"]
+    run_expctl(repo, "tag", "best-rdrop", run_id, check=True)
+    shutil.rmtree(repo / "runs")
+    monkeypatch.chdir(repo)
+    assert Project.open().resolve("best-rdrop")["id"] == run_id
     r = load_cases("best-rdrop")
-    assert calls == [("best-rdrop", "predictions.jsonl")]
     assert r.source == "best-rdrop:predictions.jsonl" and r.n == 9
 
 

@@ -262,19 +262,25 @@ def test_png_without_or_with_matplotlib(tmp_path, expctl):
         assert proc.returncode == 0 and (tmp_path / "c.png").stat().st_size > 0
 
 
-def test_run_ref_goes_through_records(monkeypatch):
-    import expctl.records
+def test_run_ref_goes_through_records(repo, monkeypatch):
+    """A run reference (here an exploration) is looked up in a real project's records; the
+    curve comes from git once the run folder is gone."""
+    import shutil
+
     from expctl.analysis.plot import load_curves
+    from expctl.project import Project
+    from tests.conftest import commit_project, run_expctl
 
-    calls = []
-
-    def fake(ref, name, root=None):
-        calls.append((ref, name))
-        return lines([{"step": 1, "train_loss": 2.0}, {"step": 2, "train_loss": 1.0}]).encode()
-
-    monkeypatch.setattr(expctl.records, "read_run_file", fake)
+    events = [{"step": 1, "train_loss": 2.0}, {"step": 2, "train_loss": 1.0}]
+    program = f"import os\nwith open(os.environ['EXPCTL_METRICS'], 'a') as fh:\n    fh.write({lines(events)!r})\n"
+    commit_project(repo, program, '[project]\nname = "p"\ncommand = "python3 train.py"\n')
+    run_expctl(repo, "explore", "rdrop", check=True)
+    run_expctl(repo, "run", check=True)
+    run_id = json.loads(run_expctl(repo, "show", "--json", check=True).stdout)["id"]
+    shutil.rmtree(repo / "runs")
+    monkeypatch.chdir(repo)
+    assert Project.open().resolve("explore/rdrop")["id"] == run_id
     c = load_curves("explore/rdrop")
-    assert calls == [("explore/rdrop", "metrics.jsonl")]
     assert c.name == "explore/rdrop" and c.series["train_loss"] == [(1.0, 2.0), (2.0, 1.0)]
 
 

@@ -248,9 +248,11 @@ def load_groups(refs: Sequence[str]) -> tuple[list[Curves], list[CurveGroup]]:
     from expctl.errors import ExpctlError, NotFoundError
 
     try:
-        from expctl.records import open_store
+        from expctl.project import Project
 
-        cfg, store = open_store()
+        project = Project.open()
+
+        cfg, store = project.config, project.store
     except (ExpctlError, OSError):  # outside a project: files and folders only
         store = None
     curves: list[Curves] = []

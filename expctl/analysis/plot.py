@@ -451,9 +451,9 @@ def run_record(ref: str) -> dict | None:
         return record if isinstance(record, dict) and record.get("id") else None
     try:
         from expctl.errors import ExpctlError
-        from expctl.records import open_store
+        from expctl.project import Project
 
-        _, store = open_store()
+        store = Project.open().store
         return resolve_run(store, ref)
     except (ExpctlError, OSError):
         return None

@@ -56,9 +56,9 @@ def cancel_cmd(ref):
     submission). Runs that were running are recorded interrupted with Slurm's reason
     (CANCELLED); runs that never started, too."""
     from expctl import cluster
-    from expctl.records import open_store
+    from expctl.project import Project
 
-    _, store = open_store()
+    store = Project.open().store
     runs = cluster.cancel(store, ref)
     message(
         f"expctl: cancelled {len(runs)} run(s): "
@@ -77,9 +77,11 @@ def wait_cmd(ref, timeout, fmt, as_json):
     Exit status 0 when all succeeded, 1 otherwise."""
     from expctl import cluster, sweep
     from expctl.commands.runs import _row
-    from expctl.records import open_store
+    from expctl.project import Project
 
-    cfg, store = open_store()
+    project = Project.open()
+
+    cfg, store = project.config, project.store
     runs = cluster.wait(store, ref, timeout=timeout)
     fmt = pick_format(fmt, as_json)
     rows = [_row(r) for r in runs]

@@ -35,9 +35,9 @@ def note_cmd(ref, text, edit):
       expctl note base
     """
     from expctl import notes
-    from expctl.records import open_store
+    from expctl.project import Project
 
-    _, store = open_store()
+    store = Project.open().store
     key, what = notes.key_of(store, ref)
     current = notes.get(store.repo, key)
     if edit:
@@ -87,11 +87,12 @@ def rm_cmd(refs, where, checkpoints, dry_run, yes, force, fmt, as_json):
     """
     from expctl import filters, removal
     from expctl.ckptgc import human
-    from expctl.records import open_store
+    from expctl.project import Project
 
     if not refs and not where:
         raise UsageError("name the runs to delete (RUN... or --where COND)")
-    cfg, store = open_store()
+    project = Project.open()
+    cfg, store = project.config, project.store
     chosen: dict[str, dict] = {}
     for ref in refs:
         record = resolve_run(store, ref)
@@ -146,9 +147,9 @@ def gc_cmd(checkpoints, yes):
     With --checkpoints: show what deleting the checkpoints of unreferenced runs would free
     (a dry run); add --yes to delete them.
     """
-    from expctl.records import open_store
+    from expctl.project import Project
 
-    _, store = open_store()
+    store = Project.open().store
     if checkpoints:
         _gc_checkpoints(store, yes)
         return

@@ -55,7 +55,7 @@ def run_cmd(stage, assignments, name, force, quiet, resume_ref, seeds, meta, on,
     program gets the old run's folder in $EXPCTL_RESUME_DIR).
     """
     from expctl import runner
-    from expctl.records import open_store
+    from expctl.project import Project
 
     extra_record = None
     if meta:
@@ -65,7 +65,8 @@ def run_cmd(stage, assignments, name, force, quiet, resume_ref, seeds, meta, on,
             raise ExpctlError(f"--meta is not valid JSON: {exc}") from exc
         if not isinstance(extra_record, dict) or set(extra_record) & {"id", "status", "settings", "code", "metrics"}:
             raise ExpctlError("--meta must be a JSON object that does not replace record fields")
-    cfg, store = open_store()
+    project = Project.open()
+    cfg, store = project.config, project.store
     if name and not resume_ref:
         from expctl.hints import check_name_free
 
@@ -183,9 +184,11 @@ def reproduce_cmd(ref, tolerance, keep, fmt, as_json):
     """Rerun RUN (or the run behind a TAG) from its exact code in a separate git worktree,
     with identical settings, and report the metric deltas."""
     from expctl import reproduce
-    from expctl.records import open_store
+    from expctl.project import Project
 
-    cfg, store = open_store()
+    project = Project.open()
+
+    cfg, store = project.config, project.store
     with stdout_to_stderr(pick_format(fmt, as_json) != "table"):  # the rerun's output goes to stderr
         out = reproduce.reproduce(cfg, store, ref, tolerance=tolerance, keep=keep)
     if pick_format(fmt, as_json) == "json":

@@ -85,9 +85,12 @@ def runs_cmd(stage, status, strategy, where, since, sort, limit, columns, drop, 
 
     csv and tsv have one column per final metric (numbers only)."""
     from expctl import filters
-    from expctl.records import filter_records, open_store
+    from expctl.project import Project
+    from expctl.records import filter_records
 
-    cfg, store = open_store()
+    project = Project.open()
+
+    cfg, store = project.config, project.store
     filt = filters.Filter(where, since)
     newest = None
     fmt = pick_format(fmt, as_json)
@@ -264,9 +267,9 @@ def show_cmd(ref, fmt, as_json):
     REF is a run id (or a unique prefix, or the random suffix: k6z230), a run name, a tag, a
     branch, or HEAD.
     """
-    from expctl.records import open_store
+    from expctl.project import Project
 
-    _, store = open_store()
+    store = Project.open().store
     record = resolve_run(store, ref)
     data = show_payload(store, record)
     for w in store.warnings:
@@ -392,15 +395,15 @@ def log_cmd(ref, tail, follow):
       expctl log k6z230 -n 50
       expctl log -f              # follow a run that is running
     """
-    from expctl.records import open_store
+    from expctl.project import Project
 
-    _, store = open_store()
+    store = Project.open().store
     record = resolve_run(store, ref)
     if follow and record.get("status") == "running":
         from expctl.follow import follow_log
 
         def still_running() -> bool:
-            store._cache = None
+            store.invalidate()
             return store.get(record["id"]).get("status") == "running"
 
         follow_log(store.run_dir(record["id"]), tail, still_running=still_running)

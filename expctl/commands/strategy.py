@@ -16,10 +16,10 @@ from expctl.output import (
 )
 
 
-def _store():
-    from expctl.records import open_store
+def _project():
+    from expctl.project import Project
 
-    return open_store()
+    return Project.open()
 
 
 @click.command("tag")
@@ -38,7 +38,7 @@ def tag_cmd(name, run, force, note):
     """
     from expctl import strategies
 
-    _, store = _store()
+    store = _project().store
     record, commit = strategies.create_tag(store, name, run, force=force, note=note)
     forced = strategies.check_refusal(record)
     if forced:
@@ -59,7 +59,7 @@ def explore_cmd(name, base):
     """Branch explore/NAME off a strategy and switch to it."""
     from expctl import strategies
 
-    _, store = _store()
+    store = _project().store
     meta = strategies.explore(store, name, base)
     message(
         f"expctl: on branch {meta['branch']} (from {meta['base']}); runs here belong to exploration {name}. "
@@ -84,7 +84,7 @@ def promote_cmd(name, tag, run, force):
     """
     from expctl import strategies
 
-    _, store = _store()
+    store = _project().store
     out = strategies.promote(store, name, tag=tag, run_ref=run, force=force)
     rec = out["record"]
     pm = rec.get("primary_metric")
@@ -102,7 +102,7 @@ def abandon_cmd(name, why):
     """Record that exploration NAME did not work, and why; its branch is kept."""
     from expctl import strategies
 
-    _, store = _store()
+    store = _project().store
     out = strategies.abandon(store, name, why)
     message(
         f"expctl: exploration {name} abandoned ({why}); branch {out['meta']['branch']} kept"
@@ -116,7 +116,8 @@ def strategies_cmd(fmt, as_json):
     """The main line (tags in order) and explorations, with status and best primary metric."""
     from expctl import strategies
 
-    cfg, store = _store()
+    project = _project()
+    cfg, store = project.config, project.store
     rows = []
     for s in strategies.collect(store, cfg):
         group = strategies.best_group(s.runs, cfg.primary_metric, cfg.direction, list(cfg.stages))
