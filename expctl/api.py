@@ -21,6 +21,8 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
+from expctl.record import Record
+
 __all__ = ["runs", "compare", "to_frame"]
 
 
@@ -98,7 +100,7 @@ def to_frame(records: list[dict[str, Any]]):
     flat_rows = []
     for r in records:
         code = r.get("code") or {}
-        final = (r.get("metrics") or {}).get("final") if "final" in (r.get("metrics") or {}) else r.get("metrics")
+        final = Record(r).metrics.get("final") if "final" in Record(r).metrics else r.get("metrics")
         row: dict[str, Any] = {}
         for key, value in r.items():
             if key in ("settings", "metrics", "code", "env", "check", "checkpoints", "data", "data_inputs"):
@@ -109,7 +111,7 @@ def to_frame(records: list[dict[str, Any]]):
         if code:
             row["branch"] = code.get("branch")
             row["commit"] = code.get("commit")
-        for key, value in flatten(r.get("settings") or {}).items():
+        for key, value in flatten(Record(r).settings).items():
             if not isinstance(value, dict):
                 row[f"settings.{key}"] = value if not isinstance(value, list) else tuple(value)
         for key, value in (final or {}).items():

@@ -34,6 +34,7 @@ from typing import Any
 from expctl.errors import ExpctlError, GitError, NotFoundError, RefusedError, UsageError
 from expctl.finalize import FINAL, pending
 from expctl.fsutil import atomic_write, iso, write_json
+from expctl.record import Record
 from expctl.records import Store, new_run_id
 from expctl.refs import resolve_run
 
@@ -142,30 +143,22 @@ def submit(
         job_argv = slurm.launch_argv(argv) if cs.tasks > 1 else argv
         runs.append({"id": run_id, "argv": job_argv, "env": env, "secrets": secrets})
         records.append(
-            {
-                "schema": 1,
-                "id": run_id,
-                "name": spec.name,
-                "stage": spec.stage,
-                "status": "queued",
-                "submitted": iso(t0),
-                "started": iso(t0),
-                "started_unix": round(t0, 6),
-                "ended": None,
-                "duration_s": None,
-                "exit_code": None,
-                "command": masked,
-                "settings": envinfo.mask_mapping(settings),
-                "code": code,
-                "data": runner.data_fingerprints(cfg, settings),
-                "env": {"host": None, "python": None, "packages": {}, "gpus": [], "world_size": cs.tasks},
-                "metrics": {"final": {}, "best": {}, "events": 0},
-                "primary_metric": cfg.primary_metric,
-                "direction": cfg.direction,
-                "check": None,
-                "checkpoints": None,
+            Record.new(
+                run_id,
+                name=spec.name,
+                stage=spec.stage,
+                status="queued",
+                started=t0,
+                submitted=True,
+                command=masked,
+                settings=envinfo.mask_mapping(settings),
+                code=code,
+                data=runner.data_fingerprints(cfg, settings),
+                env={"host": None, "python": None, "packages": {}, "gpus": [], "world_size": cs.tasks},
+                primary_metric=cfg.primary_metric,
+                direction=cfg.direction,
                 **spec.extra_record,
-            }
+            ).raw
         )
     first = store.run_dir(runs[0]["id"])
     script_path = first / "sbatch.sh"
@@ -250,7 +243,7 @@ def job_start(root: Path, run_id: str) -> None:
     record = _own(store, run_id)
     run_dir = store.run_dir(run_id)
     now = time.time()
-    slurm_info = dict(record.get("slurm") or {})
+    slurm_info = dict(Record(record).slurm)
     slurm_info.update(
         {"raw_job_id": os.environ.get("SLURM_JOB_ID"), "node": socket.gethostname(), "state": "RUNNING", "reason": None}
     )

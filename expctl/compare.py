@@ -22,6 +22,7 @@ from expctl import strategies as strat
 from expctl.cluster import status_text
 from expctl.errors import NotFoundError, UsageError
 from expctl.output import fmt_value
+from expctl.record import Record
 from expctl.refs import resolve_run
 from expctl.settings import flatten
 
@@ -149,7 +150,7 @@ def build(
                 if s is not None:
                     pending.append((s.name, s.kind, s.status, s.name, note_of(s), filt.apply(s.runs), None))
                     continue
-                branch_runs = [r for r in everything if (r.get("code") or {}).get("branch") == ref]
+                branch_runs = [r for r in everything if Record(r).branch == ref]
                 if branch_runs and ref != "HEAD":
                     pending.append((ref, "branch", "", ref, "", filt.apply(branch_runs), None))
                     continue
@@ -332,8 +333,8 @@ def table(
     visible, json_rows, styles = [], [], {}
     for i, row in enumerate(rows):
         rec = row.record
-        final = (rec.get("metrics") or {}).get("final") or {}
-        flat = flatten(rec.get("settings") or {})
+        final = Record(rec).final
+        flat = flatten(Record(rec).settings)
         g = row.group
         value = value_text(g)
         if i == best and fmt not in ("json", *MACHINE_FORMATS):
@@ -444,11 +445,11 @@ def sort_rows(rows: list[Row], key: str, ctx: dict[str, Any]) -> list[Row]:
         elif key == "delta":
             v = row.delta
         else:
-            flat = flatten(rec.get("settings") or {})
+            flat = flatten(Record(rec).settings)
             if key in flat:  # a name that is both a setting and a metric means the setting
                 v = flat[key]
             else:
-                v = row.group.metric_means.get(key, ((rec.get("metrics") or {}).get("final") or {}).get(key))
+                v = row.group.metric_means.get(key, Record(rec).final.get(key))
         return v
 
     present = [r for r in rows if value(r) is not None]

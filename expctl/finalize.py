@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from expctl import runmetrics as metrics_mod
 from expctl.errors import ExpctlError
 from expctl.fsutil import iso, read_json
+from expctl.record import Record
 from expctl.settings import flatten
 
 if TYPE_CHECKING:
@@ -149,7 +150,7 @@ def finalize(
         record["inferred"] = True
     curve = "".join(_event_line(e) for e in collected.events).encode()
     extra = {"metrics.jsonl": curve} if len(curve) <= 8 * 1024 * 1024 else {}
-    store.save(record, (record.get("code") or {}).get("commit"), extra=extra)
+    store.save(record, Record(record).commit, extra=extra)
     store.maintain()
     return record
 
@@ -167,7 +168,7 @@ def _merge_resolved_settings(record: dict[str, Any], run_dir: Path) -> None:
     from expctl.envinfo import mask_mapping
     from expctl.settings import unflatten
 
-    flat = flatten(record.get("settings") or {})
+    flat = flatten(Record(record).settings)
     requested = {}
     for key, value in flatten(resolved).items():
         if isinstance(value, (dict, list)) or not isinstance(key, str):
@@ -288,7 +289,7 @@ def settle(store: Store, record: dict[str, Any], verdicts: dict[str, tuple[str, 
         record["reason"] = reason
     if record.get("check") and record["status"] != "succeeded":
         record["check"] = {**record["check"], "passed": False}
-    store.save(record, (record.get("code") or {}).get("commit"))
+    store.save(record, Record(record).commit)
     return record
 
 

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from expctl.errors import ConfigError, NotFoundError, UsageError
+from expctl.record import Record
 
 FOLD_KEYS = ("num_folds", "fold")
 
@@ -107,16 +108,12 @@ def kfold_summary(runs: list[dict[str, Any]], metric: str | None) -> dict[str, A
     if metric:
         names.append(metric)
     for r in ok:
-        for key in (r.get("metrics") or {}).get("final") or {}:
+        for key in Record(r).final:
             if key.startswith("eval_") and key not in names and key != "eval_samples":
                 names.append(key)
     stats = {}
     for name in names:
-        values = [
-            float(v)
-            for v in (((r.get("metrics") or {}).get("final") or {}).get(name) for r in ok)
-            if isinstance(v, (int, float))
-        ]
+        values = [float(v) for v in (Record(r).final.get(name) for r in ok) if isinstance(v, (int, float))]
         mean, std = mean_std(values)
         stats[name] = {"mean": mean, "std": std, "n": len(values)}
     k = runs[0]["group"].get("k") if runs else None
@@ -133,7 +130,7 @@ def kfold_summary(runs: list[dict[str, Any]], metric: str | None) -> dict[str, A
                 "fold": r["group"].get("fold"),
                 "run": r["id"],
                 "status": r.get("status"),
-                "values": {n: ((r.get("metrics") or {}).get("final") or {}).get(n) for n in names},
+                "values": {n: Record(r).final.get(n) for n in names},
             }
             for r in runs
         ],

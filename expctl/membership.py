@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from expctl.record import Record
 from expctl.settings import flatten
 
 
@@ -98,7 +99,7 @@ def flat_items(tree: Any, prefix: str = "", out: dict[str, Any] | None = None) -
 
 def _config_key(record: Mapping[str, Any], stages: StageValues) -> str:
     stage = record.get("stage")
-    flat = flat_items(record.get("settings") or {})
+    flat = flat_items(Record(record).settings)
     requested = record.get("settings_requested")
     if isinstance(requested, dict):  # what was asked for (batch_size=auto), not what the machine resolved
         flat.update({k: v for k, v in requested.items() if k in flat})

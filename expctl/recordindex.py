@@ -40,6 +40,7 @@ from typing import Any
 
 from expctl.fsutil import atomic_write
 from expctl.output import fmt_value, safe_text
+from expctl.record import Record
 
 FILE = "index.v1"
 MAGIC = b"expctl-index"
@@ -76,7 +77,7 @@ def runs_row(record: dict[str, Any]) -> dict[str, Any]:
     from expctl.cluster import status_text
 
     pm = record.get("primary_metric")
-    final = (record.get("metrics") or {}).get("final") or {}
+    final = Record(record).final
     check = record.get("check") or {}
     code = record.get("code") or {}
     commit = code.get("commit") or ""

@@ -29,8 +29,8 @@ from typing import Any
 from expctl import recordschema
 from expctl.errors import NotFoundError
 from expctl.fsutil import atomic_write, crash_point, dumps, write_json
+from expctl.record import Record
 
-SCHEMA = 1
 REF_PREFIX = "refs/expctl/runs/"
 STATUSES = ("queued", "running", "succeeded", "failed", "interrupted")
 _B32 = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
@@ -513,7 +513,7 @@ class Store:
             data = path.read_bytes()
             # the folder's metrics.jsonl holds only what the program wrote; the record's curve also
             # has the events the log regexes found (a print-only program): take it when it has more
-            if not (name == "metrics.jsonl" and data.count(b"\n") < ((record.get("metrics") or {}).get("events") or 0)):
+            if not (name == "metrics.jsonl" and data.count(b"\n") < (Record(record).metrics.get("events") or 0)):
                 return data
         except OSError:
             pass
@@ -529,7 +529,7 @@ class Store:
             settings = json.loads(blob) if blob else None
         except ValueError:
             settings = None
-        return settings if isinstance(settings, dict) else dict(record.get("settings") or {})
+        return settings if isinstance(settings, dict) else dict(Record(record).settings)
 
 
 def filter_records(
@@ -541,7 +541,7 @@ def filter_records(
             continue
         if status and r.get("status") != status:
             continue
-        if strategy and strategy not in (r.get("strategy"), (r.get("code") or {}).get("branch")):
+        if strategy and strategy not in (r.get("strategy"), Record(r).branch):
             continue
         out.append(r)
     return out

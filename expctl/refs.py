@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from expctl.errors import NotFoundError, UsageError
+from expctl.record import Record
 
 
 def resolve_run(store, ref: str) -> dict[str, Any]:
@@ -74,6 +75,6 @@ def _by_strategy(store, ref: str) -> dict[str, Any] | None:
                 return r
         return None
     if repo.rev_parse(f"refs/heads/{ref}") is not None:
-        mine = [r for r in records if (r.get("code") or {}).get("branch") == ref]
+        mine = [r for r in records if Record(r).branch == ref]
         return best_run(mine) or (mine[0] if mine else None)
     return None

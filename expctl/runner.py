@@ -25,7 +25,8 @@ from typing import Any
 from expctl.config import Config
 from expctl.errors import ConfigError, ExitCode, ExpctlError, GitError, NotFoundError, RefusedError, UsageError
 from expctl.finalize import finalize
-from expctl.fsutil import CRASH_ENV, atomic_write, crash_point, iso, write_json
+from expctl.fsutil import CRASH_ENV, atomic_write, crash_point, write_json
+from expctl.record import Record
 from expctl.records import Store, new_run_id, pid_start_time, process_identity
 from expctl.settings import flatten, resolve
 
@@ -183,11 +184,7 @@ def _log(msg: str) -> None:
 
 def full_ready(store: Store, stage_required: str, tree: str | None) -> bool:
     for record in store.all():
-        if (
-            record.get("stage") == stage_required
-            and (record.get("check") or {}).get("passed")
-            and (record.get("code") or {}).get("tree") == tree
-        ):
+        if record.get("stage") == stage_required and Record(record).check.get("passed") and Record(record).tree == tree:
             return True
     return False
 
@@ -306,40 +303,32 @@ def execute(
     except OSError as exc:
         raise _storage_error(f"could not write the files of run {run_id}", exc) from exc
 
-    record: dict[str, Any] = {
-        "schema": 1,
-        "id": run_id,
-        "name": name,
-        "stage": stage,
-        "status": "running",
-        "started": iso(t0),
-        "started_unix": round(t0, 6),  # orders runs started within the same second
-        "ended": None,
-        "duration_s": None,
-        "exit_code": None,
-        "command": masked_argv,
-        "settings": envinfo.mask_mapping(settings, secrets),
-        "code": code,
-        "data": {**data_fingerprints(cfg, settings), **(staged.fingerprints if staged else {})},
-        "env": {
+    record = Record.new(
+        run_id,
+        name=name,
+        stage=stage,
+        status="running",
+        started=t0,  # started_unix orders runs started within the same second
+        command=masked_argv,
+        settings=envinfo.mask_mapping(settings, secrets),
+        code=code,
+        data={**data_fingerprints(cfg, settings), **(staged.fingerprints if staged else {})},
+        env={
             "host": env["host"],
             "python": env["python"],
             "packages": env["packages"],
             "gpus": [g["name"] for g in env["gpus"]],
             "world_size": _world_size(argv),
         },
-        "metrics": {"final": {}, "best": {}, "events": 0},
-        "primary_metric": cfg.primary_metric,
-        "direction": cfg.direction,
-        "check": None,
-        "checkpoints": None,
-        "process": {
+        primary_metric=cfg.primary_metric,
+        direction=cfg.direction,
+        process={
             "host": socket.gethostname(),
             "pid": os.getpid(),
             "start": pid_start_time(os.getpid()),
             **process_identity(repo),
         },
-    }
+    ).raw
     if staged:
         record["data_inputs"] = staged.record
     if extra_record:
@@ -523,7 +512,7 @@ def summary_line(record: dict[str, Any]) -> str:
     if record.get("duration_s") is not None:
         parts[0] += f" in {record['duration_s']:.1f}s"
     pm = record.get("primary_metric")
-    final = (record.get("metrics") or {}).get("final") or {}
+    final = Record(record).final
     if pm and pm in final:
         parts.append(f"{pm}={final[pm]:.4g}")
     check = record.get("check")

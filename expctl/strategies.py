@@ -23,6 +23,7 @@ from typing import Any
 
 from expctl.errors import GitError, NotFoundError, RefusedError, UsageError
 from expctl.gitlayer import check_ref_name
+from expctl.record import Record
 from expctl.refs import resolve_run
 
 EXPLORE_PREFIX = "explore/"
@@ -82,10 +83,10 @@ def check_refusal(record: dict[str, Any]) -> str | None:
 def tag_message(name: str, record: dict[str, Any], note: str = "", forced: str | None = None) -> str:
     from expctl.settings import flatten
 
-    final = (record.get("metrics") or {}).get("final") or {}
+    final = Record(record).final
     pm = record.get("primary_metric")
     headline = {k: v for k, v in final.items() if k == pm or k.startswith("eval_")} or dict(final)
-    settings = {k: v for k, v in flatten(record.get("settings") or {}).items() if not isinstance(v, dict)}
+    settings = {k: v for k, v in flatten(Record(record).settings).items() if not isinstance(v, dict)}
     lines = [f"Strategy {name}", ""]
     if note:
         lines += [note, ""]
@@ -210,7 +211,7 @@ def primary_value(record: dict[str, Any], metric: str | None = None) -> float | 
     metric = metric or record.get("primary_metric")
     if not metric:
         return None
-    value = ((record.get("metrics") or {}).get("final") or {}).get(metric)
+    value = Record(record).final.get(metric)
     if isinstance(value, (int, float)) and math.isfinite(value):
         return float(value)
     return None
@@ -226,7 +227,7 @@ def settings_key(record: dict[str, Any]) -> str:
     commit = record.get("_commit")  # a record commit names one version of a record: memoise by it
     if commit and commit in _SETTINGS_KEYS:
         return _SETTINGS_KEYS[commit]
-    flat = membership.flat_items(record.get("settings") or {})
+    flat = membership.flat_items(Record(record).settings)
     key = repr([(k, flat[k]) for k in sorted(flat) if k.rsplit(".", 1)[-1] != "seed"])
     if commit:
         _SETTINGS_KEYS[commit] = key
@@ -292,7 +293,7 @@ def make_group(members: list[dict[str, Any]], metric: str | None) -> Group:
     mean, std = _mean_std(values)
     sums: dict[str, list[float]] = {}
     for r in distinct:
-        for k, v in ((r.get("metrics") or {}).get("final") or {}).items():
+        for k, v in Record(r).final.items():
             if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
                 sums.setdefault(k, []).append(float(v))
     means = {k: sum(vs) / len(vs) for k, vs in sums.items()}
@@ -398,7 +399,7 @@ def create_tag(
     else:
         head = repo.head()
         record = next(
-            (r for r in store.all() if r.get("status") == "succeeded" and (r.get("code") or {}).get("head") == head),
+            (r for r in store.all() if r.get("status") == "succeeded" and Record(r).head == head),
             None,
         )
         if record is None:
@@ -411,7 +412,7 @@ def create_tag(
             f"run {record['id']} cannot define strategy {name!r}: {forced}; "
             f"fix it, or tag anyway with --force (recorded in the tag)"
         )
-    commit = (record.get("code") or {}).get("commit")
+    commit = Record(record).commit
     if not commit:
         raise RefusedError(f"run {record['id']} has no recorded code commit")
     exists = repo.rev_parse(f"refs/tags/{name}") is not None

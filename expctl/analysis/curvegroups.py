@@ -148,13 +148,14 @@ def is_sparse(points: int) -> bool:
 
 # --------------------------------------------------------------------- grouping
 def _plain_settings(record: dict[str, Any] | None) -> dict[str, Any]:
+    from expctl.record import Record
     from expctl.settings import flatten
 
     if not record:
         return {}
     return {
         k: v
-        for k, v in flatten(record.get("settings") or {}).items()
+        for k, v in flatten(Record(record).settings).items()
         if not isinstance(v, dict) and k.rsplit(".", 1)[-1] != "seed"
     }
 

@@ -8,6 +8,7 @@ import sys
 import click
 
 from expctl.output import echo, format_option, message, pick_format, render
+from expctl.record import Record
 
 
 def on_options(func):
@@ -112,7 +113,7 @@ def wait_cmd(ref, timeout, fmt, as_json):
             )
     bad = [r for r in runs if r.get("status") != "succeeded"]
     for r in bad:
-        reason = (r.get("slurm") or {}).get("reason") or r.get("reason")
+        reason = Record(r).slurm.get("reason") or r.get("reason")
         message(
             f"expctl: run {r['id']} {r.get('status')}"
             + (f": {reason}" if reason else "")

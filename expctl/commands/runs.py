@@ -22,6 +22,7 @@ from expctl.output import (
     split_columns,
     table_options,
 )
+from expctl.record import Record
 from expctl.refs import resolve_run
 
 
@@ -118,8 +119,7 @@ def runs_cmd(stage, status, strategy, where, since, sort, limit, columns, drop, 
         records = [
             r
             for r in records
-            if r["id"] in ids
-            or (found is None and strategy in (r.get("strategy"), (r.get("code") or {}).get("branch")))
+            if r["id"] in ids or (found is None and strategy in (r.get("strategy"), Record(r).branch))
         ]
     records = filt.apply(records)
     if sort:
@@ -144,11 +144,11 @@ def runs_cmd(stage, status, strategy, where, since, sort, limit, columns, drop, 
     rows = [_row(r) for r in records]
     if fmt in ("csv", "tsv"):  # one column per final metric, primary first: numbers, not "name=value"
         metric_names = sorted(
-            {k for r in records for k in ((r.get("metrics") or {}).get("final") or {})},
+            {k for r in records for k in (Record(r).final)},
             key=lambda k: (k != cfg.primary_metric, k),
         )
         for row, r in zip(rows, records):
-            final = (r.get("metrics") or {}).get("final") or {}
+            final = Record(r).final
             row.update(
                 {
                     k: (format(final[k], ".10g") if isinstance(final.get(k), float) else final.get(k))

@@ -14,6 +14,7 @@ from expctl.output import (
     pick_format,
     render,
 )
+from expctl.record import Record
 
 
 def _project():
@@ -44,8 +45,8 @@ def tag_cmd(name, run, force, note):
     if forced:
         message(f"expctl: warning: run {record['id']}: {forced}; tagged anyway (--force, recorded in the tag)")
     pm = record.get("primary_metric")
-    value = ((record.get("metrics") or {}).get("final") or {}).get(pm)
-    snap = " (a snapshot of the dirty tree it ran on)" if (record.get("code") or {}).get("snapshot") else ""
+    value = Record(record).final.get(pm)
+    snap = " (a snapshot of the dirty tree it ran on)" if Record(record).code.get("snapshot") else ""
     message(
         f"expctl: tagged {name} at {commit[:10]}{snap}: run {record['id']}"
         + (f", {pm}={fmt_value(value)}" if pm and value is not None else "")
@@ -88,7 +89,7 @@ def promote_cmd(name, tag, run, force):
     out = strategies.promote(store, name, tag=tag, run_ref=run, force=force)
     rec = out["record"]
     pm = rec.get("primary_metric")
-    value = ((rec.get("metrics") or {}).get("final") or {}).get(pm)
+    value = Record(rec).final.get(pm)
     message(
         f"expctl: promoted {name} into {out['meta']['base_branch']} ({out['merge'][:10]}), tagged {out['tag']}"
         + (f": run {rec['id']}, {pm}={fmt_value(value)}" if value is not None else "")
