@@ -9,7 +9,7 @@ once every record exists (so a fast job can never race its own record).
 In the job (``python -m expctl.cluster job-start|job-finish REPO RUN``, called by the
 script): the record turns ``running`` and the snapshot commit is exported into
 ``runs/<id>/code``; after run.sh, the final record is computed exactly as for a local run
-(runner.finalize) and stored with the same compare-and-swap ref update, so hundreds of jobs
+(expctl.finalize) and stored with the same compare-and-swap ref update, so hundreds of jobs
 finishing at once never contend (one ref per run).
 
 Listings (records.Store.all) call :func:`expctl.finalize.refresh`: a record that is still queued/running
@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from expctl.errors import ExpctlError, GitError, NotFoundError, RefusedError, UsageError
-from expctl.finalize import FINAL, pending
+from expctl.finalize import FINAL, finalize, pending
+from expctl.fingerprint import data_fingerprints
 from expctl.fsutil import atomic_write, iso, write_json
 from expctl.record import Record
 from expctl.records import Store, new_run_id
@@ -153,7 +154,7 @@ def submit(
                 command=masked,
                 settings=envinfo.mask_mapping(settings),
                 code=code,
-                data=runner.data_fingerprints(cfg, settings),
+                data=data_fingerprints(cfg, settings),
                 env={"host": None, "python": None, "packages": {}, "gpus": [], "world_size": cs.tasks},
                 primary_metric=cfg.primary_metric,
                 direction=cfg.direction,
@@ -300,7 +301,6 @@ def export_code(store: Store, record: dict[str, Any], dest: Path) -> None:
 def job_finish(root: Path, run_id: str, returncode: int, signal_name: str) -> None:
     """In the job, after run.sh: the final record (as for a local run) plus Slurm's part."""
     from expctl import config as config_mod
-    from expctl import runner
 
     store = _store(root)
     record = _own(store, run_id)
@@ -313,7 +313,7 @@ def job_finish(root: Path, run_id: str, returncode: int, signal_name: str) -> No
     signals = [15] if signal_name else []
     for _attempt in range(3):
         try:
-            final = runner.finalize(cfg, store, record, returncode=returncode, signals=signals)
+            final = finalize(cfg, store, record, returncode=returncode, signals=signals)
             break
         except GitError:  # the ref moved under us (a listing settled it): read it again
             store.invalidate()

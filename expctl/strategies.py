@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from expctl.errors import GitError, NotFoundError, RefusedError, UsageError
+from expctl.fingerprint import settings_key
 from expctl.gitlayer import check_ref_name
 from expctl.record import Record
 from expctl.refs import resolve_run
@@ -215,26 +216,6 @@ def primary_value(record: dict[str, Any], metric: str | None = None) -> float | 
     if isinstance(value, (int, float)) and math.isfinite(value):
         return float(value)
     return None
-
-
-def settings_key(record: dict[str, Any]) -> str:
-    """Settings that define a configuration: everything but the seed."""
-    from expctl import membership
-
-    known = record.get("_settings_key")  # listings' summaries carry it (expctl.recordindex)
-    if isinstance(known, str):
-        return known
-    commit = record.get("_commit")  # a record commit names one version of a record: memoise by it
-    if commit and commit in _SETTINGS_KEYS:
-        return _SETTINGS_KEYS[commit]
-    flat = membership.flat_items(Record(record).settings)
-    key = repr([(k, flat[k]) for k in sorted(flat) if k.rsplit(".", 1)[-1] != "seed"])
-    if commit:
-        _SETTINGS_KEYS[commit] = key
-    return key
-
-
-_SETTINGS_KEYS: dict[str, str] = {}
 
 
 @dataclass
