@@ -220,9 +220,7 @@ def best_index(rows: list[Row], direction: str) -> int | None:
 
 def differing_settings(rows: list[Row], include_seed: bool = False) -> list[str]:
     """Settings whose values differ between rows; ``seed`` only when asked (one row per run)."""
-    flats = [
-        {k: v for k, v in flatten(r.record.get("settings") or {}).items() if not isinstance(v, dict)} for r in rows
-    ]
+    flats = [{k: v for k, v in flatten(Record(r.record).settings).items() if not isinstance(v, dict)} for r in rows]
     keys = sorted({k for f in flats for k in f})
     out = []
     for key in keys:
@@ -237,7 +235,7 @@ def differing_settings(rows: list[Row], include_seed: bool = False) -> list[str]
 def other_metrics(rows: list[Row], metric: str | None, limit: int = 4) -> list[str]:
     counts: dict[str, int] = {}
     for r in rows:
-        for k in (r.record.get("metrics") or {}).get("final") or {}:
+        for k in Record(r.record).final:
             if k == metric or k.startswith(HIDDEN_METRIC_PREFIXES):
                 continue
             counts[k] = counts.get(k, 0) + 1
@@ -303,9 +301,9 @@ def table(
     if columns:
         # any setting or final metric of the shown rows may be asked for, not only those shown by default
         extra_settings = {
-            k for r in rows for k, v in flatten(r.record.get("settings") or {}).items() if not isinstance(v, dict)
+            k for r in rows for k, v in flatten(Record(r.record).settings).items() if not isinstance(v, dict)
         }
-        extra_metrics = {k for r in rows for k in ((r.record.get("metrics") or {}).get("final") or {})}
+        extra_metrics = {k for r in rows for k in Record(r.record).final}
         aliases = {
             "Δ": delta_col,
             "delta": delta_col,

@@ -446,7 +446,7 @@ def _save_ensemble(cfg, store, records, out_rows, final, sources, extra, weights
     (run_dir / "metrics.jsonl").write_text(json.dumps({"step": 0, **final}) + "\n")
     now = time.time()
     head = store.repo.head()
-    eval_shown = eval_file or (records[0].get("settings") or {}).get("eval_file")
+    eval_shown = eval_file or Record(records[0]).settings.get("eval_file")
     spec = {
         "members": ids,
         "mode": mode,

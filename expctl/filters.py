@@ -204,7 +204,7 @@ def sort_records(records: list[dict[str, Any]], key: str, direction_of) -> list[
 
     present = [r for r in records if value(r) is not None]
     missing = [r for r in records if value(r) is None]
-    final_keys = {k for r in present for k in (Record(r).final)}
+    final_keys = {k for r in present for k in Record(r).final}
     settings_keys = {k for r in present for k in flatten(Record(r).settings)}
     reverse = desc
     if name in final_keys and name not in settings_keys:

@@ -25,10 +25,12 @@ if TYPE_CHECKING:
 class Project:
     """One expctl project: ``root``, ``config``, ``repo`` and (lazily) ``store``."""
 
-    def __init__(self, config: Config, repo: Repo):
+    def __init__(self, config: Config, repo: Repo, store: Store | None = None):
         self.config = config
         self.repo = repo
         self.root: Path = config.root
+        if store is not None:  # e.g. a worktree's code whose records live in the main project
+            self.store = store
 
     @classmethod
     def open(cls, start: str | os.PathLike | None = None) -> Project:

@@ -126,11 +126,11 @@ def summarize(record: dict[str, Any]) -> dict[str, Any]:
     data = record.get("data")
     if isinstance(data, dict):
         out["data"] = {p: {"fingerprint": fp.get("fingerprint")} for p, fp in data.items() if isinstance(fp, dict)}
-    # what expctl.membership and strategies compute per record, computed once (shared strings)
-    from expctl import membership, strategies
+    # what membership and seed groups compute per record, computed once (shared strings)
+    from expctl.fingerprint import data_key, settings_key
 
-    out["_data_key"] = membership.data_key(record)
-    out["_settings_key"] = strategies.settings_key({k: v for k, v in record.items() if k != "_commit"})
+    out["_data_key"] = data_key(record)
+    out["_settings_key"] = settings_key({k: v for k, v in record.items() if k != "_commit"})
     out["_config_repr"] = repr((record.get("settings"), record.get("settings_requested")))
     return out
 

@@ -19,7 +19,6 @@ from typing import Any
 
 from expctl.errors import NotFoundError, RefusedError
 from expctl.record import Record
-from expctl.refs import resolve_run
 from expctl.settings import flatten, to_assignments
 
 
@@ -40,13 +39,16 @@ def _link_data(main_root: Path, worktree: Path, settings: dict[str, Any], record
     return linked
 
 
-def reproduce(cfg, store, ref: str, tolerance: float = 1e-6, keep: bool = False, quiet: bool = False) -> dict[str, Any]:
+def reproduce(project, ref: str, tolerance: float = 1e-6, keep: bool = False, quiet: bool = False) -> dict[str, Any]:
+    """Rerun ``ref`` from its exact code in a separate worktree of ``project``; the metric deltas."""
     from expctl import config as config_mod
     from expctl import runner
     from expctl.gitlayer import Repo
+    from expctl.project import Project
     from expctl.records import Store
 
-    original = resolve_run(store, ref)
+    cfg, store = project.config, project.store
+    original = project.resolve(ref)
     if original.get("status") == "running":
         raise RefusedError(f"run {original['id']} is still running")
     commit = Record(original).commit
@@ -61,11 +63,11 @@ def reproduce(cfg, store, ref: str, tolerance: float = 1e-6, keep: bool = False,
         wcfg = config_mod.load(worktree)
         linked = _link_data(cfg.root, worktree, settings, original)
         wrepo = Repo.open(worktree)
-        wstore = Store(wrepo, root=cfg.root)  # records and run folder in the main project
+        # the worktree's code and configuration; records and run folder in the main project
+        wproject = Project(wcfg, wrepo, store=Store(wrepo, root=cfg.root))
         meta = {"reproduces": original["id"]}
         record = runner.execute(
-            wcfg,
-            wstore,
+            wproject,
             stage=original.get("stage"),
             assignments=to_assignments(settings),
             name=f"reproduce {original['id']}",
@@ -99,7 +101,7 @@ def _extra_args(original: dict[str, Any], wcfg) -> list[str]:
 
 def compare_runs(original: dict[str, Any], new: dict[str, Any], tolerance: float) -> dict[str, Any]:
     fa = Record(original).final
-    fb = (new.get("metrics") or {}).get("final") or {}
+    fb = Record(new).final
     metrics = {}
     ok = new.get("status") == original.get("status")
     for k in sorted(set(fa) | set(fb)):
@@ -112,7 +114,7 @@ def compare_runs(original: dict[str, Any], new: dict[str, Any], tolerance: float
         ok = ok and within
         metrics[k] = {"original": a, "reproduced": b, "delta": delta, "within_tolerance": within}
     da = {p: fp.get("fingerprint") for p, fp in Record(original).data.items()}
-    db = {p: fp.get("fingerprint") for p, fp in (new.get("data") or {}).items()}
+    db = {p: fp.get("fingerprint") for p, fp in Record(new).data.items()}
     changed = sorted(p for p in da if p in db and da[p] != db[p])
     missing = sorted(p for p in da if p not in db)
     return {

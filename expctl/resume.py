@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from expctl.errors import NotFoundError, RefusedError
-from expctl.refs import resolve_run
 from expctl.settings import is_free_form, to_assignments
 
 RESUME_KEY = "resume"
@@ -36,11 +35,12 @@ class Plan:
     notes: list[str] = field(default_factory=list)
 
 
-def plan(cfg, store, ref: str, stage: str | None, assignments: list[str], extra_args: list[str]) -> Plan:
+def plan(project, ref: str, stage: str | None, assignments: list[str], extra_args: list[str]) -> Plan:
     """How to run the continuation of ``ref``; user ``assignments`` / ``stage`` / args win."""
     from expctl.reproduce import _extra_args
 
-    original = resolve_run(store, ref)
+    cfg, store = project.config, project.store
+    original = project.resolve(ref)
     if original.get("status") == "running":
         raise RefusedError(f"run {original['id']} is still running; resume it once it has stopped")
     settings = store.given_settings(original)

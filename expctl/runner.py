@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from expctl.config import Config
 from expctl.errors import ConfigError, ExitCode, ExpctlError, GitError, NotFoundError, RefusedError, UsageError
@@ -28,6 +28,9 @@ from expctl.fsutil import CRASH_ENV, atomic_write, crash_point, write_json
 from expctl.record import Record
 from expctl.records import Store, new_run_id, pid_start_time, process_identity
 from expctl.settings import flatten, resolve
+
+if TYPE_CHECKING:
+    from expctl.project import Project
 
 
 # ---------------------------------------------------------------------- the command
@@ -103,8 +106,7 @@ def full_ready(store: Store, stage_required: str, tree: str | None) -> bool:
 
 
 def execute(
-    cfg: Config,
-    store: Store,
+    project: Project,
     *,
     stage: str | None,
     assignments: list[str],
@@ -115,8 +117,10 @@ def execute(
     extra_record: dict[str, Any] | None = None,
     extra_env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Run the program once and return the finalized record."""
+    """Run the program once in ``project`` and return the finalized record."""
     from expctl.scaffold import launcher
+
+    cfg, store = project.config, project.store
 
     run_sh = launcher(cfg.root)  # run.sh only when expctl wrote it (a project's own run.sh is never run)
     st = cfg.stage(stage) if stage else None

@@ -97,7 +97,7 @@ def tag_message(name: str, record: dict[str, Any], note: str = "", forced: str |
         f"expctl-primary: {pm}={final.get(pm)}" if pm else "expctl-primary:",
         "expctl-metrics: " + json.dumps(headline, sort_keys=True, ensure_ascii=False),
         "expctl-settings: " + json.dumps(settings, sort_keys=True, ensure_ascii=False),
-        f"expctl-code: {(record.get('code') or {}).get('commit')}",
+        f"expctl-code: {Record(record).commit}",
     ]
     if forced:
         lines.append(f"expctl-forced: {forced}")
@@ -424,7 +424,7 @@ def explore(store, name: str, base: str | None = None) -> dict[str, Any]:
         elif repo.rev_parse(f"refs/heads/{base}") is not None:
             start = repo.rev_parse(f"refs/heads/{base}")
         else:
-            start = (resolve_run(store, base).get("code") or {}).get("commit")
+            start = Record(resolve_run(store, base)).commit
         base_name = base
     else:
         start = repo.head()

@@ -78,7 +78,7 @@ def run_cmd(stage, assignments, name, force, quiet, resume_ref, seeds, meta, on,
     if resume_ref:
         from expctl import resume
 
-        p = resume.plan(cfg, store, resume_ref, stage, assignments, list(extra_args))
+        p = resume.plan(project, resume_ref, stage, assignments, list(extra_args))
         stage, assignments, extra_args, extra_env = p.stage, p.assignments, p.extra_args, p.extra_env
         extra_record = {**(extra_record or {}), **p.extra_record}
         name = name or f"resume {p.original['id']}"
@@ -116,8 +116,7 @@ def run_cmd(stage, assignments, name, force, quiet, resume_ref, seeds, meta, on,
             if not quiet:
                 message(f"expctl: seed group {group} [{i}/{len(seed_list)}] seed={seed}")
             record = runner.execute(
-                cfg,
-                store,
+                project,
                 stage=stage,
                 assignments=[*rest, f"seed={seed}"],
                 name=name,
@@ -153,8 +152,7 @@ def run_cmd(stage, assignments, name, force, quiet, resume_ref, seeds, meta, on,
         )
         return
     record = runner.execute(
-        cfg,
-        store,
+        project,
         stage=stage,
         assignments=assignments,
         name=name,
@@ -187,10 +185,8 @@ def reproduce_cmd(ref, tolerance, keep, fmt, as_json):
     from expctl.project import Project
 
     project = Project.open()
-
-    cfg, store = project.config, project.store
     with stdout_to_stderr(pick_format(fmt, as_json) != "table"):  # the rerun's output goes to stderr
-        out = reproduce.reproduce(cfg, store, ref, tolerance=tolerance, keep=keep)
+        out = reproduce.reproduce(project, ref, tolerance=tolerance, keep=keep)
     if pick_format(fmt, as_json) == "json":
         echo(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
     else:

@@ -144,7 +144,7 @@ def runs_cmd(stage, status, strategy, where, since, sort, limit, columns, drop, 
     rows = [_row(r) for r in records]
     if fmt in ("csv", "tsv"):  # one column per final metric, primary first: numbers, not "name=value"
         metric_names = sorted(
-            {k for r in records for k in (Record(r).final)},
+            {k for r in records for k in Record(r).final},
             key=lambda k: (k != cfg.primary_metric, k),
         )
         for row, r in zip(rows, records):
