@@ -32,8 +32,6 @@ from pathlib import Path
 from typing import Any
 
 from expctl.errors import ExpctlError, GitError, NotFoundError, RefusedError, UsageError
-from expctl.finalize import FINAL, finalize, pending
-from expctl.fingerprint import data_fingerprints
 from expctl.fsutil import atomic_write, iso, write_json
 from expctl.record import Record
 from expctl.records import Store, new_run_id
@@ -82,6 +80,7 @@ def submit(
 ) -> list[dict[str, Any]]:
     """Submit runs as one Slurm job (one run) or one job array; returns the queued records."""
     from expctl import envinfo, runner, slurm
+    from expctl.fingerprint import data_fingerprints
     from expctl.settings import resolve
 
     if not specs:
@@ -301,6 +300,7 @@ def export_code(store: Store, record: dict[str, Any], dest: Path) -> None:
 def job_finish(root: Path, run_id: str, returncode: int, signal_name: str) -> None:
     """In the job, after run.sh: the final record (as for a local run) plus Slurm's part."""
     from expctl import config as config_mod
+    from expctl.finalize import FINAL, finalize
 
     store = _store(root)
     record = _own(store, run_id)
@@ -401,6 +401,8 @@ def cancel(store: Store, ref: str) -> list[dict[str, Any]]:
 
 def wait(store: Store, ref: str, timeout: float | None = None, poll: float = 1.0) -> list[dict[str, Any]]:
     """Block until every run of RUN|SWEEP has its final record (Slurm's verdict included)."""
+    from expctl.finalize import pending
+
     deadline = None if timeout is None else time.time() + timeout
     while True:
         store.invalidate()

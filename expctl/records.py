@@ -204,6 +204,13 @@ def local_files(run_dir: Path | None, record: dict[str, Any], extra_secrets: Ite
     return files
 
 
+def _finalize_stale(store: Store, record: dict[str, Any]) -> dict[str, Any]:
+    """expctl.finalize, loaded only for a run whose expctl died (listings of live runs never load it)."""
+    from expctl.finalize import finalize_stale
+
+    return finalize_stale(store, record)
+
+
 def newest_first_key(record: dict[str, Any]) -> tuple:
     started_unix = record.get("started_unix")
     if not isinstance(started_unix, (int, float)) or isinstance(started_unix, bool):
@@ -415,13 +422,13 @@ class Store:
             records.append(record)
         self._append_cache(to_cache)
         if refresh_stale:
-            from expctl import finalize
-
             for i, record in enumerate(records):
                 if is_stale(record, self.repo):
-                    records[i] = finalize.finalize_stale(self, record)
+                    records[i] = _finalize_stale(self, record)
             if any("slurm" in r for r in records):  # runs on Slurm: live state, Slurm's verdicts
-                records = finalize.refresh(self, records)
+                from expctl.finalize import refresh
+
+                records = refresh(self, records)
         records.sort(key=newest_first_key, reverse=True)
         self._cache = records
         return records
@@ -471,9 +478,7 @@ class Store:
             if len(records) >= want or done >= len(names):
                 break
         if refresh_stale:
-            from expctl.finalize import finalize_stale
-
-            records = [finalize_stale(self, r) if is_stale(r, self.repo) else r for r in records]
+            records = [_finalize_stale(self, r) if is_stale(r, self.repo) else r for r in records]
         records.sort(key=newest_first_key, reverse=True)
         return records[:want]
 
