@@ -22,6 +22,8 @@ from expctl import strategies as strat
 from expctl.cluster import status_text
 from expctl.errors import NotFoundError, UsageError
 from expctl.output import fmt_value
+from expctl.record import Record
+from expctl.refs import resolve_run
 from expctl.settings import flatten
 
 HIDDEN_METRIC_PREFIXES = ("train_samples_per_s", "lr", "time", "epoch", "train_runtime")
@@ -93,7 +95,9 @@ def build(
     direction = cfg.direction
     stage_order = list(cfg.stages)
     refs = list(refs)
-    everything = store.summaries()  # what listings need (expctl.recordindex), never whole records
+    from expctl import recordindex
+
+    everything = recordindex.summaries(store)  # what listings need (expctl.recordindex), never whole records
     filt = filters.Filter(where, since).check(
         everything, declared=[*flatten(cfg.settings), *([metric] if metric else [])]
     )
@@ -124,7 +128,7 @@ def build(
             wanted = []
             for ref in refs:
                 s = find_strategy(ref)
-                wanted.extend(s.runs if s else [store.resolve(ref)])
+                wanted.extend(s.runs if s else [resolve_run(store, ref)])
             records = list({r["id"]: r for r in wanted}.values())
         records = filt.apply(records)
         if stage:
@@ -146,11 +150,11 @@ def build(
                 if s is not None:
                     pending.append((s.name, s.kind, s.status, s.name, note_of(s), filt.apply(s.runs), None))
                     continue
-                branch_runs = [r for r in everything if (r.get("code") or {}).get("branch") == ref]
+                branch_runs = [r for r in everything if Record(r).branch == ref]
                 if branch_runs and ref != "HEAD":
                     pending.append((ref, "branch", "", ref, "", filt.apply(branch_runs), None))
                     continue
-                record = store.resolve(ref)
+                record = resolve_run(store, ref)
                 pending.append(
                     (ref if ref != record["id"] else record["id"], "run", status_text(record), None, "", None, record)
                 )
@@ -216,9 +220,7 @@ def best_index(rows: list[Row], direction: str) -> int | None:
 
 def differing_settings(rows: list[Row], include_seed: bool = False) -> list[str]:
     """Settings whose values differ between rows; ``seed`` only when asked (one row per run)."""
-    flats = [
-        {k: v for k, v in flatten(r.record.get("settings") or {}).items() if not isinstance(v, dict)} for r in rows
-    ]
+    flats = [{k: v for k, v in flatten(Record(r.record).settings).items() if not isinstance(v, dict)} for r in rows]
     keys = sorted({k for f in flats for k in f})
     out = []
     for key in keys:
@@ -233,7 +235,7 @@ def differing_settings(rows: list[Row], include_seed: bool = False) -> list[str]
 def other_metrics(rows: list[Row], metric: str | None, limit: int = 4) -> list[str]:
     counts: dict[str, int] = {}
     for r in rows:
-        for k in (r.record.get("metrics") or {}).get("final") or {}:
+        for k in Record(r.record).final:
             if k == metric or k.startswith(HIDDEN_METRIC_PREFIXES):
                 continue
             counts[k] = counts.get(k, 0) + 1
@@ -299,9 +301,9 @@ def table(
     if columns:
         # any setting or final metric of the shown rows may be asked for, not only those shown by default
         extra_settings = {
-            k for r in rows for k, v in flatten(r.record.get("settings") or {}).items() if not isinstance(v, dict)
+            k for r in rows for k, v in flatten(Record(r.record).settings).items() if not isinstance(v, dict)
         }
-        extra_metrics = {k for r in rows for k in ((r.record.get("metrics") or {}).get("final") or {})}
+        extra_metrics = {k for r in rows for k in Record(r.record).final}
         aliases = {
             "Δ": delta_col,
             "delta": delta_col,
@@ -329,8 +331,8 @@ def table(
     visible, json_rows, styles = [], [], {}
     for i, row in enumerate(rows):
         rec = row.record
-        final = (rec.get("metrics") or {}).get("final") or {}
-        flat = flatten(rec.get("settings") or {})
+        final = Record(rec).final
+        flat = flatten(Record(rec).settings)
         g = row.group
         value = value_text(g)
         if i == best and fmt not in ("json", *MACHINE_FORMATS):
@@ -441,11 +443,11 @@ def sort_rows(rows: list[Row], key: str, ctx: dict[str, Any]) -> list[Row]:
         elif key == "delta":
             v = row.delta
         else:
-            flat = flatten(rec.get("settings") or {})
+            flat = flatten(Record(rec).settings)
             if key in flat:  # a name that is both a setting and a metric means the setting
                 v = flat[key]
             else:
-                v = row.group.metric_means.get(key, ((rec.get("metrics") or {}).get("final") or {}).get(key))
+                v = row.group.metric_means.get(key, Record(rec).final.get(key))
         return v
 
     present = [r for r in rows if value(r) is not None]

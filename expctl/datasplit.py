@@ -14,7 +14,7 @@ Which units go where is a function of the seed and the stratum alone: ``random.R
 f"split-{seed}-{stratum}").sample``.
 
 The outputs' fingerprints go to ``split.json`` next to them (the data version): a run whose
-data files are these outputs records ``split`` = that version (see ``runner.data_fingerprints``).
+data files are these outputs records ``split`` = that version (see ``fingerprint.data_fingerprints``).
 Texts found in more than one output (duplicates in the source) are reported as leakage.
 """
 
@@ -312,8 +312,8 @@ def split_file(
 ) -> SplitResult:
     """Split ``path`` into train / dev / test files in ``out_dir`` (default: its folder) and
     write ``split.json``. Refuses to overwrite existing outputs unless ``force``."""
+    from expctl.fingerprint import fingerprint
     from expctl.fsutil import write_json
-    from expctl.runner import fingerprint
 
     for name, value in (("--dev", dev), ("--test", test)):
         if not 0 <= value < 1:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from expctl.errors import ExpctlError, RefusedError
+from expctl.record import Record
 
 
 @dataclass
@@ -144,7 +145,7 @@ class Demo:
 
         records = json.loads(self.capture("runs", "--json"))
         small = [r for r in records if r.get("stage") == "small" and r.get("status") == "succeeded"]
-        by_branch = {(r.get("code") or {}).get("branch"): r for r in reversed(small)}
+        by_branch = {Record(r).branch: r for r in reversed(small)}
         base = by_branch.get("main")
         rdrop = by_branch.get("explore/rdrop")
         if base is None or rdrop is None:

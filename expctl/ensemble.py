@@ -30,6 +30,8 @@ from typing import Any
 
 from expctl import rungroups
 from expctl.errors import NotFoundError, UsageError
+from expctl.record import Record
+from expctl.refs import resolve_run
 
 
 # ---------------------------------------------------------------------------- ensemble
@@ -76,7 +78,7 @@ def predict_with_checkpoint(root: Path, record: dict[str, Any], run_dir: Path, e
     """Predict ``eval_file`` with a member's ``checkpoints/best`` (the bundled trainer, eval only)."""
     from trainers import api as TS  # torch-free
 
-    best = (record.get("checkpoints") or {}).get("best")
+    best = Record(record).checkpoints.get("best")
     folder = run_dir / best if best and not os.path.isabs(best) else Path(best) if best else None
     if folder is None or not folder.is_dir():
         raise NotFoundError(
@@ -84,9 +86,7 @@ def predict_with_checkpoint(root: Path, record: dict[str, Any], run_dir: Path, e
             f"machine to predict it with"
         )
     known = TS.flatten(TS.DEFAULTS)
-    mine = {
-        k: v for k, v in TS.flatten(record.get("settings") or {}).items() if k in known and not k.startswith("tricks")
-    }
+    mine = {k: v for k, v in TS.flatten(Record(record).settings).items() if k in known and not k.startswith("tricks")}
     settings: dict[str, Any] = {}
     for k, v in mine.items():
         TS.set_dotted(settings, k, v)
@@ -326,7 +326,7 @@ def _common_settings(records: list[dict[str, Any]], extra: dict[str, Any]) -> di
     """The settings every member shares (so `compare --runs` shows only real differences), plus ``extra``."""
     from expctl.settings import flatten, unflatten
 
-    flats = [flatten(r.get("settings") or {}) for r in records]
+    flats = [flatten(Record(r).settings) for r in records]
     common = {k: v for k, v in flats[0].items() if all(f.get(k, object()) == v for f in flats[1:])}
     common.update(extra)
     return unflatten(common)
@@ -351,7 +351,7 @@ def ensemble(
         refs = rungroups.expand_refs(store.all(), list(refs))
     if len(refs) < 2:
         raise UsageError("an ensemble needs at least two runs")
-    records = [store.resolve(r) for r in refs]
+    records = [resolve_run(store, r) for r in refs]
     ids = [r["id"] for r in records]
     if len(set(ids)) != len(ids):
         raise UsageError("the same run is given twice")
@@ -362,8 +362,8 @@ def ensemble(
     root = Path(store.root)
     members, predictions, sources, tasks = [], [], [], []
     for rec in records:
-        own_eval = (rec.get("settings") or {}).get("eval_file")
-        nf = int((rec.get("settings") or {}).get("num_folds") or 0)
+        own_eval = Record(rec).settings.get("eval_file")
+        nf = int(Record(rec).settings.get("num_folds") or 0)
         preds = None
         if eval_file is None or (_same_file(eval_file, own_eval, root) and not nf):
             preds = _load_predictions(store, rec)
@@ -436,7 +436,8 @@ def ensemble(
 def _save_ensemble(cfg, store, records, out_rows, final, sources, extra, weights, mode, name, eval_file):
     """Write the ensemble's run folder (predictions.jsonl, metrics.json/.jsonl, settings.json) and record it."""
     from expctl.fsutil import write_json
-    from expctl.records import iso, new_run_id
+    from expctl.record import Record
+    from expctl.records import new_run_id
 
     ids = [r["id"] for r in records]
     run_id = new_run_id()
@@ -449,7 +450,7 @@ def _save_ensemble(cfg, store, records, out_rows, final, sources, extra, weights
     (run_dir / "metrics.jsonl").write_text(json.dumps({"step": 0, **final}) + "\n")
     now = time.time()
     head = store.repo.head()
-    eval_shown = eval_file or (records[0].get("settings") or {}).get("eval_file")
+    eval_shown = eval_file or Record(records[0]).settings.get("eval_file")
     spec = {
         "members": ids,
         "mode": mode,
@@ -458,19 +459,18 @@ def _save_ensemble(cfg, store, records, out_rows, final, sources, extra, weights
         "sources": sources,
         **extra,
     }
-    record: dict[str, Any] = {
-        "schema": 1,
-        "id": run_id,
-        "name": name,
-        "stage": None,
-        "status": "succeeded",
-        "started": iso(now),
-        "ended": iso(now),
-        "duration_s": 0.0,
-        "exit_code": 0,
-        "command": ["expctl", "ensemble", *ids, "--mode", mode],
-        "settings": _common_settings(records, {"ensemble_mode": mode, "eval_file": eval_shown}),
-        "code": {
+    record = Record.new(
+        run_id,
+        name=name,
+        stage=None,
+        status="succeeded",
+        started=now,
+        exact_start=False,
+        ended=now,
+        exit_code=0,
+        command=["expctl", "ensemble", *ids, "--mode", mode],
+        settings=_common_settings(records, {"ensemble_mode": mode, "eval_file": eval_shown}),
+        code={
             "commit": head,
             "tree": store.repo.tree_of(head) if head else None,
             "head": head,
@@ -481,16 +481,14 @@ def _save_ensemble(cfg, store, records, out_rows, final, sources, extra, weights
             "changed_count": 0,
             "excluded": [],
         },
-        "data": {},
-        "env": {},
-        "metrics": {"final": final, "best": dict(final), "events": 1},
-        "primary_metric": cfg.primary_metric,
-        "direction": cfg.direction,
-        "check": None,
-        "checkpoints": None,
-        "process": None,
-        "ensemble": spec,
-    }
+        data={},
+        env={},
+        metrics={"final": final, "best": dict(final), "events": 1},
+        primary_metric=cfg.primary_metric,
+        direction=cfg.direction,
+        process=None,
+        ensemble=spec,
+    ).raw
     write_json(run_dir / "settings.json", record["settings"])
     store.save(record, head)
     return record

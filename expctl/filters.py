@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from expctl.errors import UsageError
+from expctl.record import Record
 from expctl.settings import did_you_mean, flatten, infer_value
 
 RECORD_FIELDS = ("status", "stage", "name", "id", "branch", "commit")
@@ -64,16 +65,16 @@ def fields(record: Mapping[str, Any]) -> dict[str, Any]:
         "branch": code.get("branch"),
         "commit": code.get("commit"),
     }
-    out.update((record.get("metrics") or {}).get("final") or {})
-    out.update({k: v for k, v in flatten(record.get("settings") or {}).items() if not isinstance(v, dict)})
+    out.update(Record(record).final)
+    out.update({k: v for k, v in flatten(Record(record).settings).items() if not isinstance(v, dict)})
     return out
 
 
 def known_keys(records: Iterable[Mapping[str, Any]], declared: Iterable[str] = ()) -> set[str]:
     keys = set(RECORD_FIELDS) | set(declared)
     for r in records:
-        keys.update((r.get("metrics") or {}).get("final") or {})
-        keys.update(flatten(r.get("settings") or {}))
+        keys.update(Record(r).final)
+        keys.update(flatten(Record(r).settings))
     return keys
 
 
@@ -203,8 +204,8 @@ def sort_records(records: list[dict[str, Any]], key: str, direction_of) -> list[
 
     present = [r for r in records if value(r) is not None]
     missing = [r for r in records if value(r) is None]
-    final_keys = {k for r in present for k in ((r.get("metrics") or {}).get("final") or {})}
-    settings_keys = {k for r in present for k in flatten(r.get("settings") or {})}
+    final_keys = {k for r in present for k in Record(r).final}
+    settings_keys = {k for r in present for k in flatten(Record(r).settings)}
     reverse = desc
     if name in final_keys and name not in settings_keys:
         reverse = (direction_of(name) == "max") != desc

@@ -1,4 +1,4 @@
-"""Small file-system helpers: atomic writes, tolerant JSON-lines reading, test crash points."""
+"""Small file-system helpers: atomic writes, tolerant JSON-lines reading, test crash points, UTC stamps."""
 
 from __future__ import annotations
 
@@ -6,11 +6,17 @@ import json
 import math
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 CRASH_ENV = "EXPCTL_TEST_CRASH_AT"
+
+
+def iso(ts: float) -> str:
+    """A UTC time stamp as records write it: ``2026-01-31T12:00:00Z``."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
 def crash_point(name: str) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from expctl import rungroups
 from expctl.errors import ConfigError, UsageError
+from expctl.record import Record
 from expctl.stats import mean_std, pm
 
 FOLD_KEYS = ("num_folds", "fold")
@@ -74,16 +75,12 @@ def kfold_summary(runs: list[dict[str, Any]], metric: str | None) -> dict[str, A
     if metric:
         names.append(metric)
     for r in ok:
-        for key in (r.get("metrics") or {}).get("final") or {}:
+        for key in Record(r).final:
             if key.startswith("eval_") and key not in names and key != "eval_samples":
                 names.append(key)
     stats = {}
     for name in names:
-        values = [
-            float(v)
-            for v in (((r.get("metrics") or {}).get("final") or {}).get(name) for r in ok)
-            if isinstance(v, (int, float))
-        ]
+        values = [float(v) for v in (Record(r).final.get(name) for r in ok) if isinstance(v, (int, float))]
         mean, std = mean_std(values)
         stats[name] = {"mean": mean, "std": std, "n": len(values)}
     groups = [rungroups.membership(r) or {} for r in runs]
@@ -101,7 +98,7 @@ def kfold_summary(runs: list[dict[str, Any]], metric: str | None) -> dict[str, A
                 "fold": g.get("fold"),
                 "run": r["id"],
                 "status": r.get("status"),
-                "values": {n: ((r.get("metrics") or {}).get("final") or {}).get(n) for n in names},
+                "values": {n: Record(r).final.get(n) for n in names},
             }
             for r, g in zip(runs, groups)
         ],

@@ -23,6 +23,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from expctl.fingerprint import data_key, flat_items
+from expctl.record import Record
 from expctl.settings import flatten
 
 
@@ -81,24 +83,9 @@ def config_key(record: Mapping[str, Any], stages: StageValues) -> str:
 _MEMO: dict[tuple, str] = {}
 
 
-def flat_items(tree: Any, prefix: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
-    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``, empty tables dropped: a fast flatten for keys
-    (listings compute one per record; expctl.settings.flatten copies and checks more)."""
-    out = {} if out is None else out
-    if type(tree) is not dict:
-        return out
-    for key, value in tree.items():
-        if type(value) is dict:
-            if value:
-                flat_items(value, f"{prefix}{key}.", out)
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
-
-
 def _config_key(record: Mapping[str, Any], stages: StageValues) -> str:
     stage = record.get("stage")
-    flat = flat_items(record.get("settings") or {})
+    flat = flat_items(Record(record).settings)
     requested = record.get("settings_requested")
     if isinstance(requested, dict):  # what was asked for (batch_size=auto), not what the machine resolved
         flat.update({k: v for k, v in requested.items() if k in flat})
@@ -109,16 +96,6 @@ def _config_key(record: Mapping[str, Any], stages: StageValues) -> str:
             continue
         items.append((key, value))
     return repr(items)
-
-
-def data_key(record: Mapping[str, Any]) -> str:
-    known = record.get("_data_key")  # listings' summaries carry it (expctl.recordindex)
-    if isinstance(known, str):
-        return known
-    data = record.get("data") or {}
-    return json.dumps(
-        {p: (fp or {}).get("fingerprint") for p, fp in data.items() if isinstance(fp, dict)}, sort_keys=True
-    )
 
 
 @dataclass

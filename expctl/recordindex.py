@@ -40,6 +40,7 @@ from typing import Any
 
 from expctl.fsutil import atomic_write
 from expctl.output import fmt_value, safe_text
+from expctl.record import Record
 
 FILE = "index.v1"
 MAGIC = b"expctl-index"
@@ -76,7 +77,7 @@ def runs_row(record: dict[str, Any]) -> dict[str, Any]:
     from expctl.cluster import status_text
 
     pm = record.get("primary_metric")
-    final = (record.get("metrics") or {}).get("final") or {}
+    final = Record(record).final
     check = record.get("check") or {}
     code = record.get("code") or {}
     commit = code.get("commit") or ""
@@ -125,11 +126,11 @@ def summarize(record: dict[str, Any]) -> dict[str, Any]:
     data = record.get("data")
     if isinstance(data, dict):
         out["data"] = {p: {"fingerprint": fp.get("fingerprint")} for p, fp in data.items() if isinstance(fp, dict)}
-    # what expctl.membership and strategies compute per record, computed once (shared strings)
-    from expctl import membership, strategies
+    # what membership and seed groups compute per record, computed once (shared strings)
+    from expctl.fingerprint import data_key, settings_key
 
-    out["_data_key"] = membership.data_key(record)
-    out["_settings_key"] = strategies.settings_key({k: v for k, v in record.items() if k != "_commit"})
+    out["_data_key"] = data_key(record)
+    out["_settings_key"] = settings_key({k: v for k, v in record.items() if k != "_commit"})
     out["_config_repr"] = repr((record.get("settings"), record.get("settings_requested")))
     return out
 
@@ -373,6 +374,27 @@ def listing(store) -> list[dict[str, Any]]:
     heads = index.heads
     oids.sort(key=lambda oid: heads[oid][2], reverse=True)
     return index.summaries(oids)
+
+
+def summaries(store, refresh_stale: bool = True) -> list[dict[str, Any]]:
+    """Every record as listings read it (no environment, command or checkpoints; ``_commit``
+    set), newest first, through the verified local index; runs whose expctl died finalized."""
+    from expctl.finalize import finalize_stale
+    from expctl.records import is_stale, newest_first_key
+
+    out = listing(store)  # newest first
+    finalized = False
+    if refresh_stale:
+        for i, record in enumerate(out):
+            if record.get("status") == "running" and is_stale(record, store.repo):
+                full = store.full_records([record])
+                if full:
+                    out[i] = summarize(finalize_stale(store, full[0]))
+                    out[i]["_commit"] = store.ref_ids().get(record["id"], record["_commit"])
+                    finalized = True
+    if finalized:
+        out.sort(key=newest_first_key, reverse=True)
+    return out
 
 
 def runs_table(store) -> list[tuple] | None:

@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from expctl import recordschema
-from expctl.errors import NotFoundError, UsageError
+from expctl.errors import NotFoundError
 from expctl.fsutil import atomic_write, crash_point, dumps, write_json
+from expctl.record import Record
 
-SCHEMA = 1
 REF_PREFIX = "refs/expctl/runs/"
 STATUSES = ("queued", "running", "succeeded", "failed", "interrupted")
 _B32 = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
@@ -47,10 +47,6 @@ def new_run_id(now: float | None = None) -> str:
     rnd = secrets.randbits(30)
     suffix = "".join(_B32[(rnd >> (5 * i)) & 31] for i in range(6))
     return f"{stamp}-{suffix}"
-
-
-def iso(ts: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
 def pid_start_time(pid: int) -> str | None:
@@ -208,7 +204,14 @@ def local_files(run_dir: Path | None, record: dict[str, Any], extra_secrets: Ite
     return files
 
 
-def _newest_first_key(record: dict[str, Any]) -> tuple:
+def _finalize_stale(store: Store, record: dict[str, Any]) -> dict[str, Any]:
+    """expctl.finalize, loaded only for a run whose expctl died (listings of live runs never load it)."""
+    from expctl.finalize import finalize_stale
+
+    return finalize_stale(store, record)
+
+
+def newest_first_key(record: dict[str, Any]) -> tuple:
     started_unix = record.get("started_unix")
     if not isinstance(started_unix, (int, float)) or isinstance(started_unix, bool):
         started_unix = 0.0
@@ -224,6 +227,11 @@ class Store:
         self.warnings: list[str] = []
         self.extra_secrets: list[str] = []  # secrets seen in this run's arguments (masked in git)
         self._cache: list[dict[str, Any]] | None = None
+
+    def invalidate(self) -> None:
+        """Forget the records read so far: the next read sees what other processes (a run,
+        a sweep's runs, ``pull``, ``rm``) or other code paths wrote to git since."""
+        self._cache = None
 
     def run_dir(self, run_id: str) -> Path:
         return self.root / "runs" / run_id
@@ -261,7 +269,7 @@ class Store:
             self._append_cache([(commit, files["record.json"])])
         if mirror and run_dir.is_dir():
             write_json(run_dir / "record.json", record)
-        self._cache = None
+        self.invalidate()
         return commit
 
     def save_many(
@@ -284,7 +292,7 @@ class Store:
                 cache.append((commit, files["record.json"]))
         self.repo.create_refs(lines)
         self._append_cache(cache)
-        self._cache = None
+        self.invalidate()
 
     def maintain(self, loose_limit: int = 256) -> None:
         """Keep listings fast as records pile up: pack loose run refs past ``loose_limit``
@@ -412,35 +420,16 @@ class Store:
         if refresh_stale:
             for i, record in enumerate(records):
                 if is_stale(record, self.repo):
-                    records[i] = self.finalize_stale(record)
+                    records[i] = _finalize_stale(self, record)
             if any("slurm" in r for r in records):  # runs on Slurm: live state, Slurm's verdicts
-                from expctl import cluster
+                from expctl.finalize import refresh
 
-                records = cluster.refresh(self, records)
-        records.sort(key=_newest_first_key, reverse=True)
+                records = refresh(self, records)
+        records.sort(key=newest_first_key, reverse=True)
         self._cache = records
         return records
 
     # --------------------------------------------------------------- listings
-    def summaries(self, refresh_stale: bool = True) -> list[dict[str, Any]]:
-        """Every record as listings read it (expctl.recordindex: no environment, command or
-        checkpoints; ``_commit`` set), newest first, through the verified local index."""
-        from expctl import recordindex
-
-        out = recordindex.listing(self)  # newest first
-        finalized = False
-        if refresh_stale:
-            for i, record in enumerate(out):
-                if record.get("status") == "running" and is_stale(record, self.repo):
-                    full = self.full_records([record])
-                    if full:
-                        out[i] = recordindex.summarize(self.finalize_stale(full[0]))
-                        out[i]["_commit"] = self.ref_ids().get(record["id"], record["_commit"])
-                        finalized = True
-        if finalized:
-            out.sort(key=_newest_first_key, reverse=True)
-        return out
-
     def full_records(self, shown: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The whole records of listed summaries (one ``cat-file --batch``), same order."""
         blobs = self.repo.cat_blobs([f"{r['_commit']}:record.json" for r in shown])
@@ -485,8 +474,8 @@ class Store:
             if len(records) >= want or done >= len(names):
                 break
         if refresh_stale:
-            records = [self.finalize_stale(r) if is_stale(r, self.repo) else r for r in records]
-        records.sort(key=_newest_first_key, reverse=True)
+            records = [_finalize_stale(self, r) if is_stale(r, self.repo) else r for r in records]
+        records.sort(key=newest_first_key, reverse=True)
         return records[:want]
 
     def _parse(
@@ -525,7 +514,7 @@ class Store:
             data = path.read_bytes()
             # the folder's metrics.jsonl holds only what the program wrote; the record's curve also
             # has the events the log regexes found (a print-only program): take it when it has more
-            if not (name == "metrics.jsonl" and data.count(b"\n") < ((record.get("metrics") or {}).get("events") or 0)):
+            if not (name == "metrics.jsonl" and data.count(b"\n") < (Record(record).metrics.get("events") or 0)):
                 return data
         except OSError:
             pass
@@ -541,69 +530,7 @@ class Store:
             settings = json.loads(blob) if blob else None
         except ValueError:
             settings = None
-        return settings if isinstance(settings, dict) else dict(record.get("settings") or {})
-
-    def resolve(self, ref: str) -> dict[str, Any]:
-        """A run from an id (or unique prefix), a run name, a tag, a branch, HEAD, or an id's unique suffix."""
-        ref = ref.strip()
-        if not ref:
-            raise UsageError("empty run reference")
-        records = self.all()
-        exact = [r for r in records if r["id"] == ref]
-        if exact:
-            return exact[0]
-        from expctl import strategies  # strategy-aware resolution (tags, branches)
-
-        found = strategies.resolve_ref(self, ref)
-        if found is not None:
-            return found
-        prefix = [r for r in records if r["id"].startswith(ref)]
-        if len(prefix) == 1:
-            return prefix[0]
-        if len(prefix) > 1:
-            raise UsageError(f"run reference {ref!r} is ambiguous: {', '.join(r['id'] for r in prefix[:5])}")
-        named = [r for r in records if r.get("name") == ref]
-        if named:
-            return named[0]
-        suffix = [r for r in records if r["id"].endswith(ref) and len(ref) >= 3]  # `show k6z230`: the random part
-        if len(suffix) == 1:
-            return suffix[0]
-        if len(suffix) > 1:
-            raise UsageError(f"run reference {ref!r} is ambiguous: {', '.join(r['id'] for r in suffix[:5])}")
-        raise NotFoundError(f"no run, tag or branch named {ref!r}")
-
-    # ------------------------------------------------------------- staleness
-    def finalize_stale(self, record: dict[str, Any]) -> dict[str, Any]:
-        """Finish the record of a run whose expctl process died (SIGKILL, power loss)."""
-        from expctl import runner
-
-        try:
-            return runner.finalize_after_death(self, record)
-        except Exception as exc:  # noqa: BLE001 - a listing must never crash on one run
-            self.warnings.append(f"run {record['id']}: could not finalize stale record: {exc}")
-            shown = dict(record)
-            shown["status"] = "interrupted"
-            return shown
-
-
-def open_store(start: str | os.PathLike | None = None):
-    """(config, store) of the project containing ``start`` (default: the cwd)."""
-    from expctl import config as config_mod
-    from expctl.gitlayer import Repo
-
-    cfg = config_mod.load(start=start)
-    repo = Repo.open(cfg.root)
-    return cfg, Store(repo, cfg.root)
-
-
-def read_run_file(ref: str, name: str, root: Path | None = None) -> bytes:
-    """The file ``name`` of run ``ref`` (id, tag, branch...), from its folder or from git."""
-    cfg, store = open_store(root)
-    record = store.resolve(ref)
-    data = store.read_file(record, name)
-    if data is None:
-        raise NotFoundError(f"run {record['id']} has no {name}")
-    return data
+        return settings if isinstance(settings, dict) else dict(Record(record).settings)
 
 
 def filter_records(
@@ -615,7 +542,7 @@ def filter_records(
             continue
         if status and r.get("status") != status:
             continue
-        if strategy and strategy not in (r.get("strategy"), (r.get("code") or {}).get("branch")):
+        if strategy and strategy not in (r.get("strategy"), Record(r).branch):
             continue
         out.append(r)
     return out

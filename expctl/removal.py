@@ -112,7 +112,7 @@ def delete(store, p: Plan) -> int:
                         shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
             else:
                 shutil.rmtree(item.folder, ignore_errors=True)
-    store._cache = None
+    store.invalidate()
     return freed
 
 
@@ -135,5 +135,5 @@ def apply_tombstones(store) -> int:
             repo.delete_ref(RUNS + rid)
             gone += 1
     if gone:
-        store._cache = None
+        store.invalidate()
     return gone

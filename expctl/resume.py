@@ -35,11 +35,12 @@ class Plan:
     notes: list[str] = field(default_factory=list)
 
 
-def plan(cfg, store, ref: str, stage: str | None, assignments: list[str], extra_args: list[str]) -> Plan:
+def plan(project, ref: str, stage: str | None, assignments: list[str], extra_args: list[str]) -> Plan:
     """How to run the continuation of ``ref``; user ``assignments`` / ``stage`` / args win."""
     from expctl.reproduce import _extra_args
 
-    original = store.resolve(ref)
+    cfg, store = project.config, project.store
+    original = project.resolve(ref)
     if original.get("status") == "running":
         raise RefusedError(f"run {original['id']} is still running; resume it once it has stopped")
     settings = store.given_settings(original)

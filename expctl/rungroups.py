@@ -152,8 +152,8 @@ class InProcessExecutor:
     """Each member through :func:`expctl.runner.execute` in this process, one after another,
     stopping at the first interrupted run; ``quiet`` silences the progress lines too."""
 
-    def __init__(self, cfg, store, *, force: bool = False, quiet: bool = False, echo=print):
-        self.cfg, self.store, self.force, self.quiet, self.echo = cfg, store, force, quiet, echo
+    def __init__(self, project, *, force: bool = False, quiet: bool = False, echo=print):
+        self.project, self.force, self.quiet, self.echo = project, force, quiet, echo
 
     def run(self, plan: Plan) -> list[int]:
         from expctl import runner
@@ -163,8 +163,7 @@ class InProcessExecutor:
             if not self.quiet:
                 self.echo(plan.progress(i))
             record = runner.execute(
-                self.cfg,
-                self.store,
+                self.project,
                 stage=m.stage,
                 assignments=list(m.assignments),
                 name=m.name,

@@ -9,114 +9,28 @@ dead expctl process and finalizes the record as interrupted, logs intact.
 
 from __future__ import annotations
 
-import hashlib
-import math
 import os
 import shlex
 import signal
 import socket
-import stat as stat_mod
 import subprocess
 import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from expctl import runmetrics as metrics_mod
 from expctl.config import Config
 from expctl.errors import ConfigError, ExitCode, ExpctlError, GitError, NotFoundError, RefusedError, UsageError
-from expctl.fsutil import CRASH_ENV, atomic_write, crash_point, read_json, write_json
-from expctl.records import Store, iso, new_run_id, pid_start_time, process_identity
+from expctl.finalize import finalize
+from expctl.fingerprint import data_fingerprints
+from expctl.fsutil import CRASH_ENV, atomic_write, crash_point, write_json
+from expctl.record import Record
+from expctl.records import Store, new_run_id, pid_start_time, process_identity
 from expctl.settings import flatten, resolve
 
-QUICK_CHUNK = 64 * 1024
-# exit status 128+N of a program killed by signal N (as bash reports it) -> signal name
-_KILLED_BY = {129: "HUP", 130: "INT", 137: "KILL", 143: "TERM"}
-SMALL_FILE = 4 * 1024 * 1024
-
-
-# ------------------------------------------------------------------ data fingerprints
-def fingerprint(path: Path) -> dict[str, Any] | None:
-    """A content fingerprint that never reads a big file in full.
-
-    Files up to 4 MiB: blake2b of the content. Larger files: blake2b of the size plus
-    the first, middle and last 64 KiB ("quick"). Folders: a hash of the listing (names,
-    sizes, mtimes) of up to 10,000 entries, no content read. Anything else (a FIFO,
-    /dev/stdin, /dev/zero, a socket) is never opened: recorded as ``kind: special``, so a
-    setting naming one can neither hang a run nor fill its memory. Reads stop at the
-    size cap even when a file grows (or lies about its size, as /proc files do).
-    """
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    h = hashlib.blake2b(digest_size=16)
-    if not (stat_mod.S_ISREG(st.st_mode) or stat_mod.S_ISDIR(st.st_mode)):
-        return {"kind": "special", "fingerprint": None}
-    if stat_mod.S_ISDIR(st.st_mode):
-        entries = 0
-        for dirpath, dirnames, filenames in os.walk(path):
-            dirnames.sort()
-            for name in sorted(filenames):
-                full = Path(dirpath) / name
-                try:
-                    fst = full.stat()
-                except OSError:
-                    continue
-                h.update(f"{full.relative_to(path)}\0{fst.st_size}\0{fst.st_mtime_ns}\n".encode())
-                entries += 1
-                if entries >= 10000:
-                    break
-            if entries >= 10000:
-                break
-        return {"kind": "dir", "entries": entries, "fingerprint": "listing:" + h.hexdigest()}
-    size = st.st_size
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a file swapped for a FIFO never blocks
-    except OSError:
-        return None
-    with os.fdopen(fd, "rb") as fh:
-        if size <= SMALL_FILE:
-            h.update(fh.read(SMALL_FILE))
-            method = "blake2b"
-        else:
-            h.update(str(size).encode())
-            for offset in (0, size // 2, size - QUICK_CHUNK):
-                fh.seek(offset)
-                h.update(fh.read(QUICK_CHUNK))
-            method = "quick"
-    return {"kind": "file", "size": size, "mtime": int(st.st_mtime), "fingerprint": f"{method}:{h.hexdigest()}"}
-
-
-def data_fingerprints(cfg: Config, settings: dict[str, Any]) -> dict[str, Any]:
-    """Fingerprints of the data files a run reads: settings that name existing paths, and [data] files."""
-    paths: dict[str, Path] = {}
-    for _key, value in flatten(settings).items():
-        if not isinstance(value, str) or not value or len(value) > 1024 or "\0" in value:
-            continue
-        if "/" not in value and "." not in value:
-            continue
-        candidate = Path(value) if os.path.isabs(value) else cfg.root / value
-        if candidate.exists() and candidate.resolve() != cfg.root.resolve():
-            paths[value] = candidate
-    if cfg.data_files:
-        import glob
-
-        for pattern in cfg.data_files:
-            for match in sorted(glob.glob(str(cfg.root / pattern), recursive=True)):
-                paths[os.path.relpath(match, cfg.root)] = Path(match)
-    from expctl.datasplit import split_version
-
-    out = {}
-    for name, path in sorted(paths.items()):
-        fp = fingerprint(path)
-        if fp is not None:
-            version = split_version(path, fp) if fp["kind"] == "file" else None
-            if version:
-                fp["split"] = version  # an output of `expctl data split` (its split.json)
-            out[name] = fp
-    return out
+if TYPE_CHECKING:
+    from expctl.project import Project
 
 
 # ---------------------------------------------------------------------- the command
@@ -186,18 +100,13 @@ def _log(msg: str) -> None:
 
 def full_ready(store: Store, stage_required: str, tree: str | None) -> bool:
     for record in store.all():
-        if (
-            record.get("stage") == stage_required
-            and (record.get("check") or {}).get("passed")
-            and (record.get("code") or {}).get("tree") == tree
-        ):
+        if record.get("stage") == stage_required and Record(record).check.get("passed") and Record(record).tree == tree:
             return True
     return False
 
 
 def execute(
-    cfg: Config,
-    store: Store,
+    project: Project,
     *,
     stage: str | None,
     assignments: list[str],
@@ -208,8 +117,10 @@ def execute(
     extra_record: dict[str, Any] | None = None,
     extra_env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Run the program once and return the finalized record."""
+    """Run the program once in ``project`` and return the finalized record."""
     from expctl.scaffold import launcher
+
+    cfg, store = project.config, project.store
 
     run_sh = launcher(cfg.root)  # run.sh only when expctl wrote it (a project's own run.sh is never run)
     st = cfg.stage(stage) if stage else None
@@ -309,40 +220,32 @@ def execute(
     except OSError as exc:
         raise _storage_error(f"could not write the files of run {run_id}", exc) from exc
 
-    record: dict[str, Any] = {
-        "schema": 1,
-        "id": run_id,
-        "name": name,
-        "stage": stage,
-        "status": "running",
-        "started": iso(t0),
-        "started_unix": round(t0, 6),  # orders runs started within the same second
-        "ended": None,
-        "duration_s": None,
-        "exit_code": None,
-        "command": masked_argv,
-        "settings": envinfo.mask_mapping(settings, secrets),
-        "code": code,
-        "data": {**data_fingerprints(cfg, settings), **(staged.fingerprints if staged else {})},
-        "env": {
+    record = Record.new(
+        run_id,
+        name=name,
+        stage=stage,
+        status="running",
+        started=t0,  # started_unix orders runs started within the same second
+        command=masked_argv,
+        settings=envinfo.mask_mapping(settings, secrets),
+        code=code,
+        data={**data_fingerprints(cfg, settings), **(staged.fingerprints if staged else {})},
+        env={
             "host": env["host"],
             "python": env["python"],
             "packages": env["packages"],
             "gpus": [g["name"] for g in env["gpus"]],
             "world_size": _world_size(argv),
         },
-        "metrics": {"final": {}, "best": {}, "events": 0},
-        "primary_metric": cfg.primary_metric,
-        "direction": cfg.direction,
-        "check": None,
-        "checkpoints": None,
-        "process": {
+        primary_metric=cfg.primary_metric,
+        direction=cfg.direction,
+        process={
             "host": socket.gethostname(),
             "pid": os.getpid(),
             "start": pid_start_time(os.getpid()),
             **process_identity(repo),
         },
-    }
+    ).raw
     if staged:
         record["data_inputs"] = staged.record
     if extra_record:
@@ -521,184 +424,12 @@ def _world_size(argv: list[str]) -> int:
     return 1
 
 
-def finalize(
-    cfg: Config | None,
-    store: Store,
-    record: dict[str, Any],
-    *,
-    returncode: int | None,
-    signals: list[int],
-    t0: float | None = None,
-    inferred: bool = False,
-) -> dict[str, Any]:
-    """Compute status, metrics and the stage check; store the final record."""
-    run_dir = store.run_dir(record["id"])
-    exit_info: dict[str, Any] = {}
-    try:
-        exit_info = read_json(run_dir / "exit_status.json")
-    except (OSError, ValueError):
-        pass
-    if not isinstance(exit_info, dict):
-        exit_info = {}
-    exit_code = exit_info.get("exit_code", returncode)
-    if not isinstance(exit_code, int) or isinstance(exit_code, bool):
-        exit_code = returncode
-    if isinstance(exit_code, int) and exit_code < 0:  # run.sh itself killed by a signal
-        exit_code = 128 - exit_code
-    # returncode None: expctl died and a later listing finishes the record. If run.sh
-    # saw the program end on its own (exit_status.json, no signal), that outcome stands.
-    clean_end = returncode is not None or ("exit_code" in exit_info and not exit_info.get("signal"))
-    interrupted = (
-        bool(signals) or bool(exit_info.get("signal")) or not clean_end or (returncode is not None and returncode < 0)
-    )
-    program_signal = None
-    if not interrupted and exit_code in _KILLED_BY:
-        # the program was killed from outside (OOM killer, kill -9, a terminal closing):
-        # it did not finish, so the run is interrupted, not failed
-        interrupted, program_signal = True, _KILLED_BY[exit_code]
-    if interrupted:
-        status = "interrupted"
-    else:
-        status = "succeeded" if exit_code == 0 else "failed"
-
-    patterns = cfg.metric_regex if cfg else {}
-    collected = metrics_mod.collect(run_dir, run_dir / "metrics.jsonl", patterns)
-    from expctl.config import metric_direction_guess
-
-    direction_of = cfg.direction_of if cfg else metric_direction_guess
-    best = metrics_mod.best_values(collected.events, collected.final, direction_of)
-    stage = cfg.stages.get(record.get("stage") or "") if cfg else None
-    if stage:
-        check = metrics_mod.run_check(
-            stage.check,
-            exit_code=exit_code,
-            events=collected.events,
-            final=collected.final,
-            run_dir=run_dir,
-            loss_metric=stage.loss_metric,
-            converge_ratio=stage.converge_ratio,
-            expect_metrics=stage.expect_metrics,
-            expect_files=stage.expect_files,
-            primary_metric=(cfg.primary_metric if cfg else None) or record.get("primary_metric"),
-        )
-        if status == "interrupted":
-            check = {**check, "passed": False, "reasons": ["interrupted"] + check["reasons"]}
-    else:
-        check = None
-    checkpoints = None
-    try:
-        manifest = read_json(run_dir / "checkpoints.json")
-        if isinstance(manifest, dict):  # written by the program: masked like everything in git
-            from expctl.envinfo import mask_mapping, secret_values
-
-            checkpoints = mask_mapping(
-                manifest,
-                sorted(set(secret_values()) | {v for v in store.extra_secrets if len(v) >= 6}, key=len, reverse=True),
-            )
-    except (OSError, ValueError):
-        pass
-
-    now = time.time()
-    ended = exit_info.get("ended") or iso(now)
-    started = record.get("started")
-    duration = None
-    if t0 is not None:
-        duration = round(now - t0, 3)
-    elif started:
-        try:
-            import calendar
-
-            duration = round(
-                calendar.timegm(time.strptime(ended, "%Y-%m-%dT%H:%M:%SZ"))
-                - calendar.timegm(time.strptime(started, "%Y-%m-%dT%H:%M:%SZ")),
-                3,
-            )
-        except ValueError:
-            duration = None
-    record = dict(record)
-    record.pop("_commit", None)
-    _merge_resolved_settings(record, run_dir)
-    record.update(
-        {
-            "status": status,
-            "ended": ended,
-            "duration_s": duration,
-            "exit_code": exit_code,
-            "signal": exit_info.get("signal")
-            or (signal.Signals(signals[0]).name.removeprefix("SIG") if signals else None)
-            or program_signal,
-            "metrics": {
-                "final": collected.final,
-                "best": best,
-                "events": len(collected.events),
-                "bad_lines": collected.bad_lines,
-                "dropped_values": collected.dropped_values,
-            },
-            "check": check,
-            "checkpoints": checkpoints,
-        }
-    )
-    if inferred:  # finished by a later listing, not by the run's own expctl: a real final record wins
-        record["inferred"] = True
-    curve = "".join(_event_line(e) for e in collected.events).encode()
-    extra = {"metrics.jsonl": curve} if len(curve) <= 8 * 1024 * 1024 else {}
-    store.save(record, (record.get("code") or {}).get("commit"), extra=extra)
-    store.maintain()
-    return record
-
-
-def _merge_resolved_settings(record: dict[str, Any], run_dir: Path) -> None:
-    """Values the program decided at run time (``settings_resolved.json``, e.g. the batch size
-    that ``batch_size=auto`` found) replace the requested ones in the record's settings; the
-    requested values stay in ``settings_requested``."""
-    try:
-        resolved = read_json(run_dir / "settings_resolved.json")
-    except (OSError, ValueError):
-        return
-    if not isinstance(resolved, dict) or not resolved:
-        return
-    from expctl.envinfo import mask_mapping
-    from expctl.settings import unflatten
-
-    flat = flatten(record.get("settings") or {})
-    requested = {}
-    for key, value in flatten(resolved).items():
-        if isinstance(value, (dict, list)) or not isinstance(key, str):
-            continue
-        if flat.get(key) != value:
-            requested[key] = flat.get(key)
-            flat[key] = value
-    if requested:
-        record["settings"] = mask_mapping(unflatten(flat))
-        record["settings_requested"] = requested
-
-
-def _event_line(event: dict[str, Any]) -> str:
-    import json
-
-    clean = {k: (v if not isinstance(v, float) or math.isfinite(v) else str(v)) for k, v in event.items()}
-    return json.dumps(clean, ensure_ascii=False, sort_keys=False) + "\n"
-
-
-def finalize_after_death(store: Store, record: dict[str, Any]) -> dict[str, Any]:
-    """Finish a run whose expctl process is gone: interrupted unless run.sh saw a clean end."""
-    cfg = None
-    try:
-        from expctl import config as config_mod
-
-        cfg = config_mod.load(store.root)
-    except Exception:  # noqa: BLE001 - a broken config must not block the repair
-        cfg = None
-    final = finalize(cfg, store, record, returncode=None, signals=[], inferred=True)
-    return final
-
-
 def summary_line(record: dict[str, Any]) -> str:
     parts = [f"run {record['id']} {record['status']}"]
     if record.get("duration_s") is not None:
         parts[0] += f" in {record['duration_s']:.1f}s"
     pm = record.get("primary_metric")
-    final = (record.get("metrics") or {}).get("final") or {}
+    final = Record(record).final
     if pm and pm in final:
         parts.append(f"{pm}={final[pm]:.4g}")
     check = record.get("check")

@@ -129,7 +129,7 @@ class Staged:
 def prepare(inputs: dict[str, DataInput], settings: dict[str, Any], root: Path, run_dir: Path, log=None) -> Staged:
     """Write the subsets this run's limits ask for into ``run_dir/data/``."""
     from expctl.datasplit import open_source
-    from expctl.runner import fingerprint
+    from expctl.fingerprint import fingerprint
     from expctl.settings import flatten
     from trainers import api as sampling
 

@@ -22,7 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from expctl.errors import GitError, NotFoundError, RefusedError, UsageError
+from expctl.fingerprint import settings_key
 from expctl.gitlayer import check_ref_name
+from expctl.record import Record
+from expctl.refs import resolve_run
 from expctl.stats import mean_std
 
 EXPLORE_PREFIX = "explore/"
@@ -82,10 +85,10 @@ def check_refusal(record: dict[str, Any]) -> str | None:
 def tag_message(name: str, record: dict[str, Any], note: str = "", forced: str | None = None) -> str:
     from expctl.settings import flatten
 
-    final = (record.get("metrics") or {}).get("final") or {}
+    final = Record(record).final
     pm = record.get("primary_metric")
     headline = {k: v for k, v in final.items() if k == pm or k.startswith("eval_")} or dict(final)
-    settings = {k: v for k, v in flatten(record.get("settings") or {}).items() if not isinstance(v, dict)}
+    settings = {k: v for k, v in flatten(Record(record).settings).items() if not isinstance(v, dict)}
     lines = [f"Strategy {name}", ""]
     if note:
         lines += [note, ""]
@@ -95,7 +98,7 @@ def tag_message(name: str, record: dict[str, Any], note: str = "", forced: str |
         f"expctl-primary: {pm}={final.get(pm)}" if pm else "expctl-primary:",
         "expctl-metrics: " + json.dumps(headline, sort_keys=True, ensure_ascii=False),
         "expctl-settings: " + json.dumps(settings, sort_keys=True, ensure_ascii=False),
-        f"expctl-code: {(record.get('code') or {}).get('commit')}",
+        f"expctl-code: {Record(record).commit}",
     ]
     if forced:
         lines.append(f"expctl-forced: {forced}")
@@ -205,70 +208,15 @@ def find(store, name: str, records: list[dict[str, Any]] | None = None) -> Strat
     return None
 
 
-def resolve_ref(store, ref: str) -> dict[str, Any] | None:
-    """A run from a tag (its recorded run, else the newest run of its code), an exploration
-    or branch (its best run, else newest), or HEAD (the newest run of the current code)."""
-    repo = store.repo
-    records = store.all()
-    if ref == "HEAD":
-        head = repo.head()
-        tree = repo.tree_of("HEAD") if head else None
-        for r in records:
-            code = r.get("code") or {}
-            if code.get("head") == head or (tree and code.get("tree") == tree):
-                return r
-        return None
-    strategy = find(store, ref)
-    if strategy is not None:
-        if strategy.run:
-            for r in strategy.runs:
-                if r["id"] == strategy.run:
-                    return r
-        best = best_run(strategy.runs)
-        return best or (strategy.runs[0] if strategy.runs else None)
-    if repo.rev_parse(f"refs/tags/{ref}") is not None:
-        commit = repo.rev_parse(f"refs/tags/{ref}^{{commit}}")
-        tree = repo.tree_of(commit) if commit else None
-        for r in records:
-            code = r.get("code") or {}
-            if code.get("commit") == commit or (tree and code.get("tree") == tree):
-                return r
-        return None
-    if repo.rev_parse(f"refs/heads/{ref}") is not None:
-        mine = [r for r in records if (r.get("code") or {}).get("branch") == ref]
-        return best_run(mine) or (mine[0] if mine else None)
-    return None
-
-
 # ----------------------------------------------------------------- aggregation
 def primary_value(record: dict[str, Any], metric: str | None = None) -> float | None:
     metric = metric or record.get("primary_metric")
     if not metric:
         return None
-    value = ((record.get("metrics") or {}).get("final") or {}).get(metric)
+    value = Record(record).final.get(metric)
     if isinstance(value, (int, float)) and math.isfinite(value):
         return float(value)
     return None
-
-
-def settings_key(record: dict[str, Any]) -> str:
-    """Settings that define a configuration: everything but the seed."""
-    from expctl import membership
-
-    known = record.get("_settings_key")  # listings' summaries carry it (expctl.recordindex)
-    if isinstance(known, str):
-        return known
-    commit = record.get("_commit")  # a record commit names one version of a record: memoise by it
-    if commit and commit in _SETTINGS_KEYS:
-        return _SETTINGS_KEYS[commit]
-    flat = membership.flat_items(record.get("settings") or {})
-    key = repr([(k, flat[k]) for k in sorted(flat) if k.rsplit(".", 1)[-1] != "seed"])
-    if commit:
-        _SETTINGS_KEYS[commit] = key
-    return key
-
-
-_SETTINGS_KEYS: dict[str, str] = {}
 
 
 @dataclass
@@ -319,7 +267,7 @@ def make_group(members: list[dict[str, Any]], metric: str | None) -> Group:
     mean, std = mean_std(values)
     sums: dict[str, list[float]] = {}
     for r in distinct:
-        for k, v in ((r.get("metrics") or {}).get("final") or {}).items():
+        for k, v in Record(r).final.items():
             if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
                 sums.setdefault(k, []).append(float(v))
     means = {k: sum(vs) / len(vs) for k, vs in sums.items()}
@@ -420,11 +368,11 @@ def create_tag(
             f"`expctl promote {branch[len(EXPLORE_PREFIX) :]}` (it merges, then tags)"
         )
     if run_ref:
-        record = store.resolve(run_ref)
+        record = resolve_run(store, run_ref)
     else:
         head = repo.head()
         record = next(
-            (r for r in store.all() if r.get("status") == "succeeded" and (r.get("code") or {}).get("head") == head),
+            (r for r in store.all() if r.get("status") == "succeeded" and Record(r).head == head),
             None,
         )
         if record is None:
@@ -437,14 +385,14 @@ def create_tag(
             f"run {record['id']} cannot define strategy {name!r}: {forced}; "
             f"fix it, or tag anyway with --force (recorded in the tag)"
         )
-    commit = (record.get("code") or {}).get("commit")
+    commit = Record(record).commit
     if not commit:
         raise RefusedError(f"run {record['id']} has no recorded code commit")
     exists = repo.rev_parse(f"refs/tags/{name}") is not None
     if exists and not force:
         raise RefusedError(f"tag {name!r} exists; use --force to move it")
     repo.create_tag(name, commit, tag_message(name, record, note, forced), force=force, identity=_ident_env(repo))
-    store._cache = None
+    store.invalidate()
     return record, commit
 
 
@@ -467,7 +415,7 @@ def explore(store, name: str, base: str | None = None) -> dict[str, Any]:
         elif repo.rev_parse(f"refs/heads/{base}") is not None:
             start = repo.rev_parse(f"refs/heads/{base}")
         else:
-            start = (store.resolve(base).get("code") or {}).get("commit")
+            start = Record(resolve_run(store, base)).commit
         base_name = base
     else:
         start = repo.head()
@@ -533,7 +481,7 @@ def promote(
     branch = meta["branch"]
     strategy = find(store, meta["name"])
     runs = strategy.runs if strategy else []
-    record = store.resolve(run_ref) if run_ref else best_run([r for r in runs if not check_refusal(r)] or runs)
+    record = resolve_run(store, run_ref) if run_ref else best_run([r for r in runs if not check_refusal(r)] or runs)
     if record is None or record.get("status") != "succeeded":
         raise RefusedError(f"exploration {meta['name']} has no succeeded run to promote; run it first")
     forced = check_refusal(record)
@@ -581,7 +529,7 @@ def promote(
         }
     )
     save_exploration(repo, meta)
-    store._cache = None
+    store.invalidate()
     return {"meta": meta, "record": record, "merge": merged, "tag": tag}
 
 

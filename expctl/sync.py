@@ -228,7 +228,7 @@ def reconcile_record(store, remote: str, ref: str, remote_oid: str | None = None
             tree, [code, local_oid, remote_oid], f"expctl run {ref[len(RUNS) :]}: {status} (reconciled)\n"
         )
         repo.update_ref(ref, merged, local_oid, reason="expctl reconcile")
-        store._cache = None
+        store.invalidate()
         return True
     finally:
         if incoming and repo.rev_parse(incoming):
@@ -256,8 +256,10 @@ def pull(store, remote: str) -> str:
     from expctl.removal import apply_tombstones
 
     apply_tombstones(store)  # a record deleted (here or in another clone) never comes back
-    store._cache = None
-    records = store.summaries()  # brings the local records index up to date (only the new records are read)
+    store.invalidate()
+    from expctl import recordindex
+
+    records = recordindex.summaries(store)  # brings the local records index up to date (only the new records are read)
     new = len(set(repo.refs(RUNS)) - before)
     summary = f"{new} new run records, {len(records)} in all"
     if reconciled:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import textwrap
 
 import pytest
 from click.testing import CliRunner
@@ -30,23 +29,6 @@ CLS = [
 def write_jsonl(path, rows, tail=""):
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows) + tail, encoding="utf-8")
     return path
-
-
-TRACKED = textwrap.dedent("""
-    import json, os
-    from expctl import track
-    for step in (1, 2):
-        track.log_metrics(step=step, train_loss=3.0 - step)
-    track.log_final(acc=0.9)
-    with open(os.path.join(track.run_dir(), "predictions.jsonl"), "w", encoding="utf-8") as fh:
-        for i, (gold, pred) in enumerate([("pos", "pos"), ("neg", "pos"), ("neg", "neg")]):
-            fh.write(json.dumps({"index": i, "text": f"t{i}", "label": gold, "pred": pred, "confidence": 0.9}) + "\\n")
-""")
-TRACKED_CONFIG = """[project]
-name = "lookup"
-command = "python3 train.py"
-primary_metric = "acc"
-"""
 
 
 @pytest.fixture
@@ -118,14 +100,29 @@ def test_missing_sources(tmp_path):
         load_cases(str(tmp_path / "blank.jsonl"))
 
 
-def test_run_ref_goes_through_records(repo, monkeypatch):
-    """A tag resolves to its run's predictions.jsonl through the real record store."""
-    commit_project(repo, TRACKED, TRACKED_CONFIG)
+def test_run_ref_goes_through_records(repo, monkeypatch, cls_file):
+    """A run reference (here a tag) is looked up in a real project's records; the predictions
+    come from git once the run folder is gone."""
+    import json
+    import shutil
+
+    from expctl.project import Project
+
+    (repo / "preds.jsonl").write_bytes(cls_file.read_bytes())
+    program = (
+        "import os, shutil\n"
+        "here = os.path.dirname(os.path.abspath(__file__))\n"
+        "shutil.copy(os.path.join(here, 'preds.jsonl'), os.path.join(os.environ['EXPCTL_RUN_DIR'], 'predictions.jsonl'))\n"
+    )
+    commit_project(repo, program, '[project]\nname = "p"\ncommand = "python3 train.py"\n')
     run_expctl(repo, "run", check=True)
-    run_expctl(repo, "tag", "best-rdrop", check=True)
+    run_id = json.loads(run_expctl(repo, "show", "--json", check=True).stdout)["id"]
+    run_expctl(repo, "tag", "best-rdrop", run_id, check=True)
+    shutil.rmtree(repo / "runs")
     monkeypatch.chdir(repo)
+    assert Project.open().resolve("best-rdrop")["id"] == run_id
     r = load_cases("best-rdrop")
-    assert r.source == "best-rdrop:predictions.jsonl" and r.n == 3
+    assert r.source == "best-rdrop:predictions.jsonl" and r.n == 9
 
 
 def test_bio_entities():

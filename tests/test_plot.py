@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import random
-import textwrap
 
 from click.testing import CliRunner
 
@@ -19,22 +18,6 @@ from expctl.analysis.plot import (
 )
 from expctl.commands.plot import plot_cmd
 from tests.conftest import commit_project, run_expctl
-
-TRACKED = textwrap.dedent("""
-    import json, os
-    from expctl import track
-    for step in (1, 2):
-        track.log_metrics(step=step, train_loss=3.0 - step)
-    track.log_final(acc=0.9)
-    with open(os.path.join(track.run_dir(), "predictions.jsonl"), "w", encoding="utf-8") as fh:
-        for i, (gold, pred) in enumerate([("pos", "pos"), ("neg", "pos"), ("neg", "neg")]):
-            fh.write(json.dumps({"index": i, "text": f"t{i}", "label": gold, "pred": pred, "confidence": 0.9}) + "\\n")
-""")
-TRACKED_CONFIG = """[project]
-name = "lookup"
-command = "python3 train.py"
-primary_metric = "acc"
-"""
 
 
 def lines(events) -> str:
@@ -281,15 +264,24 @@ def test_png_without_or_with_matplotlib(tmp_path, expctl):
 
 
 def test_run_ref_goes_through_records(repo, monkeypatch):
-    """A tag resolves to its run's metrics.jsonl through the real record store."""
-    from expctl.analysis.plot import load_curves
+    """A run reference (here an exploration) is looked up in a real project's records; the
+    curve comes from git once the run folder is gone."""
+    import shutil
 
-    commit_project(repo, TRACKED, TRACKED_CONFIG)
+    from expctl.analysis.plot import load_curves
+    from expctl.project import Project
+
+    events = [{"step": 1, "train_loss": 2.0}, {"step": 2, "train_loss": 1.0}]
+    program = f"import os\nwith open(os.environ['EXPCTL_METRICS'], 'a') as fh:\n    fh.write({lines(events)!r})\n"
+    commit_project(repo, program, '[project]\nname = "p"\ncommand = "python3 train.py"\n')
+    run_expctl(repo, "explore", "rdrop", check=True)
     run_expctl(repo, "run", check=True)
-    run_expctl(repo, "tag", "base", check=True)
+    run_id = json.loads(run_expctl(repo, "show", "--json", check=True).stdout)["id"]
+    shutil.rmtree(repo / "runs")
     monkeypatch.chdir(repo)
-    c = load_curves("base")
-    assert c.name == "base" and c.series["train_loss"] == [(1.0, 2.0), (2.0, 1.0)]
+    assert Project.open().resolve("explore/rdrop")["id"] == run_id
+    c = load_curves("explore/rdrop")
+    assert c.name == "explore/rdrop" and c.series["train_loss"] == [(1.0, 2.0), (2.0, 1.0)]
 
 
 def test_analysis_modules_import_nothing_heavy():

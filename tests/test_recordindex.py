@@ -193,7 +193,7 @@ def test_runs_n_orders_runs_of_one_second_by_their_exact_start(repo):
 
 def test_summaries_give_the_same_strategies_as_whole_records(project):
     from expctl import config as config_mod
-    from expctl import strategies
+    from expctl import recordindex, strategies
 
     git(
         project,
@@ -207,7 +207,7 @@ def test_summaries_give_the_same_strategies_as_whole_records(project):
     store = _store(project)
     cfg = config_mod.load(project)
     whole = strategies.collect(store, cfg)
-    light = strategies.collect(store, cfg, store.summaries())
+    light = strategies.collect(store, cfg, recordindex.summaries(store))
     assert [(s.name, [r["id"] for r in s.runs]) for s in whole] == [(s.name, [r["id"] for r in s.runs]) for s in light]
     assert len(whole[0].runs) == 10  # lr 0.1, seed aside: every third run
     assert "env" not in light[0].runs[0] and light[0].runs[0]["_commit"]

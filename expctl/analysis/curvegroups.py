@@ -149,13 +149,14 @@ def is_sparse(points: int) -> bool:
 
 # --------------------------------------------------------------------- grouping
 def _plain_settings(record: dict[str, Any] | None) -> dict[str, Any]:
+    from expctl.record import Record
     from expctl.settings import flatten
 
     if not record:
         return {}
     return {
         k: v
-        for k, v in flatten(record.get("settings") or {}).items()
+        for k, v in flatten(Record(record).settings).items()
         if not isinstance(v, dict) and k.rsplit(".", 1)[-1] != "seed"
     }
 
@@ -249,9 +250,11 @@ def load_groups(refs: Sequence[str]) -> tuple[list[Curves], list[CurveGroup]]:
     from expctl.errors import ExpctlError, NotFoundError
 
     try:
-        from expctl.records import open_store
+        from expctl.project import Project
 
-        cfg, store = open_store()
+        project = Project.open()
+
+        cfg, store = project.config, project.store
     except (ExpctlError, OSError):  # outside a project: files and folders only
         store = None
     curves: list[Curves] = []

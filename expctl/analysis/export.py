@@ -50,9 +50,10 @@ def _wall_times(data: bytes) -> dict[float, float]:
 
 
 def _settings(record: dict[str, Any]) -> dict[str, Any]:
+    from expctl.record import Record
     from expctl.settings import flatten
 
-    return {k: v for k, v in flatten(record.get("settings") or {}).items() if not isinstance(v, dict)}
+    return {k: v for k, v in flatten(Record(record).settings).items() if not isinstance(v, dict)}
 
 
 def _cell(value: Any) -> Any:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from expctl.errors import UsageError
+from expctl.refs import resolve_run
 
 Series = list[tuple[float, float]]  # (step, value), in file order
 
@@ -450,10 +451,10 @@ def run_record(ref: str) -> dict | None:
         return record if isinstance(record, dict) and record.get("id") else None
     try:
         from expctl.errors import ExpctlError
-        from expctl.records import open_store
+        from expctl.project import Project
 
-        _, store = open_store()
-        return store.resolve(ref)
+        store = Project.open().store
+        return resolve_run(store, ref)
     except (ExpctlError, OSError):
         return None
 

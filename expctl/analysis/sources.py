@@ -12,7 +12,7 @@ def read_source(ref: str, name: str) -> tuple[bytes, str]:
     """The bytes of a run's file ``name`` and a display name for it.
 
     ``ref`` is a path to the file itself, a run folder holding ``name``, or a run id /
-    tag / branch resolved through the run records (``expctl.records.read_run_file``).
+    tag / branch resolved through the run records (``expctl.project.Project.read_run_file``).
     Raises :class:`~expctl.errors.NotFoundError` when none of these exists.
     """
     path = Path(ref)
@@ -27,15 +27,15 @@ def read_source(ref: str, name: str) -> tuple[bytes, str]:
             return candidate.read_bytes(), str(candidate)
         raise NotFoundError(f"{ref} is a folder without {name}")
     try:
-        from expctl.records import read_run_file
+        from expctl.project import Project
     except ModuleNotFoundError as exc:
-        if exc.name not in ("expctl.records",):
+        if exc.name not in ("expctl.project",):
             raise
         raise NotFoundError(f"{ref}: no such file, folder or run") from exc
     from expctl.errors import ExpctlError
 
     try:
-        data = read_run_file(ref, name)
+        data = Project.open().read_run_file(ref, name)
     except ExpctlError as exc:
         if ref in str(exc) or name in str(exc):
             raise

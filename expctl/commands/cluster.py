@@ -8,6 +8,7 @@ import sys
 import click
 
 from expctl.output import echo, format_option, message, pick_format, render
+from expctl.record import Record
 
 
 def on_options(func):
@@ -60,9 +61,9 @@ def cancel_cmd(ref):
     submission). Runs that were running are recorded interrupted with Slurm's reason
     (CANCELLED); runs that never started, too."""
     from expctl import cluster
-    from expctl.records import open_store
+    from expctl.project import Project
 
-    _, store = open_store()
+    store = Project.open().store
     runs = cluster.cancel(store, ref)
     message(
         f"expctl: cancelled {len(runs)} run(s): "
@@ -80,10 +81,12 @@ def wait_cmd(ref, timeout, fmt, as_json):
     submission) has its final record, then print them (a sweep: its sensitivity table).
     Exit status 0 when all succeeded, 1 otherwise."""
     from expctl import cluster, rungroups, sweep
-    from expctl.records import open_store
+    from expctl.project import Project
     from expctl.views import clean, run_row
 
-    cfg, store = open_store()
+    project = Project.open()
+
+    cfg, store = project.config, project.store
     runs = cluster.wait(store, ref, timeout=timeout)
     fmt = pick_format(fmt, as_json)
     rows = [run_row(r) for r in runs]
@@ -114,7 +117,7 @@ def wait_cmd(ref, timeout, fmt, as_json):
             )
     bad = [r for r in runs if r.get("status") != "succeeded"]
     for r in bad:
-        reason = (r.get("slurm") or {}).get("reason") or r.get("reason")
+        reason = Record(r).slurm.get("reason") or r.get("reason")
         message(
             f"expctl: run {r['id']} {r.get('status')}"
             + (f": {reason}" if reason else "")

@@ -17,7 +17,7 @@ from expctl.output import (
     split_columns,
     table_options,
 )
-from expctl.records import open_store
+from expctl.project import Project
 
 
 @click.command("compare")
@@ -78,7 +78,9 @@ def compare_cmd(
     """
     from expctl import compare, outputs
 
-    cfg, store = open_store()
+    project = Project.open()
+
+    cfg, store = project.config, project.store
     rows, ctx = compare.build(
         store, cfg, refs, runs_mode=runs_mode, stage=stage, where=where, baseline=baseline, since=since
     )
@@ -139,7 +141,7 @@ def diff_cmd(a, b, patch, fmt, as_json):
     markdown, csv and tsv: one row per difference (section, key, a, b, delta)."""
     from expctl import diffing
 
-    _, store = open_store()
+    store = Project.open().store
     d = diffing.diff(store, a, b, patch=patch)
     for w in store.warnings:
         message(f"expctl: warning: {w}")

@@ -33,9 +33,11 @@ def kfold_cmd(k, stage, assignments, show, dry_run, on, cluster_overrides, fmt, 
     training file (the bundled trainer: label-stratified, seeded by fold_seed).
     """
     from expctl import kfold, rungroups
-    from expctl.records import open_store
+    from expctl.project import Project
 
-    cfg, store = open_store()
+    project = Project.open()
+
+    cfg, store = project.config, project.store
     fmt = pick_format(fmt, as_json)
     group_id = None
     if not show:
@@ -56,7 +58,7 @@ def kfold_cmd(k, stage, assignments, show, dry_run, on, cluster_overrides, fmt, 
         failed = sum(1 for c in codes if c not in (0, int(ExitCode.CHECK_FAILED)))
         if failed:
             message(f"expctl: warning: {failed} of {len(codes)} fold runs failed")
-        store._cache = None
+        store.invalidate()
     elif show != "last":
         group_id = show
     group_id, runs = kfold.group_runs(store.all(), group_id)
@@ -95,7 +97,7 @@ def ensemble_cmd(refs, eval_file, weights, mode, name, fmt, as_json):
     checkpoints/best. Metrics: the trainer's own (eval_accuracy, eval_f1_micro, eval_entity_f1).
     """
     from expctl import ensemble
-    from expctl.records import open_store
+    from expctl.project import Project
 
     parsed = None
     if weights:
@@ -103,7 +105,8 @@ def ensemble_cmd(refs, eval_file, weights, mode, name, fmt, as_json):
             parsed = [float(w) for w in weights.split(",")]
         except ValueError:
             raise UsageError(f"--weights {weights!r}: expected numbers separated by commas") from None
-    cfg, store = open_store()
+    project = Project.open()
+    cfg, store = project.config, project.store
     record = ensemble.ensemble(cfg, store, list(refs), eval_file=eval_file, weights=parsed, mode=mode, name=name)
     final = record["metrics"]["final"]
     if pick_format(fmt, as_json) == "json":
@@ -168,9 +171,11 @@ def sweep_cmd(
     the knobs by the range of the primary metric they cause, beside the seed spread.
     """
     from expctl import rungroups, sweep
-    from expctl.records import open_store
+    from expctl.project import Project
 
-    cfg, store = open_store()
+    project = Project.open()
+
+    cfg, store = project.config, project.store
     fmt = pick_format(fmt, as_json)
     if not show:
         p, fixed = sweep.plan(cfg, stage, specs, seeds=seeds, grid=grid)
@@ -218,7 +223,7 @@ def sweep_cmd(
         failed = sum(1 for c in codes if c not in (0, int(ExitCode.CHECK_FAILED)))
         if failed:
             message(f"expctl: warning: {failed} of {len(codes)} sweep runs failed")
-        store._cache = None
+        store.invalidate()
         sweep_id = p.sweep_id
     else:
         sweep_id = None if show == "last" else show

@@ -15,6 +15,7 @@ from expctl.output import (
     render,
     report_table,
 )
+from expctl.refs import resolve_run
 
 
 @click.command("note")
@@ -35,9 +36,9 @@ def note_cmd(ref, text, edit):
       expctl note base
     """
     from expctl import notes
-    from expctl.records import open_store
+    from expctl.project import Project
 
-    _, store = open_store()
+    store = Project.open().store
     key, what = notes.key_of(store, ref)
     current = notes.get(store.repo, key)
     if edit:
@@ -87,14 +88,15 @@ def rm_cmd(refs, where, checkpoints, dry_run, yes, force, fmt, as_json):
     """
     from expctl import filters, removal
     from expctl.ckptgc import human
-    from expctl.records import open_store
+    from expctl.project import Project
 
     if not refs and not where:
         raise UsageError("name the runs to delete (RUN... or --where COND)")
-    cfg, store = open_store()
+    project = Project.open()
+    cfg, store = project.config, project.store
     chosen: dict[str, dict] = {}
     for ref in refs:
-        record = store.resolve(ref)
+        record = resolve_run(store, ref)
         chosen[record["id"]] = record
     if where:
         everything = store.all()
@@ -147,9 +149,9 @@ def gc_cmd(checkpoints, yes, fmt, as_json):
     With --checkpoints: show what deleting the checkpoints of unreferenced runs would free
     (a dry run); add --yes to delete them.
     """
-    from expctl.records import open_store
+    from expctl.project import Project
 
-    _, store = open_store()
+    store = Project.open().store
     if checkpoints:
         _gc_checkpoints(store, yes, pick_format(fmt, as_json))
         return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from expctl.output import message
+from expctl.refs import resolve_run
 
 
 @click.command("report")
@@ -47,13 +48,15 @@ def report_cmd(refs, output, runs_mode, stage, baseline, metrics, max_points):
 
     from expctl import report
     from expctl.errors import UsageError
-    from expctl.records import open_store
+    from expctl.project import Project
 
     folder = os.path.dirname(os.path.abspath(output))
     if not os.path.isdir(folder):
         raise UsageError(f"cannot write {output}: no folder {folder}")
 
-    cfg, store = open_store()
+    project = Project.open()
+
+    cfg, store = project.config, project.store
     data = report.build(
         store,
         cfg,
@@ -90,10 +93,10 @@ def export_cmd(kind, runs, output):
     """
     from expctl.analysis import export
     from expctl.output import echo
-    from expctl.records import open_store
+    from expctl.project import Project
 
-    _, store = open_store()
-    records = list({r["id"]: r for r in (store.resolve(ref) for ref in runs)}.values())
+    store = Project.open().store
+    records = list({r["id"]: r for r in (resolve_run(store, ref) for ref in runs)}.values())
     if kind == "csv":
         header, rows = export.tidy_rows(store, records)
         text = export.to_csv(header, rows)

@@ -57,7 +57,7 @@ def run_cmd(stage, assignments, name, force, quiet, resume_ref, seeds, meta, on,
     program gets the old run's folder in $EXPCTL_RESUME_DIR).
     """
     from expctl import runner
-    from expctl.records import open_store
+    from expctl.project import Project
 
     extra_record = None
     if meta:
@@ -67,7 +67,8 @@ def run_cmd(stage, assignments, name, force, quiet, resume_ref, seeds, meta, on,
             raise ExpctlError(f"--meta is not valid JSON: {exc}") from exc
         if not isinstance(extra_record, dict) or set(extra_record) & {"id", "status", "settings", "code", "metrics"}:
             raise ExpctlError("--meta must be a JSON object that does not replace record fields")
-    cfg, store = open_store()
+    project = Project.open()
+    cfg, store = project.config, project.store
     if name and not resume_ref:
         from expctl.hints import check_name_free
 
@@ -79,7 +80,7 @@ def run_cmd(stage, assignments, name, force, quiet, resume_ref, seeds, meta, on,
     if resume_ref:
         from expctl import resume
 
-        p = resume.plan(cfg, store, resume_ref, stage, assignments, list(extra_args))
+        p = resume.plan(project, resume_ref, stage, assignments, list(extra_args))
         stage, assignments, extra_args, extra_env = p.stage, p.assignments, p.extra_args, p.extra_env
         extra_record = {**(extra_record or {}), **p.extra_record}
         name = name or f"resume {p.original['id']}"
@@ -101,7 +102,7 @@ def run_cmd(stage, assignments, name, force, quiet, resume_ref, seeds, meta, on,
 
             report_submitted(rungroups.SlurmExecutor(cfg, store, cluster_overrides, force=force).run(plan))
             return
-        codes = rungroups.InProcessExecutor(cfg, store, force=force, quiet=quiet, echo=message).run(plan)
+        codes = rungroups.InProcessExecutor(project, force=force, quiet=quiet, echo=message).run(plan)
         worst = next(
             (
                 c
@@ -126,8 +127,7 @@ def run_cmd(stage, assignments, name, force, quiet, resume_ref, seeds, meta, on,
         )
         return
     record = runner.execute(
-        cfg,
-        store,
+        project,
         stage=stage,
         assignments=assignments,
         name=name,
@@ -157,11 +157,11 @@ def reproduce_cmd(ref, tolerance, keep, fmt, as_json):
     """Rerun RUN (or the run behind a TAG) from its exact code in a separate git worktree,
     with identical settings, and report the metric deltas."""
     from expctl import reproduce
-    from expctl.records import open_store
+    from expctl.project import Project
 
-    cfg, store = open_store()
+    project = Project.open()
     with stdout_to_stderr(pick_format(fmt, as_json) != "table"):  # the rerun's output goes to stderr
-        out = reproduce.reproduce(cfg, store, ref, tolerance=tolerance, keep=keep)
+        out = reproduce.reproduce(project, ref, tolerance=tolerance, keep=keep)
     if pick_format(fmt, as_json) == "json":
         echo(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
     else:

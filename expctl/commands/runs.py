@@ -20,6 +20,8 @@ from expctl.output import (
     split_columns,
     table_options,
 )
+from expctl.record import Record
+from expctl.refs import resolve_run
 
 
 @click.command("runs")
@@ -55,9 +57,12 @@ def runs_cmd(stage, status, strategy, where, since, sort, limit, columns, drop, 
 
     csv and tsv have one column per final metric (numbers only)."""
     from expctl import filters
-    from expctl.records import filter_records, open_store
+    from expctl.project import Project
+    from expctl.records import filter_records
 
-    cfg, store = open_store()
+    project = Project.open()
+
+    cfg, store = project.config, project.store
     filt = filters.Filter(where, since)
     newest = None
     fmt = pick_format(fmt, as_json)
@@ -75,7 +80,9 @@ def runs_cmd(stage, status, strategy, where, since, sort, limit, columns, drop, 
             message(f"expctl: warning: {w}")
         echo(index_text)
         return  # every run, from the local index's ready-made rows
-    everything = newest if newest is not None else store.summaries()
+    from expctl import recordindex
+
+    everything = newest if newest is not None else recordindex.summaries(store)
     filt.check(everything, declared=views.declared_keys(cfg))
     records = filter_records(everything, stage=stage, status=status)
     if strategy:
@@ -86,8 +93,7 @@ def runs_cmd(stage, status, strategy, where, since, sort, limit, columns, drop, 
         records = [
             r
             for r in records
-            if r["id"] in ids
-            or (found is None and strategy in (r.get("strategy"), (r.get("code") or {}).get("branch")))
+            if r["id"] in ids or (found is None and strategy in (r.get("strategy"), Record(r).branch))
         ]
     records = filt.apply(records)
     if sort:
@@ -112,11 +118,11 @@ def runs_cmd(stage, status, strategy, where, since, sort, limit, columns, drop, 
     rows = [views.run_row(r) for r in records]
     if fmt in ("csv", "tsv"):  # one column per final metric, primary first: numbers, not "name=value"
         metric_names = sorted(
-            {k for r in records for k in ((r.get("metrics") or {}).get("final") or {})},
+            {k for r in records for k in Record(r).final},
             key=lambda k: (k != cfg.primary_metric, k),
         )
         for row, r in zip(rows, records):
-            final = (r.get("metrics") or {}).get("final") or {}
+            final = Record(r).final
             row.update(
                 {
                     k: (format(final[k], ".10g") if isinstance(final.get(k), float) else final.get(k))
@@ -152,10 +158,10 @@ def show_cmd(ref, fmt, as_json):
     REF is a run id (or a unique prefix, or the random suffix: k6z230), a run name, a tag, a
     branch, or HEAD. markdown, csv and tsv: one (field, value) row per recorded field.
     """
-    from expctl.records import open_store
+    from expctl.project import Project
 
-    _, store = open_store()
-    record = store.resolve(ref)
+    store = Project.open().store
+    record = resolve_run(store, ref)
     data = views.show_payload(store, record)
     for w in store.warnings:
         message(f"expctl: warning: {w}")
@@ -181,15 +187,15 @@ def log_cmd(ref, tail, follow):
       expctl log k6z230 -n 50
       expctl log -f              # follow a run that is running
     """
-    from expctl.records import open_store
+    from expctl.project import Project
 
-    _, store = open_store()
-    record = store.resolve(ref)
+    store = Project.open().store
+    record = resolve_run(store, ref)
     if follow and record.get("status") == "running":
         from expctl.follow import follow_log
 
         def still_running() -> bool:
-            store._cache = None
+            store.invalidate()
             return store.get(record["id"]).get("status") == "running"
 
         follow_log(store.run_dir(record["id"]), tail, still_running=still_running)

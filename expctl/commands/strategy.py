@@ -12,12 +12,13 @@ from expctl.output import (
     pick_format,
     render,
 )
+from expctl.record import Record
 
 
-def _store():
-    from expctl.records import open_store
+def _project():
+    from expctl.project import Project
 
-    return open_store()
+    return Project.open()
 
 
 @click.command("tag")
@@ -36,14 +37,14 @@ def tag_cmd(name, run, force, note):
     """
     from expctl import strategies
 
-    _, store = _store()
+    store = _project().store
     record, commit = strategies.create_tag(store, name, run, force=force, note=note)
     forced = strategies.check_refusal(record)
     if forced:
         message(f"expctl: warning: run {record['id']}: {forced}; tagged anyway (--force, recorded in the tag)")
     pm = record.get("primary_metric")
-    value = ((record.get("metrics") or {}).get("final") or {}).get(pm)
-    snap = " (a snapshot of the dirty tree it ran on)" if (record.get("code") or {}).get("snapshot") else ""
+    value = Record(record).final.get(pm)
+    snap = " (a snapshot of the dirty tree it ran on)" if Record(record).code.get("snapshot") else ""
     message(
         f"expctl: tagged {name} at {commit[:10]}{snap}: run {record['id']}"
         + (f", {pm}={fmt_value(value)}" if pm and value is not None else "")
@@ -57,7 +58,7 @@ def explore_cmd(name, base):
     """Branch explore/NAME off a strategy and switch to it."""
     from expctl import strategies
 
-    _, store = _store()
+    store = _project().store
     meta = strategies.explore(store, name, base)
     message(
         f"expctl: on branch {meta['branch']} (from {meta['base']}); runs here belong to exploration {name}. "
@@ -82,11 +83,11 @@ def promote_cmd(name, tag, run, force):
     """
     from expctl import strategies
 
-    _, store = _store()
+    store = _project().store
     out = strategies.promote(store, name, tag=tag, run_ref=run, force=force)
     rec = out["record"]
     pm = rec.get("primary_metric")
-    value = ((rec.get("metrics") or {}).get("final") or {}).get(pm)
+    value = Record(rec).final.get(pm)
     message(
         f"expctl: promoted {name} into {out['meta']['base_branch']} ({out['merge'][:10]}), tagged {out['tag']}"
         + (f": run {rec['id']}, {pm}={fmt_value(value)}" if value is not None else "")
@@ -100,7 +101,7 @@ def abandon_cmd(name, why):
     """Record that exploration NAME did not work, and why; its branch is kept."""
     from expctl import strategies
 
-    _, store = _store()
+    store = _project().store
     out = strategies.abandon(store, name, why)
     message(
         f"expctl: exploration {name} abandoned ({why}); branch {out['meta']['branch']} kept"
@@ -114,7 +115,8 @@ def strategies_cmd(fmt, as_json):
     """The main line (tags in order) and explorations, with status and best primary metric."""
     from expctl import strategies, views
 
-    cfg, store = _store()
+    project = _project()
+    cfg, store = project.config, project.store
     rows = views.strategy_rows(strategies.collect(store, cfg), cfg)
     for w in store.warnings:
         message(f"expctl: warning: {w}")

@@ -7,7 +7,7 @@ import click
 from expctl.output import (
     message,
 )
-from expctl.records import open_store
+from expctl.project import Project
 
 
 @click.command("push")
@@ -26,7 +26,7 @@ def push_cmd(remote, all_branches, dry_run):
     """
     from expctl import sync
 
-    _, store = open_store()
+    store = Project.open().store
     plan = sync.plan(store.repo, remote, all_branches=all_branches)
     from expctl.removal import push_specs
 
@@ -47,6 +47,6 @@ def pull_cmd(remote):
     """Fetch tags, run records and strategies (and remote branches) from a git remote."""
     from expctl import sync
 
-    _, store = open_store()
+    store = Project.open().store
     out = sync.pull(store, remote)
     message(f"expctl: pulled from {remote}: {out}")
