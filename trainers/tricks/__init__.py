@@ -20,7 +20,10 @@ here from the logits, so that tricks can replace it (focal, label smoothing).
 
 Settings live under ``tricks.<name>.*`` (e.g. ``tricks.rdrop.alpha=4``); every trick is
 off by default. Each trick is one small module in this package; docs/tricks.md has the
-formulas, recommended values and costs.
+formulas, recommended values and costs. Modules: ``specs`` (what each trick declares),
+``rdrop``, ``adversarial`` (FGM, PGD), ``mixup``, ``losses`` (focal, label smoothing),
+``distill`` (knowledge distillation), ``swa``, ``longtext`` (long-text strategies), ``eda``
+(offline augmentation).
 
 Composition (in this order within ``train_step``): mixup transforms the inputs (draw lam
 once per step), R-Drop duplicates them, one forward, the base loss (CE / BCE / focal /
