@@ -31,8 +31,10 @@ step (term ``adv`` = 0). Under multi-process training the clean backward runs un
 from __future__ import annotations
 
 import contextlib
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 
 def word_embedding_weight(model) -> torch.nn.Parameter:
@@ -71,12 +73,16 @@ def relative_size(r: torch.Tensor, weight: torch.Tensor, grad: torch.Tensor) -> 
     touches ~1,000 of them) and overwhelming for a small randomly initialised model.
     Logged as the term ``adv_rel``; a detached scalar tensor (no device sync).
     """
+    import torch
+
     touched = grad.detach().abs().amax(dim=-1) > 0
     denom = torch.linalg.vector_norm(weight.detach()[touched].float())
     return (torch.linalg.vector_norm(r.detach().float()) / denom.clamp_min(1e-12)).detach()
 
 
 def _unit(g: torch.Tensor) -> torch.Tensor | None:
+    import torch
+
     norm = torch.linalg.vector_norm(g.float())
     if not torch.isfinite(norm) or norm.item() == 0.0:
         return None
@@ -93,6 +99,8 @@ class FGM:
         self.last_norm: float | None = None
 
     def step(self, model, closure, accelerator):
+        import torch
+
         with _no_sync(model, accelerator):
             loss, terms = closure()
             _backward(loss, accelerator)
@@ -133,6 +141,8 @@ class PGD:
         return self.steps + 1
 
     def step(self, model, closure, accelerator):
+        import torch
+
         with _no_sync(model, accelerator):
             loss, terms = closure()
             _backward(loss, accelerator)

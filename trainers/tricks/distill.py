@@ -25,10 +25,12 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from .losses import kl_rows, masked_mean
+
+if TYPE_CHECKING:
+    import torch
 
 
 class TeacherError(RuntimeError):
@@ -92,6 +94,8 @@ class Distiller:
     def __init__(
         self, teacher, task: str, alpha: float = 0.5, temperature: float = 2.0, logits_file: str | None = None
     ):
+        import torch
+
         self.teacher = teacher
         self.task = task
         self.alpha = float(alpha)
@@ -99,6 +103,8 @@ class Distiller:
         self.cache = torch.load(logits_file, map_location="cpu") if logits_file else None
 
     def teacher_logits(self, batch, inputs: dict) -> torch.Tensor:
+        import torch
+
         if self.cache is not None:
             if "index" not in batch:
                 raise TeacherError("tricks.distill.logits_file needs an `index` tensor (dataset row ids) in each batch")
@@ -111,7 +117,6 @@ class Distiller:
             return self.teacher(**inputs).logits.float()
 
 
-@torch.no_grad()
 def precompute_teacher_logits(teacher, batches, out_path) -> torch.Tensor:
     """Run the teacher once over ``batches`` (dicts with ``index``) and save the logits.
 
@@ -119,14 +124,17 @@ def precompute_teacher_logits(teacher, batches, out_path) -> torch.Tensor:
     are deterministic (no random truncation or on-the-fly augmentation); sequence-labeling
     batches must all be padded to the same length.
     """
+    import torch
+
     from . import model_inputs
 
     teacher.eval()
     rows: dict[int, torch.Tensor] = {}
-    for batch in batches:
-        logits = teacher(**model_inputs(batch)).logits.float().cpu()
-        for i, idx in enumerate(batch["index"].tolist()):
-            rows[int(idx)] = logits[i]
+    with torch.no_grad():
+        for batch in batches:
+            logits = teacher(**model_inputs(batch)).logits.float().cpu()
+            for i, idx in enumerate(batch["index"].tolist()):
+                rows[int(idx)] = logits[i]
     n = max(rows) + 1
     out = torch.zeros((n, *next(iter(rows.values())).shape))
     for idx, row in rows.items():
@@ -140,6 +148,8 @@ def ensure_logits_file(ref: str, task: str, context: dict, out_path: str) -> Non
     unless it exists. ``context["teacher_batches"]()`` yields the training set's batches in a
     fixed order; the write is atomic (every process may compute it; one rename wins)."""
     import os
+
+    import torch
 
     if os.path.exists(out_path):
         return

@@ -15,8 +15,11 @@ Divergences are *summed over the classes* and averaged over rows ("batchmean"): 
 
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
 
 IGNORE_INDEX = -100
 
@@ -26,6 +29,8 @@ IGNORE_INDEX = -100
 
 def categorical_kl_rows(p_logits: torch.Tensor, q_logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
     """KL(p || q) per row, summed over the last (class) dim; p = softmax(p_logits / T)."""
+    import torch.nn.functional as F
+
     log_p = F.log_softmax(p_logits.float() / temperature, dim=-1)
     log_q = F.log_softmax(q_logits.float() / temperature, dim=-1)
     return (log_p.exp() * (log_p - log_q)).sum(-1)
@@ -33,6 +38,8 @@ def categorical_kl_rows(p_logits: torch.Tensor, q_logits: torch.Tensor, temperat
 
 def bernoulli_kl_rows(p_logits: torch.Tensor, q_logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
     """Sum over labels of KL(Bern(p) || Bern(q)) per row; p = sigmoid(p_logits / T)."""
+    import torch.nn.functional as F
+
     a = p_logits.float() / temperature
     b = q_logits.float() / temperature
     log_p, log_1p = F.logsigmoid(a), F.logsigmoid(-a)
@@ -83,6 +90,9 @@ def focal_loss(logits, labels, task: str, gamma: float = 2.0, alpha=None) -> tor
       a, with alpha_t = a for positives and 1 - a for negatives (RetinaNet); mean over all
       elements, like ``binary_cross_entropy_with_logits``.
     """
+    import torch
+    import torch.nn.functional as F
+
     logits = logits.float()
     if task == "multilabel":
         y = labels.to(logits.dtype)
@@ -107,6 +117,8 @@ def focal_loss(logits, labels, task: str, gamma: float = 2.0, alpha=None) -> tor
 
 def smoothed_ce(logits, labels, task: str, epsilon: float) -> torch.Tensor:
     """CE with label smoothing: target (1 - eps) one-hot + eps / C uniform (torch's convention)."""
+    import torch.nn.functional as F
+
     if task in ("ner", "seq2seq"):
         return F.cross_entropy(
             logits.reshape(-1, logits.size(-1)), labels.reshape(-1), ignore_index=IGNORE_INDEX, label_smoothing=epsilon

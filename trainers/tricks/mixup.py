@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import contextlib
 import random
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 
 class Mixup:
@@ -33,6 +35,8 @@ class Mixup:
 
     def sample(self, batch_size: int, device) -> tuple[float, torch.Tensor]:
         """Draw (lam, perm) for one step."""
+        import torch
+
         lam = self._rng.betavariate(self.alpha, self.alpha)
         gen = torch.Generator().manual_seed(self._rng.getrandbits(63))
         perm = torch.randperm(batch_size, generator=gen).to(device)
@@ -41,6 +45,8 @@ class Mixup:
 
 def mix_embeddings(model, inputs: dict, lam: float, perm: torch.Tensor) -> dict:
     """Replace input_ids by mixed ``inputs_embeds`` and take the union of the masks."""
+    import torch
+
     inputs = dict(inputs)
     embed = (
         model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else model.module.get_input_embeddings()
@@ -59,6 +65,8 @@ def mix_classifier_input(model, lam: float, perm: torch.Tensor):
 
     A batch duplicated by R-Drop (2B rows) is mixed within each half.
     """
+    import torch
+
     inner = model
     while not hasattr(inner, "classifier") and hasattr(inner, "module"):
         inner = inner.module

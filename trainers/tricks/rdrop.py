@@ -16,14 +16,18 @@ Settings: ``tricks.rdrop.alpha`` (recommended 1-10 with this reduction; 4 is a g
 
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
+from typing import TYPE_CHECKING
 
 from .losses import masked_mean
+
+if TYPE_CHECKING:
+    import torch
 
 
 def duplicate_batch(inputs: dict) -> dict:
     """Concatenate every tensor of the (model-input) batch with itself along dim 0."""
+    import torch
+
     return {k: torch.cat([v, v], dim=0) if torch.is_tensor(v) else v for k, v in inputs.items()}
 
 
@@ -39,6 +43,9 @@ def symmetric_kl_rows(logits1: torch.Tensor, logits2: torch.Tensor, task: str) -
     Multi-label (Bernoulli per label): KL(a||b) + KL(b||a) = (s(a) - s(b)) (a - b) per label,
     s the sigmoid, a and b the logits -- exact, and free of log(0).
     """
+    import torch
+    import torch.nn.functional as F
+
     a, b = logits1.float(), logits2.float()
     if task == "multilabel":
         return 0.5 * ((torch.sigmoid(a) - torch.sigmoid(b)) * (a - b)).sum(-1)

@@ -24,11 +24,10 @@ from __future__ import annotations
 
 import warnings
 
-import torch
-from torch.optim.swa_utils import SWALR, AveragedModel
-
 
 def _unwrap(model):
+    import torch
+
     while hasattr(model, "module") and isinstance(model.module, torch.nn.Module):
         model = model.module
     return model
@@ -45,6 +44,8 @@ class SWA:
         anneal_steps: int = 0,
         optimizer_getter=None,
     ):
+        from torch.optim.swa_utils import AveragedModel
+
         self.start = int(start)
         self.every = max(1, int(every))
         self.lr = lr
@@ -67,6 +68,8 @@ class SWA:
         return opt
 
     def after_optimizer_step(self, model, step: int) -> None:
+        from torch.optim.swa_utils import SWALR
+
         if step < self.start:
             return
         k = step - self.start  # 0 at the first SWA step
@@ -97,6 +100,8 @@ class SWA:
             self.update(model)
 
     def update(self, model) -> None:
+        from torch.optim.swa_utils import AveragedModel
+
         inner = _unwrap(model)
         if self.averaged is None:
             self.averaged = AveragedModel(inner)  # deep copy, then running mean from n = 1
@@ -107,6 +112,8 @@ class SWA:
         return 0 if self.averaged is None else int(self.averaged.n_averaged)
 
     def finalize(self, model):
+        import torch
+
         if self.averaged is None or self.n_averaged == 0:
             return model
         inner = _unwrap(model)
