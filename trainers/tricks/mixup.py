@@ -21,10 +21,47 @@ from __future__ import annotations
 
 import contextlib
 import random
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from .specs import TrickConfigError, TrickSpec, fail, no_crf
 
 if TYPE_CHECKING:
     import torch
+
+
+def _parse_seed(where: str, value: Any) -> int:
+    try:
+        if float(value) == int(float(value)):
+            return int(float(value))
+    except (TypeError, ValueError):
+        pass
+    raise TrickConfigError(f"{where} must be an integer, got {value!r}")
+
+
+def _check_mixup(values, task, on, settings):
+    if values["alpha"] <= 0:
+        fail("tricks.mixup.alpha (the Beta parameter) must be > 0")
+
+
+SPEC = TrickSpec(
+    "mixup",
+    {"alpha": 0.4, "mode": "embeddings", "seed": None},
+    choices={"mode": ("embeddings", "pooled")},
+    nonnegative=("alpha",),
+    parse={"seed": _parse_seed},
+    tasks=("classification", "pair", "multilabel"),
+    why_not="tricks.mixup is not defined for task {task!r}: token labels cannot be mixed across sentences",
+    check=_check_mixup,
+    check_run=no_crf("mixup"),
+    order=10,
+    build=lambda values, tricks: Mixup(values["alpha"], values["mode"], values["seed"]),
+)
+
+
+def _unwrap(model):
+    while hasattr(model, "module") and not hasattr(model, "get_input_embeddings"):
+        model = model.module
+    return model
 
 
 class Mixup:
@@ -41,6 +78,23 @@ class Mixup:
         gen = torch.Generator().manual_seed(self._rng.getrandbits(63))
         perm = torch.randperm(batch_size, generator=gen).to(device)
         return lam, perm
+
+    # the step hooks: draw (lam, perm) once per step, mix the inputs, mix the loss
+    reports_ce = True
+
+    def begin_step(self, model, batch, state: dict) -> None:
+        state["lam"], state["perm"] = self.sample(batch["input_ids"].size(0), batch["input_ids"].device)
+
+    def prepare_inputs(self, model, inputs: dict, state: dict):
+        if self.mode == "embeddings":
+            return mix_embeddings(_unwrap(model), inputs, state["lam"], state["perm"]), None
+        return inputs, mix_classifier_input(model, state["lam"], state["perm"])
+
+    def mix_loss(self, loss_fn, logits, labels, state: dict):
+        return mixed_loss(loss_fn, logits, labels, state["lam"], state["perm"])
+
+    def extra_terms(self, logits, state: dict) -> dict:
+        return {"mixup_lambda": logits.new_tensor(state["lam"]).detach()}
 
 
 def mix_embeddings(model, inputs: dict, lam: float, perm: torch.Tensor) -> dict:

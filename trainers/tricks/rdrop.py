@@ -19,9 +19,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .losses import masked_mean
+from .specs import TrickSpec
 
 if TYPE_CHECKING:
     import torch
+
+SPEC = TrickSpec(
+    "rdrop",
+    {"alpha": 4.0},
+    nonnegative=("alpha",),
+    order=40,
+    build=lambda values, tricks: RDrop(values["alpha"], tricks.task),
+)
 
 
 def duplicate_batch(inputs: dict) -> dict:
@@ -56,3 +65,22 @@ def symmetric_kl_rows(logits1: torch.Tensor, logits2: torch.Tensor, task: str) -
 def rdrop_kl(logits1: torch.Tensor, logits2: torch.Tensor, task: str, mask: torch.Tensor | None = None) -> torch.Tensor:
     """1/2 [KL(p1 || p2) + KL(p2 || p1)], summed over classes, averaged over rows / real tokens."""
     return masked_mean(symmetric_kl_rows(logits1, logits2, task), mask)
+
+
+class RDrop:
+    """The step hooks: one forward over the batch twice, the two halves' CE, ``alpha`` * KL."""
+
+    passes = 2
+
+    def __init__(self, alpha: float, task: str):
+        self.alpha, self.task = alpha, task
+
+    def prepare_inputs(self, model, inputs: dict, state: dict):
+        return duplicate_batch(inputs), None
+
+    def split_logits(self, logits):
+        return split_halves(logits)
+
+    def add_terms(self, loss, ce, parts, state: dict):
+        kl = rdrop_kl(parts[0], parts[1], self.task, state["mask"])
+        return loss + self.alpha * kl, {"kl": kl.detach()}

@@ -24,6 +24,47 @@ from __future__ import annotations
 
 import warnings
 
+from .specs import TrickConfigError, TrickSpec, fail
+
+
+def _check_swa(values, task, on, settings):
+    if values["start"] is None:
+        fail("tricks.swa needs tricks.swa.start (an optimizer step, or a fraction < 1 of the run)")
+    if values["strategy"] == "cyclic" and values["lr"] is None:
+        fail("tricks.swa.strategy=cyclic needs tricks.swa.lr (the cycle's maximum lr)")
+
+
+def _build(values, tricks):
+    """Averaging from ``start`` (an update, or a fraction of the run); the lr is set through
+    the TrickSet's optimizer (``bind_optimizer``)."""
+    start = values["start"]
+    if 0 < start < 1:
+        total = tricks.context.get("total_steps")
+        if not total:
+            fail("tricks.swa.start as a fraction needs context['total_steps']")
+        start = int(start * total)
+    return SWA(
+        int(start),
+        values["every"],
+        values["lr"],
+        values["lr_min"],
+        values["strategy"],
+        values["anneal_steps"],
+        optimizer_getter=lambda: tricks.optimizer,
+    )
+
+
+SPEC = TrickSpec(
+    "swa",
+    {"start": None, "every": 1, "lr": None, "lr_min": None, "strategy": "constant", "anneal_steps": 0},
+    choices={"strategy": ("constant", "cyclic")},
+    numbers=("start", "lr", "lr_min"),
+    nonnegative=("every", "anneal_steps"),
+    check=_check_swa,
+    order=60,
+    build=_build,
+)
+
 
 def _unwrap(model):
     import torch
@@ -59,8 +100,6 @@ class SWA:
     def _optimizer(self):
         opt = self.optimizer_getter()
         if opt is None:
-            from . import TrickConfigError
-
             raise TrickConfigError(
                 "tricks.swa.lr needs the optimizer: pass context['optimizer'] "
                 "or call TrickSet.bind_optimizer(optimizer)"
