@@ -49,7 +49,9 @@ def _check_distill(values, task, on, settings):
             "tricks.distill.logits_file holds one logit row per example: not for task ner "
             "(use tricks.distill.teacher alone)"
         )
-    if values["logits_file"] and not values["teacher"] and not os.path.exists(values["logits_file"]):
+    from trainers.runtime import data_path  # torch-free; relative paths: the project root, as the run reads it
+
+    if values["logits_file"] and not values["teacher"] and not os.path.exists(data_path(values["logits_file"])):
         fail(
             f"tricks.distill.logits_file {values['logits_file']!r} does not exist: set "
             "tricks.distill.teacher too and the trainer writes it before training"
