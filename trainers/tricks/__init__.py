@@ -152,9 +152,14 @@ def _parse_one(spec: TrickSpec, section: Any) -> tuple[bool, dict[str, Any]]:
     return on and (main is None or values[main] != 0), values
 
 
+def _mapping(settings) -> Mapping[str, Any]:
+    """The settings as a mapping: a dict as is, the typed ``Settings`` by the dict it was parsed from."""
+    return getattr(settings, "source", None) or settings or {}
+
+
 def parse_tricks(settings: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
     """Validate ``settings["tricks"]``; return {name: resolved settings} of the ENABLED tricks."""
-    raw = (settings or {}).get("tricks") or {}
+    raw = _mapping(settings).get("tricks") or {}
     if not isinstance(raw, Mapping):
         raise TrickConfigError(f"`tricks` must be a table of tricks, got {raw!r}")
     known = specs()
@@ -196,6 +201,7 @@ def check_settings(settings: Mapping[str, Any]) -> None:
     """Validate the run's tricks against its task before any data or model work (fail fast):
     unknown names and keys, invalid values, impossible combinations, unsupported tasks.
     Torch-free (the pre-flight ``python -m trainers.text --check`` runs it)."""
+    settings = _mapping(settings)
     on = parse_tricks(settings)
     task = settings.get("task", "classification")
     for name, spec in specs().items():  # against the run's other settings (crf, class_weights)
@@ -234,7 +240,7 @@ class TrickSet:
     ):
         if task not in TASKS:
             raise TrickConfigError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
-        self.settings = settings
+        self.settings = settings = _mapping(settings)
         self.task = task
         self.num_labels = num_labels
         self.context = dict(context or {})
