@@ -520,6 +520,27 @@ def test_teacher_run_id_is_resolved_through_expctl_show(repo, monkeypatch):
         distill.resolve_teacher_path("no-such-run")
 
 
+def test_options_that_cannot_be_used_are_refused(tmp_path, monkeypatch):
+    """long_text.strategy=windows (not trained or predicted on) and a distill.logits_file that
+    nothing would write are refused by the torch-free check, not ignored. (That a logits file
+    with a teacher is written and then reused: test_skew.py.)"""
+    from trainers.tricks import check_settings
+
+    with pytest.raises(TrickConfigError, match="strategy=windows is not supported"):
+        check_settings({"task": "classification", "tricks": {"long_text": {"strategy": "windows"}}})
+    distill = {"task": "classification", "tricks": {"distill": {"logits_file": "cache/teacher.pt"}}}
+    monkeypatch.delenv("EXPCTL_PROJECT_ROOT", raising=False)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(TrickConfigError, match="does not exist: set tricks.distill.teacher too"):
+        check_settings(distill)
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "teacher.pt").write_bytes(b"")
+    check_settings(distill)
+    monkeypatch.setenv("EXPCTL_PROJECT_ROOT", str(tmp_path))  # relative to the project root, as the run reads it
+    monkeypatch.chdir(tmp_path / "cache")
+    check_settings(distill)
+
+
 def test_precomputed_teacher_logits_are_used(tmp_path):
     from trainers.tricks.distill import precompute_teacher_logits
 
