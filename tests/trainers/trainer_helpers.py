@@ -13,6 +13,10 @@ from trainers import synth
 ROOT = Path(__file__).resolve().parents[2]
 
 
+#: a wider tiny model, for the generation tasks (test_seq2seq.py, test_span.py)
+WIDE = {"tiny.hidden_size": 64, "tiny.intermediate_size": 128}
+
+
 def write_task_data(
     dir_: Path, task: str, n_train: int, n_eval: int, fmt: str = "tsv", seed: int = 0
 ) -> tuple[Path, Path]:
