@@ -103,11 +103,6 @@ def test_a_metric_for_best_that_is_not_an_eval_metric_fails_the_run(tmp_path, da
     assert "have: eval_accuracy, eval_f1_macro" in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: link_last_to_best logs 'checkpoints/last is the same model as checkpoints/best' whenever "
-    "any file is shared (config, tokenizer), also when the weights differ (best at step 3, last at step 8)",
-)
 def test_the_log_calls_last_the_best_model_only_when_it_is(tmp_path, data, train, capsys):
     out = tmp_path / "out"
     metrics = train(out, **_flags(data, eval_steps=3))
