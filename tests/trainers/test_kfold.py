@@ -1,4 +1,4 @@
-"""expctl kfold (expctl/kfold.py), end to end with the fast stand-in program (no torch)."""
+"""expctl kfold end to end with the fast stand-in program (no torch), and expctl.kfold directly."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import math
 import pytest
 from standin import CONFIG, make
 
+from expctl import kfold
+from expctl.errors import NotFoundError
 from tests.conftest import run_expctl
 
 
@@ -43,9 +45,6 @@ def _fold(rid, fold, status="succeeded", started="2026", gid="kfold-a", **final)
 
 
 def test_group_runs_summary_and_rows():
-    from expctl import kfold
-    from expctl.errors import NotFoundError
-
     records = [
         _fold("r2", 2, eval_accuracy=0.8, eval_f1=0.5, eval_samples=10),
         _fold("r0", 0, eval_accuracy=0.6, eval_f1=0.3),
