@@ -1,9 +1,10 @@
-"""expctl reproduce (expctl/reproduce.py), end to end."""
+"""expctl reproduce end to end, and expctl.reproduce.compare_runs directly."""
 
 from __future__ import annotations
 
 import json
 
+from expctl.reproduce import compare_runs
 from tests.conftest import git, run_expctl
 from tests.workflow.sweep_project import make
 
@@ -28,3 +29,23 @@ def test_reproduce_exact_then_data_change_named(repo):
     proc = run_expctl(repo, "reproduce", original["id"])
     assert proc.returncode == 6
     assert "NOT reproduced" in proc.stderr and "data file data/train.tsv changed" in proc.stderr
+
+
+def test_compare_runs_tolerance_status_and_data():
+    def rec(rid, status="succeeded", data=None, **final):
+        return {"id": rid, "status": status, "metrics": {"final": final}, "data": data or {}}
+
+    data = {"train.tsv": {"fingerprint": "aa"}, "dev.tsv": {"fingerprint": "bb"}}
+    original = rec("o", acc=0.8, loss=0.5, note="x", data=data)
+    same = compare_runs(original, rec("n", acc=0.8 + 1e-9, loss=0.5, note="x", data=data), 1e-6)
+    assert same["reproduced"] is True and same["data_changed"] == [] and same["data_missing"] == []
+    assert same["metrics"]["note"] == {"original": "x", "reproduced": "x", "delta": None, "within_tolerance": True}
+    moved = compare_runs(
+        original, rec("n", acc=0.81, loss=0.5, note="x", data={"train.tsv": {"fingerprint": "cc"}}), 1e-6
+    )
+    assert moved["reproduced"] is False and moved["metrics"]["acc"]["within_tolerance"] is False
+    assert moved["data_changed"] == ["train.tsv"] and moved["data_missing"] == ["dev.tsv"]
+    assert compare_runs(original, rec("n", acc=0.81, loss=0.5, note="x", data=data), 0.1)["reproduced"] is True
+    assert compare_runs(original, rec("n", "failed", acc=0.8, loss=0.5, note="x"), 1e-6)["reproduced"] is False
+    nan = compare_runs(rec("o", acc=float("nan")), rec("n", acc=float("nan")), 1e-6)
+    assert nan["metrics"]["acc"]["delta"] is None and nan["reproduced"] is False  # nan != nan: never "reproduced"
