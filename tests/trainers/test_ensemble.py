@@ -1,6 +1,6 @@
 """expctl ensemble, end to end: a fast stand-in program (no torch) for single-label ensembles and
-the refusals; the bundled trainer (tiny model) for the multilabel and NER ensembles. expctl kfold
-is in test_kfold.py."""
+the refusals; the bundled trainer (tiny model) for the multilabel and NER ensembles; expctl.ensemble's arithmetic
+directly. expctl kfold is in test_kfold.py."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ import json
 import math
 import textwrap
 
+import pytest
 from standin import make
 
+from expctl import ensemble
+from expctl.errors import UsageError
 from tests.conftest import git, run_expctl
 
 
@@ -333,3 +336,41 @@ def test_ensemble_refuses_mixed_tasks_old_files_and_other_tag_sets(repo):
     assert "different tag sets" in refused(ner, other)
     other_ml = run_with({**ML_ROW, "probs": {"a": 0.7, "c": 0.2}})
     assert "different label sets" in refused(ml, other_ml)
+
+
+# expctl.ensemble's arithmetic directly: label alignment, weights, activations, words a member cut off
+def test_combine_aligns_labels_and_normalises_weights():
+    a = (["neg", "pos"], [[0.0, 2.0], [1.0, 1.0]])
+    b = (["pos", "neg"], [[0.0, 2.0], [3.0, 1.0]])  # the other label order
+    labels, avg, probs = ensemble.combine([a, b], [1, 3], "logits")
+    assert labels == ["neg", "pos"]
+    assert avg == [[1.5, 0.5], [1.0, 2.5]]
+    assert abs(probs[0][0] - 1 / (1 + math.exp(-1.0))) < 1e-12 and abs(sum(probs[1]) - 1) < 1e-12
+    _, avg_p, probs_p = ensemble.combine([a, b], [1, 1], "probs")
+    assert probs_p == avg_p == [[1.0, 1.0], [1.0, 2.0]]
+    _, _, sig = ensemble.combine([(["x"], [[0.0]])], [2], "logits", activation="sigmoid")
+    assert sig == [[0.5]]
+    with pytest.raises(UsageError, match="different label sets"):
+        ensemble.combine([a, (["neg", "other"], [[0, 0], [0, 0]])], [1, 1], "logits")
+    with pytest.raises(UsageError, match="must sum to a positive number"):
+        ensemble.combine([a, b], [1, -1], "logits")
+
+
+def test_combine_words_averages_over_members_that_scored_the_word():
+    a = (["O", "B-PER"], [[[0.0, 2.0], None, None]])
+    b = (["B-PER", "O"], [[[0.0, 2.0], [4.0, 0.0]]])  # scored one word fewer, and not the third
+    tags, avg, probs = ensemble.combine_words([a, b], [1, 1], "logits")
+    assert tags == ["O", "B-PER"] and avg == [[[1.0, 1.0], [0.0, 4.0], None]]
+    assert probs[0][0] == [0.5, 0.5] and probs[0][2] is None
+    with pytest.raises(UsageError, match="different tag sets"):
+        ensemble.combine_words([a, (["O"], [[[0.0]]])], [1, 1], "logits")
+
+
+def test_rows_task_by_fields():
+    assert ensemble.rows_task([{"pred_tags": []}], "r") == "ner"
+    assert ensemble.rows_task([{"pred_labels": []}], "r") == "multilabel"
+    assert ensemble.rows_task([{"probs": {"a": 1.0}, "pred": "a"}], "r") == "single"
+    with pytest.raises(UsageError, match="run r: predictions.jsonl is empty"):
+        ensemble.rows_task([], "r")
+    with pytest.raises(UsageError, match="has no `probs`, `pred_labels` or `pred_tags`"):
+        ensemble.rows_task([{"pred": "a"}], "r")
