@@ -96,11 +96,17 @@ def test_a_real_run_records_its_outcome_and_exit_code(repo):
     assert bad["status"] == "failed" and bad["exit_code"] == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: build_argv flattens the settings (model.name) but str.format reads {model.name} as attribute "
-    "access, so a nested setting's placeholder fails with \"no setting 'model'\"",
-)
 def test_placeholder_of_a_nested_setting(tmp_path):
     c = cfg(tmp_path, "python3 t.py --model {model.name}")
     assert runner.build_argv(c, {"model": {"name": "bert"}}, []) == ["python3", "t.py", "--model", "bert"]
+
+
+def test_placeholders_braces_and_bad_words(tmp_path):
+    settings = {"lr": 0.1, "model": {"name": "bert"}}
+    c = cfg(tmp_path, "python3 t.py --json={{a}} --m={model.name}/{lr}")
+    assert runner.build_argv(c, settings, [])[2:] == ["--json={a}", "--m=bert/0.1"]
+    for bad in ("python3 t.py {lr", "python3 t.py lr}", "python3 t.py {0}", "python3 t.py {a b}"):
+        with pytest.raises(ConfigError, match="bad placeholder"):
+            runner.build_argv(cfg(tmp_path, bad), settings, [])
+    with pytest.raises(ConfigError, match=r"no setting 'model.size'"):
+        runner.build_argv(cfg(tmp_path, "python3 t.py {model.size}"), settings, [])
