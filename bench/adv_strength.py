@@ -31,8 +31,18 @@ sys.path.insert(0, str(REPO / "bench"))
 
 import tricks_study  # noqa: E402
 
-FIXED = ["-s", "max_train_samples=0", "-s", "max_eval_samples=0", "-s", "eval_steps=0", "-s", "epochs=3",
-         "-s", "train_file=data/train.tsv"]
+FIXED = [
+    "-s",
+    "max_train_samples=0",
+    "-s",
+    "max_eval_samples=0",
+    "-s",
+    "eval_steps=0",
+    "-s",
+    "epochs=3",
+    "-s",
+    "train_file=data/train.tsv",
+]
 SWEEPS = {
     "fgm": ["-s", "tricks.fgm.epsilon=0,0.01,0.03,0.1,0.3,1"],
     "pgd": ["-s", "tricks.pgd.epsilon=0,0.1,0.3", "-s", "tricks.pgd.alpha=0.1"],
@@ -54,16 +64,27 @@ def runs(project: Path) -> list[dict]:
         kind = next((k for k in ("fgm", "pgd") if float((tricks.get(k) or {}).get("epsilon") or 0) > 0), None)
         eps = float((tricks.get(kind) or {}).get("epsilon") or 0) if kind else 0.0
         rel = [c["train_adv_rel"] for c in curve if "train_adv_rel" in c]
-        out.append({"kind": kind, "epsilon": eps, "seed": settings.get("seed"), "acc": metrics.get("eval_accuracy"),
-                    "adv_rel": statistics.median(rel) if rel else None, "run": d.name})
+        out.append(
+            {
+                "kind": kind,
+                "epsilon": eps,
+                "seed": settings.get("seed"),
+                "acc": metrics.get("eval_accuracy"),
+                "adv_rel": statistics.median(rel) if rel else None,
+                "run": d.name,
+            }
+        )
     return out
 
 
 def table(rows: list[dict]) -> str:
     base = {r["seed"]: r["acc"] for r in rows if r["kind"] is None}
     seeds = sorted(base)
-    lines = ["| trick | ε | adv_rel (median) | accuracy per seed (" + " / ".join(map(str, seeds)) + ") "
-             "| Δ vs baseline per seed (points) | mean Δ |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| trick | ε | adv_rel (median) | accuracy per seed (" + " / ".join(map(str, seeds)) + ") "
+        "| Δ vs baseline per seed (points) | mean Δ |",
+        "|---|---|---|---|---|---|",
+    ]
     lines.append("| baseline | — | — | " + " / ".join(f"{100 * base[s]:.1f}" for s in seeds) + " | — | — |")
     groups: dict[tuple, dict] = {}
     for r in rows:
@@ -73,9 +94,13 @@ def table(rows: list[dict]) -> str:
         got = [s for s in seeds if s in by_seed]
         deltas = [100 * (by_seed[s]["acc"] - base[s]) for s in got]
         rel = statistics.median(by_seed[s]["adv_rel"] for s in got if by_seed[s]["adv_rel"] is not None)
-        lines.append(f"| {kind.upper()} | {eps:g} | {rel:.3f} | "
-                     + " / ".join(f"{100 * by_seed[s]['acc']:.1f}" for s in got) + " | "
-                     + " / ".join(f"{d:+.1f}" for d in deltas) + f" | {statistics.mean(deltas):+.1f} |")
+        lines.append(
+            f"| {kind.upper()} | {eps:g} | {rel:.3f} | "
+            + " / ".join(f"{100 * by_seed[s]['acc']:.1f}" for s in got)
+            + " | "
+            + " / ".join(f"{d:+.1f}" for d in deltas)
+            + f" | {statistics.mean(deltas):+.1f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -87,7 +112,7 @@ def main(argv=None) -> int:
     p.add_argument("--report-only", action="store_true", help="only rebuild the table from the recorded runs")
     args = p.parse_args(argv)
     project = Path(args.dir).resolve()
-    started = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    started = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     if not args.report_only:
         tricks_study.setup(project, 4000, 2000, args.reuse)
         for name, knobs in SWEEPS.items():
@@ -96,7 +121,7 @@ def main(argv=None) -> int:
             with (project / f"sweep-{name}.log").open("w") as log:
                 subprocess.run(cmd, cwd=project, stdout=log, stderr=subprocess.STDOUT, check=False)
     md = table(runs(project))
-    finished = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    finished = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     head = f"{started} – {finished}, project {project}\n\n"
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -42,13 +42,16 @@ v = df["label"].value_counts()
 print(len(df), d["50%"], v.iloc[0] / len(df))
 """
 
-PANDAS_FULL = PANDAS_MINIMAL + """
+PANDAS_FULL = (
+    PANDAS_MINIMAL
+    + """
 w = (df["text"].str.split().str.len() + 2).describe(percentiles=[.5, .9, .95, .99])
 key = df["text"].str.split().str.join(" ").str.casefold()
 dups = int(key.duplicated().sum())
 conflicts = int((df.groupby(key)["label"].nunique() > 1).sum())
 print(dups, conflicts)
 """
+)
 
 
 def run_measured(cmd: list[str]) -> tuple[float, float, str]:
@@ -78,9 +81,18 @@ def main() -> None:
     t0 = time.perf_counter()
     # in a child process: this process stays small, so the children's peak RSS (which
     # includes the memory of the process they were forked from) measures only themselves
-    subprocess.run([sys.executable, "-c", "import sys; from expctl.demodata import write_classification; "
-                    "write_classification(sys.argv[1], int(sys.argv[2]), lang='en', seed=0)", str(path),
-                    str(args.rows)], check=True, cwd=ROOT)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from expctl.demodata import write_classification; "
+            "write_classification(sys.argv[1], int(sys.argv[2]), lang='en', seed=0)",
+            str(path),
+            str(args.rows),
+        ],
+        check=True,
+        cwd=ROOT,
+    )
     gen_s = time.perf_counter() - t0
     size_mb = path.stat().st_size / 1e6
 
@@ -89,11 +101,16 @@ def main() -> None:
     cases = {
         "expctl data stats (all checks)": [*expctl_cmd, "data", "stats", str(path), "--format", "json"],
         "pandas read_csv + describe + value_counts": [sys.executable, "-c", PANDAS_MINIMAL, str(path)],
-        "pandas, same checks as expctl (+ words, duplicates, conflicts)": [sys.executable, "-c", PANDAS_FULL,
-                                                                             str(path)],
+        "pandas, same checks as expctl (+ words, duplicates, conflicts)": [
+            sys.executable,
+            "-c",
+            PANDAS_FULL,
+            str(path),
+        ],
     }
     try:
         import pandas
+
         pandas_version = pandas.__version__
     except ImportError:
         pandas_version = None
@@ -108,11 +125,14 @@ def main() -> None:
         print(f"{name}: " + ", ".join(f"{w:.2f}s" for w, _, _ in runs), file=sys.stderr)
 
     print(f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    print(f"- machine: {platform.machine()}, {os.cpu_count()} CPU(s) ({_cpu_model()}), {platform.system()} "
-          f"{platform.release()}, Python {platform.python_version()}"
-          + (f", pandas {pandas_version}" if pandas_version else ", pandas not installed"))
-    print(f"- file: {args.rows:,} rows + header, {size_mb:.1f} MB, generated in {gen_s:.1f} s "
-          f"(expctl.demodata, seed 0)")
+    print(
+        f"- machine: {platform.machine()}, {os.cpu_count()} CPU(s) ({_cpu_model()}), {platform.system()} "
+        f"{platform.release()}, Python {platform.python_version()}"
+        + (f", pandas {pandas_version}" if pandas_version else ", pandas not installed")
+    )
+    print(
+        f"- file: {args.rows:,} rows + header, {size_mb:.1f} MB, generated in {gen_s:.1f} s (expctl.demodata, seed 0)"
+    )
     print(f"- {args.repeats} run(s) each, each in a fresh process (start-up included)\n")
     print("| what | best wall s | median wall s | peak RSS MiB |")
     print("|---|---:|---:|---:|")

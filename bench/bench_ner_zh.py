@@ -34,9 +34,28 @@ def run_one(model: str, train_path: Path, dev_path: Path, out: Path, epochs: int
     from trainers.settings import resolve
 
     name, _, extra = model.partition("+")
-    flags = ["--task", "ner", "--train_file", str(train_path), "--eval_file", str(dev_path), "--model", name,
-             "--epochs", str(epochs), "--eval_steps", "0", "--save_steps", "0", "--log_steps", "50",
-             "--output_dir", str(out), "--cache_dir", str(out / "cache")]
+    flags = [
+        "--task",
+        "ner",
+        "--train_file",
+        str(train_path),
+        "--eval_file",
+        str(dev_path),
+        "--model",
+        name,
+        "--epochs",
+        str(epochs),
+        "--eval_steps",
+        "0",
+        "--save_steps",
+        "0",
+        "--log_steps",
+        "50",
+        "--output_dir",
+        str(out),
+        "--cache_dir",
+        str(out / "cache"),
+    ]
     if extra == "crf":
         flags += ["--crf", "true"]
     settings = resolve(None, flags, stage="small")
@@ -46,12 +65,15 @@ def run_one(model: str, train_path: Path, dev_path: Path, out: Path, epochs: int
     with contextlib.redirect_stdout(io.StringIO()):
         metrics = run(settings, str(out), str(out / "metrics.jsonl"))
     final = json.loads((out / "metrics.json").read_text())
-    return {"model": model, "entity_f1": round(metrics["eval_entity_f1"], 4),
-            "entity_f1_PER": round(metrics.get("eval_entity_f1_PER", 0.0), 4),
-            "entity_f1_LOC": round(metrics.get("eval_entity_f1_LOC", 0.0), 4),
-            "entity_f1_ORG": round(metrics.get("eval_entity_f1_ORG", 0.0), 4),
-            "train_samples_per_s": round(final.get("train_samples_per_s", 0.0), 1),
-            "wall_s": round(time.perf_counter() - t0, 1)}
+    return {
+        "model": model,
+        "entity_f1": round(metrics["eval_entity_f1"], 4),
+        "entity_f1_PER": round(metrics.get("eval_entity_f1_PER", 0.0), 4),
+        "entity_f1_LOC": round(metrics.get("eval_entity_f1_LOC", 0.0), 4),
+        "entity_f1_ORG": round(metrics.get("eval_entity_f1_ORG", 0.0), 4),
+        "train_samples_per_s": round(final.get("train_samples_per_s", 0.0), 1),
+        "wall_s": round(time.perf_counter() - t0, 1),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,13 +89,17 @@ def main(argv: list[str] | None = None) -> int:
         train, dev = synth.chinese_ner(5000, 1000, seed=0)
         synth.write_conll(train, work / "train.conll")
         synth.write_conll(dev, work / "dev.conll")
-        results = [run_one(m, work / "train.conll", work / "dev.conll", work / m.replace("+", "_"), args.epochs)
-                   for m in args.models.split(",")]
+        results = [
+            run_one(m, work / "train.conll", work / "dev.conll", work / m.replace("+", "_"), args.epochs)
+            for m in args.models.split(",")
+        ]
     print("| model | entity F1 | PER | LOC | ORG | train samples/s | wall s |")
     print("|---|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['model']} | {r['entity_f1']:.4f} | {r['entity_f1_PER']:.4f} | {r['entity_f1_LOC']:.4f} | "
-              f"{r['entity_f1_ORG']:.4f} | {r['train_samples_per_s']} | {r['wall_s']} |")
+        print(
+            f"| {r['model']} | {r['entity_f1']:.4f} | {r['entity_f1_PER']:.4f} | {r['entity_f1_LOC']:.4f} | "
+            f"{r['entity_f1_ORG']:.4f} | {r['train_samples_per_s']} | {r['wall_s']} |"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
     return 0

@@ -55,18 +55,37 @@ def make_record(i: int, t0: float, commit: str, k: int, rng: random.Random) -> d
     rid = time.strftime("%Y%m%d-%H%M%S", time.gmtime(ts)) + "-" + f"{i:06d}"[-6:]
     acc = 0.70 + 0.01 * k + rng.gauss(0, 0.01)
     return {
-        "schema": 1, "id": rid, "name": None, "stage": "small" if i < 10 else rng.choice(["smoke", "small", "small"]),
-        "status": "succeeded", "started": iso(ts), "started_unix": ts, "ended": iso(ts + 30), "duration_s": 30.0,
-        "exit_code": 0, "command": ["python3", "train.py"],
-        "settings": {"lr": rng.choice([1e-5, 3e-5, 1e-4]), "seed": rng.randrange(3), "epochs": 3, "batch_size": 32,
-                     "max_train_samples": 20000, "model": {"hidden": 128, "layers": 2}},
+        "schema": 1,
+        "id": rid,
+        "name": None,
+        "stage": "small" if i < 10 else rng.choice(["smoke", "small", "small"]),
+        "status": "succeeded",
+        "started": iso(ts),
+        "started_unix": ts,
+        "ended": iso(ts + 30),
+        "duration_s": 30.0,
+        "exit_code": 0,
+        "command": ["python3", "train.py"],
+        "settings": {
+            "lr": rng.choice([1e-5, 3e-5, 1e-4]),
+            "seed": rng.randrange(3),
+            "epochs": 3,
+            "batch_size": 32,
+            "max_train_samples": 20000,
+            "model": {"hidden": 128, "layers": 2},
+        },
         "code": {"commit": commit, "tree": None, "head": commit, "branch": "main", "dirty": False, "snapshot": False},
         "data": {"data/train.tsv": {"kind": "file", "size": 123456, "fingerprint": "blake2b:" + "0" * 32}},
         "env": {"host": "bench", "python": "3.11", "packages": {"torch": "2.13.0"}, "gpus": [], "world_size": 1},
-        "metrics": {"final": {"eval_accuracy": acc, "eval_f1_macro": acc - 0.02, "eval_loss": 1 - acc, "train_loss": 0.1},
-                    "best": {"eval_accuracy": acc}, "events": 40},
-        "primary_metric": "eval_accuracy", "direction": "max",
-        "check": {"check": "metrics", "passed": True, "reasons": []}, "checkpoints": None,
+        "metrics": {
+            "final": {"eval_accuracy": acc, "eval_f1_macro": acc - 0.02, "eval_loss": 1 - acc, "train_loss": 0.1},
+            "best": {"eval_accuracy": acc},
+            "events": 40,
+        },
+        "primary_metric": "eval_accuracy",
+        "direction": "max",
+        "check": {"check": "metrics", "passed": True, "reasons": []},
+        "checkpoints": None,
         "process": {"host": "bench", "pid": 1, "start": None},
     }
 
@@ -79,9 +98,11 @@ def import_records(repo_dir: Path, env: dict, records: list[tuple[dict, str]]) -
         msg = f"expctl run {record['id']}: {record['status']}\n".encode()
         when = int(time.time())
         out += b"blob\nmark :%d\ndata %d\n%s\n" % (mark, len(blob), blob)
-        out += (b"commit refs/expctl/runs/%s\nauthor expctl <expctl@localhost> %d +0000\n"
-                b"committer expctl <expctl@localhost> %d +0000\ndata %d\n%s\nfrom %s\ndeleteall\n"
-                b"M 100644 :%d record.json\n\n") % (record["id"].encode(), when, when, len(msg), msg, code.encode(), mark)
+        out += (
+            b"commit refs/expctl/runs/%s\nauthor expctl <expctl@localhost> %d +0000\n"
+            b"committer expctl <expctl@localhost> %d +0000\ndata %d\n%s\nfrom %s\ndeleteall\n"
+            b"M 100644 :%d record.json\n\n"
+        ) % (record["id"].encode(), when, when, len(msg), msg, code.encode(), mark)
     sh(["git", "fast-import", "--quiet", "--force"], repo_dir, env, input=bytes(out))
     sh(["git", "pack-refs", "--all"], repo_dir, env)
 
@@ -125,9 +146,11 @@ def anchor(root: Path, n: int) -> float:
     folder.mkdir()
     for i in range(n):
         (folder / f"{i}.json").write_text(json.dumps({"id": i, "acc": random.random(), "lr": 3e-5, "stage": "small"}))
-    code = ("import json,os,sys; from tabulate import tabulate; d=sys.argv[1]; "
-            "rows=[json.load(open(os.path.join(d,f))) for f in os.listdir(d)]; "
-            "print(tabulate([[r['id'],r['stage'],r['lr'],r['acc']] for r in rows]))")
+    code = (
+        "import json,os,sys; from tabulate import tabulate; d=sys.argv[1]; "
+        "rows=[json.load(open(os.path.join(d,f))) for f in os.listdir(d)]; "
+        "print(tabulate([[r['id'],r['stage'],r['lr'],r['acc']] for r in rows]))"
+    )
     t = statistics.median(timed([sys.executable, "-c", code, str(folder)], root, os.environ) for _ in range(3))
     shutil.rmtree(folder)
     return t
@@ -195,20 +218,36 @@ def markdown(results: list[dict]) -> str:
         v = row.get(key)
         return f"{v:.2f}" if isinstance(v, float) else "-"
 
-    lines = ["| records | anchor (JSON files) | `runs` first / warm / cold | `runs -n 20` first / warm / cold "
-             "| `compare` first / warm / cold | cold, loose: `runs` / `-n 20` / `compare` | index build |",
-             "|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| records | anchor (JSON files) | `runs` first / warm / cold | `runs -n 20` first / warm / cold "
+        "| `compare` first / warm / cold | cold, loose: `runs` / `-n 20` / `compare` | index build |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in results:
-        lines.append(f"| {r['records']:,} | {f(r, 'anchor_json_files_s')} | "
-                     + " | ".join(" / ".join(f(r, f"{c}_{k}_s") for k in ("first", "warm", "cold")) for c in CALLS)
-                     + " | " + " / ".join(f(r, f"{c}_cold_loose_s") for c in CALLS) + f" | {f(r, 'index_build_s')} |")
+        lines.append(
+            f"| {r['records']:,} | {f(r, 'anchor_json_files_s')} | "
+            + " | ".join(" / ".join(f(r, f"{c}_{k}_s") for k in ("first", "warm", "cold")) for c in CALLS)
+            + " | "
+            + " / ".join(f(r, f"{c}_cold_loose_s") for c in CALLS)
+            + f" | {f(r, 'index_build_s')} |"
+        )
     sync = [r for r in results if "push_all_s" in r]
     if sync:
-        lines += ["", "| records | push all (empty remote) | push 100 more | pull all (fresh clone) | pull 100 more "
-                      "| pull, nothing new |", "|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            "| records | push all (empty remote) | push 100 more | pull all (fresh clone) | pull 100 more "
+            "| pull, nothing new |",
+            "|---:|---:|---:|---:|---:|---:|",
+        ]
         for r in sync:
-            lines.append(f"| {r['records']:,} | " + " | ".join(f(r, k) for k in (
-                "push_all_s", "push_100_more_s", "pull_all_s", "pull_100_more_s", "pull_nothing_new_s")) + " |")
+            lines.append(
+                f"| {r['records']:,} | "
+                + " | ".join(
+                    f(r, k)
+                    for k in ("push_all_s", "push_100_more_s", "pull_all_s", "pull_100_more_s", "pull_nothing_new_s")
+                )
+                + " |"
+            )
     return "\n".join(lines)
 
 
@@ -221,8 +260,16 @@ def main() -> list[dict]:
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="expctl-bench-records-"))
-    env = dict(os.environ, GIT_CONFIG_NOSYSTEM="1", HOME=str(tmp), GIT_AUTHOR_NAME="b", GIT_AUTHOR_EMAIL="b@b",
-               GIT_COMMITTER_NAME="b", GIT_COMMITTER_EMAIL="b@b", NO_COLOR="1")
+    env = dict(
+        os.environ,
+        GIT_CONFIG_NOSYSTEM="1",
+        HOME=str(tmp),
+        GIT_AUTHOR_NAME="b",
+        GIT_AUTHOR_EMAIL="b@b",
+        GIT_COMMITTER_NAME="b",
+        GIT_COMMITTER_EMAIL="b@b",
+        NO_COLOR="1",
+    )
     results = []
     try:
         for n in [int(s) for s in args.sizes.split(",")]:

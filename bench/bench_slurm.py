@@ -66,8 +66,9 @@ def main() -> dict:
     env_git = ["-c", "user.name=bench", "-c", "user.email=bench@example.com"]
     sh(["git", "init", "-q", "-b", "main"], repo)
     (repo / "prog.py").write_text(PROGRAM)
-    (repo / "expctl.toml").write_text(f'[project]\ncommand = "python prog.py"\n[settings]\nlr = 0\n'
-                                      f'stamp = "{tmp / "stamp"}"\n')
+    (repo / "expctl.toml").write_text(
+        f'[project]\ncommand = "python prog.py"\n[settings]\nlr = 0\nstamp = "{tmp / "stamp"}"\n'
+    )
     expctl("init", cwd=repo)
     sh(["git", *env_git, "add", "-A"], repo)
     sh(["git", *env_git, "commit", "-qm", "bench"], repo)
@@ -89,8 +90,17 @@ def main() -> dict:
     for i in range(args.n):
         stamp = tmp / f"bare{i}"
         t0 = time.time()
-        sh(["sbatch", "--parsable", "-o", "/dev/null", "--wrap",
-            f"BENCH_STAMP={stamp} {sys.executable} {repo / 'prog.py'}"], repo)
+        sh(
+            [
+                "sbatch",
+                "--parsable",
+                "-o",
+                "/dev/null",
+                "--wrap",
+                f"BENCH_STAMP={stamp} {sys.executable} {repo / 'prog.py'}",
+            ],
+            repo,
+        )
         wrap.append(wait_file(stamp) - t0)
         stamp = tmp / f"ours{i}"
         t0 = time.time()
@@ -98,11 +108,13 @@ def main() -> dict:
         ours.append(wait_file(stamp) - t0)
     time.sleep(3)
     result = {
-        "sweep_return_s": round(returned, 3), "configs": args.configs,
+        "sweep_return_s": round(returned, 3),
+        "configs": args.configs,
         "submit_to_program_bare_median_s": round(statistics.median(wrap), 3),
         "submit_to_program_expctl_median_s": round(statistics.median(ours), 3),
         "expctl_adds_median_s": round(statistics.median(ours) - statistics.median(wrap), 3),
-        "bare_s": [round(x, 3) for x in wrap], "expctl_s": [round(x, 3) for x in ours],
+        "bare_s": [round(x, 3) for x in wrap],
+        "expctl_s": [round(x, 3) for x in ours],
         "cpus": os.cpu_count(),
     }
     print(json.dumps(result, indent=2))

@@ -67,15 +67,51 @@ def make_data(kind: str, n: int, workdir: Path) -> Path:
 def settings_for(args, train_path: Path, out: Path, grouped: bool = True, model: str = "tiny") -> dict:
     from trainers.settings import resolve
 
-    return resolve(None, ["--group_by_length", str(grouped).lower(), "--model", model,
-        "--train_file", str(train_path), "--eval_file", str(train_path), "--max_eval_samples", "64",
-        "--epochs", str(args.epochs), "--batch_size", str(args.batch_size),
-        "--max_seq_length", str(args.max_seq_length),
-        "--lr", "1e-3", "--warmup_ratio", "0", "--log_steps", "10", "--eval_steps", "0", "--save_steps", "0",
-        "--tiny.hidden_size", str(args.hidden), "--tiny.num_layers", str(args.layers),
-        "--tiny.num_heads", str(max(1, args.hidden // 32)), "--tiny.intermediate_size", str(4 * args.hidden),
-        "--tiny.vocab_size", "2000", "--cache_dir", str(out / "cache"), "--output_dir", str(out),
-    ])
+    return resolve(
+        None,
+        [
+            "--group_by_length",
+            str(grouped).lower(),
+            "--model",
+            model,
+            "--train_file",
+            str(train_path),
+            "--eval_file",
+            str(train_path),
+            "--max_eval_samples",
+            "64",
+            "--epochs",
+            str(args.epochs),
+            "--batch_size",
+            str(args.batch_size),
+            "--max_seq_length",
+            str(args.max_seq_length),
+            "--lr",
+            "1e-3",
+            "--warmup_ratio",
+            "0",
+            "--log_steps",
+            "10",
+            "--eval_steps",
+            "0",
+            "--save_steps",
+            "0",
+            "--tiny.hidden_size",
+            str(args.hidden),
+            "--tiny.num_layers",
+            str(args.layers),
+            "--tiny.num_heads",
+            str(max(1, args.hidden // 32)),
+            "--tiny.intermediate_size",
+            str(4 * args.hidden),
+            "--tiny.vocab_size",
+            "2000",
+            "--cache_dir",
+            str(out / "cache"),
+            "--output_dir",
+            str(out),
+        ],
+    )
 
 
 def run_ours(args, train_path: Path, out: Path, grouped: bool = True, model: str = "tiny") -> float:
@@ -111,14 +147,32 @@ def run_hf(args, train_path: Path, out: Path, tokenizer_dir: Path, grouped: bool
     exs = list(formats.iter_examples(train_path, "classification"))
     labels = sorted({e.label for e in exs})
     enc = tok([e.text for e in exs], truncation=True, max_length=args.max_seq_length)
-    data = [{"input_ids": enc["input_ids"][i], "token_type_ids": enc["token_type_ids"][i],
-             "attention_mask": enc["attention_mask"][i], "labels": labels.index(e.label)} for i, e in enumerate(exs)]
+    data = [
+        {
+            "input_ids": enc["input_ids"][i],
+            "token_type_ids": enc["token_type_ids"][i],
+            "attention_mask": enc["attention_mask"][i],
+            "labels": labels.index(e.label),
+        }
+        for i, e in enumerate(exs)
+    ]
     torch.manual_seed(42)
     model = build_tiny_model("classification", labels, tok, settings["tiny"], args.max_seq_length, None)
     targs = TrainingArguments(
-        output_dir=str(out), per_device_train_batch_size=args.batch_size, num_train_epochs=args.epochs,
-        learning_rate=1e-3, weight_decay=0.01, warmup_steps=0, logging_steps=10, save_strategy="no",
-        eval_strategy="no", report_to=[], use_cpu=True, disable_tqdm=True, dataloader_num_workers=0, seed=42,
+        output_dir=str(out),
+        per_device_train_batch_size=args.batch_size,
+        num_train_epochs=args.epochs,
+        learning_rate=1e-3,
+        weight_decay=0.01,
+        warmup_steps=0,
+        logging_steps=10,
+        save_strategy="no",
+        eval_strategy="no",
+        report_to=[],
+        use_cpu=True,
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        seed=42,
         train_sampling_strategy="group_by_length" if grouped else "random",
     )
     trainer = Trainer(model=model, args=targs, train_dataset=data, data_collator=DataCollatorWithPadding(tok))
@@ -142,10 +196,17 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--threads", type=int, default=1, help="torch threads for both trainers (default 1)")
     p.add_argument("--datasets", default="uniform,skewed")
-    p.add_argument("--no-hf-grouped", dest="hf_grouped", action="store_false",
-                   help="skip the extra HF Trainer run with train_sampling_strategy=group_by_length")
-    p.add_argument("--models", default="bow,cnn,bilstm",
-                   help="preset networks timed against the tiny BERT on the uniform data ('' = none)")
+    p.add_argument(
+        "--no-hf-grouped",
+        dest="hf_grouped",
+        action="store_false",
+        help="skip the extra HF Trainer run with train_sampling_strategy=group_by_length",
+    )
+    p.add_argument(
+        "--models",
+        default="bow,cnn,bilstm",
+        help="preset networks timed against the tiny BERT on the uniform data ('' = none)",
+    )
     p.add_argument("--quick", action="store_true", help="300 samples, 1 repeat, uniform data: a smoke test")
     p.add_argument("--json", help="also write the results to this JSON file")
     args = p.parse_args(argv)
@@ -169,7 +230,8 @@ def main(argv=None) -> int:
             tokenizer_dir = warm / "checkpoints" / "last"
             ours, hf, hfg, ours_u = [], [], [], []
             configs = [("ours", ours), ("hf", hf), ("ours-ungrouped", ours_u)] + (
-                [("hf-grouped", hfg)] if args.hf_grouped else [])
+                [("hf-grouped", hfg)] if args.hf_grouped else []
+            )
             for r in range(args.repeats):
                 order = configs if r % 2 == 0 else configs[::-1]
                 for name, bucket in order:
@@ -180,10 +242,18 @@ def main(argv=None) -> int:
                     else:
                         sps = run_hf(args, train_path, out, tokenizer_dir, grouped=name == "hf-grouped")
                     bucket.append(sps)
-                    print(f"# {kind} run {r} {name}: {sps:.1f} samples/s ({time.perf_counter() - t0:.1f}s wall)",
-                          file=sys.stderr, flush=True)
-            row = {"dataset": kind, "ours_samples_per_s": statistics.median(ours),
-                   "hf_trainer_samples_per_s": statistics.median(hf), "ours_runs": ours, "hf_runs": hf}
+                    print(
+                        f"# {kind} run {r} {name}: {sps:.1f} samples/s ({time.perf_counter() - t0:.1f}s wall)",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+            row = {
+                "dataset": kind,
+                "ours_samples_per_s": statistics.median(ours),
+                "hf_trainer_samples_per_s": statistics.median(hf),
+                "ours_runs": ours,
+                "hf_runs": hf,
+            }
             # the machine may be shared: compare each pair of back-to-back runs, take the median
             row["pair_ratios"] = [o / h for o, h in zip(ours, hf)]
             row["ratio"] = statistics.median(row["pair_ratios"])
@@ -198,28 +268,47 @@ def main(argv=None) -> int:
             results.append(row)
         nets = time_models(args, tmp) if args.models else []
     meta = {
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": platform.machine(),
-        "cpu": _cpu_name(), "cores": os.cpu_count(), "threads": args.threads, "python": platform.python_version(),
-        "torch": torch.__version__, "transformers": transformers.__version__, "loadavg": load_before,
-        "config": {k: getattr(args, k) for k in ("samples", "epochs", "batch_size", "max_seq_length", "hidden",
-                                                 "layers", "repeats")},
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": platform.machine(),
+        "cpu": _cpu_name(),
+        "cores": os.cpu_count(),
+        "threads": args.threads,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "loadavg": load_before,
+        "config": {
+            k: getattr(args, k)
+            for k in ("samples", "epochs", "batch_size", "max_seq_length", "hidden", "layers", "repeats")
+        },
     }
-    print(f"Machine: {meta['cpu']} ({meta['cores']} cores, {args.threads} torch thread(s)), {meta['date']}; "
-          f"torch {meta['torch']}, transformers {meta['transformers']}")
-    print(f"Model: BERT {args.layers} layers x {args.hidden}; {args.samples} samples x {args.epochs} epoch(s), "
-          f"batch {args.batch_size}, max_seq_length {args.max_seq_length}; median of {args.repeats} runs; "
-          f"load average before: {meta['loadavg']}\n")
-    print("| data | expctl trainer (samples/s) | HF Trainer, defaults (samples/s) | ratio (median of pairs) | "
-          "pair ratios | expctl, group_by_length off | ratio, both ungrouped | HF Trainer + group_by_length "
-          "(samples/s) | ratio to it |")
+    print(
+        f"Machine: {meta['cpu']} ({meta['cores']} cores, {args.threads} torch thread(s)), {meta['date']}; "
+        f"torch {meta['torch']}, transformers {meta['transformers']}"
+    )
+    print(
+        f"Model: BERT {args.layers} layers x {args.hidden}; {args.samples} samples x {args.epochs} epoch(s), "
+        f"batch {args.batch_size}, max_seq_length {args.max_seq_length}; median of {args.repeats} runs; "
+        f"load average before: {meta['loadavg']}\n"
+    )
+    print(
+        "| data | expctl trainer (samples/s) | HF Trainer, defaults (samples/s) | ratio (median of pairs) | "
+        "pair ratios | expctl, group_by_length off | ratio, both ungrouped | HF Trainer + group_by_length "
+        "(samples/s) | ratio to it |"
+    )
     print("|---|---:|---:|---:|---|---:|---:|---:|---:|")
     for row in results:
         pairs = ", ".join(f"{r:.2f}" for r in row["pair_ratios"])
-        g = (f"{row['hf_grouped_samples_per_s']:.0f} | {row['ratio_vs_hf_grouped']:.2f}"
-             if "hf_grouped_samples_per_s" in row else "- | -")
-        print(f"| {row['dataset']} | {row['ours_samples_per_s']:.0f} | {row['hf_trainer_samples_per_s']:.0f} | "
-              f"{row['ratio']:.2f} | {pairs} | {row['ours_ungrouped_samples_per_s']:.0f} | "
-              f"{row['ratio_ungrouped']:.2f} | {g} |")
+        g = (
+            f"{row['hf_grouped_samples_per_s']:.0f} | {row['ratio_vs_hf_grouped']:.2f}"
+            if "hf_grouped_samples_per_s" in row
+            else "- | -"
+        )
+        print(
+            f"| {row['dataset']} | {row['ours_samples_per_s']:.0f} | {row['hf_trainer_samples_per_s']:.0f} | "
+            f"{row['ratio']:.2f} | {pairs} | {row['ours_ungrouped_samples_per_s']:.0f} | "
+            f"{row['ratio_ungrouped']:.2f} | {g} |"
+        )
     if nets:
         print("\n| model (uniform data, expctl trainer) | samples/s | vs tiny BERT |")
         print("|---|---:|---:|")

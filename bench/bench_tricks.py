@@ -80,7 +80,9 @@ def rdrop_two_pass_step(model, batch, accelerator, alpha=4.0):
     inputs, labels = model_inputs(batch), batch["labels"]
     z1 = model(**inputs).logits.float()
     z2 = model(**inputs).logits.float()
-    loss = 0.5 * (F.cross_entropy(z1, labels) + F.cross_entropy(z2, labels)) + alpha * rdrop_kl(z1, z2, "classification")
+    loss = 0.5 * (F.cross_entropy(z1, labels) + F.cross_entropy(z2, labels)) + alpha * rdrop_kl(
+        z1, z2, "classification"
+    )
     accelerator.backward(loss)
     return {"loss": loss.detach()}
 
@@ -94,16 +96,28 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "torch": torch.__version__, "python": platform.python_version(),
-            "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
 
 
 def bert(hidden, layers, heads, ffn, vocab=30522, num_labels=2, dropout=0.1, seed=0):
     torch.manual_seed(seed)
-    cfg = BertConfig(vocab_size=vocab, hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
-                     intermediate_size=ffn, num_labels=num_labels, hidden_dropout_prob=dropout,
-                     attention_probs_dropout_prob=dropout)
+    cfg = BertConfig(
+        vocab_size=vocab,
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=ffn,
+        num_labels=num_labels,
+        hidden_dropout_prob=dropout,
+        attention_probs_dropout_prob=dropout,
+    )
     return BertForSequenceClassification(cfg)
 
 
@@ -123,8 +137,19 @@ STEP_CONFIGS = {
 }
 
 
-def bench_steps(batch_size=16, seq_len=128, rounds=12, hidden=256, layers=4, heads=None, ffn=None, vocab=30522,
-                variants=None, loop_step=True, total_steps=1000) -> dict:
+def bench_steps(
+    batch_size=16,
+    seq_len=128,
+    rounds=12,
+    hidden=256,
+    layers=4,
+    heads=None,
+    ffn=None,
+    vocab=30522,
+    variants=None,
+    loop_step=True,
+    total_steps=1000,
+) -> dict:
     """Interleaved step times of the trick variants.
 
     ``loop_step=True`` (default) times the step the trainer's loop really performs
@@ -139,8 +164,12 @@ def bench_steps(batch_size=16, seq_len=128, rounds=12, hidden=256, layers=4, hea
     acc = Accelerator(cpu=True)
     gen = torch.Generator().manual_seed(0)
     ids = torch.randint(1000 if vocab > 2000 else 5, vocab, (batch_size, seq_len), generator=gen)
-    batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "token_type_ids": torch.zeros_like(ids),
-             "labels": torch.randint(0, 2, (batch_size,), generator=gen)}
+    batch = {
+        "input_ids": ids,
+        "attention_mask": torch.ones_like(ids),
+        "token_type_ids": torch.zeros_like(ids),
+        "labels": torch.randint(0, 2, (batch_size,), generator=gen),
+    }
     batch_2x = {k: torch.cat([v, v]) for k, v in batch.items()}
     heads = heads or max(1, hidden // 64)
     ffn = ffn or 4 * hidden
@@ -178,30 +207,40 @@ def bench_steps(batch_size=16, seq_len=128, rounds=12, hidden=256, layers=4, hea
         one_step(name)
     times = {name: [] for name in names}
     for r in range(rounds):  # one step of every variant per round, order rotated
-        for name in names[r % len(names):] + names[:r % len(names)]:
+        for name in names[r % len(names) :] + names[: r % len(names)]:
             times[name].append(one_step(name))
     med = {name: statistics.median(v) for name, v in times.items()}
     low = {name: min(v) for name, v in times.items()}
     n_params = sum(p.numel() for p in setups[names[0]][0].parameters())
-    out = {"batch_size": batch_size, "seq_len": seq_len, "rounds": rounds, "loop_step": loop_step,
-           "params": n_params,
-           "model": f"BERT {layers} layers, hidden {hidden}, {heads} heads, FFN {ffn}, vocab {vocab}, random init "
-                    f"({n_params / 1e6:.1f} M parameters)", "variants": {}}
+    out = {
+        "batch_size": batch_size,
+        "seq_len": seq_len,
+        "rounds": rounds,
+        "loop_step": loop_step,
+        "params": n_params,
+        "model": f"BERT {layers} layers, hidden {hidden}, {heads} heads, FFN {ffn}, vocab {vocab}, random init "
+        f"({n_params / 1e6:.1f} M parameters)",
+        "variants": {},
+    }
     if "plain_2x" in low and "rdrop" in low:
         out["rdrop_over_plain_2x_min"] = low["rdrop"] / low["plain_2x"]
         out["rdrop_over_plain_2x_median"] = med["rdrop"] / med["plain_2x"]
     for name in names:
         out["variants"][name] = {
-            "step_s": med[name], "min_step_s": low[name], "steps_s": times[name],
-            "ratio": med[name] / med["plain"], "ratio_min": low[name] / low["plain"],
+            "step_s": med[name],
+            "min_step_s": low[name],
+            "steps_s": times[name],
+            "ratio": med[name] / med["plain"],
+            "ratio_min": low[name] / low["plain"],
             "passes_per_sample": 2.0 if name in ("rdrop_2pass", "plain_2x") else setups[name][3].passes_per_sample,
             "target": TARGETS.get(name),
         }
     return out
 
 
-def bench_fixed_costs(batch_size=16, seq_len=128, hidden=256, layers=4, heads=None, ffn=None, vocab=30522,
-                      repeats=8) -> dict:
+def bench_fixed_costs(
+    batch_size=16, seq_len=128, hidden=256, layers=4, heads=None, ffn=None, vocab=30522, repeats=8
+) -> dict:
     """Where a plain step's time goes: forward+backward, clipping, AdamW step, zero_grad, scheduler.
 
     The parts that R-Drop does NOT double (everything but forward+backward) bound its ratio:
@@ -221,8 +260,20 @@ def bench_fixed_costs(batch_size=16, seq_len=128, hidden=256, layers=4, heads=No
     model = bert(hidden, layers, heads, ffn, vocab=vocab).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     sched = get_linear_schedule_with_warmup(opt, 60, 1000)
-    parts = {k: [] for k in ("forward_backward", "forward_backward_doubled", "forward_backward_two_passes", "clip", "adamw", "zero_grad",
-                             "scheduler", "duplicate_batch", "rdrop_kl")}
+    parts = {
+        k: []
+        for k in (
+            "forward_backward",
+            "forward_backward_doubled",
+            "forward_backward_two_passes",
+            "clip",
+            "adamw",
+            "zero_grad",
+            "scheduler",
+            "duplicate_batch",
+            "rdrop_kl",
+        )
+    }
     for i in range(repeats + 1):
         t = time.perf_counter()
         torch.nn.functional.cross_entropy(model(**inputs).logits, labels).backward()
@@ -254,14 +305,23 @@ def bench_fixed_costs(batch_size=16, seq_len=128, hidden=256, layers=4, heads=No
         if i == 0:
             parts["forward_backward_two_passes"].pop()
             continue  # warm-up
-        for k, v in (("forward_backward", t1 - t), ("clip", t2 - t1), ("adamw", t3 - t2), ("zero_grad", t4 - t3),
-                     ("scheduler", t5 - t4), ("duplicate_batch", t6 - t5), ("rdrop_kl", t8 - t7),
-                     ("forward_backward_doubled", (t6 - t5) + (t9 - t6) - (t8 - t7))):
+        for k, v in (
+            ("forward_backward", t1 - t),
+            ("clip", t2 - t1),
+            ("adamw", t3 - t2),
+            ("zero_grad", t4 - t3),
+            ("scheduler", t5 - t4),
+            ("duplicate_batch", t6 - t5),
+            ("rdrop_kl", t8 - t7),
+            ("forward_backward_doubled", (t6 - t5) + (t9 - t6) - (t8 - t7)),
+        ):
             parts[k].append(v)
     out = {k: min(v) for k, v in parts.items()}
     other = out["clip"] + out["adamw"] + out["zero_grad"] + out["scheduler"]
     out["not_doubled_share"] = other / (out["forward_backward"] + other)
-    out["predicted_rdrop_ratio"] = (out["forward_backward_doubled"] + other + out["rdrop_kl"]) / (out["forward_backward"] + other)
+    out["predicted_rdrop_ratio"] = (out["forward_backward_doubled"] + other + out["rdrop_kl"]) / (
+        out["forward_backward"] + other
+    )
     out["doubled_over_single_forward_backward"] = out["forward_backward_doubled"] / out["forward_backward"]
     out["two_passes_over_single_forward_backward"] = out["forward_backward_two_passes"] / out["forward_backward"]
     return out
@@ -269,13 +329,18 @@ def bench_fixed_costs(batch_size=16, seq_len=128, hidden=256, layers=4, heads=No
 
 # --------------------------------------------------------------------------- 2. quantization
 
+
 def bench_quant(layers=4, seq_len=128, repeats=20) -> dict:
     fp32 = bert(768, layers, 12, 3072, dropout=0.0).eval()
     int8 = export.quantize_int8(fp32)
-    out = {"model": f"BERT-base sized (hidden 768, 12 heads, FFN 3072), {layers} layers, random init",
-           "seq_len": seq_len,
-           "state_mb_fp32": export.state_bytes(fp32) / 1e6, "state_mb_int8": export.state_bytes(int8) / 1e6,
-           "linear_mb_fp32": export.linear_bytes(fp32) / 1e6, "linear_mb_int8": export.linear_bytes(int8) / 1e6}
+    out = {
+        "model": f"BERT-base sized (hidden 768, 12 heads, FFN 3072), {layers} layers, random init",
+        "seq_len": seq_len,
+        "state_mb_fp32": export.state_bytes(fp32) / 1e6,
+        "state_mb_int8": export.state_bytes(int8) / 1e6,
+        "linear_mb_fp32": export.linear_bytes(fp32) / 1e6,
+        "linear_mb_int8": export.linear_bytes(int8) / 1e6,
+    }
     out["linear_ratio"] = out["linear_mb_fp32"] / out["linear_mb_int8"]
     out["state_ratio"] = out["state_mb_fp32"] / out["state_mb_int8"]
     for bs, reps in ((1, repeats), (32, max(3, repeats // 5))):
@@ -291,12 +356,16 @@ def bench_quant(layers=4, seq_len=128, repeats=20) -> dict:
 
 # --------------------------------------------------------------------------- 3. accuracy
 
+
 def majority_data(n, seq_len, vocab, seed):
     gen = torch.Generator().manual_seed(seed)
     share = torch.rand(n, 1, generator=gen)  # per row: probability of a low-half token
     low = torch.rand(n, seq_len, generator=gen) < share
-    ids = torch.where(low, torch.randint(5, vocab // 2, (n, seq_len), generator=gen),
-                      torch.randint(vocab // 2, vocab, (n, seq_len), generator=gen))
+    ids = torch.where(
+        low,
+        torch.randint(5, vocab // 2, (n, seq_len), generator=gen),
+        torch.randint(vocab // 2, vocab, (n, seq_len), generator=gen),
+    )
     labels = (low.sum(1) * 2 > seq_len).long()
     return {"input_ids": ids, "attention_mask": torch.ones_like(ids), "token_type_ids": torch.zeros_like(ids)}, labels
 
@@ -318,31 +387,50 @@ def bench_accuracy(train_steps=300, seq_len=32, vocab=1000) -> dict:
     int8 = export.quantize_int8(model)
     p32, p8 = export.predict(model, xe), export.predict(int8, xe)
     acc32, acc8 = float((p32 == ye).float().mean()), float((p8 == ye).float().mean())
-    return {"task": f"synthetic majority task, 2-layer BERT hidden 128 trained {train_steps} steps x 32",
-            "eval_rows": 2000, "accuracy_fp32": acc32, "accuracy_int8": acc8, "accuracy_drop": acc32 - acc8,
-            "agreement": float((p32 == p8).float().mean())}
+    return {
+        "task": f"synthetic majority task, 2-layer BERT hidden 128 trained {train_steps} steps x 32",
+        "eval_rows": 2000,
+        "accuracy_fp32": acc32,
+        "accuracy_int8": acc8,
+        "accuracy_drop": acc32 - acc8,
+        "agreement": float((p32 == p8).float().mean()),
+    }
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--parts", default="steps,quant,accuracy",
-                        help="comma list of steps, costs (parts of a plain step), quant, accuracy")
+    parser.add_argument(
+        "--parts",
+        default="steps,quant,accuracy",
+        help="comma list of steps, costs (parts of a plain step), quant, accuracy",
+    )
     parser.add_argument("--quick", action="store_true", help="fewer steps / repeats (about a minute)")
-    parser.add_argument("--rounds", type=int, default=12,
-                        help="timed steps per variant, interleaved one step of each per round (12)")
+    parser.add_argument(
+        "--rounds", type=int, default=12, help="timed steps per variant, interleaved one step of each per round (12)"
+    )
     parser.add_argument("--threads", type=int, help="torch.set_num_threads")
-    parser.add_argument("--config", default="bench", choices=sorted(STEP_CONFIGS),
-                        help="step-time model/batch preset: bench (4 layers, hidden 256, 16 x 128; default), "
-                             "tiny (the bundled trainer's default model at batch 32 x 16), minilm (6 layers, "
-                             "hidden 384, 32 x 128)")
-    parser.add_argument("--variants", default="plain,rdrop,plain_2x,fgm,pgd",
-                        help="step-time variants: plain, rdrop, fgm, pgd, rdrop_2pass (a prototype: R-Drop as two "
-                             "forwards over the original batch), plain_2x (plain training on the doubled batch: "
-                             "R-Drop's arithmetic without the KL); plain is always included")
+    parser.add_argument(
+        "--config",
+        default="bench",
+        choices=sorted(STEP_CONFIGS),
+        help="step-time model/batch preset: bench (4 layers, hidden 256, 16 x 128; default), "
+        "tiny (the bundled trainer's default model at batch 32 x 16), minilm (6 layers, "
+        "hidden 384, 32 x 128)",
+    )
+    parser.add_argument(
+        "--variants",
+        default="plain,rdrop,plain_2x,fgm,pgd",
+        help="step-time variants: plain, rdrop, fgm, pgd, rdrop_2pass (a prototype: R-Drop as two "
+        "forwards over the original batch), plain_2x (plain training on the doubled batch: "
+        "R-Drop's arithmetic without the KL); plain is always included",
+    )
     parser.add_argument("--cost-repeats", type=int, default=8, help="repeats of the `costs` part (8; min kept)")
-    parser.add_argument("--bare-step", action="store_true",
-                        help="time the older bare step (train_step + AdamW + zero_grad) instead of the loop's step "
-                             "(with accumulate, clipping at 1.0 and the LR scheduler)")
+    parser.add_argument(
+        "--bare-step",
+        action="store_true",
+        help="time the older bare step (train_step + AdamW + zero_grad) instead of the loop's step "
+        "(with accumulate, clipping at 1.0 and the LR scheduler)",
+    )
     parser.add_argument("--json", help="write all figures to this JSON file")
     args = parser.parse_args(argv)
     if args.threads:
@@ -350,9 +438,11 @@ def main(argv=None) -> int:
     parts = set(args.parts.split(","))
     result = {"machine": machine()}
     result["machine"]["loadavg_start"] = os.getloadavg()[0]
-    print(f"# {result['machine']['cpu']} | {result['machine']['cores']} cores | "
-          f"{result['machine']['torch_threads']} torch threads | torch {result['machine']['torch']} | "
-          f"{result['machine']['date']}")
+    print(
+        f"# {result['machine']['cpu']} | {result['machine']['cores']} cores | "
+        f"{result['machine']['torch_threads']} torch threads | torch {result['machine']['torch']} | "
+        f"{result['machine']['date']}"
+    )
     if "steps" in parts:
         cfg = dict(STEP_CONFIGS[args.config])
         if args.quick:
@@ -360,52 +450,78 @@ def main(argv=None) -> int:
         variants = [v for v in args.variants.split(",") if v]
         if "plain" not in variants:
             variants.insert(0, "plain")
-        r = bench_steps(rounds=4 if args.quick else args.rounds, variants=variants, loop_step=not args.bare_step,
-                        **cfg)
+        r = bench_steps(rounds=4 if args.quick else args.rounds, variants=variants, loop_step=not args.bare_step, **cfg)
         r["config"] = args.config
         result["steps"] = r
         step_kind = "bare step" if args.bare_step else "loop step: accumulate, clip 1.0, AdamW, zero_grad, scheduler"
-        print(f"\n## step time, config {args.config} ({r['model']}, batch {r['batch_size']} x {r['seq_len']}; "
-              f"{step_kind})")
-        print(f"{'variant':8} {'median s':>9} {'ratio':>6} {'min s':>7} {'ratio':>6} {'passes':>6} {'target':>7}  verdict (min)")
+        print(
+            f"\n## step time, config {args.config} ({r['model']}, batch {r['batch_size']} x {r['seq_len']}; "
+            f"{step_kind})"
+        )
+        print(
+            f"{'variant':8} {'median s':>9} {'ratio':>6} {'min s':>7} {'ratio':>6} {'passes':>6} {'target':>7}  verdict (min)"
+        )
         for name, v in r["variants"].items():
             verdict = "" if v["target"] is None else ("ok" if v["ratio_min"] <= v["target"] else "OVER")
             target = "" if v["target"] is None else f"<={v['target']}"
-            print(f"{name:8} {v['step_s']:9.3f} {v['ratio']:6.2f} {v['min_step_s']:7.3f} {v['ratio_min']:6.2f}"
-                  f" {v['passes_per_sample']:6.0f} {target:>7}  {verdict}")
+            print(
+                f"{name:8} {v['step_s']:9.3f} {v['ratio']:6.2f} {v['min_step_s']:7.3f} {v['ratio_min']:6.2f}"
+                f" {v['passes_per_sample']:6.0f} {target:>7}  {verdict}"
+            )
         if "rdrop_over_plain_2x_min" in r:
-            print(f"R-Drop over the same arithmetic without KL (plain_2x): {r['rdrop_over_plain_2x_min']:.3f}x (min), "
-                  f"{r['rdrop_over_plain_2x_median']:.3f}x (median)")
+            print(
+                f"R-Drop over the same arithmetic without KL (plain_2x): {r['rdrop_over_plain_2x_min']:.3f}x (min), "
+                f"{r['rdrop_over_plain_2x_median']:.3f}x (median)"
+            )
     if "costs" in parts:
         cfg = dict(STEP_CONFIGS[args.config])
         c = bench_fixed_costs(repeats=3 if args.quick else args.cost_repeats, **cfg)
         result["costs"] = dict(c, config=args.config)
         print(f"\n## parts of a plain step, config {args.config} (min of the repeats, ms)")
-        for k in ("forward_backward", "forward_backward_doubled", "forward_backward_two_passes", "clip", "adamw", "zero_grad", "scheduler",
-                  "duplicate_batch", "rdrop_kl"):
+        for k in (
+            "forward_backward",
+            "forward_backward_doubled",
+            "forward_backward_two_passes",
+            "clip",
+            "adamw",
+            "zero_grad",
+            "scheduler",
+            "duplicate_batch",
+            "rdrop_kl",
+        ):
             print(f"{k:26} {c[k] * 1000:9.2f}")
-        print(f"not-doubled share of the plain step {c['not_doubled_share'] * 100:.1f} %; doubled/single "
-              f"forward+backward {c['doubled_over_single_forward_backward']:.2f}x; "
-              f"predicted R-Drop ratio {c['predicted_rdrop_ratio']:.2f}x")
+        print(
+            f"not-doubled share of the plain step {c['not_doubled_share'] * 100:.1f} %; doubled/single "
+            f"forward+backward {c['doubled_over_single_forward_backward']:.2f}x; "
+            f"predicted R-Drop ratio {c['predicted_rdrop_ratio']:.2f}x"
+        )
     if "quant" in parts:
         q = bench_quant(layers=2 if args.quick else 4, repeats=6 if args.quick else 20)
         result["quant"] = q
         print(f"\n## dynamic int8 ({q['model']}, {q['seq_len']} tokens)")
-        print(f"linear weights {q['linear_mb_fp32']:.1f} MB -> {q['linear_mb_int8']:.1f} MB "
-              f"({q['linear_ratio']:.2f}x smaller; target >= 3.5)")
+        print(
+            f"linear weights {q['linear_mb_fp32']:.1f} MB -> {q['linear_mb_int8']:.1f} MB "
+            f"({q['linear_ratio']:.2f}x smaller; target >= 3.5)"
+        )
         print(f"state dict     {q['state_mb_fp32']:.1f} MB -> {q['state_mb_int8']:.1f} MB ({q['state_ratio']:.2f}x)")
         for bs in (1, 32):
-            print(f"latency b={bs:<3} {q[f'latency_ms_b{bs}_fp32']:8.1f} ms -> {q[f'latency_ms_b{bs}_int8']:8.1f} ms "
-                  f"({q[f'speedup_b{bs}']:.2f}x faster{'; target >= 1.5' if bs == 1 else ''})")
+            print(
+                f"latency b={bs:<3} {q[f'latency_ms_b{bs}_fp32']:8.1f} ms -> {q[f'latency_ms_b{bs}_int8']:8.1f} ms "
+                f"({q[f'speedup_b{bs}']:.2f}x faster{'; target >= 1.5' if bs == 1 else ''})"
+            )
     if "accuracy" in parts:
         a = bench_accuracy(train_steps=100 if args.quick else 300)
         result["accuracy"] = a
         print(f"\n## accuracy before/after int8 ({a['task']}, {a['eval_rows']} rows)")
-        print(f"accuracy {a['accuracy_fp32']:.4f} -> {a['accuracy_int8']:.4f} (drop {a['accuracy_drop']:+.4f}, "
-              f"agreement {a['agreement']:.4f})")
+        print(
+            f"accuracy {a['accuracy_fp32']:.4f} -> {a['accuracy_int8']:.4f} (drop {a['accuracy_drop']:+.4f}, "
+            f"agreement {a['agreement']:.4f})"
+        )
     result["machine"]["loadavg_end"] = os.getloadavg()[0]
-    print(f"\nload average (1 min): {result['machine']['loadavg_start']:.2f} at start, "
-          f"{result['machine']['loadavg_end']:.2f} at end")
+    print(
+        f"\nload average (1 min): {result['machine']['loadavg_start']:.2f} at start, "
+        f"{result['machine']['loadavg_end']:.2f} at end"
+    )
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
     return 0

@@ -99,8 +99,13 @@ def setup(project: Path, n_train: int, n_dev: int, reuse: bool) -> None:
     if not (project / "expctl.toml").exists():
         sh(["git", "init", "-q"], project)
         sh(["expctl", "init", "--trainer", "builtin"], project)
-        env = dict(os.environ, GIT_AUTHOR_NAME="study", GIT_AUTHOR_EMAIL="study@localhost",
-                   GIT_COMMITTER_NAME="study", GIT_COMMITTER_EMAIL="study@localhost")
+        env = dict(
+            os.environ,
+            GIT_AUTHOR_NAME="study",
+            GIT_AUTHOR_EMAIL="study@localhost",
+            GIT_COMMITTER_NAME="study",
+            GIT_COMMITTER_EMAIL="study@localhost",
+        )
         sh(["git", "add", "-A"], project)
         sh(["git", "commit", "-qm", "expctl init"], project, env=env)
     sys.path.insert(0, str(REPO))
@@ -112,8 +117,24 @@ def setup(project: Path, n_train: int, n_dev: int, reuse: bool) -> None:
     groups = [demodata._EN_POS, demodata._EN_NEG, demodata._EN_MILD, [w for w in demodata._EN_INTENS if w]]
     (data / "synonyms.txt").write_text("".join(" ".join(g) + "\n" for g in groups))
     if not (data / "train_eda.tsv").exists():
-        sh([sys.executable, "-m", "trainers.tricks.eda", "data/train.tsv", "data/train_eda.tsv", "--alpha", "0.1",
-            "--n-aug", str(EDA_N_AUG), "--seed", "0", "--synonyms", "data/synonyms.txt"], project)
+        sh(
+            [
+                sys.executable,
+                "-m",
+                "trainers.tricks.eda",
+                "data/train.tsv",
+                "data/train_eda.tsv",
+                "--alpha",
+                "0.1",
+                "--n-aug",
+                str(EDA_N_AUG),
+                "--seed",
+                "0",
+                "--synonyms",
+                "data/synonyms.txt",
+            ],
+            project,
+        )
 
 
 FIXED = ["-s", "max_train_samples=0", "-s", "max_eval_samples=0", "-s", "eval_steps=0"]
@@ -178,7 +199,7 @@ def classify(run: dict):
     s = run["settings"]
     s = s.get("settings", s)
     on = []
-    for label, knob, value, _ in TRICKS:
+    for label, knob, _value, _ in TRICKS:
         v = get(s, knob)
         base = BASE_VALUES.get(knob, "0")
         if v is None or str(v) == base or (knob != "train_file" and float(v) == 0):
@@ -204,10 +225,12 @@ def table(runs: list[dict], seeds: list[int]) -> tuple[str, dict]:
         dups.setdefault((cfg, s["seed"]), []).append(r["metrics"]["eval_accuracy"])
         allruns.setdefault((cfg, s["seed"]), []).append(r)
     base = by.get("baseline", {})
-    lines = ["| trick | settings | eval_accuracy per seed (" + " / ".join(map(str, seeds)) + ") "
-             "| eval_accuracy (mean ± std) | Δ acc vs baseline (paired) | within seed noise? "
-             "| macro F1 (mean ± std) | Δ F1 | time / step | time / run |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| trick | settings | eval_accuracy per seed (" + " / ".join(map(str, seeds)) + ") "
+        "| eval_accuracy (mean ± std) | Δ acc vs baseline (paired) | within seed noise? "
+        "| macro F1 (mean ± std) | Δ F1 | time / step | time / run |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     summary = {}
 
     def step_time(r):
@@ -223,8 +246,14 @@ def table(runs: list[dict], seeds: list[int]) -> tuple[str, dict]:
         acc = [rs[sd]["metrics"]["eval_accuracy"] for sd in seeds if sd in rs]
         f1 = [rs[sd]["metrics"]["eval_f1_macro"] for sd in seeds if sd in rs]
         (am, asd), (fm, fsd) = mean_std(acc), mean_std(f1)
-        row = {"n": len(acc), "acc_mean": am, "acc_std": asd, "f1_mean": fm, "f1_std": fsd,
-               "runs": [rs[sd]["run"] for sd in seeds if sd in rs]}
+        row = {
+            "n": len(acc),
+            "acc_mean": am,
+            "acc_std": asd,
+            "f1_mean": fm,
+            "f1_std": fsd,
+            "runs": [rs[sd]["run"] for sd in seeds if sd in rs],
+        }
         if label == "baseline" or not common:
             dacc_s = df1_s = noise = "—"
             ts = tr = "1.00×" if label == "baseline" else "—"
@@ -241,24 +270,39 @@ def table(runs: list[dict], seeds: list[int]) -> tuple[str, dict]:
             df1_s = f"{fdm * 100:+.2f} ± {fdsd * 100:.2f}"
             # against the median of every baseline run of the seed (the baseline ran in each sweep)
             b_step = {sd: statistics.median(step_time(b) for b in allruns[("baseline", sd)]) for sd in common}
-            b_run = {sd: statistics.median(b["metrics"]["train_runtime_s"] for b in allruns[("baseline", sd)]) for sd in common}
+            b_run = {
+                sd: statistics.median(b["metrics"]["train_runtime_s"] for b in allruns[("baseline", sd)])
+                for sd in common
+            }
             ts = f"{statistics.median(step_time(rs[sd]) / b_step[sd] for sd in common):.2f}×"
             tr = f"{statistics.median(rs[sd]['metrics']['train_runtime_s'] / b_run[sd] for sd in common):.2f}×"
-            row.update({"delta_acc": dm, "delta_acc_std": dsd, "delta_f1": fdm, "within_noise": within,
-                        "threshold": thresh, "deltas": d})
+            row.update(
+                {
+                    "delta_acc": dm,
+                    "delta_acc_std": dsd,
+                    "delta_f1": fdm,
+                    "within_noise": within,
+                    "threshold": thresh,
+                    "deltas": d,
+                }
+            )
         row.update({"time_per_step": ts, "time_per_run": tr})
         summary[label] = row
         per_seed = " / ".join(f"{rs[sd]['metrics']['eval_accuracy'] * 100:.1f}" if sd in rs else "–" for sd in seeds)
-        lines.append(f"| {label} | {settings} | {per_seed} | {am * 100:.2f} ± {asd * 100:.2f} | {dacc_s} | {noise} "
-                     f"| {fm * 100:.2f} ± {fsd * 100:.2f} | {df1_s} | {ts} | {tr} |")
+        lines.append(
+            f"| {label} | {settings} | {per_seed} | {am * 100:.2f} ± {asd * 100:.2f} | {dacc_s} | {noise} "
+            f"| {fm * 100:.2f} ± {fsd * 100:.2f} | {df1_s} | {ts} | {tr} |"
+        )
     repeated = {k: v for k, v in dups.items() if len(v) > 1}
     if repeated:
         spread = max(max(v) - min(v) for v in repeated.values())
         lines.append("")
-        lines.append(f"Repeated runs of the same configuration and seed ({len(repeated)}: "
-                     + ", ".join(f"{c} seed {sd}" for c, sd in sorted(repeated)) +
-                     f") differ by at most {spread * 100:.2f} points of accuracy"
-                     + (" (training is deterministic per seed)." if spread == 0 else "."))
+        lines.append(
+            f"Repeated runs of the same configuration and seed ({len(repeated)}: "
+            + ", ".join(f"{c} seed {sd}" for c, sd in sorted(repeated))
+            + f") differ by at most {spread * 100:.2f} points of accuracy"
+            + (" (training is deterministic per seed)." if spread == 0 else ".")
+        )
         summary["_repeated_max_spread"] = spread
     return "\n".join(lines), summary
 
@@ -280,7 +324,7 @@ def main(argv=None) -> int:
     EDA_N_AUG = args.eda_n_aug
     TRICKS[-1] = TRICKS[-1][:3] + (f"α 0.1, {EDA_N_AUG} aug./row ({args.train * (EDA_N_AUG + 1):,} rows)",)
     t0 = time.time()
-    started = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    started = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     cmds = sweep_commands(args.epochs, args.seeds)
     if not args.report_only:
         setup(project, args.train, args.dev, args.reuse)
@@ -289,15 +333,21 @@ def main(argv=None) -> int:
     md, summary = table(load_runs(project), seeds)
     cpu = platform.processor()
     try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
     except (OSError, StopIteration):
         pass
-    finished = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    head = (f"Machine: {cpu}, {os.cpu_count()} cores (shared), Python {platform.python_version()}; "
-            f"{started} – {finished}; wall time {time.time() - t0:.0f} s.\n\n"
-            f"Sweep commands (in {project}, run side by side):\n\n"
-            + "".join(f"    {' '.join(c)}\n" for c in cmds.values()) + "\n")
+    finished = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    head = (
+        f"Machine: {cpu}, {os.cpu_count()} cores (shared), Python {platform.python_version()}; "
+        f"{started} – {finished}; wall time {time.time() - t0:.0f} s.\n\n"
+        f"Sweep commands (in {project}, run side by side):\n\n"
+        + "".join(f"    {' '.join(c)}\n" for c in cmds.values())
+        + "\n"
+    )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(head + md + "\n")

@@ -18,15 +18,18 @@ frame is built.
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
+
+from expctl.record import Record
 
 __all__ = ["runs", "compare", "to_frame"]
 
 
-def _store(path: str | os.PathLike | None):
-    from expctl.records import open_store
+def _project(path: str | os.PathLike | None):
+    from expctl.project import Project
 
-    return open_store(path)
+    return Project.open(path)
 
 
 def _want_frame(frame: bool | None) -> bool:
@@ -37,34 +40,50 @@ def _want_frame(frame: bool | None) -> bool:
     return importlib.util.find_spec("pandas") is not None
 
 
-def runs(path: str | os.PathLike | None = None, *, stage: str | None = None, status: str | None = None,
-         where: Iterable[str] = (), since: str | None = None, limit: int | None = None,
-         frame: bool | None = None) -> Any:
+def runs(
+    path: str | os.PathLike | None = None,
+    *,
+    stage: str | None = None,
+    status: str | None = None,
+    where: Iterable[str] = (),
+    since: str | None = None,
+    limit: int | None = None,
+    frame: bool | None = None,
+) -> Any:
     """The project's runs, newest first, filtered as `expctl runs` filters them
     (``where``: conditions like ``"lr>1e-4"``, ``"status=succeeded"``)."""
     from expctl import filters
-    from expctl.commands.core import _clean, _declared
     from expctl.records import filter_records
+    from expctl.views import clean, declared_keys
 
-    cfg, store = _store(path)
+    project = _project(path)
+    cfg, store = project.config, project.store
     everything = store.all()
-    filt = filters.Filter(tuple(where), since).check(everything, declared=_declared(cfg))
+    filt = filters.Filter(tuple(where), since).check(everything, declared=declared_keys(cfg))
     records = filt.apply(filter_records(everything, stage=stage, status=status))
     if limit is not None:
         records = records[:limit]
-    records = [_clean(r) for r in records]
+    records = [clean(r) for r in records]
     return to_frame(records) if _want_frame(frame) else records
 
 
-def compare(path: str | os.PathLike | None = None, refs: Iterable[str] = (), *, runs: bool = False,
-            stage: str | None = None, where: Iterable[str] = (), sort: str | None = None,
-            frame: bool | None = None) -> Any:
+def compare(
+    path: str | os.PathLike | None = None,
+    refs: Iterable[str] = (),
+    *,
+    runs: bool = False,
+    stage: str | None = None,
+    where: Iterable[str] = (),
+    sort: str | None = None,
+    frame: bool | None = None,
+) -> Any:
     """The results table `expctl compare` shows, one dictionary (or frame row) per row:
     ``value`` (the primary metric, a seed group's mean), ``std``, ``n``, ``delta``,
     ``settings`` and ``metrics``."""
     from expctl import compare as compare_mod
 
-    cfg, store = _store(path)
+    project = _project(path)
+    cfg, store = project.config, project.store
     rows, ctx = compare_mod.build(store, cfg, tuple(refs), runs_mode=runs, stage=stage, where=tuple(where))
     _, _, _, json_rows = compare_mod.table(rows, ctx, "json", None, sort, None)
     return to_frame(json_rows) if _want_frame(frame) else json_rows
@@ -81,7 +100,7 @@ def to_frame(records: list[dict[str, Any]]):
     flat_rows = []
     for r in records:
         code = r.get("code") or {}
-        final = (r.get("metrics") or {}).get("final") if "final" in (r.get("metrics") or {}) else r.get("metrics")
+        final = Record(r).metrics.get("final") if "final" in Record(r).metrics else r.get("metrics")
         row: dict[str, Any] = {}
         for key, value in r.items():
             if key in ("settings", "metrics", "code", "env", "check", "checkpoints", "data", "data_inputs"):
@@ -92,7 +111,7 @@ def to_frame(records: list[dict[str, Any]]):
         if code:
             row["branch"] = code.get("branch")
             row["commit"] = code.get("commit")
-        for key, value in flatten(r.get("settings") or {}).items():
+        for key, value in flatten(Record(r).settings).items():
             if not isinstance(value, dict):
                 row[f"settings.{key}"] = value if not isinstance(value, list) else tuple(value)
         for key, value in (final or {}).items():

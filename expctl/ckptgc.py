@@ -32,7 +32,7 @@ def referenced_runs(store) -> dict[str, str]:
     for s in strategies.collect(store):
         if s.kind == "tag":
             # the run the tag names; a tag made without one keeps every run of its code
-            for rid in ([s.run] if s.run else [r["id"] for r in s.runs]):
+            for rid in [s.run] if s.run else [r["id"] for r in s.runs]:
                 keep.setdefault(rid, f"tag {s.name}")
         elif s.status == "open":
             for r in s.runs:
@@ -42,7 +42,7 @@ def referenced_runs(store) -> dict[str, str]:
 
 def plan(store) -> tuple[list[Candidate], dict[str, str], int]:
     """(checkpoint folders that can go, runs kept and why, bytes the kept ones hold)."""
-    from trainers.checkpoints import disk_usage
+    from trainers.api import disk_usage
 
     keep = referenced_runs(store)
     out: list[Candidate] = []
@@ -57,8 +57,11 @@ def plan(store) -> tuple[list[Candidate], dict[str, str], int]:
         if record["id"] in keep:
             kept_bytes += size
             continue
-        out.append(Candidate(record["id"], record.get("stage"), record.get("started"),
-                             str(folder.relative_to(store.root)), size))
+        out.append(
+            Candidate(
+                record["id"], record.get("stage"), record.get("started"), str(folder.relative_to(store.root)), size
+            )
+        )
     out.sort(key=lambda c: -c.bytes)
     return out, keep, kept_bytes
 
@@ -80,5 +83,7 @@ def human(n: int) -> str:
 
 
 def rows(candidates: list[Candidate]) -> list[dict[str, Any]]:
-    return [{"run": c.run_id, "stage": c.stage or "-", "started": c.started, "checkpoints": c.path,
-             "size": human(c.bytes)} for c in candidates]
+    return [
+        {"run": c.run_id, "stage": c.stage or "-", "started": c.started, "checkpoints": c.path, "size": human(c.bytes)}
+        for c in candidates
+    ]

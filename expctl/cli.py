@@ -20,32 +20,60 @@ from expctl.errors import ExitCode, ExpctlError
 # name -> (module path, attribute, short help). Short help lives here so that
 # `expctl --help` imports no command module at all.
 LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
-    "init": ("expctl.commands.core", "init_cmd", "Set up expctl.toml, run.sh and .gitignore in a git repository."),
-    "run": ("expctl.commands.core", "run_cmd", "Run the program at a stage and record everything about the run."),
-    "runs": ("expctl.commands.core", "runs_cmd", "List recorded runs, newest first."),
-    "show": ("expctl.commands.core", "show_cmd", "Show one run (or the run behind a tag or branch)."),
-    "log": ("expctl.commands.core", "log_cmd", "Print a run's log."),
-    "gc": ("expctl.commands.core", "gc_cmd", "Finalize runs whose expctl died; pack refs and objects."),
-    "note": ("expctl.commands.records", "note_cmd", "Attach a note to a run or a tag (shown by show, pushed with the records)."),
-    "rm": ("expctl.commands.records", "rm_cmd", "Delete runs: records, run folders, optionally checkpoints; push carries it."),
+    "init": ("expctl.commands.init", "init_cmd", "Set up expctl.toml, run.sh and .gitignore in a git repository."),
+    "run": ("expctl.commands.run", "run_cmd", "Run the program at a stage and record everything about the run."),
+    "runs": ("expctl.commands.runs", "runs_cmd", "List recorded runs, newest first."),
+    "show": ("expctl.commands.runs", "show_cmd", "Show one run (or the run behind a tag or branch)."),
+    "log": ("expctl.commands.runs", "log_cmd", "Print a run's log."),
+    "gc": ("expctl.commands.records", "gc_cmd", "Finalize runs whose expctl died; pack refs and objects."),
+    "note": (
+        "expctl.commands.records",
+        "note_cmd",
+        "Attach a note to a run or a tag (shown by show, pushed with the records).",
+    ),
+    "rm": (
+        "expctl.commands.records",
+        "rm_cmd",
+        "Delete runs: records, run folders, optionally checkpoints; push carries it.",
+    ),
     "tag": ("expctl.commands.strategy", "tag_cmd", "Tag a main-line strategy at a run's exact code."),
     "explore": ("expctl.commands.strategy", "explore_cmd", "Branch explore/NAME off a strategy and switch to it."),
     "promote": ("expctl.commands.strategy", "promote_cmd", "Merge an exploration into the main line and tag it."),
     "abandon": ("expctl.commands.strategy", "abandon_cmd", "Record that an exploration failed; keep its branch."),
-    "strategies": ("expctl.commands.strategy", "strategies_cmd", "The main line and its explorations, with status and best metric."),
-    "compare": ("expctl.commands.strategy", "compare_cmd", "Results table of strategies or runs."),
-    "diff": ("expctl.commands.strategy", "diff_cmd", "What differs between two runs or strategies."),
-    "push": ("expctl.commands.strategy", "push_cmd", "Push run records, tags, explorations and the current branch to a git remote."),
-    "pull": ("expctl.commands.strategy", "pull_cmd", "Fetch branches, tags and run records from a git remote."),
+    "strategies": (
+        "expctl.commands.strategy",
+        "strategies_cmd",
+        "The main line and its explorations, with status and best metric.",
+    ),
+    "compare": ("expctl.commands.compare", "compare_cmd", "Results table of strategies or runs."),
+    "diff": ("expctl.commands.compare", "diff_cmd", "What differs between two runs or strategies."),
+    "push": (
+        "expctl.commands.sync",
+        "push_cmd",
+        "Push run records, tags, explorations and the current branch to a git remote.",
+    ),
+    "pull": ("expctl.commands.sync", "pull_cmd", "Fetch branches, tags and run records from a git remote."),
     "data": ("expctl.commands.data", "data_group", "Data: statistics, leakage, train/dev/test splits."),
     "cases": ("expctl.commands.cases", "cases_cmd", "Case study of a run's wrong predictions."),
     "plot": ("expctl.commands.plot", "plot_cmd", "Training and eval curves, with a diagnosis."),
-    "sweep": ("expctl.commands.workflow", "sweep_cmd", "One-factor-at-a-time sensitivity sweep of settings."),
-    "reproduce": ("expctl.commands.workflow", "reproduce_cmd", "Rerun a run from its exact code in a worktree and compare."),
-    "kfold": ("expctl.commands.breadth", "kfold_cmd", "Train K stratified folds as grouped runs; mean ± std."),
-    "ensemble": ("expctl.commands.breadth", "ensemble_cmd", "Average the predictions of several runs; record the ensemble as a run."),
+    "sweep": ("expctl.commands.groups", "sweep_cmd", "One-factor-at-a-time sensitivity sweep of settings."),
+    "reproduce": (
+        "expctl.commands.run",
+        "reproduce_cmd",
+        "Rerun a run from its exact code in a worktree and compare.",
+    ),
+    "kfold": ("expctl.commands.groups", "kfold_cmd", "Train K stratified folds as grouped runs; mean ± std."),
+    "ensemble": (
+        "expctl.commands.groups",
+        "ensemble_cmd",
+        "Average the predictions of several runs; record the ensemble as a run.",
+    ),
     "demo": ("expctl.commands.demo", "demo_cmd", "Show the whole workflow on generated data, offline."),
-    "report": ("expctl.commands.report", "report_cmd", "Write one self-contained HTML report: table, curves, diffs, cases."),
+    "report": (
+        "expctl.commands.report",
+        "report_cmd",
+        "Write one self-contained HTML report: table, curves, diffs, cases.",
+    ),
     "export": ("expctl.commands.report", "export_cmd", "Write runs' curves as TensorBoard events or one tidy CSV."),
     "cancel": ("expctl.commands.cluster", "cancel_cmd", "Cancel the Slurm jobs of a run or a sweep."),
     "wait": ("expctl.commands.cluster", "wait_cmd", "Wait for a run or sweep on Slurm to finish; print its results."),
@@ -86,9 +114,12 @@ class LazyGroup(click.Group):
                 formatter.write_dl(rows)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]},
-             epilog="\b\nExamples:\n  expctl init --command \"python3 train.py\"\n  expctl run --stage smoke\n"
-                    "  expctl runs -n 5\n  expctl compare\n  expctl COMMAND --help   # every command's options and examples")
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog='\b\nExamples:\n  expctl init --command "python3 train.py"\n  expctl run --stage smoke\n'
+    "  expctl runs -n 5\n  expctl compare\n  expctl COMMAND --help   # every command's options and examples",
+)
 @click.version_option(__version__, prog_name="expctl")
 @click.option("--debug", is_flag=True, envvar="EXPCTL_DEBUG", help="Show tracebacks for errors.")
 @click.option(
@@ -120,8 +151,12 @@ def usage_line(exc: click.UsageError) -> str:
     ctx = exc.ctx
     text = exc.format_message()
     if isinstance(exc, click.NoSuchOption) and ctx is not None:
-        visible = {o for p in ctx.command.get_params(ctx) if not getattr(p, "hidden", False)
-                   for o in (*p.opts, *p.secondary_opts)}
+        visible = {
+            o
+            for p in ctx.command.get_params(ctx)
+            if not getattr(p, "hidden", False)
+            for o in (*p.opts, *p.secondary_opts)
+        }
         close = [o for o in (exc.possibilities or []) if o in visible]
         text = f"no such option {exc.option_name}" + (f"; did you mean {' or '.join(close)}?" if close else "")
     text = " ".join(text.split())
@@ -169,13 +204,17 @@ def main(argv: list[str] | None = None) -> None:
             hint = "; free some space and try again" if exc.errno != 30 else ""
             click.echo(f"expctl: error: {exc.strerror}{where}{hint}", err=True)
             sys.exit(int(ExitCode.GIT))
-        click.echo(f"expctl: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
-        sys.exit(70)
+        click.echo(
+            f"expctl: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True
+        )
+        sys.exit(int(ExitCode.INTERNAL))
     except Exception as exc:  # noqa: BLE001 - last line of defence: one line, no traceback
         if debug:
             raise
-        click.echo(f"expctl: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
-        sys.exit(70)
+        click.echo(
+            f"expctl: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True
+        )
+        sys.exit(int(ExitCode.INTERNAL))
     sys.exit(0)
 
 

@@ -9,10 +9,10 @@ once every record exists (so a fast job can never race its own record).
 In the job (``python -m expctl.cluster job-start|job-finish REPO RUN``, called by the
 script): the record turns ``running`` and the snapshot commit is exported into
 ``runs/<id>/code``; after run.sh, the final record is computed exactly as for a local run
-(runner.finalize) and stored with the same compare-and-swap ref update, so hundreds of jobs
+(expctl.finalize) and stored with the same compare-and-swap ref update, so hundreds of jobs
 finishing at once never contend (one ref per run).
 
-Listings (records.Store.all) call :func:`refresh`: a record that is still queued/running
+Listings (records.Store.all) call :func:`expctl.finalize.refresh`: a record that is still queued/running
 shows Slurm's live state (``squeue``); one whose job has left the queue without a final
 record, or was stopped by a signal, gets Slurm's verdict (``sacct``, or ``sacct -c`` when
 accounting is off): TIMEOUT and OUT_OF_MEMORY -> failed; CANCELLED, PREEMPTED, NODE_FAIL ->
@@ -32,10 +32,11 @@ from pathlib import Path
 from typing import Any
 
 from expctl.errors import ExpctlError, GitError, NotFoundError, RefusedError, UsageError
-from expctl.fsutil import atomic_write, write_json
-from expctl.records import Store, iso, new_run_id
+from expctl.fsutil import atomic_write, iso, write_json
+from expctl.record import Record
+from expctl.records import Store, new_run_id
+from expctl.refs import resolve_run
 
-FINAL = ("succeeded", "failed", "interrupted")
 # Slurm verdicts worth showing beside the status (a plain FAILED says nothing more)
 VERDICT_SHOWN = {"CANCELLED", "PREEMPTED", "NODE_FAIL", "BOOT_FAIL", "DEADLINE", "TIMEOUT", "OUT_OF_MEMORY"}
 
@@ -52,29 +53,26 @@ class RunSpec:
     extra_env: dict[str, str] = field(default_factory=dict)  # e.g. EXPCTL_RESUME_DIR of --resume
 
 
-def spec_from_run_args(args: list[str]) -> RunSpec:
-    """A RunSpec from the `expctl run ...` argv that sweep and kfold build."""
-    from expctl.commands.core import run_cmd
-
-    ctx = run_cmd.make_context("run", list(args[1:] if args and args[0] == "run" else args))
-    p = ctx.params
-    meta = json.loads(p["meta"]) if p.get("meta") else {}
-    from expctl.runner import parse_extra
-
-    return RunSpec(p.get("stage"), list(p.get("assignments") or ()), p.get("name"), parse_extra(p.get("extra") or ()), meta)
-
-
 # ------------------------------------------------------------------------ submit
-def submit(cfg, store: Store, specs: list[RunSpec], overrides: list[str], *, force: bool = False,
-           what: str = "a run", verb: str = "run") -> list[dict[str, Any]]:
+def submit(
+    cfg,
+    store: Store,
+    specs: list[RunSpec],
+    overrides: list[str],
+    *,
+    force: bool = False,
+    what: str = "a run",
+    verb: str = "run",
+) -> list[dict[str, Any]]:
     """Submit runs as one Slurm job (one run) or one job array; returns the queued records."""
     from expctl import envinfo, runner, slurm
+    from expctl.fingerprint import data_fingerprints
     from expctl.settings import resolve
 
     if not specs:
         raise UsageError("nothing to submit")
     cs = slurm.with_overrides(cfg.cluster, overrides)
-    from expctl.project import launcher
+    from expctl.scaffold import launcher
 
     run_sh = launcher(cfg.root)  # run.sh, or expctl-run.sh beside a run.sh of the user's own
     for tool in ("sbatch", "scontrol"):
@@ -88,19 +86,31 @@ def submit(cfg, store: Store, specs: list[RunSpec], overrides: list[str], *, for
         prepared.append((spec, st, settings, argv))
     repo = store.repo
     t0 = time.time()
-    snap = repo.snapshot(f"expctl snapshot for a Slurm submission at {iso(t0)}\n", int(cfg.max_untracked_mb * 1024 * 1024))
-    for spec, st, _, _ in prepared:
+    snap = repo.snapshot(
+        f"expctl snapshot for a Slurm submission at {iso(t0)}\n", int(cfg.max_untracked_mb * 1024 * 1024)
+    )
+    for _spec, st, _, _ in prepared:
         if st and st.requires and not force and not runner.full_ready(store, st.requires, snap.tree):
-            raise RefusedError(f"stage {st.name} needs a passing {st.requires} run of this exact code first "
-                               f"(`expctl run --stage {st.requires}`, here or --on slurm), or --force")
+            raise RefusedError(
+                f"stage {st.name} needs a passing {st.requires} run of this exact code first "
+                f"(`expctl run --stage {st.requires}`, here or --on slurm), or --force"
+            )
     if not snap.commit:
         raise ExpctlError("the repository has no commit to run; commit the project first")
-    code = {"commit": snap.commit, "tree": snap.tree, "head": snap.head, "branch": snap.branch, "dirty": snap.dirty,
-            "snapshot": snap.snapshot, "changed": snap.changed[:200], "changed_count": len(snap.changed),
-            "excluded": snap.excluded}
+    code = {
+        "commit": snap.commit,
+        "tree": snap.tree,
+        "head": snap.head,
+        "branch": snap.branch,
+        "dirty": snap.dirty,
+        "snapshot": snap.snapshot,
+        "changed": snap.changed[:200],
+        "changed_count": len(snap.changed),
+        "excluded": snap.excluded,
+    }
     python = slurm.python_for_jobs(cs)
     runs, records = [], []
-    for spec, st, settings, argv in prepared:
+    for spec, _st, settings, argv in prepared:
         run_id = new_run_id()
         run_dir = store.run_dir(run_id)
         run_dir.mkdir(parents=True)
@@ -118,15 +128,24 @@ def submit(cfg, store: Store, specs: list[RunSpec], overrides: list[str], *, for
             env.update(staged.env)
         job_argv = slurm.launch_argv(argv) if cs.tasks > 1 else argv
         runs.append({"id": run_id, "argv": job_argv, "env": env, "secrets": secrets})
-        records.append({
-            "schema": 1, "id": run_id, "name": spec.name, "stage": spec.stage, "status": "queued",
-            "submitted": iso(t0), "started": iso(t0), "started_unix": round(t0, 6), "ended": None,
-            "duration_s": None, "exit_code": None, "command": masked, "settings": envinfo.mask_mapping(settings),
-            "code": code, "data": runner.data_fingerprints(cfg, settings),
-            "env": {"host": None, "python": None, "packages": {}, "gpus": [], "world_size": cs.tasks},
-            "metrics": {"final": {}, "best": {}, "events": 0}, "primary_metric": cfg.primary_metric,
-            "direction": cfg.direction, "check": None, "checkpoints": None, **spec.extra_record,
-        })
+        records.append(
+            Record.new(
+                run_id,
+                name=spec.name,
+                stage=spec.stage,
+                status="queued",
+                started=t0,
+                submitted=True,
+                command=masked,
+                settings=envinfo.mask_mapping(settings),
+                code=code,
+                data=data_fingerprints(cfg, settings),
+                env={"host": None, "python": None, "packages": {}, "gpus": [], "world_size": cs.tasks},
+                primary_metric=cfg.primary_metric,
+                direction=cfg.direction,
+                **spec.extra_record,
+            ).raw
+        )
     first = store.run_dir(runs[0]["id"])
     script_path = first / "sbatch.sh"
     array = len(runs) > 1
@@ -139,12 +158,25 @@ def submit(cfg, store: Store, specs: list[RunSpec], overrides: list[str], *, for
     directives += cs.options()
     if array:
         directives.append(f"--array=0-{len(runs) - 1}" + (f"%{cs.array_parallelism}" if cs.array_parallelism else ""))
-    context = dict(what=what, verb=verb, project=cfg.name, version=_version(), script=str(script_path),
-                   commit=snap.commit, directives=directives, root=str(store.root), python=python,
-                   launcher=run_sh.name,
-                   stage=prepared[0][0].stage or "none", runs=runs, setup=cs.setup, tasks=cs.tasks,
-                   nodes=cs.nodes, ntasks_per_node=cs.ntasks_per_node,
-                   procs_per_task=slurm.gpus_per_node(cs.gres))
+    context = dict(
+        what=what,
+        verb=verb,
+        project=cfg.name,
+        version=_version(),
+        script=str(script_path),
+        commit=snap.commit,
+        directives=directives,
+        root=str(store.root),
+        python=python,
+        launcher=run_sh.name,
+        stage=prepared[0][0].stage or "none",
+        runs=runs,
+        setup=cs.setup,
+        tasks=cs.tasks,
+        nodes=cs.nodes,
+        ntasks_per_node=cs.ntasks_per_node,
+        procs_per_task=slurm.gpus_per_node(cs.gres),
+    )
     text = slurm.render_script(**context)
     atomic_write(script_path, text, mode=0o700)
     for r in runs[1:]:  # the same script in every run folder of the array: hard links
@@ -157,10 +189,17 @@ def submit(cfg, store: Store, specs: list[RunSpec], overrides: list[str], *, for
     job = slurm.sbatch(script_path, ["--hold", f"--chdir={store.root}", *cmdline], store.root)
     try:
         for i, record in enumerate(records):
-            record["slurm"] = {"job_id": f"{job}_{i}" if array else job, "array_job": job if array else None,
-                               "task": i if array else None, "script": f"runs/{runs[i]['id']}/sbatch.sh",
-                               "output": output.replace("%A", job).replace("%a", str(i)).replace("%j", job),
-                               "options": directives, "state": "PENDING", "reason": None, "final": False}
+            record["slurm"] = {
+                "job_id": f"{job}_{i}" if array else job,
+                "array_job": job if array else None,
+                "task": i if array else None,
+                "script": f"runs/{runs[i]['id']}/sbatch.sh",
+                "output": output.replace("%A", job).replace("%a", str(i)).replace("%j", job),
+                "options": directives,
+                "state": "PENDING",
+                "reason": None,
+                "final": False,
+            }
         # one ref transaction; the script goes with them, masked; the folders' record.json
         # mirrors are written when each job starts
         store.save_many([(r, snap.commit) for r in records], mirror=False)
@@ -190,19 +229,33 @@ def job_start(root: Path, run_id: str) -> None:
     record = _own(store, run_id)
     run_dir = store.run_dir(run_id)
     now = time.time()
-    slurm_info = dict(record.get("slurm") or {})
-    slurm_info.update({"raw_job_id": os.environ.get("SLURM_JOB_ID"), "node": socket.gethostname(),
-                       "state": "RUNNING", "reason": None})
-    write_json(run_dir / "slurm_status.json", {"state": "started", "job": os.environ.get("SLURM_JOB_ID"),
-                                               "host": socket.gethostname(), "started": iso(now)})
+    slurm_info = dict(Record(record).slurm)
+    slurm_info.update(
+        {"raw_job_id": os.environ.get("SLURM_JOB_ID"), "node": socket.gethostname(), "state": "RUNNING", "reason": None}
+    )
+    write_json(
+        run_dir / "slurm_status.json",
+        {"state": "started", "job": os.environ.get("SLURM_JOB_ID"), "host": socket.gethostname(), "started": iso(now)},
+    )
     record.update({"status": "running", "started": iso(now), "started_unix": round(now, 6), "slurm": slurm_info})
     from expctl import envinfo
 
-    env = envinfo.capture({"commit": record["code"].get("head"), "code_commit": record["code"]["commit"],
-                           "branch": record["code"].get("branch"), "dirty": record["code"].get("dirty")})
+    env = envinfo.capture(
+        {
+            "commit": record["code"].get("head"),
+            "code_commit": record["code"]["commit"],
+            "branch": record["code"].get("branch"),
+            "dirty": record["code"].get("dirty"),
+        }
+    )
     write_json(run_dir / "env.json", env)
-    record["env"] = {**record.get("env", {}), "host": env["host"], "python": env["python"],
-                     "packages": env["packages"], "gpus": [g["name"] for g in env["gpus"]]}
+    record["env"] = {
+        **record.get("env", {}),
+        "host": env["host"],
+        "python": env["python"],
+        "packages": env["packages"],
+        "gpus": [g["name"] for g in env["gpus"]],
+    }
     store.save(record, record["code"]["commit"])
     export_code(store, record, run_dir / "code")
 
@@ -216,14 +269,14 @@ def export_code(store: Store, record: dict[str, Any], dest: Path) -> None:
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
-    archive = store.repo.git_proc("archive", "--format=tar", record["code"]["commit"])
-    untar = subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout) if archive.returncode == 0 else None
+    archive = store.repo.archive_tar(record["code"]["commit"])
+    untar = subprocess.run(["tar", "-x", "-C", str(dest)], input=archive) if archive is not None else None
     if untar is None or untar.returncode != 0:
         raise GitError(f"could not export commit {record['code']['commit'][:12]} into {dest}")
     from expctl.reproduce import _link_data
 
     _link_data(store.root, dest, store.given_settings(record), record)
-    from expctl.project import is_launcher, launcher
+    from expctl.scaffold import is_launcher, launcher
 
     run_sh = launcher(store.root)
     if not (dest / run_sh.name).is_file() or not is_launcher(dest / run_sh.name):
@@ -232,7 +285,8 @@ def export_code(store: Store, record: dict[str, Any], dest: Path) -> None:
 
 def job_finish(root: Path, run_id: str, returncode: int, signal_name: str) -> None:
     """In the job, after run.sh: the final record (as for a local run) plus Slurm's part."""
-    from expctl import config as config_mod, runner
+    from expctl import config as config_mod
+    from expctl.finalize import FINAL, finalize
 
     store = _store(root)
     record = _own(store, run_id)
@@ -243,23 +297,31 @@ def job_finish(root: Path, run_id: str, returncode: int, signal_name: str) -> No
     except ExpctlError:
         cfg = None
     signals = [15] if signal_name else []
-    for attempt in range(3):
+    for _attempt in range(3):
         try:
-            final = runner.finalize(cfg, store, record, returncode=returncode, signals=signals)
+            final = finalize(cfg, store, record, returncode=returncode, signals=signals)
             break
         except GitError:  # the ref moved under us (a listing settled it): read it again
-            store._cache = None
+            store.invalidate()
             record = _own(store, run_id)
             if record.get("status") in FINAL:
                 final = record
                 break
     else:
         raise GitError(f"could not write the final record of run {run_id}")
-    if final.get("status") in ("succeeded", "failed") and not signal_name and final.get("slurm", {}).get("final") is not True:
+    if (
+        final.get("status") in ("succeeded", "failed")
+        and not signal_name
+        and final.get("slurm", {}).get("final") is not True
+    ):
         info = dict(final.get("slurm") or {})
-        info.update({"state": "COMPLETED" if final["status"] == "succeeded" else "FAILED",
-                     "reason": None if final["status"] == "succeeded" else f"NonZeroExitCode ({final.get('exit_code')})",
-                     "final": True})
+        info.update(
+            {
+                "state": "COMPLETED" if final["status"] == "succeeded" else "FAILED",
+                "reason": None if final["status"] == "succeeded" else f"NonZeroExitCode ({final.get('exit_code')})",
+                "final": True,
+            }
+        )
         final = {**final, "slurm": info}
         final.pop("_commit", None)
         store.save(final, final["code"]["commit"])
@@ -283,90 +345,6 @@ def _own(store: Store, run_id: str) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------- listings
-def pending(record: dict[str, Any]) -> bool:
-    info = record.get("slurm")
-    return isinstance(info, dict) and not info.get("final")
-
-
-def refresh(store: Store, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Slurm's live state for queued/running records; Slurm's verdict for ended jobs."""
-    todo = [i for i, r in enumerate(records) if pending(r)]
-    if not todo:
-        return records
-    from expctl import slurm
-
-    try:
-        live = slurm.queue()
-    except ExpctlError as exc:
-        store.warnings.append(f"cannot ask Slurm about {len(todo)} run(s): {exc}")
-        return records
-    if live is None:  # no Slurm here: the last state known to git stands
-        return records
-    gone = []
-    for i in todo:
-        r = records[i]
-        info = r["slurm"]
-        state = live.get(info.get("job_id") or "")
-        if state is None and info.get("raw_job_id"):
-            state = live.get(info["raw_job_id"])
-        if state is not None:
-            shown = dict(r)
-            shown["slurm"] = {**info, "state": state[0], "reason": None if state[1] in ("None", "") else state[1]}
-            if r.get("status") not in FINAL:
-                shown["status"] = "running" if state[0] in slurm.RUNNING_STATES else "queued"
-            records[i] = shown
-        else:
-            gone.append(i)
-    if not gone:
-        return records
-    raw = {records[i]["slurm"].get("raw_job_id") or (records[i]["slurm"]["job_id"] if not records[i]["slurm"].get("array_job") else "")
-           for i in gone} - {""}
-    verdicts = slurm.ended(raw)
-    for i in gone:
-        try:
-            records[i] = settle(store, records[i], verdicts)
-        except (ExpctlError, OSError) as exc:
-            store.warnings.append(f"run {records[i]['id']}: could not record Slurm's verdict: {exc}")
-    return records
-
-
-def settle(store: Store, record: dict[str, Any], verdicts: dict[str, tuple[str, str]]) -> dict[str, Any]:
-    """A run whose job has left Slurm's queue: record Slurm's verdict (once)."""
-    from expctl import runner
-
-    info = dict(record["slurm"])
-    raw = info.get("raw_job_id") or (info["job_id"] if not info.get("array_job") else None)
-    state, exit_code = verdicts.get(raw or "", (None, None))
-    status = record.get("status")
-    run_dir = store.run_dir(record["id"])
-    started = (run_dir / "slurm_status.json").exists() or status == "running"
-    if status not in FINAL:
-        if not started and state is None:
-            state = "CANCELLED"  # left the queue before it ever started
-        record = runner.finalize_after_death(store, record)
-    reason = None
-    if state in slurm_verdicts():
-        record["status"] = slurm_verdicts()[state]
-        reason = f"Slurm: {state}" + (f" (exit {exit_code})" if exit_code and exit_code != "0:0" else "")
-    elif state is None and status not in FINAL:
-        reason = "the job left Slurm's queue without a final record (no accounting entry found)"
-    info.update({"state": state or info.get("state"), "reason": reason, "final": True})
-    record = {k: v for k, v in record.items() if k != "_commit"}
-    record["slurm"] = info
-    if reason:
-        record["reason"] = reason
-    if record.get("check") and record["status"] != "succeeded":
-        record["check"] = {**record["check"], "passed": False}
-    store.save(record, (record.get("code") or {}).get("commit"))
-    return record
-
-
-def slurm_verdicts() -> dict[str, str]:
-    from expctl.slurm import VERDICT_STATUS
-
-    return VERDICT_STATUS
-
-
 def status_text(record: dict[str, Any]) -> str:
     """`queued [job 12_3]` for listings: the status with the Slurm job id."""
     status = record.get("status") or ""
@@ -383,7 +361,9 @@ def status_text(record: dict[str, Any]) -> str:
 def select(store: Store, ref: str) -> tuple[str, list[dict[str, Any]]]:
     """The runs of RUN or SWEEP (a sweep id, a kfold group id, or a run reference)."""
     records = store.all()
-    group = [r for r in records if (r.get("sweep") or {}).get("id") == ref or (r.get("group") or {}).get("id") == ref]
+    from expctl.rungroups import runs_of
+
+    group = runs_of(records, ref)
     if group:
         return ref, group
     if ref == "last":
@@ -392,7 +372,7 @@ def select(store: Store, ref: str) -> tuple[str, list[dict[str, Any]]]:
             raise NotFoundError("no runs submitted to Slurm yet")
         job = slurm_runs[0]["slurm"].get("array_job") or slurm_runs[0]["slurm"].get("job_id")
         return job, [r for r in slurm_runs if (r["slurm"].get("array_job") or r["slurm"].get("job_id")) == job]
-    record = store.resolve(ref)
+    record = resolve_run(store, ref)
     return record["id"], [record]
 
 
@@ -409,9 +389,11 @@ def cancel(store: Store, ref: str) -> list[dict[str, Any]]:
 
 def wait(store: Store, ref: str, timeout: float | None = None, poll: float = 1.0) -> list[dict[str, Any]]:
     """Block until every run of RUN|SWEEP has its final record (Slurm's verdict included)."""
+    from expctl.finalize import pending
+
     deadline = None if timeout is None else time.time() + timeout
     while True:
-        store._cache = None
+        store.invalidate()
         _, runs = select(store, ref)
         if not any(pending(r) or r.get("status") in ("queued", "running") for r in runs):
             return runs

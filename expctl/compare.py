@@ -14,14 +14,17 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
+from expctl import strategies as strat
 from expctl.cluster import status_text
 from expctl.errors import NotFoundError, UsageError
 from expctl.output import fmt_value
+from expctl.record import Record
+from expctl.refs import resolve_run
 from expctl.settings import flatten
-from expctl import strategies as strat
 
 HIDDEN_METRIC_PREFIXES = ("train_samples_per_s", "lr", "time", "epoch", "train_runtime")
 
@@ -70,9 +73,17 @@ def pick_stage(candidates: list[set[str]], stage_order: list[str]) -> str | None
     return max(counts, key=lambda st: (counts[st], rank(st)))
 
 
-def build(store, cfg, refs: Iterable[str] = (), *, runs_mode: bool = False, stage: str | None = None,
-          where: Iterable[str] = (), baseline: str | None = None,
-          since: str | None = None) -> tuple[list[Row], dict[str, Any]]:
+def build(
+    store,
+    cfg,
+    refs: Iterable[str] = (),
+    *,
+    runs_mode: bool = False,
+    stage: str | None = None,
+    where: Iterable[str] = (),
+    baseline: str | None = None,
+    since: str | None = None,
+) -> tuple[list[Row], dict[str, Any]]:
     """Rows for the table and context (metric, direction, the stage shown, rows left out).
 
     Strategy rows show one stage at a time: ``stage``, else the latest stage every row
@@ -84,8 +95,12 @@ def build(store, cfg, refs: Iterable[str] = (), *, runs_mode: bool = False, stag
     direction = cfg.direction
     stage_order = list(cfg.stages)
     refs = list(refs)
-    everything = store.summaries()  # what listings need (expctl.recordindex), never whole records
-    filt = filters.Filter(where, since).check(everything, declared=[*flatten(cfg.settings), *([metric] if metric else [])])
+    from expctl import recordindex
+
+    everything = recordindex.summaries(store)  # what listings need (expctl.recordindex), never whole records
+    filt = filters.Filter(where, since).check(
+        everything, declared=[*flatten(cfg.settings), *([metric] if metric else [])]
+    )
     all_strategies = strat.collect(store, cfg, everything)
     rows: list[Row] = []
     omitted: list[str] = []
@@ -113,7 +128,7 @@ def build(store, cfg, refs: Iterable[str] = (), *, runs_mode: bool = False, stag
             wanted = []
             for ref in refs:
                 s = find_strategy(ref)
-                wanted.extend(s.runs if s else [store.resolve(ref)])
+                wanted.extend(s.runs if s else [resolve_run(store, ref)])
             records = list({r["id"]: r for r in wanted}.values())
         records = filt.apply(records)
         if stage:
@@ -123,8 +138,9 @@ def build(store, cfg, refs: Iterable[str] = (), *, runs_mode: bool = False, stag
             for r in s.runs:
                 owner.setdefault(r["id"], s.name)
         for r in records:
-            rows.append(Row(r["id"], "run", status_text(r), _single(r, metric), owner.get(r["id"]),
-                            r.get("name") or ""))
+            rows.append(
+                Row(r["id"], "run", status_text(r), _single(r, metric), owner.get(r["id"]), r.get("name") or "")
+            )
     else:
         # (label, kind, status, strategy, note, runs) per row; a run REF is a row of its own
         pending: list[tuple[str, str, str, str | None, str, list[dict[str, Any]] | None, dict | None]] = []
@@ -134,13 +150,14 @@ def build(store, cfg, refs: Iterable[str] = (), *, runs_mode: bool = False, stag
                 if s is not None:
                     pending.append((s.name, s.kind, s.status, s.name, note_of(s), filt.apply(s.runs), None))
                     continue
-                branch_runs = [r for r in everything if (r.get("code") or {}).get("branch") == ref]
+                branch_runs = [r for r in everything if Record(r).branch == ref]
                 if branch_runs and ref != "HEAD":
                     pending.append((ref, "branch", "", ref, "", filt.apply(branch_runs), None))
                     continue
-                record = store.resolve(ref)
-                pending.append((ref if ref != record["id"] else record["id"], "run", status_text(record),
-                                None, "", None, record))
+                record = resolve_run(store, ref)
+                pending.append(
+                    (ref if ref != record["id"] else record["id"], "run", status_text(record), None, "", None, record)
+                )
         else:
             for s in all_strategies:
                 pending.append((s.name, s.kind, s.status, s.name, note_of(s), filt.apply(s.runs), None))
@@ -178,10 +195,19 @@ def build(store, cfg, refs: Iterable[str] = (), *, runs_mode: bool = False, stag
             row.delta = row.group.mean - base.group.mean
             row.noise = strat.within_noise(row.group, base.group)
         base.extra["baseline"] = True
-    stages_seen = sorted({r.get("stage") or "" for s in all_strategies for r in s.runs if r.get("status") == "succeeded"}
-                         - {chosen or ""}, key=lambda st: strat.stage_rank(st or None, stage_order))
-    return rows, {"metric": metric, "direction": direction, "stage": chosen, "omitted": omitted,
-                  "other_stages": [st for st in stages_seen if st], "filtered": bool(filt)}
+    stages_seen = sorted(
+        {r.get("stage") or "" for s in all_strategies for r in s.runs if r.get("status") == "succeeded"}
+        - {chosen or ""},
+        key=lambda st: strat.stage_rank(st or None, stage_order),
+    )
+    return rows, {
+        "metric": metric,
+        "direction": direction,
+        "stage": chosen,
+        "omitted": omitted,
+        "other_stages": [st for st in stages_seen if st],
+        "filtered": bool(filt),
+    }
 
 
 def best_index(rows: list[Row], direction: str) -> int | None:
@@ -194,7 +220,7 @@ def best_index(rows: list[Row], direction: str) -> int | None:
 
 def differing_settings(rows: list[Row], include_seed: bool = False) -> list[str]:
     """Settings whose values differ between rows; ``seed`` only when asked (one row per run)."""
-    flats = [{k: v for k, v in flatten(r.record.get("settings") or {}).items() if not isinstance(v, dict)} for r in rows]
+    flats = [{k: v for k, v in flatten(Record(r.record).settings).items() if not isinstance(v, dict)} for r in rows]
     keys = sorted({k for f in flats for k in f})
     out = []
     for key in keys:
@@ -209,7 +235,7 @@ def differing_settings(rows: list[Row], include_seed: bool = False) -> list[str]
 def other_metrics(rows: list[Row], metric: str | None, limit: int = 4) -> list[str]:
     counts: dict[str, int] = {}
     for r in rows:
-        for k in ((r.record.get("metrics") or {}).get("final") or {}):
+        for k in Record(r.record).final:
             if k == metric or k.startswith(HIDDEN_METRIC_PREFIXES):
                 continue
             counts[k] = counts.get(k, 0) + 1
@@ -231,8 +257,14 @@ def value_text(g: strat.Group) -> str:
     return value
 
 
-def table(rows: list[Row], ctx: dict[str, Any], fmt: str, columns: list[str] | None = None,
-          sort: str | None = None, limit: int | None = None) -> tuple[list[dict[str, Any]], list[str], dict, list[dict]]:
+def table(
+    rows: list[Row],
+    ctx: dict[str, Any],
+    fmt: str,
+    columns: list[str] | None = None,
+    sort: str | None = None,
+    limit: int | None = None,
+) -> tuple[list[dict[str, Any]], list[str], dict, list[dict]]:
     """(visible rows, columns, styles, json rows) ready for expctl.output.render.
 
     csv and tsv are for machines: one number per cell (``<metric>_mean``, ``_std``, ``_n``,
@@ -254,22 +286,43 @@ def table(rows: list[Row], ctx: dict[str, Any], fmt: str, columns: list[str] | N
     noise_cols = ["within_noise"] if machine else []
     repro_cols = ["reproductions"] if machine and any(r.group.reproductions for r in rows) else []
     cols = ["run", "strategy"] if runs_mode else ["strategy", "kind"]
-    cols += ["status", "stage", *metric_cols, *repro_cols, delta_col, *noise_cols, *others, *diff_keys, "date", "commit"]
+    cols += [
+        "status",
+        "stage",
+        *metric_cols,
+        *repro_cols,
+        delta_col,
+        *noise_cols,
+        *others,
+        *diff_keys,
+        "date",
+        "commit",
+    ]
     if columns:
         # any setting or final metric of the shown rows may be asked for, not only those shown by default
-        extra_settings = {k for r in rows for k, v in flatten(r.record.get("settings") or {}).items()
-                          if not isinstance(v, dict)}
-        extra_metrics = {k for r in rows for k in ((r.record.get("metrics") or {}).get("final") or {})}
-        aliases = {"Δ": delta_col, "delta": delta_col, metric: metric_cols, "within_noise": "within_noise",
-                   "reproductions": "reproductions"}
+        extra_settings = {
+            k for r in rows for k, v in flatten(Record(r.record).settings).items() if not isinstance(v, dict)
+        }
+        extra_metrics = {k for r in rows for k in Record(r.record).final}
+        aliases = {
+            "Δ": delta_col,
+            "delta": delta_col,
+            metric: metric_cols,
+            "within_noise": "within_noise",
+            "reproductions": "reproductions",
+        }
         known = set(cols) | {"run", "n", "detail"} | set(aliases)
         unknown = [c for c in columns if c not in known and c not in extra_settings and c not in extra_metrics]
         if unknown:
-            raise UsageError(f"unknown column(s) {', '.join(unknown)}; available: {', '.join(cols)}, "
-                             f"or any setting / final metric of the rows")
+            raise UsageError(
+                f"unknown column(s) {', '.join(unknown)}; available: {', '.join(cols)}, "
+                f"or any setting / final metric of the rows"
+            )
         # a name that is both (e.g. lr: the setting, and the final logged learning rate) means the setting
         diff_keys += [c for c in columns if c in extra_settings and c not in cols and c not in aliases]
-        others += [c for c in columns if c in extra_metrics and c not in cols and c not in diff_keys and c not in aliases]
+        others += [
+            c for c in columns if c in extra_metrics and c not in cols and c not in diff_keys and c not in aliases
+        ]
         picked: list[str] = []
         for c in columns:
             target = aliases.get(c, c)
@@ -278,8 +331,8 @@ def table(rows: list[Row], ctx: dict[str, Any], fmt: str, columns: list[str] | N
     visible, json_rows, styles = [], [], {}
     for i, row in enumerate(rows):
         rec = row.record
-        final = (rec.get("metrics") or {}).get("final") or {}
-        flat = flatten(rec.get("settings") or {})
+        final = Record(rec).final
+        flat = flatten(Record(rec).settings)
         g = row.group
         value = value_text(g)
         if i == best and fmt not in ("json", *MACHINE_FORMATS):
@@ -293,11 +346,21 @@ def table(rows: list[Row], ctx: dict[str, Any], fmt: str, columns: list[str] | N
             delta = "baseline"
         code = rec.get("code") or {}
         cells: dict[str, Any] = {
-            "run": rec["id"], "strategy": (row.strategy or "") if row.kind == "run" else row.label, "kind": row.kind,
-            "status": row.status if row.kind != "tag" else "main", "stage": rec.get("stage") or "",
-            metric: value, "Δ": delta, "n": g.n, "detail": row.note,
-            f"{metric}_mean": g.mean, f"{metric}_std": g.std, f"{metric}_n": g.n, "delta": row.delta,
-            "within_noise": row.noise, "reproductions": len(g.reproductions),
+            "run": rec["id"],
+            "strategy": (row.strategy or "") if row.kind == "run" else row.label,
+            "kind": row.kind,
+            "status": row.status if row.kind != "tag" else "main",
+            "stage": rec.get("stage") or "",
+            metric: value,
+            "Δ": delta,
+            "n": g.n,
+            "detail": row.note,
+            f"{metric}_mean": g.mean,
+            f"{metric}_std": g.std,
+            f"{metric}_n": g.n,
+            "delta": row.delta,
+            "within_noise": row.noise,
+            "reproductions": len(g.reproductions),
             "date": (rec.get("started") or "")[:10],
             "commit": (code.get("commit") or "")[:8] + ("*" if code.get("snapshot") else ""),
         }
@@ -309,23 +372,45 @@ def table(rows: list[Row], ctx: dict[str, Any], fmt: str, columns: list[str] | N
             if row.kind == "run":
                 cells["status"] = rec.get("status") or ""
         if machine:  # numbers at full precision (10 significant digits), not rounded for the eye
-            cells = {k: (format(v, ".10g") if isinstance(v, float) and math.isfinite(v) else v) for k, v in cells.items()}
+            cells = {
+                k: (format(v, ".10g") if isinstance(v, float) and math.isfinite(v) else v) for k, v in cells.items()
+            }
         visible.append(cells)
         if i == best:
             styles[(i, metric)] = "bold green"
         if row.noise:
             styles[(i, "Δ")] = "dim"
-        json_rows.append({
-            "strategy": row.strategy if row.kind == "run" else row.label, "kind": row.kind, "status": cells["status"],
-            "run": rec["id"], "stage": rec.get("stage"), "metric": ctx["metric"], "value": g.mean, "std": g.std, "n": g.n,
-            f"{metric}_mean": g.mean, f"{metric}_std": g.std, f"{metric}_n": g.n,
-            "runs": [r["id"] for r in g.runs], "reproductions": [r["id"] for r in g.reproductions],
-            "delta": row.delta, "within_noise": row.noise,
-            "baseline": bool(row.extra.get("baseline")), "best": i == best, "note": row.note,
-            "metrics": {k: g.metric_means.get(k, final.get(k)) for k in [ctx["metric"], *others]
-                        if k and (k in final or k in g.metric_means)},
-            "settings": {k: flat.get(k) for k in diff_keys}, "date": rec.get("started"), "commit": code.get("commit"),
-        })
+        json_rows.append(
+            {
+                "strategy": row.strategy if row.kind == "run" else row.label,
+                "kind": row.kind,
+                "status": cells["status"],
+                "run": rec["id"],
+                "stage": rec.get("stage"),
+                "metric": ctx["metric"],
+                "value": g.mean,
+                "std": g.std,
+                "n": g.n,
+                f"{metric}_mean": g.mean,
+                f"{metric}_std": g.std,
+                f"{metric}_n": g.n,
+                "runs": [r["id"] for r in g.runs],
+                "reproductions": [r["id"] for r in g.reproductions],
+                "delta": row.delta,
+                "within_noise": row.noise,
+                "baseline": bool(row.extra.get("baseline")),
+                "best": i == best,
+                "note": row.note,
+                "metrics": {
+                    k: g.metric_means.get(k, final.get(k))
+                    for k in [ctx["metric"], *others]
+                    if k and (k in final or k in g.metric_means)
+                },
+                "settings": {k: flat.get(k) for k in diff_keys},
+                "date": rec.get("started"),
+                "commit": code.get("commit"),
+            }
+        )
         if isinstance(rec.get("slurm"), dict):  # a run on Slurm: its job id beside the plain status
             json_rows[-1]["slurm_job"] = rec["slurm"].get("job_id")
     return visible, cols, styles, json_rows
@@ -337,8 +422,11 @@ def sort_rows(rows: list[Row], key: str, ctx: dict[str, Any]) -> list[Row]:
     desc = key.startswith("-")
     metric = ctx["metric"]
     known = filters.known_keys([r.record for r in rows])
-    key = filters.check_sort_key(key, known, [k for k in (metric, "metric", "date", "started", "strategy", "name",
-                                                          "stage", "delta", "status", "kind") if k])
+    key = filters.check_sort_key(
+        key,
+        known,
+        [k for k in (metric, "metric", "date", "started", "strategy", "name", "stage", "delta", "status", "kind") if k],
+    )
 
     def value(row: Row):
         rec = row.record
@@ -355,11 +443,11 @@ def sort_rows(rows: list[Row], key: str, ctx: dict[str, Any]) -> list[Row]:
         elif key == "delta":
             v = row.delta
         else:
-            flat = flatten(rec.get("settings") or {})
+            flat = flatten(Record(rec).settings)
             if key in flat:  # a name that is both a setting and a metric means the setting
                 v = flat[key]
             else:
-                v = row.group.metric_means.get(key, ((rec.get("metrics") or {}).get("final") or {}).get(key))
+                v = row.group.metric_means.get(key, Record(rec).final.get(key))
         return v
 
     present = [r for r in rows if value(r) is not None]
@@ -379,9 +467,11 @@ def sort_rows(rows: list[Row], key: str, ctx: dict[str, Any]) -> list[Row]:
 
 def results_markdown(rendered: str, ctx: dict[str, Any], project: str) -> str:
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    return (f"# Results: {project}\n\n"
-            f"Written by `expctl compare --write` on {stamp}. Primary metric: `{ctx['metric']}` "
-            f"({'higher' if ctx['direction'] == 'max' else 'lower'} is better); **bold** = best; "
-            f"Δ against the baseline row; `~noise` = within 2 standard errors of seed variation; "
-            f"`± std (n=k)` = mean over k distinct seeds (reruns of a seed are counted as reproductions, "
-            f"not seeds)." + (f" Stage: `{ctx['stage']}`." if ctx.get("stage") else "") + f"\n\n{rendered}")
+    return (
+        f"# Results: {project}\n\n"
+        f"Written by `expctl compare --write` on {stamp}. Primary metric: `{ctx['metric']}` "
+        f"({'higher' if ctx['direction'] == 'max' else 'lower'} is better); **bold** = best; "
+        f"Δ against the baseline row; `~noise` = within 2 standard errors of seed variation; "
+        f"`± std (n=k)` = mean over k distinct seeds (reruns of a seed are counted as reproductions, "
+        f"not seeds)." + (f" Stage: `{ctx['stage']}`." if ctx.get("stage") else "") + f"\n\n{rendered}"
+    )

@@ -31,7 +31,7 @@ def _refs(prefix: str) -> list[str]:
         root = find_root()
         if root is None:
             return []
-        return [r[len(prefix):] for r in Repo.open(root).refs(prefix)]
+        return [r[len(prefix) :] for r in Repo.open(root).refs(prefix)]
     except Exception:  # noqa: BLE001 - completion never breaks the shell
         return []
 
@@ -83,15 +83,26 @@ def settings(ctx, param, incomplete: str) -> list[Any]:
     if "=" in incomplete:
         return []
     keys = [k for k, v in flatten(cfg.settings).items() if not isinstance(v, dict)]
-    return [CompletionItem(f"{k}=", help=f"default {v!r}") for k, v in
-            ((k, flatten(cfg.settings)[k]) for k in keys) if k.startswith(incomplete)]
+    return [
+        CompletionItem(f"{k}=", help=f"default {v!r}")
+        for k, v in ((k, flatten(cfg.settings)[k]) for k in keys)
+        if k.startswith(incomplete)
+    ]
 
 
 _BY_NAME = {
-    "ref": runs_and_strategies, "refs": runs_and_strategies, "run": runs_and_strategies,
-    "runs": runs_and_strategies, "a": runs_and_strategies, "b": runs_and_strategies,
-    "resume_ref": runs_and_strategies, "base": runs_and_strategies, "baseline": runs_and_strategies,
-    "stage": stages, "assignments": settings, "specs": settings,
+    "ref": runs_and_strategies,
+    "refs": runs_and_strategies,
+    "run": runs_and_strategies,
+    "runs": runs_and_strategies,
+    "a": runs_and_strategies,
+    "b": runs_and_strategies,
+    "resume_ref": runs_and_strategies,
+    "base": runs_and_strategies,
+    "baseline": runs_and_strategies,
+    "stage": stages,
+    "assignments": settings,
+    "specs": settings,
 }
 _BY_COMMAND = {("promote", "name"): explorations, ("abandon", "name"): explorations, ("tag", "name"): tags}
 

@@ -11,9 +11,10 @@ import os
 import re
 import shlex
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from expctl.errors import ConfigError, NotFoundError, UsageError
 from expctl.settings import did_you_mean
@@ -27,11 +28,29 @@ _MIN_HINTS = ("loss", "error", "err", "perplexity", "ppl", "wer", "cer", "mse", 
 
 _TABLE_KEYS: dict[str, set[str]] = {
     "": {"project", "env", "settings", "stages", "metrics", "snapshot", "data", "cluster"},
-    "project": {"name", "command", "check", "pass_settings", "primary_metric", "direction", "free_form", "default_stage"},
+    "project": {
+        "name",
+        "command",
+        "check",
+        "pass_settings",
+        "primary_metric",
+        "direction",
+        "free_form",
+        "default_stage",
+    },
     "metrics": {"regex", "direction", "file"},
     "snapshot": {"max_untracked_mb", "secret_files", "allow_secret_files"},
     "data": {"files", "inputs", "format", "task", "text_column", "label_column", "has_header", "delimiter"},
-    "stage": {"description", "settings", "check", "converge_ratio", "loss_metric", "expect_metrics", "expect_files", "requires"},
+    "stage": {
+        "description",
+        "settings",
+        "check",
+        "converge_ratio",
+        "loss_metric",
+        "expect_metrics",
+        "expect_files",
+        "requires",
+    },
 }
 
 
@@ -86,7 +105,9 @@ class Config:
 
     def stage(self, name: str) -> Stage:
         if name not in self.stages:
-            raise ConfigError(f"unknown stage {name!r}{did_you_mean(name, self.stages)}; stages: {', '.join(self.stages)}")
+            raise ConfigError(
+                f"unknown stage {name!r}{did_you_mean(name, self.stages)}; stages: {', '.join(self.stages)}"
+            )
         return self.stages[name]
 
 
@@ -112,7 +133,9 @@ def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str) -> None
 
 
 def _expect(value: Any, kind: type | tuple, where: str) -> Any:
-    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,))):
+    if not isinstance(value, kind) or (
+        kind is not bool and isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,))
+    ):
         names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
         raise ConfigError(f"{CONFIG_NAME}: {where} must be a {names}, not {type(value).__name__}")
     return value
@@ -151,7 +174,7 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
     project = _expect(data.get("project", {}), dict, "[project]")
     _check_keys(project, _TABLE_KEYS["project"], "[project]")
     if "command" not in project:
-        raise ConfigError(f"{CONFIG_NAME}: [project] needs a command (e.g. command = \"python train.py\")")
+        raise ConfigError(f'{CONFIG_NAME}: [project] needs a command (e.g. command = "python train.py")')
     cfg = Config(root=root, name=str(project.get("name", root.name)), command=parse_command(project["command"]))
     if project.get("check"):
         cfg.check = parse_command(project["check"], "check")
@@ -162,7 +185,7 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
     cfg.primary_metric = _expect(pm, str, "project.primary_metric") if pm is not None else None
     cfg.direction = _expect(project.get("direction", "max"), str, "project.direction")
     if cfg.direction not in ("max", "min"):
-        raise ConfigError(f"{CONFIG_NAME}: project.direction must be \"max\" or \"min\"")
+        raise ConfigError(f'{CONFIG_NAME}: project.direction must be "max" or "min"')
     cfg.free_form = [str(p) for p in _expect(project.get("free_form", []), list, "project.free_form")]
 
     env = _expect(data.get("env", {}), dict, "[env]")
@@ -201,8 +224,10 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
     if ds is not None:
         _expect(ds, str, "project.default_stage")
         if ds not in cfg.stages and ds != "none":
-            raise ConfigError(f"{CONFIG_NAME}: project.default_stage {ds!r} is not a stage{did_you_mean(ds, cfg.stages)}; "
-                              f"stages: {', '.join(cfg.stages) or '(none)'}, or \"none\"")
+            raise ConfigError(
+                f"{CONFIG_NAME}: project.default_stage {ds!r} is not a stage{did_you_mean(ds, cfg.stages)}; "
+                f'stages: {", ".join(cfg.stages) or "(none)"}, or "none"'
+            )
         cfg.default_stage = None if ds == "none" else ds
     elif "smoke" in cfg.stages:
         cfg.default_stage = "smoke"
@@ -220,7 +245,7 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
         cfg.metric_regex[name] = pattern
     for name, direction in _expect(metrics.get("direction", {}), dict, "[metrics.direction]").items():
         if direction not in ("max", "min"):
-            raise ConfigError(f"{CONFIG_NAME}: metrics.direction.{name} must be \"max\" or \"min\"")
+            raise ConfigError(f'{CONFIG_NAME}: metrics.direction.{name} must be "max" or "min"')
         cfg.metric_direction[name] = direction
     cfg.metrics_file = bool(metrics.get("file", True))
 
@@ -228,15 +253,17 @@ def parse(data: Mapping[str, Any], root: Path) -> Config:
     _check_keys(snap, _TABLE_KEYS["snapshot"], "[snapshot]")
     cfg.max_untracked_mb = float(_expect(snap.get("max_untracked_mb", 50), (int, float), "snapshot.max_untracked_mb"))
     if not math.isfinite(cfg.max_untracked_mb) or cfg.max_untracked_mb < 0:
-        raise ConfigError(f"{CONFIG_NAME}: snapshot.max_untracked_mb must be a finite number >= 0, "
-                          f"not {cfg.max_untracked_mb!r}")
+        raise ConfigError(
+            f"{CONFIG_NAME}: snapshot.max_untracked_mb must be a finite number >= 0, not {cfg.max_untracked_mb!r}"
+        )
     for key in ("secret_files", "allow_secret_files"):
         if key in snap:
             patterns = _expect(snap[key], list, f"snapshot.{key}")
             for pat in patterns:
                 if not isinstance(pat, str) or not pat or "\0" in pat:
-                    raise ConfigError(f"{CONFIG_NAME}: snapshot.{key} must be a list of non-empty file patterns, "
-                                      f"not {pat!r}")
+                    raise ConfigError(
+                        f"{CONFIG_NAME}: snapshot.{key} must be a list of non-empty file patterns, not {pat!r}"
+                    )
             setattr(cfg, key, list(patterns))
     dat = _expect(data.get("data", {}), dict, "[data]")
     _check_keys(dat, _TABLE_KEYS["data"], "[data]")
@@ -261,8 +288,10 @@ def check_stage_settings(cfg: Config, st: Stage) -> None:
             continue
         if any(key.startswith(k + ".") and known[k] == {} for k in known):
             continue
-        raise ConfigError(f"{CONFIG_NAME}: unknown setting {key!r} in [stages.{st.name}.settings]"
-                          f"{did_you_mean(key, known)}; declare it in [settings] or add it to free_form")
+        raise ConfigError(
+            f"{CONFIG_NAME}: unknown setting {key!r} in [stages.{st.name}.settings]"
+            f"{did_you_mean(key, known)}; declare it in [settings] or add it to free_form"
+        )
 
 
 def load(root: Path | None = None, start: str | os.PathLike | None = None) -> Config:
@@ -347,7 +376,12 @@ def _table(lines: list[str], name: str, body: Mapping[str, Any], comments: Mappi
     lines.append(f"[{name}]")
     nested = []
     for key, value in body.items():
-        if isinstance(value, dict) and value and all(not isinstance(v, dict) for v in value.values()) and len(value) > 3:
+        if (
+            isinstance(value, dict)
+            and value
+            and all(not isinstance(v, dict) for v in value.values())
+            and len(value) > 3
+        ):
             nested.append((key, value))
             continue
         comment = f"  # {comments[key]}" if comments and key in comments else ""
@@ -388,12 +422,17 @@ def render_config(
         project["primary_metric"] = primary_metric
         project["direction"] = direction
     project["free_form"] = list(free_form or [])
-    _table(lines, "project", project, {
-        "command": "run through run.sh; the settings file's path is in $EXPCTL_SETTINGS",
-        "check": "pre-flight: validates a run's settings before any record exists (non-zero exit: refused)",
-        "pass_settings": "file | args (--key value) | none; {key} placeholders in command always work",
-        "free_form": "setting patterns allowed without a default, e.g. \"tricks.*\"",
-    })
+    _table(
+        lines,
+        "project",
+        project,
+        {
+            "command": "run through run.sh; the settings file's path is in $EXPCTL_SETTINGS",
+            "check": "pre-flight: validates a run's settings before any record exists (non-zero exit: refused)",
+            "pass_settings": "file | args (--key value) | none; {key} placeholders in command always work",
+            "free_form": 'setting patterns allowed without a default, e.g. "tricks.*"',
+        },
+    )
     lines.append("# Environment fixed for every run (exported by run.sh).")
     _table(lines, "env", dict(env or {}))
     lines.append("# Default settings: every knob of a run. `-s` may only set keys declared here (or free_form).")
@@ -408,7 +447,12 @@ def render_config(
     lines.append("# the log for programs that only print them: name = 'pattern with one (group)'.")
     _table(lines, "metrics", {"file": True})
     _table(lines, "metrics.regex", dict(regex or {}))
-    _table(lines, "snapshot", {"max_untracked_mb": 50}, {"max_untracked_mb": "untracked files larger than this stay out of code snapshots (size recorded)"})
+    _table(
+        lines,
+        "snapshot",
+        {"max_untracked_mb": 50},
+        {"max_untracked_mb": "untracked files larger than this stay out of code snapshots (size recorded)"},
+    )
     text = "\n".join(lines).rstrip() + "\n"
     parse(tomllib.loads(text), Path("."))  # never write a file we cannot read back
     return text

@@ -14,7 +14,7 @@ Which units go where is a function of the seed and the stratum alone: ``random.R
 f"split-{seed}-{stratum}").sample``.
 
 The outputs' fingerprints go to ``split.json`` next to them (the data version): a run whose
-data files are these outputs records ``split`` = that version (see ``runner.data_fingerprints``).
+data files are these outputs records ``split`` = that version (see ``fingerprint.data_fingerprints``).
 Texts found in more than one output (duplicates in the source) are reported as leakage.
 """
 
@@ -62,15 +62,20 @@ class Source:
     _by_index: int | None = None
 
     def units(self) -> Iterator[Unit]:
-        return {"tsv": self._delimited, "csv": self._delimited, "jsonl": self._jsonl, "conll": self._conll,
-                "squad": self._squad}[self.fmt]()
+        return {
+            "tsv": self._delimited,
+            "csv": self._delimited,
+            "jsonl": self._jsonl,
+            "conll": self._conll,
+            "squad": self._squad,
+        }[self.fmt]()
 
     # --- readers -----------------------------------------------------------------
     def _delimited(self) -> Iterator[Unit]:
-        from trainers.data.formats import _rows
+        from trainers.api import read_rows
 
         delim = self._delim()
-        rows = _rows(self.path, self.fmt, delim)
+        rows = read_rows(self.path, self.fmt, delim)
         if self.header is not None:
             next(rows, None)
         ti = self._index.get("text", self._index.get("tokens"))
@@ -97,8 +102,13 @@ class Source:
                 stratum = None
                 if self.by != "none":
                     value = obj.get(self.by)
-                    stratum = None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True) \
-                        if isinstance(value, (list, dict)) else str(value)
+                    stratum = (
+                        None
+                        if value is None
+                        else json.dumps(value, ensure_ascii=False, sort_keys=True)
+                        if isinstance(value, (list, dict))
+                        else str(value)
+                    )
                 text = obj.get(text_key, obj.get("tokens", line))
                 yield Unit(line.rstrip("\r\n"), stratum, " ".join(text) if isinstance(text, list) else str(text))
 
@@ -148,7 +158,7 @@ def _load_squad(path: str) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise UsageError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(obj, dict) or not isinstance(obj.get("data"), list):
-        raise UsageError(f"{path}: not a SQuAD file (expected an object with a \"data\" list of articles)")
+        raise UsageError(f'{path}: not a SQuAD file (expected an object with a "data" list of articles)')
     return obj
 
 
@@ -160,11 +170,17 @@ def _is_squad(path: str) -> bool:
     return head.startswith("{") and '"data"' in head
 
 
-def open_source(path: str | os.PathLike, *, fmt: str = "auto", task: str = "classification", by: str = "label",
-                read_opts: dict[str, Any] | None = None) -> Source:
+def open_source(
+    path: str | os.PathLike,
+    *,
+    fmt: str = "auto",
+    task: str = "classification",
+    by: str = "label",
+    read_opts: dict[str, Any] | None = None,
+) -> Source:
     """Decide format, header and columns of ``path`` with the trainer's own reader logic
     (``trainers.data.formats``: the same header detection the trainer and ``data stats`` use)."""
-    from trainers.data import formats
+    from trainers import api as formats
 
     path = str(path)
     if not Path(path).is_file():
@@ -187,22 +203,17 @@ def open_source(path: str | os.PathLike, *, fmt: str = "auto", task: str = "clas
     if fmt not in ("tsv", "csv"):
         raise UsageError(f"unknown format {fmt!r}; expected auto, tsv, csv, jsonl, conll or squad")
     delim = src._delim()
-    peek = []
-    for _, row in formats._rows(path, fmt, delim):
-        peek.append(row)
-        if len(peek) >= 2000:
-            break
-    if not peek:
-        raise UsageError(f"{path}: no rows")
-    wanted = formats._wanted_columns(task, opts.get("text_column", "text"), opts.get("text_pair_column", "text_pair"),
-                                     opts.get("label_column", "label"), opts.get("tokens_column", "tokens"),
-                                     opts.get("tags_column", "tags"))
     try:
-        layout = formats.resolve_layout(task, wanted, peek, opts.get("has_header", "auto"), path)
+        layout = formats.layout_of(path, fmt, delim, task, opts)
     except formats.FormatError as exc:
         raise UsageError(str(exc)) from None
-    src.header = (delim.join(layout.header) if fmt == "tsv" else _csv_line(layout.header, delim)) \
-        if layout.header is not None else None
+    if layout is None:
+        raise UsageError(f"{path}: no rows")
+    src.header = (
+        (delim.join(layout.header) if fmt == "tsv" else _csv_line(layout.header, delim))
+        if layout.header is not None
+        else None
+    )
     src.columns = layout.describe()
     src._index = dict(layout.index)
     if by == "none" or (by == "label" and task in ("ner", "multilabel")):
@@ -210,12 +221,14 @@ def open_source(path: str | os.PathLike, *, fmt: str = "auto", task: str = "clas
     elif by == "label":
         src._by_index = layout.index.get("label")
     else:
-        idx = formats._as_index(by)
+        idx = formats.column_index(by)
         if idx is None:
             names = [c.strip().lower() for c in (layout.header or [])]
             if by.lower() not in names:
-                raise UsageError(f"--by {by}: no such column" + (f" (columns: {', '.join(layout.header)})"
-                                                                 if layout.header else " (the file has no header)"))
+                raise UsageError(
+                    f"--by {by}: no such column"
+                    + (f" (columns: {', '.join(layout.header)})" if layout.header else " (the file has no header)")
+                )
             idx = names.index(by.lower())
         src._by_index = idx
     return src
@@ -283,13 +296,24 @@ def _text_key(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(" ".join(text.split()).casefold().encode(), digest_size=8).digest(), "big")
 
 
-def split_file(path: str | os.PathLike, *, dev: float = 0.1, test: float = 0.1, by: str = "label", seed: int = 42,
-               out_dir: str | os.PathLike | None = None, fmt: str = "auto", task: str = "classification",
-               read_opts: dict[str, Any] | None = None, force: bool = False, command: str = "") -> SplitResult:
+def split_file(
+    path: str | os.PathLike,
+    *,
+    dev: float = 0.1,
+    test: float = 0.1,
+    by: str = "label",
+    seed: int = 42,
+    out_dir: str | os.PathLike | None = None,
+    fmt: str = "auto",
+    task: str = "classification",
+    read_opts: dict[str, Any] | None = None,
+    force: bool = False,
+    command: str = "",
+) -> SplitResult:
     """Split ``path`` into train / dev / test files in ``out_dir`` (default: its folder) and
     write ``split.json``. Refuses to overwrite existing outputs unless ``force``."""
+    from expctl.fingerprint import fingerprint
     from expctl.fsutil import write_json
-    from expctl.runner import fingerprint
 
     for name, value in (("--dev", dev), ("--test", test)):
         if not 0 <= value < 1:
@@ -304,7 +328,7 @@ def split_file(path: str | os.PathLike, *, dev: float = 0.1, test: float = 0.1, 
     ext = ".json" if src.fmt == "squad" else (Path(src.path).suffix or f".{src.fmt}")
     names = [s for s in SPLITS if s == "train" or (s == "dev" and dev) or (s == "test" and test)]
     targets = {s: out / f"{s}{ext}" for s in names}
-    for s, target in targets.items():
+    for target in targets.values():
         if target.resolve() == Path(src.path).resolve():
             raise RefusedError(f"{target} is the input file; give --out another folder")
         if target.exists() and not force:
@@ -357,8 +381,9 @@ def split_file(path: str | os.PathLike, *, dev: float = 0.1, test: float = 0.1, 
         if src.fmt == "squad":
             top = {k: v for k, v in _load_squad(src.path).items() if k != "data"}
             for s, p in tmp.items():
-                p.write_text(json.dumps({**top, "data": squad_articles[s]}, ensure_ascii=False) + "\n",
-                             encoding="utf-8")
+                p.write_text(
+                    json.dumps({**top, "data": squad_articles[s]}, ensure_ascii=False) + "\n", encoding="utf-8"
+                )
         for s, p in tmp.items():
             os.replace(p, targets[s])
     finally:
@@ -371,23 +396,55 @@ def split_file(path: str | os.PathLike, *, dev: float = 0.1, test: float = 0.1, 
     outputs = {}
     for s in names:
         fp = fingerprint(targets[s]) or {}
-        outputs[s] = {"path": targets[s].name, "units": stats[s]["units"], "examples": stats[s]["examples"],
-                      "strata": dict(sorted(stats[s]["strata"].items())), "fingerprint": fp.get("fingerprint"),
-                      "size": fp.get("size")}
-    version = "split-" + hashlib.blake2b(json.dumps({s: o["fingerprint"] for s, o in outputs.items()},
-                                                    sort_keys=True).encode(), digest_size=6).hexdigest()
+        outputs[s] = {
+            "path": targets[s].name,
+            "units": stats[s]["units"],
+            "examples": stats[s]["examples"],
+            "strata": dict(sorted(stats[s]["strata"].items())),
+            "fingerprint": fp.get("fingerprint"),
+            "size": fp.get("size"),
+        }
+    version = (
+        "split-"
+        + hashlib.blake2b(
+            json.dumps({s: o["fingerprint"] for s, o in outputs.items()}, sort_keys=True).encode(), digest_size=6
+        ).hexdigest()
+    )
     src_fp = fingerprint(Path(src.path)) or {}
     leakage = {"texts": sum(leaked.values()), "pairs": dict(leaked), "examples": leak_examples}
     unit = {"squad": "articles", "conll": "sentences", "jsonl": "lines"}.get(src.fmt, "rows")
     manifest = {
-        "schema": 1, "version": version, "command": command,
-        "source": {"path": os.path.relpath(src.path, out), "fingerprint": src_fp.get("fingerprint"),
-                   "size": src_fp.get("size"), "format": src.fmt, "columns": src.columns},
-        "dev": dev, "test": test, "seed": seed, "by": src.by, "unit": unit, "outputs": outputs, "leakage": leakage,
+        "schema": 1,
+        "version": version,
+        "command": command,
+        "source": {
+            "path": os.path.relpath(src.path, out),
+            "fingerprint": src_fp.get("fingerprint"),
+            "size": src_fp.get("size"),
+            "format": src.fmt,
+            "columns": src.columns,
+        },
+        "dev": dev,
+        "test": test,
+        "seed": seed,
+        "by": src.by,
+        "unit": unit,
+        "outputs": outputs,
+        "leakage": leakage,
     }
     write_json(out / MANIFEST, manifest)
-    return SplitResult(source=src.path, fmt=src.fmt, by=src.by, seed=seed, outputs=outputs, leakage=leakage,
-                       manifest=str(out / MANIFEST), version=version, columns=src.columns, unit=unit)
+    return SplitResult(
+        source=src.path,
+        fmt=src.fmt,
+        by=src.by,
+        seed=seed,
+        outputs=outputs,
+        leakage=leakage,
+        manifest=str(out / MANIFEST),
+        version=version,
+        columns=src.columns,
+        unit=unit,
+    )
 
 
 def split_version(path: Path, fp: dict[str, Any]) -> str | None:
@@ -406,9 +463,10 @@ def split_version(path: Path, fp: dict[str, Any]) -> str | None:
     return None
 
 
-def render_split(result: SplitResult) -> str:
-    """The counts table: one row per output, a column per stratum (largest first, up to 8)."""
-    from expctl.analysis import render_rows
+def render_split(result: SplitResult, fmt: str = "table") -> str:
+    """The counts table in ``fmt`` (:data:`expctl.output.FORMATS`): one row per output, a
+    column per stratum (largest first, up to 8)."""
+    from expctl.output import report_table
 
     strata = Counter()
     for o in result.outputs.values():
@@ -423,6 +481,9 @@ def render_split(result: SplitResult) -> str:
         for s in shown:
             row[str(s)] = o["strata"].get(s, 0)
         rows.append(row)
-    cols = ["split", "file", result.unit, "share"] + (["questions"] if result.unit == "articles" else []) + \
-        [str(s) for s in shown]
-    return render_rows(rows, cols, "table", align_right=cols[2:])
+    cols = (
+        ["split", "file", result.unit, "share"]
+        + (["questions"] if result.unit == "articles" else [])
+        + [str(s) for s in shown]
+    )
+    return report_table(rows, cols, fmt, align_right=cols[2:])

@@ -41,46 +41,141 @@ _CLASS_WEIGHTS = (0.38, 0.34, 0.28)
 
 _EN_ASPECTS = [
     # phone / laptop
-    "battery", "screen", "camera", "charger", "speaker", "keyboard", "trackpad", "fan",
-    "display", "laptop", "phone", "headphones", "case", "software", "update",
+    "battery",
+    "screen",
+    "camera",
+    "charger",
+    "speaker",
+    "keyboard",
+    "trackpad",
+    "fan",
+    "display",
+    "laptop",
+    "phone",
+    "headphones",
+    "case",
+    "software",
+    "update",
     # hotel / travel
-    "room", "bed", "staff", "breakfast", "pool", "location", "shower", "view", "lobby",
-    "flight", "seat",
+    "room",
+    "bed",
+    "staff",
+    "breakfast",
+    "pool",
+    "location",
+    "shower",
+    "view",
+    "lobby",
+    "flight",
+    "seat",
     # restaurant
-    "food", "service", "soup", "waiter", "dessert", "noodles", "coffee", "pizza", "menu",
-    "steak", "salad",
+    "food",
+    "service",
+    "soup",
+    "waiter",
+    "dessert",
+    "noodles",
+    "coffee",
+    "pizza",
+    "menu",
+    "steak",
+    "salad",
     # movie / book
-    "plot", "acting", "ending", "soundtrack", "dialogue", "movie", "book", "story",
+    "plot",
+    "acting",
+    "ending",
+    "soundtrack",
+    "dialogue",
+    "movie",
+    "book",
+    "story",
     # delivery / shop
-    "delivery", "package", "courier", "refund", "order", "price", "app", "support",
+    "delivery",
+    "package",
+    "courier",
+    "refund",
+    "order",
+    "price",
+    "app",
+    "support",
 ]
 _EN_POS = [
-    "good", "great", "excellent", "amazing", "fantastic", "wonderful", "lovely", "solid",
-    "impressive", "comfortable", "fast", "friendly", "delicious", "reliable", "perfect",
-    "superb", "pleasant", "helpful", "brilliant", "smooth",
+    "good",
+    "great",
+    "excellent",
+    "amazing",
+    "fantastic",
+    "wonderful",
+    "lovely",
+    "solid",
+    "impressive",
+    "comfortable",
+    "fast",
+    "friendly",
+    "delicious",
+    "reliable",
+    "perfect",
+    "superb",
+    "pleasant",
+    "helpful",
+    "brilliant",
+    "smooth",
 ]
 _EN_NEG = [
-    "bad", "terrible", "awful", "horrible", "poor", "disappointing", "slow", "rude",
-    "broken", "noisy", "dirty", "useless", "boring", "flimsy", "annoying", "mediocre",
-    "overpriced", "unreliable", "bland", "painful",
+    "bad",
+    "terrible",
+    "awful",
+    "horrible",
+    "poor",
+    "disappointing",
+    "slow",
+    "rude",
+    "broken",
+    "noisy",
+    "dirty",
+    "useless",
+    "boring",
+    "flimsy",
+    "annoying",
+    "mediocre",
+    "overpriced",
+    "unreliable",
+    "bland",
+    "painful",
 ]
 _EN_MILD = ["okay", "average", "fine", "ordinary", "acceptable", "alright", "standard"]
-_EN_INTENS = ["very", "really", "extremely", "quite", "so", "super", "incredibly", "pretty",
-              "truly", "", "", "", ""]
+_EN_INTENS = ["very", "really", "extremely", "quite", "so", "super", "incredibly", "pretty", "truly", "", "", "", ""]
 _EN_DET = ["the", "the", "my", "this", "their", "our"]
 _EN_BE = ["is", "was", "was", "seems", "felt", "looks", "is honestly"]
-_EN_OPEN = ["", "", "", "", "honestly, ", "overall ", "to be fair, ", "well, ", "i think ",
-            "i have to say ", "after a week, ", "so far "]
+_EN_OPEN = [
+    "",
+    "",
+    "",
+    "",
+    "honestly, ",
+    "overall ",
+    "to be fair, ",
+    "well, ",
+    "i think ",
+    "i have to say ",
+    "after a week, ",
+    "so far ",
+]
 _EN_END = ["", "", ".", ".", "!", " overall.", " to be honest.", " this time.", "..."]
-_EN_LIKE = ["i love", "i really like", "we enjoyed", "i would recommend", "really happy with",
-            "big fan of"]
-_EN_HATE = ["i hate", "i regret buying", "i can't stand", "i would avoid", "really unhappy with",
-            "fed up with"]
+_EN_LIKE = ["i love", "i really like", "we enjoyed", "i would recommend", "really happy with", "big fan of"]
+_EN_HATE = ["i hate", "i regret buying", "i can't stand", "i would avoid", "really unhappy with", "fed up with"]
 _EN_NOT_LIKE = ["i don't like", "i would not recommend", "we did not enjoy", "not happy with"]
-_EN_TIME = ["yesterday", "last week", "on monday", "two days ago", "this morning", "in march",
-            "last night", "after lunch"]
-_EN_THING = ["a charger", "a warranty", "a manual", "free shipping", "a cable", "a receipt",
-             "breakfast", "parking"]
+_EN_TIME = [
+    "yesterday",
+    "last week",
+    "on monday",
+    "two days ago",
+    "this morning",
+    "in march",
+    "last night",
+    "after lunch",
+]
+_EN_THING = ["a charger", "a warranty", "a manual", "free shipping", "a cable", "a receipt", "breakfast", "parking"]
 _EN_COLOR = ["black", "white", "blue", "silver", "red", "grey"]
 
 
@@ -90,9 +185,9 @@ def _en_typo(word: str, rng: random.Random) -> str:
     i = rng.randrange(1, len(word) - 1)
     kind = rng.random()
     if kind < 0.4:  # swap two letters
-        return word[:i] + word[i + 1] + word[i] + word[i + 2:]
+        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
     if kind < 0.7:  # drop a letter
-        return word[:i] + word[i + 1:]
+        return word[:i] + word[i + 1 :]
     return word[:i] + word[i] + word[i:]  # double a letter
 
 
@@ -199,18 +294,83 @@ class _En:
 # ---------------------------------------------------------------------------------------
 
 _ZH_ASPECTS = [
-    "电池", "屏幕", "相机", "充电器", "键盘", "系统", "手机", "耳机", "电脑", "音质",
-    "房间", "床", "前台", "早餐", "泳池", "位置", "卫生间", "隔音",
-    "菜", "味道", "服务员", "汤", "甜点", "面条", "咖啡", "牛排", "环境",
-    "剧情", "演技", "结局", "配乐", "电影", "这本书",
-    "快递", "包装", "物流", "客服", "价格", "售后",
+    "电池",
+    "屏幕",
+    "相机",
+    "充电器",
+    "键盘",
+    "系统",
+    "手机",
+    "耳机",
+    "电脑",
+    "音质",
+    "房间",
+    "床",
+    "前台",
+    "早餐",
+    "泳池",
+    "位置",
+    "卫生间",
+    "隔音",
+    "菜",
+    "味道",
+    "服务员",
+    "汤",
+    "甜点",
+    "面条",
+    "咖啡",
+    "牛排",
+    "环境",
+    "剧情",
+    "演技",
+    "结局",
+    "配乐",
+    "电影",
+    "这本书",
+    "快递",
+    "包装",
+    "物流",
+    "客服",
+    "价格",
+    "售后",
 ]
-_ZH_POS = ["好", "不错", "棒", "满意", "漂亮", "好吃", "舒服", "精彩", "快", "贴心", "清楚",
-           "耐用", "干净", "流畅", "给力", "实惠"]
-_ZH_POS_NEGATABLE = ["好", "满意", "舒服", "快", "清楚", "好吃", "漂亮", "耐用", "干净", "流畅",
-                     "实惠", "精彩"]
-_ZH_NEG = ["差", "糟糕", "难吃", "慢", "失望", "吵", "脏", "无聊", "卡", "粗糙", "贵", "烂",
-           "坑", "难用", "敷衍", "刺耳"]
+_ZH_POS = [
+    "好",
+    "不错",
+    "棒",
+    "满意",
+    "漂亮",
+    "好吃",
+    "舒服",
+    "精彩",
+    "快",
+    "贴心",
+    "清楚",
+    "耐用",
+    "干净",
+    "流畅",
+    "给力",
+    "实惠",
+]
+_ZH_POS_NEGATABLE = ["好", "满意", "舒服", "快", "清楚", "好吃", "漂亮", "耐用", "干净", "流畅", "实惠", "精彩"]
+_ZH_NEG = [
+    "差",
+    "糟糕",
+    "难吃",
+    "慢",
+    "失望",
+    "吵",
+    "脏",
+    "无聊",
+    "卡",
+    "粗糙",
+    "贵",
+    "烂",
+    "坑",
+    "难用",
+    "敷衍",
+    "刺耳",
+]
 _ZH_NEG_NEGATABLE = ["差", "贵", "慢", "吵", "脏", "卡", "难用"]
 _ZH_MILD = ["一般", "还行", "普通", "凑合", "中规中矩", "马马虎虎"]
 _ZH_INTENS = ["很", "非常", "特别", "超级", "太", "真", "挺", "相当", "", "", ""]
@@ -302,7 +462,7 @@ class _Zh:
         if r.random() >= 0.2 or len(text) < 3:
             return text
         i = r.randrange(len(text))
-        return text[:i] + r.choice(_ZH_TYPO_POOL) + text[i + 1:]
+        return text[:i] + r.choice(_ZH_TYPO_POOL) + text[i + 1 :]
 
 
 _BUILDERS = {"en": _En, "zh": _Zh}
@@ -318,8 +478,9 @@ def _check_lang(lang: str) -> None:
 # ---------------------------------------------------------------------------------------
 
 
-def generate_classification(n: int, lang: str = "en", seed: int = 0, noise: float = 0.06,
-                            ambiguous: float = 0.05) -> list[tuple[str, str]]:
+def generate_classification(
+    n: int, lang: str = "en", seed: int = 0, noise: float = 0.06, ambiguous: float = 0.05
+) -> list[tuple[str, str]]:
     """``n`` rows of (text, label), labels in :data:`LABELS`.
 
     ``noise`` is the probability that a row's label is replaced by a different label
@@ -353,9 +514,15 @@ def generate_classification(n: int, lang: str = "en", seed: int = 0, noise: floa
     return rows
 
 
-def write_classification(path: str | Path, n: int, lang: str = "en", seed: int = 0,
-                         fmt: str = "tsv", sort_by_label: bool = False,
-                         noise: float = 0.06) -> Path:
+def write_classification(
+    path: str | Path,
+    n: int,
+    lang: str = "en",
+    seed: int = 0,
+    fmt: str = "tsv",
+    sort_by_label: bool = False,
+    noise: float = 0.06,
+) -> Path:
     """Write ``n`` generated rows to ``path``.
 
     ``tsv``: a header row ``text<TAB>label`` then one row per line; ``jsonl``:
@@ -381,15 +548,71 @@ def write_classification(path: str | Path, n: int, lang: str = "en", seed: int =
 # NER
 # ---------------------------------------------------------------------------------------
 
-_EN_FIRST = ["John", "Mary", "Wei", "Anna", "David", "Li", "Sarah", "Ahmed", "Maria", "James",
-             "Yuki", "Olga", "Carlos", "Emma", "Jordan", "Priya"]
-_EN_LAST = ["Smith", "Chen", "Garcia", "Brown", "Wang", "Müller", "Johnson", "Kim", "Lopez",
-            "Washington", "Tanaka", "Novak", "Patel"]
-_EN_LOC = ["Paris", "London", "Beijing", "Shanghai", "New York", "San Francisco", "Hong Kong",
-           "Berlin", "Tokyo", "Cairo", "Jordan", "Washington", "Lake Geneva", "Mount Everest",
-           "Texas", "Brazil"]
-_EN_ORG = ["Google", "Microsoft", "Bank of China", "United Nations", "Acme Corp", "Tsinghua University",
-           "Red Cross", "Siemens", "Tencent", "World Health Organization", "MIT", "BBC"]
+_EN_FIRST = [
+    "John",
+    "Mary",
+    "Wei",
+    "Anna",
+    "David",
+    "Li",
+    "Sarah",
+    "Ahmed",
+    "Maria",
+    "James",
+    "Yuki",
+    "Olga",
+    "Carlos",
+    "Emma",
+    "Jordan",
+    "Priya",
+]
+_EN_LAST = [
+    "Smith",
+    "Chen",
+    "Garcia",
+    "Brown",
+    "Wang",
+    "Müller",
+    "Johnson",
+    "Kim",
+    "Lopez",
+    "Washington",
+    "Tanaka",
+    "Novak",
+    "Patel",
+]
+_EN_LOC = [
+    "Paris",
+    "London",
+    "Beijing",
+    "Shanghai",
+    "New York",
+    "San Francisco",
+    "Hong Kong",
+    "Berlin",
+    "Tokyo",
+    "Cairo",
+    "Jordan",
+    "Washington",
+    "Lake Geneva",
+    "Mount Everest",
+    "Texas",
+    "Brazil",
+]
+_EN_ORG = [
+    "Google",
+    "Microsoft",
+    "Bank of China",
+    "United Nations",
+    "Acme Corp",
+    "Tsinghua University",
+    "Red Cross",
+    "Siemens",
+    "Tencent",
+    "World Health Organization",
+    "MIT",
+    "BBC",
+]
 _EN_NER_TEMPLATES = [
     "{PER} works for {ORG} in {LOC} .",
     "{PER} flew to {LOC} last week .",
@@ -407,10 +630,23 @@ _EN_NER_TEMPLATES = [
 
 _ZH_SURNAME = ["张", "李", "王", "刘", "陈", "杨", "赵", "黄", "周", "吴", "欧阳"]
 _ZH_GIVEN = ["伟", "娜", "芳", "洋", "静", "磊", "敏", "军", "丽", "强", "晓明", "思远"]
-_ZH_LOC = ["北京", "上海", "广州", "深圳", "杭州", "成都", "武汉", "南京", "西湖", "长江", "黄山",
-           "香港", "纽约", "巴黎"]
-_ZH_ORG = ["清华大学", "北京大学", "阿里巴巴", "腾讯", "中国银行", "华为", "联合国", "新华社",
-           "人民医院", "小米公司"]
+_ZH_LOC = [
+    "北京",
+    "上海",
+    "广州",
+    "深圳",
+    "杭州",
+    "成都",
+    "武汉",
+    "南京",
+    "西湖",
+    "长江",
+    "黄山",
+    "香港",
+    "纽约",
+    "巴黎",
+]
+_ZH_ORG = ["清华大学", "北京大学", "阿里巴巴", "腾讯", "中国银行", "华为", "联合国", "新华社", "人民医院", "小米公司"]
 _ZH_NER_TEMPLATES = [
     "{PER}在{ORG}工作。",
     "{PER}昨天去了{LOC}。",
@@ -439,12 +675,12 @@ def _fill_ner(template: str, names, lang: str, rng: random.Random) -> tuple[list
         if i < 0:
             break
         j = rest.index("}", i)
-        kind = rest[i + 1:j]
+        kind = rest[i + 1 : j]
         name = names(kind)
         parts = name.split() if lang == "en" else list(name)
         tokens += parts
         tags += [f"B-{kind}"] + [f"I-{kind}"] * (len(parts) - 1)
-        rest = rest[j + 1:]
+        rest = rest[j + 1 :]
     return tokens, tags
 
 
@@ -497,8 +733,14 @@ class DemoFiles(NamedTuple):
     dev: Path
 
 
-def make_demo_files(directory: str | Path, n_train: int = 20000, n_dev: int = 2000, lang: str = "en",
-                    seed: int = 0, task: str = "classification") -> DemoFiles:
+def make_demo_files(
+    directory: str | Path,
+    n_train: int = 20000,
+    n_dev: int = 2000,
+    lang: str = "en",
+    seed: int = 0,
+    task: str = "classification",
+) -> DemoFiles:
     """Write ``train`` and ``dev`` files into ``directory`` and return their paths.
 
     ``task="classification"``: ``train.tsv`` / ``dev.tsv`` with a ``text<TAB>label``

@@ -6,6 +6,8 @@ import json
 import math
 from typing import Any
 
+from expctl.record import Record
+from expctl.refs import resolve_run
 from expctl.settings import flatten
 
 BATCH_KEYS = ("batch_size", "per_device_batch_size", "train_batch_size", "per_device_train_batch_size")
@@ -21,12 +23,12 @@ def _env(store, record) -> dict[str, Any]:
 
 
 def effective_batch(record: dict[str, Any]) -> int | None:
-    flat = flatten(record.get("settings") or {})
+    flat = flatten(Record(record).settings)
     batch = next((flat[k] for k in BATCH_KEYS if isinstance(flat.get(k), int)), None)
     if batch is None:
         return None
     accum = next((flat[k] for k in ACCUM_KEYS if isinstance(flat.get(k), int)), 1)
-    world = (record.get("env") or {}).get("world_size") or 1
+    world = Record(record).env.get("world_size") or 1
     return batch * accum * world
 
 
@@ -38,33 +40,47 @@ def _changes(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 
 
 def diff(store, ref_a: str, ref_b: str, patch: bool = False) -> dict[str, Any]:
-    ra, rb = store.resolve(ref_a), store.resolve(ref_b)
-    sa = {k: v for k, v in flatten(ra.get("settings") or {}).items() if not isinstance(v, dict)}
-    sb = {k: v for k, v in flatten(rb.get("settings") or {}).items() if not isinstance(v, dict)}
-    fa = (ra.get("metrics") or {}).get("final") or {}
-    fb = (rb.get("metrics") or {}).get("final") or {}
+    ra, rb = resolve_run(store, ref_a), resolve_run(store, ref_b)
+    sa = {k: v for k, v in flatten(Record(ra).settings).items() if not isinstance(v, dict)}
+    sb = {k: v for k, v in flatten(Record(rb).settings).items() if not isinstance(v, dict)}
+    fa = Record(ra).final
+    fb = Record(rb).final
     metrics = {}
     for k in sorted(set(fa) | set(fb)):
         va, vb = fa.get(k), fb.get(k)
-        delta = vb - va if isinstance(va, (int, float)) and isinstance(vb, (int, float)) and math.isfinite(va) and math.isfinite(vb) else None
+        delta = (
+            vb - va
+            if isinstance(va, (int, float)) and isinstance(vb, (int, float)) and math.isfinite(va) and math.isfinite(vb)
+            else None
+        )
         metrics[k] = {"a": va, "b": vb, "delta": delta}
-    da = {p: fp.get("fingerprint") for p, fp in (ra.get("data") or {}).items()}
-    db = {p: fp.get("fingerprint") for p, fp in (rb.get("data") or {}).items()}
+    da = {p: fp.get("fingerprint") for p, fp in Record(ra).data.items()}
+    db = {p: fp.get("fingerprint") for p, fp in Record(rb).data.items()}
     ea, eb = _env(store, ra), _env(store, rb)
-    env_a = {"python": ea.get("python"), "host": ea.get("host"), "gpus": ",".join(g.get("name", "") for g in ea.get("gpus") or []),
-             "world_size": (ra.get("env") or {}).get("world_size"), "effective_batch_size": effective_batch(ra),
-             **{f"package.{k}": v for k, v in (ea.get("packages") or {}).items()}}
-    env_b = {"python": eb.get("python"), "host": eb.get("host"), "gpus": ",".join(g.get("name", "") for g in eb.get("gpus") or []),
-             "world_size": (rb.get("env") or {}).get("world_size"), "effective_batch_size": effective_batch(rb),
-             **{f"package.{k}": v for k, v in (eb.get("packages") or {}).items()}}
-    ca, cb = (ra.get("code") or {}).get("commit"), (rb.get("code") or {}).get("commit")
+    env_a = {
+        "python": ea.get("python"),
+        "host": ea.get("host"),
+        "gpus": ",".join(g.get("name", "") for g in ea.get("gpus") or []),
+        "world_size": Record(ra).env.get("world_size"),
+        "effective_batch_size": effective_batch(ra),
+        **{f"package.{k}": v for k, v in (ea.get("packages") or {}).items()},
+    }
+    env_b = {
+        "python": eb.get("python"),
+        "host": eb.get("host"),
+        "gpus": ",".join(g.get("name", "") for g in eb.get("gpus") or []),
+        "world_size": Record(rb).env.get("world_size"),
+        "effective_batch_size": effective_batch(rb),
+        **{f"package.{k}": v for k, v in (eb.get("packages") or {}).items()},
+    }
+    ca, cb = Record(ra).commit, Record(rb).commit
     code: dict[str, Any] = {"a": ca, "b": cb, "files": [], "stat": "", "patch": None}
     if ca and cb and ca != cb:
         repo = store.repo
-        code["files"] = [f for f in repo.git("diff", "--name-only", ca, cb).splitlines() if f]
-        code["stat"] = repo.git("diff", "--stat", ca, cb)
+        code["files"] = repo.diff_names(ca, cb)
+        code["stat"] = repo.diff_stat(ca, cb)
         if patch:
-            code["patch"] = repo.git("diff", ca, cb)
+            code["patch"] = repo.diff_patch(ca, cb)
     return {
         "a": {"ref": ref_a, "run": ra["id"], "stage": ra.get("stage")},
         "b": {"ref": ref_b, "run": rb["id"], "stage": rb.get("stage")},
@@ -81,8 +97,11 @@ def format_text(d: dict[str, Any]) -> str:
     from expctl.output import fmt_value
 
     a, b = d["a"], d["b"]
-    lines = [f"A: {a['ref']} (run {a['run']}, stage {a['stage'] or '-'})",
-             f"B: {b['ref']} (run {b['run']}, stage {b['stage'] or '-'})", ""]
+    lines = [
+        f"A: {a['ref']} (run {a['run']}, stage {a['stage'] or '-'})",
+        f"B: {b['ref']} (run {b['run']}, stage {b['stage'] or '-'})",
+        "",
+    ]
     s = d["settings"]
     lines.append("settings")
     if not any(s.values()):

@@ -18,7 +18,8 @@ import shutil
 import socket
 import subprocess
 import sys
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 MASK = "***"
 SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASSWORD|PASSWD|PWD_|CREDENTIAL|AUTH", re.IGNORECASE)
@@ -28,11 +29,43 @@ SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASSWORD|PASSWD|PWD_|CREDENTIAL|AUTH
 # The scheme is bounded (32 characters) so that masking stays linear on huge values.
 URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]{0,31}://)(?P<userinfo>[^/\s?#\"'<>]*)@")
 MIN_SECRET_LEN = 6  # shorter secret values are not searched for in free text (too many false hits)
-KEY_PACKAGES = ("expctl", "torch", "transformers", "accelerate", "tokenizers", "datasets", "numpy",
-                "scikit-learn", "deepspeed", "peft", "sentencepiece", "jieba")
-ENV_PREFIXES = ("CUDA_", "NCCL_", "OMP_", "MKL_", "HF_", "TRANSFORMERS_", "TORCH", "PYTORCH_", "ACCELERATE_",
-                "PYTHON", "TOKENIZERS_", "EXPCTL_", "WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_", "SLURM_", "VIRTUAL_ENV",
-                "CONDA_DEFAULT_ENV", "LANG", "LC_ALL")
+KEY_PACKAGES = (
+    "expctl",
+    "torch",
+    "transformers",
+    "accelerate",
+    "tokenizers",
+    "datasets",
+    "numpy",
+    "scikit-learn",
+    "deepspeed",
+    "peft",
+    "sentencepiece",
+    "jieba",
+)
+ENV_PREFIXES = (
+    "CUDA_",
+    "NCCL_",
+    "OMP_",
+    "MKL_",
+    "HF_",
+    "TRANSFORMERS_",
+    "TORCH",
+    "PYTORCH_",
+    "ACCELERATE_",
+    "PYTHON",
+    "TOKENIZERS_",
+    "EXPCTL_",
+    "WORLD_SIZE",
+    "RANK",
+    "LOCAL_RANK",
+    "MASTER_",
+    "SLURM_",
+    "VIRTUAL_ENV",
+    "CONDA_DEFAULT_ENV",
+    "LANG",
+    "LC_ALL",
+)
 
 
 def _mask_userinfo(m: re.Match) -> str:
@@ -187,8 +220,12 @@ def gpus() -> list[dict[str, str]]:
     if not exe:
         return []
     try:
-        out = subprocess.run([exe, "--query-gpu=index,name,memory.total,driver_version", "--format=csv,noheader"],
-                             capture_output=True, text=True, timeout=10)
+        out = subprocess.run(
+            [exe, "--query-gpu=index,name,memory.total,driver_version", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return []
     rows = []
@@ -229,15 +266,9 @@ def capture(git: Mapping[str, Any] | None = None, extra_env: Mapping[str, str] |
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     from expctl.fsutil import write_json
+    from expctl.gitlayer import work_tree_state
 
-    git = {}
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True).stdout.strip())
-        git = {"commit": head or None, "dirty": dirty}
-    except OSError:
-        pass
-    info = capture(git)
+    info = capture(work_tree_state("."))
     if argv:
         write_json(argv[0], info)
     else:

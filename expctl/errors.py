@@ -18,6 +18,7 @@ class ExitCode(enum.IntEnum):
     GIT = 5  # not a git repository, git refused an operation, conflicts
     CHECK_FAILED = 6  # the program succeeded but the stage check failed
     REFUSED = 7  # refused to do something unsafe without --force
+    INTERNAL = 70  # a bug in expctl (EX_SOFTWARE): one line, --debug for the traceback
     INTERRUPTED = 130  # Ctrl-C / SIGTERM
 
 

@@ -16,10 +16,12 @@ import calendar
 import math
 import re
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from expctl.errors import UsageError
+from expctl.record import Record
 from expctl.settings import did_you_mean, flatten, infer_value
 
 RECORD_FIELDS = ("status", "stage", "name", "id", "branch", "commit")
@@ -55,26 +57,34 @@ def parse_where(text: str) -> Condition:
 def fields(record: Mapping[str, Any]) -> dict[str, Any]:
     """What a condition can look at: record fields < final metrics < settings."""
     code = record.get("code") or {}
-    out: dict[str, Any] = {"status": record.get("status"), "stage": record.get("stage"), "name": record.get("name"),
-                           "id": record.get("id"), "branch": code.get("branch"), "commit": code.get("commit")}
-    out.update(((record.get("metrics") or {}).get("final") or {}))
-    out.update({k: v for k, v in flatten(record.get("settings") or {}).items() if not isinstance(v, dict)})
+    out: dict[str, Any] = {
+        "status": record.get("status"),
+        "stage": record.get("stage"),
+        "name": record.get("name"),
+        "id": record.get("id"),
+        "branch": code.get("branch"),
+        "commit": code.get("commit"),
+    }
+    out.update(Record(record).final)
+    out.update({k: v for k, v in flatten(Record(record).settings).items() if not isinstance(v, dict)})
     return out
 
 
 def known_keys(records: Iterable[Mapping[str, Any]], declared: Iterable[str] = ()) -> set[str]:
     keys = set(RECORD_FIELDS) | set(declared)
     for r in records:
-        keys.update(((r.get("metrics") or {}).get("final") or {}))
-        keys.update(flatten(r.get("settings") or {}))
+        keys.update(Record(r).final)
+        keys.update(flatten(Record(r).settings))
     return keys
 
 
 def check_keys(conditions: Iterable[Condition], known: set[str]) -> None:
     for c in conditions:
         if c.key not in known:
-            raise UsageError(f"--where {c.text!r}: no run has {c.key!r}{did_you_mean(c.key, known)}; "
-                             f"keys are settings, final metrics and {', '.join(RECORD_FIELDS)}")
+            raise UsageError(
+                f"--where {c.text!r}: no run has {c.key!r}{did_you_mean(c.key, known)}; "
+                f"keys are settings, final metrics and {', '.join(RECORD_FIELDS)}"
+            )
 
 
 def _number(value: Any) -> float | None:
@@ -154,7 +164,7 @@ class Filter:
     def __bool__(self) -> bool:
         return bool(self.conditions) or self.cutoff is not None
 
-    def check(self, records: Iterable[Mapping[str, Any]], declared: Iterable[str] = ()) -> "Filter":
+    def check(self, records: Iterable[Mapping[str, Any]], declared: Iterable[str] = ()) -> Filter:
         if self.conditions:
             check_keys(self.conditions, known_keys(records, declared))
         return self
@@ -176,8 +186,9 @@ def check_sort_key(key: str, known: set[str], extra: Iterable[str] = ()) -> str:
     name = key.lstrip("-+")
     allowed = known | set(extra)
     if name not in allowed:
-        raise UsageError(f"--sort {key!r}: unknown key{did_you_mean(name, allowed)}; "
-                         f"sort by a column, a final metric or a setting")
+        raise UsageError(
+            f"--sort {key!r}: unknown key{did_you_mean(name, allowed)}; sort by a column, a final metric or a setting"
+        )
     return name
 
 
@@ -193,8 +204,8 @@ def sort_records(records: list[dict[str, Any]], key: str, direction_of) -> list[
 
     present = [r for r in records if value(r) is not None]
     missing = [r for r in records if value(r) is None]
-    final_keys = {k for r in present for k in ((r.get("metrics") or {}).get("final") or {})}
-    settings_keys = {k for r in present for k in flatten(r.get("settings") or {})}
+    final_keys = {k for r in present for k in Record(r).final}
+    settings_keys = {k for r in present for k in flatten(Record(r).settings)}
     reverse = desc
     if name in final_keys and name not in settings_keys:
         reverse = (direction_of(name) == "max") != desc

@@ -1,4 +1,4 @@
-"""Small file-system helpers: atomic writes, tolerant JSON-lines reading, test crash points."""
+"""Small file-system helpers: atomic writes, tolerant JSON-lines reading, test crash points, UTC stamps."""
 
 from __future__ import annotations
 
@@ -6,11 +6,17 @@ import json
 import math
 import os
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
-
+from typing import Any
 
 CRASH_ENV = "EXPCTL_TEST_CRASH_AT"
+
+
+def iso(ts: float) -> str:
+    """A UTC time stamp as records write it: ``2026-01-31T12:00:00Z``."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
 def crash_point(name: str) -> None:
@@ -33,8 +39,9 @@ def atomic_write(path: str | os.PathLike, data: bytes | str, mode: int = 0o644, 
     path = Path(path)
     if isinstance(data, str):
         data = data.encode("utf-8")
-    fd, tmp = tempfile.mkstemp(prefix=tmp_prefix or f".{path.name}.", suffix="" if tmp_prefix else ".tmp",
-                               dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=tmp_prefix or f".{path.name}.", suffix="" if tmp_prefix else ".tmp", dir=path.parent
+    )
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

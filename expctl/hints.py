@@ -10,10 +10,12 @@ from expctl.errors import RefusedError
 def no_runs_hint(store) -> str:
     """The line for an empty listing: how to make the first run, or, in a clone whose
     remote may hold records, how to fetch them."""
-    remotes = [r for r in store.repo.git("remote", check=False).split() if r]
+    remotes = store.repo.remote_names()
     if remotes:
-        return (f"expctl: no runs here yet: `expctl pull {remotes[0]}` fetches the records pushed there, "
-                "or `expctl run --stage smoke` makes one")
+        return (
+            f"expctl: no runs here yet: `expctl pull {remotes[0]}` fetches the records pushed there, "
+            "or `expctl run --stage smoke` makes one"
+        )
     return "expctl: no runs yet: expctl run --stage smoke"
 
 
@@ -23,5 +25,7 @@ def check_name_free(records: list[dict[str, Any]], name: str | None) -> None:
         return
     taken = [r["id"] for r in records if r.get("name") == name]
     if taken:
-        raise RefusedError(f"a run named {name!r} exists already ({taken[0]}); choose another --name "
-                           "(runs of one --seeds group share theirs)")
+        raise RefusedError(
+            f"a run named {name!r} exists already ({taken[0]}); choose another --name "
+            "(runs of one --seeds group share theirs)"
+        )

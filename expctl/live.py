@@ -19,8 +19,9 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from expctl.output import display_width
 
@@ -107,8 +108,16 @@ class Progress:
 class Live:
     """Status of a running run: see the module docstring."""
 
-    def __init__(self, run_id: str, metrics_path: Path, started: float, *, tty: bool,
-                 interval: float | None = None, write_err: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        run_id: str,
+        metrics_path: Path,
+        started: float,
+        *,
+        tty: bool,
+        interval: float | None = None,
+        write_err: Callable[[str], None] | None = None,
+    ):
         self.run_id = run_id
         self.progress = Progress(metrics_path, started)
         self.tty = tty

@@ -19,9 +19,12 @@ go through :func:`tag_members` and :func:`branch_members`.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
+from expctl.fingerprint import data_key, flat_items
+from expctl.record import Record
 from expctl.settings import flatten
 
 
@@ -38,7 +41,7 @@ class StageValues:
     defaults: dict[str, Any]
 
     @classmethod
-    def from_config(cls, cfg) -> "StageValues":
+    def from_config(cls, cfg) -> StageValues:
         if cfg is None:
             return cls(frozenset(), {}, {})
         defaults = flatten(cfg.settings or {})
@@ -66,8 +69,11 @@ def config_key(record: Mapping[str, Any], stages: StageValues) -> str:
     """
     # many runs share their settings: memoise by (stage values, stage, the settings as read)
     shown = record.get("_config_repr")  # listings' summaries carry it (expctl.recordindex)
-    memo = (stages.token, record.get("stage"), shown if shown is not None else
-            repr((record.get("settings"), record.get("settings_requested"))))
+    memo = (
+        stages.token,
+        record.get("stage"),
+        shown if shown is not None else repr((record.get("settings"), record.get("settings_requested"))),
+    )
     key = _MEMO.get(memo)
     if key is None:
         key = _MEMO[memo] = _config_key(record, stages)
@@ -77,24 +83,9 @@ def config_key(record: Mapping[str, Any], stages: StageValues) -> str:
 _MEMO: dict[tuple, str] = {}
 
 
-def flat_items(tree: Any, prefix: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
-    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``, empty tables dropped: a fast flatten for keys
-    (listings compute one per record; expctl.settings.flatten copies and checks more)."""
-    out = {} if out is None else out
-    if type(tree) is not dict:
-        return out
-    for key, value in tree.items():
-        if type(value) is dict:
-            if value:
-                flat_items(value, f"{prefix}{key}.", out)
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
-
-
 def _config_key(record: Mapping[str, Any], stages: StageValues) -> str:
     stage = record.get("stage")
-    flat = flat_items(record.get("settings") or {})
+    flat = flat_items(Record(record).settings)
     requested = record.get("settings_requested")
     if isinstance(requested, dict):  # what was asked for (batch_size=auto), not what the machine resolved
         flat.update({k: v for k, v in requested.items() if k in flat})
@@ -105,15 +96,6 @@ def _config_key(record: Mapping[str, Any], stages: StageValues) -> str:
             continue
         items.append((key, value))
     return repr(items)
-
-
-def data_key(record: Mapping[str, Any]) -> str:
-    known = record.get("_data_key")  # listings' summaries carry it (expctl.recordindex)
-    if isinstance(known, str):
-        return known
-    data = record.get("data") or {}
-    return json.dumps({p: (fp or {}).get("fingerprint") for p, fp in data.items() if isinstance(fp, dict)},
-                      sort_keys=True)
 
 
 @dataclass
@@ -147,7 +129,9 @@ def tag_reference(tag: Mapping[str, Any], ref_record: Mapping[str, Any] | None, 
 
 def ran_code(record: Mapping[str, Any], ref: Reference) -> bool:
     code = record.get("code") or {}
-    return bool((code.get("tree") and code["tree"] in ref.codes) or (code.get("commit") and code["commit"] in ref.codes))
+    return bool(
+        (code.get("tree") and code["tree"] in ref.codes) or (code.get("commit") and code["commit"] in ref.codes)
+    )
 
 
 def belongs(record: Mapping[str, Any], ref: Reference, stages: StageValues) -> bool:

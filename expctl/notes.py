@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from expctl.errors import UsageError
+from expctl.refs import resolve_run
 
 PREFIX = "refs/expctl/notes/"
 MAX_BYTES = 64 * 1024
@@ -21,7 +22,7 @@ def key_of(store, ref: str) -> tuple[str, str]:
     repo = store.repo
     if repo.rev_parse(f"refs/tags/{ref}") is not None and not any(r["id"] == ref for r in store.all()):
         return f"tags/{ref}", f"tag {ref}"
-    record = store.resolve(ref)
+    record = resolve_run(store, ref)
     return f"runs/{record['id']}", f"run {record['id']}"
 
 
@@ -45,7 +46,7 @@ def all_notes(repo) -> dict[str, str]:
     for name, blob in zip(names, blobs):
         text = (blob or b"").decode("utf-8", "replace")
         if text:
-            out[name[len(PREFIX):]] = text
+            out[name[len(PREFIX) :]] = text
     return out
 
 

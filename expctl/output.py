@@ -1,6 +1,13 @@
-"""One renderer for every listing: table (rich on a terminal, plain when piped), markdown,
-csv, tsv and json. Data goes to stdout, messages to stderr; colour only on a terminal and
+"""The one renderer: every command's rows and records as table (rich on a terminal, plain
+when piped), markdown, csv, tsv or json, chosen by one pair of options (``--format`` and
+``--json``, :func:`format_option`). One value formatter (:func:`fmt_value`), one colour rule
+(:func:`use_color`). Data goes to stdout, messages to stderr; colour only on a terminal and
 never when NO_COLOR is set.
+
+Two table styles share :func:`render`: listings (runs, compare, ...: the shortest number
+form, columns fitted to the terminal) and reports (``align_right``/``digits``: cases, data
+stats, plot diagnoses: numbers right-aligned with fixed decimals; csv/tsv with ``exact``
+keep full values).
 """
 
 from __future__ import annotations
@@ -11,20 +18,22 @@ import json
 import math
 import os
 import sys
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import click
 
 FORMATS = ("table", "markdown", "csv", "tsv", "json")
 
 
-def format_option(default: str = "table") -> Callable:
-    """``--format`` plus ``--json`` as a shorthand, for every listing command."""
+def format_option(default: str = "table", help: str = "Output format.") -> Callable:
+    """``--format`` plus ``--json`` as a shorthand, for every command that prints rows or a record."""
 
     def decorator(func: Callable) -> Callable:
         func = click.option("--json", "as_json", is_flag=True, help="Shorthand for --format json.")(func)
-        func = click.option("--format", "fmt", type=click.Choice(FORMATS), default=default, show_default=True,
-                            help="Output format.")(func)
+        func = click.option(
+            "--format", "fmt", type=click.Choice(FORMATS), default=default, show_default=True, help=help
+        )(func)
         return func
 
     return decorator
@@ -38,9 +47,31 @@ def use_color() -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
-def fmt_value(value: Any, digits: int = 4) -> str:
+def heading(text: str) -> str:
+    """A section heading: bold on a terminal (:func:`use_color`), plain otherwise."""
+    if use_color():
+        return click.style(text, bold=True)
+    return text
+
+
+def truncate(text: str, width: int) -> str:
+    """``text`` on one line, at most ``width`` characters (an ellipsis marks the cut)."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def fmt_value(value: Any, digits: int = 4, *, fixed: bool = False) -> str:
+    """A value as a cell. Listings (the default): numbers in their shortest form up to
+    ``digits`` decimals, lists as ``a,b``. ``fixed`` (report tables, numbers aligned):
+    exactly ``digits`` decimals, lists as ``a, b``."""
     if value is None:
         return ""
+    if fixed:
+        if isinstance(value, float):
+            return "nan" if math.isnan(value) else f"{value:.{digits}f}"
+        if isinstance(value, (list, tuple)):
+            return ", ".join(str(v) for v in value)
+        return str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
@@ -102,10 +133,8 @@ def _json_safe(value: Any) -> Any:
 
 def table_options(func: Callable) -> Callable:
     """``--drop`` and ``--only-changed`` for tables (``--columns`` is the command's own)."""
-    func = click.option("--only-changed", is_flag=True,
-                        help="Hide columns whose value is the same in every row.")(func)
-    func = click.option("--drop", "drop", default=None, metavar="COLS",
-                        help="Comma-separated columns to hide.")(func)
+    func = click.option("--only-changed", is_flag=True, help="Hide columns whose value is the same in every row.")(func)
+    func = click.option("--drop", "drop", default=None, metavar="COLS", help="Comma-separated columns to hide.")(func)
     return func
 
 
@@ -113,8 +142,14 @@ def split_columns(text: str | None) -> list[str]:
     return [c.strip() for c in (text or "").split(",") if c.strip()]
 
 
-def choose_columns(rows: Sequence[dict[str, Any]], columns: Sequence[str], *, drop: Sequence[str] = (),
-                   only_changed: bool = False, keep: Sequence[str] = ()) -> list[str]:
+def choose_columns(
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    *,
+    drop: Sequence[str] = (),
+    only_changed: bool = False,
+    keep: Sequence[str] = (),
+) -> list[str]:
     """``columns`` less those named in ``drop`` (an unknown name is a usage error) and, with
     ``only_changed``, those holding one value in every row (``keep`` always stays)."""
     unknown = [c for c in drop if c not in columns]
@@ -128,8 +163,15 @@ def choose_columns(rows: Sequence[dict[str, Any]], columns: Sequence[str], *, dr
     return out
 
 
-def fit_columns(head: Sequence[str], cells: Sequence[Sequence[str]], width: int, *, overhead: tuple[int, int],
-                keep: int = 1, drop_order: Sequence[int] = ()) -> list[int]:
+def fit_columns(
+    head: Sequence[str],
+    cells: Sequence[Sequence[str]],
+    width: int,
+    *,
+    overhead: tuple[int, int],
+    keep: int = 1,
+    drop_order: Sequence[int] = (),
+) -> list[int]:
     """Indices of the columns to show so that the table is at most ``width`` columns wide,
     never wrapping a cell: the least informative columns go first (those with one value
     in every row), then ``drop_order``, then from the right; the first ``keep`` stay.
@@ -160,37 +202,85 @@ def terminal_width() -> int | None:
     return shutil.get_terminal_size((120, 24)).columns
 
 
-def render(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str, *, title: str | None = None,
-           styles: dict[tuple[int, str], str] | None = None, json_rows: Any = None,
-           headers: dict[str, str] | None = None, keep: int = 1, drop_order: Sequence[str] = ()) -> str:
-    """Render rows. ``styles`` maps (row index, column) to a rich style for the table form;
-    ``json_rows`` (optional) is what --format json prints instead of the visible cells.
+def render(
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    fmt: str,
+    *,
+    title: str | None = None,
+    styles: dict[tuple[int, str], str] | None = None,
+    json_rows: Any = None,
+    headers: dict[str, str] | Sequence[str] | None = None,
+    keep: int = 1,
+    drop_order: Sequence[str] = (),
+    align_right: Iterable[str] = (),
+    digits: int | None = None,
+    exact: bool = False,
+) -> str:
+    """Render rows in one of :data:`FORMATS`. ``styles`` maps (row index, column) to a rich
+    style for the table form; ``json_rows`` (optional) is what --format json prints instead
+    of the visible cells; ``headers`` renames columns (a dict, or one name per column).
+
+    Report tables: ``align_right`` columns are right-aligned (table, markdown) and ``digits``
+    gives numbers exactly that many decimals; ``exact`` keeps full values in csv / tsv
+    (lists joined with ``;``).
 
     On a terminal the table never wraps a cell (ids, hashes, dates and numbers stay whole):
     when it is wider than the terminal, columns are hidden (those with one value in every
     row first, then ``drop_order``, then from the right; the first ``keep`` stay) and a
     line on stderr names them."""
-    headers = headers or {}
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}")
+    if headers is None:
+        headers = {}
+    elif not isinstance(headers, dict):
+        headers = dict(zip(columns, headers))
     if fmt == "json":
         payload = json_rows if json_rows is not None else [{c: row.get(c) for c in columns} for row in rows]
         return dump_json_list(payload)
-    cells = [_cells(row, columns) for row in rows]
     head = [safe_text(headers.get(c, c)) for c in columns]
     if fmt in ("csv", "tsv"):
+        cells = [_exact_cells(row, columns) for row in rows] if exact else [_cells(row, columns) for row in rows]
+        if fmt == "tsv":  # one line per row, split on tabs: a tab or line break in a cell is written \t, \n
+            return "".join(_tsv_line(line) for line in [head, *cells])
         buf = io.StringIO()
-        writer = csv.writer(buf, delimiter="," if fmt == "csv" else "\t", lineterminator="\n")
+        writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(head)
         writer.writerows(cells)
         return buf.getvalue()
+    right = set(align_right)
+    report = bool(right) or digits is not None
+    if report:
+        cells = [
+            [safe_text(fmt_value(row.get(c), 4 if digits is None else digits, fixed=True)) for c in columns]
+            for row in rows
+        ]
+    else:
+        cells = [_cells(row, columns) for row in rows]
+    colalign = ["right" if c in right else "left" for c in columns]
     if fmt == "markdown":
         from tabulate import tabulate
 
-        return tabulate(cells, headers=head, tablefmt="github", disable_numparse=True) + "\n"
+        cells = [[_md_cell(cell) for cell in row] for row in cells]
+        head = [_md_cell(h) for h in head]
+        return tabulate(cells, headers=head, tablefmt="github", colalign=colalign, disable_numparse=True) + "\n"
+    if report:  # a report section: aligned numbers, the same on a terminal and in a pipe
+        from tabulate import tabulate
+
+        if not cells:
+            return tabulate([], headers=head, tablefmt="simple") + "\n"
+        return tabulate(cells, headers=head, tablefmt="simple", colalign=colalign, disable_numparse=True) + "\n"
     color = use_color()
     width = terminal_width()
     if width is not None and cells:
-        shown = fit_columns(head, cells, width, overhead=(3, 1) if color else (2, -2), keep=keep,
-                            drop_order=[columns.index(c) for c in drop_order if c in columns])
+        shown = fit_columns(
+            head,
+            cells,
+            width,
+            overhead=(3, 1) if color else (2, -2),
+            keep=keep,
+            drop_order=[columns.index(c) for c in drop_order if c in columns],
+        )
         if len(shown) < len(columns):
             hidden = [head[i] for i in range(len(columns)) if i not in shown]
             message(_hidden_line(hidden, width))
@@ -205,15 +295,32 @@ def render(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str, *, 
         for c in head:
             table.add_column(c, no_wrap=True, overflow="ignore")
         for i, row in enumerate(cells):
-            table.add_row(*[
-                f"[{styles[(i, col)]}]{_escape(val)}[/]" if styles and (i, col) in styles else _escape(val)
-                for col, val in zip(columns, row)
-            ])
+            table.add_row(
+                *[
+                    f"[{styles[(i, col)]}]{_escape(val)}[/]" if styles and (i, col) in styles else _escape(val)
+                    for col, val in zip(columns, row)
+                ]
+            )
         need = sum(max([display_width(h)] + [display_width(r[i]) for r in cells]) + 3 for i, h in enumerate(head)) + 1
         console = Console(file=io.StringIO(), force_terminal=True, width=max(need, width or 0, 40))
         console.print(table)
         return console.file.getvalue()
     return plain_table(head, cells, title)
+
+
+def report_table(
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    fmt: str = "table",
+    *,
+    headers: dict[str, str] | Sequence[str] | None = None,
+    digits: int = 4,
+    align_right: Iterable[str] = (),
+) -> str:
+    """One section of a report (cases, data stats, a split, a diagnosis) through :func:`render`:
+    numbers with exactly ``digits`` decimals, ``align_right`` columns right-aligned, csv / tsv
+    with full values; without the trailing newline (sections are joined by blank lines)."""
+    return render(rows, columns, fmt, headers=headers, digits=digits, align_right=align_right, exact=True).rstrip("\n")
 
 
 def _hidden_line(hidden: Sequence[str], width: int) -> str:
@@ -235,6 +342,47 @@ def _cells(row: dict[str, Any], columns: Sequence[str]) -> list[str]:
     return [safe_text(fmt_value(v)) for v in values]
 
 
+def _exact_cells(row: dict[str, Any], columns: Sequence[str]) -> list[Any]:
+    """csv / tsv cells with full values: numbers as recorded, lists joined with ``;``."""
+    out: list[Any] = []
+    for c in columns:
+        v = row.get(c)
+        if v is None:
+            out.append("")
+        elif isinstance(v, (list, tuple)):
+            out.append(safe_text(";".join(map(str, v))))
+        elif isinstance(v, str):
+            out.append(safe_text(v))
+        else:
+            out.append(v)
+    return out
+
+
+def _tsv_line(cells: Sequence[Any]) -> str:
+    """One tsv line; the usual row (text cells without tabs or line breaks) in one join."""
+    if all(type(c) is str for c in cells):
+        line = "\t".join(cells)
+        if line.count("\t") == len(cells) - 1 and "\n" not in line and "\r" not in line:
+            return line + "\n"
+    return "\t".join(map(_tsv_cell, cells)) + "\n"
+
+
+def _tsv_cell(value: Any) -> str:
+    text = value if isinstance(value, str) else str(value)
+    if "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\t", "\\t").replace("\r", "\\r").replace("\n", "\\n")
+    return text
+
+
+def _md_cell(text: str) -> str:
+    """A markdown table cell: a ``|`` escaped and line breaks as ``<br>``, so the row stays one row."""
+    if "|" in text:
+        text = text.replace("|", "\\|")
+    if "\n" in text:
+        text = text.replace("\r\n", "\n").replace("\n", "<br>")
+    return text
+
+
 def _escape(text: str) -> str:
     from rich.markup import escape
 
@@ -247,16 +395,19 @@ def display_width(text: str) -> int:
         return len(text)
     import unicodedata
 
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 0 if unicodedata.combining(ch) else 1
-               for ch in text)
+    return sum(
+        2 if unicodedata.east_asian_width(ch) in ("W", "F") else 0 if unicodedata.combining(ch) else 1 for ch in text
+    )
 
 
 def plain_table(head: Sequence[str], cells: Iterable[Sequence[str]], title: str | None = None) -> str:
     cells = list(cells)
     columns = list(zip(*cells)) if cells else [() for _ in head]
     ascii_only = [("".join(col)).isascii() for col in columns]  # the usual case: widths are lengths
-    widths = [max(display_width(h), max(map(len if a else display_width, col), default=0))
-              for h, col, a in zip(head, columns, ascii_only)]
+    widths = [
+        max(display_width(h), max(map(len if a else display_width, col), default=0))
+        for h, col, a in zip(head, columns, ascii_only)
+    ]
 
     def line(values: Sequence[str]) -> str:
         return "  ".join(v + " " * (widths[i] - display_width(v)) for i, v in enumerate(values)).rstrip()
@@ -281,7 +432,7 @@ class stdout_to_stderr:
         self.active = active
         self.saved: int | None = None
 
-    def __enter__(self) -> "stdout_to_stderr":
+    def __enter__(self) -> stdout_to_stderr:
         if self.active:
             sys.stdout.flush()
             self.saved = os.dup(1)

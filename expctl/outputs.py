@@ -34,7 +34,7 @@ def find_git_dir(start: str | os.PathLike) -> tuple[Path, Path] | None:
             except OSError:
                 return None
             if text.startswith("gitdir:"):
-                gd = Path(text[len("gitdir:"):].strip())
+                gd = Path(text[len("gitdir:") :].strip())
                 return folder, (gd if gd.is_absolute() else (folder / gd).resolve())
             return None
     return None

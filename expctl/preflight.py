@@ -37,8 +37,14 @@ def run_check(cfg: Config, settings: dict[str, Any], stage: str | None) -> None:
     with tempfile.TemporaryDirectory(prefix="expctl-check-") as tmp:
         path = os.path.join(tmp, "settings.json")
         write_json(path, settings)
-        env = {**os.environ, **cfg.env, "EXPCTL_SETTINGS": path, "EXPCTL_PROJECT_ROOT": str(cfg.root),
-               "EXPCTL_STAGE": stage or "none", "EXPCTL_CHECK": "1"}
+        env = {
+            **os.environ,
+            **cfg.env,
+            "EXPCTL_SETTINGS": path,
+            "EXPCTL_PROJECT_ROOT": str(cfg.root),
+            "EXPCTL_STAGE": stage or "none",
+            "EXPCTL_CHECK": "1",
+        }
         try:
             proc = subprocess.run(argv, cwd=cfg.root, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
         except (OSError, subprocess.TimeoutExpired) as exc:
@@ -46,5 +52,5 @@ def run_check(cfg: Config, settings: dict[str, Any], stage: str | None) -> None:
     if proc.returncode != 0:
         lines = [ln.strip() for ln in (proc.stderr or proc.stdout or "").splitlines() if ln.strip()]
         why = lines[-1] if lines else f"exit code {proc.returncode}"
-        why = why[len("error: "):] if why.lower().startswith("error: ") else why
+        why = why[len("error: ") :] if why.lower().startswith("error: ") else why
         raise ConfigError(f"settings refused by the check ({shlex.join(cfg.check)}): {why}; no run was recorded")

@@ -11,15 +11,38 @@ sensitive).
 from __future__ import annotations
 
 import fnmatch
-from typing import Iterable
+from collections.abc import Iterable
 
 DEFAULT_SECRET_FILES = (
-    ".env", ".env.*", "*.env",
-    "*.pem", "*.key", "*.p12", "*.pfx", "*.jks", "*.keystore",
-    "id_rsa*", "id_dsa*", "id_ecdsa*", "id_ed25519*",
-    "*credentials*", "client_secret*", "secrets.*", "*.secret", "*.secrets",
-    ".netrc", "_netrc", ".pgpass", ".npmrc", ".pypirc", ".htpasswd", ".git-credentials",
-    "token.json", "*_token.json", "*-token.json", "*.kdbx",  # never tokenizer.json
+    ".env",
+    ".env.*",
+    "*.env",
+    "*.pem",
+    "*.key",
+    "*.p12",
+    "*.pfx",
+    "*.jks",
+    "*.keystore",
+    "id_rsa*",
+    "id_dsa*",
+    "id_ecdsa*",
+    "id_ed25519*",
+    "*credentials*",
+    "client_secret*",
+    "secrets.*",
+    "*.secret",
+    "*.secrets",
+    ".netrc",
+    "_netrc",
+    ".pgpass",
+    ".npmrc",
+    ".pypirc",
+    ".htpasswd",
+    ".git-credentials",
+    "token.json",
+    "*_token.json",
+    "*-token.json",
+    "*.kdbx",  # never tokenizer.json
 )
 
 

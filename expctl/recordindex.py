@@ -40,6 +40,7 @@ from typing import Any
 
 from expctl.fsutil import atomic_write
 from expctl.output import fmt_value, safe_text
+from expctl.record import Record
 
 FILE = "index.v1"
 MAGIC = b"expctl-index"
@@ -48,8 +49,20 @@ PARTS = 3  # heads (commit, run id, sort key); runs rows; summaries
 DROP = frozenset(("env", "command", "checkpoints", "schema", "ended", "exit_code"))
 CODE_KEEP = ("commit", "tree", "head", "branch", "dirty", "snapshot")
 # top-level values stored once in the table and shared by the records that have them
-SHARED = frozenset(("settings", "settings_requested", "code", "data", "check", "process", "data_inputs",
-                    "_data_key", "_settings_key", "_config_repr"))
+SHARED = frozenset(
+    (
+        "settings",
+        "settings_requested",
+        "code",
+        "data",
+        "check",
+        "process",
+        "data_inputs",
+        "_data_key",
+        "_settings_key",
+        "_config_repr",
+    )
+)
 
 
 def _version_tag() -> bytes:
@@ -62,8 +75,9 @@ RUNS_COLUMNS = ("id", "name", "stage", "status", "metric", "check", "branch", "c
 def runs_row(record: dict[str, Any]) -> dict[str, Any]:
     """The row ``expctl runs`` shows for a record."""
     from expctl.cluster import status_text
+
     pm = record.get("primary_metric")
-    final = (record.get("metrics") or {}).get("final") or {}
+    final = Record(record).final
     check = record.get("check") or {}
     code = record.get("code") or {}
     commit = code.get("commit") or ""
@@ -93,8 +107,11 @@ def summarize(record: dict[str, Any]) -> dict[str, Any]:
     """What listings read of a record: the record minus environment, command, checkpoints,
     end time and exit code, the file lists of its code snapshot, every metric but the final
     values, and (unless it is running) its process."""
-    out = {k: (sys.intern(v) if type(v) is str and len(v) < 40 else v)  # shared strings load faster
-           for k, v in record.items() if k not in DROP and not k.startswith("_")}
+    out = {
+        k: (sys.intern(v) if type(v) is str and len(v) < 40 else v)  # shared strings load faster
+        for k, v in record.items()
+        if k not in DROP and not k.startswith("_")
+    }
     if record.get("status") != "running":
         out.pop("process", None)  # only a running record's process is looked at (is it alive?)
     code = record.get("code")
@@ -109,11 +126,11 @@ def summarize(record: dict[str, Any]) -> dict[str, Any]:
     data = record.get("data")
     if isinstance(data, dict):
         out["data"] = {p: {"fingerprint": fp.get("fingerprint")} for p, fp in data.items() if isinstance(fp, dict)}
-    # what expctl.membership and strategies compute per record, computed once (shared strings)
-    from expctl import membership, strategies
+    # what membership and seed groups compute per record, computed once (shared strings)
+    from expctl.fingerprint import data_key, settings_key
 
-    out["_data_key"] = membership.data_key(record)
-    out["_settings_key"] = strategies.settings_key({k: v for k, v in record.items() if k != "_commit"})
+    out["_data_key"] = data_key(record)
+    out["_settings_key"] = settings_key({k: v for k, v in record.items() if k != "_commit"})
     out["_config_repr"] = repr((record.get("settings"), record.get("settings_requested")))
     return out
 
@@ -154,7 +171,7 @@ class Index:
             digest, _, size = field.partition(b":")
             if not size.isdigit():
                 return "corrupted"
-            raw.append((digest, data[pos:pos + int(size)]))
+            raw.append((digest, data[pos : pos + int(size)]))
             pos += int(size)
         if pos != len(data) or any(len(r[1]) != int(f.partition(b":")[2]) for r, f in zip(raw, head[3:])):
             return "truncated"
@@ -188,16 +205,18 @@ class Index:
             return
         value = self._part(i)  # parts 1 and 2 list their entries in the order of the heads
         order = list(self.heads)
-        ok = isinstance(value, (list, tuple)) and (len(value) == len(order) if i == 1 else
-                                                     len(value) == 2 and len(value[1]) == len(order))
+        ok = isinstance(value, (list, tuple)) and (
+            len(value) == len(order) if i == 1 else len(value) == 2 and len(value[1]) == len(order)
+        )
         if ok and i == 1:
             self.cells = dict(zip(order, value))
         elif ok:
             self.table = list(value[0])
             self.rows = dict(zip(order, value[1]))  # entries: (shape, values)
         # whatever a damaged part lacks is read from git again: entries need all parts
-        self.heads = {oid: h for oid, h in self.heads.items() if (i != 1 or oid in self.cells)
-                      and (i != 2 or oid in self.rows)}
+        self.heads = {
+            oid: h for oid, h in self.heads.items() if (i != 1 or oid in self.cells) and (i != 2 or oid in self.rows)
+        }
         if not ok:
             self.changed = True
             self.problem = self.problem or "corrupted (its checksum does not match)"
@@ -212,10 +231,14 @@ class Index:
         self._need_all()
         self._compact()
         heads = [h for h in self.heads.values() if h[0] in self.cells and h[0] in self.rows]
-        parts = [marshal.dumps(heads), marshal.dumps([self.cells[h[0]] for h in heads]),
-                 marshal.dumps((self.table, [self.rows[h[0]] for h in heads]))]
-        head = b" ".join([MAGIC, str(FORMAT).encode(), _version_tag(),
-                          *(_digest(p) + b":" + str(len(p)).encode() for p in parts)])
+        parts = [
+            marshal.dumps(heads),
+            marshal.dumps([self.cells[h[0]] for h in heads]),
+            marshal.dumps((self.table, [self.rows[h[0]] for h in heads])),
+        ]
+        head = b" ".join(
+            [MAGIC, str(FORMAT).encode(), _version_tag(), *(_digest(p) + b":" + str(len(p)).encode() for p in parts)]
+        )
         try:
             self.path.parent.mkdir(exist_ok=True)
             atomic_write(self.path, head + b"\n" + b"".join(parts))
@@ -301,8 +324,10 @@ class Index:
             shape, values = row
             decoded = shapes.get(shape)
             if decoded is None:
-                decoded = shapes[shape] = (tuple(k for k, _ in table[shape]),
-                                           tuple(k for k, shared in table[shape] if shared))
+                decoded = shapes[shape] = (
+                    tuple(k for k, _ in table[shape]),
+                    tuple(k for k, shared in table[shape] if shared),
+                )
             keys, shared_keys = decoded
             summary = dict(zip(keys, values))
             for key in shared_keys:
@@ -349,6 +374,27 @@ def listing(store) -> list[dict[str, Any]]:
     heads = index.heads
     oids.sort(key=lambda oid: heads[oid][2], reverse=True)
     return index.summaries(oids)
+
+
+def summaries(store, refresh_stale: bool = True) -> list[dict[str, Any]]:
+    """Every record as listings read it (no environment, command or checkpoints; ``_commit``
+    set), newest first, through the verified local index; runs whose expctl died finalized."""
+    from expctl.finalize import finalize_stale
+    from expctl.records import is_stale, newest_first_key
+
+    out = listing(store)  # newest first
+    finalized = False
+    if refresh_stale:
+        for i, record in enumerate(out):
+            if record.get("status") == "running" and is_stale(record, store.repo):
+                full = store.full_records([record])
+                if full:
+                    out[i] = summarize(finalize_stale(store, full[0]))
+                    out[i]["_commit"] = store.ref_ids().get(record["id"], record["_commit"])
+                    finalized = True
+    if finalized:
+        out.sort(key=newest_first_key, reverse=True)
+    return out
 
 
 def runs_table(store) -> list[tuple] | None:

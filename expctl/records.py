@@ -22,14 +22,15 @@ import secrets
 import socket
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from expctl import recordschema
-from expctl.errors import NotFoundError, UsageError
+from expctl.errors import NotFoundError
 from expctl.fsutil import atomic_write, crash_point, dumps, write_json
+from expctl.record import Record
 
-SCHEMA = 1
 REF_PREFIX = "refs/expctl/runs/"
 STATUSES = ("queued", "running", "succeeded", "failed", "interrupted")
 _B32 = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
@@ -48,10 +49,6 @@ def new_run_id(now: float | None = None) -> str:
     return f"{stamp}-{suffix}"
 
 
-def iso(ts: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
-
-
 def pid_start_time(pid: int) -> str | None:
     """The kernel's start time of a process (guards against pid reuse), Linux only."""
     try:
@@ -59,7 +56,7 @@ def pid_start_time(pid: int) -> str | None:
             data = fh.read()
     except OSError:
         return None
-    rest = data[data.rfind(b")") + 2:].split()
+    rest = data[data.rfind(b")") + 2 :].split()
     return rest[19].decode() if len(rest) > 19 else None
 
 
@@ -151,8 +148,10 @@ def is_stale(record: dict[str, Any], repo=None) -> bool:
     elif proc.get("host") != socket.gethostname():
         return False
     pid = proc.get("pid")
-    return not pid_alive(pid if isinstance(pid, int) and not isinstance(pid, bool) else None,
-                         proc.get("start") if isinstance(proc.get("start"), str) else None)
+    return not pid_alive(
+        pid if isinstance(pid, int) and not isinstance(pid, bool) else None,
+        proc.get("start") if isinstance(proc.get("start"), str) else None,
+    )
 
 
 def local_files(run_dir: Path | None, record: dict[str, Any], extra_secrets: Iterable[str] = ()) -> dict[str, bytes]:
@@ -177,8 +176,15 @@ def local_files(run_dir: Path | None, record: dict[str, Any], extra_secrets: Ite
     short_extra = [v for v in extra_secrets if len(v) < 6]
     secrets = sorted(set(secret_values(raw_settings)) | set(long_extra), key=len, reverse=True)
     short = sorted(set(secret_values(raw_settings, short=True)) | set(short_extra), key=len, reverse=True)
-    for name in ("env.json", "checkpoints.json", "exit_status.json", "command.sh", "predictions.jsonl", "metrics.json",
-                 "sbatch.sh"):
+    for name in (
+        "env.json",
+        "checkpoints.json",
+        "exit_status.json",
+        "command.sh",
+        "predictions.jsonl",
+        "metrics.json",
+        "sbatch.sh",
+    ):
         path = run_dir / name
         try:
             if path.is_file() and path.stat().st_size <= MAX_GIT_FILE:
@@ -198,7 +204,14 @@ def local_files(run_dir: Path | None, record: dict[str, Any], extra_secrets: Ite
     return files
 
 
-def _newest_first_key(record: dict[str, Any]) -> tuple:
+def _finalize_stale(store: Store, record: dict[str, Any]) -> dict[str, Any]:
+    """expctl.finalize, loaded only for a run whose expctl died (listings of live runs never load it)."""
+    from expctl.finalize import finalize_stale
+
+    return finalize_stale(store, record)
+
+
+def newest_first_key(record: dict[str, Any]) -> tuple:
     started_unix = record.get("started_unix")
     if not isinstance(started_unix, (int, float)) or isinstance(started_unix, bool):
         started_unix = 0.0
@@ -215,27 +228,40 @@ class Store:
         self.extra_secrets: list[str] = []  # secrets seen in this run's arguments (masked in git)
         self._cache: list[dict[str, Any]] | None = None
 
+    def invalidate(self) -> None:
+        """Forget the records read so far: the next read sees what other processes (a run,
+        a sweep's runs, ``pull``, ``rm``) or other code paths wrote to git since."""
+        self._cache = None
+
     def run_dir(self, run_id: str) -> Path:
         return self.root / "runs" / run_id
 
     # ------------------------------------------------------------------ write
-    def save(self, record: dict[str, Any], code_commit: str | None, extra: dict[str, bytes] | None = None,
-             mirror: bool = True) -> str:
+    def save(
+        self,
+        record: dict[str, Any],
+        code_commit: str | None,
+        extra: dict[str, bytes] | None = None,
+        mirror: bool = True,
+    ) -> str:
         """Store the record in git (atomic ref update) and mirror it in the run folder."""
         run_dir = self.run_dir(record["id"])
         files = local_files(run_dir if run_dir.is_dir() else None, record, self.extra_secrets)
         if extra:
             from expctl.envinfo import mask_bytes, secret_values
 
-            secrets = sorted(set(secret_values()) | {v for v in self.extra_secrets if len(v) >= 6}, key=len, reverse=True)
+            secrets = sorted(
+                set(secret_values()) | {v for v in self.extra_secrets if len(v) >= 6}, key=len, reverse=True
+            )
             files.update({name: mask_bytes(data, secrets) for name, data in extra.items()})
         tree = self.repo.write_tree(files)
         ref = REF_PREFIX + record["id"]
         previous = self.repo.rev_parse(ref)
         # parents: the code first, then the previous version of this record, so that a
         # record pushed while running is fast-forwarded (never forced) when it finishes
-        commit = self.repo.write_commit(tree, [code_commit, previous],
-                                        f"expctl run {record['id']}: {record.get('status')}\n")
+        commit = self.repo.write_commit(
+            tree, [code_commit, previous], f"expctl run {record['id']}: {record.get('status')}\n"
+        )
         crash_point(f"record-objects:{record.get('status')}")  # objects written, ref not moved
         self.repo.update_ref(ref, commit, previous or "0" * len(commit), reason=f"expctl run {record.get('status')}")
         crash_point(f"record-ref:{record.get('status')}")  # ref moved, cache and mirror not written
@@ -243,11 +269,12 @@ class Store:
             self._append_cache([(commit, files["record.json"])])
         if mirror and run_dir.is_dir():
             write_json(run_dir / "record.json", record)
-        self._cache = None
+        self.invalidate()
         return commit
 
-    def save_many(self, items: list[tuple[dict[str, Any], str | None]], extra: dict[str, bytes] | None = None,
-                  mirror: bool = True) -> None:
+    def save_many(
+        self, items: list[tuple[dict[str, Any], str | None]], extra: dict[str, bytes] | None = None, mirror: bool = True
+    ) -> None:
         """Store many new records at once (imports, benchmarks, Slurm submissions): one ref
         transaction; the files of run folders that exist go with them, as in save()."""
         lines, cache = [], []
@@ -257,14 +284,15 @@ class Store:
             files.update(extra or {})
             if mirror and run_dir.is_dir():
                 write_json(run_dir / "record.json", record)
-            commit = self.repo.write_commit(self.repo.write_tree(files), [code_commit],
-                                            f"expctl run {record['id']}: {record.get('status')}\n")
-            lines.append(f"create {REF_PREFIX}{record['id']} {commit}\n")
+            commit = self.repo.write_commit(
+                self.repo.write_tree(files), [code_commit], f"expctl run {record['id']}: {record.get('status')}\n"
+            )
+            lines.append((f"{REF_PREFIX}{record['id']}", commit))
             if not recordschema.problems(record):
                 cache.append((commit, files["record.json"]))
-        self.repo.git("update-ref", "--stdin", input="".join(lines).encode())
+        self.repo.create_refs(lines)
         self._append_cache(cache)
-        self._cache = None
+        self.invalidate()
 
     def maintain(self, loose_limit: int = 256) -> None:
         """Keep listings fast as records pile up: pack loose run refs past ``loose_limit``
@@ -277,25 +305,22 @@ class Store:
         except OSError:
             loose = 0
         if loose > loose_limit:
-            self.repo.git_proc("pack-refs", "--all")
-        self.repo.git_proc("gc", "--auto", "--quiet")
+            self.repo.pack_refs(check=False)
+        self.repo.collect_garbage(auto=True, check=False)
 
     # ------------------------------------------------------------------- read
     def _newest_names(self, count: int) -> tuple[list[str], dict[str, str], bool]:
         """The ``count`` greatest run ids (newest first), their record commits, and whether
         that is every run: git sorts and cuts, Python parses only ``count`` lines."""
-        out = self.repo.git("for-each-ref", "--sort=-refname", f"--count={count}",
-                            "--format=%(objectname) %(refname)", REF_PREFIX)
         ids = {}
-        for line in out.splitlines():
-            oid, _, name = line.partition(" ")
+        for name, oid in self.repo.refs(REF_PREFIX, greatest=count).items():
             if name.startswith(REF_PREFIX):
-                ids[name[len(REF_PREFIX):]] = oid
+                ids[name[len(REF_PREFIX) :]] = oid
         return list(ids), ids, len(ids) < count
 
     def ref_ids(self) -> dict[str, str]:
         refs = self.repo.refs(REF_PREFIX)
-        return {name[len(REF_PREFIX):]: oid for name, oid in refs.items()}
+        return {name[len(REF_PREFIX) :]: oid for name, oid in refs.items()}
 
     # ------------------------------------------------------------------ cache
     # Record commits are content-addressed, so "commit id -> record.json" can never be
@@ -330,8 +355,12 @@ class Store:
         parts = []
         for oid, blob in entries:
             try:
-                parts.append(oid.encode() + b"\t" + json.dumps(json.loads(blob), ensure_ascii=False,
-                                                              separators=(",", ":")).encode() + b"\n")
+                parts.append(
+                    oid.encode()
+                    + b"\t"
+                    + json.dumps(json.loads(blob), ensure_ascii=False, separators=(",", ":")).encode()
+                    + b"\n"
+                )
             except (ValueError, RecursionError):
                 continue  # an unreadable record is never cached; git stays the source
         if not parts:
@@ -391,35 +420,16 @@ class Store:
         if refresh_stale:
             for i, record in enumerate(records):
                 if is_stale(record, self.repo):
-                    records[i] = self.finalize_stale(record)
+                    records[i] = _finalize_stale(self, record)
             if any("slurm" in r for r in records):  # runs on Slurm: live state, Slurm's verdicts
-                from expctl import cluster
+                from expctl.finalize import refresh
 
-                records = cluster.refresh(self, records)
-        records.sort(key=_newest_first_key, reverse=True)
+                records = refresh(self, records)
+        records.sort(key=newest_first_key, reverse=True)
         self._cache = records
         return records
 
     # --------------------------------------------------------------- listings
-    def summaries(self, refresh_stale: bool = True) -> list[dict[str, Any]]:
-        """Every record as listings read it (expctl.recordindex: no environment, command or
-        checkpoints; ``_commit`` set), newest first, through the verified local index."""
-        from expctl import recordindex
-
-        out = recordindex.listing(self)  # newest first
-        finalized = False
-        if refresh_stale:
-            for i, record in enumerate(out):
-                if record.get("status") == "running" and is_stale(record, self.repo):
-                    full = self.full_records([record])
-                    if full:
-                        out[i] = recordindex.summarize(self.finalize_stale(full[0]))
-                        out[i]["_commit"] = self.ref_ids().get(record["id"], record["_commit"])
-                        finalized = True
-        if finalized:
-            out.sort(key=_newest_first_key, reverse=True)
-        return out
-
     def full_records(self, shown: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The whole records of listed summaries (one ``cat-file --batch``), same order."""
         blobs = self.repo.cat_blobs([f"{r['_commit']}:record.json" for r in shown])
@@ -464,12 +474,13 @@ class Store:
             if len(records) >= want or done >= len(names):
                 break
         if refresh_stale:
-            records = [self.finalize_stale(r) if is_stale(r, self.repo) else r for r in records]
-        records.sort(key=_newest_first_key, reverse=True)
+            records = [_finalize_stale(self, r) if is_stale(r, self.repo) else r for r in records]
+        records.sort(key=newest_first_key, reverse=True)
         return records[:want]
 
-    def _parse(self, run_id: str, blob: bytes | None, quiet: bool = False,
-               checked: bool = False) -> dict[str, Any] | None:
+    def _parse(
+        self, run_id: str, blob: bytes | None, quiet: bool = False, checked: bool = False
+    ) -> dict[str, Any] | None:
         """The record in ``blob``, or None (with one warning naming the run unless quiet).
         ``checked``: the blob comes from the cache of checked records (top level only)."""
         warn = (lambda _msg: None) if quiet else self.warnings.append
@@ -503,7 +514,7 @@ class Store:
             data = path.read_bytes()
             # the folder's metrics.jsonl holds only what the program wrote; the record's curve also
             # has the events the log regexes found (a print-only program): take it when it has more
-            if not (name == "metrics.jsonl" and data.count(b"\n") < ((record.get("metrics") or {}).get("events") or 0)):
+            if not (name == "metrics.jsonl" and data.count(b"\n") < (Record(record).metrics.get("events") or 0)):
                 return data
         except OSError:
             pass
@@ -519,80 +530,19 @@ class Store:
             settings = json.loads(blob) if blob else None
         except ValueError:
             settings = None
-        return settings if isinstance(settings, dict) else dict(record.get("settings") or {})
-
-    def resolve(self, ref: str) -> dict[str, Any]:
-        """A run from an id (or unique prefix), a run name, a tag, a branch, HEAD, or an id's unique suffix."""
-        ref = ref.strip()
-        if not ref:
-            raise UsageError("empty run reference")
-        records = self.all()
-        exact = [r for r in records if r["id"] == ref]
-        if exact:
-            return exact[0]
-        from expctl import strategies  # strategy-aware resolution (tags, branches)
-
-        found = strategies.resolve_ref(self, ref)
-        if found is not None:
-            return found
-        prefix = [r for r in records if r["id"].startswith(ref)]
-        if len(prefix) == 1:
-            return prefix[0]
-        if len(prefix) > 1:
-            raise UsageError(f"run reference {ref!r} is ambiguous: {', '.join(r['id'] for r in prefix[:5])}")
-        named = [r for r in records if r.get("name") == ref]
-        if named:
-            return named[0]
-        suffix = [r for r in records if r["id"].endswith(ref) and len(ref) >= 3]  # `show k6z230`: the random part
-        if len(suffix) == 1:
-            return suffix[0]
-        if len(suffix) > 1:
-            raise UsageError(f"run reference {ref!r} is ambiguous: {', '.join(r['id'] for r in suffix[:5])}")
-        raise NotFoundError(f"no run, tag or branch named {ref!r}")
-
-    # ------------------------------------------------------------- staleness
-    def finalize_stale(self, record: dict[str, Any]) -> dict[str, Any]:
-        """Finish the record of a run whose expctl process died (SIGKILL, power loss)."""
-        from expctl import runner
-
-        try:
-            return runner.finalize_after_death(self, record)
-        except Exception as exc:  # noqa: BLE001 - a listing must never crash on one run
-            self.warnings.append(f"run {record['id']}: could not finalize stale record: {exc}")
-            shown = dict(record)
-            shown["status"] = "interrupted"
-            return shown
+        return settings if isinstance(settings, dict) else dict(Record(record).settings)
 
 
-def open_store(start: str | os.PathLike | None = None):
-    """(config, store) of the project containing ``start`` (default: the cwd)."""
-    from expctl import config as config_mod
-    from expctl.gitlayer import Repo
-
-    cfg = config_mod.load(start=start)
-    repo = Repo.open(cfg.root)
-    return cfg, Store(repo, cfg.root)
-
-
-def read_run_file(ref: str, name: str, root: Path | None = None) -> bytes:
-    """The file ``name`` of run ``ref`` (id, tag, branch...), from its folder or from git."""
-    cfg, store = open_store(root)
-    record = store.resolve(ref)
-    data = store.read_file(record, name)
-    if data is None:
-        raise NotFoundError(f"run {record['id']} has no {name}")
-    return data
-
-
-def filter_records(records: Iterable[dict[str, Any]], stage: str | None = None, status: str | None = None,
-                   strategy: str | None = None) -> list[dict[str, Any]]:
+def filter_records(
+    records: Iterable[dict[str, Any]], stage: str | None = None, status: str | None = None, strategy: str | None = None
+) -> list[dict[str, Any]]:
     out = []
     for r in records:
         if stage and r.get("stage") != stage:
             continue
         if status and r.get("status") != status:
             continue
-        if strategy and strategy not in (r.get("strategy"), (r.get("code") or {}).get("branch")):
+        if strategy and strategy not in (r.get("strategy"), Record(r).branch):
             continue
         out.append(r)
     return out

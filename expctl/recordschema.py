@@ -27,21 +27,72 @@ STR_LIST = "str_list"
 METRICS = "metrics"  # {name: number}
 
 SPEC: dict[str, Any] = {
-    "id": STR, "name": STR, "stage": STR, "status": STR, "started": STR, "ended": STR, "strategy": STR,
-    "primary_metric": STR, "direction": STR, "signal": STR, "resumes": STR, "reproduces": STR,
-    "duration_s": NUMBER, "exit_code": INT, "started_unix": NUMBER, "schema": INT,
-    "settings": DICT, "settings_requested": DICT, "command": STR_LIST,
-    "code": {"commit": STR, "tree": STR, "head": STR, "branch": STR, "dirty": BOOL, "snapshot": BOOL,
-             "changed": STR_LIST, "changed_count": INT, "excluded": LIST, "untracked": LIST, "withheld": STR_LIST},
+    "id": STR,
+    "name": STR,
+    "stage": STR,
+    "status": STR,
+    "started": STR,
+    "ended": STR,
+    "strategy": STR,
+    "primary_metric": STR,
+    "direction": STR,
+    "signal": STR,
+    "resumes": STR,
+    "reproduces": STR,
+    "duration_s": NUMBER,
+    "exit_code": INT,
+    "started_unix": NUMBER,
+    "schema": INT,
+    "settings": DICT,
+    "settings_requested": DICT,
+    "command": STR_LIST,
+    "code": {
+        "commit": STR,
+        "tree": STR,
+        "head": STR,
+        "branch": STR,
+        "dirty": BOOL,
+        "snapshot": BOOL,
+        "changed": STR_LIST,
+        "changed_count": INT,
+        "excluded": LIST,
+        "untracked": LIST,
+        "withheld": STR_LIST,
+    },
     "metrics": {"final": METRICS, "best": METRICS, "events": INT, "bad_lines": INT, "dropped_values": INT},
     "data": DICT,
     "env": {"host": STR, "python": STR, "packages": DICT, "gpus": STR_LIST, "world_size": INT},
     "check": {"check": STR, "passed": BOOL, "reasons": STR_LIST},
     "checkpoints": {"best": STR, "last": STR, "all": STR_LIST},
     "process": {"host": STR, "pid": INT, "start": STR, "clone": STR, "boot": STR, "pidns": STR, "machine": STR},
-    "submitted": STR, "reason": STR,
-    "slurm": {"job_id": STR, "array_job": STR, "task": INT, "raw_job_id": STR, "node": STR, "state": STR, "reason": STR,
-              "final": BOOL, "script": STR, "output": STR, "options": STR_LIST},
+    "submitted": STR,
+    "reason": STR,
+    # run-group membership (expctl.rungroups): the one field, and the one sweeps wrote before it
+    "group": {
+        "kind": STR,
+        "id": STR,
+        "index": INT,
+        "size": INT,
+        "fold": INT,
+        "k": INT,
+        "config": DICT,
+        "base": DICT,
+        "varied": STR,
+    },
+    "sweep": {"id": STR, "config": DICT, "base": DICT, "varied": STR},
+    "slurm": {
+        "job_id": STR,
+        "array_job": STR,
+        "task": INT,
+        "raw_job_id": STR,
+        "node": STR,
+        "state": STR,
+        "reason": STR,
+        "final": BOOL,
+        "script": STR,
+        "output": STR,
+        "options": STR_LIST,
+    },
 }
 # keys a non-null value must hold (readers index them directly)
 REQUIRED: dict[str, tuple[str, ...]] = {"check": ("check", "passed", "reasons")}
@@ -154,8 +205,9 @@ def problems(record: Any, raw: bytes | None = None) -> list[str]:
         for key in FILE_LIST:
             items = code.get(key) or []
             if isinstance(items, list) and not all(
-                    isinstance(i, dict) and isinstance(i.get("path"), str) and _ok(i.get("size"), INT) and "size" in i
-                    for i in items):
+                isinstance(i, dict) and isinstance(i.get("path"), str) and _ok(i.get("size"), INT) and "size" in i
+                for i in items
+            ):
                 bad.append(f"code.{key}")
     data = record.get("data")
     if isinstance(data, dict) and not all(isinstance(v, dict) for v in data.values()):

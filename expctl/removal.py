@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from expctl.errors import RefusedError
-
 RUNS = "refs/expctl/runs/"
 TOMBS = "refs/expctl/deleted/"
 
@@ -80,10 +78,18 @@ def plan(store, records: list[dict[str, Any]], *, checkpoints: bool = False) -> 
 def rows(p: Plan) -> list[dict[str, Any]]:
     from expctl.ckptgc import human
 
-    return [{"run": i.record["id"], "name": i.record.get("name") or "", "stage": i.record.get("stage") or "",
-             "status": i.record.get("status"), "folder": "-" if i.folder is None else human(i.bytes),
-             "checkpoints": "-" if i.checkpoints is None else ("kept" if i.keeps_checkpoints else "deleted"),
-             "note": i.refused or ""} for i in p.items]
+    return [
+        {
+            "run": i.record["id"],
+            "name": i.record.get("name") or "",
+            "stage": i.record.get("stage") or "",
+            "status": i.record.get("status"),
+            "folder": "-" if i.folder is None else human(i.bytes),
+            "checkpoints": "-" if i.checkpoints is None else ("kept" if i.keeps_checkpoints else "deleted"),
+            "note": i.refused or "",
+        }
+        for i in p.items
+    ]
 
 
 def delete(store, p: Plan) -> int:
@@ -106,12 +112,12 @@ def delete(store, p: Plan) -> int:
                         shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
             else:
                 shutil.rmtree(item.folder, ignore_errors=True)
-    store._cache = None
+    store.invalidate()
     return freed
 
 
 def tombstones(repo) -> set[str]:
-    return {ref[len(TOMBS):] for ref in repo.refs(TOMBS)}
+    return {ref[len(TOMBS) :] for ref in repo.refs(TOMBS)}
 
 
 def push_specs(repo, remote_refs: dict[str, str]) -> list[str]:
@@ -129,5 +135,5 @@ def apply_tombstones(store) -> int:
             repo.delete_ref(RUNS + rid)
             gone += 1
     if gone:
-        store._cache = None
+        store.invalidate()
     return gone

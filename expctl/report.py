@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from expctl import __version__
 from expctl.errors import UsageError
@@ -35,6 +36,7 @@ CASES_PAGE = 50
 @dataclass
 class Section:
     """One row of the table: its curves, diagnosis, diff against the baseline, cases."""
+
     label: str
     kind: str
     index: int
@@ -72,7 +74,9 @@ def _chart_metrics(groups, primary: str | None, wanted: Sequence[str] | None) ->
     if wanted:
         unknown = [m for m in wanted if m not in available]
         if unknown:
-            raise UsageError(f"no metric {', '.join(unknown)} in the runs (available: {', '.join(available) or 'none'})")
+            raise UsageError(
+                f"no metric {', '.join(unknown)} in the runs (available: {', '.join(available) or 'none'})"
+            )
         return list(wanted)
     out = [m for m in ("train_loss", "loss") if m in available][:1]
     ev = primary_eval_metric(available, primary)
@@ -83,14 +87,23 @@ def _chart_metrics(groups, primary: str | None, wanted: Sequence[str] | None) ->
     return out[:MAX_METRICS]
 
 
-def build(store, cfg, refs: Sequence[str] = (), *, runs_mode: bool = False, stage: str | None = None,
-          baseline: str | None = None, metrics: Sequence[str] | None = None, max_points: int = 200) -> Report:
+def build(
+    store,
+    cfg,
+    refs: Sequence[str] = (),
+    *,
+    runs_mode: bool = False,
+    stage: str | None = None,
+    baseline: str | None = None,
+    metrics: Sequence[str] | None = None,
+    max_points: int = 200,
+) -> Report:
     """Gather everything the page shows (no HTML here)."""
     from expctl import compare, diffing
-    from expctl.analysis import parse_jsonl
     from expctl.analysis.cases import analyse
     from expctl.analysis.curvegroups import CurveGroup, distinguishing_labels, epoch_starts
     from expctl.analysis.plot import diagnose, parse_metrics, primary_eval_metric
+    from expctl.analysis.sources import parse_jsonl
 
     rows, ctx = compare.build(store, cfg, refs, runs_mode=runs_mode, stage=stage, baseline=baseline)
     if not rows:
@@ -100,8 +113,16 @@ def build(store, cfg, refs: Sequence[str] = (), *, runs_mode: bool = False, stag
     for row in rows:
         blobs = [store.read_file(r, "metrics.jsonl") or b"" for r in row.group.runs]
         members = [parse_metrics(b, name=r["id"]) for b, r in zip(blobs, row.group.runs)]
-        groups.append(CurveGroup(row.label, members, [r["id"] for r in row.group.runs], {}, row.label,
-                                 epoch_starts(blobs[0]) if blobs else []))
+        groups.append(
+            CurveGroup(
+                row.label,
+                members,
+                [r["id"] for r in row.group.runs],
+                {},
+                row.label,
+                epoch_starts(blobs[0]) if blobs else [],
+            )
+        )
     if runs_mode:
         from expctl.analysis.curvegroups import _plain_settings
 
@@ -125,17 +146,28 @@ def build(store, cfg, refs: Sequence[str] = (), *, runs_mode: bool = False, stag
         if data:
             preds, bad = parse_jsonl(data)
             try:
-                sec.cases = analyse(preds, limit=CASES_PAGE, source=f"{row.record['id']}:predictions.jsonl",
-                                    malformed=bad)
+                sec.cases = analyse(
+                    preds, limit=CASES_PAGE, source=f"{row.record['id']}:predictions.jsonl", malformed=bad
+                )
             except UsageError as exc:
                 sec.cases_note = str(exc)
         sections.append(sec)
     repo = store.repo
     report = Report(
-        project=cfg.name, generated=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        head=repo.head(), branch=repo.branch(), metric=ctx["metric"], direction=ctx["direction"],
-        stages=sorted({r.record.get("stage") or "" for r in rows} - {""}), columns=columns, rows=visible,
-        json_rows=json_rows, metrics=chart_metrics, sections=sections, baseline=base_row.label)
+        project=cfg.name,
+        generated=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        head=repo.head(),
+        branch=repo.branch(),
+        metric=ctx["metric"],
+        direction=ctx["direction"],
+        stages=sorted({r.record.get("stage") or "" for r in rows} - {""}),
+        columns=columns,
+        rows=visible,
+        json_rows=json_rows,
+        metrics=chart_metrics,
+        sections=sections,
+        baseline=base_row.label,
+    )
     draw_charts(report, max_points)
     return report
 
@@ -160,16 +192,32 @@ def draw_charts(report: Report, max_points: int = 200) -> None:
                 series.append(ChartSeries(sec.label, downsample(band, max_points), sec.index, mark(sec)))
         # the epoch axis only when every row's epochs begin at the same steps
         epochs = {json.dumps(sec.group.epochs) for sec in report.sections}
-        report.charts.append(line_chart(metric, series, width=550, height=280,
-                                        epochs=report.sections[0].group.epochs if len(epochs) == 1 else ()))
+        report.charts.append(
+            line_chart(
+                metric,
+                series,
+                width=550,
+                height=280,
+                epochs=report.sections[0].group.epochs if len(epochs) == 1 else (),
+            )
+        )
     for sec in report.sections:
         own = [m for m in report.metrics[:2] if sec.group.band(m)]
-        series = [(metric, downsample(sec.group.band(metric), max(10, max_points // 2)))  # half-width charts
-                  for metric in own]
+        series = [
+            (metric, downsample(sec.group.band(metric), max(10, max_points // 2)))  # half-width charts
+            for metric in own
+        ]
         sec.chart = "".join(
-            line_chart(f"{metric} — {sec.label}", [ChartSeries(sec.label, band, sec.index, mark(sec))],
-                       width=360, height=220, css_class="chart small", epochs=sec.group.epochs)
-            for metric, band in series)
+            line_chart(
+                f"{metric} — {sec.label}",
+                [ChartSeries(sec.label, band, sec.index, mark(sec))],
+                width=360,
+                height=220,
+                css_class="chart small",
+                epochs=sec.group.epochs,
+            )
+            for metric, band in series
+        )
 
 
 # ------------------------------------------------------------------------ HTML
@@ -187,13 +235,12 @@ def render(report: Report) -> str:
     from expctl.analysis.cases import _CASE_COLUMNS
     from expctl.analysis.svgchart import style
 
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=True, trim_blocks=True,
-                             lstrip_blocks=True)
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=True, trim_blocks=True, lstrip_blocks=True)
     env.filters["fmt"] = _fmt
     env.filters["json"] = lambda v: json.dumps(v, ensure_ascii=False, sort_keys=True, default=str)
     template = env.from_string(_asset("report.html.j2"))
     sort_keys = []
-    for row, jr in zip(report.rows, report.json_rows):
+    for _row, jr in zip(report.rows, report.json_rows):
         keys = {}
         for col in report.columns:
             if col == report.metric:
@@ -202,9 +249,16 @@ def render(report: Report) -> str:
                 keys[col] = jr.get("delta")
         sort_keys.append(keys)
     return template.render(
-        r=report, version=__version__, css=Markup(_asset("report.css")), js=Markup(_asset("report.js")),
-        charts=[Markup(c) for c in report.charts], sort_keys=sort_keys, style=style,
-        case_columns=_CASE_COLUMNS, Markup=Markup)
+        r=report,
+        version=__version__,
+        css=Markup(_asset("report.css")),
+        js=Markup(_asset("report.js")),
+        charts=[Markup(c) for c in report.charts],
+        sort_keys=sort_keys,
+        style=style,
+        case_columns=_CASE_COLUMNS,
+        Markup=Markup,
+    )
 
 
 def _fmt(value: Any) -> str:

@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from expctl.errors import NotFoundError, RefusedError
+from expctl.record import Record
 from expctl.settings import flatten, to_assignments
 
 
 def _link_data(main_root: Path, worktree: Path, settings: dict[str, Any], record: dict[str, Any]) -> list[str]:
     linked = []
-    names = set(record.get("data") or {})
+    names = set(Record(record).data)
     for value in flatten(settings).values():
         if isinstance(value, str) and value and not os.path.isabs(value) and "\0" not in value:
             names.add(value)
@@ -38,37 +39,51 @@ def _link_data(main_root: Path, worktree: Path, settings: dict[str, Any], record
     return linked
 
 
-def reproduce(cfg, store, ref: str, tolerance: float = 1e-6, keep: bool = False, quiet: bool = False) -> dict[str, Any]:
+def reproduce(project, ref: str, tolerance: float = 1e-6, keep: bool = False, quiet: bool = False) -> dict[str, Any]:
+    """Rerun ``ref`` from its exact code in a separate worktree of ``project``; the metric deltas."""
     from expctl import config as config_mod
     from expctl import runner
     from expctl.gitlayer import Repo
+    from expctl.project import Project
     from expctl.records import Store
 
-    original = store.resolve(ref)
+    cfg, store = project.config, project.store
+    original = project.resolve(ref)
     if original.get("status") == "running":
         raise RefusedError(f"run {original['id']} is still running")
-    commit = (original.get("code") or {}).get("commit")
+    commit = Record(original).commit
     if not commit:
         raise NotFoundError(f"run {original['id']} has no recorded code")
     settings = store.given_settings(original)
     base = Path(tempfile.mkdtemp(prefix=f"expctl-reproduce-{original['id']}-"))
     worktree = base / "code"
     repo = store.repo
-    repo.git("worktree", "add", "--detach", "--quiet", str(worktree), commit)
+    repo.add_worktree(worktree, commit)
     try:
         wcfg = config_mod.load(worktree)
         linked = _link_data(cfg.root, worktree, settings, original)
         wrepo = Repo.open(worktree)
-        wstore = Store(wrepo, root=cfg.root)  # records and run folder in the main project
+        # the worktree's code and configuration; records and run folder in the main project
+        wproject = Project(wcfg, wrepo, store=Store(wrepo, root=cfg.root))
         meta = {"reproduces": original["id"]}
-        record = runner.execute(wcfg, wstore, stage=original.get("stage"), assignments=to_assignments(settings),
-                                name=f"reproduce {original['id']}", force=True, quiet=quiet, extra_record=meta,
-                                extra_args=_extra_args(original, wcfg))
+        record = runner.execute(
+            wproject,
+            stage=original.get("stage"),
+            assignments=to_assignments(settings),
+            name=f"reproduce {original['id']}",
+            force=True,
+            quiet=quiet,
+            extra_record=meta,
+            extra_args=_extra_args(original, wcfg),
+        )
     finally:
         if not keep:
-            repo.git_proc("worktree", "remove", "--force", str(worktree))
+            repo.remove_worktree(worktree)
             shutil.rmtree(base, ignore_errors=True)
-    return compare_runs(original, record, tolerance) | {"linked_data": linked, "worktree": str(worktree) if keep else None}
+    return compare_runs(original, record, tolerance) | {
+        "linked_data": linked,
+        "worktree": str(worktree) if keep else None,
+    }
 
 
 def _extra_args(original: dict[str, Any], wcfg) -> list[str]:
@@ -77,16 +92,16 @@ def _extra_args(original: dict[str, Any], wcfg) -> list[str]:
 
     command = original.get("command") or []
     try:
-        subsets = {n: e.get("path") for n, e in (original.get("data_inputs") or {}).items() if isinstance(e, dict)}
-        base = build_argv(wcfg, json.loads(json.dumps(original.get("settings") or {})), [], subsets or None)
+        subsets = {n: e.get("path") for n, e in Record(original).data_inputs.items() if isinstance(e, dict)}
+        base = build_argv(wcfg, json.loads(json.dumps(Record(original).settings)), [], subsets or None)
     except Exception:  # noqa: BLE001
         return []
-    return command[len(base):] if command[:len(base)] == base else []
+    return command[len(base) :] if command[: len(base)] == base else []
 
 
 def compare_runs(original: dict[str, Any], new: dict[str, Any], tolerance: float) -> dict[str, Any]:
-    fa = (original.get("metrics") or {}).get("final") or {}
-    fb = (new.get("metrics") or {}).get("final") or {}
+    fa = Record(original).final
+    fb = Record(new).final
     metrics = {}
     ok = new.get("status") == original.get("status")
     for k in sorted(set(fa) | set(fb)):
@@ -98,9 +113,17 @@ def compare_runs(original: dict[str, Any], new: dict[str, Any], tolerance: float
             delta, within = None, a == b
         ok = ok and within
         metrics[k] = {"original": a, "reproduced": b, "delta": delta, "within_tolerance": within}
-    da = {p: fp.get("fingerprint") for p, fp in (original.get("data") or {}).items()}
-    db = {p: fp.get("fingerprint") for p, fp in (new.get("data") or {}).items()}
+    da = {p: fp.get("fingerprint") for p, fp in Record(original).data.items()}
+    db = {p: fp.get("fingerprint") for p, fp in Record(new).data.items()}
     changed = sorted(p for p in da if p in db and da[p] != db[p])
     missing = sorted(p for p in da if p not in db)
-    return {"original": original["id"], "run": new["id"], "status": new.get("status"), "tolerance": tolerance,
-            "reproduced": ok, "metrics": metrics, "data_changed": changed, "data_missing": missing}
+    return {
+        "original": original["id"],
+        "run": new["id"],
+        "status": new.get("status"),
+        "tolerance": tolerance,
+        "reproduced": ok,
+        "metrics": metrics,
+        "data_changed": changed,
+        "data_missing": missing,
+    }

@@ -35,11 +35,12 @@ class Plan:
     notes: list[str] = field(default_factory=list)
 
 
-def plan(cfg, store, ref: str, stage: str | None, assignments: list[str], extra_args: list[str]) -> Plan:
+def plan(project, ref: str, stage: str | None, assignments: list[str], extra_args: list[str]) -> Plan:
     """How to run the continuation of ``ref``; user ``assignments`` / ``stage`` / args win."""
     from expctl.reproduce import _extra_args
 
-    original = store.resolve(ref)
+    cfg, store = project.config, project.store
+    original = project.resolve(ref)
     if original.get("status") == "running":
         raise RefusedError(f"run {original['id']} is still running; resume it once it has stopped")
     settings = store.given_settings(original)
@@ -47,12 +48,15 @@ def plan(cfg, store, ref: str, stage: str | None, assignments: list[str], extra_
     run_dir = store.run_dir(original["id"])
     notes = []
     if not run_dir.is_dir():
-        raise NotFoundError(f"run {original['id']}: its folder {run_dir} is not on this machine (checkpoints live there)")
+        raise NotFoundError(
+            f"run {original['id']}: its folder {run_dir} is not on this machine (checkpoints live there)"
+        )
     has_key = RESUME_KEY in cfg.settings or is_free_form(RESUME_KEY, cfg.free_form)
     own = [RESUME_KEY + "=" + original["id"]] if has_key else []
     if not has_key:
-        notes.append(f"this project has no `{RESUME_KEY}` setting: the program is told only through "
-                     f"EXPCTL_RESUME_DIR={run_dir}")
+        notes.append(
+            f"this project has no `{RESUME_KEY}` setting: the program is told only through EXPCTL_RESUME_DIR={run_dir}"
+        )
     return Plan(
         original=original,
         stage=stage or original.get("stage"),

@@ -9,118 +9,35 @@ dead expctl process and finalizes the record as interrupted, logs intact.
 
 from __future__ import annotations
 
-import hashlib
-import math
 import os
+import re
 import shlex
 import signal
 import socket
-import stat as stat_mod
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any
 
-from expctl import metrics as metrics_mod
 from expctl.config import Config
 from expctl.errors import ConfigError, ExitCode, ExpctlError, GitError, NotFoundError, RefusedError, UsageError
-from expctl.fsutil import CRASH_ENV, atomic_write, crash_point, read_json, write_json
-from expctl.records import Store, iso, new_run_id, pid_start_time, process_identity
+from expctl.finalize import finalize
+from expctl.fingerprint import data_fingerprints
+from expctl.fsutil import CRASH_ENV, atomic_write, crash_point, write_json
+from expctl.record import Record
+from expctl.records import Store, new_run_id, pid_start_time, process_identity
 from expctl.settings import flatten, resolve
 
-QUICK_CHUNK = 64 * 1024
-# exit status 128+N of a program killed by signal N (as bash reports it) -> signal name
-_KILLED_BY = {129: "HUP", 130: "INT", 137: "KILL", 143: "TERM"}
-SMALL_FILE = 4 * 1024 * 1024
-
-
-# ------------------------------------------------------------------ data fingerprints
-def fingerprint(path: Path) -> dict[str, Any] | None:
-    """A content fingerprint that never reads a big file in full.
-
-    Files up to 4 MiB: blake2b of the content. Larger files: blake2b of the size plus
-    the first, middle and last 64 KiB ("quick"). Folders: a hash of the listing (names,
-    sizes, mtimes) of up to 10,000 entries, no content read. Anything else (a FIFO,
-    /dev/stdin, /dev/zero, a socket) is never opened: recorded as ``kind: special``, so a
-    setting naming one can neither hang a run nor fill its memory. Reads stop at the
-    size cap even when a file grows (or lies about its size, as /proc files do).
-    """
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    h = hashlib.blake2b(digest_size=16)
-    if not (stat_mod.S_ISREG(st.st_mode) or stat_mod.S_ISDIR(st.st_mode)):
-        return {"kind": "special", "fingerprint": None}
-    if stat_mod.S_ISDIR(st.st_mode):
-        entries = 0
-        for dirpath, dirnames, filenames in os.walk(path):
-            dirnames.sort()
-            for name in sorted(filenames):
-                full = Path(dirpath) / name
-                try:
-                    fst = full.stat()
-                except OSError:
-                    continue
-                h.update(f"{full.relative_to(path)}\0{fst.st_size}\0{fst.st_mtime_ns}\n".encode())
-                entries += 1
-                if entries >= 10000:
-                    break
-            if entries >= 10000:
-                break
-        return {"kind": "dir", "entries": entries, "fingerprint": "listing:" + h.hexdigest()}
-    size = st.st_size
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a file swapped for a FIFO never blocks
-    except OSError:
-        return None
-    with os.fdopen(fd, "rb") as fh:
-        if size <= SMALL_FILE:
-            h.update(fh.read(SMALL_FILE))
-            method = "blake2b"
-        else:
-            h.update(str(size).encode())
-            for offset in (0, size // 2, size - QUICK_CHUNK):
-                fh.seek(offset)
-                h.update(fh.read(QUICK_CHUNK))
-            method = "quick"
-    return {"kind": "file", "size": size, "mtime": int(st.st_mtime), "fingerprint": f"{method}:{h.hexdigest()}"}
-
-
-def data_fingerprints(cfg: Config, settings: dict[str, Any]) -> dict[str, Any]:
-    """Fingerprints of the data files a run reads: settings that name existing paths, and [data] files."""
-    paths: dict[str, Path] = {}
-    for key, value in flatten(settings).items():
-        if not isinstance(value, str) or not value or len(value) > 1024 or "\0" in value:
-            continue
-        if "/" not in value and "." not in value:
-            continue
-        candidate = Path(value) if os.path.isabs(value) else cfg.root / value
-        if candidate.exists() and candidate.resolve() != cfg.root.resolve():
-            paths[value] = candidate
-    if cfg.data_files:
-        import glob
-
-        for pattern in cfg.data_files:
-            for match in sorted(glob.glob(str(cfg.root / pattern), recursive=True)):
-                paths[os.path.relpath(match, cfg.root)] = Path(match)
-    from expctl.datasplit import split_version
-
-    out = {}
-    for name, path in sorted(paths.items()):
-        fp = fingerprint(path)
-        if fp is not None:
-            version = split_version(path, fp) if fp["kind"] == "file" else None
-            if version:
-                fp["split"] = version  # an output of `expctl data split` (its split.json)
-            out[name] = fp
-    return out
+if TYPE_CHECKING:
+    from expctl.project import Project
 
 
 # ---------------------------------------------------------------------- the command
-def build_argv(cfg: Config, settings: dict[str, Any], extra: Iterable[str],
-               data_paths: dict[str, str] | None = None) -> list[str]:
+def build_argv(
+    cfg: Config, settings: dict[str, Any], extra: Iterable[str], data_paths: dict[str, str] | None = None
+) -> list[str]:
     """The program's argv: {key} placeholders filled, settings as args when asked;
     {data.NAME}: the file the program reads for input NAME (its stage subset, if any)."""
     flat = flatten(settings)
@@ -131,11 +48,8 @@ def build_argv(cfg: Config, settings: dict[str, Any], extra: Iterable[str],
 
             paths = data_paths if data_paths is not None else {n: i.path for n, i in cfg.data_inputs.items()}
             word = fill_placeholders(word, paths)
-        if "{" in word:
-            try:
-                word = word.format_map(_Placeholders(flat))
-            except (ValueError, IndexError) as exc:
-                raise ConfigError(f"project.command: bad placeholder in {word!r}: {exc}") from exc
+        if "{" in word or "}" in word:
+            word = _fill(word, flat)
         argv.append(word)
     if cfg.pass_settings == "args":
         from expctl.wrapping import to_args
@@ -158,12 +72,30 @@ def _argstr(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-class _Placeholders(dict):
-    def __init__(self, flat: dict[str, Any]):
-        super().__init__({k: _argstr(v) for k, v in flat.items()})
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
+_KEY = re.compile(r"[A-Za-z_][\w\-]*(\.[A-Za-z_][\w\-]*)*")
 
-    def __missing__(self, key: str) -> str:
-        raise ConfigError(f"project.command uses {{{key}}} but there is no setting {key!r}")
+
+def _fill(word: str, flat: dict[str, Any]) -> str:
+    """``{key}`` (a dotted key for a nested setting: ``{model.name}``) -> the setting's value;
+    ``{{`` / ``}}`` -> a literal brace."""
+
+    def value(m: re.Match) -> str:
+        token = m.group(0)
+        if token in ("{{", "}}"):
+            return token[0]
+        key = m.group(1).strip()
+        if not _KEY.fullmatch(key):
+            raise ConfigError(f"project.command: bad placeholder {token!r} in {word!r}")
+        if key not in flat:
+            raise ConfigError(f"project.command uses {{{key}}} but there is no setting {key!r}")
+        return _argstr(flat[key])
+
+    filled = _PLACEHOLDER.sub(value, word)
+    rest = _PLACEHOLDER.sub("", word)
+    if "{" in rest or "}" in rest:
+        raise ConfigError(f"project.command: bad placeholder in {word!r}: an unmatched brace (write {{{{ or }}}})")
+    return filled
 
 
 # ------------------------------------------------------------------------ execution
@@ -184,17 +116,27 @@ def _log(msg: str) -> None:
 
 def full_ready(store: Store, stage_required: str, tree: str | None) -> bool:
     for record in store.all():
-        if record.get("stage") == stage_required and (record.get("check") or {}).get("passed") \
-                and (record.get("code") or {}).get("tree") == tree:
+        if record.get("stage") == stage_required and Record(record).check.get("passed") and Record(record).tree == tree:
             return True
     return False
 
 
-def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[str], name: str | None = None,
-            extra_args: Iterable[str] = (), force: bool = False, quiet: bool = False,
-            extra_record: dict[str, Any] | None = None, extra_env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run the program once and return the finalized record."""
-    from expctl.project import launcher
+def execute(
+    project: Project,
+    *,
+    stage: str | None,
+    assignments: list[str],
+    name: str | None = None,
+    extra_args: Iterable[str] = (),
+    force: bool = False,
+    quiet: bool = False,
+    extra_record: dict[str, Any] | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Run the program once in ``project`` and return the finalized record."""
+    from expctl.scaffold import launcher
+
+    cfg, store = project.config, project.store
 
     run_sh = launcher(cfg.root)  # run.sh only when expctl wrote it (a project's own run.sh is never run)
     st = cfg.stage(stage) if stage else None
@@ -213,12 +155,14 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
     exe = argv[0]
     if "/" not in exe and not _which(exe, cfg.env.get("PATH")):
         raise NotFoundError(f"command not found: {exe} (project.command in expctl.toml)")
-    from expctl.project import stale_env
+    from expctl.scaffold import stale_env
 
     stale = stale_env(cfg, run_sh)
     if stale:
-        raise ConfigError(f"run.sh exports an old [env] ({', '.join(stale)} differ from expctl.toml); "
-                          f"write it anew: rm run.sh && expctl init")
+        raise ConfigError(
+            f"run.sh exports an old [env] ({', '.join(stale)} differ from expctl.toml); "
+            f"write it anew: rm run.sh && expctl init"
+        )
     if cfg.check:  # pre-flight: bad settings are refused before any snapshot or record
         from expctl import preflight
 
@@ -233,14 +177,20 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
         raise _storage_error(f"could not snapshot the code for run {run_id}", exc) from exc
     crash_point("after-snapshot")
     for item in snap.excluded:
-        _log(f"warning: untracked {item['path']} ({item['size'] / 1e6:.0f} MB) is larger than "
-             f"snapshot.max_untracked_mb and is not in the code snapshot (its size is recorded)")
+        _log(
+            f"warning: untracked {item['path']} ({item['size'] / 1e6:.0f} MB) is larger than "
+            f"snapshot.max_untracked_mb and is not in the code snapshot (its size is recorded)"
+        )
     if snap.withheld and not quiet:
-        _log(f"note: not in the code snapshot, as they look like secrets: {_names(snap.withheld)} "
-             f"(snapshot.allow_secret_files in expctl.toml opts a file in)")
+        _log(
+            f"note: not in the code snapshot, as they look like secrets: {_names(snap.withheld)} "
+            f"(snapshot.allow_secret_files in expctl.toml opts a file in)"
+        )
     if st and st.requires and not force and not full_ready(store, st.requires, snap.tree):
-        raise RefusedError(f"stage {st.name} needs a passing {st.requires} run of this exact code first "
-                           f"(`expctl run --stage {st.requires}`), or --force")
+        raise RefusedError(
+            f"stage {st.name} needs a passing {st.requires} run of this exact code first "
+            f"(`expctl run --stage {st.requires}`), or --force"
+        )
 
     from expctl import envinfo
 
@@ -267,10 +217,17 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
         masked_argv = [envinfo.mask_text(a, secrets) for a in argv]
 
     code = {
-        "commit": snap.commit, "tree": snap.tree, "head": snap.head, "branch": snap.branch,
-        "dirty": snap.dirty, "snapshot": snap.snapshot, "changed": snap.changed[:200],
-        "changed_count": len(snap.changed), "excluded": snap.excluded,
-        "untracked": snap.untracked[:200], "withheld": snap.withheld[:200],
+        "commit": snap.commit,
+        "tree": snap.tree,
+        "head": snap.head,
+        "branch": snap.branch,
+        "dirty": snap.dirty,
+        "snapshot": snap.snapshot,
+        "changed": snap.changed[:200],
+        "changed_count": len(snap.changed),
+        "excluded": snap.excluded,
+        "untracked": snap.untracked[:200],
+        "withheld": snap.withheld[:200],
     }
     env = envinfo.capture({"commit": snap.head, "code_commit": snap.commit, "branch": snap.branch, "dirty": snap.dirty})
     try:
@@ -279,31 +236,32 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
     except OSError as exc:
         raise _storage_error(f"could not write the files of run {run_id}", exc) from exc
 
-    record: dict[str, Any] = {
-        "schema": 1,
-        "id": run_id,
-        "name": name,
-        "stage": stage,
-        "status": "running",
-        "started": iso(t0),
-        "started_unix": round(t0, 6),  # orders runs started within the same second
-        "ended": None,
-        "duration_s": None,
-        "exit_code": None,
-        "command": masked_argv,
-        "settings": envinfo.mask_mapping(settings, secrets),
-        "code": code,
-        "data": {**data_fingerprints(cfg, settings), **(staged.fingerprints if staged else {})},
-        "env": {"host": env["host"], "python": env["python"], "packages": env["packages"],
-                "gpus": [g["name"] for g in env["gpus"]], "world_size": _world_size(argv)},
-        "metrics": {"final": {}, "best": {}, "events": 0},
-        "primary_metric": cfg.primary_metric,
-        "direction": cfg.direction,
-        "check": None,
-        "checkpoints": None,
-        "process": {"host": socket.gethostname(), "pid": os.getpid(), "start": pid_start_time(os.getpid()),
-                    **process_identity(repo)},
-    }
+    record = Record.new(
+        run_id,
+        name=name,
+        stage=stage,
+        status="running",
+        started=t0,  # started_unix orders runs started within the same second
+        command=masked_argv,
+        settings=envinfo.mask_mapping(settings, secrets),
+        code=code,
+        data={**data_fingerprints(cfg, settings), **(staged.fingerprints if staged else {})},
+        env={
+            "host": env["host"],
+            "python": env["python"],
+            "packages": env["packages"],
+            "gpus": [g["name"] for g in env["gpus"]],
+            "world_size": _world_size(argv),
+        },
+        primary_metric=cfg.primary_metric,
+        direction=cfg.direction,
+        process={
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "start": pid_start_time(os.getpid()),
+            **process_identity(repo),
+        },
+    ).raw
     if staged:
         record["data_inputs"] = staged.record
     if extra_record:
@@ -316,10 +274,16 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
 
     child_env = dict(os.environ)
     child_env.pop(CRASH_ENV, None)
-    child_env.update({
-        "EXPCTL_RUN_ID": run_id, "EXPCTL_RUN_DIR": str(run_dir), "EXPCTL_SETTINGS": str(settings_path),
-        "EXPCTL_METRICS": str(metrics_path), "EXPCTL_STAGE": stage or "none", "EXPCTL_PROJECT_ROOT": str(cfg.root),
-    })
+    child_env.update(
+        {
+            "EXPCTL_RUN_ID": run_id,
+            "EXPCTL_RUN_DIR": str(run_dir),
+            "EXPCTL_SETTINGS": str(settings_path),
+            "EXPCTL_METRICS": str(metrics_path),
+            "EXPCTL_STAGE": stage or "none",
+            "EXPCTL_PROJECT_ROOT": str(cfg.root),
+        }
+    )
     if staged:
         child_env.update(staged.env)
     child_env.update(cfg.env)  # [env] of expctl.toml as it is now (run.sh keeps its own for runs by hand)
@@ -336,9 +300,14 @@ def execute(cfg: Config, store: Store, *, stage: str | None, assignments: list[s
     tty = not quiet and sys.stdout.isatty() and sys.stderr.isatty()
     live = None if quiet else Live(run_id, metrics_path, t0, tty=tty)
     try:
-        proc = subprocess.Popen(["bash", str(run_sh), *argv], cwd=cfg.root, env=child_env,
-                                stdout=subprocess.PIPE if tty else None,
-                                start_new_session=True, preexec_fn=_set_pdeathsig if sys.platform.startswith("linux") else None)
+        proc = subprocess.Popen(
+            ["bash", str(run_sh), *argv],
+            cwd=cfg.root,
+            env=child_env,
+            stdout=subprocess.PIPE if tty else None,
+            start_new_session=True,
+            preexec_fn=_set_pdeathsig if sys.platform.startswith("linux") else None,
+        )
     except OSError as exc:  # E2BIG (a huge setting in args mode), ENOMEM...: record the failure
         _log(f"error: could not start run.sh: {exc.strerror or exc}")
         record = _finalize_or_explain(cfg, store, record, returncode=127, signals=[], t0=t0)
@@ -442,8 +411,10 @@ def _storage_error(what: str, exc: OSError) -> ExpctlError:
 def _finalize_or_explain(cfg: Config, store: Store, record: dict[str, Any], **kw) -> dict[str, Any]:
     """finalize(), turning a storage failure into one clear error: the record stays
     'running' in git (never half-written) and the next listing finishes it."""
-    what = (f"the program ended but the final record of run {record['id']} could not be written "
-            f"(it stays 'running' in git; `expctl runs` completes it once the disk has room)")
+    what = (
+        f"the program ended but the final record of run {record['id']} could not be written "
+        f"(it stays 'running' in git; `expctl runs` completes it once the disk has room)"
+    )
     try:
         return finalize(cfg, store, record, **kw)
     except OSError as exc:
@@ -469,159 +440,20 @@ def _world_size(argv: list[str]) -> int:
     return 1
 
 
-def finalize(cfg: Config | None, store: Store, record: dict[str, Any], *, returncode: int | None,
-             signals: list[int], t0: float | None = None, inferred: bool = False) -> dict[str, Any]:
-    """Compute status, metrics and the stage check; store the final record."""
-    run_dir = store.run_dir(record["id"])
-    exit_info: dict[str, Any] = {}
-    try:
-        exit_info = read_json(run_dir / "exit_status.json")
-    except (OSError, ValueError):
-        pass
-    if not isinstance(exit_info, dict):
-        exit_info = {}
-    exit_code = exit_info.get("exit_code", returncode)
-    if not isinstance(exit_code, int) or isinstance(exit_code, bool):
-        exit_code = returncode
-    if isinstance(exit_code, int) and exit_code < 0:  # run.sh itself killed by a signal
-        exit_code = 128 - exit_code
-    # returncode None: expctl died and a later listing finishes the record. If run.sh
-    # saw the program end on its own (exit_status.json, no signal), that outcome stands.
-    clean_end = returncode is not None or ("exit_code" in exit_info and not exit_info.get("signal"))
-    interrupted = bool(signals) or bool(exit_info.get("signal")) or not clean_end or (returncode is not None and returncode < 0)
-    program_signal = None
-    if not interrupted and exit_code in _KILLED_BY:
-        # the program was killed from outside (OOM killer, kill -9, a terminal closing):
-        # it did not finish, so the run is interrupted, not failed
-        interrupted, program_signal = True, _KILLED_BY[exit_code]
-    if interrupted:
-        status = "interrupted"
-    else:
-        status = "succeeded" if exit_code == 0 else "failed"
-
-    patterns = cfg.metric_regex if cfg else {}
-    collected = metrics_mod.collect(run_dir, run_dir / "metrics.jsonl", patterns)
-    from expctl.config import metric_direction_guess
-
-    direction_of = cfg.direction_of if cfg else metric_direction_guess
-    best = metrics_mod.best_values(collected.events, collected.final, direction_of)
-    stage = cfg.stages.get(record.get("stage") or "") if cfg else None
-    if stage:
-        check = metrics_mod.run_check(
-            stage.check, exit_code=exit_code, events=collected.events, final=collected.final, run_dir=run_dir,
-            loss_metric=stage.loss_metric, converge_ratio=stage.converge_ratio,
-            expect_metrics=stage.expect_metrics, expect_files=stage.expect_files,
-            primary_metric=(cfg.primary_metric if cfg else None) or record.get("primary_metric"))
-        if status == "interrupted":
-            check = {**check, "passed": False, "reasons": ["interrupted"] + check["reasons"]}
-    else:
-        check = None
-    checkpoints = None
-    try:
-        manifest = read_json(run_dir / "checkpoints.json")
-        if isinstance(manifest, dict):  # written by the program: masked like everything in git
-            from expctl.envinfo import mask_mapping, secret_values
-
-            checkpoints = mask_mapping(manifest, sorted(set(secret_values()) | {
-                v for v in store.extra_secrets if len(v) >= 6}, key=len, reverse=True))
-    except (OSError, ValueError):
-        pass
-
-    now = time.time()
-    ended = exit_info.get("ended") or iso(now)
-    started = record.get("started")
-    duration = None
-    if t0 is not None:
-        duration = round(now - t0, 3)
-    elif started:
-        try:
-            import calendar
-
-            duration = round(calendar.timegm(time.strptime(ended, "%Y-%m-%dT%H:%M:%SZ"))
-                             - calendar.timegm(time.strptime(started, "%Y-%m-%dT%H:%M:%SZ")), 3)
-        except ValueError:
-            duration = None
-    record = dict(record)
-    record.pop("_commit", None)
-    _merge_resolved_settings(record, run_dir)
-    record.update({
-        "status": status,
-        "ended": ended,
-        "duration_s": duration,
-        "exit_code": exit_code,
-        "signal": exit_info.get("signal") or (signal.Signals(signals[0]).name.removeprefix("SIG") if signals else None)
-        or program_signal,
-        "metrics": {"final": collected.final, "best": best, "events": len(collected.events),
-                    "bad_lines": collected.bad_lines, "dropped_values": collected.dropped_values},
-        "check": check,
-        "checkpoints": checkpoints,
-    })
-    if inferred:  # finished by a later listing, not by the run's own expctl: a real final record wins
-        record["inferred"] = True
-    curve = "".join(_event_line(e) for e in collected.events).encode()
-    extra = {"metrics.jsonl": curve} if len(curve) <= 8 * 1024 * 1024 else {}
-    store.save(record, (record.get("code") or {}).get("commit"), extra=extra)
-    store.maintain()
-    return record
-
-
-def _merge_resolved_settings(record: dict[str, Any], run_dir: Path) -> None:
-    """Values the program decided at run time (``settings_resolved.json``, e.g. the batch size
-    that ``batch_size=auto`` found) replace the requested ones in the record's settings; the
-    requested values stay in ``settings_requested``."""
-    try:
-        resolved = read_json(run_dir / "settings_resolved.json")
-    except (OSError, ValueError):
-        return
-    if not isinstance(resolved, dict) or not resolved:
-        return
-    from expctl.envinfo import mask_mapping
-    from expctl.settings import unflatten
-
-    flat = flatten(record.get("settings") or {})
-    requested = {}
-    for key, value in flatten(resolved).items():
-        if isinstance(value, (dict, list)) or not isinstance(key, str):
-            continue
-        if flat.get(key) != value:
-            requested[key] = flat.get(key)
-            flat[key] = value
-    if requested:
-        record["settings"] = mask_mapping(unflatten(flat))
-        record["settings_requested"] = requested
-
-
-def _event_line(event: dict[str, Any]) -> str:
-    import json
-
-    clean = {k: (v if not isinstance(v, float) or math.isfinite(v) else str(v)) for k, v in event.items()}
-    return json.dumps(clean, ensure_ascii=False, sort_keys=False) + "\n"
-
-
-def finalize_after_death(store: Store, record: dict[str, Any]) -> dict[str, Any]:
-    """Finish a run whose expctl process is gone: interrupted unless run.sh saw a clean end."""
-    cfg = None
-    try:
-        from expctl import config as config_mod
-
-        cfg = config_mod.load(store.root)
-    except Exception:  # noqa: BLE001 - a broken config must not block the repair
-        cfg = None
-    final = finalize(cfg, store, record, returncode=None, signals=[], inferred=True)
-    return final
-
-
 def summary_line(record: dict[str, Any]) -> str:
     parts = [f"run {record['id']} {record['status']}"]
     if record.get("duration_s") is not None:
         parts[0] += f" in {record['duration_s']:.1f}s"
     pm = record.get("primary_metric")
-    final = (record.get("metrics") or {}).get("final") or {}
+    final = Record(record).final
     if pm and pm in final:
         parts.append(f"{pm}={final[pm]:.4g}")
     check = record.get("check")
     if check:
-        parts.append(f"check {check['check']}: " + ("passed" if check["passed"] else "FAILED (" + "; ".join(check["reasons"]) + ")"))
+        parts.append(
+            f"check {check['check']}: "
+            + ("passed" if check["passed"] else "FAILED (" + "; ".join(check["reasons"]) + ")")
+        )
     return " · ".join(parts)
 
 

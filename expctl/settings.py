@@ -15,7 +15,8 @@ import difflib
 import fnmatch
 import json
 import re
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from expctl.errors import ConfigError, UsageError
 
@@ -90,7 +91,11 @@ def coerce(key: str, text: str, default: Any = MISSING) -> Any:
         raise UsageError(f"invalid value for {key}: {text!r} is not a boolean (true/false)")
     if isinstance(default, int):
         value = infer_value(text)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and not value.is_integer()):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or (isinstance(value, float) and not value.is_integer())
+        ):
             if isinstance(value, str) and value.lower() in ("auto",):
                 return value  # e.g. batch_size=auto
             raise UsageError(f"invalid value for {key}: {text!r} is not an integer")
@@ -190,7 +195,9 @@ def resolve(
             # a key inside a declared table (e.g. tricks = {} in defaults) is free-form too
             parent_table = any(key.startswith(k + ".") and flat[k] == {} for k in known)
             if not parent_table:
-                raise ConfigError(f"unknown setting {key!r}{did_you_mean(key, known)}; declare it in [settings] of expctl.toml or add it to free_form")
+                raise ConfigError(
+                    f"unknown setting {key!r}{did_you_mean(key, known)}; declare it in [settings] of expctl.toml or add it to free_form"
+                )
         flat[key] = coerce(key, raw, flat.get(key, MISSING))
     return unflatten(flat)
 

@@ -19,23 +19,43 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from expctl.errors import ConfigError, ExpctlError, ExitCode, NotFoundError, UsageError
+from expctl.errors import ConfigError, ExitCode, ExpctlError, NotFoundError, UsageError
 from expctl.settings import did_you_mean
 
-CLUSTER_KEYS = ("partition", "time", "gres", "cpus_per_task", "mem", "nodes", "ntasks_per_node",
-                "array_parallelism", "sbatch", "setup", "python")
+CLUSTER_KEYS = (
+    "partition",
+    "time",
+    "gres",
+    "cpus_per_task",
+    "mem",
+    "nodes",
+    "ntasks_per_node",
+    "array_parallelism",
+    "sbatch",
+    "setup",
+    "python",
+)
 # Slurm job states: still in the queue, and how a run ends when Slurm ended its job.
 QUEUED_STATES = {"PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD", "SUSPENDED"}
 RUNNING_STATES = {"RUNNING", "COMPLETING", "STAGE_OUT", "SIGNALING", "RESIZING", "STOPPED"}
 # Slurm's verdict -> the run's status: the cluster stopped it (interrupted: rerun or resume
 # as it is) or the run as configured cannot finish (failed: give it more time or memory).
-VERDICT_STATUS = {"CANCELLED": "interrupted", "PREEMPTED": "interrupted", "NODE_FAIL": "interrupted",
-                  "BOOT_FAIL": "interrupted", "DEADLINE": "interrupted", "REVOKED": "interrupted",
-                  "TIMEOUT": "failed", "OUT_OF_MEMORY": "failed", "FAILED": "failed"}
+VERDICT_STATUS = {
+    "CANCELLED": "interrupted",
+    "PREEMPTED": "interrupted",
+    "NODE_FAIL": "interrupted",
+    "BOOT_FAIL": "interrupted",
+    "DEADLINE": "interrupted",
+    "REVOKED": "interrupted",
+    "TIMEOUT": "failed",
+    "OUT_OF_MEMORY": "failed",
+    "FAILED": "failed",
+}
 _SAFE = re.compile(r"^[A-Za-z0-9_.:,=/+@%-]+$")
 _TIME = re.compile(r"^(\d+-)?\d+(:\d{1,2}){0,2}$|^\d+-\d+$")
 _MEM = re.compile(r"^\d+[KMGT]?$")
@@ -64,8 +84,13 @@ class ClusterSettings:
     def options(self) -> list[str]:
         """The #SBATCH options (each already checked to need no quoting)."""
         out = []
-        for key, flag in (("partition", "--partition"), ("time", "--time"), ("gres", "--gres"),
-                          ("cpus_per_task", "--cpus-per-task"), ("mem", "--mem")):
+        for key, flag in (
+            ("partition", "--partition"),
+            ("time", "--time"),
+            ("gres", "--gres"),
+            ("cpus_per_task", "--cpus-per-task"),
+            ("mem", "--mem"),
+        ):
             value = getattr(self, key)
             if value is not None:
                 out.append(f"{flag}={value}")
@@ -108,7 +133,7 @@ def _set(cs: ClusterSettings, key: str, value: Any, where: str) -> None:
         if key == "sbatch":
             for opt in value:
                 if not opt.startswith("-"):
-                    raise ConfigError(f"{where}: {opt!r} is not an sbatch option (e.g. \"--account=nlp\")")
+                    raise ConfigError(f'{where}: {opt!r} is not an sbatch option (e.g. "--account=nlp")')
                 _check_safe(opt, where)
         elif any("\n" in line for line in value):
             raise ConfigError(f"{where}: one shell line per list item")
@@ -140,7 +165,9 @@ def with_overrides(base: ClusterSettings, overrides: list[str]) -> ClusterSettin
         if not sep or not key:
             raise UsageError(f"--cluster {item!r}: expected KEY=VALUE, e.g. --cluster time=00:10:00")
         if key not in CLUSTER_KEYS:
-            raise UsageError(f"--cluster: unknown key {key!r}{did_you_mean(key, CLUSTER_KEYS)}; keys: {', '.join(CLUSTER_KEYS)}")
+            raise UsageError(
+                f"--cluster: unknown key {key!r}{did_you_mean(key, CLUSTER_KEYS)}; keys: {', '.join(CLUSTER_KEYS)}"
+            )
         value: Any = raw
         if key in ("sbatch", "setup"):
             value = list(getattr(cs, key)) + [raw]
@@ -154,7 +181,7 @@ def with_overrides(base: ClusterSettings, overrides: list[str]) -> ClusterSettin
 # ------------------------------------------------------------------- the script
 def template_source() -> str:
     """templates/sbatch.sh.j2: from the installed package, or from a source checkout."""
-    from expctl.project import template_source as source
+    from expctl.scaffold import template_source as source
 
     return source("sbatch.sh.j2")
 
@@ -169,8 +196,13 @@ def launch_argv(argv: list[str]) -> list[str]:
 def render_script(**context: Any) -> str:
     import jinja2
 
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
-                             trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["shquote"] = lambda v: shlex.quote(str(v))
     return env.from_string(template_source()).render(**context)
 
@@ -183,8 +215,9 @@ def safe_for_directive(text: str) -> bool:
 def _tool(name: str) -> str:
     exe = shutil.which(name)
     if exe is None:
-        raise NotFoundError(f"{name} not found: --on slurm needs the Slurm client commands "
-                            f"(run expctl on a login node of the cluster)")
+        raise NotFoundError(
+            f"{name} not found: --on slurm needs the Slurm client commands (run expctl on a login node of the cluster)"
+        )
     return exe
 
 
@@ -195,8 +228,10 @@ def _run(argv: list[str], what: str, check: bool = True, timeout: float = 60) ->
         raise ExpctlError(f"{what}: {argv[0]} did not answer within {timeout:.0f}s", exit_code=ExitCode.GIT) from exc
     if check and proc.returncode != 0:
         err = (proc.stderr or proc.stdout).strip().splitlines()
-        raise ExpctlError(f"{what}: {os.path.basename(argv[0])} failed: {err[-1] if err else proc.returncode}",
-                          exit_code=ExitCode.USAGE)
+        raise ExpctlError(
+            f"{what}: {os.path.basename(argv[0])} failed: {err[-1] if err else proc.returncode}",
+            exit_code=ExitCode.USAGE,
+        )
     return proc
 
 

@@ -62,7 +62,7 @@ def parse_inputs(table: dict[str, Any]) -> dict[str, DataInput]:
     shared = {k: table[k] for k in READ_KEYS if k in table}
     inputs = table.get("inputs", {})
     if not isinstance(inputs, dict):
-        raise ConfigError(f"{_CONFIG}: [data.inputs] must be a table of name = \"path\"")
+        raise ConfigError(f'{_CONFIG}: [data.inputs] must be a table of name = "path"')
     out: dict[str, DataInput] = {}
     for name, body in inputs.items():
         where = f"data.inputs.{name}"
@@ -77,7 +77,7 @@ def parse_inputs(table: dict[str, Any]) -> dict[str, DataInput]:
                 raise ConfigError(f"{_CONFIG}: unknown key {key!r} in {where}{did_you_mean(key, INPUT_KEYS)}")
         limit = body.get("limit", "max_train_samples" if name == "train" else "max_eval_samples")
         if not isinstance(limit, str):
-            raise ConfigError(f"{_CONFIG}: {where}.limit names a setting (e.g. \"max_train_samples\")")
+            raise ConfigError(f'{_CONFIG}: {where}.limit names a setting (e.g. "max_train_samples")')
         read = {**shared, **{k: body[k] for k in READ_KEYS if k in body}}
         out[name] = DataInput(name=name, path=body["path"], limit=limit, by=str(body.get("by", "label")), read=read)
     return out
@@ -85,12 +85,15 @@ def parse_inputs(table: dict[str, Any]) -> dict[str, DataInput]:
 
 def fill_placeholders(word: str, paths: dict[str, str]) -> str:
     """``{data.NAME}`` -> the path the program reads for input NAME."""
+
     def sub(m: re.Match) -> str:
         if m.group(1) not in paths:
             known = ", ".join(sorted(paths)) or "none: add [data.inputs] to expctl.toml"
-            raise ConfigError(f"project.command uses {{data.{m.group(1)}}} but there is no input "
-                              f"{m.group(1)!r} (inputs: {known})")
+            raise ConfigError(
+                f"project.command uses {{data.{m.group(1)}}} but there is no input {m.group(1)!r} (inputs: {known})"
+            )
         return paths[m.group(1)]
+
     return PLACEHOLDER.sub(sub, word)
 
 
@@ -123,14 +126,12 @@ class Staged:
     fingerprints: dict[str, Any]  # the inputs' source files
 
 
-def prepare(inputs: dict[str, DataInput], settings: dict[str, Any], root: Path, run_dir: Path,
-            log=None) -> Staged:
+def prepare(inputs: dict[str, DataInput], settings: dict[str, Any], root: Path, run_dir: Path, log=None) -> Staged:
     """Write the subsets this run's limits ask for into ``run_dir/data/``."""
-    from trainers.data import sampling
-
     from expctl.datasplit import open_source
-    from expctl.runner import fingerprint
+    from expctl.fingerprint import fingerprint
     from expctl.settings import flatten
+    from trainers import api as sampling
 
     flat = flatten(settings)
     try:
@@ -148,8 +149,13 @@ def prepare(inputs: dict[str, DataInput], settings: dict[str, Any], root: Path, 
         shown = inp.path
         if limit > 0:
             read = dict(inp.read)
-            src = open_source(src_path, fmt=read.pop("format", "auto"), task=read.pop("task", "classification"),
-                              by=inp.by, read_opts=read)
+            src = open_source(
+                src_path,
+                fmt=read.pop("format", "auto"),
+                task=read.pop("task", "classification"),
+                by=inp.by,
+                read_opts=read,
+            )
             label_of = (lambda u: u.stratum) if src.by != "none" else None
             items, how, counts = sampling.sample(src.units, limit, seed, label_of)
             if not (how.startswith("all") or how.endswith(": all")):  # the limit cut something
@@ -158,11 +164,20 @@ def prepare(inputs: dict[str, DataInput], settings: dict[str, Any], root: Path, 
                 _write_units(dest, src, items)
                 shown = os.path.relpath(dest, root) if _inside(dest, root) else str(dest)
                 sub_fp = fingerprint(dest) or {}
-                entry.update({"path": shown, "units": len(items), "how": how, "fingerprint": sub_fp.get("fingerprint"),
-                              "labels": dict(sorted(counts.items())) if counts else {}, "by": src.by})
+                entry.update(
+                    {
+                        "path": shown,
+                        "units": len(items),
+                        "how": how,
+                        "fingerprint": sub_fp.get("fingerprint"),
+                        "labels": dict(sorted(counts.items())) if counts else {},
+                        "by": src.by,
+                    }
+                )
                 if log:
-                    label_note = (", labels " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-                                  if counts else "")
+                    label_note = (
+                        ", labels " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) if counts else ""
+                    )
                     log(f"data.{name}: {shown}: {how}{label_note}")
         entry.setdefault("path", inp.path)
         paths[name] = shown
@@ -187,8 +202,9 @@ def _write_units(dest: Path, src, items) -> None:
             from expctl.datasplit import _load_squad
 
             top = {k: v for k, v in _load_squad(src.path).items() if k != "data"}
-            tmp.write_text(json.dumps({**top, "data": [u.raw for u in items]}, ensure_ascii=False) + "\n",
-                           encoding="utf-8")
+            tmp.write_text(
+                json.dumps({**top, "data": [u.raw for u in items]}, ensure_ascii=False) + "\n", encoding="utf-8"
+            )
         else:
             with open(tmp, "w", encoding="utf-8", newline="") as fh:
                 if src.header is not None:

@@ -17,11 +17,16 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from expctl.errors import GitError, NotFoundError, RefusedError, UsageError
+from expctl.fingerprint import settings_key
 from expctl.gitlayer import check_ref_name
+from expctl.record import Record
+from expctl.refs import resolve_run
+from expctl.stats import mean_std
 
 EXPLORE_PREFIX = "explore/"
 TAG_RUN_KEY = "expctl-run"
@@ -32,7 +37,7 @@ STRATEGY_REF = "refs/expctl/strategies/"
 def list_tags(repo) -> list[dict[str, Any]]:
     """Every annotated tag made by expctl, oldest first, parsed from one for-each-ref call."""
     fmt = "%(refname:strip=2)%1f%(objecttype)%1f%(*objectname)%1f%(*tree)%1f%(taggerdate:unix)%1f%(contents)%1e"
-    out = repo.git("for-each-ref", f"--format={fmt}", "refs/tags")
+    out = repo.format_refs("refs/tags", fmt)
     tags = []
     for item in out.split("\x1e"):
         item = item.lstrip("\n")
@@ -44,9 +49,16 @@ def list_tags(repo) -> list[dict[str, Any]]:
         fields = parse_tag_message(parts[5])
         if TAG_RUN_KEY not in fields:
             continue
-        tags.append({"name": parts[0], "commit": parts[2], "tree": parts[3],
-                     "date": int(parts[4]) if parts[4].strip().isdigit() else 0, "fields": fields,
-                     "run": fields.get(TAG_RUN_KEY)})
+        tags.append(
+            {
+                "name": parts[0],
+                "commit": parts[2],
+                "tree": parts[3],
+                "date": int(parts[4]) if parts[4].strip().isdigit() else 0,
+                "fields": fields,
+                "run": fields.get(TAG_RUN_KEY),
+            }
+        )
     tags.sort(key=lambda t: (t["date"], t["name"]))
     return tags
 
@@ -64,17 +76,19 @@ def check_refusal(record: dict[str, Any]) -> str | None:
     """Why a run may not define a strategy without --force: its stage check failed."""
     check = record.get("check") or {}
     if check and not check.get("passed"):
-        return f"its {check.get('check')} check failed ({'; '.join(check.get('reasons') or []) or 'no reason recorded'})"
+        return (
+            f"its {check.get('check')} check failed ({'; '.join(check.get('reasons') or []) or 'no reason recorded'})"
+        )
     return None
 
 
 def tag_message(name: str, record: dict[str, Any], note: str = "", forced: str | None = None) -> str:
     from expctl.settings import flatten
 
-    final = (record.get("metrics") or {}).get("final") or {}
+    final = Record(record).final
     pm = record.get("primary_metric")
     headline = {k: v for k, v in final.items() if k == pm or k.startswith("eval_")} or dict(final)
-    settings = {k: v for k, v in flatten(record.get("settings") or {}).items() if not isinstance(v, dict)}
+    settings = {k: v for k, v in flatten(Record(record).settings).items() if not isinstance(v, dict)}
     lines = [f"Strategy {name}", ""]
     if note:
         lines += [note, ""]
@@ -84,7 +98,7 @@ def tag_message(name: str, record: dict[str, Any], note: str = "", forced: str |
         f"expctl-primary: {pm}={final.get(pm)}" if pm else "expctl-primary:",
         "expctl-metrics: " + json.dumps(headline, sort_keys=True, ensure_ascii=False),
         "expctl-settings: " + json.dumps(settings, sort_keys=True, ensure_ascii=False),
-        f"expctl-code: {(record.get('code') or {}).get('commit')}",
+        f"expctl-code: {Record(record).commit}",
     ]
     if forced:
         lines.append(f"expctl-forced: {forced}")
@@ -104,7 +118,7 @@ def load_explorations(repo) -> dict[str, dict[str, Any]]:
     names = sorted(refs)
     blobs = repo.cat_blobs([f"{refs[n]}:strategy.json" for n in names])
     out = {}
-    for ref, blob in zip(names, blobs):
+    for _ref, blob in zip(names, blobs):
         if blob is None:
             continue
         try:
@@ -119,7 +133,9 @@ def load_explorations(repo) -> dict[str, dict[str, Any]]:
 def save_exploration(repo, meta: dict[str, Any]) -> None:
     ref = STRATEGY_REF + meta["name"]
     previous = repo.rev_parse(ref)
-    tree = repo.write_tree({"strategy.json": json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False).encode() + b"\n"})
+    tree = repo.write_tree(
+        {"strategy.json": json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False).encode() + b"\n"}
+    )
     commit = repo.write_commit(tree, [previous], f"expctl strategy {meta['name']}: {meta['status']}\n")
     repo.update_ref(ref, commit, previous or "0" * len(commit), reason=f"expctl strategy {meta['status']}")
 
@@ -149,14 +165,28 @@ def collect(store, cfg=None, records: list[dict[str, Any]] | None = None) -> lis
     index = membership.Index(store.all() if records is None else records, membership.StageValues.from_config(cfg))
     out = []
     for t in list_tags(repo):
-        out.append(Strategy(t["name"], "tag", "main", t["commit"], t["tree"], t["date"], t["run"], t["fields"],
-                            index.tag_members(t)))
+        out.append(
+            Strategy(
+                t["name"], "tag", "main", t["commit"], t["tree"], t["date"], t["run"], t["fields"], index.tag_members(t)
+            )
+        )
     explorations = load_explorations(repo)
     for name, meta in sorted(explorations.items(), key=lambda kv: kv[1].get("created", 0)):
         branch = meta.get("branch", EXPLORE_PREFIX + name)
         commit = repo.rev_parse(f"refs/heads/{branch}")
-        out.append(Strategy(name, "explore", meta.get("status", "open"), commit, None, meta.get("created", 0), None,
-                            meta, index.branch_members(branch)))
+        out.append(
+            Strategy(
+                name,
+                "explore",
+                meta.get("status", "open"),
+                commit,
+                None,
+                meta.get("created", 0),
+                None,
+                meta,
+                index.branch_members(branch),
+            )
+        )
     return out
 
 
@@ -178,70 +208,15 @@ def find(store, name: str, records: list[dict[str, Any]] | None = None) -> Strat
     return None
 
 
-def resolve_ref(store, ref: str) -> dict[str, Any] | None:
-    """A run from a tag (its recorded run, else the newest run of its code), an exploration
-    or branch (its best run, else newest), or HEAD (the newest run of the current code)."""
-    repo = store.repo
-    records = store.all()
-    if ref == "HEAD":
-        head = repo.head()
-        tree = repo.tree_of("HEAD") if head else None
-        for r in records:
-            code = r.get("code") or {}
-            if code.get("head") == head or (tree and code.get("tree") == tree):
-                return r
-        return None
-    strategy = find(store, ref)
-    if strategy is not None:
-        if strategy.run:
-            for r in strategy.runs:
-                if r["id"] == strategy.run:
-                    return r
-        best = best_run(strategy.runs)
-        return best or (strategy.runs[0] if strategy.runs else None)
-    if repo.rev_parse(f"refs/tags/{ref}") is not None:
-        commit = repo.rev_parse(f"refs/tags/{ref}^{{commit}}")
-        tree = repo.tree_of(commit) if commit else None
-        for r in records:
-            code = r.get("code") or {}
-            if code.get("commit") == commit or (tree and code.get("tree") == tree):
-                return r
-        return None
-    if repo.rev_parse(f"refs/heads/{ref}") is not None:
-        mine = [r for r in records if (r.get("code") or {}).get("branch") == ref]
-        return best_run(mine) or (mine[0] if mine else None)
-    return None
-
-
 # ----------------------------------------------------------------- aggregation
 def primary_value(record: dict[str, Any], metric: str | None = None) -> float | None:
     metric = metric or record.get("primary_metric")
     if not metric:
         return None
-    value = ((record.get("metrics") or {}).get("final") or {}).get(metric)
+    value = Record(record).final.get(metric)
     if isinstance(value, (int, float)) and math.isfinite(value):
         return float(value)
     return None
-
-
-def settings_key(record: dict[str, Any]) -> str:
-    """Settings that define a configuration: everything but the seed."""
-    from expctl import membership
-
-    known = record.get("_settings_key")  # listings' summaries carry it (expctl.recordindex)
-    if isinstance(known, str):
-        return known
-    commit = record.get("_commit")  # a record commit names one version of a record: memoise by it
-    if commit and commit in _SETTINGS_KEYS:
-        return _SETTINGS_KEYS[commit]
-    flat = membership.flat_items(record.get("settings") or {})
-    key = repr([(k, flat[k]) for k in sorted(flat) if k.rsplit(".", 1)[-1] != "seed"])
-    if commit:
-        _SETTINGS_KEYS[commit] = key
-    return key
-
-
-_SETTINGS_KEYS: dict[str, str] = {}
 
 
 @dataclass
@@ -251,6 +226,7 @@ class Group:
     The statistics count distinct seeds only: the first run of each seed is in them; a later
     run with a seed already seen (``reproduce``, or any rerun) is a reproduction, listed
     beside them. ``metric_means`` aggregates every final metric over the same runs."""
+
     runs: list[dict[str, Any]]
     mean: float | None
     std: float | None
@@ -284,22 +260,14 @@ def seed_split(members: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], lis
     return distinct, repro
 
 
-def _mean_std(values: list[float]) -> tuple[float | None, float | None]:
-    if not values:
-        return None, None
-    mean = sum(values) / len(values)
-    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) >= 2 else None
-    return mean, std
-
-
 def make_group(members: list[dict[str, Any]], metric: str | None) -> Group:
     members = sorted(members, key=lambda r: r.get("started", ""), reverse=True)
     distinct, repro = seed_split(members)
     values = [v for v in (primary_value(r, metric) for r in distinct) if v is not None]
-    mean, std = _mean_std(values)
+    mean, std = mean_std(values)
     sums: dict[str, list[float]] = {}
     for r in distinct:
-        for k, v in ((r.get("metrics") or {}).get("final") or {}).items():
+        for k, v in Record(r).final.items():
             if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
                 sums.setdefault(k, []).append(float(v))
     means = {k: sum(vs) / len(vs) for k, vs in sums.items()}
@@ -317,8 +285,13 @@ def stage_rank(stage: str | None, order: list[str]) -> int:
     return order.index(stage) if stage in order else -1
 
 
-def best_group(runs: list[dict[str, Any]], metric: str | None, direction: str, stage_order: list[str] | None = None,
-               stage: str | None = None) -> Group | None:
+def best_group(
+    runs: list[dict[str, Any]],
+    metric: str | None,
+    direction: str,
+    stage_order: list[str] | None = None,
+    stage: str | None = None,
+) -> Group | None:
     """The best seed group: among succeeded runs, at ``stage`` or else the furthest stage reached."""
     ok = [r for r in runs if r.get("status") == "succeeded"]
     if stage:
@@ -358,57 +331,68 @@ def within_noise(a: Group, b: Group) -> bool | None:
         return None
     sa = a.std if a.std is not None else b.std
     sb = b.std if b.std is not None else a.std
-    se = math.sqrt(sa ** 2 / max(a.n, 1) + sb ** 2 / max(b.n, 1))
+    se = math.sqrt(sa**2 / max(a.n, 1) + sb**2 / max(b.n, 1))
     return abs(a.mean - b.mean) <= 2 * se
 
 
 # ---------------------------------------------------------------- operations
 def ensure_clean(repo, action: str) -> None:
-    out = repo.git("status", "--porcelain", "--untracked-files=no")
-    if out.strip():
-        raise RefusedError(f"cannot {action}: the work tree has uncommitted changes to tracked files; commit or stash them first")
+    if repo.has_tracked_changes():
+        raise RefusedError(
+            f"cannot {action}: the work tree has uncommitted changes to tracked files; commit or stash them first"
+        )
 
 
 def _ident_env(repo) -> dict[str, str] | None:
     """Fallback identity for tags and merges when git has none configured."""
-    if repo.git_proc("var", "GIT_COMMITTER_IDENT").returncode == 0:
+    if repo.has_committer_identity():
         return None
-    return {"GIT_COMMITTER_NAME": "expctl", "GIT_COMMITTER_EMAIL": "expctl@localhost",
-            "GIT_AUTHOR_NAME": "expctl", "GIT_AUTHOR_EMAIL": "expctl@localhost"}
+    return {
+        "GIT_COMMITTER_NAME": "expctl",
+        "GIT_COMMITTER_EMAIL": "expctl@localhost",
+        "GIT_AUTHOR_NAME": "expctl",
+        "GIT_AUTHOR_EMAIL": "expctl@localhost",
+    }
 
 
-def create_tag(store, name: str, run_ref: str | None, force: bool = False, note: str = "",
-               allow_explore: bool = False) -> tuple[dict[str, Any], str]:
+def create_tag(
+    store, name: str, run_ref: str | None, force: bool = False, note: str = "", allow_explore: bool = False
+) -> tuple[dict[str, Any], str]:
     """Tag a main-line strategy at the exact code of a run; returns (record, commit)."""
     repo = store.repo
     check_ref_name("tag", name)
     branch = repo.branch()
     if branch and branch.startswith(EXPLORE_PREFIX) and not allow_explore:
-        raise RefusedError(f"on exploration branch {branch}: main-line tags are made by "
-                           f"`expctl promote {branch[len(EXPLORE_PREFIX):]}` (it merges, then tags)")
+        raise RefusedError(
+            f"on exploration branch {branch}: main-line tags are made by "
+            f"`expctl promote {branch[len(EXPLORE_PREFIX) :]}` (it merges, then tags)"
+        )
     if run_ref:
-        record = store.resolve(run_ref)
+        record = resolve_run(store, run_ref)
     else:
         head = repo.head()
-        record = next((r for r in store.all() if r.get("status") == "succeeded"
-                       and (r.get("code") or {}).get("head") == head), None)
+        record = next(
+            (r for r in store.all() if r.get("status") == "succeeded" and Record(r).head == head),
+            None,
+        )
         if record is None:
             raise NotFoundError("no succeeded run on the current HEAD to tag; run one first or name a RUN")
     if record.get("status") != "succeeded":
         raise RefusedError(f"run {record['id']} is {record.get('status')}; only succeeded runs can be tagged")
     forced = check_refusal(record)
     if forced and not force:
-        raise RefusedError(f"run {record['id']} cannot define strategy {name!r}: {forced}; "
-                           f"fix it, or tag anyway with --force (recorded in the tag)")
-    commit = (record.get("code") or {}).get("commit")
+        raise RefusedError(
+            f"run {record['id']} cannot define strategy {name!r}: {forced}; "
+            f"fix it, or tag anyway with --force (recorded in the tag)"
+        )
+    commit = Record(record).commit
     if not commit:
         raise RefusedError(f"run {record['id']} has no recorded code commit")
     exists = repo.rev_parse(f"refs/tags/{name}") is not None
     if exists and not force:
         raise RefusedError(f"tag {name!r} exists; use --force to move it")
-    args = ["tag", "-a", "-F", "-", *(["-f"] if force else []), name, commit]
-    repo.git(*args, input=tag_message(name, record, note, forced).encode(), env=_ident_env(repo))
-    store._cache = None
+    repo.create_tag(name, commit, tag_message(name, record, note, forced), force=force, identity=_ident_env(repo))
+    store.invalidate()
     return record, commit
 
 
@@ -422,7 +406,7 @@ def explore(store, name: str, base: str | None = None) -> dict[str, Any]:
         raise RefusedError(f"exploration {name!r} exists (branch {branch}); `git switch {branch}` to continue it")
     current = repo.branch()
     if current and current.startswith(EXPLORE_PREFIX):
-        main_branch = (load_explorations(repo).get(current[len(EXPLORE_PREFIX):]) or {}).get("base_branch", current)
+        main_branch = (load_explorations(repo).get(current[len(EXPLORE_PREFIX) :]) or {}).get("base_branch", current)
     else:
         main_branch = current
     if base:
@@ -431,7 +415,7 @@ def explore(store, name: str, base: str | None = None) -> dict[str, Any]:
         elif repo.rev_parse(f"refs/heads/{base}") is not None:
             start = repo.rev_parse(f"refs/heads/{base}")
         else:
-            start = (store.resolve(base).get("code") or {}).get("commit")
+            start = Record(resolve_run(store, base)).commit
         base_name = base
     else:
         start = repo.head()
@@ -441,13 +425,23 @@ def explore(store, name: str, base: str | None = None) -> dict[str, Any]:
         raise NotFoundError("nothing to branch from: the repository has no commits yet")
     if start != repo.head():
         ensure_clean(repo, f"switch to a new branch at {base}")
-    proc = repo.git_proc("switch", "-c", branch, start)
-    if proc.returncode != 0:
+    try:
+        repo.switch(branch, create_at=start)
+    except GitError as exc:
         if repo.rev_parse(f"refs/heads/{branch}") is not None and repo.branch() != branch:
-            repo.git_proc("branch", "-D", branch)
-        raise GitError("cannot switch to the new branch: " + proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1])
-    meta = {"name": name, "branch": branch, "base": base_name, "base_commit": start, "base_branch": main_branch,
-            "status": "open", "created": time.time(), "why": None, "promoted_tag": None}
+            repo.delete_branch(branch)
+        raise GitError(f"cannot switch to the new branch: {exc}") from None
+    meta = {
+        "name": name,
+        "branch": branch,
+        "base": base_name,
+        "base_commit": start,
+        "base_branch": main_branch,
+        "status": "open",
+        "created": time.time(),
+        "why": None,
+        "promoted_tag": None,
+    }
     save_exploration(repo, meta)
     return meta
 
@@ -460,7 +454,9 @@ def _exploration(repo, name: str) -> dict[str, Any]:
     return meta
 
 
-def promote(store, name: str, tag: str | None = None, run_ref: str | None = None, force: bool = False) -> dict[str, Any]:
+def promote(
+    store, name: str, tag: str | None = None, run_ref: str | None = None, force: bool = False
+) -> dict[str, Any]:
     """Merge explore/NAME into its main-line branch and tag the merge with the best run.
 
     The merge is computed first with ``git merge-tree`` (objects only): on a conflict
@@ -471,8 +467,10 @@ def promote(store, name: str, tag: str | None = None, run_ref: str | None = None
     if meta.get("status") == "promoted":
         raise RefusedError(f"exploration {meta['name']} is already promoted (tag {meta.get('promoted_tag')})")
     if meta.get("status") == "abandoned" and not force:
-        raise RefusedError(f"exploration {meta['name']} was abandoned ({meta.get('why')}); "
-                           f"promote it anyway with --force (the verdict is kept)")
+        raise RefusedError(
+            f"exploration {meta['name']} was abandoned ({meta.get('why')}); "
+            f"promote it anyway with --force (the verdict is kept)"
+        )
     tag = tag or meta["name"]
     check_ref_name("tag", tag)
     if repo.rev_parse(f"refs/tags/{tag}") is not None and not force:
@@ -483,44 +481,55 @@ def promote(store, name: str, tag: str | None = None, run_ref: str | None = None
     branch = meta["branch"]
     strategy = find(store, meta["name"])
     runs = strategy.runs if strategy else []
-    record = store.resolve(run_ref) if run_ref else best_run([r for r in runs if not check_refusal(r)] or runs)
+    record = resolve_run(store, run_ref) if run_ref else best_run([r for r in runs if not check_refusal(r)] or runs)
     if record is None or record.get("status") != "succeeded":
         raise RefusedError(f"exploration {meta['name']} has no succeeded run to promote; run it first")
     forced = check_refusal(record)
     if forced and not force:
-        raise RefusedError(f"run {record['id']} cannot define strategy {tag!r}: {forced}; "
-                           f"choose another with --run, or --force (recorded in the tag)")
+        raise RefusedError(
+            f"run {record['id']} cannot define strategy {tag!r}: {forced}; "
+            f"choose another with --run, or --force (recorded in the tag)"
+        )
     if meta.get("status") == "abandoned":
         forced = "; ".join(x for x in (forced, f"exploration was abandoned: {meta.get('why')}") if x)
     ensure_clean(repo, "promote")
-    proc = repo.git_proc("merge-tree", "--write-tree", "--name-only", "--no-messages", target, branch)
-    if proc.returncode == 1:
-        files = [f for f in proc.stdout.decode("utf-8", "replace").splitlines()[1:] if f.strip()]
-        raise GitError(f"promoting {meta['name']} into {target} conflicts in {', '.join(files) or 'some files'}; "
-                       f"nothing was changed. Merge {target} into {branch} and resolve, then promote again")
-    if proc.returncode != 0:
-        raise GitError("git merge-tree failed (git >= 2.38 is needed): " + proc.stderr.decode("utf-8", "replace").strip())
+    files = repo.merge_preview(target, branch)
+    if files is not None:
+        raise GitError(
+            f"promoting {meta['name']} into {target} conflicts in {', '.join(files) or 'some files'}; "
+            f"nothing was changed. Merge {target} into {branch} and resolve, then promote again"
+        )
     original = repo.branch()
     if original != target:
-        sw = repo.git_proc("switch", target)
-        if sw.returncode != 0:
-            raise GitError(f"cannot switch to {target}: " + sw.stderr.decode("utf-8", "replace").strip().splitlines()[-1])
-    merge = repo.git_proc("merge", "--no-ff", "--no-edit", "-m", f"Promote exploration {meta['name']} (expctl)", branch,
-                          env=_ident_env(repo))
-    if merge.returncode != 0:
-        repo.git_proc("merge", "--abort")
+        try:
+            repo.switch(target)
+        except GitError as exc:
+            raise GitError(f"cannot switch to {target}: {exc}") from None
+    try:
+        repo.merge_no_ff(branch, f"Promote exploration {meta['name']} (expctl)", identity=_ident_env(repo))
+    except GitError as exc:
         if original and original != target:
-            repo.git_proc("switch", original)
-        raise GitError("merge failed: " + merge.stderr.decode("utf-8", "replace").strip().splitlines()[-1])
+            try:
+                repo.switch(original)
+            except GitError:
+                pass
+        raise GitError(f"merge failed: {exc}") from None
     merged = repo.head()
     message = tag_message(tag, record, f"Promoted from exploration {meta['name']} (branch {branch}).", forced)
-    repo.git("tag", "-a", "-F", "-", *(["-f"] if force else []), tag, merged, input=message.encode(), env=_ident_env(repo))
+    repo.create_tag(tag, merged, message, force=force, identity=_ident_env(repo))
     if meta.get("status") == "abandoned":  # promoted with --force: the verdict stays on record
         meta["abandoned_why"] = meta.get("why")
-    meta.update({"status": "promoted", "promoted_tag": tag, "promoted": time.time(), "promoted_run": record["id"],
-                 "merge_commit": merged})
+    meta.update(
+        {
+            "status": "promoted",
+            "promoted_tag": tag,
+            "promoted": time.time(),
+            "promoted_run": record["id"],
+            "merge_commit": merged,
+        }
+    )
     save_exploration(repo, meta)
-    store._cache = None
+    store.invalidate()
     return {"meta": meta, "record": record, "merge": merged, "tag": tag}
 
 
@@ -533,7 +542,10 @@ def abandon(store, name: str, why: str) -> dict[str, Any]:
     save_exploration(repo, meta)
     switched = None
     if repo.branch() == meta["branch"] and meta.get("base_branch"):
-        if not repo.git("status", "--porcelain", "--untracked-files=no").strip():
-            if repo.git_proc("switch", meta["base_branch"]).returncode == 0:
+        if not repo.has_tracked_changes():
+            try:
+                repo.switch(meta["base_branch"])
                 switched = meta["base_branch"]
+            except GitError:
+                pass
     return {"meta": meta, "switched": switched}

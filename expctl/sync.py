@@ -34,7 +34,7 @@ RETRIES = 8
 
 
 def _remote_exists(repo, remote: str) -> None:
-    if remote in repo.git("remote").split():
+    if remote in repo.remote_names():
         return
     if "/" in remote or ":" in remote:  # a path or URL
         return
@@ -66,16 +66,7 @@ def _branches_to_send(repo, all_branches: bool) -> tuple[list[str], list[str]]:
 
 
 def ls_remote(repo, remote: str) -> dict[str, str]:
-    proc = repo.git_proc("ls-remote", remote)
-    if proc.returncode != 0:
-        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise GitError(f"cannot read remote {remote}: " + (err[-1] if err else "git ls-remote failed"))
-    out = {}
-    for line in proc.stdout.decode("utf-8", "replace").splitlines():
-        oid, _, ref = line.partition("\t")
-        if ref and not ref.endswith("^{}"):
-            out[ref] = oid
-    return out
+    return repo.ls_remote(remote)
 
 
 def plan(repo, remote: str, all_branches: bool = False) -> Plan:
@@ -97,8 +88,8 @@ def describe(p: Plan) -> str:
     """One line: what the remote lacks, by kind."""
     runs = [r for r in p.missing if r.startswith(RUNS)]
     strategies = [r for r in p.missing if r.startswith("refs/expctl/strategies/")]
-    tags = [r[len("refs/tags/"):] for r in p.missing if r.startswith("refs/tags/")]
-    branches = [r[len("refs/heads/"):] for r in p.missing if r.startswith("refs/heads/")]
+    tags = [r[len("refs/tags/") :] for r in p.missing if r.startswith("refs/tags/")]
+    branches = [r[len("refs/heads/") :] for r in p.missing if r.startswith("refs/heads/")]
     other = [r for r in p.missing if r.startswith("refs/expctl/") and r not in runs and r not in strategies]
     parts = []
     if runs:
@@ -113,7 +104,7 @@ def describe(p: Plan) -> str:
         parts.append(f"{len(other)} other expctl refs")
     text = ", ".join(parts) if parts else "nothing (the remote is up to date)"
     if p.left_out:
-        names = [b[len("refs/heads/"):] for b in p.left_out]
+        names = [b[len("refs/heads/") :] for b in p.left_out]
         text += f"; not sending branch{'es' if len(names) != 1 else ''} {_short(names)} (--all-branches sends them)"
     return text
 
@@ -124,15 +115,14 @@ def _short(names: list[str], limit: int = 4) -> str:
 
 
 def _push_once(repo, remote: str, specs: list[str]) -> tuple[int, list[tuple[str, str, str]], str]:
-    proc = repo.git_proc("push", "--porcelain", remote, *specs)
-    out = proc.stdout.decode("utf-8", "replace")
+    returncode, out, err = repo.push(remote, specs)
     lines = []
     for line in out.splitlines():
         if line[:1] in ("*", "+", "-", " ", "!", "=") and "\t" in line:
             parts = line.split("\t")
             if len(parts) >= 3:
                 lines.append((parts[0], parts[1].split(":")[-1], parts[2]))
-    return proc.returncode, lines, out + proc.stderr.decode("utf-8", "replace")
+    return returncode, lines, out + err
 
 
 def push(store_or_repo, remote: str, all_branches: bool = False, the_plan: Plan | None = None) -> str:
@@ -159,8 +149,10 @@ def push(store_or_repo, remote: str, all_branches: bool = False, the_plan: Plan 
         if not rejected:
             break
         if "shallow update not allowed" in raw and repo.is_shallow():
-            raise GitError(f"git push rejected {len(rejected)} refs: this clone is shallow and {remote} lacks the "
-                           f"history they build on; run `git fetch --unshallow` and push again")
+            raise GitError(
+                f"git push rejected {len(rejected)} refs: this clone is shallow and {remote} lacks the "
+                f"history they build on; run `git fetch --unshallow` and push again"
+            )
         now = ls_remote(repo, remote)
         local_now = {**repo.refs("refs/tags/"), **repo.refs("refs/expctl/"), **repo.refs("refs/heads/")}
         pending = [(dst, s) for dst, s in rejected if now.get(dst) != local_now.get(dst)]
@@ -174,8 +166,10 @@ def push(store_or_repo, remote: str, all_branches: bool = False, the_plan: Plan 
         hard = [dst for dst, s in pending if "remote rejected" not in s and not dst.startswith(RUNS)]
         if hard or (diverged and store is None) or attempt == RETRIES - 1:
             names = hard or [dst for dst, _ in pending]
-            raise GitError(f"git push rejected {len(names)} refs ({', '.join(names[:3])}): {remote} has other "
-                           f"versions of them; pull first (expctl pull {remote}) and push again")
+            raise GitError(
+                f"git push rejected {len(names)} refs ({', '.join(names[:3])}): {remote} has other "
+                f"versions of them; pull first (expctl pull {remote}) and push again"
+            )
         time.sleep(random.uniform(0.05, 0.2) * (attempt + 1))  # another push holds the remote's locks
     summary = f"{len(updated)} refs updated, {len(p.local) - len(updated)} up to date"
     if reconciled:
@@ -208,10 +202,10 @@ def reconcile_record(store, remote: str, ref: str, remote_oid: str | None = None
     a commit whose parents include both, so that both fast-forward. Returns True when the
     local ref moved."""
     repo = store.repo
-    incoming = INCOMING + ref[len("refs/expctl/"):]
+    incoming = INCOMING + ref[len("refs/expctl/") :]
     if remote_oid is None:
-        proc = repo.git_proc("fetch", "--no-write-fetch-head", "-q", remote, f"+{ref}:{incoming}")
-        if proc.returncode != 0:
+        returncode, _ = repo.fetch(remote, [f"+{ref}:{incoming}"], quiet=True)
+        if returncode != 0:
             return False
         remote_oid = repo.rev_parse(incoming)
     try:
@@ -230,14 +224,15 @@ def reconcile_record(store, remote: str, ref: str, remote_oid: str | None = None
         code = parents[0] if parents else None
         tree = repo.tree_of(winner_oid)
         status = (winner or {}).get("status")
-        merged = repo.write_commit(tree, [code, local_oid, remote_oid],
-                                   f"expctl run {ref[len(RUNS):]}: {status} (reconciled)\n")
+        merged = repo.write_commit(
+            tree, [code, local_oid, remote_oid], f"expctl run {ref[len(RUNS) :]}: {status} (reconciled)\n"
+        )
         repo.update_ref(ref, merged, local_oid, reason="expctl reconcile")
-        store._cache = None
+        store.invalidate()
         return True
     finally:
         if incoming and repo.rev_parse(incoming):
-            repo.git_proc("update-ref", "-d", incoming)
+            repo.delete_ref(incoming, check=False)
 
 
 def pull(store, remote: str) -> str:
@@ -246,10 +241,9 @@ def pull(store, remote: str) -> str:
     name = remote if "/" not in remote and ":" not in remote else "expctl-pull"
     specs = [f"+refs/heads/*:refs/remotes/{name}/*", "refs/tags/*:refs/tags/*", "refs/expctl/*:refs/expctl/*"]
     before = set(repo.refs(RUNS))
-    proc = repo.git_proc("fetch", "--no-write-fetch-head", remote, *specs)
-    err = proc.stderr.decode("utf-8", "replace")
+    returncode, err = repo.fetch(remote, specs)
     rejected = [line for line in err.splitlines() if "[rejected]" in line]
-    if proc.returncode != 0 and not rejected:
+    if returncode != 0 and not rejected:
         raise GitError("git fetch failed: " + (err.strip().splitlines() or ["?"])[-1])
     kept = 0
     reconciled = 0
@@ -262,8 +256,10 @@ def pull(store, remote: str) -> str:
     from expctl.removal import apply_tombstones
 
     apply_tombstones(store)  # a record deleted (here or in another clone) never comes back
-    store._cache = None
-    records = store.summaries()  # brings the local records index up to date (only the new records are read)
+    store.invalidate()
+    from expctl import recordindex
+
+    records = recordindex.summaries(store)  # brings the local records index up to date (only the new records are read)
     new = len(set(repo.refs(RUNS)) - before)
     summary = f"{new} new run records, {len(records)} in all"
     if reconciled:

@@ -26,7 +26,7 @@ MARK = "EXPCTL-ARGPARSE-PROBE:"
 
 # Runs the script as __main__ with parse_args / parse_known_args replaced by a function that
 # prints the parser's options as JSON and exits before the script goes on.
-_PROBE = r'''
+_PROBE = r"""
 import argparse, json, runpy, sys
 MARK = %(mark)r
 def _probe(self, args=None, namespace=None):
@@ -53,7 +53,7 @@ script = sys.argv[1]
 sys.argv = sys.argv[1:]
 sys.path.insert(0, __import__("os").path.dirname(__import__("os").path.abspath(script)))
 runpy.run_path(script, run_name="__main__")
-'''
+"""
 
 
 @dataclass
@@ -81,15 +81,21 @@ def probe_argparse(command: list[str], script: Path, root: Path, timeout: float 
     """The argparse options of ``script`` (None when it has none or could not be read)."""
     exe = command[0]
     try:
-        proc = subprocess.run([exe, "-c", _PROBE % {"mark": MARK}, str(script)], cwd=root, capture_output=True,
-                              text=True, timeout=timeout, stdin=subprocess.DEVNULL,
-                              env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+        proc = subprocess.run(
+            [exe, "-c", _PROBE % {"mark": MARK}, str(script)],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     for line in proc.stdout.splitlines():
         if line.startswith(MARK):
             try:
-                return json.loads(line[len(MARK):])
+                return json.loads(line[len(MARK) :])
             except ValueError:
                 return None
     return None
@@ -110,8 +116,14 @@ def settings_from_options(options: list[dict[str, Any]]) -> tuple[dict[str, Any]
         kind, default = opt["kind"], opt["default"]
         if kind == "_StoreTrueAction":
             settings[key] = bool(default)
-        elif kind in ("_StoreFalseAction", "_CountAction", "_AppendAction", "_StoreConstAction",
-                      "_AppendConstAction", "BooleanOptionalAction"):
+        elif kind in (
+            "_StoreFalseAction",
+            "_CountAction",
+            "_AppendAction",
+            "_StoreConstAction",
+            "_AppendConstAction",
+            "BooleanOptionalAction",
+        ):
             skipped.append(f"{name} ({kind.strip('_').replace('Action', '').lower()} options are not mapped)")
         elif default is None:
             skipped.append(f"{name} (no default)")
@@ -135,21 +147,38 @@ def settings_from_options(options: list[dict[str, Any]]) -> tuple[dict[str, Any]
 def discover(command: list[str], root: Path) -> Discovery:
     script = python_script(command, root)
     if script is None:
-        return Discovery("none", pass_settings="none",
-                         notes=["no settings: declare your program's knobs under [settings] of expctl.toml "
-                                "(and how it reads them: pass_settings)"])
+        return Discovery(
+            "none",
+            pass_settings="none",
+            notes=[
+                "no settings: declare your program's knobs under [settings] of expctl.toml "
+                "(and how it reads them: pass_settings)"
+            ],
+        )
     text = script.read_text(encoding="utf-8", errors="replace")
     if "expctl" in text and ("track" in text or "EXPCTL_SETTINGS" in text):
-        return Discovery("expctl", notes=[f"{script.name} reads expctl's settings file: starter settings written; "
-                                          "edit them to your program's knobs"])
+        return Discovery(
+            "expctl",
+            notes=[
+                f"{script.name} reads expctl's settings file: starter settings written; "
+                "edit them to your program's knobs"
+            ],
+        )
     options = probe_argparse(command, script, root) if "argparse" in text else None
     if not options:
-        return Discovery("none", pass_settings="none",
-                         notes=[f"no settings: {script.name} declared no argparse options expctl could read; "
-                                "declare your program's knobs under [settings] of expctl.toml"])
+        return Discovery(
+            "none",
+            pass_settings="none",
+            notes=[
+                f"no settings: {script.name} declared no argparse options expctl could read; "
+                "declare your program's knobs under [settings] of expctl.toml"
+            ],
+        )
     settings, skipped = settings_from_options(options)
-    notes = [f"settings: the {len(settings)} argparse defaults of {script.name}, passed as --key value "
-             "(booleans as bare flags, lists as --key v1 v2 ...)"]
+    notes = [
+        f"settings: the {len(settings)} argparse defaults of {script.name}, passed as --key value "
+        "(booleans as bare flags, lists as --key v1 v2 ...)"
+    ]
     if skipped:
         notes.append("left out: " + ", ".join(skipped))
     return Discovery("argparse", settings=settings, pass_settings="args", notes=notes)

@@ -33,8 +33,17 @@ def git_env(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.delenv("GIT_CONFIG_GLOBAL", raising=False)
-    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "EXPCTL_RUN_ID", "EXPCTL_RUN_DIR",
-                "EXPCTL_SETTINGS", "EXPCTL_METRICS", "EXPCTL_STAGE", "EXPCTL_PROJECT_ROOT"):
+    for var in (
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "EXPCTL_RUN_ID",
+        "EXPCTL_RUN_DIR",
+        "EXPCTL_SETTINGS",
+        "EXPCTL_METRICS",
+        "EXPCTL_STAGE",
+        "EXPCTL_PROJECT_ROOT",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("GIT_AUTHOR_NAME", "Test User")
     monkeypatch.setenv("GIT_AUTHOR_EMAIL", "test@example.com")
@@ -79,8 +88,13 @@ def run_expctl(cwd, *args, check=False, env=None, timeout=600, input=None) -> su
     if env:
         full_env.update(env)
     proc = subprocess.run(
-        [*_expctl_bin(), *args], cwd=cwd, capture_output=True, text=True, env=full_env,
-        timeout=timeout, input=input,
+        [*_expctl_bin(), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+        input=input,
     )
     if check and proc.returncode != 0:
         raise AssertionError(

@@ -10,11 +10,19 @@ from click.testing import CliRunner
 from expctl.analysis.cases import analyse, bio_entities, load_cases, render_report
 from expctl.commands.cases import cases_cmd
 from expctl.errors import NotFoundError, UsageError
+from tests.conftest import commit_project, run_expctl
 
 # gold, pred, confidence; computed by hand below
 CLS = [
-    ("a", "a", 0.90), ("a", "a", 0.80), ("a", "b", 0.90), ("b", "b", 0.70), ("b", "a", 0.60),
-    ("c", "c", 0.95), ("c", "a", 0.70), ("c", "c", 0.85), ("a", "a", 0.99),
+    ("a", "a", 0.90),
+    ("a", "a", 0.80),
+    ("a", "b", 0.90),
+    ("b", "b", 0.70),
+    ("b", "a", 0.60),
+    ("c", "c", 0.95),
+    ("c", "a", 0.70),
+    ("c", "c", 0.85),
+    ("a", "a", 0.99),
 ]
 
 
@@ -25,8 +33,10 @@ def write_jsonl(path, rows, tail=""):
 
 @pytest.fixture
 def cls_file(tmp_path):
-    rows = [{"index": i, "text": f"text number {i}", "text_pair": None, "label": g, "pred": p, "confidence": c}
-            for i, (g, p, c) in enumerate(CLS)]
+    rows = [
+        {"index": i, "text": f"text number {i}", "text_pair": None, "label": g, "pred": p, "confidence": c}
+        for i, (g, p, c) in enumerate(CLS)
+    ]
     return write_jsonl(tmp_path / "predictions.jsonl", rows)
 
 
@@ -35,9 +45,7 @@ def test_classification_confusion_and_prf(cls_file):
     assert r.task == "classification"
     assert r.labels == ["a", "b", "c"]
     # rows gold, columns predicted
-    assert r.confusion == [[3, 1, 0],
-                           [1, 1, 0],
-                           [1, 0, 2]]
+    assert r.confusion == [[3, 1, 0], [1, 1, 0], [1, 0, 2]]
     by = {row["label"]: row for row in r.per_class}
     # a: tp 3, fp 2 (rows 4, 6), fn 1 (row 2) -> P 3/5, R 3/4, F1 2/3
     assert by["a"]["precision"] == pytest.approx(0.6)
@@ -92,38 +100,62 @@ def test_missing_sources(tmp_path):
         load_cases(str(tmp_path / "blank.jsonl"))
 
 
-def test_run_ref_goes_through_records(monkeypatch, cls_file):
-    import expctl.records
+def test_run_ref_goes_through_records(repo, monkeypatch, cls_file):
+    """A run reference (here a tag) is looked up in a real project's records; the predictions
+    come from git once the run folder is gone."""
+    import json
+    import shutil
 
-    calls = []
+    from expctl.project import Project
 
-    def fake(ref, name, root=None):
-        calls.append((ref, name))
-        return cls_file.read_bytes()
-
-    monkeypatch.setattr(expctl.records, "read_run_file", fake)
+    (repo / "preds.jsonl").write_bytes(cls_file.read_bytes())
+    program = (
+        "import os, shutil\n"
+        "here = os.path.dirname(os.path.abspath(__file__))\n"
+        "shutil.copy(os.path.join(here, 'preds.jsonl'), os.path.join(os.environ['EXPCTL_RUN_DIR'], 'predictions.jsonl'))\n"
+    )
+    commit_project(repo, program, '[project]\nname = "p"\ncommand = "python3 train.py"\n')
+    run_expctl(repo, "run", check=True)
+    run_id = json.loads(run_expctl(repo, "show", "--json", check=True).stdout)["id"]
+    run_expctl(repo, "tag", "best-rdrop", run_id, check=True)
+    shutil.rmtree(repo / "runs")
+    monkeypatch.chdir(repo)
+    assert Project.open().resolve("best-rdrop")["id"] == run_id
     r = load_cases("best-rdrop")
-    assert calls == [("best-rdrop", "predictions.jsonl")]
     assert r.source == "best-rdrop:predictions.jsonl" and r.n == 9
 
 
 def test_bio_entities():
     assert bio_entities(["B-PER", "I-PER", "O", "I-LOC", "I-LOC", "B-ORG", "B-ORG", "I-PER"]) == [
-        ("PER", 0, 2), ("LOC", 3, 5), ("ORG", 5, 6), ("ORG", 6, 7), ("PER", 7, 8)]
+        ("PER", 0, 2),
+        ("LOC", 3, 5),
+        ("ORG", 5, 6),
+        ("ORG", 6, 7),
+        ("PER", 7, 8),
+    ]
     assert bio_entities(["S-LOC", "B-PER", "E-PER", "O"]) == [("LOC", 0, 1), ("PER", 1, 3)]
     assert bio_entities([]) == []
 
 
 NER = [
-    {"index": 0, "tokens": "John Smith lives in New York .".split(),
-     "tags": ["B-PER", "I-PER", "O", "O", "B-LOC", "I-LOC", "O"],
-     "pred_tags": ["B-PER", "I-PER", "O", "O", "B-LOC", "O", "O"]},
-    {"index": 1, "tokens": "Acme Corp hired Mary .".split(),
-     "tags": ["B-ORG", "I-ORG", "O", "B-PER", "O"],
-     "pred_tags": ["B-LOC", "I-LOC", "O", "O", "O"]},
-    {"index": 2, "tokens": "I saw Paris .".split(),
-     "tags": ["O", "O", "B-LOC", "O"],
-     "pred_tags": ["B-PER", "O", "B-LOC", "O"]},
+    {
+        "index": 0,
+        "tokens": "John Smith lives in New York .".split(),
+        "tags": ["B-PER", "I-PER", "O", "O", "B-LOC", "I-LOC", "O"],
+        "pred_tags": ["B-PER", "I-PER", "O", "O", "B-LOC", "O", "O"],
+    },
+    {
+        "index": 1,
+        "tokens": "Acme Corp hired Mary .".split(),
+        "tags": ["B-ORG", "I-ORG", "O", "B-PER", "O"],
+        "pred_tags": ["B-LOC", "I-LOC", "O", "O", "O"],
+    },
+    {
+        "index": 2,
+        "tokens": "I saw Paris .".split(),
+        "tags": ["O", "O", "B-LOC", "O"],
+        "pred_tags": ["B-PER", "O", "B-LOC", "O"],
+    },
 ]
 
 
@@ -144,18 +176,22 @@ def test_ner_entity_diffs():
     assert (by["ORG"]["precision"], by["ORG"]["recall"], by["ORG"]["f1"]) == (0.0, 0.0, 0.0)
     assert r.micro == pytest.approx({"precision": 0.4, "recall": 0.4, "f1": 0.4})
     assert r.labels == ["LOC", "ORG", "PER", "O"]
-    assert r.confusion == [[2, 0, 0, 0],
-                           [1, 0, 0, 0],
-                           [0, 0, 1, 1],
-                           [0, 0, 1, 0]]
+    assert r.confusion == [[2, 0, 0, 0], [1, 0, 0, 0], [0, 0, 1, 1], [0, 0, 1, 0]]
     assert r.summary["sentence_accuracy"] == 0.0
     assert [c["kind"] for c in analyse(NER, label="PER").cases] == ["missed", "spurious"]
 
 
 def test_ner_chinese_context():
     toks = list("张伟在北京工作")
-    r = analyse([{"tokens": toks, "tags": ["B-PER", "I-PER", "O", "B-LOC", "I-LOC", "O", "O"],
-                  "pred_tags": ["B-PER", "I-PER", "O", "O", "O", "O", "O"]}])
+    r = analyse(
+        [
+            {
+                "tokens": toks,
+                "tags": ["B-PER", "I-PER", "O", "B-LOC", "I-LOC", "O", "O"],
+                "pred_tags": ["B-PER", "I-PER", "O", "O", "O", "O", "O"],
+            }
+        ]
+    )
     assert [(c["kind"], c["gold_text"], c["context"]) for c in r.cases] == [("missed", "北京", "张伟在[北京]工作")]
 
 
@@ -163,7 +199,13 @@ def test_multilabel():
     rows = [
         {"index": 0, "text": "t0", "labels": ["a", "c"], "pred_labels": ["a"], "probs": {"a": 0.9, "b": 0.1, "c": 0.4}},
         {"index": 1, "text": "t1", "labels": ["b"], "pred_labels": ["b"], "probs": {"a": 0.1, "b": 0.8, "c": 0.1}},
-        {"index": 2, "text": "t2", "labels": ["a"], "pred_labels": ["a", "b"], "probs": {"a": 0.7, "b": 0.95, "c": 0.0}},
+        {
+            "index": 2,
+            "text": "t2",
+            "labels": ["a"],
+            "pred_labels": ["a", "b"],
+            "probs": {"a": 0.7, "b": 0.95, "c": 0.0},
+        },
     ]
     r = analyse(rows)
     assert r.task == "multilabel"
@@ -235,7 +277,9 @@ def test_cli_ner_table(tmp_path):
     result = CliRunner().invoke(cases_cmd, [str(path), "--show", "cases"])
     assert result.exit_code == 0, result.output
     assert render_report(analyse(NER, source="x"), view="cases") + "\n" == result.output
-    assert result.output == """\
+    assert (
+        result.output
+        == """\
 Entity errors (4)
   index  kind        gold    pred    context
 -------  ----------  ------  ------  --------------------------------
@@ -244,6 +288,7 @@ Entity errors (4)
       1  missed      PER     O       Acme Corp hired [Mary] .
       2  spurious    O       PER     [I] saw Paris .
 """
+    )
 
 
 def test_cli_errors_are_one_line(tmp_path, expctl):

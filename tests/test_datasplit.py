@@ -7,9 +7,8 @@ import json
 import random
 from collections import Counter
 
-from tests.conftest import commit_project, git
-
 from expctl.datasplit import plan, split_file
+from tests.conftest import commit_project, git
 
 
 def write_csv(path, n=1000, dups=0, seed=0):
@@ -74,8 +73,9 @@ def test_leakage_between_outputs_is_reported(tmp_path):
 
 def test_tsv_headerless_by_column_and_jsonl(tmp_path):
     rng = random.Random(3)
-    lines = [f"sentence {i} {'x' * rng.randint(1, 30)}\t{rng.choice('ab')}\t{rng.choice(['web', 'app'])}"
-             for i in range(200)]
+    lines = [
+        f"sentence {i} {'x' * rng.randint(1, 30)}\t{rng.choice('ab')}\t{rng.choice(['web', 'app'])}" for i in range(200)
+    ]
     (tmp_path / "all.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = split_file(tmp_path / "all.tsv", dev=0.2, test=0, by="2", out_dir=tmp_path / "tsv")
     assert not (tmp_path / "tsv" / "test.tsv").exists()
@@ -90,8 +90,10 @@ def test_tsv_headerless_by_column_and_jsonl(tmp_path):
     objs = [{"text": f"query {i}", "label": rng.choice(["buy", "sell", "hold"])} for i in range(150)]
     (tmp_path / "q.jsonl").write_text("".join(json.dumps(o) + "\n" for o in objs), encoding="utf-8")
     split_file(tmp_path / "q.jsonl", out_dir=tmp_path / "j")
-    parts = {s: [json.loads(x) for x in (tmp_path / "j" / f"{s}.jsonl").read_text().splitlines()]
-             for s in ("train", "dev", "test")}
+    parts = {
+        s: [json.loads(x) for x in (tmp_path / "j" / f"{s}.jsonl").read_text().splitlines()]
+        for s in ("train", "dev", "test")
+    }
     assert [len(parts[s]) for s in ("train", "dev", "test")] == [120, 15, 15]
     assert sorted(o["text"] for p in parts.values() for o in p) == sorted(o["text"] for o in objs)
     whole = Counter(o["label"] for o in objs)
@@ -108,17 +110,32 @@ def test_conll_sentence_blocks(tmp_path):
         blocks.append("\n".join(f"w{i}_{j} {'B-LOC' if j == 0 else 'O'}" for j in range(n)))
     (tmp_path / "ner.conll").write_text("-DOCSTART- -X- O O\n\n" + "\n\n".join(blocks) + "\n", encoding="utf-8")
     result = split_file(tmp_path / "ner.conll", out_dir=tmp_path / "c")
-    got = {s: [b for b in (tmp_path / "c" / f"{s}.conll").read_text().split("\n\n") if b.strip()]
-           for s in ("train", "dev", "test")}
+    got = {
+        s: [b for b in (tmp_path / "c" / f"{s}.conll").read_text().split("\n\n") if b.strip()]
+        for s in ("train", "dev", "test")
+    }
     assert [len(got[s]) for s in ("train", "dev", "test")] == [48, 6, 6]
     assert sorted(b.strip() for s in got for b in got[s]) == sorted(blocks)  # whole blocks, none lost
     assert result.unit == "sentences" and result.by == "none"
 
 
 def test_squad_by_article(tmp_path):
-    articles = [{"title": f"t{i}", "paragraphs": [{"context": f"context {i} {k}", "qas": [
-        {"id": f"{i}-{k}-{q}", "question": "why?", "answers": [{"text": "x", "answer_start": 0}]}
-        for q in range(1 + (i % 3))]} for k in range(2)]} for i in range(20)]
+    articles = [
+        {
+            "title": f"t{i}",
+            "paragraphs": [
+                {
+                    "context": f"context {i} {k}",
+                    "qas": [
+                        {"id": f"{i}-{k}-{q}", "question": "why?", "answers": [{"text": "x", "answer_start": 0}]}
+                        for q in range(1 + (i % 3))
+                    ],
+                }
+                for k in range(2)
+            ],
+        }
+        for i in range(20)
+    ]
     (tmp_path / "squad.json").write_text(json.dumps({"version": "1.1", "data": articles}), encoding="utf-8")
     result = split_file(tmp_path / "squad.json", out_dir=tmp_path / "s")
     parts = {s: json.loads((tmp_path / "s" / f"{s}.json").read_text()) for s in ("train", "dev", "test")}
@@ -147,10 +164,14 @@ def test_bad_fractions_are_one_line_errors(tmp_path, expctl):
 
 
 def test_runs_record_the_split_they_read(repo, expctl):
-    program = ("import json, os\nsettings = json.load(open(os.environ['EXPCTL_SETTINGS']))\n"
-               "print(len(open(settings['train_file']).readlines()))\n")
-    config = ('[project]\nname = "p"\ncommand = "python3 train.py"\n[settings]\n'
-              'train_file = "data/train.csv"\n[stages.smoke]\ncheck = "none"\n')
+    program = (
+        "import json, os\nsettings = json.load(open(os.environ['EXPCTL_SETTINGS']))\n"
+        "print(len(open(settings['train_file']).readlines()))\n"
+    )
+    config = (
+        '[project]\nname = "p"\ncommand = "python3 train.py"\n[settings]\n'
+        'train_file = "data/train.csv"\n[stages.smoke]\ncheck = "none"\n'
+    )
     write_csv(repo / "all.csv", n=100)
     git(repo, "add", "all.csv")
     expctl(repo, "data", "split", "all.csv", "--out", "data", check=True)
@@ -166,9 +187,11 @@ def test_data_modules_import_nothing_heavy():
     import subprocess
     import sys
 
-    code = ("import sys, expctl.datasplit, expctl.stagedata, expctl.ckptgc, trainers.checkpoints, "
-            "trainers.data.formats, trainers.data.sampling, expctl.runner; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "{'torch', 'transformers', 'accelerate', 'pandas', 'matplotlib', 'numpy'}))")
+    code = (
+        "import sys, expctl.datasplit, expctl.stagedata, expctl.ckptgc, trainers.checkpoints, "
+        "trainers.data.formats, trainers.data.sampling, expctl.runner; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'torch', 'transformers', 'accelerate', 'pandas', 'matplotlib', 'numpy'}))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -68,8 +68,16 @@ def test_ordered_by_label_warns(tmp_path):
 
 
 def test_duplicates_and_conflicts(tmp_path):
-    rows = [("good phone", "pos"), ("bad phone", "neg"), ("Good  phone", "pos"), ("ok phone", "neu"),
-            ("bad phone", "pos"), ("good phone", "pos"), ("bad phone", "neg"), ("fine", "neu")]
+    rows = [
+        ("good phone", "pos"),
+        ("bad phone", "neg"),
+        ("Good  phone", "pos"),
+        ("ok phone", "neu"),
+        ("bad phone", "pos"),
+        ("good phone", "pos"),
+        ("bad phone", "neg"),
+        ("fine", "neu"),
+    ]
     s = file_stats(write_tsv(tmp_path / "d.tsv", rows))
     assert s.duplicate_rows == 4  # rows 3, 5, 6, 7 repeat an earlier text (case / spaces ignored)
     assert s.duplicated_texts == 2
@@ -94,8 +102,10 @@ def test_leakage_between_train_and_dev(tmp_path):
     assert leak["examples"][1]["train_label"] == "b"
     assert leak["labels_missing_from_train"] == ["c"]
     warnings = report.warnings
-    assert any(w.startswith("leakage: 2 row(s) of dev.tsv (10.0%) also appear in train.tsv (1 with the same label)")
-               for w in warnings)
+    assert any(
+        w.startswith("leakage: 2 row(s) of dev.tsv (10.0%) also appear in train.tsv (1 with the same label)")
+        for w in warnings
+    )
     assert any("labels never seen in train.tsv: 'c'" in w for w in warnings)
 
 
@@ -118,8 +128,9 @@ def test_jsonl_headerless_and_columns(tmp_path):
     s = file_stats(str(q), read_opts={"has_header": False, "label_column": 0, "text_column": 1})
     assert s.rows == 40 and s.labels == Counter({"a": 30, "b": 10}) and s.empty_lines == 0
     with pytest.raises(UsageError, match="no column 'sentence'"):
-        file_stats(write_tsv(tmp_path / "h.tsv", [("t", "a")]), read_opts={"text_column": "sentence",
-                                                                              "has_header": True})
+        file_stats(
+            write_tsv(tmp_path / "h.tsv", [("t", "a")]), read_opts={"text_column": "sentence", "has_header": True}
+        )
     with pytest.raises(NotFoundError):
         file_stats(str(tmp_path / "missing.tsv"))
 
@@ -166,8 +177,14 @@ Warnings
 
 
 def test_cli_table(tmp_path):
-    rows = [("bad phone", "neg"), ("good phone", "pos"), ("ok", "neg"), ("awful screen", "neg"),
-            ("bad battery", "neg"), ("bad phone", "pos")]
+    rows = [
+        ("bad phone", "neg"),
+        ("good phone", "pos"),
+        ("ok", "neg"),
+        ("awful screen", "neg"),
+        ("bad battery", "neg"),
+        ("bad phone", "pos"),
+    ]
     p = write_tsv(tmp_path / "t.tsv", rows, extra="\n")
     result = CliRunner().invoke(data_group, ["stats", p])
     assert result.exit_code == 0, result.output
@@ -217,9 +234,12 @@ def test_tokenizer_counts_exactly(tmp_path):
 
 def test_ner_conll_files(tmp_path):
     train = tmp_path / "train.conll"
-    train.write_text("张\tB-PER\n伟\tI-PER\n在\tO\n北\tB-LOC\n京\tI-LOC\n\n"
-                     "王\tB-PER\n芳\tI-PER\n\n"
-                     "张\tB-PER\n伟\tI-PER\n在\tO\n北\tB-LOC\n京\tI-LOC\n\n", encoding="utf-8")
+    train.write_text(
+        "张\tB-PER\n伟\tI-PER\n在\tO\n北\tB-LOC\n京\tI-LOC\n\n"
+        "王\tB-PER\n芳\tI-PER\n\n"
+        "张\tB-PER\n伟\tI-PER\n在\tO\n北\tB-LOC\n京\tI-LOC\n\n",
+        encoding="utf-8",
+    )
     dev = tmp_path / "dev.conll"
     dev.write_text("王\tB-PER\n芳\tO\n\nJohn\tB-PER\nis\tO\nhere\tO\n\n", encoding="utf-8")
     report = data_stats([str(train), str(dev)], task="ner")
@@ -236,8 +256,12 @@ def test_ner_conll_files(tmp_path):
 
 def test_multilabel_counts_each_label(tmp_path):
     p = tmp_path / "m.jsonl"
-    p.write_text("".join(json.dumps({"text": f"t{i}", "label": labs}) + "\n"
-                         for i, labs in enumerate([["a", "b"], ["a"], [], ["b", "a"], ["c"]])))
+    p.write_text(
+        "".join(
+            json.dumps({"text": f"t{i}", "label": labs}) + "\n"
+            for i, labs in enumerate([["a", "b"], ["a"], [], ["b", "a"], ["c"]])
+        )
+    )
     s = file_stats(str(p), task="multilabel")
     assert s.labels == Counter({"a": 3, "b": 2, "c": 1, "(none)": 1})
     assert s.to_dict()["majority_baseline"] is None

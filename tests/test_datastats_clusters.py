@@ -62,8 +62,10 @@ def test_head_of_file_labels_beside_the_whole_file(tmp_path, expctl):
 def test_label_review_csv_in_data_stats(tmp_path, expctl):
     rng = random.Random(0)
     p = tmp_path / "reviews.csv"
-    p.write_text("label,review\n" + "".join(f"{rng.choice('01')},review {i} {rng.choice(['ok', 'bad'])}\n"
-                                           for i in range(199)), encoding="utf-8")
+    p.write_text(
+        "label,review\n" + "".join(f"{rng.choice('01')},review {i} {rng.choice(['ok', 'bad'])}\n" for i in range(199)),
+        encoding="utf-8",
+    )
     out = expctl(tmp_path, "data", "stats", str(p), "--json")
     assert out.returncode == 0, out.stderr
     f = json.loads(out.stdout)["files"][0]

@@ -13,9 +13,16 @@ def test_demo_fast(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = proc.stdout
     # it prints the commands a user would type, in order
-    steps = ["$ expctl init --trainer builtin", "$ expctl data stats data/train.tsv --dev data/dev.tsv",
-             "$ expctl run --stage smoke", "$ expctl run --stage converge", "$ expctl run --stage small",
-             "$ expctl tag baseline", "$ expctl explore rdrop", "$ expctl compare"]
+    steps = [
+        "$ expctl init --trainer builtin",
+        "$ expctl data stats data/train.tsv --dev data/dev.tsv",
+        "$ expctl run --stage smoke",
+        "$ expctl run --stage converge",
+        "$ expctl run --stage small",
+        "$ expctl tag baseline",
+        "$ expctl explore rdrop",
+        "$ expctl compare",
+    ]
     positions = [out.index(s) for s in steps]
     assert positions == sorted(positions)
     # records: smoke, converge, small on main; small with R-Drop on the exploration
@@ -38,7 +45,7 @@ def test_demo_fast(tmp_path):
     else:
         assert rows["rdrop"]["status"] == "abandoned" and rows["rdrop"]["value"] <= rows["baseline"]["value"]
     # the compare table printed at the end came from these runs
-    final_table = out[out.rindex("$ expctl compare"):]
+    final_table = out[out.rindex("$ expctl compare") :]
     assert f"{base_small['metrics']['final']['eval_accuracy']:.4g}".rstrip("0") in final_table
     # the model learned: above the majority baseline of the generated data
     assert base_small["metrics"]["final"]["eval_accuracy"] > 0.45

@@ -88,7 +88,7 @@ def test_fast_for_100k():
 def _tokens(text: str, lang: str) -> list[str]:
     if lang == "en":
         return text.split()
-    return list(text) + [text[i:i + 2] for i in range(len(text) - 1)]
+    return list(text) + [text[i : i + 2] for i in range(len(text) - 1)]
 
 
 def _naive_bayes_accuracy(train, test, lang) -> float:

@@ -12,8 +12,21 @@ import pytest
 from expctl.cli import LAZY_COMMANDS
 from tests.conftest import ROOT
 
-DOCS = ["quickstart.md", "workflow.md", "configuration.md", "cli.md", "trainer.md", "tricks.md", "benchmarks.md",
-        "multi-gpu.md", "program-interface.md", "reliability.md", "data.md", "report.md", "cluster.md"]
+DOCS = [
+    "quickstart.md",
+    "workflow.md",
+    "configuration.md",
+    "cli.md",
+    "trainer.md",
+    "tricks.md",
+    "benchmarks.md",
+    "multi-gpu.md",
+    "program-interface.md",
+    "reliability.md",
+    "data.md",
+    "report.md",
+    "cluster.md",
+]
 
 
 def _importable(module: str) -> bool:
@@ -26,8 +39,13 @@ def _importable(module: str) -> bool:
 
 def test_cli_reference_is_current():
     assert all(_importable(m) for m, _, _ in LAZY_COMMANDS.values()), "a lazy command's module is missing"
-    generated = subprocess.run([sys.executable, "-m", "expctl.docgen"], capture_output=True, text=True, check=True,
-                               env={**os.environ, "COLUMNS": "100"}).stdout
+    generated = subprocess.run(
+        [sys.executable, "-m", "expctl.docgen"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "COLUMNS": "100"},
+    ).stdout
     assert (ROOT / "docs" / "cli.md").read_text() == generated, "run: python -m expctl.docgen > docs/cli.md"
 
 

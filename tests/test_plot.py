@@ -17,6 +17,7 @@ from expctl.analysis.plot import (
     render_chart,
 )
 from expctl.commands.plot import plot_cmd
+from tests.conftest import commit_project, run_expctl
 
 
 def lines(events) -> str:
@@ -41,9 +42,13 @@ def noisy(rng, v, sd=0.01):
 
 def test_still_improving():
     rng = random.Random(0)
-    c = curves_from({s: noisy(rng, 2.0 * math.exp(-s / 3000)) for s in STEPS},
-                    {s: {"eval_accuracy": 0.5 + 0.4 * (1 - math.exp(-s / 3000)), "eval_loss": 1.5 * math.exp(-s / 3000)}
-                     for s in EVAL_STEPS})
+    c = curves_from(
+        {s: noisy(rng, 2.0 * math.exp(-s / 3000)) for s in STEPS},
+        {
+            s: {"eval_accuracy": 0.5 + 0.4 * (1 - math.exp(-s / 3000)), "eval_loss": 1.5 * math.exp(-s / 3000)}
+            for s in EVAL_STEPS
+        },
+    )
     d = diagnose(c)
     assert d.verdict == "still improving", d.text
     # without eval metrics the train loss decides
@@ -53,8 +58,10 @@ def test_still_improving():
 
 def test_overfitting_from_eval_loss():
     rng = random.Random(1)
-    c = curves_from({s: noisy(rng, 1.5 * math.exp(-s / 300) + 0.01, 0.005) for s in STEPS},
-                    {s: {"eval_loss": 0.4 + ((s - 600) / 1000) ** 2, "eval_accuracy": 0.85} for s in EVAL_STEPS})
+    c = curves_from(
+        {s: noisy(rng, 1.5 * math.exp(-s / 300) + 0.01, 0.005) for s in STEPS},
+        {s: {"eval_loss": 0.4 + ((s - 600) / 1000) ** 2, "eval_accuracy": 0.85} for s in EVAL_STEPS},
+    )
     d = diagnose(c)
     assert (d.verdict, d.step) == ("overfitting", 600), d.text
     assert d.text.startswith("overfitting since step 600: eval_loss lowest 0.4 at step 600")
@@ -62,23 +69,38 @@ def test_overfitting_from_eval_loss():
 
 def test_overfitting_from_eval_metric_falling():
     rng = random.Random(2)
-    acc = {200: 0.70, 400: 0.80, 600: 0.86, 800: 0.88, 1000: 0.87, 1200: 0.85, 1400: 0.84, 1600: 0.83,
-           1800: 0.83, 2000: 0.82}
-    c = curves_from({s: noisy(rng, 1.5 * math.exp(-s / 400), 0.005) for s in STEPS},
-                    {s: {"eval_accuracy": v} for s, v in acc.items()})
+    acc = {
+        200: 0.70,
+        400: 0.80,
+        600: 0.86,
+        800: 0.88,
+        1000: 0.87,
+        1200: 0.85,
+        1400: 0.84,
+        1600: 0.83,
+        1800: 0.83,
+        2000: 0.82,
+    }
+    c = curves_from(
+        {s: noisy(rng, 1.5 * math.exp(-s / 400), 0.005) for s in STEPS},
+        {s: {"eval_accuracy": v} for s, v in acc.items()},
+    )
     d = diagnose(c)
     assert (d.verdict, d.step) == ("overfitting", 800), d.text
     # a dip within the margin is not overfitting
     acc_flat = {s: (0.88 if s >= 800 else acc[s]) - (0.004 if s == 2000 else 0.0) for s in acc}
-    c = curves_from({s: noisy(rng, 1.5 * math.exp(-s / 400), 0.005) for s in STEPS},
-                    {s: {"eval_accuracy": v} for s, v in acc_flat.items()})
+    c = curves_from(
+        {s: noisy(rng, 1.5 * math.exp(-s / 400), 0.005) for s in STEPS},
+        {s: {"eval_accuracy": v} for s, v in acc_flat.items()},
+    )
     assert diagnose(c).verdict == "converged"
 
 
 def test_not_learning():
     rng = random.Random(3)
-    c = curves_from({s: noisy(rng, 1.0986, 0.05) for s in STEPS},
-                    {s: {"eval_accuracy": noisy(rng, 0.34, 0.01)} for s in EVAL_STEPS})
+    c = curves_from(
+        {s: noisy(rng, 1.0986, 0.05) for s in STEPS}, {s: {"eval_accuracy": noisy(rng, 0.34, 0.01)} for s in EVAL_STEPS}
+    )
     d = diagnose(c)
     assert d.verdict == "not learning", d.text
     rising = curves_from({s: 0.5 + s / 1000 for s in STEPS})
@@ -87,8 +109,10 @@ def test_not_learning():
 
 def test_converged():
     rng = random.Random(4)
-    c = curves_from({s: noisy(rng, 1.5 * math.exp(-s / 100) + 0.2, 0.01) for s in STEPS},
-                    {s: {"eval_accuracy": 0.9 - 0.3 * math.exp(-s / 100) + rng.gauss(0, 0.001)} for s in EVAL_STEPS})
+    c = curves_from(
+        {s: noisy(rng, 1.5 * math.exp(-s / 100) + 0.2, 0.01) for s in STEPS},
+        {s: {"eval_accuracy": 0.9 - 0.3 * math.exp(-s / 100) + rng.gauss(0, 0.001)} for s in EVAL_STEPS},
+    )
     assert diagnose(c).verdict == "converged"
     # train loss only, flat tail
     c = curves_from({s: noisy(rng, 1.5 * math.exp(-s / 100) + 0.2, 0.01) for s in STEPS})
@@ -96,8 +120,10 @@ def test_converged():
 
 
 def test_diverged_and_too_few():
-    text = lines([{"step": 1, "train_loss": 2.0}, {"step": 2, "train_loss": 1.5}]) + \
-        '{"step": 3, "train_loss": NaN}\n{"step": 4, "train_loss": Infinity}\n'
+    text = (
+        lines([{"step": 1, "train_loss": 2.0}, {"step": 2, "train_loss": 1.5}])
+        + '{"step": 3, "train_loss": NaN}\n{"step": 4, "train_loss": Infinity}\n'
+    )
     c = parse_metrics(text)
     assert c.bad_values == 2
     d = diagnose(c)
@@ -131,8 +157,9 @@ def test_malformed_lines_never_crash():
 
 
 def test_missing_step_uses_previous_or_event_number():
-    c = parse_metrics(lines([{"train_loss": 3.0}, {"train_loss": 2.0}, {"step": 100, "train_loss": 1.0},
-                             {"eval_loss": 0.5}]))
+    c = parse_metrics(
+        lines([{"train_loss": 3.0}, {"train_loss": 2.0}, {"step": 100, "train_loss": 1.0}, {"eval_loss": 0.5}])
+    )
     assert c.series["train_loss"] == [(0.0, 3.0), (1.0, 2.0), (100.0, 1.0)]
     assert c.series["eval_loss"] == [(100.0, 0.5)]
 
@@ -162,8 +189,9 @@ def test_chart_single_run_braille_and_axes():
 
 
 def test_chart_several_runs_distinct_marks():
-    text = render_chart("eval_accuracy", [("a", [(0, 0.5), (10, 0.9)]), ("b", [(0, 0.9), (10, 0.5)])],
-                        width=11, height=5)
+    text = render_chart(
+        "eval_accuracy", [("a", [(0, 0.5), (10, 0.9)]), ("b", [(0, 0.9), (10, 0.5)])], width=11, height=5
+    )
     assert text.splitlines() == [
         "eval_accuracy",
         "0.9 ┤××       ••",
@@ -188,8 +216,11 @@ def write_run(folder, events, tail=""):
 
 def test_cli(tmp_path):
     rng = random.Random(5)
-    a = write_run(tmp_path / "run-a", [{"step": s, "train_loss": 1.5 * math.exp(-s / 100) + 0.2 + rng.gauss(0, 0.01)}
-                                       for s in STEPS], tail='{"step": 2020, "train_')
+    a = write_run(
+        tmp_path / "run-a",
+        [{"step": s, "train_loss": 1.5 * math.exp(-s / 100) + 0.2 + rng.gauss(0, 0.01)} for s in STEPS],
+        tail='{"step": 2020, "train_',
+    )
     b = write_run(tmp_path / "run-b", [{"step": s, "train_loss": 1.1 + rng.gauss(0, 0.02)} for s in STEPS])
     runner = CliRunner()
     result = runner.invoke(plot_cmd, [str(a), str(b / "metrics.jsonl"), "--width", "40", "--height", "6"])
@@ -225,25 +256,31 @@ def test_png_without_or_with_matplotlib(tmp_path, expctl):
         import matplotlib  # noqa: F401
     except ImportError:
         assert proc.returncode == 2
-        assert proc.stderr == ("expctl: error: --png needs matplotlib, which is not installed: "
-                               "pip install 'expctl[plot]'\n")
+        assert proc.stderr == (
+            "expctl: error: --png needs matplotlib, which is not installed: pip install 'expctl[plot]'\n"
+        )
     else:
         assert proc.returncode == 0 and (tmp_path / "c.png").stat().st_size > 0
 
 
-def test_run_ref_goes_through_records(monkeypatch):
-    import expctl.records
+def test_run_ref_goes_through_records(repo, monkeypatch):
+    """A run reference (here an exploration) is looked up in a real project's records; the
+    curve comes from git once the run folder is gone."""
+    import shutil
+
     from expctl.analysis.plot import load_curves
+    from expctl.project import Project
 
-    calls = []
-
-    def fake(ref, name, root=None):
-        calls.append((ref, name))
-        return lines([{"step": 1, "train_loss": 2.0}, {"step": 2, "train_loss": 1.0}]).encode()
-
-    monkeypatch.setattr(expctl.records, "read_run_file", fake)
+    events = [{"step": 1, "train_loss": 2.0}, {"step": 2, "train_loss": 1.0}]
+    program = f"import os\nwith open(os.environ['EXPCTL_METRICS'], 'a') as fh:\n    fh.write({lines(events)!r})\n"
+    commit_project(repo, program, '[project]\nname = "p"\ncommand = "python3 train.py"\n')
+    run_expctl(repo, "explore", "rdrop", check=True)
+    run_expctl(repo, "run", check=True)
+    run_id = json.loads(run_expctl(repo, "show", "--json", check=True).stdout)["id"]
+    shutil.rmtree(repo / "runs")
+    monkeypatch.chdir(repo)
+    assert Project.open().resolve("explore/rdrop")["id"] == run_id
     c = load_curves("explore/rdrop")
-    assert calls == [("explore/rdrop", "metrics.jsonl")]
     assert c.name == "explore/rdrop" and c.series["train_loss"] == [(1.0, 2.0), (2.0, 1.0)]
 
 
@@ -251,9 +288,11 @@ def test_analysis_modules_import_nothing_heavy():
     import subprocess
     import sys
 
-    code = ("import sys, expctl.commands.cases, expctl.commands.plot, expctl.commands.data, expctl.demodata, "
-            "expctl.analysis.cases, expctl.analysis.plot, expctl.analysis.datastats; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "{'torch', 'transformers', 'accelerate', 'pandas', 'matplotlib', 'numpy'}))")
+    code = (
+        "import sys, expctl.commands.cases, expctl.commands.plot, expctl.commands.data, expctl.demodata, "
+        "expctl.analysis.cases, expctl.analysis.plot, expctl.analysis.datastats; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'torch', 'transformers', 'accelerate', 'pandas', 'matplotlib', 'numpy'}))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

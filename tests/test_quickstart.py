@@ -23,7 +23,7 @@ def script(name: str) -> str:
 
 def commands(section: str) -> list[list[str]]:
     """The `expctl ...` lines of the bash block under a heading, without comments."""
-    part = DOC[DOC.index(section):]
+    part = DOC[DOC.index(section) :]
     block = re.search(r"```bash\n(.*?)```", part, re.S).group(1)
     out = []
     for line in block.splitlines():

@@ -13,22 +13,35 @@ import pytest
 
 from tests.conftest import commit_project, git, run_expctl
 
-CONFIG = ('[project]\nname = "demo"\ncommand = "python3 train.py"\nprimary_metric = "acc"\n'
-          '[settings]\nlr = 0.1\nseed = 0\n[stages.small]\ncheck = "metrics"\n')
+CONFIG = (
+    '[project]\nname = "demo"\ncommand = "python3 train.py"\nprimary_metric = "acc"\n'
+    '[settings]\nlr = 0.1\nseed = 0\n[stages.small]\ncheck = "metrics"\n'
+)
 
 
 def _record(i: int, t0: float, commit: str, **extra) -> dict:
     ts = t0 + i * 60
     rid = time.strftime("%Y%m%d-%H%M%S", time.gmtime(ts)) + f"-{i:06d}"
-    return {"schema": 1, "id": rid, "name": f"r{i}", "stage": "small", "status": "succeeded",
-            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts)), "started_unix": ts,
-            "duration_s": 1.0, "exit_code": 0, "command": ["python3", "train.py"],
-            "settings": {"lr": 0.1 * (1 + i % 3), "seed": i % 2},
-            "code": {"commit": commit, "tree": None, "head": commit, "branch": "main", "dirty": False,
-                     "snapshot": False},
-            "env": {"host": "h", "python": "3", "packages": {}, "gpus": [], "world_size": 1},
-            "metrics": {"final": {"acc": 0.5 + i / 1000}}, "primary_metric": "acc", "direction": "max",
-            "check": {"check": "metrics", "passed": True, "reasons": []}, **extra}
+    return {
+        "schema": 1,
+        "id": rid,
+        "name": f"r{i}",
+        "stage": "small",
+        "status": "succeeded",
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts)),
+        "started_unix": ts,
+        "duration_s": 1.0,
+        "exit_code": 0,
+        "command": ["python3", "train.py"],
+        "settings": {"lr": 0.1 * (1 + i % 3), "seed": i % 2},
+        "code": {"commit": commit, "tree": None, "head": commit, "branch": "main", "dirty": False, "snapshot": False},
+        "env": {"host": "h", "python": "3", "packages": {}, "gpus": [], "world_size": 1},
+        "metrics": {"final": {"acc": 0.5 + i / 1000}},
+        "primary_metric": "acc",
+        "direction": "max",
+        "check": {"check": "metrics", "passed": True, "reasons": []},
+        **extra,
+    }
 
 
 def _store(path):
@@ -79,13 +92,13 @@ def test_damaged_index_is_rebuilt_with_one_warning_and_never_shows_a_gone_record
     for args in (("runs",), ("runs", "--format", "tsv"), ("runs", "-n", "5")):
         proc = run_expctl(project, *args, check=True)
         shown = [line.split("\t")[0] for line in proc.stdout.splitlines()[1:]] if "tsv" in args else _ids(proc)
-        assert gone not in shown and shown == expected[:len(shown)] and len(shown) == (5 if "-n" in args else 29)
+        assert gone not in shown and shown == expected[: len(shown)] and len(shown) == (5 if "-n" in args else 29)
     cmp = json.loads(run_expctl(project, "compare", "--runs", "--format", "json", check=True).stdout)
     assert gone not in {r["run"] for r in cmp} and len(cmp) == 29
 
     data = _index(project).read_bytes()
     damages = {
-        "corrupted": data[:len(data) // 2] + bytes([data[len(data) // 2] ^ 0xFF]) + data[len(data) // 2 + 1:],
+        "corrupted": data[: len(data) // 2] + bytes([data[len(data) // 2] ^ 0xFF]) + data[len(data) // 2 + 1 :],
         "truncated": data[: len(data) - 17],
         "emptied": b"",
         "garbage": b"expctl-index 1 nonsense\n\x00\x01",
@@ -113,8 +126,9 @@ def test_changed_and_forged_refs_are_read_from_git(project):
     store = _store(project)
     first = run_expctl(project, "runs", "--format", "tsv", check=True)
     assert "succeeded" in first.stdout
-    record = json.loads(git(project, "cat-file", "blob",
-                            f"refs/expctl/runs/{_ids(run_expctl(project, 'runs'))[0]}:record.json").stdout)
+    record = json.loads(
+        git(project, "cat-file", "blob", f"refs/expctl/runs/{_ids(run_expctl(project, 'runs'))[0]}:record.json").stdout
+    )
     record["status"] = "failed"  # a new version of a record (a note, a late finalization)
     head = git(project, "rev-parse", "HEAD").stdout.strip()
     store.save(record, head, mirror=False)
@@ -133,10 +147,24 @@ def test_runs_n_reads_only_the_newest_records(project):
     """The newest-first view never reads older records: an unreadable old record is not
     even noticed by `runs -n 5` (every record was parsed before the index)."""
     ids = _ids(run_expctl(project, "runs", check=True))
-    blob = subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=project, input=b"{not json",
-                          capture_output=True, check=True).stdout.decode().strip()
-    tree = subprocess.run(["git", "mktree"], cwd=project, input=f"100644 blob {blob}\trecord.json\n".encode(),
-                          capture_output=True, check=True).stdout.decode().strip()
+    blob = (
+        subprocess.run(
+            ["git", "hash-object", "-w", "--stdin"], cwd=project, input=b"{not json", capture_output=True, check=True
+        )
+        .stdout.decode()
+        .strip()
+    )
+    tree = (
+        subprocess.run(
+            ["git", "mktree"],
+            cwd=project,
+            input=f"100644 blob {blob}\trecord.json\n".encode(),
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
     commit = git(project, "commit-tree", tree, "-m", "broken").stdout.strip()
     git(project, "update-ref", "refs/expctl/runs/20200101-000000-aaaaaa", commit)  # the oldest
     newest = run_expctl(project, "runs", "-n", "5", check=True)
@@ -164,14 +192,22 @@ def test_runs_n_orders_runs_of_one_second_by_their_exact_start(repo):
 
 
 def test_summaries_give_the_same_strategies_as_whole_records(project):
-    from expctl import config as config_mod, strategies
+    from expctl import config as config_mod
+    from expctl import recordindex, strategies
 
-    git(project, "tag", "-a", "base", "HEAD", "-m",
-        f"Strategy base\n\nexpctl-run: {_ids(run_expctl(project, 'runs'))[-1]}\nexpctl-stage: small\n")
+    git(
+        project,
+        "tag",
+        "-a",
+        "base",
+        "HEAD",
+        "-m",
+        f"Strategy base\n\nexpctl-run: {_ids(run_expctl(project, 'runs'))[-1]}\nexpctl-stage: small\n",
+    )
     store = _store(project)
     cfg = config_mod.load(project)
     whole = strategies.collect(store, cfg)
-    light = strategies.collect(store, cfg, store.summaries())
+    light = strategies.collect(store, cfg, recordindex.summaries(store))
     assert [(s.name, [r["id"] for r in s.runs]) for s in whole] == [(s.name, [r["id"] for r in s.runs]) for s in light]
     assert len(whole[0].runs) == 10  # lr 0.1, seed aside: every third run
     assert "env" not in light[0].runs[0] and light[0].runs[0]["_commit"]
@@ -184,8 +220,13 @@ def test_a_running_record_whose_process_died_is_finalized_in_listings(project):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     head = git(project, "rev-parse", "HEAD").stdout.strip()
-    rec = _record(500, time.time() - 5, head, status="running",
-                  process={**process_identity(store.repo), "host": "x", "pid": dead.pid, "start": None})
+    rec = _record(
+        500,
+        time.time() - 5,
+        head,
+        status="running",
+        process={**process_identity(store.repo), "host": "x", "pid": dead.pid, "start": None},
+    )
     store.save_many([(rec, head)])
     proc = run_expctl(project, "runs", check=True)
     top = proc.stdout.splitlines()[2].split()
@@ -219,8 +260,10 @@ def test_runs_n_asks_git_for_more_when_one_second_holds_many_runs(repo):
     t = float(int(time.time()) - 100)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(t))
     # 80 runs of one second (more than `runs -n 1` first asks git for); the latest start has the lowest id
-    items = [(_record(0, t, head, id=f"{stamp}-{k:06d}", started_unix=t + (79 - k) / 100, name=f"s{k}"), head)
-             for k in range(80)]
+    items = [
+        (_record(0, t, head, id=f"{stamp}-{k:06d}", started_unix=t + (79 - k) / 100, name=f"s{k}"), head)
+        for k in range(80)
+    ]
     _store(repo).save_many(items)
     full = _ids(run_expctl(repo, "runs", check=True))
     assert full[0] == f"{stamp}-000000" and len(full) == 80

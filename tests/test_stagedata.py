@@ -9,7 +9,7 @@ from collections import Counter
 
 from tests.conftest import commit_project
 
-PROGRAM = '''\
+PROGRAM = """\
 import argparse, collections, json, os
 
 parser = argparse.ArgumentParser(description="a third-party training script")
@@ -23,9 +23,9 @@ print(f"read {len(rows)} training rows from {args.train}; header {header!r}; env
 with open(os.environ["EXPCTL_METRICS"], "a") as fh:
     fh.write(json.dumps({"step": 1, "train_loss": 0.5, "train_rows": len(rows)}) + "\\n")
     fh.write(json.dumps({"step": 1, "eval_accuracy": 0.5, "dev_rows": len(open(args.dev).read().splitlines()) - 1}) + "\\n")
-'''
+"""
 
-CONFIG = '''\
+CONFIG = """\
 [project]
 name = "wrapped"
 command = "python3 train.py --train {data.train} --dev {data.dev}"
@@ -52,13 +52,18 @@ max_eval_samples = 50
 
 [stages.full]
 check = "metrics"
-'''
+"""
 
 
 def _corpus(repo, n, name, seed):
     rng = random.Random(seed)
-    rows = [(f"sentence {name} {i} " + " ".join(rng.choice("abcdefg") for _ in range(5)),
-             rng.choices(["pos", "neg", "neu"], weights=[6, 3, 1])[0]) for i in range(n)]
+    rows = [
+        (
+            f"sentence {name} {i} " + " ".join(rng.choice("abcdefg") for _ in range(5)),
+            rng.choices(["pos", "neg", "neu"], weights=[6, 3, 1])[0],
+        )
+        for i in range(n)
+    ]
     rows.sort(key=lambda r: r[1])  # sorted by label: a head-of-file subset would see one class
     path = repo / "corpus" / f"{name}.tsv"
     path.parent.mkdir(exist_ok=True)
@@ -93,7 +98,9 @@ def test_argparse_program_fed_a_stratified_stage_subset(repo, expctl):
     assert record["data_inputs"]["dev"]["units"] == 50
     assert record["metrics"]["final"]["train_rows"] == 200
     shown = expctl(repo, "show", check=True).stdout
-    assert f"{{data.train}} = runs/{record['id']}/data/train.tsv: 200 of corpus/train.tsv (max_train_samples=200" in shown
+    assert (
+        f"{{data.train}} = runs/{record['id']}/data/train.tsv: 200 of corpus/train.tsv (max_train_samples=200" in shown
+    )
     # same seed, same subset: a second smoke run reads the same lines
     again = expctl(repo, "run", "--stage", "smoke", check=True)
     second = json.loads(expctl(repo, "show", "--json", check=True).stdout)
@@ -101,8 +108,9 @@ def test_argparse_program_fed_a_stratified_stage_subset(repo, expctl):
     # a reproduction draws the same subset (same seed) and passes the same arguments
     rep = expctl(repo, "reproduce", record["id"], check=True)
     assert f"reproduced run {record['id']}" in rep.stderr and "NOT reproduced" not in rep.stderr
-    (redone,) = [r for r in json.loads(expctl(repo, "runs", "--json", check=True).stdout)
-                 if r.get("reproduces") == record["id"]]
+    (redone,) = [
+        r for r in json.loads(expctl(repo, "runs", "--json", check=True).stdout) if r.get("reproduces") == record["id"]
+    ]
     redone = json.loads(expctl(repo, "show", redone["id"], "--json", check=True).stdout)
     assert redone["data_inputs"]["train"]["fingerprint"] == inp["fingerprint"]
     assert redone["metrics"]["final"]["train_rows"] == 200

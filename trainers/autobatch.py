@@ -50,8 +50,10 @@ def available_memory_mb() -> float:
 def _lengths(ds) -> list[int]:
     if hasattr(ds, "lengths"):
         return list(ds.lengths)
-    return [len(ds[i]["input_ids"]) + len(ds[i].get("labels", []) if isinstance(ds[i].get("labels"), list) else [])
-            for i in range(len(ds))]
+    return [
+        len(ds[i]["input_ids"]) + len(ds[i].get("labels", []) if isinstance(ds[i].get("labels"), list) else [])
+        for i in range(len(ds))
+    ]
 
 
 def cpu_estimate(model, max_len: int, budget_mb: float, cap: int) -> tuple[int, dict[str, float]]:
@@ -126,8 +128,10 @@ def resolve(settings: dict[str, Any], accelerator, model, train_ds, collate, out
                 budget = settings["auto_batch_memory_mb"] or available_memory_mb() / 2
                 longest = max(_lengths(train_ds)) if train_ds else settings["max_seq_length"]
                 bs, info = cpu_estimate(model, longest, budget, cap)
-                how = (f"CPU memory estimate: budget {info['budget_mb']:.0f} MB, fixed {info['fixed_mb']:.1f} MB, "
-                       f"{info['per_sample_mb']:.2f} MB per sample at length {longest}; cap {cap}")
+                how = (
+                    f"CPU memory estimate: budget {info['budget_mb']:.0f} MB, fixed {info['fixed_mb']:.1f} MB, "
+                    f"{info['per_sample_mb']:.2f} MB per sample at length {longest}; cap {cap}"
+                )
         except Exception as exc:  # noqa: BLE001 - an estimate never stops a run
             bs, how = FALLBACK, f"search failed ({type(exc).__name__}: {exc}); falling back to {FALLBACK}"
         out.log(f"batch_size=auto: found {bs} ({how})")
@@ -153,8 +157,10 @@ def resolve(settings: dict[str, Any], accelerator, model, train_ds, collate, out
         except Exception:  # noqa: BLE001 - older accelerate: the plugin is read at construction
             accelerator.gradient_state.plugin_kwargs["num_steps"] = ga
         eff = bs * nproc * ga
-        out.log(f"target_batch_size {target}: batch {bs} x {nproc} process(es) x {ga} accumulation = {eff}"
-                + ("" if eff == target else f" (not exactly {target}: {target} is not a multiple of {nproc})"))
+        out.log(
+            f"target_batch_size {target}: batch {bs} x {nproc} process(es) x {ga} accumulation = {eff}"
+            + ("" if eff == target else f" (not exactly {target}: {target} is not a multiple of {nproc})")
+        )
         final.update({"grad_accum_steps_used": ga, "effective_batch_size": eff, "batch_size_used": bs})
     if requested == "auto" or target > 0:
         # values decided at run time: expctl records them in the run's settings

@@ -42,8 +42,12 @@ class LoopState:
         self.last_train_loss: float | None = None
 
     def state_dict(self) -> dict:
-        return {"global_step": self.global_step, "best_metric": self.best_metric, "best_step": self.best_step,
-                "last_train_loss": self.last_train_loss}
+        return {
+            "global_step": self.global_step,
+            "best_metric": self.best_metric,
+            "best_step": self.best_step,
+            "last_train_loss": self.last_train_loss,
+        }
 
     def load_state_dict(self, sd: dict) -> None:
         self.global_step = int(sd["global_step"])
@@ -83,14 +87,17 @@ def expctl_show(ref: str, setting: str) -> dict[str, Any]:
     exe = shutil.which("expctl")
     cmd = [exe] if exe else [sys.executable, "-m", "expctl.cli"]
     try:
-        proc = subprocess.run([*cmd, "show", ref, "--json"], capture_output=True, text=True, cwd=project_root(),
-                              timeout=120)
+        proc = subprocess.run(
+            [*cmd, "show", ref, "--json"], capture_output=True, text=True, cwd=project_root(), timeout=120
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise TrainerError(f"{setting}={ref!r}: not a folder, and `expctl show` failed: {exc}") from exc
     if proc.returncode != 0:
         msg = (proc.stderr or proc.stdout).strip().splitlines()
-        raise TrainerError(f"{setting}={ref!r}: not a folder, and `expctl show {ref} --json` failed: "
-                           f"{msg[-1] if msg else proc.returncode}")
+        raise TrainerError(
+            f"{setting}={ref!r}: not a folder, and `expctl show {ref} --json` failed: "
+            f"{msg[-1] if msg else proc.returncode}"
+        )
     try:
         info = json.loads(proc.stdout)
     except ValueError:
@@ -119,10 +126,14 @@ def find_resume(resume: str, ckpt_root: str, out) -> str | None:
         path = newest_complete(folder)
         if path is None:
             if re.fullmatch(r"step-\d+", os.path.basename(os.path.normpath(folder))):
-                raise TrainerError(f"resume={resume!r}: not a complete checkpoint folder (no {STATE_MARKER} "
-                                   f"marker: the save was cut short)")
-            raise TrainerError(f"resume={resume!r}: no complete checkpoint (step-N with a {STATE_MARKER} marker) "
-                               f"in {folder} or its checkpoints/ folder")
+                raise TrainerError(
+                    f"resume={resume!r}: not a complete checkpoint folder (no {STATE_MARKER} "
+                    f"marker: the save was cut short)"
+                )
+            raise TrainerError(
+                f"resume={resume!r}: no complete checkpoint (step-N with a {STATE_MARKER} marker) "
+                f"in {folder} or its checkpoints/ folder"
+            )
         return os.path.abspath(path)
     info = expctl_show(resume, "resume")
     run_id = info.get("id") or resume
@@ -131,8 +142,10 @@ def find_resume(resume: str, ckpt_root: str, out) -> str | None:
         raise TrainerError(f"resume={resume!r}: run {run_id}'s folder {run_dir} is not on this machine")
     path = newest_complete(run_dir)
     if path is None:
-        raise TrainerError(f"resume={resume!r}: run {run_id} has no complete checkpoint (step-N with a "
-                           f"{STATE_MARKER} marker) in {os.path.join(run_dir, 'checkpoints')}")
+        raise TrainerError(
+            f"resume={resume!r}: run {run_id} has no complete checkpoint (step-N with a "
+            f"{STATE_MARKER} marker) in {os.path.join(run_dir, 'checkpoints')}"
+        )
     return os.path.abspath(path)
 
 
@@ -216,8 +229,9 @@ def link_last_to_best(root: str, out) -> None:
     """After ``last`` is written: share its files with ``best`` where identical, and say so."""
     saved = share_identical(os.path.join(root, "best"), os.path.join(root, "last"))
     if saved:
-        out.log(f"checkpoints/last is the same model as checkpoints/best: hard-linked ({saved / 1e6:.1f} MB "
-                "stored once)")
+        out.log(
+            f"checkpoints/last is the same model as checkpoints/best: hard-linked ({saved / 1e6:.1f} MB stored once)"
+        )
 
 
 class Checkpoints:
@@ -240,8 +254,13 @@ class Checkpoints:
 
     def write_manifest(self) -> None:
         saved = [os.path.relpath(p, self.run_dir) for _, p in complete_checkpoints(self.root)]
-        obj: dict[str, Any] = {"best": None, "last": None, "all": saved, "best_metric": {},
-                               "best_step": self.state.best_step}
+        obj: dict[str, Any] = {
+            "best": None,
+            "last": None,
+            "all": saved,
+            "best_metric": {},
+            "best_step": self.state.best_step,
+        }
         if os.path.isdir(os.path.join(self.root, "best")):
             obj["best"] = "checkpoints/best"
             obj["best_metric"] = {self.metric_name: self.state.best_metric}
@@ -261,13 +280,15 @@ class Checkpoints:
         if acc.is_main_process:
             with open(os.path.join(dest, STATE_MARKER), "w") as fh:
                 fh.write(json.dumps({**self.state.state_dict(), "plan": self.plan}) + "\n")
-            for _, old in complete_checkpoints(self.root)[:-self.keep_last]:
+            for _, old in complete_checkpoints(self.root)[: -self.keep_last]:
                 shutil.rmtree(old, ignore_errors=True)
             self.write_manifest()
         acc.wait_for_everyone()
         used = disk_usage(self.root) if acc.is_main_process else 0
-        self.out.log(f"saved checkpoints/step-{step}; checkpoints/ holds {used / 1e6:.1f} MB on disk "
-                     f"(keep_last {self.keep_last} resumable state(s), each model + optimizer, plus best and last)")
+        self.out.log(
+            f"saved checkpoints/step-{step}; checkpoints/ holds {used / 1e6:.1f} MB on disk "
+            f"(keep_last {self.keep_last} resumable state(s), each model + optimizer, plus best and last)"
+        )
 
     def restore(self, path: str | None, steps_per_epoch: int, grad_accum: int) -> tuple[int, int]:
         """Load ``path`` (from :func:`find_resume`; None: nothing) -> (start epoch, batches to skip in it)."""
@@ -279,8 +300,9 @@ class Checkpoints:
             self.accelerator.load_state(path)
         except (RuntimeError, ValueError, KeyError, OSError) as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise TrainerError(f"resume: cannot load {path} into this run's model and optimizer "
-                               f"(another task or model size?): {first}") from exc
+            raise TrainerError(
+                f"resume: cannot load {path} into this run's model and optimizer (another task or model size?): {first}"
+            ) from exc
         self._compare_plan(path)
         step = self.state.global_step
         start_epoch = step // steps_per_epoch
@@ -289,8 +311,9 @@ class Checkpoints:
         run_dir = os.path.abspath(self.run_dir)
         inside = os.path.commonpath([self.resumed_from, run_dir]) == run_dir
         shown = os.path.relpath(self.resumed_from, run_dir) if inside else self.resumed_from
-        self.out.log(f"resumed from {shown} at step {step} (epoch {start_epoch}, skipping {skip_batches} "
-                     f"batch(es) of it)")
+        self.out.log(
+            f"resumed from {shown} at step {step} (epoch {start_epoch}, skipping {skip_batches} batch(es) of it)"
+        )
         self.out.metrics(step, resumed_from_step=step)
         if not inside:
             self._adopt_best()
@@ -305,8 +328,10 @@ class Checkpoints:
             return
         for key in sorted(set(saved) & set(self.plan)):
             if saved[key] != self.plan[key]:
-                self.out.log(f"WARNING: resume: {key} was {saved[key]!r} in the checkpoint's run and is "
-                             f"{self.plan[key]!r} now: the continuation is not the one that run would have made")
+                self.out.log(
+                    f"WARNING: resume: {key} was {saved[key]!r} in the checkpoint's run and is "
+                    f"{self.plan[key]!r} now: the continuation is not the one that run would have made"
+                )
 
     def _adopt_best(self) -> None:
         """Resuming another run: copy its ``checkpoints/best`` when it is the best model so far of
@@ -331,5 +356,7 @@ class Checkpoints:
             shutil.rmtree(dest, ignore_errors=True)
             os.replace(tmp, dest)
         self.accelerator.wait_for_everyone()
-        self.out.log(f"copied {best} (best {self.metric_name} {self.state.best_metric:.4f} at step "
-                     f"{self.state.best_step}) to checkpoints/best")
+        self.out.log(
+            f"copied {best} (best {self.metric_name} {self.state.best_metric:.4f} at step "
+            f"{self.state.best_step}) to checkpoints/best"
+        )

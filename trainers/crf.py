@@ -78,7 +78,7 @@ class LinearChainCRF(nn.Module):
         trans, start, end = self._params()
         score = start[tags[:, 0]] + em[:, 0].gather(1, tags[:, :1]).squeeze(1)
         for t in range(1, em.size(1)):
-            step = trans[tags[:, t - 1], tags[:, t]] + em[:, t].gather(1, tags[:, t:t + 1]).squeeze(1)
+            step = trans[tags[:, t - 1], tags[:, t]] + em[:, t].gather(1, tags[:, t : t + 1]).squeeze(1)
             score = score + torch.where(mask[:, t], step, torch.zeros_like(step))
         last = tags.gather(1, (mask.sum(1) - 1).clamp(min=0)[:, None]).squeeze(1)
         return score + end[last]

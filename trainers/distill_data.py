@@ -1,4 +1,4 @@
-"""Data distillation (seed 001 §6.3): a fine-tuned teacher labels augmented / unlabeled text.
+"""Data distillation (a fast student learns from a teacher's labels): a fine-tuned teacher labels augmented / unlabeled text.
 
 ::
 
@@ -45,8 +45,9 @@ UNK = "[UNK]"
 STRATEGIES = ("unk", "replace", "span")
 
 
-def augment(examples: list[tuple[str, str]], n_aug: int, p_unk: float, p_replace: float, seed: int,
-            strategies=STRATEGIES) -> list[tuple[str, str, str]]:
+def augment(
+    examples: list[tuple[str, str]], n_aug: int, p_unk: float, p_replace: float, seed: int, strategies=STRATEGIES
+) -> list[tuple[str, str, str]]:
     """(augmented text, strategy, source label) for every example, ``n_aug`` each, seeded."""
     rng = random.Random(f"distill-{seed}")
     vocab: dict[str, list[str]] = {}
@@ -69,7 +70,7 @@ def augment(examples: list[tuple[str, str]], n_aug: int, p_unk: float, p_replace
             else:
                 m = rng.randint(1, len(words))
                 start = rng.randint(0, len(words) - m)
-                new = words[start:start + m]
+                new = words[start : start + m]
             out.append((" ".join(new), how, label))
     return out
 
@@ -104,8 +105,9 @@ def predict(model, tok, texts: list[str], batch_size: int = 64, max_length: int 
     t0 = time.perf_counter()
     with torch.inference_mode():
         for s in range(0, len(texts), batch_size):
-            enc = tok(texts[s:s + batch_size], truncation=True, max_length=max_length, padding=True,
-                      return_tensors="pt")
+            enc = tok(
+                texts[s : s + batch_size], truncation=True, max_length=max_length, padding=True, return_tensors="pt"
+            )
             enc = {k: v for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
             out.extend(id2label[i] for i in model(**enc).logits.argmax(-1).tolist())
     dt = time.perf_counter() - t0
@@ -115,8 +117,10 @@ def predict(model, tok, texts: list[str], batch_size: int = 64, max_length: int 
 def read_labeled(path: str, args) -> list[tuple[str, str]]:
     from trainers.data.formats import iter_examples
 
-    return [(ex.text, ex.label) for ex in iter_examples(path, "classification", text_column=args.text_column,
-                                                          label_column=args.label_column)]
+    return [
+        (ex.text, ex.label)
+        for ex in iter_examples(path, "classification", text_column=args.text_column, label_column=args.label_column)
+    ]
 
 
 def read_unlabeled(path: str) -> list[str]:
@@ -159,13 +163,22 @@ def distill(args) -> dict:
             fh.write(f"{_clean(text)}\t{lab}\n")
     os.replace(out + ".tmp", out)
     changed = sum(lab != src for lab, (_, _, src) in zip(labels, aug))
-    stats = {"distill_original": len(original) if args.original != "none" else 0, "distill_augmented": len(aug),
-             "distill_unlabeled": len(extra), "distill_rows": len(rows), "teacher_agreement_on_original": agree,
-             "teacher_relabelled_fraction": changed / max(1, len(aug)), "teacher_samples_per_s": sps}
+    stats = {
+        "distill_original": len(original) if args.original != "none" else 0,
+        "distill_augmented": len(aug),
+        "distill_unlabeled": len(extra),
+        "distill_rows": len(rows),
+        "teacher_agreement_on_original": agree,
+        "teacher_relabelled_fraction": changed / max(1, len(aug)),
+        "teacher_samples_per_s": sps,
+    }
     for how in STRATEGIES:
         stats[f"distill_{how}"] = sum(1 for _, h, _ in aug if h == how)
-    print(f"[distill] teacher {teacher}: labeled {len(texts)} texts ({len(aug)} augmented, {len(extra)} unlabeled); "
-          f"wrote {len(rows)} rows to {out}; teacher agrees with gold on {agree:.1%} of the originals", flush=True)
+    print(
+        f"[distill] teacher {teacher}: labeled {len(texts)} texts ({len(aug)} augmented, {len(extra)} unlabeled); "
+        f"wrote {len(rows)} rows to {out}; teacher agrees with gold on {agree:.1%} of the originals",
+        flush=True,
+    )
     _write_outputs(stats)
     return stats
 
@@ -189,8 +202,11 @@ def compare(specs: list[str], eval_file: str, args) -> dict:
         if first is None:
             first = name
         res[f"{name}_speedup_vs_{first}"] = sps / res[f"{first}_samples_per_s"] if res[f"{first}_samples_per_s"] else 0
-        print(f"[distill] {name}: accuracy {res[f'{name}_accuracy']:.4f}, {sps:.0f} samples/s, "
-              f"{res[f'{name}_speedup_vs_{first}']:.2f}x the speed of {first}", flush=True)
+        print(
+            f"[distill] {name}: accuracy {res[f'{name}_accuracy']:.4f}, {sps:.0f} samples/s, "
+            f"{res[f'{name}_speedup_vs_{first}']:.2f}x the speed of {first}",
+            flush=True,
+        )
     _write_outputs(res)
     return res
 
@@ -221,14 +237,23 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--n_aug", type=int, default=4, help="augmented texts per input example")
     p.add_argument("--p_unk", type=float, default=0.1, help="probability of a word becoming [UNK]")
     p.add_argument("--p_replace", type=float, default=0.1, help="probability of a same-class word replacement")
-    p.add_argument("--original", choices=("gold", "teacher", "none"), default="gold",
-                   help="originals in the output: gold labels, teacher labels, or left out")
+    p.add_argument(
+        "--original",
+        choices=("gold", "teacher", "none"),
+        default="gold",
+        help="originals in the output: gold labels, teacher labels, or left out",
+    )
     p.add_argument("--text_column", default="text")
     p.add_argument("--label_column", default="label")
     p.add_argument("--max_length", type=int, default=128)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--compare", nargs="+", default=None, metavar="NAME=FOLDER",
-                   help="instead: compare model folders on --eval_file (accuracy, samples/s, speed ratio)")
+    p.add_argument(
+        "--compare",
+        nargs="+",
+        default=None,
+        metavar="NAME=FOLDER",
+        help="instead: compare model folders on --eval_file (accuracy, samples/s, speed ratio)",
+    )
     p.add_argument("--eval_file", default="")
     return p
 
@@ -236,13 +261,33 @@ def parser() -> argparse.ArgumentParser:
 def args_from_settings(settings: dict) -> argparse.Namespace:
     """The arguments of :func:`distill` from trainer settings (``distill_data.*`` + ``train_file``)."""
     d = settings["distill_data"]
-    return parser().parse_args([
-        "--teacher", str(d["teacher"]), "--in", str(settings["train_file"]), "--out", str(d["out"]),
-        "--n_aug", str(d["n_aug"]), "--p_unk", str(d["p_unk"]), "--p_replace", str(d["p_replace"]),
-        "--original", str(d["original"]), "--text_column", str(settings["text_column"]),
-        "--label_column", str(settings["label_column"]), "--max_length", str(settings["max_seq_length"]),
-        "--seed", str(settings["seed"]), *(["--unlabeled", str(d["unlabeled"])] if d["unlabeled"] else []),
-    ])
+    return parser().parse_args(
+        [
+            "--teacher",
+            str(d["teacher"]),
+            "--in",
+            str(settings["train_file"]),
+            "--out",
+            str(d["out"]),
+            "--n_aug",
+            str(d["n_aug"]),
+            "--p_unk",
+            str(d["p_unk"]),
+            "--p_replace",
+            str(d["p_replace"]),
+            "--original",
+            str(d["original"]),
+            "--text_column",
+            str(settings["text_column"]),
+            "--label_column",
+            str(settings["label_column"]),
+            "--max_length",
+            str(settings["max_seq_length"]),
+            "--seed",
+            str(settings["seed"]),
+            *(["--unlabeled", str(d["unlabeled"])] if d["unlabeled"] else []),
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,11 +38,20 @@ from pathlib import Path
 import torch
 
 STATE_FILE = "quantized_state_dict.pt"
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json",
-                   "vocab.json", "merges.txt", "sentencepiece.bpe.model", "spiece.model")
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "vocab.txt",
+    "special_tokens_map.json",
+    "vocab.json",
+    "merges.txt",
+    "sentencepiece.bpe.model",
+    "spiece.model",
+)
 
 
 # --------------------------------------------------------------------------- quantization
+
 
 def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
     """A dynamically quantized (int8 ``nn.Linear``) copy of ``model``, in eval mode."""
@@ -86,11 +95,20 @@ def save_quantized(qmodel, config, out_dir, source_dir=None) -> Path:
         config.architectures = [type(qmodel).__name__]
     config.save_pretrained(str(out))
     torch.save(qmodel.state_dict(), out / STATE_FILE)
-    (out / "quantization.json").write_text(json.dumps({
-        "method": "dynamic", "dtype": "qint8", "modules": ["torch.nn.Linear"],
-        "torch": torch.__version__, "state_dict": STATE_FILE,
-        "load": "trainers.export.load_quantized(folder)",
-    }, indent=2) + "\n")
+    (out / "quantization.json").write_text(
+        json.dumps(
+            {
+                "method": "dynamic",
+                "dtype": "qint8",
+                "modules": ["torch.nn.Linear"],
+                "torch": torch.__version__,
+                "state_dict": STATE_FILE,
+                "load": "trainers.export.load_quantized(folder)",
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     if source_dir is not None:
         for name in TOKENIZER_FILES:
             if (Path(source_dir) / name).exists():
@@ -111,6 +129,7 @@ def load_quantized(folder) -> torch.nn.Module:
 
 
 # --------------------------------------------------------------------------- measurements
+
 
 def _nbytes(obj) -> int:
     buf = io.BytesIO()
@@ -159,7 +178,7 @@ def predict(model, encodings: dict, batch_size: int = 32) -> torch.Tensor:
     n = encodings["input_ids"].size(0)
     preds = []
     for i in range(0, n, batch_size):
-        logits = model(**{k: v[i:i + batch_size] for k, v in encodings.items()}).logits
+        logits = model(**{k: v[i : i + batch_size] for k, v in encodings.items()}).logits
         preds.append(logits.argmax(-1))
     return torch.cat(preds)
 
@@ -185,8 +204,10 @@ def load_eval_file(path, model_dir, config, text_field="text", label_field="labe
         elif str(y).lstrip("-").isdigit():
             labels.append(int(y))
         else:
-            raise SystemExit(f"export: label {y!r} in {path} is neither a class id nor one of the model's "
-                             f"labels ({', '.join(label2id)})")
+            raise SystemExit(
+                f"export: label {y!r} in {path} is neither a class id nor one of the model's "
+                f"labels ({', '.join(label2id)})"
+            )
     tok = AutoTokenizer.from_pretrained(str(model_dir))
     texts = [str(r[text_field]) for r in rows]
     pairs = [str(r["text_pair"]) for r in rows] if rows and "text_pair" in rows[0] else None
@@ -194,8 +215,18 @@ def load_eval_file(path, model_dir, config, text_field="text", label_field="labe
     return dict(enc), torch.tensor(labels)
 
 
-def export(model_dir, out_dir, eval_file=None, text_field="text", label_field="label", seq_len=128,
-           max_length=128, repeats=20, batch_sizes=(1, 32), model=None) -> dict:
+def export(
+    model_dir,
+    out_dir,
+    eval_file=None,
+    text_field="text",
+    label_field="label",
+    seq_len=128,
+    max_length=128,
+    repeats=20,
+    batch_sizes=(1, 32),
+    model=None,
+) -> dict:
     """Quantize, save, measure. ``model`` may be passed in (else loaded from ``model_dir``)."""
     fp32 = model.eval() if model is not None else load_fp32(model_dir)
     config = fp32.config
@@ -241,13 +272,17 @@ def report_lines(m: dict) -> list[str]:
         f"linear layers{m['linear_mb_fp32']:9.1f} MB -> {m['linear_mb_int8']:9.1f} MB  ({m['linear_ratio']:.2f}x smaller)",
     ]
     for key in sorted(k for k in m if k.startswith("speedup_b")):
-        bs = key[len("speedup_b"):]
-        lines.append(f"latency b={bs:<3} {m[f'latency_ms_b{bs}_fp32']:8.1f} ms -> {m[f'latency_ms_b{bs}_int8']:8.1f} ms"
-                     f"  ({m[key]:.2f}x faster, {int(m['torch_threads'])} threads)")
+        bs = key[len("speedup_b") :]
+        lines.append(
+            f"latency b={bs:<3} {m[f'latency_ms_b{bs}_fp32']:8.1f} ms -> {m[f'latency_ms_b{bs}_int8']:8.1f} ms"
+            f"  ({m[key]:.2f}x faster, {int(m['torch_threads'])} threads)"
+        )
     if "eval_accuracy_fp32" in m:
-        lines.append(f"accuracy     {m['eval_accuracy_fp32']:.4f} -> {m['eval_accuracy_int8']:.4f}"
-                     f"  (drop {m['eval_accuracy_drop']:+.4f}, agreement {m['eval_agreement']:.4f},"
-                     f" n={int(m['eval_samples'])})")
+        lines.append(
+            f"accuracy     {m['eval_accuracy_fp32']:.4f} -> {m['eval_accuracy_int8']:.4f}"
+            f"  (drop {m['eval_accuracy_drop']:+.4f}, agreement {m['eval_agreement']:.4f},"
+            f" n={int(m['eval_samples'])})"
+        )
     else:
         lines.append(f"no --eval-file: prediction agreement on random inputs {m['agreement_random_inputs']:.4f}")
     return lines
@@ -265,8 +300,10 @@ def write_metrics(metrics: dict, out_dir, metrics_json=None) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m trainers.export",
-                                     description="Dynamic int8 quantization export with size / latency / accuracy report.")
+    parser = argparse.ArgumentParser(
+        prog="python -m trainers.export",
+        description="Dynamic int8 quantization export with size / latency / accuracy report.",
+    )
     parser.add_argument("--model", required=True, help="HF model folder (a checkpoint)")
     parser.add_argument("--out", required=True, help="output folder for the quantized model")
     parser.add_argument("--eval-file", help=".jsonl/.csv/.tsv with text and label, for accuracy before/after")
@@ -283,8 +320,16 @@ def main(argv=None) -> int:
     if not Path(args.model).is_dir():
         print(f"export: --model {args.model} is not a folder", file=sys.stderr)
         return 2
-    metrics = export(args.model, args.out, args.eval_file, args.text_field, args.label_field,
-                     args.seq_len, args.max_length, args.repeats)
+    metrics = export(
+        args.model,
+        args.out,
+        args.eval_file,
+        args.text_field,
+        args.label_field,
+        args.seq_len,
+        args.max_length,
+        args.repeats,
+    )
     for line in report_lines(metrics):
         print(line)
     write_metrics(metrics, args.out, args.metrics_json)

@@ -41,8 +41,9 @@ class Evaluation:
 
     def __call__(self, model, final: bool) -> tuple[dict, list[dict] | None]:
         t = self.task
-        present, cols = gather_rows(t.accelerator, model, self.eval_dl, lambda m, b: t.eval_rows(m, b, final),
-                                    t.n_eval, t.out)
+        present, cols = gather_rows(
+            t.accelerator, model, self.eval_dl, lambda m, b: t.eval_rows(m, b, final), t.n_eval, t.out
+        )
         return t.score(present, cols, final)
 
     def consider_best(self, model, metrics: dict[str, float]) -> None:
@@ -60,19 +61,19 @@ class Evaluation:
 def fit(task, run_dir: str, resume_from: str | None = None) -> dict[str, float]:
     """Train ``task.model`` (unless ``do_train`` is off) and evaluate it; returns the final metrics."""
     s, acc, out = task.settings, task.accelerator, task.out
-    eval_dl = torch.utils.data.DataLoader(task.eval_ds, batch_size=s["eval_batch_size"], sampler=task.eval_sampler(),
-                                          collate_fn=task.eval_collate, num_workers=s["num_workers"],
-                                          generator=torch.Generator().manual_seed(0))
+    eval_dl = torch.utils.data.DataLoader(
+        task.eval_ds,
+        batch_size=s["eval_batch_size"],
+        sampler=task.eval_sampler(),
+        collate_fn=task.eval_collate,
+        num_workers=s["num_workers"],
+        generator=torch.Generator().manual_seed(0),
+    )
     metric_name, state = primary_metric(s), LoopState()
     ckpts = Checkpoints(acc, out, run_dir, state, metric_name, s["keep_last"])
     evaluation = Evaluation(task, eval_dl, state, ckpts, metric_name)
     if not s["do_train"]:
-        model, evaluation.eval_dl = acc.prepare(task.model, eval_dl)
-        metrics, preds = evaluation(model, True)
-        out.metrics(0, **metrics)
-        task.report(metrics, preds)
-        out.write_final(metrics, preds, {}, metric_name)
-        return metrics
+        return _evaluate_only(task, evaluation, eval_dl, metric_name)
 
     bs = autobatch.resolve(s, acc, task.model, task.train_ds, task.train_collate, out)
     lr = resolve_lr(s)
@@ -82,19 +83,20 @@ def fit(task, run_dir: str, resume_from: str | None = None) -> dict[str, float]:
     sampler = task.train_sampler(bs)
     # a private generator: creating a loader iterator must not draw from the global RNG (dropout),
     # or a resumed run (which creates one more iterator) would see different dropout masks
-    train_dl = torch.utils.data.DataLoader(task.train_ds, batch_size=bs, sampler=sampler, collate_fn=task.train_collate,
-                                           num_workers=s["num_workers"],
-                                           generator=torch.Generator().manual_seed(s["seed"]))
+    train_dl = torch.utils.data.DataLoader(
+        task.train_ds,
+        batch_size=bs,
+        sampler=sampler,
+        collate_fn=task.train_collate,
+        num_workers=s["num_workers"],
+        generator=torch.Generator().manual_seed(s["seed"]),
+    )
     model, optimizer, train_dl, evaluation.eval_dl = acc.prepare(task.model, optimizer, train_dl, eval_dl)
     plan = plan_steps(s, len(train_dl))
     scheduler = linear_schedule(optimizer, plan.total, plan.warmup)
     ckpts.register(scheduler)
     tricks = task.make_tricks(model, optimizer, plan.total, run_dir)
-    out.log(f"train: {len(task.train_ds)} examples, batch {bs} x {acc.num_processes} process(es) x "
-            f"{s['grad_accum_steps']} accumulation, {plan.steps_per_epoch} updates/epoch, {plan.total} updates "
-            f"({plan.epochs} epochs), lr {lr:g}, warmup {plan.warmup}, group_by_length {s['group_by_length']}; "
-            f"tricks: {tricks.describe() if tricks is not None else 'none'} "
-            f"({getattr(tricks, 'passes_per_sample', 1.0):g} forward/backward passes per sample)")
+    out.log(_describe(task, bs, lr, plan, tricks))
     ckpts.plan = resume_plan(s, bs, acc.num_processes, plan)  # the checkpoint was found before the data was read
     start_epoch, skip_batches = ckpts.restore(resume_from, plan.steps_per_epoch, s["grad_accum_steps"])
     progress = Progress(plan.total, state.global_step, enabled=acc.is_main_process and sys.stdout.isatty())
@@ -105,14 +107,50 @@ def fit(task, run_dir: str, resume_from: str | None = None) -> dict[str, float]:
         progress.write(f"eval step {step}: " + fmt_metrics(metrics), out)
         evaluation.consider_best(mdl, metrics)
 
-    timing = train_updates(settings=s, accelerator=acc, out=out, model=model, optimizer=optimizer,
-                           scheduler=scheduler, train_dl=train_dl, sampler=sampler, plan=plan, state=state,
-                           ckpts=ckpts, step_fn=lambda mdl, batch: task.train_step(mdl, batch, tricks),
-                           tricks=tricks, evaluate_mid=evaluate_mid, start_epoch=start_epoch,
-                           skip_batches=skip_batches, progress=progress)
+    timing = train_updates(
+        settings=s,
+        accelerator=acc,
+        out=out,
+        model=model,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        train_dl=train_dl,
+        sampler=sampler,
+        plan=plan,
+        state=state,
+        ckpts=ckpts,
+        step_fn=lambda mdl, batch: task.train_step(mdl, batch, tricks),
+        tricks=tricks,
+        evaluate_mid=evaluate_mid,
+        start_epoch=start_epoch,
+        skip_batches=skip_batches,
+        progress=progress,
+    )
     if tricks is not None:
         model = tricks.finalize(model)  # SWA: the averaged weights
     return _final(task, evaluation, model, plan, state, ckpts, timing, run_dir)
+
+
+def _evaluate_only(task, evaluation: Evaluation, eval_dl, metric_name: str) -> dict[str, float]:
+    """``do_train = false``: evaluate the model as loaded, write the final outputs."""
+    model, evaluation.eval_dl = task.accelerator.prepare(task.model, eval_dl)
+    metrics, preds = evaluation(model, True)
+    task.out.metrics(0, **metrics)
+    task.report(metrics, preds)
+    task.out.write_final(metrics, preds, {}, metric_name)
+    return metrics
+
+
+def _describe(task, bs: int, lr: float, plan, tricks) -> str:
+    """The log line that says how the run trains."""
+    s, acc = task.settings, task.accelerator
+    return (
+        f"train: {len(task.train_ds)} examples, batch {bs} x {acc.num_processes} process(es) x "
+        f"{s['grad_accum_steps']} accumulation, {plan.steps_per_epoch} updates/epoch, {plan.total} updates "
+        f"({plan.epochs} epochs), lr {lr:g}, warmup {plan.warmup}, group_by_length {s['group_by_length']}; "
+        f"tricks: {tricks.describe() if tricks is not None else 'none'} "
+        f"({getattr(tricks, 'passes_per_sample', 1.0):g} forward/backward passes per sample)"
+    )
 
 
 def _final(task, evaluation: Evaluation, model, plan, state: LoopState, ckpts: Checkpoints, timing, run_dir: str):

@@ -38,11 +38,14 @@ def _accelerator(settings: dict[str, Any], tracking: dict[str, Any]):
     use_cuda = torch.cuda.is_available() and not settings["cpu"]
     mp, note = settings["mixed_precision"], None
     if mp == "fp16" and not use_cuda:
-        note = ("mixed_precision=fp16 does nothing on a CPU (accelerate ignores it): training in fp32. "
-                "Use mixed_precision=bf16 for reduced precision on a CPU.")
+        note = (
+            "mixed_precision=fp16 does nothing on a CPU (accelerate ignores it): training in fp32. "
+            "Use mixed_precision=bf16 for reduced precision on a CPU."
+        )
         mp = "no"
-    acc = Accelerator(cpu=not use_cuda, mixed_precision=mp, gradient_accumulation_steps=settings["grad_accum_steps"],
-                      **tracking)
+    acc = Accelerator(
+        cpu=not use_cuda, mixed_precision=mp, gradient_accumulation_steps=settings["grad_accum_steps"], **tracking
+    )
     return acc, mp, note
 
 
@@ -65,14 +68,17 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
     if tracking:
         accelerator.init_trackers("tensorboard", config=tensorboard_config(settings))
         out.tracker = accelerator
-    out.log(f"task {settings['task']}; device {accelerator.device}; processes {accelerator.num_processes}; "
-            f"mixed precision {mp}; torch threads {torch.get_num_threads()}")
+    out.log(
+        f"task {settings['task']}; device {accelerator.device}; processes {accelerator.num_processes}; "
+        f"mixed precision {mp}; torch threads {torch.get_num_threads()}"
+    )
     if note:
         out.log(note)
     set_seed(settings["seed"])
     # resolve `resume` before any data or model work: a bad ref fails fast
-    resume_from = find_resume(settings["resume"], os.path.join(run_dir, "checkpoints"), out) \
-        if settings["do_train"] else None
+    resume_from = (
+        find_resume(settings["resume"], os.path.join(run_dir, "checkpoints"), out) if settings["do_train"] else None
+    )
     task = adapter_class(settings["task"])(settings, accelerator, out)
     metrics = fit(task, run_dir, resume_from)
     accelerator.end_training()

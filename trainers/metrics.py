@@ -46,8 +46,12 @@ def classification_metrics(y_true: Sequence[str], y_pred: Sequence[str], labels:
     up, ur, uf = _prf(sum(tp.values()), sum(fp.values()), sum(fn.values()))
     return {
         "accuracy": correct / n if n else 0.0,
-        "precision_macro": mp, "recall_macro": mr, "f1_macro": mf,
-        "precision_micro": up, "recall_micro": ur, "f1_micro": uf,
+        "precision_macro": mp,
+        "recall_macro": mr,
+        "f1_macro": mf,
+        "precision_micro": up,
+        "recall_micro": ur,
+        "f1_micro": uf,
         "samples": n,
     }
 
@@ -70,9 +74,12 @@ def multilabel_metrics(y_true: Sequence[Iterable[str]], y_pred: Sequence[Iterabl
     up, ur, uf = _prf(sum(tp.values()), sum(fp.values()), sum(fn.values()))
     return {
         "accuracy": exact / n if n else 0.0,  # subset accuracy (exact match)
-        "precision_macro": sum(x[0] for x in per) / k, "recall_macro": sum(x[1] for x in per) / k,
+        "precision_macro": sum(x[0] for x in per) / k,
+        "recall_macro": sum(x[1] for x in per) / k,
         "f1_macro": sum(x[2] for x in per) / k,
-        "precision_micro": up, "recall_micro": ur, "f1_micro": uf,
+        "precision_micro": up,
+        "recall_micro": ur,
+        "f1_micro": uf,
         "samples": n,
     }
 
@@ -124,10 +131,14 @@ def ner_metrics(y_true: Sequence[Sequence[str]], y_pred: Sequence[Sequence[str]]
     per = {ty: _prf(tp[ty], fp[ty], fn[ty]) for ty in types}
     p, r, f = _prf(sum(tp.values()), sum(fp.values()), sum(fn.values()))
     out = {
-        "entity_precision": p, "entity_recall": r, "entity_f1": f,
+        "entity_precision": p,
+        "entity_recall": r,
+        "entity_f1": f,
         "entity_f1_macro": sum(v[2] for v in per.values()) / max(1, len(per)),
         # the usual micro / macro names, entity-level for sequence labeling
-        "precision_micro": p, "recall_micro": r, "f1_micro": f,
+        "precision_micro": p,
+        "recall_micro": r,
+        "f1_micro": f,
         "precision_macro": sum(v[0] for v in per.values()) / max(1, len(per)),
         "recall_macro": sum(v[1] for v in per.values()) / max(1, len(per)),
         "f1_macro": sum(v[2] for v in per.values()) / max(1, len(per)),
@@ -173,8 +184,8 @@ def bleu(hypotheses: Sequence[Sequence[str]], references: Sequence[Sequence[str]
         hyp_len += len(hyp)
         ref_len += len(ref)
         for n in range(1, max_n + 1):
-            h = Counter(tuple(hyp[i:i + n]) for i in range(len(hyp) - n + 1))
-            r = Counter(tuple(ref[i:i + n]) for i in range(len(ref) - n + 1))
+            h = Counter(tuple(hyp[i : i + n]) for i in range(len(hyp) - n + 1))
+            r = Counter(tuple(ref[i : i + n]) for i in range(len(ref) - n + 1))
             match[n - 1] += sum(min(c, r[g]) for g, c in h.items())
             total[n - 1] += max(0, len(hyp) - n + 1)
     if hyp_len == 0 or any(m == 0 for m in match):
@@ -213,8 +224,12 @@ def generation_metrics(hyps: Sequence[str], refs: Sequence[str], lowercase: bool
     h = [words(x, lowercase) for x in hyps]
     r = [words(x, lowercase) for x in refs]
     exact = sum(a == b for a, b in zip(h, r))
-    return {"bleu": bleu(h, r), "rouge_l": rouge_l(h, r), "exact_match": exact / len(h) if h else 0.0,
-            "samples": len(h)}
+    return {
+        "bleu": bleu(h, r),
+        "rouge_l": rouge_l(h, r),
+        "exact_match": exact / len(h) if h else 0.0,
+        "samples": len(h),
+    }
 
 
 def _squad_normalize(text: str) -> list[str]:

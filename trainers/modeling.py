@@ -42,8 +42,9 @@ def build_tiny_tokenizer(texts: Iterable[str], vocab_size: int, lowercase: bool 
     )
     from transformers import PreTrainedTokenizerFast
 
-    normalizer = normalizers.BertNormalizer(lowercase=lowercase, handle_chinese_chars=True, strip_accents=None,
-                                            clean_text=True)
+    normalizer = normalizers.BertNormalizer(
+        lowercase=lowercase, handle_chinese_chars=True, strip_accents=None, clean_text=True
+    )
     pre = pre_tokenizers.BertPreTokenizer()
     words: Counter = Counter()
     for text in texts:
@@ -60,19 +61,31 @@ def build_tiny_tokenizer(texts: Iterable[str], vocab_size: int, lowercase: bool 
         if w not in seen:
             vocab.append(w)
             seen.add(w)
-    tok = Tokenizer(models.WordPiece(vocab={t: i for i, t in enumerate(vocab)}, unk_token="[UNK]",
-                                     continuing_subword_prefix="##", max_input_chars_per_word=100))
+    tok = Tokenizer(
+        models.WordPiece(
+            vocab={t: i for i, t in enumerate(vocab)},
+            unk_token="[UNK]",
+            continuing_subword_prefix="##",
+            max_input_chars_per_word=100,
+        )
+    )
     tok.normalizer = normalizer
     tok.pre_tokenizer = pre
     cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
         special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
     )
     tok.decoder = decoders.WordPiece()
     return PreTrainedTokenizerFast(
-        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
-        mask_token="[MASK]", model_input_names=["input_ids", "token_type_ids", "attention_mask"],
+        tokenizer_object=tok,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_input_names=["input_ids", "token_type_ids", "attention_mask"],
         model_max_length=512,
     )
 
@@ -135,16 +148,26 @@ def label_kwargs(task: str, labels: Sequence[str]) -> dict[str, Any]:
         "id2label": {i: lab for i, lab in enumerate(labels)},
         "label2id": {lab: i for i, lab in enumerate(labels)},
     }
-    kw["problem_type"] = "multi_label_classification" if task == "multilabel" else (
-        "single_label_classification" if task in ("classification", "pair") else None)
+    kw["problem_type"] = (
+        "multi_label_classification"
+        if task == "multilabel"
+        else ("single_label_classification" if task in ("classification", "pair") else None)
+    )
     return kw
 
 
 def apply_dropout(config, dropout) -> None:
     if dropout is None or dropout == "":
         return
-    for attr in ("hidden_dropout_prob", "attention_probs_dropout_prob", "dropout", "attention_dropout",
-                 "classifier_dropout", "hidden_dropout", "seq_classif_dropout"):
+    for attr in (
+        "hidden_dropout_prob",
+        "attention_probs_dropout_prob",
+        "dropout",
+        "attention_dropout",
+        "classifier_dropout",
+        "hidden_dropout",
+        "seq_classif_dropout",
+    ):
         if hasattr(config, attr) and getattr(config, attr) is not None:
             setattr(config, attr, float(dropout))
 
@@ -153,10 +176,15 @@ def build_tiny_model(task: str, labels: Sequence[str], tokenizer, tiny: dict, ma
     from transformers import BertConfig
 
     config = BertConfig(
-        vocab_size=len(tokenizer), hidden_size=tiny["hidden_size"], num_hidden_layers=tiny["num_layers"],
-        num_attention_heads=tiny["num_heads"], intermediate_size=tiny["intermediate_size"],
-        max_position_embeddings=max(tiny["max_position"], max_seq_length), type_vocab_size=2,
-        pad_token_id=tokenizer.pad_token_id, **label_kwargs(task, labels),
+        vocab_size=len(tokenizer),
+        hidden_size=tiny["hidden_size"],
+        num_hidden_layers=tiny["num_layers"],
+        num_attention_heads=tiny["num_heads"],
+        intermediate_size=tiny["intermediate_size"],
+        max_position_embeddings=max(tiny["max_position"], max_seq_length),
+        type_vocab_size=2,
+        pad_token_id=tokenizer.pad_token_id,
+        **label_kwargs(task, labels),
     )
     apply_dropout(config, dropout)
     return model_class(task).from_config(config)
@@ -204,12 +232,25 @@ def build_tiny_bart(tokenizer, tiny: dict, max_len: int, dropout):
     h = tiny["hidden_size"]
     cls, sep, pad = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id
     config = BartConfig(
-        vocab_size=len(tokenizer), d_model=h, encoder_layers=tiny["num_layers"], decoder_layers=tiny["num_layers"],
-        encoder_attention_heads=tiny["num_heads"], decoder_attention_heads=tiny["num_heads"],
-        encoder_ffn_dim=tiny["intermediate_size"], decoder_ffn_dim=tiny["intermediate_size"],
-        max_position_embeddings=max(tiny["max_position"], max_len), pad_token_id=pad, bos_token_id=cls,
-        eos_token_id=sep, decoder_start_token_id=cls, forced_eos_token_id=None, forced_bos_token_id=None,
-        scale_embedding=True, dropout=0.1, attention_dropout=0.0, activation_dropout=0.0,
+        vocab_size=len(tokenizer),
+        d_model=h,
+        encoder_layers=tiny["num_layers"],
+        decoder_layers=tiny["num_layers"],
+        encoder_attention_heads=tiny["num_heads"],
+        decoder_attention_heads=tiny["num_heads"],
+        encoder_ffn_dim=tiny["intermediate_size"],
+        decoder_ffn_dim=tiny["intermediate_size"],
+        max_position_embeddings=max(tiny["max_position"], max_len),
+        pad_token_id=pad,
+        bos_token_id=cls,
+        eos_token_id=sep,
+        decoder_start_token_id=cls,
+        forced_eos_token_id=None,
+        forced_bos_token_id=None,
+        scale_embedding=True,
+        dropout=0.1,
+        attention_dropout=0.0,
+        activation_dropout=0.0,
     )
     apply_dropout(config, dropout)
     model = BartForConditionalGeneration(config)
@@ -224,11 +265,16 @@ def build_tiny_qa(tokenizer, tiny: dict, max_len: int, dropout):
     """span: a small ``BertForQuestionAnswering`` over the run's WordPiece vocabulary."""
     from transformers import BertConfig, BertForQuestionAnswering
 
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=tiny["hidden_size"],
-                        num_hidden_layers=tiny["num_layers"], num_attention_heads=tiny["num_heads"],
-                        intermediate_size=tiny["intermediate_size"],
-                        max_position_embeddings=max(tiny["max_position"], max_len), type_vocab_size=2,
-                        pad_token_id=tokenizer.pad_token_id)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=tiny["hidden_size"],
+        num_hidden_layers=tiny["num_layers"],
+        num_attention_heads=tiny["num_heads"],
+        intermediate_size=tiny["intermediate_size"],
+        max_position_embeddings=max(tiny["max_position"], max_len),
+        type_vocab_size=2,
+        pad_token_id=tokenizer.pad_token_id,
+    )
     apply_dropout(config, dropout)
     return BertForQuestionAnswering(config)
 
@@ -240,8 +286,7 @@ def unwrap(model):
     return getattr(model, "_orig_mod", model)
 
 
-def build_model(settings, task: str, labels: list[str], folder: str, train_ex, cache_dir: str, is_main: bool,
-                barrier):
+def build_model(settings, task: str, labels: list[str], folder: str, train_ex, cache_dir: str, is_main: bool, barrier):
     """The label tasks' model and tokenizer: a local HF folder (``folder``), or one built from
     the training data (``model`` = tiny, bow, cnn, bilstm). Returns (model, tokenizer, labels,
     a log line); a folder's own label order is kept when it covers the run's labels."""
@@ -253,13 +298,16 @@ def build_model(settings, task: str, labels: list[str], folder: str, train_ex, c
         if settings["crf"] and task == "ner" and getattr(model, "crf", None) is None:
             attach_crf(model, labels)
         what = "warm start from" if settings["init_from"] else "model"
-        line = (f"{what} {folder} ({type(model).__name__}, {sum(p.numel() for p in model.parameters()):,} "
-                f"parameters; head {'kept' if stored == labels else 're-initialised'})")
+        line = (
+            f"{what} {folder} ({type(model).__name__}, {sum(p.numel() for p in model.parameters()):,} "
+            f"parameters; head {'kept' if stored == labels else 're-initialised'})"
+        )
         return model, tokenizer, labels, line
     tokenizer, how = tiny_tokenizer_cached(train_ex, settings["tiny"], cache_dir, is_main, barrier)
     if settings["model"] == "tiny":
-        model = build_tiny_model(task, labels, tokenizer, settings["tiny"], settings["max_seq_length"],
-                                 settings["dropout"])
+        model = build_tiny_model(
+            task, labels, tokenizer, settings["tiny"], settings["max_seq_length"], settings["dropout"]
+        )
         name = f"tiny BERT ({settings['tiny']['num_layers']} layers x {settings['tiny']['hidden_size']}"
         if settings["crf"] and task == "ner":
             attach_crf(model, labels)
@@ -270,8 +318,12 @@ def build_model(settings, task: str, labels: list[str], folder: str, train_ex, c
         model = build_net(settings, task, labels, tokenizer)
         name = f"{settings['model']} ({model.config.describe()}"
     n_params = sum(p.numel() for p in model.parameters())
-    return model, tokenizer, labels, (f"model {name}, {n_params:,} parameters; vocabulary {len(tokenizer)} "
-                                      f"{how} from the training data)")
+    return (
+        model,
+        tokenizer,
+        labels,
+        (f"model {name}, {n_params:,} parameters; vocabulary {len(tokenizer)} {how} from the training data)"),
+    )
 
 
 def attach_crf(model, labels: Sequence[str], folder: str = "") -> None:

@@ -29,9 +29,21 @@ from transformers.modeling_outputs import SequenceClassifierOutput, TokenClassif
 class NetConfig(PretrainedConfig):
     model_type = "expctl-net"
 
-    def __init__(self, arch: str = "bow", vocab_size: int = 1000, embedding_dim: int = 128, hidden_size: int = 128,
-                 num_layers: int = 1, kernel_sizes=(2, 3, 4), num_filters: int = 128, dropout: float = 0.1,
-                 pair: bool = False, crf: bool = False, max_position_embeddings: int = 100000, **kwargs):
+    def __init__(
+        self,
+        arch: str = "bow",
+        vocab_size: int = 1000,
+        embedding_dim: int = 128,
+        hidden_size: int = 128,
+        num_layers: int = 1,
+        kernel_sizes=(2, 3, 4),
+        num_filters: int = 128,
+        dropout: float = 0.1,
+        pair: bool = False,
+        crf: bool = False,
+        max_position_embeddings: int = 100000,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.arch, self.vocab_size, self.embedding_dim = arch, vocab_size, embedding_dim
         self.hidden_size, self.num_layers, self.num_filters = hidden_size, num_layers, num_filters
@@ -58,8 +70,9 @@ class Encoder(nn.Module):
             self.convs = nn.ModuleList(nn.Conv1d(c.embedding_dim, c.num_filters, k) for k in c.kernel_sizes)
             self.width = c.num_filters * len(c.kernel_sizes)
         elif c.arch == "bilstm":
-            self.lstm = nn.LSTM(c.embedding_dim, c.hidden_size, num_layers=c.num_layers, batch_first=True,
-                                bidirectional=True)
+            self.lstm = nn.LSTM(
+                c.embedding_dim, c.hidden_size, num_layers=c.num_layers, batch_first=True, bidirectional=True
+            )
             self.width = 2 * c.hidden_size
         else:
             self.width = c.embedding_dim
@@ -72,8 +85,13 @@ class Encoder(nn.Module):
         if self.arch == "cnn":
             # "same" padding (left (k-1)//2, right k//2): one feature per token, any width
             h = x.transpose(1, 2)
-            return torch.cat([F.relu(conv(F.pad(h, ((k - 1) // 2, k // 2)))) for conv, k in
-                              zip(self.convs, (c.kernel_size[0] for c in self.convs))], dim=1).transpose(1, 2)
+            return torch.cat(
+                [
+                    F.relu(conv(F.pad(h, ((k - 1) // 2, k // 2))))
+                    for conv, k in zip(self.convs, (c.kernel_size[0] for c in self.convs))
+                ],
+                dim=1,
+            ).transpose(1, 2)
         if self.arch == "bilstm":
             lengths = attention_mask.sum(1).clamp(min=1).cpu()
             packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
@@ -116,8 +134,9 @@ class NetForSequenceClassification(NetPreTrainedModel):
         self.classifier = nn.Linear(self.encoder.width * (4 if config.pair else 1), config.num_labels)
         self.post_init()
 
-    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, inputs_embeds=None, labels=None,
-                **kwargs):
+    def forward(
+        self, input_ids=None, attention_mask=None, token_type_ids=None, inputs_embeds=None, labels=None, **kwargs
+    ):
         if attention_mask is None:
             attention_mask = (input_ids != self.config.pad_token_id).long()
         h = self.encoder(input_ids, attention_mask, inputs_embeds)
@@ -147,15 +166,19 @@ class NetForTokenClassification(NetPreTrainedModel):
             self.crf = LinearChainCRF([config.id2label[i] for i in range(config.num_labels)])
         self.post_init()
 
-    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, inputs_embeds=None, labels=None,
-                **kwargs):
+    def forward(
+        self, input_ids=None, attention_mask=None, token_type_ids=None, inputs_embeds=None, labels=None, **kwargs
+    ):
         if attention_mask is None:
             attention_mask = (input_ids != self.config.pad_token_id).long()
         logits = self.classifier(self.dropout(self.encoder(input_ids, attention_mask, inputs_embeds)))
         loss = None
         if labels is not None:
-            loss = self.crf.nll(logits, labels) if self.crf is not None else F.cross_entropy(
-                logits.transpose(1, 2), labels, ignore_index=-100)
+            loss = (
+                self.crf.nll(logits, labels)
+                if self.crf is not None
+                else F.cross_entropy(logits.transpose(1, 2), labels, ignore_index=-100)
+            )
         return TokenClassifierOutput(loss=loss, logits=logits)
 
 
@@ -177,11 +200,19 @@ def build_net(settings, task: str, labels, tokenizer):
 
     net = settings["net"]
     dropout = net["dropout"] if settings["dropout"] in ("", None) else float(settings["dropout"])
-    config = NetConfig(arch=settings["model"], vocab_size=len(tokenizer), embedding_dim=net["embedding_dim"],
-                       hidden_size=net["hidden_size"], num_layers=net["num_layers"],
-                       kernel_sizes=[int(k) for k in str(net["kernel_sizes"]).split(",") if k.strip()],
-                       num_filters=net["num_filters"], dropout=dropout, pair=task == "pair",
-                       crf=settings["crf"] and task == "ner", pad_token_id=tokenizer.pad_token_id,
-                       **label_kwargs(task, labels))
+    config = NetConfig(
+        arch=settings["model"],
+        vocab_size=len(tokenizer),
+        embedding_dim=net["embedding_dim"],
+        hidden_size=net["hidden_size"],
+        num_layers=net["num_layers"],
+        kernel_sizes=[int(k) for k in str(net["kernel_sizes"]).split(",") if k.strip()],
+        num_filters=net["num_filters"],
+        dropout=dropout,
+        pair=task == "pair",
+        crf=settings["crf"] and task == "ner",
+        pad_token_id=tokenizer.pad_token_id,
+        **label_kwargs(task, labels),
+    )
     cls = NetForTokenClassification if task == "ner" else NetForSequenceClassification
     return cls(config)

@@ -9,8 +9,9 @@ decay schedule of the BERT recipe.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 
@@ -63,5 +64,10 @@ def resume_plan(settings: Mapping[str, Any], batch_size: int, processes: int, pl
     """What the batch order and the step counting depend on: stored with every state checkpoint
     and compared when a run resumes from one (trainers.checkpoints)."""
     keys = ("task", "train_file", "max_train_samples", "seed", "grad_accum_steps", "group_by_length")
-    return {**{k: settings.get(k) for k in keys}, "batch_size": int(batch_size), "processes": int(processes),
-            "steps_per_epoch": plan.steps_per_epoch, "total_steps": plan.total}
+    return {
+        **{k: settings.get(k) for k in keys},
+        "batch_size": int(batch_size),
+        "processes": int(processes),
+        "steps_per_epoch": plan.steps_per_epoch,
+        "total_steps": plan.total,
+    }

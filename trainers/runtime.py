@@ -77,8 +77,9 @@ class Outputs:
             fh.write("\n")
         os.replace(tmp, path)
 
-    def write_final(self, metrics: dict, preds: list[dict] | None, extra: dict, metric_name: str,
-                    best: tuple | None = None) -> None:
+    def write_final(
+        self, metrics: dict, preds: list[dict] | None, extra: dict, metric_name: str, best: tuple | None = None
+    ) -> None:
         """metrics.json (final eval + run figures, flat) and predictions.jsonl (dev predictions)."""
         final = {**metrics, **self.final_extra, **extra}
         if best and best[0] is not None:
@@ -132,8 +133,10 @@ def model_folder(settings) -> str:
         return ""
     folder = data_path(settings["model"])
     if not os.path.isdir(folder):
-        raise TrainerError(f"model {settings['model']!r}: no such folder (model must be one of "
-                           f"{', '.join(BUILTIN_MODELS)} or a local HF model folder)")
+        raise TrainerError(
+            f"model {settings['model']!r}: no such folder (model must be one of "
+            f"{', '.join(BUILTIN_MODELS)} or a local HF model folder)"
+        )
     return folder
 
 
@@ -155,8 +158,17 @@ def save_hf(accelerator, model, tokenizer, dest: str) -> None:
 
 
 def fmt_metrics(metrics: dict[str, float]) -> str:
-    names = ("eval_loss", "eval_accuracy", "eval_f1_macro", "eval_f1_micro", "eval_entity_f1", "eval_bleu",
-             "eval_rouge_l", "eval_exact_match", "eval_f1")
+    names = (
+        "eval_loss",
+        "eval_accuracy",
+        "eval_f1_macro",
+        "eval_f1_micro",
+        "eval_entity_f1",
+        "eval_bleu",
+        "eval_rouge_l",
+        "eval_exact_match",
+        "eval_f1",
+    )
     keys = [k for k in dict.fromkeys(names) if k in metrics]
     return " | ".join(f"{k[5:]} {metrics[k]:.4f}" for k in keys)
 
@@ -168,10 +180,12 @@ class Progress:
         self.bar = None
         if enabled:
             try:
-                from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TimeRemainingColumn
+                from rich.progress import BarColumn, MofNCompleteColumn, TimeRemainingColumn
+                from rich.progress import Progress as Bar
 
-                self.bar = Bar("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                               TimeRemainingColumn())
+                self.bar = Bar(
+                    "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()
+                )
                 self.bar.start()
                 self.task = self.bar.add_task("training", total=total, completed=start)
             except Exception:  # noqa: BLE001 - a cosmetic feature never breaks training

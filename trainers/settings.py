@@ -105,7 +105,7 @@ DEFAULTS: dict[str, Any] = {
     "num_beams": 4,  # seq2seq: beam width of the final evaluation (1 = greedy only; greedy always runs)
     "doc_stride": 32,  # span: overlap (tokens) between the sliding windows of a long context
     "max_answer_length": 30,  # span: longest predicted answer (tokens)
-    # --- data distillation (seed 001 §6.3): with a teacher set, the run labels data instead of training
+    # --- data distillation: with a teacher set, the run labels data instead of training
     "distill_data": {
         "teacher": "",  # run id | tag | HF folder of the fine-tuned teacher; "" = off (train as usual)
         "out": "data/distilled.tsv",  # the teacher-labeled training file written (originals + augmented)
@@ -149,8 +149,11 @@ PRIMARY_METRIC = "eval_accuracy"
 #: ``model`` values built from the training data (anything else is a local HF folder)
 BUILTIN_MODELS = ("tiny", "bow", "cnn", "bilstm")
 #: which preset network serves which tasks
-NET_TASKS = {"bow": ("classification", "pair"), "cnn": ("classification", "pair"),
-             "bilstm": ("classification", "pair", "ner")}
+NET_TASKS = {
+    "bow": ("classification", "pair"),
+    "cnn": ("classification", "pair"),
+    "bilstm": ("classification", "pair", "ner"),
+}
 PRIMARY_DIRECTION = "max"
 
 
@@ -327,7 +330,7 @@ def validate(settings: Mapping[str, Any]) -> None:
         except (TypeError, ValueError):
             ok = False
         if not ok:
-            raise SettingsError(f"dropout {dropout!r}: expected \"\" (the model's own) or a number in [0, 1)")
+            raise SettingsError(f'dropout {dropout!r}: expected "" (the model\'s own) or a number in [0, 1)')
     nf, fold = int(settings["num_folds"]), int(settings["fold"])
     if nf == 1 or nf < 0:
         raise SettingsError(f"num_folds must be 0 (off) or >= 2, got {nf}")
@@ -349,8 +352,9 @@ def _validate_models(settings: Mapping[str, Any]) -> None:
     if settings["crf"] and task != "ner":
         raise SettingsError(f"crf=true is a sequence-labeling output layer (task=ner), not for task={task}")
     if settings["class_weights"] not in ("", "balanced"):
-        raise SettingsError(f"class_weights {settings['class_weights']!r}: expected \"\" or balanced "
-                            "(or tricks.focal for a focal loss)")
+        raise SettingsError(
+            f'class_weights {settings["class_weights"]!r}: expected "" or balanced (or tricks.focal for a focal loss)'
+        )
     if settings["class_weights"] and task not in ("classification", "pair"):
         raise SettingsError(f"class_weights=balanced is for classification and pair, not {task}")
     try:
@@ -361,8 +365,9 @@ def _validate_models(settings: Mapping[str, Any]) -> None:
         raise SettingsError(f"net.kernel_sizes {settings['net']['kernel_sizes']!r}: expected widths like 2,3,4")
 
 
-def resolve(settings_json: Mapping[str, Any] | None = None, flags: list[str] | None = None,
-            stage: str | None = None) -> dict[str, Any]:
+def resolve(
+    settings_json: Mapping[str, Any] | None = None, flags: list[str] | None = None, stage: str | None = None
+) -> dict[str, Any]:
     """DEFAULTS < STAGES[stage] < settings_json < flags, validated.
 
     ``stage`` is for runs by hand (``python -m trainers.text --stage smoke``); under expctl
@@ -379,3 +384,7 @@ def resolve(settings_json: Mapping[str, Any] | None = None, flags: list[str] | N
         out = merge(out, parse_flags(flags), source="command-line flags")
     validate(out)
     return out
+
+
+#: set ``a.b.c = value`` in a nested settings tree (public for expctl through trainers.api)
+set_dotted = _set_dotted

@@ -50,11 +50,11 @@ def main(argv: list[str] | None = None) -> int:
         for i, arg in enumerate(argv):  # --stage NAME: the stage's overrides, for runs by hand
             if arg == "--stage" and i + 1 < len(argv):
                 stage = argv[i + 1]
-                argv = argv[:i] + argv[i + 2:]
+                argv = argv[:i] + argv[i + 2 :]
                 break
             if arg.startswith("--stage="):
                 stage = arg.split("=", 1)[1]
-                argv = argv[:i] + argv[i + 1:]
+                argv = argv[:i] + argv[i + 1 :]
                 break
         settings = S.resolve(env_settings, argv, stage=stage)
         from trainers.tricks import check_settings  # torch-free: bad tricks fail before any work

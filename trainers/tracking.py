@@ -21,7 +21,9 @@ def tensorboard_kwargs(settings: dict[str, Any], run_dir: str) -> dict[str, Any]
     try:
         import tensorboard  # noqa: F401
     except ImportError:
-        raise TrainerError("tensorboard = true needs the tensorboard package: pip install 'expctl[tensorboard]'") from None
+        raise TrainerError(
+            "tensorboard = true needs the tensorboard package: pip install 'expctl[tensorboard]'"
+        ) from None
     return {"log_with": "tensorboard", "project_dir": run_dir}
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -31,13 +32,30 @@ class Timing:
         return self.samples * nproc / self.window_time if self.window_time > 0 else None
 
 
-def train_updates(*, settings: dict[str, Any], accelerator, out, model, optimizer, scheduler, train_dl, sampler,
-                  plan, state, ckpts, step_fn: Callable, tricks, evaluate_mid: Callable, start_epoch: int,
-                  skip_batches: int, progress=None) -> Timing:
+def train_updates(
+    *,
+    settings: dict[str, Any],
+    accelerator,
+    out,
+    model,
+    optimizer,
+    scheduler,
+    train_dl,
+    sampler,
+    plan,
+    state,
+    ckpts,
+    step_fn: Callable,
+    tricks,
+    evaluate_mid: Callable,
+    start_epoch: int,
+    skip_batches: int,
+    progress=None,
+) -> Timing:
     log_steps, eval_steps = settings["log_steps"], settings["eval_steps"]
     save_steps, stop_after = settings["save_steps"], settings["debug_stop_after_step"]
     clip = settings["max_grad_norm"]
-    nproc, total = accelerator.num_processes, plan.total
+    total = plan.total
     write = progress.write if progress is not None else (lambda msg, o: o.log(msg))
     sums: dict[str, torch.Tensor] = {}
     micro, samples_since, t_since = 0, 0, time.perf_counter()
@@ -68,26 +86,10 @@ def train_updates(*, settings: dict[str, Any], accelerator, out, model, optimize
             if progress is not None:
                 progress.update(step)
             if step % log_steps == 0 or step == total:
-                keys = sorted(sums)
-                vals = accelerator.reduce(torch.stack([sums[k] / micro for k in keys]).to(accelerator.device),
-                                          "mean").tolist()
-                named = dict(zip(keys, vals))
                 dt = time.perf_counter() - t_since
-                sps = samples_since * nproc / dt if dt > 0 else 0.0
+                _log_step(accelerator, out, write, scheduler, plan, state, tricks, sums, micro, samples_since, dt)
                 samples_total += samples_since
                 time_total += dt
-                loss = named.get("loss", float("nan"))
-                state.last_train_loss = loss
-                cur_lr, ep = scheduler.get_last_lr()[0], step / plan.steps_per_epoch
-                out.metrics(step, ep, train_loss=loss, lr=cur_lr, train_samples_per_s=sps,
-                            **{f"train_{k}": v for k, v in named.items() if k != "loss"})
-                if not math.isfinite(loss):
-                    out.log(f"WARNING: train loss is {loss} at step {step}")
-                for warning in (tricks.check_terms(named) if tricks is not None else ()):
-                    out.log(warning)
-                terms_txt = "".join(f" | {k} {v:.4f}" for k, v in named.items() if k != "loss")
-                write(f"step {step}/{total} | epoch {ep:.2f} | loss {loss:.4f}{terms_txt} | lr {cur_lr:.2e} | "
-                      f"{sps:.1f} samples/s", out)
                 sums, micro, samples_since, t_since = {}, 0, 0, time.perf_counter()
             if eval_steps > 0 and step % eval_steps == 0 and step != total:
                 evaluate_mid(model, step)
@@ -103,3 +105,26 @@ def train_updates(*, settings: dict[str, Any], accelerator, out, model, optimize
     if progress is not None:
         progress.close()
     return Timing(time.perf_counter() - t_train, samples_total, time_total)
+
+
+def _log_step(accelerator, out, write, scheduler, plan, state, tricks, sums, micro, samples, dt) -> None:
+    """The logged train step: loss and trick terms averaged over the window and the processes."""
+    step, total = state.global_step, plan.total
+    keys = sorted(sums)
+    vals = accelerator.reduce(torch.stack([sums[k] / micro for k in keys]).to(accelerator.device), "mean").tolist()
+    named = dict(zip(keys, vals))
+    sps = samples * accelerator.num_processes / dt if dt > 0 else 0.0
+    loss = named.get("loss", float("nan"))
+    state.last_train_loss = loss
+    cur_lr, ep = scheduler.get_last_lr()[0], step / plan.steps_per_epoch
+    extra = {f"train_{k}": v for k, v in named.items() if k != "loss"}
+    out.metrics(step, ep, train_loss=loss, lr=cur_lr, train_samples_per_s=sps, **extra)
+    if not math.isfinite(loss):
+        out.log(f"WARNING: train loss is {loss} at step {step}")
+    for warning in tricks.check_terms(named) if tricks is not None else ():
+        out.log(warning)
+    terms_txt = "".join(f" | {k} {v:.4f}" for k, v in named.items() if k != "loss")
+    write(
+        f"step {step}/{total} | epoch {ep:.2f} | loss {loss:.4f}{terms_txt} | lr {cur_lr:.2e} | {sps:.1f} samples/s",
+        out,
+    )

@@ -23,9 +23,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from expctl.analysis import parse_jsonl, read_source
+from expctl.analysis.sources import parse_jsonl, read_source
 from expctl.errors import UsageError
-from trainers.metrics import bio_entities  # noqa: F401 - the one BIO chunker (conlleval's), pure Python
+from trainers.api import bio_entities  # noqa: F401 - the one BIO chunker (conlleval's), pure Python
 
 NONE = "O"  # the "no entity" row / column of the NER confusion matrix
 
@@ -107,14 +107,16 @@ def _confidence(row: dict) -> float | None:
     return None
 
 
-def classification_report(rows: list[dict], label: str | None = None, limit: int | None = 20,
-                          source: str = "") -> CaseReport:
+def classification_report(
+    rows: list[dict], label: str | None = None, limit: int | None = 20, source: str = ""
+) -> CaseReport:
     gold = [_as_label(r.get("label")) for r in rows]
     pred = [_as_label(r.get("pred")) for r in rows]
     labels = sorted(set(gold) | set(pred))
     if label is not None and label not in labels:
-        raise UsageError(f"label {label!r} does not occur in {source or 'the predictions'} "
-                         f"(labels: {', '.join(labels)})")
+        raise UsageError(
+            f"label {label!r} does not occur in {source or 'the predictions'} (labels: {', '.join(labels)})"
+        )
     index = {lab: i for i, lab in enumerate(labels)}
     matrix = [[0] * len(labels) for _ in labels]
     tp: Counter = Counter()
@@ -133,8 +135,13 @@ def classification_report(rows: list[dict], label: str | None = None, limit: int
     for i, (row, g, p) in enumerate(zip(rows, gold, pred)):
         if g == p or (label is not None and label not in (g, p)):
             continue
-        case = {"index": row.get("index", i), "label": g, "pred": p, "confidence": _confidence(row),
-                "text": row.get("text")}
+        case = {
+            "index": row.get("index", i),
+            "label": g,
+            "pred": p,
+            "confidence": _confidence(row),
+            "text": row.get("text"),
+        }
         if row.get("text_pair") is not None:
             case["text_pair"] = row.get("text_pair")
         if isinstance(row.get("probs"), dict):
@@ -144,8 +151,19 @@ def classification_report(rows: list[dict], label: str | None = None, limit: int
     wrong.sort(key=lambda c: (c["confidence"] is None, -(c["confidence"] or 0.0)))
     n_wrong = sum(g != p for g, p in zip(gold, pred))
     summary = {"accuracy": (len(rows) - n_wrong) / len(rows) if rows else 0.0, "wrong": n_wrong}
-    return CaseReport("classification", source, len(rows), summary, labels, matrix, per_class, macro, micro,
-                      wrong[:limit] if limit is not None else wrong, len(wrong))
+    return CaseReport(
+        "classification",
+        source,
+        len(rows),
+        summary,
+        labels,
+        matrix,
+        per_class,
+        macro,
+        micro,
+        wrong[:limit] if limit is not None else wrong,
+        len(wrong),
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -161,14 +179,16 @@ def _label_set(value: Any) -> set[str]:
     return {_as_label(v) for v in value}
 
 
-def multilabel_report(rows: list[dict], label: str | None = None, limit: int | None = 20,
-                      source: str = "") -> CaseReport:
+def multilabel_report(
+    rows: list[dict], label: str | None = None, limit: int | None = 20, source: str = ""
+) -> CaseReport:
     golds = [_label_set(r.get("labels")) for r in rows]
     preds = [_label_set(r.get("pred_labels")) for r in rows]
     labels = sorted(set().union(*golds, *preds)) if rows else []
     if label is not None and label not in labels:
-        raise UsageError(f"label {label!r} does not occur in {source or 'the predictions'} "
-                         f"(labels: {', '.join(labels)})")
+        raise UsageError(
+            f"label {label!r} does not occur in {source or 'the predictions'} (labels: {', '.join(labels)})"
+        )
     tp: Counter = Counter()
     fp: Counter = Counter()
     fn: Counter = Counter()
@@ -189,14 +209,33 @@ def multilabel_report(rows: list[dict], label: str | None = None, limit: int | N
         missing, extra = sorted(g - p), sorted(p - g)
         conf_terms = [float(probs[x]) for x in extra if isinstance(probs.get(x), (int, float))]
         conf_terms += [1.0 - float(probs[x]) for x in missing if isinstance(probs.get(x), (int, float))]
-        wrong.append({"index": row.get("index", i), "labels": sorted(g), "pred_labels": sorted(p),
-                      "missing": missing, "extra": extra,
-                      "confidence": max(conf_terms) if conf_terms else None, "text": row.get("text")})
+        wrong.append(
+            {
+                "index": row.get("index", i),
+                "labels": sorted(g),
+                "pred_labels": sorted(p),
+                "missing": missing,
+                "extra": extra,
+                "confidence": max(conf_terms) if conf_terms else None,
+                "text": row.get("text"),
+            }
+        )
     wrong.sort(key=lambda c: (c["confidence"] is None, -(c["confidence"] or 0.0)))
     exact = sum(g == p for g, p in zip(golds, preds))
     summary = {"exact_match": exact / len(rows) if rows else 0.0, "wrong": len(rows) - exact}
-    report = CaseReport("multilabel", source, len(rows), summary, labels, matrix, per_class, macro, micro,
-                        wrong[:limit] if limit is not None else wrong, len(wrong))
+    report = CaseReport(
+        "multilabel",
+        source,
+        len(rows),
+        summary,
+        labels,
+        matrix,
+        per_class,
+        macro,
+        micro,
+        wrong[:limit] if limit is not None else wrong,
+        len(wrong),
+    )
     return report
 
 
@@ -218,8 +257,8 @@ def _join(tokens: list[str], cjk: bool | None = None) -> str:
 def _context(tokens: list[str], start: int, end: int, window: int = 6) -> str:
     """The entity in brackets with up to ``window`` tokens either side."""
     cjk = _is_cjk(tokens)
-    pieces = (["…"] if start > window else []) + tokens[max(0, start - window):start]
-    pieces += ["[" + _join(tokens[start:end], cjk) + "]"] + tokens[end:end + window]
+    pieces = (["…"] if start > window else []) + tokens[max(0, start - window) : start]
+    pieces += ["[" + _join(tokens[start:end], cjk) + "]"] + tokens[end : end + window]
     pieces += ["…"] if end + window < len(tokens) else []
     return _join(pieces, cjk)
 
@@ -263,35 +302,80 @@ def ner_report(rows: list[dict], label: str | None = None, limit: int | None = 2
                 matched_pred.update(overlapping)
                 kind = "wrong type" if (p[1], p[2]) == (g[1], g[2]) else "wrong span"
                 pairs[(g[0], p[0])] += 1
-                cases.append({"index": idx, "kind": kind, "gold": g[0], "pred": p[0],
-                              "gold_text": _join(tokens[g[1]:g[2]]), "pred_text": _join(tokens[p[1]:p[2]]),
-                              "start": min(g[1], p[1]), "end": max(g[2], p[2]),
-                              "context": _context(tokens, min(g[1], p[1]), max(g[2], p[2]))})
+                cases.append(
+                    {
+                        "index": idx,
+                        "kind": kind,
+                        "gold": g[0],
+                        "pred": p[0],
+                        "gold_text": _join(tokens[g[1] : g[2]]),
+                        "pred_text": _join(tokens[p[1] : p[2]]),
+                        "start": min(g[1], p[1]),
+                        "end": max(g[2], p[2]),
+                        "context": _context(tokens, min(g[1], p[1]), max(g[2], p[2])),
+                    }
+                )
             else:
                 pairs[(g[0], NONE)] += 1
-                cases.append({"index": idx, "kind": "missed", "gold": g[0], "pred": NONE,
-                              "gold_text": _join(tokens[g[1]:g[2]]), "pred_text": "",
-                              "start": g[1], "end": g[2], "context": _context(tokens, g[1], g[2])})
+                cases.append(
+                    {
+                        "index": idx,
+                        "kind": "missed",
+                        "gold": g[0],
+                        "pred": NONE,
+                        "gold_text": _join(tokens[g[1] : g[2]]),
+                        "pred_text": "",
+                        "start": g[1],
+                        "end": g[2],
+                        "context": _context(tokens, g[1], g[2]),
+                    }
+                )
         for p in sorted(pred - gold - matched_pred, key=lambda e: e[1]):
             if any(p[1] < g[2] and g[1] < p[2] for g in gold - pred):
                 continue  # a second prediction over a gold entity already reported
             pairs[(NONE, p[0])] += 1
-            cases.append({"index": idx, "kind": "spurious", "gold": NONE, "pred": p[0],
-                          "gold_text": "", "pred_text": _join(tokens[p[1]:p[2]]),
-                          "start": p[1], "end": p[2], "context": _context(tokens, p[1], p[2])})
+            cases.append(
+                {
+                    "index": idx,
+                    "kind": "spurious",
+                    "gold": NONE,
+                    "pred": p[0],
+                    "gold_text": "",
+                    "pred_text": _join(tokens[p[1] : p[2]]),
+                    "start": p[1],
+                    "end": p[2],
+                    "context": _context(tokens, p[1], p[2]),
+                }
+            )
     types = sorted(set(support) | set(fp) | set(tp))
     if label is not None:
         if label not in types:
-            raise UsageError(f"entity type {label!r} does not occur in {source or 'the predictions'} "
-                             f"(types: {', '.join(types)})")
+            raise UsageError(
+                f"entity type {label!r} does not occur in {source or 'the predictions'} (types: {', '.join(types)})"
+            )
         cases = [c for c in cases if label in (c["gold"], c["pred"])]
     per_class, macro, micro = _scores(types, tp, fp, fn, support)
     labels = types + [NONE]
     matrix = [[pairs[(g, p)] for p in labels] for g in labels]
-    summary = {"entity_f1": micro["f1"], "sentence_accuracy": sentences_right / len(rows) if rows else 0.0,
-               "wrong": len(cases)}
-    return CaseReport("ner", source, len(rows), summary, labels, matrix, per_class, macro, micro,
-                      cases[:limit] if limit is not None else cases, len(cases), notes=notes)
+    summary = {
+        "entity_f1": micro["f1"],
+        "sentence_accuracy": sentences_right / len(rows) if rows else 0.0,
+        "wrong": len(cases),
+    }
+    return CaseReport(
+        "ner",
+        source,
+        len(rows),
+        summary,
+        labels,
+        matrix,
+        per_class,
+        macro,
+        micro,
+        cases[:limit] if limit is not None else cases,
+        len(cases),
+        notes=notes,
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -307,15 +391,20 @@ def detect_task(rows: list[dict]) -> str:
             return "multilabel"
         if "pred" in row or "label" in row:
             return "classification"
-    raise UsageError("the predictions have none of the keys label/pred, labels/pred_labels or tags/pred_tags "
-                     "(see docs/program-interface.md)")
+    raise UsageError(
+        "the predictions have none of the keys label/pred, labels/pred_labels or tags/pred_tags "
+        "(see docs/program-interface.md)"
+    )
 
 
-def analyse(rows: list[dict], label: str | None = None, limit: int | None = 20, source: str = "",
-            malformed: int = 0) -> CaseReport:
+def analyse(
+    rows: list[dict], label: str | None = None, limit: int | None = 20, source: str = "", malformed: int = 0
+) -> CaseReport:
     if not rows:
-        raise UsageError(f"no predictions in {source or 'the file'}"
-                         + (f" ({malformed} malformed lines skipped)" if malformed else ""))
+        raise UsageError(
+            f"no predictions in {source or 'the file'}"
+            + (f" ({malformed} malformed lines skipped)" if malformed else "")
+        )
     task = detect_task(rows)
     fn = {"classification": classification_report, "multilabel": multilabel_report, "ner": ner_report}[task]
     report = fn(rows, label=label, limit=limit, source=source)
@@ -338,12 +427,15 @@ def load_cases(ref: str, label: str | None = None, limit: int | None = 20) -> Ca
 VIEWS = ("all", "cases", "confusion", "classes")
 
 _CASE_COLUMNS = {
-    "classification": (["index", "label", "pred", "confidence", "text"],
-                       ["index", "gold", "pred", "confidence", "text"]),
-    "multilabel": (["index", "missing", "extra", "confidence", "text"],
-                   ["index", "missing", "extra", "confidence", "text"]),
-    "ner": (["index", "kind", "gold", "pred", "context"],
-            ["index", "kind", "gold", "pred", "context"]),
+    "classification": (
+        ["index", "label", "pred", "confidence", "text"],
+        ["index", "gold", "pred", "confidence", "text"],
+    ),
+    "multilabel": (
+        ["index", "missing", "extra", "confidence", "text"],
+        ["index", "missing", "extra", "confidence", "text"],
+    ),
+    "ner": (["index", "kind", "gold", "pred", "context"], ["index", "kind", "gold", "pred", "context"]),
 }
 
 
@@ -351,11 +443,15 @@ def _summary_line(report: CaseReport) -> str:
     if report.task == "classification":
         what = f"{report.n} examples, accuracy {report.summary['accuracy']:.4f}, {report.summary['wrong']} wrong"
     elif report.task == "multilabel":
-        what = (f"{report.n} examples, exact match {report.summary['exact_match']:.4f}, "
-                f"{report.summary['wrong']} with a wrong label set")
+        what = (
+            f"{report.n} examples, exact match {report.summary['exact_match']:.4f}, "
+            f"{report.summary['wrong']} with a wrong label set"
+        )
     else:
-        what = (f"{report.n} sentences, entity F1 {report.summary['entity_f1']:.4f}, "
-                f"{report.summary['wrong']} entity errors")
+        what = (
+            f"{report.n} sentences, entity F1 {report.summary['entity_f1']:.4f}, "
+            f"{report.summary['wrong']} entity errors"
+        )
     return f"{report.source}: {report.task}, {what}"
 
 
@@ -365,8 +461,10 @@ def _confusion_rows(report: CaseReport) -> tuple[list[dict], list[str], list[str
         rows = [dict(zip(cols, [lab, *counts])) for lab, counts in zip(report.labels, report.confusion)]
         return rows, cols, ["label", "TN", "FP", "FN", "TP"]
     cols = ["gold"] + [f"pred:{lab}" for lab in report.labels]
-    rows = [{"gold": lab, **{f"pred:{p}": v for p, v in zip(report.labels, counts)}}
-            for lab, counts in zip(report.labels, report.confusion)]
+    rows = [
+        {"gold": lab, **{f"pred:{p}": v for p, v in zip(report.labels, counts)}}
+        for lab, counts in zip(report.labels, report.confusion)
+    ]
     return rows, cols, ["gold \\ pred", *report.labels]
 
 
@@ -381,7 +479,7 @@ def _class_rows(report: CaseReport) -> list[dict]:
 def _case_rows(report: CaseReport, width: int | None) -> list[dict]:
     if width is None:
         return report.cases
-    from expctl.analysis import truncate
+    from expctl.output import truncate
 
     out = []
     for c in report.cases:
@@ -401,7 +499,8 @@ def render_report(report: CaseReport, fmt: str = "table", view: str = "all", wid
     ``table`` / ``markdown`` give the sections under headings."""
     import json
 
-    from expctl.analysis import heading, render_rows
+    from expctl.output import heading
+    from expctl.output import report_table as _rows
 
     if view not in VIEWS:
         raise UsageError(f"unknown view {view!r}: use one of {', '.join(VIEWS)}")
@@ -415,16 +514,19 @@ def render_report(report: CaseReport, fmt: str = "table", view: str = "all", wid
         if view == "confusion":
             return json.dumps(full["confusion"], ensure_ascii=False, indent=2)
         if view == "classes":
-            return json.dumps({"per_class": full["per_class"], "macro": full["macro"], "micro": full["micro"]},
-                              ensure_ascii=False, indent=2)
+            return json.dumps(
+                {"per_class": full["per_class"], "macro": full["macro"], "micro": full["micro"]},
+                ensure_ascii=False,
+                indent=2,
+            )
         return json.dumps(full, ensure_ascii=False, indent=2)
-    if fmt == "csv":
+    if fmt in ("csv", "tsv"):
         if view == "confusion":
-            return render_rows(conf_rows, conf_cols, "csv", headers=conf_headers)
+            return _rows(conf_rows, conf_cols, fmt, headers=conf_headers)
         if view == "classes":
-            return render_rows(_class_rows(report), class_cols, "csv")
+            return _rows(_class_rows(report), class_cols, fmt)
         cols = case_cols + (["text_pair"] if any("text_pair" in c for c in report.cases) else [])
-        return render_rows(report.cases, cols, "csv", headers=case_headers + cols[len(case_cols):])
+        return _rows(report.cases, cols, fmt, headers=case_headers + cols[len(case_cols) :])
     md = fmt == "markdown"
 
     def title(text: str) -> str:
@@ -434,22 +536,30 @@ def render_report(report: CaseReport, fmt: str = "table", view: str = "all", wid
     if view == "all":
         parts.append(_summary_line(report))
     if view in ("all", "confusion"):
-        what = ("Per-label decisions" if report.task == "multilabel"
-                else "Confusion matrix (rows: gold, columns: predicted" + (", O: no entity)" if report.task == "ner" else ")"))
-        parts.append(title(what) + "\n" + render_rows(conf_rows, conf_cols, fmt, headers=conf_headers,
-                                                       align_right=conf_cols[1:]))
+        what = (
+            "Per-label decisions"
+            if report.task == "multilabel"
+            else "Confusion matrix (rows: gold, columns: predicted"
+            + (", O: no entity)" if report.task == "ner" else ")")
+        )
+        parts.append(
+            title(what) + "\n" + _rows(conf_rows, conf_cols, fmt, headers=conf_headers, align_right=conf_cols[1:])
+        )
     if view in ("all", "classes"):
         what = "Per entity type (exact span and type)" if report.task == "ner" else "Per class"
-        parts.append(title(what) + "\n" + render_rows(_class_rows(report), class_cols, fmt,
-                                                       align_right=class_cols[1:]))
+        parts.append(title(what) + "\n" + _rows(_class_rows(report), class_cols, fmt, align_right=class_cols[1:]))
     if view in ("all", "cases"):
         shown = len(report.cases)
-        what = {"classification": "Wrong predictions, most confident first",
-                "multilabel": "Wrong label sets, most confident mistake first",
-                "ner": "Entity errors"}[report.task]
+        what = {
+            "classification": "Wrong predictions, most confident first",
+            "multilabel": "Wrong label sets, most confident mistake first",
+            "ner": "Entity errors",
+        }[report.task]
         count = f" ({shown} of {report.total_cases})" if shown < report.total_cases else f" ({shown})"
-        body = (render_rows(_case_rows(report, width), case_cols, fmt, headers=case_headers,
-                            align_right=["index", "confidence"])
-                if report.cases else "none")
+        body = (
+            _rows(_case_rows(report, width), case_cols, fmt, headers=case_headers, align_right=["index", "confidence"])
+            if report.cases
+            else "none"
+        )
         parts.append(title(what + count) + "\n" + body)
     return "\n\n".join(parts)

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from expctl.analysis.plot import Curves, Series
+from expctl.stats import sample_std
 
 SPARSE_POINTS = 40  # a series with at most this many points gets markers
 
@@ -32,6 +34,7 @@ SPARSE_POINTS = 40  # a series with at most this many points gets markers
 @dataclass
 class Band:
     """One metric of one seed group: mean line and the band mean ± std (lo, hi)."""
+
     steps: list[float]
     mean: list[float]
     lo: list[float]
@@ -89,7 +92,7 @@ def aggregate(series: Sequence[Series]) -> Band:
     for step in steps:
         vals = by_step[step]
         m = sum(vals) / len(vals)
-        sd = math.sqrt(sum((v - m) ** 2 for v in vals) / (len(vals) - 1)) if len(vals) > 1 else 0.0
+        sd = sample_std(vals, m) or 0.0
         mean.append(m)
         lo.append(m - sd)
         hi.append(m + sd)
@@ -125,7 +128,7 @@ def downsample(band: Band, max_points: int = 300) -> Band:
 def epoch_starts(data: bytes | str) -> list[tuple[float, int]]:
     """(step, epoch) where each whole epoch ≥ 1 began, from the ``epoch`` the program
     logged beside ``step`` (the bundled trainer does); [] when it logged none."""
-    from expctl.analysis import parse_jsonl
+    from expctl.analysis.sources import parse_jsonl
 
     if isinstance(data, str):
         data = data.encode()
@@ -146,16 +149,21 @@ def is_sparse(points: int) -> bool:
 
 # --------------------------------------------------------------------- grouping
 def _plain_settings(record: dict[str, Any] | None) -> dict[str, Any]:
+    from expctl.record import Record
     from expctl.settings import flatten
 
     if not record:
         return {}
-    return {k: v for k, v in flatten(record.get("settings") or {}).items()
-            if not isinstance(v, dict) and k.rsplit(".", 1)[-1] != "seed"}
+    return {
+        k: v
+        for k, v in flatten(Record(record).settings).items()
+        if not isinstance(v, dict) and k.rsplit(".", 1)[-1] != "seed"
+    }
 
 
-def group_curves(curves: Sequence[Curves], records: Sequence[dict[str, Any] | None],
-                 names: Sequence[str] | None = None) -> list[CurveGroup]:
+def group_curves(
+    curves: Sequence[Curves], records: Sequence[dict[str, Any] | None], names: Sequence[str] | None = None
+) -> list[CurveGroup]:
     """Runs with the same settings (seed aside), stage and code in one group, in the order
     first seen; a run without a record is a group of its own."""
     names = list(names or [c.name for c in curves])
@@ -167,8 +175,9 @@ def group_curves(curves: Sequence[Curves], records: Sequence[dict[str, Any] | No
             continue
         settings = _plain_settings(record)
         code = record.get("code") or {}
-        key = json.dumps([settings, record.get("stage"), code.get("tree") or code.get("commit")],
-                         sort_keys=True, default=str)
+        key = json.dumps(
+            [settings, record.get("stage"), code.get("tree") or code.get("commit")], sort_keys=True, default=str
+        )
         if key in index:
             index[key].members.append(c)
             index[key].run_ids.append(record["id"])
@@ -193,11 +202,17 @@ def distinguishing_labels(settings: Sequence[dict[str, Any]], names: Sequence[st
     """``key=value`` of the settings that differ between the groups (at most ``limit``);
     the given name in front when that alone does not tell two groups apart."""
     keys = sorted({k for s in settings for k in s})
-    differing = [k for k in keys
-                 if len({json.dumps(s.get(k, "\0missing"), sort_keys=True, default=str) for s in settings}) > 1]
-    parts = [", ".join(f"{k.rsplit('.', 1)[-1] if _unique_leaf(k, differing) else k}={_fmt(s.get(k, '-'))}"
-                       for k in differing[:limit]) + (", …" if len(differing) > limit else "")
-             for s in settings]
+    differing = [
+        k for k in keys if len({json.dumps(s.get(k, "\0missing"), sort_keys=True, default=str) for s in settings}) > 1
+    ]
+    parts = [
+        ", ".join(
+            f"{k.rsplit('.', 1)[-1] if _unique_leaf(k, differing) else k}={_fmt(s.get(k, '-'))}"
+            for k in differing[:limit]
+        )
+        + (", …" if len(differing) > limit else "")
+        for s in settings
+    ]
     counts: dict[str, int] = {}
     for p in parts:
         counts[p] = counts.get(p, 0) + 1
@@ -235,9 +250,11 @@ def load_groups(refs: Sequence[str]) -> tuple[list[Curves], list[CurveGroup]]:
     from expctl.errors import ExpctlError, NotFoundError
 
     try:
-        from expctl.records import open_store
+        from expctl.project import Project
 
-        cfg, store = open_store()
+        project = Project.open()
+
+        cfg, store = project.config, project.store
     except (ExpctlError, OSError):  # outside a project: files and folders only
         store = None
     curves: list[Curves] = []

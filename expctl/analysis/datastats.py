@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from expctl.errors import NotFoundError, UsageError
 
@@ -62,8 +63,12 @@ def length_summary(hist: Counter) -> dict[str, Any]:
     total = sum(hist.values())
     if not total:
         return {"min": 0, **{f"p{q}": 0 for q in PERCENTILES}, "max": 0, "mean": 0.0}
-    return {"min": min(hist), **{f"p{q}": percentile(hist, q) for q in PERCENTILES}, "max": max(hist),
-            "mean": sum(v * c for v, c in hist.items()) / total}
+    return {
+        "min": min(hist),
+        **{f"p{q}": percentile(hist, q) for q in PERCENTILES},
+        "max": max(hist),
+        "mean": sum(v * c for v, c in hist.items()) / total,
+    }
 
 
 def estimate_tokens(text: str) -> int:
@@ -151,7 +156,8 @@ class FileStats:
             "head_rows": min(self.rows, HEAD_ROWS),
             "head_labels": dict(self.head_labels.most_common()),
             "label_changes": self.label_changes,
-            "label_runs": runs_test(self.labels, self.label_changes) if self.task in ("classification", "pair")
+            "label_runs": runs_test(self.labels, self.label_changes)
+            if self.task in ("classification", "pair")
             else None,
             "columns": self.columns,
             "majority_label": label,
@@ -172,7 +178,7 @@ def _count_empty_lines(path: str) -> int:
 
 def _read(path: str, task: str, read_opts: dict[str, Any], stats: FileStats) -> Iterator[tuple[str, str | None, int]]:
     """(text, label key, line) of each example, through the trainer's readers."""
-    from trainers.data.formats import FormatError, ReadReport, iter_examples
+    from trainers.api import FormatError, ReadReport, iter_examples
 
     report = ReadReport()
     try:
@@ -228,9 +234,14 @@ def _token_lengths(tokenizer_path: str):
     return lengths
 
 
-def file_stats(path: str | Path, task: str = "classification", read_opts: dict[str, Any] | None = None,
-               tokenizer: str | None = None, batch: int = 1000,
-               against: FileStats | None = None) -> FileStats:
+def file_stats(
+    path: str | Path,
+    task: str = "classification",
+    read_opts: dict[str, Any] | None = None,
+    tokenizer: str | None = None,
+    batch: int = 1000,
+    against: FileStats | None = None,
+) -> FileStats:
     """Statistics of one file (see the module docstring). With ``against`` (the train
     file's statistics), also the rows whose text is in that file: ``stats.leak``."""
     path = str(path)
@@ -299,9 +310,11 @@ def file_stats(path: str | Path, task: str = "classification", read_opts: dict[s
                 train_label = against_names.get(tid) if tid != _CONFLICT else "(several)"
                 leaked_same += label is not None and train_label == label
                 if len(leak_examples) < _EXAMPLES:
-                    leak_examples.append({"line": line, "text": _short(text), "label": label,
-                                          "train_label": train_label} if not ner else
-                                         {"line": line, "text": _short(text), "same_tags": train_label == label})
+                    leak_examples.append(
+                        {"line": line, "text": _short(text), "label": label, "train_label": train_label}
+                        if not ner
+                        else {"line": line, "text": _short(text), "same_tags": train_label == label}
+                    )
         seen = keys.get(k)
         if seen is None:
             keys[k] = lid
@@ -316,27 +329,40 @@ def file_stats(path: str | Path, task: str = "classification", read_opts: dict[s
             stats.conflicting_texts += 1
             if len(stats.conflict_examples) < _EXAMPLES:
                 names = {v: n for n, v in label_ids.items()}
-                stats.conflict_examples.append({"line": line, "text": _short(text),
-                                                "labels": sorted({names[seen], names[lid]})})
+                stats.conflict_examples.append(
+                    {"line": line, "text": _short(text), "labels": sorted({names[seen], names[lid]})}
+                )
                 if ner:  # tag sequences: too long to show
                     stats.conflict_examples[-1]["labels"] = ["different tags"]
     if rows == 0 and stats.malformed:
         line, why = stats.malformed_examples[0]
-        raise UsageError(f"{path}{f':{line}' if line else ''}: {why} (no usable rows; see --text-column, "
-                         "--label-column, --has-header/--no-header, --data-format)")
+        raise UsageError(
+            f"{path}{f':{line}' if line else ''}: {why} (no usable rows; see --text-column, "
+            "--label-column, --has-header/--no-header, --data-format)"
+        )
     if pending:
         token_hist.update(count_tokens(pending))
     stats.rows = rows
     stats.label_changes = changes
     stats.duplicate_rows = dup_rows
     stats.duplicated_texts = len(dup_texts)
-    stats.empty_lines = _count_empty_lines(path) if read_opts.get("format") != "conll" and not path.endswith(
-        (".conll", ".bio", ".iob", ".iob2", ".ner", ".conllu")) else 0
+    stats.empty_lines = (
+        _count_empty_lines(path)
+        if read_opts.get("format") != "conll"
+        and not path.endswith((".conll", ".bio", ".iob", ".iob2", ".ner", ".conllu"))
+        else 0
+    )
     if against is not None:
         only_here = sorted(set(stats.labels) - set(against.labels)) if task != "ner" else []
-        stats.leak = {"train": against.path, "other": stats.path, "rows": leaked,
-                      "share": leaked / rows if rows else 0.0, "same_label": leaked_same,
-                      "examples": leak_examples, "labels_missing_from_train": only_here}
+        stats.leak = {
+            "train": against.path,
+            "other": stats.path,
+            "rows": leaked,
+            "share": leaked / rows if rows else 0.0,
+            "same_label": leaked_same,
+            "examples": leak_examples,
+            "labels_missing_from_train": only_here,
+        }
     stats.warnings = file_warnings(stats)
     return stats
 
@@ -351,10 +377,10 @@ def runs_test(labels: Counter, changes: int) -> dict[str, float] | None:
     if n < 3 or len(labels) < 2:
         return None
     s2 = sum(c * c for c in labels.values())
-    s3 = sum(c ** 3 for c in labels.values())
+    s3 = sum(c**3 for c in labels.values())
     expected = (n - 1) - sum(c * (c - 1) for c in labels.values()) / n
-    var = (s2 * (s2 + n * (n + 1)) - 2 * n * s3 - n ** 3) / (n * n * (n - 1))
-    z = (changes - expected) / var ** 0.5 if var > 0 else 0.0
+    var = (s2 * (s2 + n * (n + 1)) - 2 * n * s3 - n**3) / (n * n * (n - 1))
+    z = (changes - expected) / var**0.5 if var > 0 else 0.0
     return {"changes": changes, "expected": expected, "z": z}
 
 
@@ -376,13 +402,17 @@ def file_warnings(s: FileStats) -> list[str]:
         else:
             share = top / s.rows
             if top / low >= 5 or share >= 0.8:
-                out.append(f"{name}: imbalanced labels: {top_label!r} is {share:.1%} of rows, {low_label!r} "
-                           f"{low / s.rows:.1%} ({top / low:.0f}:1); the majority-class baseline is {share:.4g}: "
-                           "report macro F1, consider class weights or focal loss")
+                out.append(
+                    f"{name}: imbalanced labels: {top_label!r} is {share:.1%} of rows, {low_label!r} "
+                    f"{low / s.rows:.1%} ({top / low:.0f}:1); the majority-class baseline is {share:.4g}: "
+                    "report macro F1, consider class weights or focal loss"
+                )
             single = [lab for lab, c in counts if c == 1]
             if single:
-                out.append(f"{name}: class(es) seen in a single row: {', '.join(map(repr, single[:10]))} "
-                           "(a header row read as data? a typo in a label?)")
+                out.append(
+                    f"{name}: class(es) seen in a single row: {', '.join(map(repr, single[:10]))} "
+                    "(a header row read as data? a typo in a label?)"
+                )
             rare = [lab for lab, c in counts if 1 < c < 10]
             if rare and s.rows >= 100:
                 out.append(f"{name}: labels with fewer than 10 rows: {', '.join(map(repr, rare[:10]))}")
@@ -394,19 +424,25 @@ def file_warnings(s: FileStats) -> list[str]:
                 head_note = ""
                 if len(order) >= 2 and order[1][1] > 1:
                     head_note = f"; the first {order[1][1] - 1} rows are all {order[0][0]!r}"
-                out.append(f"{name}: rows are ordered by label ({s.label_changes} label changes where a shuffled "
-                           f"file would have about {expected:.0f}){head_note}: shuffle before taking a "
-                           "head-of-file subset or a split")
+                out.append(
+                    f"{name}: rows are ordered by label ({s.label_changes} label changes where a shuffled "
+                    f"file would have about {expected:.0f}){head_note}: shuffle before taking a "
+                    "head-of-file subset or a split"
+                )
             else:
                 rt = runs_test(s.labels, s.label_changes)
                 if n >= 50 and rt is not None and rt["z"] < -4 and s.label_changes < 0.8 * rt["expected"]:
-                    out.append(f"{name}: labels come in long runs ({s.label_changes:,} label changes where a shuffled "
-                               f"file would have about {rt['expected']:,.0f}; runs test z = {rt['z']:.1f}): the "
-                               f"first {min(n, HEAD_ROWS)} rows are not a fair sample (see the head column); "
-                               "shuffle before taking a head-of-file subset")
+                    out.append(
+                        f"{name}: labels come in long runs ({s.label_changes:,} label changes where a shuffled "
+                        f"file would have about {rt['expected']:,.0f}; runs test z = {rt['z']:.1f}): the "
+                        f"first {min(n, HEAD_ROWS)} rows are not a fair sample (see the head column); "
+                        "shuffle before taking a head-of-file subset"
+                    )
     if s.duplicate_rows:
-        out.append(f"{name}: {s.duplicate_rows} row(s) repeat an earlier text ({s.duplicated_texts} distinct "
-                   f"text(s), {s.duplicate_rows / s.rows:.1%} of rows)")
+        out.append(
+            f"{name}: {s.duplicate_rows} row(s) repeat an earlier text ({s.duplicated_texts} distinct "
+            f"text(s), {s.duplicate_rows / s.rows:.1%} of rows)"
+        )
     if s.conflicting_texts:
         out.append(f"{name}: {s.conflicting_texts} text(s) appear with different labels")
     p99 = percentile(s.token_hist, 99)
@@ -425,8 +461,10 @@ def leakage_warnings(leak: dict[str, Any]) -> list[str]:
     other, train = Path(leak["other"]).name, Path(leak["train"]).name
     what = "tags" if any("same_tags" in e for e in leak["examples"]) else "label"
     if leak["rows"]:
-        out.append(f"leakage: {leak['rows']} row(s) of {other} ({leak['share']:.1%}) also appear in {train}"
-                   f" ({leak['same_label']} with the same {what}): dev scores are inflated; remove them from one side")
+        out.append(
+            f"leakage: {leak['rows']} row(s) of {other} ({leak['share']:.1%}) also appear in {train}"
+            f" ({leak['same_label']} with the same {what}): dev scores are inflated; remove them from one side"
+        )
     if leak["labels_missing_from_train"]:
         out.append(f"{other}: labels never seen in {train}: {', '.join(map(repr, leak['labels_missing_from_train']))}")
     return out
@@ -453,8 +491,12 @@ class StatsReport:
         return {"files": [f.to_dict() for f in self.files], "leakage": self.leaks, "warnings": self.warnings}
 
 
-def data_stats(paths: Sequence[str | Path], task: str = "classification", read_opts: dict[str, Any] | None = None,
-               tokenizer: str | None = None) -> StatsReport:
+def data_stats(
+    paths: Sequence[str | Path],
+    task: str = "classification",
+    read_opts: dict[str, Any] | None = None,
+    tokenizer: str | None = None,
+) -> StatsReport:
     """Statistics of each file; leakage of every later file against the first (train)."""
     if not paths:
         raise UsageError("give at least one data file")
@@ -480,9 +522,16 @@ def summary_rows(report: StatsReport) -> list[dict[str, Any]]:
         for unit, key in (("chars", "length_chars"), ("tokens", "length_tokens")):
             for stat in ("min", "p50", "p90", "p95", "p99", "max"):
                 row[f"{unit}_{stat}"] = d[key][stat]
-        row.update({"max_seq_length": d["suggested_max_seq_length"], "labels": len(f.labels),
-                    "majority_label": d["majority_label"], "majority_baseline": d["majority_baseline"],
-                    "duplicate_rows": f.duplicate_rows, "conflicting_texts": f.conflicting_texts})
+        row.update(
+            {
+                "max_seq_length": d["suggested_max_seq_length"],
+                "labels": len(f.labels),
+                "majority_label": d["majority_label"],
+                "majority_baseline": d["majority_baseline"],
+                "duplicate_rows": f.duplicate_rows,
+                "conflicting_texts": f.conflicting_texts,
+            }
+        )
         rows.append(row)
     for leak in report.leaks:
         for row in rows:
@@ -491,21 +540,32 @@ def summary_rows(report: StatsReport) -> list[dict[str, Any]]:
     return rows
 
 
-SUMMARY_COLUMNS = ["file", "rows", "empty_lines", "malformed",
-                   *(f"{u}_{s}" for u in ("chars", "tokens") for s in ("min", "p50", "p90", "p95", "p99", "max")),
-                   "max_seq_length", "labels", "majority_label", "majority_baseline", "duplicate_rows",
-                   "conflicting_texts", "leaked_rows"]
+SUMMARY_COLUMNS = [
+    "file",
+    "rows",
+    "empty_lines",
+    "malformed",
+    *(f"{u}_{s}" for u in ("chars", "tokens") for s in ("min", "p50", "p90", "p95", "p99", "max")),
+    "max_seq_length",
+    "labels",
+    "majority_label",
+    "majority_baseline",
+    "duplicate_rows",
+    "conflicting_texts",
+    "leaked_rows",
+]
 
 
 def render_stats(report: StatsReport, fmt: str = "table") -> str:
     import json
 
-    from expctl.analysis import heading, render_rows
+    from expctl.output import heading
+    from expctl.output import report_table as _rows
 
     if fmt == "json":
         return json.dumps(report.to_dict(), ensure_ascii=False, indent=2)
-    if fmt == "csv":
-        return render_rows(summary_rows(report), SUMMARY_COLUMNS, "csv")
+    if fmt in ("csv", "tsv"):
+        return _rows(summary_rows(report), SUMMARY_COLUMNS, fmt)
     md = fmt == "markdown"
 
     def title(text: str) -> str:
@@ -514,7 +574,7 @@ def render_stats(report: StatsReport, fmt: str = "table") -> str:
     parts: list[str] = []
     for f in report.files:
         d = f.to_dict()
-        head = (f"{f.path}: {f.rows:,} rows, {f.empty_lines} empty line(s), {f.malformed} malformed line(s) skipped")
+        head = f"{f.path}: {f.rows:,} rows, {f.empty_lines} empty line(s), {f.malformed} malformed line(s) skipped"
         parts.append(f"## {head}" if md else heading(head))
         if f.columns:
             parts.append(f"Columns: {f.columns}")
@@ -522,14 +582,25 @@ def render_stats(report: StatsReport, fmt: str = "table") -> str:
         ner = f.task == "ner"
         tok_what = "tokens" if f.tokens_exact else "words + 2" if ner else "tokens (estimate)"
         length_rows = [{"what": "characters", **d["length_chars"]}, {"what": tok_what, **d["length_tokens"]}]
-        seq_note = (f"Suggested max_seq_length: {d['suggested_max_seq_length']} "
-                    f"({d['fits_untruncated']:.1%} of rows fit untruncated"
-                    + ("" if f.tokens_exact else
-                       "; words + [CLS] and [SEP]: a subword tokenizer gives more" if ner else
-                       "; tokens estimated as words + CJK characters + 2, give --tokenizer for exact counts")
-                    + ")")
-        parts.append(title("Length") + "\n" + render_rows(length_rows, stat_cols, fmt, digits=1,
-                                                           align_right=stat_cols[1:]) + "\n" + seq_note)
+        seq_note = (
+            f"Suggested max_seq_length: {d['suggested_max_seq_length']} "
+            f"({d['fits_untruncated']:.1%} of rows fit untruncated"
+            + (
+                ""
+                if f.tokens_exact
+                else "; words + [CLS] and [SEP]: a subword tokenizer gives more"
+                if ner
+                else "; tokens estimated as words + CJK characters + 2, give --tokenizer for exact counts"
+            )
+            + ")"
+        )
+        parts.append(
+            title("Length")
+            + "\n"
+            + _rows(length_rows, stat_cols, fmt, digits=1, align_right=stat_cols[1:])
+            + "\n"
+            + seq_note
+        )
         if f.labels:
             total = sum(f.labels.values())
             label_rows = [{"label": lab, "rows": c, "share": c / total} for lab, c in f.labels.most_common()]
@@ -540,23 +611,35 @@ def render_stats(report: StatsReport, fmt: str = "table") -> str:
                     row[head] = f.head_labels.get(row["label"], 0)
                 cols.append(head)
             what = {"ner": "Entity types", "multilabel": "Labels (a row may have several)"}.get(f.task, "Labels")
-            text = title(what) + "\n" + render_rows(label_rows, cols, fmt, align_right=cols[1:])
+            text = title(what) + "\n" + _rows(label_rows, cols, fmt, align_right=cols[1:])
             if d["majority_label"] is not None:
-                text += (f"\nMajority-class baseline: {d['majority_baseline']:.4f} "
-                         f"(always predicting {d['majority_label']!r})")
+                text += (
+                    f"\nMajority-class baseline: {d['majority_baseline']:.4f} "
+                    f"(always predicting {d['majority_label']!r})"
+                )
             parts.append(text)
-        dup = (f"Duplicates: {f.duplicate_rows} row(s) repeat an earlier text ({f.duplicated_texts} distinct); "
-               f"{f.conflicting_texts} text(s) with conflicting labels")
+        dup = (
+            f"Duplicates: {f.duplicate_rows} row(s) repeat an earlier text ({f.duplicated_texts} distinct); "
+            f"{f.conflicting_texts} text(s) with conflicting labels"
+        )
         examples = [f"  duplicate at line {e['line']}: {e['text']}" for e in f.duplicate_examples[:3]]
-        examples += [f"  conflict at line {e['line']}: {e['text']}  (labels {', '.join(e['labels'])})"
-                     for e in f.conflict_examples[:3]]
+        examples += [
+            f"  conflict at line {e['line']}: {e['text']}  (labels {', '.join(e['labels'])})"
+            for e in f.conflict_examples[:3]
+        ]
         parts.append("\n".join([dup, *examples]))
     for leak in report.leaks:
         same = "tags" if any("same_tags" in e for e in leak["examples"]) else "label"
-        text = (f"Leakage: {leak['rows']} row(s) of {leak['other']} ({leak['share']:.1%}) also in {leak['train']}, "
-                f"{leak['same_label']} with the same {same}")
-        ex = [f"  line {e['line']}: {e['text']}  (label {e['label']}; in train: {e['train_label']})"
-              if "label" in e else f"  line {e['line']}: {e['text']}" for e in leak["examples"][:3]]
+        text = (
+            f"Leakage: {leak['rows']} row(s) of {leak['other']} ({leak['share']:.1%}) also in {leak['train']}, "
+            f"{leak['same_label']} with the same {same}"
+        )
+        ex = [
+            f"  line {e['line']}: {e['text']}  (label {e['label']}; in train: {e['train_label']})"
+            if "label" in e
+            else f"  line {e['line']}: {e['text']}"
+            for e in leak["examples"][:3]
+        ]
         parts.append("\n".join([title("Train / dev overlap") if md else heading("Train / dev overlap"), text, *ex]))
     warnings = report.warnings
     if warnings:

@@ -19,8 +19,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from expctl.errors import UsageError
 
@@ -38,7 +39,7 @@ def _curves(store, record: dict[str, Any]):
 
 def _wall_times(data: bytes) -> dict[float, float]:
     """step -> the ``time`` the program logged with it (the last one wins)."""
-    from expctl.analysis import parse_jsonl
+    from expctl.analysis.sources import parse_jsonl
 
     out = {}
     for obj in parse_jsonl(data)[0]:
@@ -49,9 +50,10 @@ def _wall_times(data: bytes) -> dict[float, float]:
 
 
 def _settings(record: dict[str, Any]) -> dict[str, Any]:
+    from expctl.record import Record
     from expctl.settings import flatten
 
-    return {k: v for k, v in flatten(record.get("settings") or {}).items() if not isinstance(v, dict)}
+    return {k: v for k, v in flatten(Record(record).settings).items() if not isinstance(v, dict)}
 
 
 def _cell(value: Any) -> Any:
@@ -94,8 +96,9 @@ def write_tensorboard(store, records: Sequence[dict[str, Any]], out: str | Path)
         from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
         from tensorboard.summary.writer.event_file_writer import EventFileWriter
     except ImportError as exc:
-        raise UsageError("export tensorboard needs tensorboard, which is not installed: "
-                         "pip install 'expctl[tensorboard]'") from exc
+        raise UsageError(
+            "export tensorboard needs tensorboard, which is not installed: pip install 'expctl[tensorboard]'"
+        ) from exc
     out = Path(out)
     files = []
     loaded = [(record, *_curves(store, record)) for record in records]  # refuse before writing anything
@@ -109,10 +112,18 @@ def write_tensorboard(store, records: Sequence[dict[str, Any]], out: str | Path)
         writer = EventFileWriter(str(folder), filename_suffix=".expctl")
         text = json.dumps(_settings(record), ensure_ascii=False, sort_keys=True, indent=1)
         meta = summary_pb2.SummaryMetadata(plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="text"))
-        tensor = tensor_pb2.TensorProto(dtype=types_pb2.DT_STRING, string_val=[text.encode()],
-                                        tensor_shape=tensor_shape_pb2.TensorShapeProto())
-        writer.add_event(event_pb2.Event(wall_time=start, step=0, summary=summary_pb2.Summary(
-            value=[summary_pb2.Summary.Value(tag="settings", metadata=meta, tensor=tensor)])))
+        tensor = tensor_pb2.TensorProto(
+            dtype=types_pb2.DT_STRING, string_val=[text.encode()], tensor_shape=tensor_shape_pb2.TensorShapeProto()
+        )
+        writer.add_event(
+            event_pb2.Event(
+                wall_time=start,
+                step=0,
+                summary=summary_pb2.Summary(
+                    value=[summary_pb2.Summary.Value(tag="settings", metadata=meta, tensor=tensor)]
+                ),
+            )
+        )
         for metric in curves.metrics():
             for step, value in curves.series[metric]:
                 summary = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag=metric, simple_value=value)])

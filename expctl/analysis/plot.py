@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 from expctl.errors import UsageError
+from expctl.refs import resolve_run
 
 Series = list[tuple[float, float]]  # (step, value), in file order
 
@@ -80,7 +81,8 @@ def parse_metrics(data: bytes | str, name: str = "run") -> Curves:
             if num is None:
                 curves.bad_values += 1
                 is_nan_like = (isinstance(value, float) and not math.isfinite(value)) or (
-                    isinstance(value, str) and value.strip().lower().lstrip("+-") in ("nan", "inf", "infinity"))
+                    isinstance(value, str) and value.strip().lower().lstrip("+-") in ("nan", "inf", "infinity")
+                )
                 if is_nan_like and key not in curves.nonfinite:
                     curves.nonfinite[key] = step
                 continue
@@ -90,7 +92,7 @@ def parse_metrics(data: bytes | str, name: str = "run") -> Curves:
 
 def load_curves(ref: str) -> Curves:
     """Curves of ``ref``: a metrics.jsonl file, a run folder, or a run id / tag / branch."""
-    from expctl.analysis import read_source
+    from expctl.analysis.sources import read_source
 
     data, _ = read_source(ref, "metrics.jsonl")
     path = Path(ref)
@@ -164,7 +166,11 @@ class Diagnosis:
     def text(self) -> str:
         head = self.verdict
         if self.verdict in ("overfitting", "diverged") and self.step is not None:
-            head += f" since step {_fmt_step(self.step)}" if self.verdict == "overfitting" else f" at step {_fmt_step(self.step)}"
+            head += (
+                f" since step {_fmt_step(self.step)}"
+                if self.verdict == "overfitting"
+                else f" at step {_fmt_step(self.step)}"
+            )
         return f"{head}: {self.detail}" if self.detail else head
 
 
@@ -188,7 +194,7 @@ def _quarters(values: Sequence[float]) -> tuple[list[float], list[float], list[f
     """First quarter, third quarter, last quarter (each at least one value)."""
     n = len(values)
     q = max(1, n // 4)
-    return list(values[:q]), list(values[max(0, n - 2 * q):n - q] or values[:1]), list(values[n - q:])
+    return list(values[:q]), list(values[max(0, n - 2 * q) : n - q] or values[:1]), list(values[n - q :])
 
 
 def _smooth(values: Sequence[float], k: int) -> list[float]:
@@ -202,9 +208,13 @@ def _smooth(values: Sequence[float], k: int) -> list[float]:
     return out
 
 
-def diagnose(curves: Curves, eval_metric: str | None = None,
-             direction_of: Callable[[str], str] = direction_guess,
-             plateau: float = 0.03, margin: float = 0.05) -> Diagnosis:
+def diagnose(
+    curves: Curves,
+    eval_metric: str | None = None,
+    direction_of: Callable[[str], str] = direction_guess,
+    plateau: float = 0.03,
+    margin: float = 0.05,
+) -> Diagnosis:
     """One run in plain words. Checked in this order:
 
     1. ``diverged``: the train loss was NaN or Inf at some step.
@@ -237,28 +247,32 @@ def diagnose(curves: Curves, eval_metric: str | None = None,
         first, _, last = _quarters(tvals)
         f, l_ = _mean(first), _mean(last)
         if l_ > f - 0.05 * abs(f) and f > 0.01:  # a loss already near 0 (warm start) is not "not learning"
-            return Diagnosis("not learning", None,
-                             f"{train_name} went from {_fmt(f)} to {_fmt(l_)} (first vs last quarter)")
+            return Diagnosis(
+                "not learning", None, f"{train_name} went from {_fmt(f)} to {_fmt(l_)} (first vs last quarter)"
+            )
 
     def train_fell_after(step: float) -> tuple[bool, float, float]:
         if not train:
             return True, math.nan, math.nan
         near = [v for s, v in train if s <= step] or [train[0][1]]
-        at = _mean(near[-max(1, len(near) // 10):])
-        end = _mean([v for _, v in train][-max(1, len(train) // 10):])
+        at = _mean(near[-max(1, len(near) // 10) :])
+        end = _mean([v for _, v in train][-max(1, len(train) // 10) :])
         return end < at * 0.98, at, end
 
     # 3a. eval loss rising from its minimum
     if len(eval_loss) >= 4:
         i_min = min(range(len(eval_loss)), key=lambda i: eval_loss[i][1])
         s_min, v_min = eval_loss[i_min]
-        after = [v for _, v in eval_loss[i_min + 1:]]
+        after = [v for _, v in eval_loss[i_min + 1 :]]
         if len(after) >= 2 and _mean(after[-2:]) > v_min * (1 + margin) + 1e-12:
             fell, at, end = train_fell_after(s_min)
             if fell:
-                return Diagnosis("overfitting", s_min,
-                                 f"eval_loss lowest {_fmt(v_min)} at step {_fmt_step(s_min)}, now {_fmt(eval_loss[-1][1])}, "
-                                 f"while {train_name} fell {_fmt(at)} → {_fmt(end)}")
+                return Diagnosis(
+                    "overfitting",
+                    s_min,
+                    f"eval_loss lowest {_fmt(v_min)} at step {_fmt_step(s_min)}, now {_fmt(eval_loss[-1][1])}, "
+                    f"while {train_name} fell {_fmt(at)} → {_fmt(end)}",
+                )
     # 3b. eval metric falling from its best
     if ev and eval_metric != "eval_loss" and len(ev) >= 4:
         sign = 1.0 if direction_of(eval_metric) == "max" else -1.0
@@ -268,13 +282,16 @@ def diagnose(curves: Curves, eval_metric: str | None = None,
         spread = max(vals) - min(vals)
         unit = all(0.0 <= v <= 1.0 for _, v in ev)
         tol = max(margin * spread, 0.01 if unit else 0.0, 1e-12)
-        after = vals[i_best + 1:]
+        after = vals[i_best + 1 :]
         if len(after) >= 2 and _mean(after[-2:]) < best - tol:
             fell, at, end = train_fell_after(s_best)
             if fell:
-                return Diagnosis("overfitting", s_best,
-                                 f"{eval_metric} best {_fmt(sign * best)} at step {_fmt_step(s_best)}, now {_fmt(ev[-1][1])}, "
-                                 f"while {train_name} fell {_fmt(at)} → {_fmt(end)}")
+                return Diagnosis(
+                    "overfitting",
+                    s_best,
+                    f"{eval_metric} best {_fmt(sign * best)} at step {_fmt_step(s_best)}, now {_fmt(ev[-1][1])}, "
+                    f"while {train_name} fell {_fmt(at)} → {_fmt(end)}",
+                )
     # 4. still improving?
     if ev and len(ev) >= 4:
         sign = 1.0 if direction_of(eval_metric) == "max" else -1.0
@@ -283,16 +300,22 @@ def diagnose(curves: Curves, eval_metric: str | None = None,
         before, recent = max(vals[:-q]), max(vals[-q:])
         spread = (max(vals) - min(vals)) or abs(before) or 1.0
         if recent - before > plateau * spread:
-            return Diagnosis("still improving", None,
-                             f"{eval_metric} best {_fmt(sign * recent)} in the last quarter (before: {_fmt(sign * before)})")
+            return Diagnosis(
+                "still improving",
+                None,
+                f"{eval_metric} best {_fmt(sign * recent)} in the last quarter (before: {_fmt(sign * before)})",
+            )
         return Diagnosis("converged", None, f"{eval_metric} flat at {_fmt(ev[-1][1])} (best {_fmt(sign * max(vals))})")
     if len(train) >= 4:
         first, third, last = _quarters(tvals)
         scale = max(abs(_mean(third)), 0.05 * abs(_mean(first)), 1e-12)
         drop = (_mean(third) - _mean(last)) / scale
         if drop > plateau:
-            return Diagnosis("still improving", None,
-                             f"{train_name} still falling ({_fmt(_mean(third))} → {_fmt(_mean(last))} over the last half)")
+            return Diagnosis(
+                "still improving",
+                None,
+                f"{train_name} still falling ({_fmt(_mean(third))} → {_fmt(_mean(last))} over the last half)",
+            )
         return Diagnosis("converged", None, f"{train_name} flat at {_fmt(_mean(last))}")
     return Diagnosis("too few points", None, f"{len(ev)} {eval_metric} values")
 
@@ -302,8 +325,16 @@ def diagnose(curves: Curves, eval_metric: str | None = None,
 # ---------------------------------------------------------------------------------------
 
 # braille dot bits: (column 0..1, row 0..3) -> bit
-_BRAILLE = {(0, 0): 0x01, (0, 1): 0x02, (0, 2): 0x04, (1, 0): 0x08, (1, 1): 0x10, (1, 2): 0x20,
-            (0, 3): 0x40, (1, 3): 0x80}
+_BRAILLE = {
+    (0, 0): 0x01,
+    (0, 1): 0x02,
+    (0, 2): 0x04,
+    (1, 0): 0x08,
+    (1, 1): 0x10,
+    (1, 2): 0x20,
+    (0, 3): 0x40,
+    (1, 3): 0x80,
+}
 
 
 def _line(x0: int, y0: int, x1: int, y1: int):
@@ -324,8 +355,14 @@ def _line(x0: int, y0: int, x1: int, y1: int):
             y0 += sy
 
 
-def render_chart(metric: str, runs: Sequence[tuple[str, Series]], width: int = 64, height: int = 12,
-                 braille: bool | None = None, fit: int | None = None) -> str:
+def render_chart(
+    metric: str,
+    runs: Sequence[tuple[str, Series]],
+    width: int = 64,
+    height: int = 12,
+    braille: bool | None = None,
+    fit: int | None = None,
+) -> str:
     """One metric, several runs, as text: y labels (max, middle, min) on the left, step
     range below, and a legend. ``braille`` defaults to True for a single run. With ``fit``
     (a terminal's columns) the plot area shrinks so that no line is longer than ``fit``
@@ -363,7 +400,7 @@ def render_chart(metric: str, runs: Sequence[tuple[str, Series]], width: int = 6
         mark = MARKS[k % len(MARKS)]
         pts = [to_grid(x, y) for x, y in s]
         segs = zip(pts, pts[1:]) if len(pts) > 1 else [(pts[0], pts[0])]
-        for (a, b) in segs:
+        for a, b in segs:
             for gx, gy in _line(a[0], a[1], b[0], b[1]):
                 cx, cy = gx // sub_w, gy // sub_h
                 if braille:
@@ -414,10 +451,10 @@ def run_record(ref: str) -> dict | None:
         return record if isinstance(record, dict) and record.get("id") else None
     try:
         from expctl.errors import ExpctlError
-        from expctl.records import open_store
+        from expctl.project import Project
 
-        _, store = open_store()
-        return store.resolve(ref)
+        store = Project.open().store
+        return resolve_run(store, ref)
     except (ExpctlError, OSError):
         return None
 
@@ -426,8 +463,13 @@ LINESTYLES = ("-", "--", ":", "-.")
 MARKERS_PNG = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
-def build_figure(metrics: Sequence[str], groups, eval_metric: str | None = None,
-                 direction_of: Callable[[str], str] = direction_guess, title: str | None = None):
+def build_figure(
+    metrics: Sequence[str],
+    groups,
+    eval_metric: str | None = None,
+    direction_of: Callable[[str], str] = direction_guess,
+    title: str | None = None,
+):
     """A matplotlib figure: one subplot per metric, one mean line per seed group (band =
     mean ± std when it has several seeds), markers on sparse series, each group's
     diagnosis step as a dotted vertical line, one legend outside the plots, labelled by
@@ -453,34 +495,62 @@ def build_figure(metrics: Sequence[str], groups, eval_metric: str | None = None,
                 continue
             color = colors[k % len(colors)]
             sparse = is_sparse(len(band))
-            (line,) = ax.plot(band.steps, band.mean, color=color, label=g.label, gid="series",
-                              linestyle=LINESTYLES[k % len(LINESTYLES)], linewidth=1.4 + 1.2 * (n - 1 - k) / max(1, n - 1),
-                              marker=MARKERS_PNG[k % len(MARKERS_PNG)] if sparse else None, markersize=4,
-                              zorder=2 + k)
+            (line,) = ax.plot(
+                band.steps,
+                band.mean,
+                color=color,
+                label=g.label,
+                gid="series",
+                linestyle=LINESTYLES[k % len(LINESTYLES)],
+                linewidth=1.4 + 1.2 * (n - 1 - k) / max(1, n - 1),
+                marker=MARKERS_PNG[k % len(MARKERS_PNG)] if sparse else None,
+                markersize=4,
+                zorder=2 + k,
+            )
             if band.seeds >= 2:
-                ax.fill_between(band.steps, band.lo, band.hi, color=color, alpha=0.18, linewidth=0, gid="band",
-                                zorder=1)
+                ax.fill_between(
+                    band.steps, band.lo, band.hi, color=color, alpha=0.18, linewidth=0, gid="band", zorder=1
+                )
             handles.setdefault(g.label, line)
             d = diagnoses[k]
             if d.step is not None and d.verdict in ("overfitting", "diverged"):
                 ax.axvline(d.step, color=color, linestyle=":", linewidth=1.2, gid="diagnosis", zorder=1)
-                ax.annotate(f"{d.verdict} {_fmt_step(d.step)}", xy=(d.step, 1.0), xycoords=("data", "axes fraction"),
-                            xytext=(3, -10 - 10 * k), textcoords="offset points", fontsize=7, color=color)
+                ax.annotate(
+                    f"{d.verdict} {_fmt_step(d.step)}",
+                    xy=(d.step, 1.0),
+                    xycoords=("data", "axes fraction"),
+                    xytext=(3, -10 - 10 * k),
+                    textcoords="offset points",
+                    fontsize=7,
+                    color=color,
+                )
         ax.set_title(metric, fontsize=10)
         ax.set_xlabel("step")
         ax.set_ylabel(metric)
         ax.grid(True, alpha=0.3)
     labels = [g.label + (f" (n={len(g.members)})" if len(g.members) > 1 else "") for g in groups if g.label in handles]
-    fig.legend([handles[g.label] for g in groups if g.label in handles], labels, loc="upper left",
-               bbox_to_anchor=(1.0, 0.97), fontsize=8, frameon=False, title="runs (mean ± std over seeds)"
-               if any(len(g.members) > 1 for g in groups) else "runs")
+    fig.legend(
+        [handles[g.label] for g in groups if g.label in handles],
+        labels,
+        loc="upper left",
+        bbox_to_anchor=(1.0, 0.97),
+        fontsize=8,
+        frameon=False,
+        title="runs (mean ± std over seeds)" if any(len(g.members) > 1 for g in groups) else "runs",
+    )
     fig.suptitle(title or "Training curves: " + ", ".join(metrics), fontsize=11)
     fig.tight_layout()
     return fig
 
 
-def save_png(path: str | Path, metrics: Sequence[str], runs: Sequence[Curves], groups=None,
-             eval_metric: str | None = None, direction_of: Callable[[str], str] = direction_guess) -> Path:
+def save_png(
+    path: str | Path,
+    metrics: Sequence[str],
+    runs: Sequence[Curves],
+    groups=None,
+    eval_metric: str | None = None,
+    direction_of: Callable[[str], str] = direction_guess,
+) -> Path:
     """:func:`build_figure` saved as a PNG (legend kept in the picture). Needs matplotlib
     (``pip install 'expctl[plot]'``); raises UsageError with that advice when it is missing."""
     try:
@@ -520,14 +590,24 @@ def project_metric_info() -> tuple[str | None, Callable[[str], str]]:
     return cfg.primary_metric, cfg.direction_of
 
 
-def summary_rows(runs: Sequence[Curves], metrics: Sequence[str], eval_metric: str | None,
-                 direction_of: Callable[[str], str] = direction_guess) -> list[dict]:
+def summary_rows(
+    runs: Sequence[Curves],
+    metrics: Sequence[str],
+    eval_metric: str | None,
+    direction_of: Callable[[str], str] = direction_guess,
+) -> list[dict]:
     rows = []
     for run in runs:
         d = diagnose(run, eval_metric=eval_metric, direction_of=direction_of)
         step = int(d.step) if d.step is not None and float(d.step).is_integer() else d.step
-        row = {"run": run.name, "verdict": d.verdict, "since_step": step, "diagnosis": d.text,
-               "skipped_lines": run.bad_lines, "skipped_values": run.bad_values}
+        row = {
+            "run": run.name,
+            "verdict": d.verdict,
+            "since_step": step,
+            "diagnosis": d.text,
+            "skipped_lines": run.bad_lines,
+            "skipped_values": run.bad_values,
+        }
         for m in metrics:
             s = run.series.get(m)
             if s:
@@ -538,10 +618,18 @@ def summary_rows(runs: Sequence[Curves], metrics: Sequence[str], eval_metric: st
     return rows
 
 
-def render_plot_report(runs: Sequence[Curves], metrics: Sequence[str] | None = None, fmt: str = "table",
-                       width: int = 64, height: int = 12, chart: bool = True, primary: str | None = None,
-                       direction_of: Callable[[str], str] = direction_guess, fit: int | None = None) -> str:
-    from expctl.analysis import heading, render_rows
+def render_plot_report(
+    runs: Sequence[Curves],
+    metrics: Sequence[str] | None = None,
+    fmt: str = "table",
+    width: int = 64,
+    height: int = 12,
+    chart: bool = True,
+    primary: str | None = None,
+    direction_of: Callable[[str], str] = direction_guess,
+    fit: int | None = None,
+) -> str:
+    from expctl.output import heading, report_table
 
     available = sorted({m for r in runs for m in r.series})
     metrics = list(metrics or default_metrics(runs, primary))
@@ -554,13 +642,14 @@ def render_plot_report(runs: Sequence[Curves], metrics: Sequence[str] | None = N
     cols += [c for m in metrics for c in (f"{m}_last", f"{m}_best")]
     if fmt == "json":
         return json.dumps({"metrics": metrics, "eval_metric": eval_metric, "runs": rows}, ensure_ascii=False, indent=2)
-    if fmt in ("csv", "markdown"):
-        return render_rows(rows, cols, fmt)
+    if fmt in ("csv", "tsv", "markdown"):
+        return report_table(rows, cols, fmt)
     parts = []
     if chart:
         for m in metrics:
-            parts.append(render_chart(m, [(r.name, r.series.get(m, [])) for r in runs], width=width, height=height,
-                                      fit=fit))
+            parts.append(
+                render_chart(m, [(r.name, r.series.get(m, [])) for r in runs], width=width, height=height, fit=fit)
+            )
     diag = [heading("Diagnosis")]
     name_w = max(len(r["run"]) for r in rows)
     for r in rows:

@@ -13,15 +13,14 @@ browser) can check what was drawn; ``<title>`` elements give hover text.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
-from typing import Sequence
 
 from expctl.analysis.curvegroups import Band, is_sparse
 
 # Tableau 10, then the same hues with dashes (DASHES): 40 distinguishable series.
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-           "#bcbd22", "#17becf")
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 DASHES = ("", "6 3", "2 2", "8 3 2 3")
 
 
@@ -71,16 +70,24 @@ def _tick_text(v: float) -> str:
     return f"{v:.4g}"
 
 
-def line_chart(title: str, series: Sequence[ChartSeries], width: int = 760, height: int = 280,
-               css_class: str = "chart", epochs: Sequence[tuple[float, int]] = ()) -> str:
+def line_chart(
+    title: str,
+    series: Sequence[ChartSeries],
+    width: int = 760,
+    height: int = 280,
+    css_class: str = "chart",
+    epochs: Sequence[tuple[float, int]] = (),
+) -> str:
     """One metric as an ``<svg>`` element (see the module docstring). ``epochs``: (step,
     epoch) where epochs began, drawn as faint labelled lines (the epoch axis)."""
     series = [s for s in series if len(s.band)]
     left, right, top, bottom = 58, 14, 26, 38
     pw, ph = width - left - right, height - top - bottom
-    head = (f'<svg class="{css_class}" data-metric="{escape(title)}" data-series="{len(series)}" '
-            f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
-            f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">')
+    head = (
+        f'<svg class="{css_class}" data-metric="{escape(title)}" data-series="{len(series)}" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
+        f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">'
+    )
     parts = [head, f'<text class="title" x="{left}" y="16">{escape(title)}</text>']
     if not series:
         parts.append(f'<text class="empty" x="{left + 10}" y="{top + ph / 2}">no values</text></svg>')
@@ -107,20 +114,26 @@ def line_chart(title: str, series: Sequence[ChartSeries], width: int = 760, heig
     grid = ['<g class="axes">']
     for t in nice_ticks(y_lo, y_hi):
         y = sy(t)
-        grid.append(f'<line class="grid" x1="{left}" x2="{left + pw}" y1="{_num(y)}" y2="{_num(y)}"/>'
-                    f'<text class="tick" x="{left - 6}" y="{_num(y + 4)}" text-anchor="end">{_tick_text(t)}</text>')
+        grid.append(
+            f'<line class="grid" x1="{left}" x2="{left + pw}" y1="{_num(y)}" y2="{_num(y)}"/>'
+            f'<text class="tick" x="{left - 6}" y="{_num(y + 4)}" text-anchor="end">{_tick_text(t)}</text>'
+        )
     for t in nice_ticks(x_lo, x_hi, 6):
         x = sx(t)
-        grid.append(f'<line class="grid" x1="{_num(x)}" x2="{_num(x)}" y1="{top}" y2="{top + ph}"/>'
-                    f'<text class="tick" x="{_num(x)}" y="{top + ph + 16}" text-anchor="middle">{_tick_text(t)}</text>')
+        grid.append(
+            f'<line class="grid" x1="{_num(x)}" x2="{_num(x)}" y1="{top}" y2="{top + ph}"/>'
+            f'<text class="tick" x="{_num(x)}" y="{top + ph + 16}" text-anchor="middle">{_tick_text(t)}</text>'
+        )
     shown = [(st, e) for st, e in epochs if x_lo < st <= x_hi]
     every = max(1, math.ceil(len(shown) / 12))  # at most a dozen epoch labels
     for st, e in shown:
         if e % every:
             continue
         x = _num(sx(st))
-        grid.append(f'<line class="epoch" x1="{x}" x2="{x}" y1="{top}" y2="{top + ph}"/>'
-                    f'<text class="epoch-label" x="{x}" y="{top + ph - 4}" dx="3">ep {e}</text>')
+        grid.append(
+            f'<line class="epoch" x1="{x}" x2="{x}" y1="{top}" y2="{top + ph}"/>'
+            f'<text class="epoch-label" x="{x}" y="{top + ph - 4}" dx="3">ep {e}</text>'
+        )
     grid.append(f'<rect class="frame" x="{left}" y="{top}" width="{pw}" height="{ph}"/>')
     grid.append(f'<text class="axis-label" x="{left + pw / 2}" y="{height - 4}" text-anchor="middle">step</text>')
     grid.append("</g>")
@@ -131,9 +144,12 @@ def line_chart(title: str, series: Sequence[ChartSeries], width: int = 760, heig
         color, dash = style(s.index)
         b = s.band
         pts = " ".join(f"{_px(sx(x))},{_px(sy(y))}" for x, y in zip(b.steps, b.mean))
-        g = [f'<g class="series" data-label="{escape(s.label)}" data-points="{len(b)}" data-seeds="{b.seeds}">',
-             f"<title>{escape(s.label)}" + (f" (mean of {b.seeds} seeds, band ± std)" if b.seeds > 1 else "")
-             + "</title>"]
+        g = [
+            f'<g class="series" data-label="{escape(s.label)}" data-points="{len(b)}" data-seeds="{b.seeds}">',
+            f"<title>{escape(s.label)}"
+            + (f" (mean of {b.seeds} seeds, band ± std)" if b.seeds > 1 else "")
+            + "</title>",
+        ]
         if b.seeds > 1:
             upper = " ".join(f"{_px(sx(x))},{_px(sy(y))}" for x, y in zip(b.steps, b.hi))
             lower = " ".join(f"{_px(sx(x))},{_px(sy(y))}" for x, y in zip(reversed(b.steps), reversed(b.lo)))
@@ -143,17 +159,25 @@ def line_chart(title: str, series: Sequence[ChartSeries], width: int = 760, heig
         widthpx = 1.6 + 2.4 * (len(series) - 1 - order) / max(1, len(series) - 1)
         g.append(f'<polyline class="line" points="{pts}" stroke="{color}" stroke-width="{widthpx:.1f}"{dash_attr}/>')
         if is_sparse(len(b)):
-            g.append(f'<g class="points" fill="{color}">' + "".join(
-                f'<circle cx="{_num(sx(x))}" cy="{_num(sy(y))}" r="3"><title>{escape(s.label)}: step '
-                f'{_tick_text(x)}, {y:.4g}</title></circle>' for x, y in zip(b.steps, b.mean)) + "</g>")
+            g.append(
+                f'<g class="points" fill="{color}">'
+                + "".join(
+                    f'<circle cx="{_num(sx(x))}" cy="{_num(sy(y))}" r="3"><title>{escape(s.label)}: step '
+                    f"{_tick_text(x)}, {y:.4g}</title></circle>"
+                    for x, y in zip(b.steps, b.mean)
+                )
+                + "</g>"
+            )
         g.append("</g>")
         parts.append("".join(g))
         if s.mark is not None and x_lo <= s.mark[0] <= x_hi:
             x = _num(sx(s.mark[0]))
             n = len(marks)
-            marks.append(f'<g class="diagnosis" data-step="{s.mark[0]:g}"><line x1="{x}" x2="{x}" y1="{top}" '
-                         f'y2="{top + ph}" stroke="{color}"/><text x="{x}" y="{top + 12 + 12 * n}" dx="4" '
-                         f'fill="{color}">{escape(s.mark[1])}</text></g>')
+            marks.append(
+                f'<g class="diagnosis" data-step="{s.mark[0]:g}"><line x1="{x}" x2="{x}" y1="{top}" '
+                f'y2="{top + ph}" stroke="{color}"/><text x="{x}" y="{top + 12 + 12 * n}" dx="4" '
+                f'fill="{color}">{escape(s.mark[1])}</text></g>'
+            )
     parts.extend(marks)
     parts.append("</svg>")
     return "".join(parts)

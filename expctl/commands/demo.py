@@ -5,12 +5,12 @@ from __future__ import annotations
 import click
 
 
-
 @click.command("demo")
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
 @click.option("--fast", is_flag=True, help="A sub-minute version on less data (used in tests).")
-@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
-              help="Language of the generated data.")
+@click.option(
+    "--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True, help="Language of the generated data."
+)
 @click.option("--quiet-runs", is_flag=True, help="Hide the trainer's own output (expctl's messages stay).")
 def demo_cmd(directory, fast, lang, quiet_runs):
     """Show the whole workflow on generated data, offline, on a CPU.

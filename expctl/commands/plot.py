@@ -6,24 +6,45 @@ import shutil
 
 import click
 
-from expctl.analysis import FORMATS
+from expctl.output import format_option, pick_format
 
 
 @click.command("plot")
 @click.argument("runs", nargs=-1, required=True, metavar="RUN...")
-@click.option("--metric", "-m", "metrics", multiple=True, metavar="NAME",
-              help="Metric to draw (repeatable). Default: train_loss and the primary eval metric.")
-@click.option("--png", "png", type=click.Path(dir_okay=False), default=None,
-              help="Also save the charts to this PNG file (needs matplotlib: pip install 'expctl[plot]').")
-@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
-              help="table: charts and diagnosis; json / csv / markdown: the diagnosis and last / best values.")
-@click.option("--width", type=click.IntRange(min=10), default=None,
-              help="Plot area width in characters. Default: the chart fills the terminal's width.")
+@click.option(
+    "--metric",
+    "-m",
+    "metrics",
+    multiple=True,
+    metavar="NAME",
+    help="Metric to draw (repeatable). Default: train_loss and the primary eval metric.",
+)
+@click.option(
+    "--png",
+    "png",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also save the charts to this PNG file (needs matplotlib: pip install 'expctl[plot]').",
+)
+@format_option(help="table: charts and diagnosis; json / csv / tsv / markdown: the diagnosis and last / best values.")
+@click.option(
+    "--width",
+    type=click.IntRange(min=10),
+    default=None,
+    help="Plot area width in characters. Default: the chart fills the terminal's width.",
+)
 @click.option("--height", type=click.IntRange(min=3), default=12, show_default=True, help="Chart height in lines.")
 @click.option("--no-chart", is_flag=True, help="Print only the diagnosis.")
-def plot_cmd(runs: tuple[str, ...], metrics: tuple[str, ...], png: str | None, fmt: str, width: int | None,
-             height: int, no_chart: bool, as_json: bool = False) -> None:
+def plot_cmd(
+    runs: tuple[str, ...],
+    metrics: tuple[str, ...],
+    png: str | None,
+    fmt: str,
+    width: int | None,
+    height: int,
+    no_chart: bool,
+    as_json: bool = False,
+) -> None:
     """Draw RUN's training and eval curves (metrics.jsonl) and say how training went.
 
     RUN is a metrics.jsonl file, a run folder, a run id or branch, or a strategy (all the
@@ -33,8 +54,7 @@ def plot_cmd(runs: tuple[str, ...], metrics: tuple[str, ...], png: str | None, f
     overfitting since step N, not learning, converged (or diverged when the loss became NaN).
     Malformed lines and non-numeric values are skipped and counted.
     """
-    if as_json:
-        fmt = "json"
+    fmt = pick_format(fmt, as_json)
     if png:
         import os
 
@@ -49,15 +69,26 @@ def plot_cmd(runs: tuple[str, ...], metrics: tuple[str, ...], png: str | None, f
     curves, groups = load_groups(runs)
     for c in curves:
         if c.bad_lines or c.bad_values:
-            click.echo(f"expctl: {c.name}: skipped {c.bad_lines} malformed line(s) and "
-                       f"{c.bad_values} non-numeric value(s)", err=True)
+            click.echo(
+                f"expctl: {c.name}: skipped {c.bad_lines} malformed line(s) and {c.bad_values} non-numeric value(s)",
+                err=True,
+            )
     primary, direction_of = project_metric_info()
     fit = None
     if width is None:  # fill the terminal, never wider than it
         fit = max(30, shutil.get_terminal_size((80, 24)).columns)
         width = 64
-    text = render_plot_report([g.mean_curves() for g in groups], metrics=list(metrics) or None, fmt=fmt,
-                              width=width, height=height, chart=not no_chart, primary=primary, direction_of=direction_of, fit=fit)
+    text = render_plot_report(
+        [g.mean_curves() for g in groups],
+        metrics=list(metrics) or None,
+        fmt=fmt,
+        width=width,
+        height=height,
+        chart=not no_chart,
+        primary=primary,
+        direction_of=direction_of,
+        fit=fit,
+    )
     if png:
         from expctl.analysis.plot import default_metrics, primary_eval_metric
 

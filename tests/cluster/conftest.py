@@ -127,8 +127,9 @@ def timeout_run(slurm, tmp_path_factory):
     its minute passes while the other tests run. Yields (repo, run id, job id)."""
     with pytest.MonkeyPatch.context() as mp:
         home = tmp_path_factory.mktemp("home-timeout")
-        (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n[user]\n\tname = Test User\n"
-                                         "\temail = test@example.com\n")
+        (home / ".gitconfig").write_text(
+            "[init]\n\tdefaultBranch = main\n[user]\n\tname = Test User\n\temail = test@example.com\n"
+        )
         mp.setenv("HOME", str(home))
         mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
         for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
@@ -138,5 +139,5 @@ def timeout_run(slurm, tmp_path_factory):
         subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
         commit_project(repo, PROGRAM.replace("MULTIPLIER", "10"), CONFIG.format(spans=repo.parent / "spans.jsonl"))
         proc = run_expctl(repo, "run", "--on", "slurm", "--cluster", "time=1", "-s", "sleep=300", check=True)
-        (run_id, job), = submitted(proc)
+        ((run_id, job),) = submitted(proc)
         yield repo, run_id, job

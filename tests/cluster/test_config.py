@@ -26,16 +26,20 @@ def _path_without_slurm(repo: Path) -> str:
 
 def test_bad_cluster_settings_are_refused_before_any_record(repo, tmp_path):
     commit_project(repo, PROGRAM, CONFIG.format(spans=tmp_path / "s"))
-    (repo / "expctl.toml").write_text(CONFIG.format(spans=tmp_path / "s") + "partiton = \"gpu\"\n")
+    (repo / "expctl.toml").write_text(CONFIG.format(spans=tmp_path / "s") + 'partiton = "gpu"\n')
     bad = run_expctl(repo, "run", "--on", "slurm")
     assert bad.returncode == 3 and "unknown key 'partiton' in [cluster] (did you mean 'partition'?)" in bad.stderr
     (repo / "expctl.toml").write_text(CONFIG.format(spans=tmp_path / "s") + "nodes = 0\n")
     bad = run_expctl(repo, "run", "--on", "slurm")
     assert bad.returncode == 3 and "[cluster] nodes must be a positive integer" in bad.stderr
     (repo / "expctl.toml").write_text(CONFIG.format(spans=tmp_path / "s"))
-    for override, message in (("time=soon", "not a Slurm time"), ("gres=gpu:1;rm -rf ~", "only letters"),
-                              ("memory=4G", "did you mean 'mem'"), ("sbatch=account=x", "not an sbatch option"),
-                              ("partition", "expected KEY=VALUE")):
+    for override, message in (
+        ("time=soon", "not a Slurm time"),
+        ("gres=gpu:1;rm -rf ~", "only letters"),
+        ("memory=4G", "did you mean 'mem'"),
+        ("sbatch=account=x", "not an sbatch option"),
+        ("partition", "expected KEY=VALUE"),
+    ):
         bad = run_expctl(repo, "run", "--on", "slurm", "--cluster", override)
         assert bad.returncode == 2 and message in bad.stderr, (override, bad.stderr)
         assert "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1

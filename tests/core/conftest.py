@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import git, run_expctl
 
-TRAIN_PY = textwrap.dedent('''
+TRAIN_PY = textwrap.dedent("""
     import math, os, sys
     from expctl import track
     s = track.settings()
@@ -18,7 +18,7 @@ TRAIN_PY = textwrap.dedent('''
         print(f"step {step} loss={loss:.4f}", flush=True)
     track.log_metrics(step=5, eval_accuracy=float(s.get("acc", 0.8)))
     sys.exit(int(s.get("exit_code", 0)))
-''')
+""")
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def project(repo: Path) -> Path:
     (repo / "train.py").write_text(TRAIN_PY)
     run_expctl(repo, "init", "--command", "python3 train.py", check=True)
     toml = (repo / "expctl.toml").read_text()
-    toml = toml.replace('seed = 42\n', 'seed = 42\ndecay = 0.3\nacc = 0.8\nexit_code = 0\n', 1)
+    toml = toml.replace("seed = 42\n", "seed = 42\ndecay = 0.3\nacc = 0.8\nexit_code = 0\n", 1)
     (repo / "expctl.toml").write_text(toml)
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "expctl init")

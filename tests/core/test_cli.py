@@ -37,7 +37,7 @@ def test_malformed_toml_names_line(project):
 
 
 def test_unknown_config_key(project):
-    text = (project / "expctl.toml").read_text().replace("[project]\n", "[project]\nprimary_metrc = \"x\"\n", 1)
+    text = (project / "expctl.toml").read_text().replace("[project]\n", '[project]\nprimary_metrc = "x"\n', 1)
     (project / "expctl.toml").write_text(text)
     proc = run_expctl(project, "runs")
     assert proc.returncode == 3 and "did you mean 'primary_metric'" in one_error_line(proc)
@@ -59,7 +59,11 @@ def test_unknown_stage(project):
 
 
 def test_command_not_found(project):
-    text = (project / "expctl.toml").read_text().replace('command = "python3 train.py"', 'command = "no-such-program-xyz --x"')
+    text = (
+        (project / "expctl.toml")
+        .read_text()
+        .replace('command = "python3 train.py"', 'command = "no-such-program-xyz --x"')
+    )
     (project / "expctl.toml").write_text(text)
     proc = run_expctl(project, "run")
     assert proc.returncode == 4 and "command not found: no-such-program-xyz" in one_error_line(proc)
@@ -93,11 +97,23 @@ def test_each_command_has_help(name):
 
 
 def test_cli_import_is_light():
-    code = "import sys, expctl.cli; from expctl.commands import core; print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch','transformers','accelerate','pandas','matplotlib','git')))"
+    # every command module, as `expctl CMD --help` loads it
+    code = (
+        "import importlib, pkgutil, sys, expctl.cli, expctl.commands as c; "
+        "[importlib.import_module(f'expctl.commands.{m.name}') for m in pkgutil.iter_modules(c.__path__)]; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('torch','transformers','accelerate','pandas','matplotlib','git')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", "import expctl.cli"], capture_output=True, text=True)
-    heavy = [line for line in proc.stderr.splitlines() if any(f"| {m}" in line for m in ("torch", "transformers", "accelerate", "pandas"))]
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import expctl.cli"], capture_output=True, text=True
+    )
+    heavy = [
+        line
+        for line in proc.stderr.splitlines()
+        if any(f"| {m}" in line for m in ("torch", "transformers", "accelerate", "pandas"))
+    ]
     assert heavy == []
 
 
@@ -119,8 +135,12 @@ def test_init_idempotent_and_refuses_edits(repo):
 def test_init_builtin_task_picks_the_primary_metric(tmp_path):
     import tomllib
 
-    for task, metric in (("seq2seq", "eval_bleu"), ("span", "eval_f1"), ("ner", "eval_entity_f1"),
-                         ("classification", "eval_accuracy")):
+    for task, metric in (
+        ("seq2seq", "eval_bleu"),
+        ("span", "eval_f1"),
+        ("ner", "eval_entity_f1"),
+        ("classification", "eval_accuracy"),
+    ):
         folder = tmp_path / task
         folder.mkdir()
         run_expctl(folder, "init", "--trainer", "builtin", "--task", task, check=True)

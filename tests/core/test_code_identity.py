@@ -40,8 +40,16 @@ def test_expctl_outputs_never_dirty_the_code(project):
     # track outside a run writes ./metrics.jsonl (here in a subfolder)
     (project / "nb").mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EXPCTL_")}
-    subprocess.run([sys.executable, "-c", "from expctl import track; track.log_metrics(step=1, loss=0.5);"
-                    "track.log_metrics(step=2, loss=0.4)"], cwd=project / "nb", env=env, check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from expctl import track; track.log_metrics(step=1, loss=0.5);track.log_metrics(step=2, loss=0.4)",
+        ],
+        cwd=project / "nb",
+        env=env,
+        check=True,
+    )
     assert (project / "RESULTS.md").exists() and (project / "curves.png").exists()
     assert (project / "report.html").exists() and (project / "curves.csv").exists()
     assert list((project / "tensorboard").rglob("events.out.tfevents.*"))

@@ -7,8 +7,8 @@ import os
 import shutil
 import signal
 import subprocess
-import textwrap
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -26,7 +26,9 @@ def worktree_tree(repo: Path) -> str:
     """The tree of the work tree (tracked + untracked, ignored excluded), via a throwaway index."""
     env = dict(os.environ, GIT_INDEX_FILE=str(repo / ".git" / "test-index"))
     subprocess.run(["git", "add", "-A"], cwd=repo, env=env, check=True)
-    tree = subprocess.run(["git", "write-tree"], cwd=repo, env=env, check=True, capture_output=True, text=True).stdout.strip()
+    tree = subprocess.run(
+        ["git", "write-tree"], cwd=repo, env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
     os.unlink(repo / ".git" / "test-index")
     return tree
 
@@ -40,8 +42,8 @@ def test_smoke_run_record_survives_rm_runs(project):
     r = records[0]
     assert r["status"] == "succeeded" and r["stage"] == "smoke" and r["exit_code"] == 0
     assert r["metrics"]["final"]["eval_accuracy"] == 0.8
-    assert r["metrics"]["final"]["train_loss"] == pytest.approx(2.0 * 0.3 ** 5)
-    assert r["metrics"]["best"]["train_loss"] == pytest.approx(2.0 * 0.3 ** 5)
+    assert r["metrics"]["final"]["train_loss"] == pytest.approx(2.0 * 0.3**5)
+    assert r["metrics"]["best"]["train_loss"] == pytest.approx(2.0 * 0.3**5)
     assert r["settings"]["max_train_samples"] == 200 and r["settings"]["epochs"] == 1  # stage overrides
     assert r["check"] == {"check": "smoke", "passed": True, "reasons": []}
     # and `show` still works from git alone, log tail included
@@ -54,7 +56,15 @@ def test_run_folder_contents(project):
     run_expctl(project, "run", "-s", "lr=0.5", "--name", "first", "--", "--extra", "arg", check=True)
     (run_dir,) = (project / "runs").iterdir()
     names = {p.name for p in run_dir.iterdir()}
-    assert {"settings.json", "env.json", "command.sh", "train.log", "metrics.jsonl", "record.json", "exit_status.json"} <= names
+    assert {
+        "settings.json",
+        "env.json",
+        "command.sh",
+        "train.log",
+        "metrics.jsonl",
+        "record.json",
+        "exit_status.json",
+    } <= names
     settings = json.loads((run_dir / "settings.json").read_text())
     assert settings["lr"] == 0.5
     env = json.loads((run_dir / "env.json").read_text())
@@ -121,22 +131,32 @@ def test_args_mode_passes_values_verbatim(project):
     toml = (project / "expctl.toml").read_text().replace('pass_settings = "file"', 'pass_settings = "args"')
     toml = toml.replace('command = "python3 train.py"', 'command = "python3 echo_args.py"')
     (project / "expctl.toml").write_text(toml)
-    (project / "echo_args.py").write_text("import sys, json\nprint('ARGS=' + json.dumps(sys.argv[1:]))\n"
-                                          "from expctl import track\ntrack.log_metrics(eval_accuracy=1.0)\n")  # smoke check
+    (project / "echo_args.py").write_text(
+        "import sys, json\nprint('ARGS=' + json.dumps(sys.argv[1:]))\n"
+        "from expctl import track\ntrack.log_metrics(eval_accuracy=1.0)\n"
+    )  # smoke check
     payload = "$(touch pwned); rm -rf / 'x' \"y\""
     run_expctl(project, "run", "-s", f"name={payload}", "--", "--extra", "a b", check=True)
     assert not (project / "pwned").exists()
     (run_dir,) = (project / "runs").iterdir()
     printed = next(line for line in (run_dir / "train.log").read_text().splitlines() if line.startswith("ARGS="))
-    argv = json.loads(printed[len("ARGS="):])
+    argv = json.loads(printed[len("ARGS=") :])
     assert argv[argv.index("--name") + 1] == payload and argv[-2:] == ["--extra", "a b"]
     assert argv[argv.index("--lr") + 1] == "0.001"
 
 
 def test_four_concurrent_runs(project):
     (project / "train.py").write_text((project / "train.py").read_text() + "\n# dirty so each run snapshots\n")
-    procs = [subprocess.Popen([*_expctl_bin(), "run", "-q", "-s", f"acc=0.{i + 1}"], cwd=project,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(4)]
+    procs = [
+        subprocess.Popen(
+            [*_expctl_bin(), "run", "-q", "-s", f"acc=0.{i + 1}"],
+            cwd=project,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(4)
+    ]
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0, 0], outs
     assert not any("index.lock" in err for _, err in outs)
@@ -161,8 +181,9 @@ def _start_slow(project):
     (project / "slow.py").write_text(SLOW_PY)
     toml = (project / "expctl.toml").read_text().replace('command = "python3 train.py"', 'command = "python3 slow.py"')
     (project / "expctl.toml").write_text(toml)
-    proc = subprocess.Popen([*_expctl_bin(), "run", "-q"], cwd=project, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*_expctl_bin(), "run", "-q"], cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.time() + 30
     while time.time() < deadline:
         logs = list((project / "runs").glob("*/train.log")) if (project / "runs").exists() else []
@@ -219,7 +240,7 @@ def test_converge_check(project):
     assert bad.returncode == 6 and "check converge: FAILED" in bad.stderr
     records = runs_json(project)
     assert [r["check"]["passed"] for r in records] == [False, True]
-    assert records[1]["check"]["detail"]["ratio"] == pytest.approx(0.3 ** 4)
+    assert records[1]["check"]["detail"]["ratio"] == pytest.approx(0.3**4)
 
 
 def test_full_needs_passing_smoke_of_same_code(project):
@@ -233,10 +254,15 @@ def test_full_needs_passing_smoke_of_same_code(project):
 
 
 def test_regex_metrics_from_log(project):
-    (project / "printer.py").write_text("for i in range(1, 4):\n    print(f'epoch {i} loss: {1.0/i:.3f} acc={0.5+i/10}')\n")
+    (project / "printer.py").write_text(
+        "for i in range(1, 4):\n    print(f'epoch {i} loss: {1.0/i:.3f} acc={0.5+i/10}')\n"
+    )
     toml = (project / "expctl.toml").read_text()
     toml = toml.replace('command = "python3 train.py"', 'command = "python3 printer.py"')
-    toml = toml.replace("[metrics.regex]\n", "[metrics.regex]\ntrain_loss = 'loss: ([0-9.]+)'\neval_accuracy = 'acc=(?P<value>[0-9.]+)'\n")
+    toml = toml.replace(
+        "[metrics.regex]\n",
+        "[metrics.regex]\ntrain_loss = 'loss: ([0-9.]+)'\neval_accuracy = 'acc=(?P<value>[0-9.]+)'\n",
+    )
     (project / "expctl.toml").write_text(toml)
     run_expctl(project, "run", "--stage", "converge", check=False)
     (record,) = runs_json(project)
@@ -247,8 +273,12 @@ def test_regex_metrics_from_log(project):
 def test_runs_filters_and_formats(project):
     run_expctl(project, "run", "--stage", "smoke", check=True)
     run_expctl(project, "run", "--stage", "small", "-s", "exit_code=1")  # (no --stage would be smoke: the default)
-    assert [r["stage"] for r in json.loads(run_expctl(project, "runs", "--stage", "smoke", "--json").stdout)] == ["smoke"]
-    assert [r["status"] for r in json.loads(run_expctl(project, "runs", "--status", "failed", "--json").stdout)] == ["failed"]
+    assert [r["stage"] for r in json.loads(run_expctl(project, "runs", "--stage", "smoke", "--json").stdout)] == [
+        "smoke"
+    ]
+    assert [r["status"] for r in json.loads(run_expctl(project, "runs", "--status", "failed", "--json").stdout)] == [
+        "failed"
+    ]
     csv_out = run_expctl(project, "runs", "--format", "csv", check=True).stdout.splitlines()
     assert csv_out[0].startswith("id,name,stage,status") and len(csv_out) == 3
 
@@ -279,7 +309,7 @@ def test_data_fingerprints(project):
     assert fp_old["fingerprint"] != fp_new["fingerprint"] and fp_old["size"] == fp_new["size"]
 
 
-RESUMABLE_PY = textwrap.dedent('''
+RESUMABLE_PY = textwrap.dedent("""
     import json, os, sys
     from expctl import track
     s = track.settings()
@@ -296,13 +326,13 @@ RESUMABLE_PY = textwrap.dedent('''
         if step == int(s.get("crash_at", 0)):
             sys.exit(3)
     track.log_metrics(step=6, eval_accuracy=float(s.get("acc", 0.8)), started_at=start)
-''')
+""")
 
 
 def test_run_resume_continues_a_failed_run_as_a_linked_run(project):
     (project / "train.py").write_text(RESUMABLE_PY)
     toml = (project / "expctl.toml").read_text()
-    toml = toml.replace('seed = 42\n', 'seed = 42\nresume = "no"\ncrash_at = 0\n', 1)
+    toml = toml.replace("seed = 42\n", 'seed = 42\nresume = "no"\ncrash_at = 0\n', 1)
     (project / "expctl.toml").write_text(toml)
     git(project, "commit", "-qam", "resumable")
     first = run_expctl(project, "run", "--stage", "smoke", "-s", "crash_at=4", "-s", "acc=0.7", "--", "--flag", "x y")

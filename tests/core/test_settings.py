@@ -7,7 +7,15 @@ from hypothesis import strategies as st
 from expctl.errors import ConfigError, UsageError
 from expctl.settings import coerce, flatten, infer_value, resolve, split_assignment, unflatten
 
-DEFAULTS = {"lr": 3e-5, "epochs": 3, "name": "x", "fp16": False, "layers": [1, 2], "model": {"hidden": 64, "dropout": 0.1}, "tricks": {}}
+DEFAULTS = {
+    "lr": 3e-5,
+    "epochs": 3,
+    "name": "x",
+    "fp16": False,
+    "layers": [1, 2],
+    "model": {"hidden": 64, "dropout": 0.1},
+    "tricks": {},
+}
 
 
 def test_precedence_defaults_stage_cli():
@@ -25,7 +33,9 @@ def test_types_follow_default():
 
 
 def test_inferred_types_for_free_form_keys():
-    out = resolve(DEFAULTS, {}, ["tricks.rdrop.alpha=4", "tricks.fgm.on=yes", "tricks.name=a,b", "tricks.l=[1, 2.5, x]"])
+    out = resolve(
+        DEFAULTS, {}, ["tricks.rdrop.alpha=4", "tricks.fgm.on=yes", "tricks.name=a,b", "tricks.l=[1, 2.5, x]"]
+    )
     assert out["tricks"] == {"rdrop": {"alpha": 4}, "fgm": {"on": True}, "name": "a,b", "l": [1, 2.5, "x"]}
 
 
@@ -67,7 +77,7 @@ def test_string_default_keeps_any_text_verbatim(text):
     assert out["name"] == text
 
 
-@given(st.integers(min_value=-10**12, max_value=10**12))
+@given(st.integers(min_value=-(10**12), max_value=10**12))
 def test_int_roundtrip(n):
     assert infer_value(str(n)) == n and coerce("k", str(n), 0) == n
 
@@ -77,8 +87,13 @@ def test_float_roundtrip(x):
     assert coerce("k", repr(x), 0.5) == x
 
 
-@given(st.dictionaries(st.from_regex(r"[a-z][a-z0-9_]{0,5}", fullmatch=True),
-                       st.one_of(st.integers(), st.text(max_size=5), st.booleans()), max_size=6))
+@given(
+    st.dictionaries(
+        st.from_regex(r"[a-z][a-z0-9_]{0,5}", fullmatch=True),
+        st.one_of(st.integers(), st.text(max_size=5), st.booleans()),
+        max_size=6,
+    )
+)
 def test_flatten_unflatten_roundtrip(d):
     nested = {"t": d, "top": 1}
     assert unflatten(flatten(nested)) == (nested if d else {"t": {}, "top": 1})

@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import _expctl_bin, git, run_expctl
 
-TRAIN_PY = textwrap.dedent('''
+TRAIN_PY = textwrap.dedent("""
     import sys
     from expctl import track
     s = track.settings()
@@ -29,9 +29,9 @@ TRAIN_PY = textwrap.dedent('''
         print(f"step {step} loss={loss:.4f}", flush=True)
     track.log_metrics(step=3, eval_accuracy=float(s.get("acc", 0.8)))
     sys.exit(int(s.get("exit_code", 0)))
-''')
+""")
 
-CONFIG = textwrap.dedent('''
+CONFIG = textwrap.dedent("""
     [project]
     name = "daily"
     command = "python3 train.py"
@@ -47,7 +47,7 @@ CONFIG = textwrap.dedent('''
     [stages.smoke]
     check = "metrics"
     expect_metrics = ["eval_accuracy"]
-''')
+""")
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 
@@ -62,8 +62,16 @@ def project(repo: Path) -> Path:
     return repo
 
 
-def in_pty(cwd, *args, cols: int = 100, rows: int = 40, env: dict | None = None, timeout: float = 120,
-           color: bool = False, input: bytes | None = None) -> tuple[int, str]:
+def in_pty(
+    cwd,
+    *args,
+    cols: int = 100,
+    rows: int = 40,
+    env: dict | None = None,
+    timeout: float = 120,
+    color: bool = False,
+    input: bytes | None = None,
+) -> tuple[int, str]:
     """Run the installed expctl with stdout, stderr and stdin on a pseudo-terminal of a fixed
     size; (exit status, what the terminal showed, escape sequences removed)."""
     master, slave = pty.openpty()
@@ -71,8 +79,9 @@ def in_pty(cwd, *args, cols: int = 100, rows: int = 40, env: dict | None = None,
     full_env = {**os.environ, "COLUMNS": str(cols), "LINES": str(rows), "TERM": "xterm", **(env or {})}
     if color:
         full_env.pop("NO_COLOR", None)
-    proc = subprocess.Popen([*_expctl_bin(), *args], cwd=cwd, stdin=slave, stdout=slave, stderr=slave,
-                            env=full_env, close_fds=True)
+    proc = subprocess.Popen(
+        [*_expctl_bin(), *args], cwd=cwd, stdin=slave, stdout=slave, stderr=slave, env=full_env, close_fds=True
+    )
     os.close(slave)
     if input is not None:
         os.write(master, input)  # typed ahead: the terminal driver holds it until read

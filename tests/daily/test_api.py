@@ -16,8 +16,9 @@ def test_runs_and_compare_as_records_and_typed_frames(project):
     run_expctl(project, "run", "-q", "-s", "acc=0.7", check=True)
     run_expctl(project, "run", "-q", "-s", "acc=0.9", "-s", "exit_code=0", check=True)
     records = api.runs(project, frame=False)
-    assert [r["id"] for r in records] == [r["id"] for r in json.loads(
-        run_expctl(project, "runs", "--json", check=True).stdout)]
+    assert [r["id"] for r in records] == [
+        r["id"] for r in json.loads(run_expctl(project, "runs", "--json", check=True).stdout)
+    ]
     df = api.runs(project)  # pandas is installed: a frame by default
     assert isinstance(df, pd.DataFrame) and len(df) == 2
     assert df["settings.acc"].dtype == "float64" and df["settings.exit_code"].dtype == "Int64"

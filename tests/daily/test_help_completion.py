@@ -4,7 +4,6 @@ completion completes run ids, tags, explorations, stages and setting names."""
 from __future__ import annotations
 
 import json
-import os
 import re
 
 import pytest

@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import _expctl_bin, commit_project, git, run_expctl
 from tests.daily.conftest import assert_fits, in_pty
 
-SLOW = textwrap.dedent('''
+SLOW = textwrap.dedent("""
     import time
     from expctl import track
     for i in range(1, 7):
@@ -22,13 +22,18 @@ SLOW = textwrap.dedent('''
         track.log_metrics(step=i, total_steps=6, train_loss=1.0 / i)
         time.sleep(0.4)
     track.log_metrics(step=6, eval_accuracy=0.75)
-''')
+""")
 
 
 @pytest.fixture
 def slow(repo):
-    return commit_project(repo, SLOW, '[project]\nname = "s"\ncommand = "python3 slow.py"\n'
-                          'default_stage = "none"\nprimary_metric = "eval_accuracy"\n[settings]\nseed = 1\n', "slow.py")
+    return commit_project(
+        repo,
+        SLOW,
+        '[project]\nname = "s"\ncommand = "python3 slow.py"\n'
+        'default_stage = "none"\nprimary_metric = "eval_accuracy"\n[settings]\nseed = 1\n',
+        "slow.py",
+    )
 
 
 def test_plain_status_lines_when_piped(slow):
@@ -51,7 +56,7 @@ def test_status_line_on_a_terminal(slow, cols):
     assert_fits(text, cols)
 
 
-GATED = textwrap.dedent('''
+GATED = textwrap.dedent("""
     import os, time
     from expctl import track
     track.log_metrics(step=1, total_steps=4, train_loss=0.9)
@@ -63,20 +68,24 @@ GATED = textwrap.dedent('''
         print(f"after the gate {i}", flush=True)
         track.log_metrics(step=i, total_steps=4, train_loss=1.0 / i)
     track.log_metrics(step=4, eval_accuracy=0.75)
-''')
+""")
 
 
 def test_log_follow_show_and_runs_of_a_running_run(slow):
     (slow / "slow.py").write_text(GATED)
     git(slow, "commit", "-qam", "gated")
-    proc = subprocess.Popen([*_expctl_bin(), "run", "-q"], cwd=slow, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*_expctl_bin(), "run", "-q"], cwd=slow, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             records = json.loads(run_expctl(slow, "runs", "--json", check=True).stdout)
-            if records and b"before" in ((slow / "runs" / records[0]["id"] / "train.log").read_bytes()
-                                         if (slow / "runs" / records[0]["id"] / "train.log").exists() else b""):
+            if records and b"before" in (
+                (slow / "runs" / records[0]["id"] / "train.log").read_bytes()
+                if (slow / "runs" / records[0]["id"] / "train.log").exists()
+                else b""
+            ):
                 break
             time.sleep(0.1)
         rid = records[0]["id"]
@@ -86,8 +95,9 @@ def test_log_follow_show_and_runs_of_a_running_run(slow):
         text = run_expctl(slow, "show", rid, check=True).stdout
         assert "running for" in text and "progress  step 1/4 train_loss=0.9" in text and "exit=None" not in text
         assert "so far" in run_expctl(slow, "runs", check=True).stdout
-        follow = subprocess.Popen([*_expctl_bin(), "log", "-f", rid], cwd=slow, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE)
+        follow = subprocess.Popen(
+            [*_expctl_bin(), "log", "-f", rid], cwd=slow, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         time.sleep(0.5)
         assert follow.poll() is None  # still following: the run has not ended
         (slow / "go").write_text("")

@@ -6,9 +6,9 @@ import json
 import subprocess
 import textwrap
 
-from tests.conftest import _expctl_bin, commit_project, git, run_expctl
+from tests.conftest import _expctl_bin, commit_project, run_expctl
 
-CHATTY = textwrap.dedent('''
+CHATTY = textwrap.dedent("""
     import time
     from expctl import track
     for i in range(1, 301):
@@ -16,12 +16,16 @@ CHATTY = textwrap.dedent('''
         if i % 50 == 0:
             time.sleep(0.05)
     track.log_metrics(step=1, eval_accuracy=0.5)
-''')
+""")
 
 
 def test_log_is_complete_when_stdout_reader_goes_away(repo):
-    commit_project(repo, CHATTY, '[project]\nname = "c"\ncommand = "python3 chatty.py"\n'
-                   'default_stage = "none"\n[settings]\nseed = 1\n', "chatty.py")
+    commit_project(
+        repo,
+        CHATTY,
+        '[project]\nname = "c"\ncommand = "python3 chatty.py"\ndefault_stage = "none"\n[settings]\nseed = 1\n',
+        "chatty.py",
+    )
     proc = subprocess.Popen([*_expctl_bin(), "run"], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     first = proc.stdout.readline()  # `| head -1`: read one line, then close the pipe
     proc.stdout.close()

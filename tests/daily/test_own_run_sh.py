@@ -12,8 +12,9 @@ OWN = "#!/bin/sh\necho the project's own script\n"
 
 def test_init_beside_own_run_sh_and_run_uses_the_launcher(repo):
     (repo / "run.sh").write_text(OWN)
-    (repo / "train.py").write_text("from expctl import track\nprint('trained')\n"
-                                   "track.log_metrics(step=1, eval_accuracy=0.5)\n")
+    (repo / "train.py").write_text(
+        "from expctl import track\nprint('trained')\ntrack.log_metrics(step=1, eval_accuracy=0.5)\n"
+    )
     init = run_expctl(repo, "init", "--command", "python3 train.py")
     assert init.returncode == 0, init.stderr
     assert (repo / "run.sh").read_text() == OWN

@@ -13,8 +13,13 @@ PRINTS = "for step in range(1, 31):\n    print(f'step {step} loss={1.0 / step:.4
 def test_plot_of_regex_only_events(repo):
     (repo / "p.py").write_text(PRINTS)
     run_expctl(repo, "init", "--command", "python3 p.py", check=True)
-    toml = (repo / "expctl.toml").read_text().replace(
-        "[metrics.regex]\n", "[metrics.regex]\ntrain_loss = 'loss=([0-9.]+)'\neval_accuracy = 'acc=([0-9.]+)'\n")
+    toml = (
+        (repo / "expctl.toml")
+        .read_text()
+        .replace(
+            "[metrics.regex]\n", "[metrics.regex]\ntrain_loss = 'loss=([0-9.]+)'\neval_accuracy = 'acc=([0-9.]+)'\n"
+        )
+    )
     (repo / "expctl.toml").write_text(toml)
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "p")

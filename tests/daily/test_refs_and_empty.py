@@ -32,14 +32,16 @@ def test_empty_listings_say_what_to_do(project, tmp_path):
 
 def test_empty_log_says_so(repo):
     (repo / "quiet.py").write_text("pass\n")
-    (repo / "expctl.toml").write_text(textwrap.dedent('''
+    (repo / "expctl.toml").write_text(
+        textwrap.dedent("""
         [project]
         name = "q"
         command = "python3 quiet.py"
         default_stage = "none"
         [settings]
         seed = 1
-    '''))
+    """)
+    )
     run_expctl(repo, "init", check=True)
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "p")

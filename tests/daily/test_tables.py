@@ -7,14 +7,23 @@ import re
 
 import pytest
 
-from tests.conftest import git, run_expctl
+from tests.conftest import run_expctl
 from tests.daily.conftest import assert_fits, in_pty
 
 
 def _runs(project, n=2):
     for i in range(n):
-        run_expctl(project, "run", "--stage", "smoke", "--name", f"a-rather-long-run-name-number-{i}",
-                   "-s", f"acc=0.{7 + i}", check=True)
+        run_expctl(
+            project,
+            "run",
+            "--stage",
+            "smoke",
+            "--name",
+            f"a-rather-long-run-name-number-{i}",
+            "-s",
+            f"acc=0.{7 + i}",
+            check=True,
+        )
     return json.loads(run_expctl(project, "runs", "--json", check=True).stdout)
 
 

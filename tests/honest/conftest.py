@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import commit_project, run_expctl
 
-TRAIN_PY = textwrap.dedent('''
+TRAIN_PY = textwrap.dedent("""
     import os
     from expctl import track
     s = track.settings()
@@ -21,9 +21,9 @@ TRAIN_PY = textwrap.dedent('''
     track.log_metrics(step=1, train_loss=1.0)
     if not s.get("skip_eval"):
         track.log_metrics(step=2, train_loss=0.01, eval_accuracy=round(acc, 6), eval_f1=round(acc - 0.05, 6))
-''')
+""")
 
-CONFIG = textwrap.dedent('''
+CONFIG = textwrap.dedent("""
     [project]
     name = "honest"
     command = "python3 train.py"
@@ -53,7 +53,7 @@ CONFIG = textwrap.dedent('''
     [stages.full]
     check = "metrics"
     requires = "smoke"
-''')
+""")
 
 
 @pytest.fixture

@@ -49,5 +49,8 @@ def test_same_configuration_at_other_stages_and_seeds_belongs(hproject):
     run_expctl(repo, "run", "--stage", "small", "-s", "seed=1", check=True)  # seed aside
     run_expctl(repo, "run", "--stage", "small", "-s", "max_train_samples=10", check=True)  # not the stage's value
     members = runs_json(repo, "--strategy", "baseline")
-    assert sorted((r["stage"], r["settings"]["seed"], r["settings"]["max_train_samples"]) for r in members) == \
-        [("small", 0, 2000), ("small", 1, 2000), ("smoke", 0, 200)]
+    assert sorted((r["stage"], r["settings"]["seed"], r["settings"]["max_train_samples"]) for r in members) == [
+        ("small", 0, 2000),
+        ("small", 1, 2000),
+        ("smoke", 0, 200),
+    ]

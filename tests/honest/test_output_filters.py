@@ -26,9 +26,22 @@ def test_compare_csv_tsv_one_number_per_cell_ascii_headers(hproject):
         assert out.isascii()
         rows = table_of(out, fmt)
         base, wide = rows
-        assert list(base)[:10] == ["strategy", "kind", "status", "stage", "eval_accuracy_mean", "eval_accuracy_std",
-                                   "eval_accuracy_n", "delta", "within_noise", "eval_f1"]
-        assert abs(float(base["eval_accuracy_mean"]) - 0.821) < 1e-9 and abs(float(base["eval_accuracy_std"]) - 0.001) < 1e-9
+        assert list(base)[:10] == [
+            "strategy",
+            "kind",
+            "status",
+            "stage",
+            "eval_accuracy_mean",
+            "eval_accuracy_std",
+            "eval_accuracy_n",
+            "delta",
+            "within_noise",
+            "eval_f1",
+        ]
+        assert (
+            abs(float(base["eval_accuracy_mean"]) - 0.821) < 1e-9
+            and abs(float(base["eval_accuracy_std"]) - 0.001) < 1e-9
+        )
         assert base["eval_accuracy_n"] == "3" and base["delta"] == "" and base["within_noise"] == ""
         assert abs(float(wide["delta"]) - (0.83 - 0.821)) < 1e-9 and wide["within_noise"] == "false"
     rows = cjson(repo)
@@ -65,7 +78,9 @@ def test_compare_shows_one_stage_at_a_time(hproject):
 def test_where_operators_since_and_unknown_keys(hproject):
     repo = hproject
     for acc, lr, seed in ((0.80, 0.001, 1), (0.85, 0.003, 2), (0.90, 0.001, 3)):
-        run_expctl(repo, "run", "--stage", "small", "-s", f"acc={acc}", "-s", f"lr={lr}", "-s", f"seed={seed}", check=True)
+        run_expctl(
+            repo, "run", "--stage", "small", "-s", f"acc={acc}", "-s", f"lr={lr}", "-s", f"seed={seed}", check=True
+        )
     run_expctl(repo, "run", "--stage", "smoke", "-s", "acc=0.7", "-s", "skip_eval=true")  # check fails, run succeeds
 
     def accs(*args):
@@ -80,7 +95,9 @@ def test_where_operators_since_and_unknown_keys(hproject):
     assert accs("--since", "1h") == [0.7, 0.8, 0.85, 0.9] and accs("--since", "2099-01-01") == []
     ids = [r["settings"]["acc"] for r in runs_json(repo, "--where", "stage=small", "--sort", "eval_accuracy")]
     assert ids == [0.90, 0.85, 0.80]  # a metric sorts best first
-    runs = json.loads(run_expctl(repo, "compare", "--runs", "--where", "eval_accuracy<0.85", "--json", check=True).stdout)
+    runs = json.loads(
+        run_expctl(repo, "compare", "--runs", "--where", "eval_accuracy<0.85", "--json", check=True).stdout
+    )
     assert [r["value"] for r in runs] == [0.821]
     for cmd in (("runs",), ("compare",), ("compare", "--runs")):
         bad = run_expctl(repo, *cmd, "--where", "eval_acuracy>0.8")

@@ -27,7 +27,11 @@ def test_run_without_stage_gets_the_default_stage_and_its_check(hproject):
     assert rec["stage"] == "smoke" and rec["settings"]["max_train_samples"] == 200
     assert rec["check"]["check"] == "smoke" and rec["check"]["passed"]
     # default_stage chooses another one (or none)
-    toml = (repo / "expctl.toml").read_text().replace('free_form = ["tricks.*"]', 'free_form = ["tricks.*"]\ndefault_stage = "small"')
+    toml = (
+        (repo / "expctl.toml")
+        .read_text()
+        .replace('free_form = ["tricks.*"]', 'free_form = ["tricks.*"]\ndefault_stage = "small"')
+    )
     (repo / "expctl.toml").write_text(toml)
     run_expctl(repo, "run", check=True)
     assert last_run(repo)["stage"] == "small"

@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import _expctl_bin, git, run_expctl
 
-TRAIN_PY = textwrap.dedent('''
+TRAIN_PY = textwrap.dedent("""
     import sys, time
     from expctl import track
     s = track.settings()
@@ -29,11 +29,11 @@ TRAIN_PY = textwrap.dedent('''
         print(f"step {step}", flush=True)
     track.log_metrics(step=3, eval_accuracy=float(s.get("acc", 0.8)))
     sys.exit(int(s.get("exit_code", 0)))
-''')
+""")
 
 # A program that runs until stopped, with a child process of its own (to prove signals
 # reach the program's whole process group), logging a metric and a line each tick.
-SLOW_PY = textwrap.dedent('''
+SLOW_PY = textwrap.dedent("""
     import os, subprocess, sys, time
     from expctl import track
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
@@ -44,7 +44,7 @@ SLOW_PY = textwrap.dedent('''
         track.log_metrics(step=i, train_loss=1.0 / (i + 1))
         print("tick", i, flush=True)
         time.sleep(0.02)
-''')
+""")
 
 
 def runs_json(cwd, *args) -> list[dict]:
@@ -66,7 +66,9 @@ def make_project(path: Path, commit: bool = True) -> Path:
     (path / "slow.py").write_text(SLOW_PY)
     run_expctl(path, "init", "--command", "python3 train.py", check=True)
     toml = (path / "expctl.toml").read_text()
-    (path / "expctl.toml").write_text(toml.replace("seed = 42\n", "seed = 42\nacc = 0.8\nexit_code = 0\nsleep = 0.0\n", 1))
+    (path / "expctl.toml").write_text(
+        toml.replace("seed = 42\n", "seed = 42\nacc = 0.8\nexit_code = 0\nsleep = 0.0\n", 1)
+    )
     if commit:
         git(path, "add", "-A")
         git(path, "commit", "-qm", "expctl init")
@@ -102,8 +104,9 @@ def assert_healthy(project: Path, *, next_run: bool = True) -> list[dict]:
     for run_id, commit in refs.items():
         blob = git(project, "cat-file", "blob", f"{commit}:record.json").stdout
         assert json.loads(blob)["id"] == run_id
-    assert all(r["status"] in ("succeeded", "failed", "interrupted") for r in records), \
-        [(r["id"], r["status"]) for r in records]
+    assert all(r["status"] in ("succeeded", "failed", "interrupted") for r in records), [
+        (r["id"], r["status"]) for r in records
+    ]
     assert lock_files(project) == []
     if next_run:
         set_command(project, "python3 train.py")
@@ -112,13 +115,20 @@ def assert_healthy(project: Path, *, next_run: bool = True) -> list[dict]:
     return records
 
 
-def start_run(project: Path, *args, env=None, command="python3 slow.py", wait_for="tick 3",
-              timeout=60) -> tuple[subprocess.Popen, Path]:
+def start_run(
+    project: Path, *args, env=None, command="python3 slow.py", wait_for="tick 3", timeout=60
+) -> tuple[subprocess.Popen, Path]:
     """Start `expctl run` in the background and wait until the program logged ``wait_for``."""
     set_command(project, command)
     before = set((project / "runs").iterdir()) if (project / "runs").exists() else set()
-    proc = subprocess.Popen([*_expctl_bin(), "run", "-q", *args], cwd=project, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
+    proc = subprocess.Popen(
+        [*_expctl_bin(), "run", "-q", *args],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
     deadline = time.time() + timeout
     while time.time() < deadline:
         new = (set((project / "runs").iterdir()) if (project / "runs").exists() else set()) - before

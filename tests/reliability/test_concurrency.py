@@ -17,8 +17,9 @@ from tests.reliability.conftest import assert_healthy, run_refs, runs_json
 
 
 def _start(project, *args):
-    return subprocess.Popen([*_expctl_bin(), *args], cwd=project, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [*_expctl_bin(), *args], cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def _dirty(project):

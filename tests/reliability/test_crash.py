@@ -18,8 +18,7 @@ import time
 import pytest
 
 from tests.conftest import _expctl_bin, git, run_expctl
-from tests.reliability.conftest import (assert_healthy, run_refs, runs_json, set_command, start_run,
-                                        wait_gone)
+from tests.reliability.conftest import assert_healthy, run_refs, runs_json, set_command, start_run, wait_gone
 
 CRASH = "EXPCTL_TEST_CRASH_AT"
 
@@ -95,12 +94,15 @@ def test_sigkill_of_expctl_stops_program_group(project):
 def test_sigkill_at_random_moments(project):
     """SIGKILL of expctl at 12 random moments (before, during and after the program)."""
     rng = random.Random(8)
-    (project / "short.py").write_text("import time\nprint('begin', flush=True)\ntime.sleep(0.3)\nprint('end', flush=True)\n")
+    (project / "short.py").write_text(
+        "import time\nprint('begin', flush=True)\ntime.sleep(0.3)\nprint('end', flush=True)\n"
+    )
     set_command(project, "python3 short.py")
     started = 0
     for _ in range(12):
-        proc = subprocess.Popen([*_expctl_bin(), "run", "-q"], cwd=project, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [*_expctl_bin(), "run", "-q"], cwd=project, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         time.sleep(rng.uniform(0.0, 1.2))
         proc.kill()
         proc.wait()
@@ -119,7 +121,7 @@ def test_sigkill_at_random_moments(project):
 
 # A stand-in for the bundled trainer (trainers/ is being finished elsewhere): it saves
 # checkpoint folders non-atomically (file by file, chunk by chunk) and keeps a manifest.
-CKPT_STANDIN_PY = textwrap.dedent('''
+CKPT_STANDIN_PY = textwrap.dedent("""
     import json, os, sys, time
     run = os.environ["EXPCTL_RUN_DIR"]
     atomic_manifest = sys.argv[1] == "atomic"
@@ -154,7 +156,7 @@ CKPT_STANDIN_PY = textwrap.dedent('''
             fh.write(b"o" * 1024)
         manifest(f"checkpoints/step-{step}")
         print(f"saved step {step}", flush=True)
-''')
+""")
 
 
 @pytest.mark.parametrize("manifest", ["atomic", pytest.param("torn", marks=pytest.mark.slow)])

@@ -13,14 +13,13 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import git, run_expctl
 from tests.reliability.conftest import assert_healthy, make_project, run_refs, runs_json, set_command
 
-FILL_PY = textwrap.dedent('''
+FILL_PY = textwrap.dedent("""
     # fills the disk the project lives on, then keeps logging into the full disk
     import os
     from expctl import track
@@ -35,7 +34,7 @@ FILL_PY = textwrap.dedent('''
             print("filler stopped:", exc.strerror, flush=True)
     for i in range(2000):
         print("line after the disk is full", i, flush=True)
-''')
+""")
 
 
 @pytest.fixture
@@ -53,8 +52,9 @@ def small_disk(tmp_path):
 
 def _one_clear_line(stderr: str) -> None:
     assert "Traceback" not in stderr and "internal error" not in stderr, stderr
-    assert any(line.startswith("expctl: error:") and "No space left on device" in line
-               for line in stderr.splitlines()), stderr
+    assert any(
+        line.startswith("expctl: error:") and "No space left on device" in line for line in stderr.splitlines()
+    ), stderr
 
 
 @pytest.mark.slow  # a real tmpfs: timing-sensitive on a loaded machine; simulated ENOSPC runs in CI
@@ -104,7 +104,7 @@ def test_disk_full_before_the_run(small_disk):
 
 # ENOSPC injected into expctl's own object writes (loose objects and `git hash-object`)
 # once the program has created the file $FULL_FLAG: the rest of expctl is untouched.
-ENOSPC_MAIN = textwrap.dedent('''
+ENOSPC_MAIN = textwrap.dedent("""
     import errno, os, sys
     from expctl import gitlayer
     original = gitlayer.Repo.write_object
@@ -115,7 +115,7 @@ ENOSPC_MAIN = textwrap.dedent('''
     gitlayer.Repo.write_object = write_object
     from expctl.cli import main
     main(sys.argv[1:])
-''')
+""")
 
 
 def test_simulated_enospc_while_writing_the_record(project, tmp_path):
@@ -124,8 +124,14 @@ def test_simulated_enospc_while_writing_the_record(project, tmp_path):
     set_command(project, "python3 full.py")
     main = tmp_path / "enospc_main.py"
     main.write_text(ENOSPC_MAIN)
-    proc = subprocess.run([sys.executable, str(main), "run", "-q"], cwd=project, capture_output=True, text=True,
-                          env={**os.environ, "FULL_FLAG": str(flag)}, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, str(main), "run", "-q"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "FULL_FLAG": str(flag)},
+        timeout=120,
+    )
     assert proc.returncode == 5
     _one_clear_line(proc.stderr)
     (run_id,) = run_refs(project)
@@ -143,8 +149,14 @@ def test_simulated_enospc_before_the_program(project, tmp_path):
     flag.touch()
     main = tmp_path / "enospc_main.py"
     main.write_text(ENOSPC_MAIN)
-    proc = subprocess.run([sys.executable, str(main), "run", "-q"], cwd=project, capture_output=True, text=True,
-                          env={**os.environ, "FULL_FLAG": str(flag)}, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, str(main), "run", "-q"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "FULL_FLAG": str(flag)},
+        timeout=120,
+    )
     assert proc.returncode == 5
     _one_clear_line(proc.stderr)
     assert "the program was not started" in proc.stderr

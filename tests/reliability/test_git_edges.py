@@ -19,14 +19,17 @@ def worktree_tree(path: Path) -> str:
     index = path.parent / "throwaway-index"
     env = {**os.environ, "GIT_INDEX_FILE": str(index)}
     subprocess.run(["git", "add", "-A"], cwd=path, env=env, check=True, capture_output=True)
-    tree = subprocess.run(["git", "write-tree"], cwd=path, env=env, check=True, capture_output=True,
-                          text=True).stdout.strip()
+    tree = subprocess.run(
+        ["git", "write-tree"], cwd=path, env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
     index.unlink()
     return tree
 
 
 def snapshot_files(path: Path, record: dict) -> list[str]:
-    return git(path, "-c", "core.quotepath=false", "ls-tree", "-r", "--name-only", record["code"]["commit"]).stdout.splitlines()
+    return git(
+        path, "-c", "core.quotepath=false", "ls-tree", "-r", "--name-only", record["code"]["commit"]
+    ).stdout.splitlines()
 
 
 def test_repository_without_commits(tmp_path):

@@ -14,8 +14,22 @@ from tests.conftest import git, run_expctl
 from tests.reliability.conftest import assert_healthy, run_refs, runs_json, set_command
 
 NASTY = [
-    "$(touch pwned)", "`touch pwned`", "; touch pwned #", "a'b\"c", "line one\nline two", "tab\there",
-    "&& rm -rf ./* ||", "*", "~", "\\", "-s", "--", "$HOME", "中文 value", "\x1b[31mred\x1b[0m", "",
+    "$(touch pwned)",
+    "`touch pwned`",
+    "; touch pwned #",
+    "a'b\"c",
+    "line one\nline two",
+    "tab\there",
+    "&& rm -rf ./* ||",
+    "*",
+    "~",
+    "\\",
+    "-s",
+    "--",
+    "$HOME",
+    "中文 value",
+    "\x1b[31mred\x1b[0m",
+    "",
 ]
 
 
@@ -24,13 +38,15 @@ def test_shell_metacharacters_are_data(project, mode):
     toml = (project / "expctl.toml").read_text().replace('pass_settings = "file"', f'pass_settings = "{mode}"')
     toml = toml.replace("[settings]\n", "[settings]\n" + "".join(f'v{i} = ""\n' for i in range(len(NASTY))), 1)
     (project / "expctl.toml").write_text(toml)
-    (project / "echo_args.py").write_text(textwrap.dedent('''
+    (project / "echo_args.py").write_text(
+        textwrap.dedent("""
         import json, os, sys
         from expctl import track
         with open(os.path.join(os.environ["EXPCTL_RUN_DIR"], "argv.json"), "w") as fh:
             json.dump(sys.argv[1:], fh)
         track.log_metrics(step=1, eval_accuracy=1.0)
-    '''))
+    """)
+    )
     set_command(project, "python3 echo_args.py")
     args = [a for i, v in enumerate(NASTY) for a in ("-s", f"v{i}={v}")]
     run_expctl(project, "run", "-q", *args, "--", "$(touch pwned)", "x y", check=True)
@@ -44,8 +60,11 @@ def test_shell_metacharacters_are_data(project, mode):
         for i, v in enumerate(NASTY):
             assert argv[argv.index(f"--v{i}") + 1] == v
     # command.sh is copy-paste safe: bash parses it back into exactly the program's argv
-    words = subprocess.run(["bash", "-c", 'eval "printf \'%s\\\\0\' $(cat "$1")"', "-", str(run_dir / "command.sh")],
-                           capture_output=True, check=True).stdout.split(b"\0")[:-1]
+    words = subprocess.run(
+        ["bash", "-c", 'eval "printf \'%s\\\\0\' $(cat "$1")"', "-", str(run_dir / "command.sh")],
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")[:-1]
     assert [w.decode() for w in words] == record["command"] == ["python3", "echo_args.py", *argv]
     assert not list(project.rglob("pwned*"))
 
@@ -79,12 +98,30 @@ def test_very_long_values(project):
     assert_healthy(project)
 
 
-BAD_REF_NAMES = ["a..b", "-x", "a b", "a~1", "a^b", "a:b", "a?b", "a*b", "a[b", "x.lock", "/x", "x/",
-                 "a@{b", "a\\b", ".hidden", "a\nb", "a" * 300]
+BAD_REF_NAMES = [
+    "a..b",
+    "-x",
+    "a b",
+    "a~1",
+    "a^b",
+    "a:b",
+    "a?b",
+    "a*b",
+    "a[b",
+    "x.lock",
+    "/x",
+    "x/",
+    "a@{b",
+    "a\\b",
+    ".hidden",
+    "a\nb",
+    "a" * 300,
+]
 
 
-@pytest.mark.parametrize("names", [["a..b", "-x", "a b", "x.lock", "a\nb"],
-                                   pytest.param(BAD_REF_NAMES, marks=pytest.mark.slow, id="all")])
+@pytest.mark.parametrize(
+    "names", [["a..b", "-x", "a b", "x.lock", "a\nb"], pytest.param(BAD_REF_NAMES, marks=pytest.mark.slow, id="all")]
+)
 def test_tag_and_branch_names_git_rejects(project, names):
     run_expctl(project, "run", "-q", check=True)
     tags_before = git(project, "tag").stdout
@@ -117,8 +154,9 @@ MALFORMED_TOML = [
 ]
 
 
-@pytest.mark.parametrize("text", [t if i in (0, 1, 6, 9) else pytest.param(t, marks=pytest.mark.slow)
-                                  for i, t in enumerate(MALFORMED_TOML)])
+@pytest.mark.parametrize(
+    "text", [t if i in (0, 1, 6, 9) else pytest.param(t, marks=pytest.mark.slow) for i, t in enumerate(MALFORMED_TOML)]
+)
 def test_malformed_expctl_toml(project, text):
     (project / "expctl.toml").write_bytes(text)
     for cmd in (["run", "-q"], ["runs"], ["compare"]):
@@ -128,7 +166,7 @@ def test_malformed_expctl_toml(project, text):
     assert run_refs(project) == {}
 
 
-METRICS_LINES = textwrap.dedent('''
+METRICS_LINES = textwrap.dedent("""
     import os
     path = os.environ["EXPCTL_METRICS"]
     with open(path, "w") as fh:
@@ -145,7 +183,7 @@ METRICS_LINES = textwrap.dedent('''
         fh.write('\\x00\\x01 binary\\n')
         fh.write('{"step": 9, "eval_accuracy": 0.9}\\n')
         fh.write('{"step": 10, "eval_accuracy": 0.95, "train_lo')  # killed mid-write
-''')
+""")
 
 
 def test_damaged_metrics_lines(project):
@@ -172,13 +210,19 @@ def _replace_record(project, run_id, new_blob: bytes) -> None:
     """Edit a record by hand the git way: a new record commit with another record.json, ref moved."""
     ref = f"refs/expctl/runs/{run_id}"
     old = git(project, "rev-parse", ref).stdout.strip()
-    blob = subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=project, input=new_blob,
-                          capture_output=True, check=True).stdout.decode().strip()
+    blob = (
+        subprocess.run(
+            ["git", "hash-object", "-w", "--stdin"], cwd=project, input=new_blob, capture_output=True, check=True
+        )
+        .stdout.decode()
+        .strip()
+    )
     listing = git(project, "ls-tree", old).stdout
     lines = [line for line in listing.splitlines() if not line.endswith("\trecord.json")]
     lines.append(f"100644 blob {blob}\trecord.json")
-    tree = subprocess.run(["git", "mktree"], cwd=project, input="\n".join(lines) + "\n", capture_output=True,
-                          text=True, check=True).stdout.strip()
+    tree = subprocess.run(
+        ["git", "mktree"], cwd=project, input="\n".join(lines) + "\n", capture_output=True, text=True, check=True
+    ).stdout.strip()
     commit = git(project, "commit-tree", tree, "-p", old, "-m", "edited by hand").stdout.strip()
     git(project, "update-ref", ref, commit, old)
 
@@ -189,17 +233,31 @@ def test_records_edited_by_hand(project):
     records = {r["name"]: r for r in runs_json(project)}
     good = json.loads((project / "runs" / records["r0"]["id"] / "record.json").read_text())
     _replace_record(project, records["r1"]["id"], b'{"id": "truncated", "status": "succ')
-    _replace_record(project, records["r2"]["id"], json.dumps({**good, "id": records["r2"]["id"],
-                                                             "metrics": "lots", "settings": [1]}).encode())
+    _replace_record(
+        project,
+        records["r2"]["id"],
+        json.dumps({**good, "id": records["r2"]["id"], "metrics": "lots", "settings": [1]}).encode(),
+    )
     _replace_record(project, records["r3"]["id"], json.dumps([1, 2, 3]).encode())
     # the cache and the mirror of a good record damaged too: neither may hide it
     cache = project / ".git" / "expctl" / "records-cache.jsonl"
     data = cache.read_bytes()
-    r4 = records["r4"]["_commit"] if "_commit" in records["r4"] else git(project, "rev-parse", f"refs/expctl/runs/{records['r4']['id']}").stdout.strip()
-    cache.write_bytes(data + f"{r4}\t{{\"id\": \"broken".encode() + b"\n" + b"\xff\xfe garbage\n" + data[:37])
+    r4 = (
+        records["r4"]["_commit"]
+        if "_commit" in records["r4"]
+        else git(project, "rev-parse", f"refs/expctl/runs/{records['r4']['id']}").stdout.strip()
+    )
+    cache.write_bytes(data + f'{r4}\t{{"id": "broken'.encode() + b"\n" + b"\xff\xfe garbage\n" + data[:37])
     (project / "runs" / records["r4"]["id"] / "record.json").write_text("{ not json")
-    for cmd in (["runs"], ["runs", "--json"], ["compare"], ["compare", "--runs"], ["compare", "--json"],
-                ["strategies"], ["show", records["r4"]["id"]]):
+    for cmd in (
+        ["runs"],
+        ["runs", "--json"],
+        ["compare"],
+        ["compare", "--runs"],
+        ["compare", "--json"],
+        ["strategies"],
+        ["show", records["r4"]["id"]],
+    ):
         proc = run_expctl(project, *cmd)
         assert proc.returncode == 0, (cmd, proc.stderr)
         assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr, (cmd, proc.stderr)

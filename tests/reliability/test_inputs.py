@@ -17,15 +17,21 @@ from tests.reliability.conftest import assert_healthy, make_project, run_refs, r
 
 
 def _limit_memory() -> None:  # pragma: no cover - runs in the child
-    resource.setrlimit(resource.RLIMIT_AS, (2 * 1024 ** 3, 2 * 1024 ** 3))  # an old expctl fails fast, not the host
+    resource.setrlimit(resource.RLIMIT_AS, (2 * 1024**3, 2 * 1024**3))  # an old expctl fails fast, not the host
 
 
 def run_bounded(project: Path, *args: str | bytes, timeout: float = 60) -> tuple[int, str]:
     """`expctl` with its stdin an open pipe (as a terminal would be), memory capped."""
     err = project.parent / "stderr.txt"
     with open(err, "wb") as fh:
-        proc = subprocess.Popen([*_expctl_bin(), *args], cwd=project, stdin=subprocess.PIPE,
-                                stdout=subprocess.DEVNULL, stderr=fh, preexec_fn=_limit_memory)
+        proc = subprocess.Popen(
+            [*_expctl_bin(), *args],
+            cwd=project,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=fh,
+            preexec_fn=_limit_memory,
+        )
         try:
             code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -91,17 +97,22 @@ def test_untracked_file_with_a_non_utf8_name(project):
     (record,) = runs_json(project)
     assert record["code"]["snapshot"]
     assert record["code"]["changed"] == ["caf\\xe9 notes.txt"]
-    files = subprocess.run(["git", "ls-tree", "-z", "--name-only", record["code"]["commit"]], cwd=project,
-                           capture_output=True, check=True).stdout.split(b"\0")
+    files = subprocess.run(
+        ["git", "ls-tree", "-z", "--name-only", record["code"]["commit"]], cwd=project, capture_output=True, check=True
+    ).stdout.split(b"\0")
     assert b"caf\xe9 notes.txt" in files  # the snapshot holds the file under its real name
     assert_healthy(project)
 
 
-@pytest.mark.parametrize("args", [
-    [b"run", b"-q", b"-s", b"name=caf\xe9"],
-    [b"run", b"-q", b"--", b"--tag", b"\xff\xfe"],
-    [b"run", b"-q", b"--name", b"r\xe9sum\xe9"],
-], ids=["setting", "argument", "name"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        [b"run", b"-q", b"-s", b"name=caf\xe9"],
+        [b"run", b"-q", b"--", b"--tag", b"\xff\xfe"],
+        [b"run", b"-q", b"--name", b"r\xe9sum\xe9"],
+    ],
+    ids=["setting", "argument", "name"],
+)
 def test_non_utf8_values_are_refused_before_any_record(project, args):
     proc = subprocess.run([*map(os.fsencode, _expctl_bin()), *args], cwd=project, capture_output=True)
     err = proc.stderr.decode("utf-8", "replace")
@@ -118,13 +129,13 @@ def test_nul_in_a_command_word_is_refused_before_any_record(project):
     proc = run_expctl(project, "run", "-q")
     assert proc.returncode == 3 and proc.stderr.count("\n") == 1 and "NUL" in proc.stderr, proc.stderr
     assert run_refs(project) == {} and not (project / "runs").exists()
-    args_mode = textwrap.dedent('''\
+    args_mode = textwrap.dedent("""\
         [project]
         command = "python3 train.py"
         pass_settings = "args"
         [settings]
         name = "a\\u0000b"
-    ''')
+    """)
     (project / "expctl.toml").write_text(args_mode)
     proc = run_expctl(project, "run", "-q")
     assert proc.returncode == 2 and "NUL" in proc.stderr and "internal error" not in proc.stderr, proc.stderr

@@ -8,7 +8,6 @@ so one search of every object reachable on the remote finds any leak.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import textwrap
 from pathlib import Path
@@ -28,11 +27,13 @@ def bare_remote(tmp_path: Path, project: Path, name: str = "origin") -> Path:
 
 def reachable_objects(bare: Path) -> bytes:
     """The content of every object reachable from any ref of the remote."""
-    listing = subprocess.run(["git", "rev-list", "--objects", "--all"], cwd=bare, capture_output=True,
-                             check=True, text=True).stdout
+    listing = subprocess.run(
+        ["git", "rev-list", "--objects", "--all"], cwd=bare, capture_output=True, check=True, text=True
+    ).stdout
     oids = "".join(line.split()[0] + "\n" for line in listing.splitlines() if line.strip())
-    return subprocess.run(["git", "cat-file", "--batch"], cwd=bare, input=oids.encode(), capture_output=True,
-                          check=True).stdout
+    return subprocess.run(
+        ["git", "cat-file", "--batch"], cwd=bare, input=oids.encode(), capture_output=True, check=True
+    ).stdout
 
 
 def test_snapshot_names_untracked_files_and_withholds_secret_looking_ones(project, tmp_path):
@@ -40,9 +41,15 @@ def test_snapshot_names_untracked_files_and_withholds_secret_looking_ones(projec
     (project / "tok").mkdir()
     for name in ("tokenizer.json", "special_tokens_map.json"):  # model files, not secrets
         (project / "tok" / name).write_text("{}")
-    secrets = {".env": "API_KEY=env-s3cr3t\n", ".env.local": "X=envlocal-s3cr3t\n", "deploy.pem": "pem-s3cr3t",
-               "server.key": "key-s3cr3t", "id_rsa": "rsa-s3cr3t", "conf/aws_credentials.ini": "aws-s3cr3t",
-               ".netrc": "machine x password netrc-s3cr3t"}
+    secrets = {
+        ".env": "API_KEY=env-s3cr3t\n",
+        ".env.local": "X=envlocal-s3cr3t\n",
+        "deploy.pem": "pem-s3cr3t",
+        "server.key": "key-s3cr3t",
+        "id_rsa": "rsa-s3cr3t",
+        "conf/aws_credentials.ini": "aws-s3cr3t",
+        ".netrc": "machine x password netrc-s3cr3t",
+    }
     for name, text in secrets.items():
         (project / name).parent.mkdir(exist_ok=True)
         (project / name).write_text(text)
@@ -50,8 +57,10 @@ def test_snapshot_names_untracked_files_and_withholds_secret_looking_ones(projec
     proc = run_expctl(project, "run", check=True)
     line = next(x for x in proc.stderr.splitlines() if x.startswith("expctl: code "))
     # the run line names what went in: the changed file, the untracked one and its size
-    assert "changed train.py" in line and "untracked local-notes.txt, tok/special_tokens_map.json, " \
-        "tok/tokenizer.json (20 bytes)" in line, line
+    assert (
+        "changed train.py" in line
+        and "untracked local-notes.txt, tok/special_tokens_map.json, tok/tokenizer.json (20 bytes)" in line
+    ), line
     assert "look like secrets" in proc.stderr and ".env" in proc.stderr
     (record,) = runs_json(project)
     files = git(project, "ls-tree", "-r", "--name-only", record["code"]["commit"]).stdout.split()
@@ -66,8 +75,11 @@ def test_snapshot_names_untracked_files_and_withholds_secret_looking_ones(projec
 def test_secret_file_patterns_are_configurable_and_validated(project):
     (project / "team.key").write_text("public test fixture\n")
     (project / "private.cfg").write_text("x\n")
-    toml = (project / "expctl.toml").read_text().replace(
-        "[snapshot]\n", '[snapshot]\nsecret_files = ["*.cfg"]\nallow_secret_files = ["team.key"]\n', 1)
+    toml = (
+        (project / "expctl.toml")
+        .read_text()
+        .replace("[snapshot]\n", '[snapshot]\nsecret_files = ["*.cfg"]\nallow_secret_files = ["team.key"]\n', 1)
+    )
     (project / "expctl.toml").write_text(toml)
     run_expctl(project, "run", "-q", check=True)
     (record,) = runs_json(project)
@@ -105,7 +117,7 @@ def test_push_sends_records_tags_explorations_and_current_branch_only(project, t
     assert "refs/heads/wip-private" in git(bare, "for-each-ref", "--format=%(refname)").stdout
 
 
-CHATTY = textwrap.dedent('''
+CHATTY = textwrap.dedent("""
     import json, os, sys
     from expctl import track
     s = track.settings()
@@ -121,7 +133,7 @@ CHATTY = textwrap.dedent('''
     with open(os.path.join(run_dir, "predictions.jsonl"), "w") as fh:
         fh.write(json.dumps({"text": "uses " + token, "pred": 1, "gold": 1}) + "\\n")
     track.log_metrics(step=1, eval_accuracy=0.9)
-''')
+""")
 
 
 def test_planted_secrets_never_reach_the_remote(project, tmp_path):
@@ -135,8 +147,21 @@ def test_planted_secrets_never_reach_the_remote(project, tmp_path):
     git(project, "commit", "-qm", "chatty")
     bare = bare_remote(tmp_path, project)
     env = {"GITHUB_TOKEN": "ghp_s3cr3t_token_0123", "DB_PASSWORD": "Zq9x"}
-    run_expctl(project, "run", "-q", "-s", "hub=ghp_s3cr3t_token_0123", "--", "--api-key", "argkey-s3cr3t",
-               "--hub_token=eqarg-s3cr3t", "--max_new_tokens", "64", env=env, check=True)
+    run_expctl(
+        project,
+        "run",
+        "-q",
+        "-s",
+        "hub=ghp_s3cr3t_token_0123",
+        "--",
+        "--api-key",
+        "argkey-s3cr3t",
+        "--hub_token=eqarg-s3cr3t",
+        "--max_new_tokens",
+        "64",
+        env=env,
+        check=True,
+    )
     (record,) = runs_json(project)
     run_dir = project / "runs" / record["id"]
     assert b"Zq9x" in (run_dir / "train.log").read_bytes()  # the program got the real values

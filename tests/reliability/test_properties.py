@@ -10,7 +10,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from expctl import config as config_mod
 from expctl import envinfo
@@ -69,19 +70,33 @@ def test_bad_typed_values_are_usage_errors(value, default):
 
 
 toml_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=8))
-toml_values = st.recursive(toml_scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)), max_leaves=12)
+toml_values = st.recursive(
+    toml_scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)),
+    max_leaves=12,
+)
 config_keys = st.sampled_from(["project", "env", "settings", "stages", "metrics", "snapshot", "data", "other"])
 project_keys = st.sampled_from(["name", "command", "pass_settings", "primary_metric", "direction", "free_form", "x"])
 
 
 @FAST
-@given(st.dictionaries(config_keys, st.one_of(toml_values, st.dictionaries(project_keys, toml_values, max_size=4),
-                                              st.dictionaries(st.sampled_from(["smoke", "full"]),
-                                                              st.dictionaries(st.sampled_from(
-                                                                  ["check", "settings", "requires", "converge_ratio",
-                                                                   "expect_files", "regex"]), toml_values))),
-                       max_size=5))
+@given(
+    st.dictionaries(
+        config_keys,
+        st.one_of(
+            toml_values,
+            st.dictionaries(project_keys, toml_values, max_size=4),
+            st.dictionaries(
+                st.sampled_from(["smoke", "full"]),
+                st.dictionaries(
+                    st.sampled_from(["check", "settings", "requires", "converge_ratio", "expect_files", "regex"]),
+                    toml_values,
+                ),
+            ),
+        ),
+        max_size=5,
+    )
+)
 def test_config_validation_raises_only_config_errors(data):
     """Any structure a TOML file can hold: a Config or one ConfigError, never a crash."""
     data = {k: v for k, v in data.items()}
@@ -92,8 +107,9 @@ def test_config_validation_raises_only_config_errors(data):
 
 
 def bash_words(command_text: str) -> list[str]:
-    out = subprocess.run(["bash", "-c", 'eval "printf \'%s\\\\0\' $1"', "-", command_text], capture_output=True,
-                         check=True).stdout
+    out = subprocess.run(
+        ["bash", "-c", "eval \"printf '%s\\\\0' $1\"", "-", command_text], capture_output=True, check=True
+    ).stdout
     return [w.decode("utf-8", "surrogateescape") for w in out.split(b"\0")[:-1]]
 
 
@@ -116,10 +132,16 @@ userinfo_chars = st.characters(blacklist_categories=("Cs", "Zs", "Cc"), blacklis
 
 
 @FAST
-@given(st.text(userinfo_chars, max_size=10), st.text(st.characters(blacklist_categories=("Cs", "Zs", "Cc"),
-                                                                   blacklist_characters="/?#\"'<>\x00"),
-                                                     min_size=1, max_size=12),
-       st.sampled_from(["https", "http", "git+ssh", "s3"]), arg_text)
+@given(
+    st.text(userinfo_chars, max_size=10),
+    st.text(
+        st.characters(blacklist_categories=("Cs", "Zs", "Cc"), blacklist_characters="/?#\"'<>\x00"),
+        min_size=1,
+        max_size=12,
+    ),
+    st.sampled_from(["https", "http", "git+ssh", "s3"]),
+    arg_text,
+)
 def test_url_passwords_are_masked(user, password, scheme, around):
     url = f"{scheme}://{user}:{password}Zq9@host.example/path"
     masked = envinfo.mask_value(f"{around} {url} {around}")
@@ -134,9 +156,12 @@ def test_masking_any_text_is_total(text):
     assert "s3cr3t-value" not in out
 
 
-json_leaf = st.one_of(st.none(), st.booleans(), st.integers(-2**63, 2**63), st.floats(), arg_text)
-json_values = st.recursive(json_leaf, lambda inner: st.one_of(
-    st.lists(inner, max_size=3), st.dictionaries(arg_text, inner, max_size=3)), max_leaves=15)
+json_leaf = st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**63), st.floats(), arg_text)
+json_values = st.recursive(
+    json_leaf,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(arg_text, inner, max_size=3)),
+    max_leaves=15,
+)
 
 
 @pytest.fixture(scope="module")
@@ -150,13 +175,23 @@ def store_repo(tmp_path_factory):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(settings_value=st.dictionaries(arg_text, json_values, max_size=5), name=st.one_of(st.none(), arg_text),
-       status=st.sampled_from(["succeeded", "failed", "interrupted"]),
-       metric=st.floats())
+@given(
+    settings_value=st.dictionaries(arg_text, json_values, max_size=5),
+    name=st.one_of(st.none(), arg_text),
+    status=st.sampled_from(["succeeded", "failed", "interrupted"]),
+    metric=st.floats(),
+)
 def test_record_round_trip_through_git(store_repo, settings_value, name, status, metric):
     repo = Repo.open(store_repo)
-    record = {"schema": 1, "id": new_run_id(), "name": name, "status": status, "started": "2026-01-01T00:00:00Z",
-              "settings": settings_value, "metrics": {"final": {"m": metric}, "best": {}, "events": 0}}
+    record = {
+        "schema": 1,
+        "id": new_run_id(),
+        "name": name,
+        "status": status,
+        "started": "2026-01-01T00:00:00Z",
+        "settings": settings_value,
+        "metrics": {"final": {"m": metric}, "best": {}, "events": 0},
+    }
     head = repo.head()
     commit = Store(repo).save(record, head)
     expected = json.loads(dumps(record))  # NaN / Inf are stored as "nan" / "inf" strings

@@ -94,10 +94,24 @@ def test_a_real_final_record_wins_over_an_inferred_interrupted(project, tmp_path
 # ---------------------------------------------------------------- malformed records
 def plant(project: Path, blob: bytes, run_id: str) -> None:
     """A record commit holding ``blob`` as record.json, under refs/expctl/runs/<run_id>."""
-    oid = subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=project, input=blob,
-                         capture_output=True, check=True).stdout.decode().strip()
-    tree = subprocess.run(["git", "mktree"], cwd=project, input=f"100644 blob {oid}\trecord.json\n".encode(),
-                          capture_output=True, check=True).stdout.decode().strip()
+    oid = (
+        subprocess.run(
+            ["git", "hash-object", "-w", "--stdin"], cwd=project, input=blob, capture_output=True, check=True
+        )
+        .stdout.decode()
+        .strip()
+    )
+    tree = (
+        subprocess.run(
+            ["git", "mktree"],
+            cwd=project,
+            input=f"100644 blob {oid}\trecord.json\n".encode(),
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
     commit = git(project, "commit-tree", "-p", "HEAD", "-m", "planted", tree).stdout.strip()
     git(project, "update-ref", f"refs/expctl/runs/{run_id}", commit)
 
@@ -138,8 +152,15 @@ def test_a_malformed_record_is_skipped_with_one_warning(two_runs, mutation):
     MUTATIONS[mutation](bad)
     plant(project, deep_json(json.dumps(bad).encode(), 3000), bad["id"])
     good = [r["id"] for r in records]
-    for args in (["runs"], ["compare", "--runs"], ["strategies"], ["show", good[0]], ["diff", good[0], good[1]],
-                 ["plot", good[0], "--no-chart"], ["compare", "baseline"]):
+    for args in (
+        ["runs"],
+        ["compare", "--runs"],
+        ["strategies"],
+        ["show", good[0]],
+        ["diff", good[0], good[1]],
+        ["plot", good[0], "--no-chart"],
+        ["compare", "baseline"],
+    ):
         proc = run_expctl(project, *args)
         assert proc.returncode == 0, (args, proc.stderr)
         assert "internal error" not in proc.stderr and "Traceback" not in proc.stderr
@@ -153,10 +174,14 @@ def test_a_malformed_record_is_skipped_with_one_warning(two_runs, mutation):
 
 
 # -- property: random mutations never make a reader exit 70 --------------------------
-json_leaf = st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20), st.floats(allow_nan=True),
-                      st.text(max_size=8))
-json_value = st.recursive(json_leaf, lambda inner: st.lists(inner, max_size=3)
-                          | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=6)
+json_leaf = st.one_of(
+    st.none(), st.booleans(), st.integers(-(10**20), 10**20), st.floats(allow_nan=True), st.text(max_size=8)
+)
+json_value = st.recursive(
+    json_leaf,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=6,
+)
 
 
 def paths_of(value, prefix=()):
@@ -208,8 +233,11 @@ def call(project: Path, *args: str) -> tuple[int, str, str]:
 
 
 @settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(choice=st.integers(0, 10**6), kind=st.sampled_from(["delete", "replace", "replace", "deep", "bytes"]),
-       value=json_value)
+@given(
+    choice=st.integers(0, 10**6),
+    kind=st.sampled_from(["delete", "replace", "replace", "deep", "bytes"]),
+    value=json_value,
+)
 def test_mutated_records_never_crash_a_reader(two_runs, choice, kind, value):
     project, records = two_runs
     bad = copy.deepcopy(records[0])
@@ -217,9 +245,17 @@ def test_mutated_records_never_crash_a_reader(two_runs, choice, kind, value):
     bad.pop("_commit", None)
     plant(project, mutate(bad, choice, kind, value), bad["id"])
     good = [r["id"] for r in records]
-    for args in (["runs"], ["compare", "--runs"], ["strategies"], ["show", good[0]], ["show", bad["id"]],
-                 ["diff", good[0], good[1]], ["diff", good[0], bad["id"]], ["plot", good[0], "--no-chart"],
-                 ["plot", bad["id"], "--no-chart"]):
+    for args in (
+        ["runs"],
+        ["compare", "--runs"],
+        ["strategies"],
+        ["show", good[0]],
+        ["show", bad["id"]],
+        ["diff", good[0], good[1]],
+        ["diff", good[0], bad["id"]],
+        ["plot", good[0], "--no-chart"],
+        ["plot", bad["id"], "--no-chart"],
+    ):
         code, out, err = call(project, *args)
         assert code != 70 and "internal error" not in err, (args, err)
         if args in (["runs"], ["compare", "--runs"]):
@@ -234,7 +270,7 @@ def test_a_running_record_is_judged_dead_only_where_that_is_knowable(two_runs):
     boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
     pidns = os.readlink("/proc/self/ns/pid")
     machine = Path("/etc/machine-id").read_text().strip() if Path("/etc/machine-id").exists() else None
-    dead_pid = 2 ** 22 + 12345  # above the default pid_max: never alive
+    dead_pid = 2**22 + 12345  # above the default pid_max: never alive
     cases = {
         "20200101-000000-contnr": ({"boot": boot, "pidns": "pid:[1]", "machine": machine}, "running"),
         "20200101-000000-othermc": ({"boot": "another-boot", "pidns": pidns, "machine": "another-machine"}, "running"),

@@ -28,7 +28,7 @@ ENV = {
     "TORCH_HOME_URL": "https://bob:p@ss-s3cr3t@mirror.example.com",
 }
 
-PROGRAM = textwrap.dedent('''
+PROGRAM = textwrap.dedent("""
     import os, sys
     from expctl import track
     # a chatty program: prints what it was given, as many libraries do
@@ -36,13 +36,14 @@ PROGRAM = textwrap.dedent('''
     print("key", os.environ["WANDB_API_KEY"], flush=True)
     print("argv", sys.argv[1:], flush=True)
     track.log_metrics(step=1, eval_accuracy=0.9)
-''')
+""")
 
 
 def all_objects(repo: Path) -> bytes:
     """The content of every object in the database, reachable or not, loose or packed."""
-    return subprocess.run(["git", "cat-file", "--batch-all-objects", "--batch", "--unordered"], cwd=repo,
-                          capture_output=True, check=True).stdout
+    return subprocess.run(
+        ["git", "cat-file", "--batch-all-objects", "--batch", "--unordered"], cwd=repo, capture_output=True, check=True
+    ).stdout
 
 
 def test_secrets_never_stored_or_pushed(project, tmp_path):

@@ -4,10 +4,8 @@ hints, and temp files a SIGKILL leaves behind."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import textwrap
-from pathlib import Path
 
 import pytest
 
@@ -22,8 +20,12 @@ def test_twenty_concurrent_pushes(project, tmp_path):
     for acc in ("0.7", "0.8", "0.9"):
         run_expctl(project, "run", "-q", "-s", f"acc={acc}", check=True)
     run_expctl(project, "tag", "baseline", check=True)
-    procs = [subprocess.Popen([*_expctl_bin(), "push", "origin"], cwd=project, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(20)]
+    procs = [
+        subprocess.Popen(
+            [*_expctl_bin(), "push", "origin"], cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(20)
+    ]
     results = [(p.wait(timeout=120), p.stderr.read()) for p in procs]
     failed = [err for code, err in results if code != 0]
     assert not failed, failed[:2]
@@ -54,17 +56,17 @@ def test_terminal_escapes_are_shown_not_obeyed(project):
     assert "\\x1b[31mred" in run_expctl(project, "show", evil["id"], check=True).stdout
 
 
-ENV_PY = textwrap.dedent('''
+ENV_PY = textwrap.dedent("""
     import os
     from expctl import track
     print("FOO is", os.environ.get("FOO"), flush=True)
     track.log_metrics(step=1, eval_accuracy=float(os.environ.get("FOO", "0")) / 10)
-''')
+""")
 
 
 def test_env_edits_in_expctl_toml_are_honoured(project):
     (project / "env.py").write_text(ENV_PY)
-    toml = (project / "expctl.toml").read_text().replace("[env]\n", "[env]\nFOO = \"1\"\n", 1)
+    toml = (project / "expctl.toml").read_text().replace("[env]\n", '[env]\nFOO = "1"\n', 1)
     (project / "expctl.toml").write_text(toml)
     set_command(project, "python3 env.py")
     (project / "run.sh").unlink()
@@ -82,7 +84,7 @@ def test_env_edits_in_expctl_toml_are_honoured(project):
 def test_a_stale_run_sh_is_refused_with_the_fix(project):
     (project / "env.py").write_text(ENV_PY)
     set_command(project, "python3 env.py")
-    toml = (project / "expctl.toml").read_text().replace("[env]\n", "[env]\nFOO = \"2\"\n", 1)
+    toml = (project / "expctl.toml").read_text().replace("[env]\n", '[env]\nFOO = "2"\n', 1)
     (project / "expctl.toml").write_text(toml)
     # a run.sh from the earlier template: [env] exported as it was at init, unconditionally
     text = (project / "run.sh").read_text()

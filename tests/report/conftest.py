@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import commit_project, git, run_expctl
 
-TRAIN_PY = textwrap.dedent('''
+TRAIN_PY = textwrap.dedent("""
     import json, math, os
     from expctl import track
     s = track.settings()
@@ -37,9 +37,9 @@ TRAIN_PY = textwrap.dedent('''
             pred = gold if i % 4 else labels[(i + 1) % 3]
             fh.write(json.dumps({"index": i, "text": f"sample <b>{i}</b> text", "label": gold, "pred": pred,
                                  "confidence": 0.5 + (i % 5) / 10}) + "\\n")
-''')
+""")
 
-CONFIG = textwrap.dedent('''
+CONFIG = textwrap.dedent("""
     [project]
     name = "pictures"
     command = "python3 train.py"
@@ -55,7 +55,7 @@ CONFIG = textwrap.dedent('''
 
     [stages.small]
     check = "metrics"
-''')
+""")
 
 
 def run(repo: Path, *settings: str) -> None:

@@ -34,7 +34,11 @@ def test_downsample_keeps_ends_and_bounds(values, max_points):
 
 def test_labels_name_the_settings_that_differ():
     ids = ["20261201-101010-abcdef", "20261201-101011-bcdefg", "20261201-101012-cdefgh"]
-    settings = [{"lr": 0.001, "model.dropout": 0.1}, {"lr": 0.002, "model.dropout": 0.1}, {"lr": 0.002, "model.dropout": 0.1}]
+    settings = [
+        {"lr": 0.001, "model.dropout": 0.1},
+        {"lr": 0.002, "model.dropout": 0.1},
+        {"lr": 0.002, "model.dropout": 0.1},
+    ]
     assert distinguishing_labels(settings, ids) == ["lr=0.001", f"lr=0.002 ({ids[1]})", f"lr=0.002 ({ids[2]})"]
     assert distinguishing_labels(settings[:2], ["baseline", "rdrop"]) == ["baseline: lr=0.001", "rdrop: lr=0.002"]
     assert distinguishing_labels([{"a": 1}, {"a": 1}], ["x", "y"]) == ["x", "y"]  # nothing differs: the names

@@ -25,9 +25,11 @@ def test_png_legend_by_settings_seed_bands_markers_diagnosis(pictures, monkeypat
     legend = fig.legends[0]
     labels = [t.get_text() for t in legend.get_texts()]
     # labelled by the settings that tell them apart, with the strategy name, never run ids
-    assert labels == ["baseline: acc=0.8, lr=0.01, overfit=0 (n=2)",
-                      "best-lr: acc=0.84, lr=0.02, overfit=0 (n=3)",
-                      "overfit: acc=0.804, lr=0.02, overfit=150"]
+    assert labels == [
+        "baseline: acc=0.8, lr=0.01, overfit=0 (n=2)",
+        "best-lr: acc=0.84, lr=0.02, overfit=0 (n=3)",
+        "overfit: acc=0.804, lr=0.02, overfit=150",
+    ]
     assert not any(run_id in " ".join(labels) for g in groups for run_id in g.run_ids)
     # the legend sits outside the plotting areas (to the right of every axes)
     fig.canvas.draw()
@@ -59,8 +61,9 @@ def test_png_legend_by_settings_seed_bands_markers_diagnosis(pictures, monkeypat
 
 def test_png_through_the_cli_and_terminal_width(pictures, tmp_path):
     png = tmp_path / "curves.png"
-    proc = run_expctl(pictures, "plot", "baseline", "best-lr", "overfit", "--png", str(png), check=True,
-                      env={"COLUMNS": "60"})
+    proc = run_expctl(
+        pictures, "plot", "baseline", "best-lr", "overfit", "--png", str(png), check=True, env={"COLUMNS": "60"}
+    )
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     chart = proc.stdout.split("\nDiagnosis")[0]
     assert max(len(line) for line in chart.splitlines()) <= 60
@@ -89,8 +92,11 @@ def test_plot_cli_fits_columns_and_refuses_a_missing_folder(tmp_path):
     for k in range(3):
         f = tmp_path / f"an-experiment-folder-with-a-long-name-{k}"
         f.mkdir()
-        (f / "metrics.jsonl").write_text("".join(
-            json.dumps({"step": s, "train_loss": 1e-3 * math.exp(-s / (50 + k))}) + "\n" for s in range(0, 200, 5)))
+        (f / "metrics.jsonl").write_text(
+            "".join(
+                json.dumps({"step": s, "train_loss": 1e-3 * math.exp(-s / (50 + k))}) + "\n" for s in range(0, 200, 5)
+            )
+        )
         folders.append(str(f))
     out = run_expctl(tmp_path, "plot", *folders, env={"COLUMNS": "50"}, check=True).stdout
     chart = out.split("\nDiagnosis")[0]

@@ -61,13 +61,15 @@ def test_report_opens_offline_in_a_real_browser(pictures, tmp_path, browser):
             Array.from(tr.cells).forEach((td, i) => {
                 cells[document.querySelectorAll('#results-table thead th')[i].dataset.col] = td.innerText.trim(); });
             return cells; })""")
+
     rows = table()
     assert [r["strategy"] for r in rows] == STRATEGIES
     assert rows[0]["Δ"] == "baseline" and rows[0]["eval_accuracy"] == "0.802 ± 0.0028 (n=2)"
     assert rows[1]["eval_accuracy"] == "0.844 ± 0.004 (n=3)"
     assert rows[2]["Δ"] == "+0.0020~noise" and rows[2]["overfit"] == "150"
-    assert browser.eval("document.querySelector('#results-table tbody tr.best').dataset.run") == \
-        browser.eval("document.querySelectorAll('#results-table tbody tr')[1].dataset.run")
+    assert browser.eval("document.querySelector('#results-table tbody tr.best').dataset.run") == browser.eval(
+        "document.querySelectorAll('#results-table tbody tr')[1].dataset.run"
+    )
     # sortable: ascending, then descending by the metric
     browser.eval("document.querySelector('#results-table th[data-col=eval_accuracy]').click()")
     assert [r["strategy"] for r in table()] == ["baseline", "overfit", "best-lr"]
@@ -145,7 +147,9 @@ def test_report_refusals(pictures, repo, tmp_path):
     proc = run_expctl(pictures, "report", "nosuch", "-o", str(tmp_path / "r.html"))
     assert proc.returncode == 4 and proc.stderr == "expctl: error: no run, tag or branch named 'nosuch'\n"
     proc = run_expctl(pictures, "report", "-o", str(tmp_path / "missing" / "r.html"))
-    assert proc.returncode == 2 and proc.stderr.startswith("expctl: error: cannot write ") and proc.stderr.count("\n") == 1
+    assert (
+        proc.returncode == 2 and proc.stderr.startswith("expctl: error: cannot write ") and proc.stderr.count("\n") == 1
+    )
     proc = run_expctl(pictures, "report", "-m", "eval_bleu", "-o", str(tmp_path / "r.html"))
     assert proc.returncode == 2 and "no metric eval_bleu in the runs" in proc.stderr
     assert not (tmp_path / "r.html").exists() and not (tmp_path / "missing").exists()
@@ -179,18 +183,41 @@ def test_report_size_20_strategies_1000_points():
             c = Curves(f"run-{k}-{seed}")
             c.series["train_loss"] = [(s, 2 * math.exp(-s / (300 + 20 * k)) + rng.gauss(0, 0.02)) for s in range(1000)]
             c.series["eval_loss"] = [(s, math.exp(-s / (300 + 20 * k)) + 0.3 + rng.gauss(0, 0.02)) for s in range(1000)]
-            c.series["eval_accuracy"] = [(s, 0.9 - 0.4 * math.exp(-s / 200) + rng.gauss(0, 0.01))
-                                         for s in range(0, 1000, 10)]
+            c.series["eval_accuracy"] = [
+                (s, 0.9 - 0.4 * math.exp(-s / 200) + rng.gauss(0, 0.01)) for s in range(0, 1000, 10)
+            ]
             members.append(c)
         group = CurveGroup(f"strategy-{k}", members, [m.name for m in members])
-        sections.append(report.Section(group.label, "tag", k, group.run_ids, group,
-                                       diagnose(group.mean_curves())))
+        sections.append(report.Section(group.label, "tag", k, group.run_ids, group, diagnose(group.mean_curves())))
     cols = ["strategy", "eval_accuracy"]
-    data = report.Report("big", "2026-12-01 00:00 UTC", "0" * 40, "main", "eval_accuracy", "max", ["small"], cols,
-                         [{"strategy": s.label, "eval_accuracy": "0.9"} for s in sections],
-                         [{"strategy": s.label, "kind": "tag", "run": s.run_ids[0], "commit": "0" * 40, "value": 0.9,
-                           "delta": None, "within_noise": None, "best": False, "baseline": False} for s in sections],
-                         ["train_loss", "eval_accuracy", "eval_loss"], sections=sections, baseline="strategy-0")
+    data = report.Report(
+        "big",
+        "2026-12-01 00:00 UTC",
+        "0" * 40,
+        "main",
+        "eval_accuracy",
+        "max",
+        ["small"],
+        cols,
+        [{"strategy": s.label, "eval_accuracy": "0.9"} for s in sections],
+        [
+            {
+                "strategy": s.label,
+                "kind": "tag",
+                "run": s.run_ids[0],
+                "commit": "0" * 40,
+                "value": 0.9,
+                "delta": None,
+                "within_noise": None,
+                "best": False,
+                "baseline": False,
+            }
+            for s in sections
+        ],
+        ["train_loss", "eval_accuracy", "eval_loss"],
+        sections=sections,
+        baseline="strategy-0",
+    )
     report.draw_charts(data)
     size = len(report.render(data).encode())
     assert size < 500_000, size  # docs/report.md records the figure

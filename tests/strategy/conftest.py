@@ -7,15 +7,15 @@ import pytest
 
 from tests.conftest import git, run_expctl
 
-TRAIN_PY = textwrap.dedent('''
+TRAIN_PY = textwrap.dedent("""
     from expctl import track
     s = track.settings()
     acc = float(s["acc"]) + 0.001 * int(s["seed"])
     track.log_metrics(step=1, train_loss=1.0)
     track.log_metrics(step=2, train_loss=0.01, eval_accuracy=acc, eval_f1=acc - 0.05)
-''')
+""")
 
-CONFIG = textwrap.dedent('''
+CONFIG = textwrap.dedent("""
     [project]
     name = "demo"
     command = "python3 train.py"
@@ -36,7 +36,7 @@ CONFIG = textwrap.dedent('''
 
     [stages.small]
     check = "metrics"
-''')
+""")
 
 
 @pytest.fixture

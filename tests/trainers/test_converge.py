@@ -34,8 +34,9 @@ def test_converge_stage_drives_loss_below_5_percent(tmp_path, train):
     out = tmp_path / "out"
     # exactly the converge stage (1000-sample seeded subset, 30 epochs, no dropout / decay / warmup)
     # on the default tiny model, with the default lr and log interval
-    metrics = train(out, train_file=str(tmp_path / "train.tsv"), eval_file=str(tmp_path / "dev.tsv"),
-                    **STAGES["converge"])
+    metrics = train(
+        out, train_file=str(tmp_path / "train.tsv"), eval_file=str(tmp_path / "dev.tsv"), **STAGES["converge"]
+    )
     losses = _losses(out)
     assert len(losses) == 96  # 960 updates, logged every 10
     assert losses[-1] < 0.05 * losses[0], (losses[0], losses[-1])
@@ -49,13 +50,23 @@ def test_shuffled_labels_still_overfit(tmp_path, train):
     rows = synth.classification(300, seed=21, weights=(1, 1, 1))
     labels = [r["label"] for r in rows]
     random.Random(0).shuffle(labels)
-    shuffled = [{"text": r["text"] + " " + " ".join(rng.choice(words) for _ in range(6)), "label": lab}
-                for r, lab in zip(rows, labels)]
+    shuffled = [
+        {"text": r["text"] + " " + " ".join(rng.choice(words) for _ in range(6)), "label": lab}
+        for r, lab in zip(rows, labels)
+    ]
     _write(tmp_path / "train.tsv", shuffled)
     _write(tmp_path / "dev.tsv", synth.classification(31, seed=22))
     out = tmp_path / "out"
-    train(out, **_converge_flags(tmp_path / "train.tsv", tmp_path / "dev.tsv", epochs=30, lr=3e-3,
-                                 **{"tiny.hidden_size": 64, "tiny.intermediate_size": 128, "tiny.vocab_size": 2000}))
+    train(
+        out,
+        **_converge_flags(
+            tmp_path / "train.tsv",
+            tmp_path / "dev.tsv",
+            epochs=30,
+            lr=3e-3,
+            **{"tiny.hidden_size": 64, "tiny.intermediate_size": 128, "tiny.vocab_size": 2000},
+        ),
+    )
     losses = _losses(out)
     # chance level is ln 3 = 1.10: memorising random labels drives the loss far below it
     assert losses[0] > 0.9 and losses[-1] < 0.05 * losses[0], (losses[0], losses[-1])
@@ -69,9 +80,15 @@ def test_small_stage_beats_majority_baseline(tmp_path, train):
     majority = Counter(r["label"] for r in eval_rows).most_common(1)[0][1] / len(eval_rows)
     out = tmp_path / "out"
     flags = tiny_flags(**STAGES["small"])
-    flags.update(train_file=str(tmp_path / "train.tsv"), eval_file=str(tmp_path / "dev.tsv"),
-                 max_train_samples=2000, max_eval_samples=501, epochs=3, lr=2e-3,
-                 **{"tiny.hidden_size": 64, "tiny.intermediate_size": 128})
+    flags.update(
+        train_file=str(tmp_path / "train.tsv"),
+        eval_file=str(tmp_path / "dev.tsv"),
+        max_train_samples=2000,
+        max_eval_samples=501,
+        epochs=3,
+        lr=2e-3,
+        **{"tiny.hidden_size": 64, "tiny.intermediate_size": 128},
+    )
     metrics = train(out, **flags)
     assert majority < 0.6
     assert metrics["eval_accuracy"] >= majority + 0.3, (metrics["eval_accuracy"], majority)

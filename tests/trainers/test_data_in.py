@@ -49,8 +49,12 @@ def test_trainer_warns_about_a_class_of_one(tmp_path, capsys):
     from trainers.settings import DEFAULTS
 
     p = tmp_path / "t.tsv"
-    p.write_text("text\tlabel\n" + "".join(f"text number {i}\t{'a' if i % 2 else 'b'}\n" for i in range(30))
-                 + "one odd text\tc\n", encoding="utf-8")
+    p.write_text(
+        "text\tlabel\n"
+        + "".join(f"text number {i}\t{'a' if i % 2 else 'b'}\n" for i in range(30))
+        + "one odd text\tc\n",
+        encoding="utf-8",
+    )
     settings = {**DEFAULTS, "train_file": str(p)}
     examples = read_split(settings, "train", Outputs(str(tmp_path / "run"), str(tmp_path / "run" / "m.jsonl"), True))
     assert len(examples) == 31

@@ -27,8 +27,10 @@ def test_tsv_headerless_label_first_by_index_and_by_guess(tmp_path):
     by_index = ex_list(p, text_column=1, label_column=0, has_header=False)
     guessed = ex_list(p)  # default names, no header: label column guessed (shorter values)
     for got in (by_index, guessed):
-        assert [(e.text, e.label) for e in got] == [("a rather long happy sentence", "pos"),
-                                                      ("another long and sad sentence", "neg")]
+        assert [(e.text, e.label) for e in got] == [
+            ("a rather long happy sentence", "pos"),
+            ("another long and sad sentence", "neg"),
+        ]
 
 
 def test_csv_quoted_fields_spanning_lines_keep_line_numbers(tmp_path):
@@ -36,7 +38,10 @@ def test_csv_quoted_fields_spanning_lines_keep_line_numbers(tmp_path):
     p.write_text('text,label\n"hello, world",pos\n"line one\nline two",neg\n"say ""hi""",pos\n', encoding="utf-8")
     got = ex_list(p)
     assert [(e.line, e.text, e.label) for e in got] == [
-        (2, "hello, world", "pos"), (3, "line one\nline two", "neg"), (5, 'say "hi"', "pos")]
+        (2, "hello, world", "pos"),
+        (3, "line one\nline two", "neg"),
+        (5, 'say "hi"', "pos"),
+    ]
 
 
 def test_bom_is_ignored(tmp_path):
@@ -67,8 +72,10 @@ def test_conll_and_tokens_tags(tmp_path):
     c = tmp_path / "a.conll"
     c.write_text("-DOCSTART- O\n\nJohn NNP B-PER\nlives VBZ O\n\nParis\tB-LOC\n", encoding="utf-8")
     got = ex_list(c, "ner")
-    assert [(e.line, e.tokens, e.tags) for e in got] == [(3, ["John", "lives"], ["B-PER", "O"]),
-                                                          (6, ["Paris"], ["B-LOC"])]
+    assert [(e.line, e.tokens, e.tags) for e in got] == [
+        (3, ["John", "lives"], ["B-PER", "O"]),
+        (6, ["Paris"], ["B-LOC"]),
+    ]
     t = tmp_path / "a.txt"
     t.write_text("John lives in Paris\tB-PER O O B-LOC\n张三在北京\tB-PER I-PER O B-LOC I-LOC\n", encoding="utf-8")
     assert detect_format(t, "ner") == "tsv"
@@ -80,13 +87,16 @@ def test_conll_and_tokens_tags(tmp_path):
     assert ex_list(j, "ner")[0].tags == ["B-X", "I-X"]
 
 
-@pytest.mark.parametrize("content,task,fname,line,msg", [
-    ("text\tlabel\nok\tpos\nonly-one-field\n", "classification", "a.tsv", 3, "expected at least 2 fields"),
-    ('{"text": "x", "label": "a"}\n{"text": "x"\n', "classification", "a.jsonl", 2, "invalid JSON"),
-    ('{"text": "x"}\n', "classification", "a.jsonl", 1, "missing field 'label'"),
-    ("a b\tB-X\n", "ner", "a.txt", 1, "2 tokens but 1 tags"),
-    ("tok X-PER\n", "ner", "a.conll", 1, "not BIO"),
-])
+@pytest.mark.parametrize(
+    "content,task,fname,line,msg",
+    [
+        ("text\tlabel\nok\tpos\nonly-one-field\n", "classification", "a.tsv", 3, "expected at least 2 fields"),
+        ('{"text": "x", "label": "a"}\n{"text": "x"\n', "classification", "a.jsonl", 2, "invalid JSON"),
+        ('{"text": "x"}\n', "classification", "a.jsonl", 1, "missing field 'label'"),
+        ("a b\tB-X\n", "ner", "a.txt", 1, "2 tokens but 1 tags"),
+        ("tok X-PER\n", "ner", "a.conll", 1, "not BIO"),
+    ],
+)
 def test_errors_name_file_and_line(tmp_path, content, task, fname, line, msg):
     p = tmp_path / fname
     p.write_text(content, encoding="utf-8")
@@ -141,8 +151,9 @@ def test_csv_and_jsonl_round_trip(tmp_path, rows):
         w.writerows(rows)
     assert [(e.text, e.label) for e in ex_list(c)] == [(t, lab) for t, lab in rows]
     j = tmp_path / "r.jsonl"
-    j.write_text("".join(json.dumps({"text": t, "label": lab}, ensure_ascii=False) + "\n" for t, lab in rows),
-                 encoding="utf-8")
+    j.write_text(
+        "".join(json.dumps({"text": t, "label": lab}, ensure_ascii=False) + "\n" for t, lab in rows), encoding="utf-8"
+    )
     assert [(e.text, e.label) for e in ex_list(j)] == [(t, lab) for t, lab in rows]
 
 

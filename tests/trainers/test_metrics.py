@@ -64,8 +64,10 @@ def test_trainer_and_cases_report_the_same_entity_f1():
 
     gold = [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "O"], ["B-LOC", "I-LOC", "O"]]
     pred = [["B-PER", "O", "O", "B-LOC"], ["I-ORG", "O"], ["I-LOC", "I-LOC", "O"]]
-    rows = [{"index": i, "tokens": [f"w{k}" for k in range(len(g))], "tags": g, "pred_tags": p}
-            for i, (g, p) in enumerate(zip(gold, pred))]
+    rows = [
+        {"index": i, "tokens": [f"w{k}" for k in range(len(g))], "tags": g, "pred_tags": p}
+        for i, (g, p) in enumerate(zip(gold, pred))
+    ]
     assert analyse(rows).summary["entity_f1"] == pytest.approx(ner_metrics(gold, pred)["entity_f1"])
 
 

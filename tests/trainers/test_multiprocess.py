@@ -22,15 +22,29 @@ def _launcher() -> list[str]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     # on a CPU-only machine --multi_gpu starts torchrun workers that use gloo on the CPU
-    return [ACCELERATE, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-            "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(port)]
+    return [
+        ACCELERATE,
+        "launch",
+        "--multi_gpu",
+        "--num_processes",
+        "2",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        "--main_process_port",
+        str(port),
+    ]
 
 
 def test_two_processes_match_one(tmp_path, data, train):
     train_path, eval_path = data("classification", n_train=120, n_eval=51)
     out2 = tmp_path / "two"
-    flags = tiny_flags(train_file=str(train_path), eval_file=str(eval_path), epochs=2, eval_batch_size=8,
-                       output_dir=str(out2), lr=3e-3)
+    flags = tiny_flags(
+        train_file=str(train_path), eval_file=str(eval_path), epochs=2, eval_batch_size=8, output_dir=str(out2), lr=3e-3
+    )
     proc = train_cli(*as_argv(flags), launcher=_launcher(), timeout=240)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "processes 2" in proc.stdout
@@ -42,8 +56,16 @@ def test_two_processes_match_one(tmp_path, data, train):
 
     # one process, evaluation only, on the checkpoint the two-process run evaluated last
     out1 = tmp_path / "one"
-    one = train(out1, **tiny_flags(train_file=str(train_path), eval_file=str(eval_path), do_train=False,
-                                   init_from=str(out2 / "checkpoints" / "last"), eval_batch_size=8))
+    one = train(
+        out1,
+        **tiny_flags(
+            train_file=str(train_path),
+            eval_file=str(eval_path),
+            do_train=False,
+            init_from=str(out2 / "checkpoints" / "last"),
+            eval_batch_size=8,
+        ),
+    )
     preds1 = read_jsonl(out1 / "predictions.jsonl")
     assert one["eval_samples"] == 51 and len(preds1) == 51
     for key in ("eval_accuracy", "eval_f1_macro", "eval_f1_micro", "eval_precision_macro", "eval_recall_macro"):
@@ -58,11 +80,22 @@ def test_two_process_eval_of_token_labels_matches_one(tmp_path, data, train):
     """NER: sequences of different widths on each process are padded before gathering."""
     train_path, eval_path = data("ner", n_train=96, n_eval=37, fmt="conll")
     one_dir = tmp_path / "one"
-    one = train(one_dir, **tiny_flags(task="ner", train_file=str(train_path), eval_file=str(eval_path), epochs=2,
-                                      lr=3e-3, eval_batch_size=4))
+    one = train(
+        one_dir,
+        **tiny_flags(
+            task="ner", train_file=str(train_path), eval_file=str(eval_path), epochs=2, lr=3e-3, eval_batch_size=4
+        ),
+    )
     two_dir = tmp_path / "two"
-    flags = tiny_flags(task="ner", train_file=str(train_path), eval_file=str(eval_path), do_train=False,
-                       init_from=str(one_dir / "checkpoints" / "last"), eval_batch_size=4, output_dir=str(two_dir))
+    flags = tiny_flags(
+        task="ner",
+        train_file=str(train_path),
+        eval_file=str(eval_path),
+        do_train=False,
+        init_from=str(one_dir / "checkpoints" / "last"),
+        eval_batch_size=4,
+        output_dir=str(two_dir),
+    )
     proc = train_cli(*as_argv(flags), launcher=_launcher(), timeout=240)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "processes 2" in proc.stdout and "WARNING" not in proc.stdout
@@ -89,8 +122,15 @@ def test_two_process_eval_of_seq2seq_matches_one(tmp_path, train):
     rows = synth.seq2seq(23, seed=0, kind="reverse")  # odd size: the last shard is uneven
     path = tmp_path / "pairs.tsv"
     path.write_text("text\ttarget\n" + "".join(f"{r['text']}\t{r['target']}\n" for r in rows))
-    base = tiny_flags(task="seq2seq", train_file=str(path), eval_file=str(path), max_seq_length=32,
-                      max_target_length=12, num_beams=2, eval_batch_size=4)
+    base = tiny_flags(
+        task="seq2seq",
+        train_file=str(path),
+        eval_file=str(path),
+        max_seq_length=32,
+        max_target_length=12,
+        num_beams=2,
+        eval_batch_size=4,
+    )
     train(tmp_path / "trained", **base, epochs=8, lr=3e-3)
     ev = {**base, "do_train": False, "init_from": str(tmp_path / "trained" / "checkpoints" / "last")}
     one = train(tmp_path / "one", **ev)
@@ -109,8 +149,9 @@ def test_two_process_eval_of_span_matches_one(tmp_path, train):
 
     path = tmp_path / "squad.json"
     path.write_text(json.dumps(synth.span_squad(13, seed=0)))
-    base = tiny_flags(task="span", train_file=str(path), eval_file=str(path), max_seq_length=48, doc_stride=8,
-                      eval_batch_size=4)
+    base = tiny_flags(
+        task="span", train_file=str(path), eval_file=str(path), max_seq_length=48, doc_stride=8, eval_batch_size=4
+    )
     train(tmp_path / "trained", **base, epochs=4, lr=3e-3)
     ev = {**base, "do_train": False, "init_from": str(tmp_path / "trained" / "checkpoints" / "last")}
     one = train(tmp_path / "one", **ev)

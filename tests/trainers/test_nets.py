@@ -28,8 +28,16 @@ def _losses(out):
     return [ln["train_loss"] for ln in read_jsonl(out / "metrics.jsonl") if "train_loss" in ln]
 
 
-@pytest.mark.parametrize("model,task", [("bow", "classification"), ("cnn", "classification"), ("cnn", "pair"),
-                                        ("bilstm", "classification"), ("bilstm", "ner")])
+@pytest.mark.parametrize(
+    "model,task",
+    [
+        ("bow", "classification"),
+        ("cnn", "classification"),
+        ("cnn", "pair"),
+        ("bilstm", "classification"),
+        ("bilstm", "ner"),
+    ],
+)
 def test_preset_network_overfits_at_converge(tmp_path, data, train, model, task):
     paths = data(task, n_train=120, n_eval=40, fmt="conll" if task == "ner" else "tsv")
     out = tmp_path / "out"
@@ -39,14 +47,15 @@ def test_preset_network_overfits_at_converge(tmp_path, data, train, model, task)
     key = "eval_entity_f1" if task == "ner" else "eval_accuracy"
     assert metrics[key] > 0.8, metrics
     # the best / last folders are HF folders: evaluating one gives the run's own figures again
-    again = train(tmp_path / "again", **_converge(paths, task=task, do_train=False,
-                                                  init_from=str(out / "checkpoints" / "last")))
+    again = train(
+        tmp_path / "again", **_converge(paths, task=task, do_train=False, init_from=str(out / "checkpoints" / "last"))
+    )
     assert again[key] == metrics[key]
     if model == "cnn" and task == "classification":  # a fresh process (export, a teacher) loads the folder too
-        code = ("import sys; from trainers.export import load_fp32; "
-                "print(type(load_fp32(sys.argv[1])).__name__)")
-        proc = subprocess.run([sys.executable, "-c", code, str(out / "checkpoints" / "best")], capture_output=True,
-                              text=True, timeout=120)
+        code = "import sys; from trainers.export import load_fp32; print(type(load_fp32(sys.argv[1])).__name__)"
+        proc = subprocess.run(
+            [sys.executable, "-c", code, str(out / "checkpoints" / "best")], capture_output=True, text=True, timeout=120
+        )
         assert proc.stdout.strip() == "NetForSequenceClassification", proc.stderr[-2000:]
 
 
@@ -62,8 +71,9 @@ def test_bilstm_crf_overfits_and_decodes_valid_bio(tmp_path, data, train):
         for tag in p["pred_tags"]:
             assert not tag.startswith("I-") or prev[2:] == tag[2:], p["pred_tags"]
             prev = tag
-    again = train(tmp_path / "again", **_converge(paths, task="ner", do_train=False,
-                                                  init_from=str(out / "checkpoints" / "last")))
+    again = train(
+        tmp_path / "again", **_converge(paths, task="ner", do_train=False, init_from=str(out / "checkpoints" / "last"))
+    )
     assert again["eval_entity_f1"] == metrics["eval_entity_f1"]
 
 
@@ -73,15 +83,22 @@ def test_tiny_bert_takes_a_crf_too(tmp_path, data, train):
     metrics = train(out, **_converge(paths, task="ner", crf=True, epochs=2, lr=3e-3))
     config = json.loads((out / "checkpoints" / "last" / "config.json").read_text())
     assert config["crf"] is True
-    again = train(tmp_path / "again", **_converge(paths, task="ner", do_train=False,
-                                                  init_from=str(out / "checkpoints" / "last")))
+    again = train(
+        tmp_path / "again", **_converge(paths, task="ner", do_train=False, init_from=str(out / "checkpoints" / "last"))
+    )
     assert again["eval_entity_f1"] == metrics["eval_entity_f1"] and again["eval_loss"] == pytest.approx(
-        metrics["eval_loss"], abs=1e-5)
+        metrics["eval_loss"], abs=1e-5
+    )
 
 
-@pytest.mark.parametrize("flags,message", [({"model": "bow", "task": "ner"}, "model=bow is for task"),
-                                           ({"crf": True}, "crf=true is a sequence-labeling"),
-                                           ({"class_weights": "inverse"}, "class_weights 'inverse'")])
+@pytest.mark.parametrize(
+    "flags,message",
+    [
+        ({"model": "bow", "task": "ner"}, "model=bow is for task"),
+        ({"crf": True}, "crf=true is a sequence-labeling"),
+        ({"class_weights": "inverse"}, "class_weights 'inverse'"),
+    ],
+)
 def test_impossible_model_settings_are_one_line_errors(tmp_path, flags, message):
     proc = train_cli(*as_argv({"output_dir": str(tmp_path / "o"), **flags}))
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr

@@ -16,7 +16,7 @@ from trainers.modeling import build_tiny_tokenizer
 
 def _batches(sampler, bs):
     order = list(sampler)
-    return [order[i:i + bs] for i in range(0, len(order), bs)]
+    return [order[i : i + bs] for i in range(0, len(order), bs)]
 
 
 def test_epoch_sampler_seeded_grouped_and_complete():
@@ -42,13 +42,18 @@ def test_epoch_sampler_seeded_grouped_and_complete():
 
 def test_collate_pads_to_batch_max():
     collate = make_collate(0, "classification")
-    items = [{"index": 0, "input_ids": torch.tensor([2, 7, 3]), "labels": torch.tensor(1)},
-             {"index": 1, "input_ids": torch.tensor([2, 3]), "labels": torch.tensor(0)}]
+    items = [
+        {"index": 0, "input_ids": torch.tensor([2, 7, 3]), "labels": torch.tensor(1)},
+        {"index": 1, "input_ids": torch.tensor([2, 3]), "labels": torch.tensor(0)},
+    ]
     b = collate(items)
     assert b["input_ids"].tolist() == [[2, 7, 3], [2, 3, 0]] and b["attention_mask"].tolist() == [[1, 1, 1], [1, 1, 0]]
-    ner = make_collate(0, "ner")([{"index": 0, "input_ids": torch.tensor([2, 3]), "labels": torch.tensor([-100, -100])},
-                                  {"index": 1, "input_ids": torch.tensor([2, 9, 3]),
-                                   "labels": torch.tensor([-100, 1, -100])}])
+    ner = make_collate(0, "ner")(
+        [
+            {"index": 0, "input_ids": torch.tensor([2, 3]), "labels": torch.tensor([-100, -100])},
+            {"index": 1, "input_ids": torch.tensor([2, 9, 3]), "labels": torch.tensor([-100, 1, -100])},
+        ]
+    )
     assert ner["labels"].tolist() == [[-100, -100, -100], [-100, 1, -100]]
 
 
@@ -89,8 +94,16 @@ def test_stage_subset_is_stratified_and_logged(tmp_path, train, capsys):
     rows = synth.classification(600, seed=4)  # sorted by label in the file
     synth.write_tsv(rows, tmp_path / "train.tsv")
     synth.write_tsv(synth.classification(41, seed=5), tmp_path / "dev.tsv")
-    train(tmp_path / "o", **tiny_flags(train_file=str(tmp_path / "train.tsv"), eval_file=str(tmp_path / "dev.tsv"),
-                                       max_train_samples=100, max_eval_samples=21, epochs=1))
+    train(
+        tmp_path / "o",
+        **tiny_flags(
+            train_file=str(tmp_path / "train.tsv"),
+            eval_file=str(tmp_path / "dev.tsv"),
+            max_train_samples=100,
+            max_eval_samples=21,
+            epochs=1,
+        ),
+    )
     log = capsys.readouterr().out
     assert "100 of 600 examples: seeded label-stratified sample (seed 42)" in log
     counts = {lab: sum(r["label"] == lab for r in rows) for lab in ("pos", "neg", "neutral")}
@@ -98,8 +111,16 @@ def test_stage_subset_is_stratified_and_logged(tmp_path, train, capsys):
         assert f"{lab} {round(100 * n / 600)}" in log or f"{lab} {int(100 * n / 600)}" in log
     assert "21 of 41 examples" in log
     # second run on the same data: tokenizer and tokenized data come from the cache
-    train(tmp_path / "o2", **tiny_flags(train_file=str(tmp_path / "train.tsv"), eval_file=str(tmp_path / "dev.tsv"),
-                                        max_train_samples=100, max_eval_samples=21, epochs=1))
+    train(
+        tmp_path / "o2",
+        **tiny_flags(
+            train_file=str(tmp_path / "train.tsv"),
+            eval_file=str(tmp_path / "dev.tsv"),
+            max_train_samples=100,
+            max_eval_samples=21,
+            epochs=1,
+        ),
+    )
     log2 = capsys.readouterr().out
     assert "vocabulary" in log2 and "cached from the training data" in log2
     assert "data: train cached, eval cached" in log2
@@ -108,7 +129,8 @@ def test_stage_subset_is_stratified_and_logged(tmp_path, train, capsys):
 def test_long_text_head_tail_encoding():
     tok = build_tiny_tokenizer(["a b c d e f g h i j"], 50)
     ex = Example(line=1, text="a b c d e f g h i j", label="x")
-    ds, _ = encode([ex], tok, "classification", {"x": 0}, 128,
-                   long_text={"strategy": "head_tail", "head": 3, "tail": 2})
+    ds, _ = encode(
+        [ex], tok, "classification", {"x": 0}, 128, long_text={"strategy": "head_tail", "head": 3, "tail": 2}
+    )
     pieces = tok.convert_ids_to_tokens(ds[0]["input_ids"].tolist())
     assert pieces == ["[CLS]", "a", "b", "c", "i", "j", "[SEP]"]

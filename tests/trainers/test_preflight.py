@@ -10,8 +10,13 @@ import pytest
 
 
 def _refs(repo) -> list[str]:
-    out = subprocess.run(["git", "for-each-ref", "--format=%(refname)", "refs/expctl/"], cwd=repo,
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["git", "for-each-ref", "--format=%(refname)", "refs/expctl/"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return out.split()
 
 
@@ -20,12 +25,15 @@ def test_init_builtin_declares_the_check(builtin_project):
     assert 'check = "python3 -m trainers.text --check"' in text
 
 
-@pytest.mark.parametrize("assignment,message", [
-    ("lr=abc", "lr 'abc': expected a number or 'auto'"),
-    ("crf=true", "crf=true is a sequence-labeling output layer"),
-    ("tricks.mixup.alpha=abc", "tricks.mixup.alpha must be a number"),
-    ("tricks.long_text.strategy=windows", "strategy=windows is not supported"),
-])
+@pytest.mark.parametrize(
+    "assignment,message",
+    [
+        ("lr=abc", "lr 'abc': expected a number or 'auto'"),
+        ("crf=true", "crf=true is a sequence-labeling output layer"),
+        ("tricks.mixup.alpha=abc", "tricks.mixup.alpha must be a number"),
+        ("tricks.long_text.strategy=windows", "strategy=windows is not supported"),
+    ],
+)
 def test_bad_setting_is_one_line_and_leaves_no_record(builtin_project, expctl, assignment, message):
     t0 = time.perf_counter()
     proc = expctl(builtin_project, "run", "-s", assignment)
@@ -41,9 +49,23 @@ def test_bad_setting_is_one_line_and_leaves_no_record(builtin_project, expctl, a
 
 
 def test_good_settings_pass_the_check_and_run(builtin_project, expctl):
-    proc = expctl(builtin_project, "run", "--stage", "smoke", "-s", "max_train_samples=40", "-s", "max_eval_samples=20",
-                  "-s", "tiny.hidden_size=16", "-s", "tiny.intermediate_size=32", "-s", "tiny.num_heads=2",
-                  timeout=600)
+    proc = expctl(
+        builtin_project,
+        "run",
+        "--stage",
+        "smoke",
+        "-s",
+        "max_train_samples=40",
+        "-s",
+        "max_eval_samples=20",
+        "-s",
+        "tiny.hidden_size=16",
+        "-s",
+        "tiny.intermediate_size=32",
+        "-s",
+        "tiny.num_heads=2",
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert len([r for r in _refs(builtin_project) if r.startswith("refs/expctl/runs/")]) == 1
 
@@ -51,9 +73,11 @@ def test_good_settings_pass_the_check_and_run(builtin_project, expctl):
 def test_the_trainer_check_imports_no_torch(tmp_path):
     import sys
 
-    code = ("import sys; from trainers.text import main; rc = main(['--check', '--task', 'ner', '--model', 'bilstm', "
-            "'--crf', 'true', '--tricks.rdrop.alpha', '1']); "
-            "heavy = [m for m in ('torch', 'transformers', 'accelerate') if m in sys.modules]; "
-            "print(rc, heavy); sys.exit(rc or bool(heavy))")
+    code = (
+        "import sys; from trainers.text import main; rc = main(['--check', '--task', 'ner', '--model', 'bilstm', "
+        "'--crf', 'true', '--tricks.rdrop.alpha', '1']); "
+        "heavy = [m for m in ('torch', 'transformers', 'accelerate') if m in sys.modules]; "
+        "print(rc, heavy); sys.exit(rc or bool(heavy))"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 0 and proc.stdout.strip() == "0 []", proc.stdout + proc.stderr

@@ -28,8 +28,16 @@ def _assert_same_optimizer(a, b, atol=0.0):
 def test_kill_then_resume_auto(tmp_path, data):
     train_path, eval_path = data("classification", n_train=200, n_eval=41)
     # 200 / 16 -> 13 updates per epoch; checkpoint at 7, 14 (mid-epoch 2), 21; crash at 17
-    flags = tiny_flags(train_file=str(train_path), eval_file=str(eval_path), epochs=3, save_steps=7, keep_last=10,
-                       log_steps=1, lr=3e-3, dropout=0.1)
+    flags = tiny_flags(
+        train_file=str(train_path),
+        eval_file=str(eval_path),
+        epochs=3,
+        save_steps=7,
+        keep_last=10,
+        log_steps=1,
+        lr=3e-3,
+        dropout=0.1,
+    )
     full, crash = tmp_path / "full", tmp_path / "crash"
     ref = train_cli(*as_argv({**flags, "output_dir": str(full)}))
     assert ref.returncode == 0, ref.stderr[-3000:]
@@ -39,8 +47,9 @@ def test_kill_then_resume_auto(tmp_path, data):
     assert not (crash / "metrics.json").exists()
     assert json.loads((crash / "checkpoints.json").read_text())["resume_from"] == "checkpoints/step-14"
     # the checkpoint the crashed run left equals the uninterrupted run's at the same step
-    _assert_same_optimizer(_optimizer_state(crash / "checkpoints" / "step-14"),
-                           _optimizer_state(full / "checkpoints" / "step-14"))
+    _assert_same_optimizer(
+        _optimizer_state(crash / "checkpoints" / "step-14"), _optimizer_state(full / "checkpoints" / "step-14")
+    )
 
     again = train_cli(*as_argv({**flags, "output_dir": str(crash), "resume": "auto"}))
     assert again.returncode == 0, again.stderr[-3000:]
@@ -48,16 +57,19 @@ def test_kill_then_resume_auto(tmp_path, data):
     lines = read_jsonl(crash / "metrics.jsonl")
     resumed_at = next(i for i, ln in enumerate(lines) if "resumed_from_step" in ln)
     assert lines[resumed_at]["step"] == 14
-    after = [ln["step"] for ln in lines[resumed_at + 1:] if "train_loss" in ln]
+    after = [ln["step"] for ln in lines[resumed_at + 1 :] if "train_loss" in ln]
     assert after[0] == 15 and after[-1] == 39
 
     # same trajectory: train losses after the resume, final optimizer state and metrics
     ref_loss = {ln["step"]: ln["train_loss"] for ln in read_jsonl(full / "metrics.jsonl") if "train_loss" in ln}
-    for ln in lines[resumed_at + 1:]:
+    for ln in lines[resumed_at + 1 :]:
         if "train_loss" in ln:
             assert ln["train_loss"] == pytest.approx(ref_loss[ln["step"]], rel=1e-4, abs=1e-5)
-    _assert_same_optimizer(_optimizer_state(crash / "checkpoints" / "step-39"),
-                           _optimizer_state(full / "checkpoints" / "step-39"), atol=1e-5)
+    _assert_same_optimizer(
+        _optimizer_state(crash / "checkpoints" / "step-39"),
+        _optimizer_state(full / "checkpoints" / "step-39"),
+        atol=1e-5,
+    )
     m_full = json.loads((full / "metrics.json").read_text())
     m_crash = json.loads((crash / "metrics.json").read_text())
     assert m_crash["eval_accuracy"] == pytest.approx(m_full["eval_accuracy"], abs=1e-6)

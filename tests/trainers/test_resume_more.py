@@ -23,15 +23,31 @@ def _seq2seq_flags(tmp) -> dict:
     rows = synth.seq2seq(40, seed=0, kind="copy", max_len=4)
     path = tmp / "pairs.tsv"
     path.write_text("text\ttarget\n" + "".join(f"{r['text']}\t{r['target']}\n" for r in rows))
-    return tiny_flags(task="seq2seq", train_file=str(path), eval_file=str(path), max_eval_samples=12, batch_size=8,
-                      max_seq_length=16, max_target_length=8, num_beams=2, epochs=6, lr=1e-2, dropout=0.1,
-                      save_steps=4, keep_last=10, eval_steps=5, log_steps=1, metric_for_best="exact_match",
-                      cache_dir=str(tmp / "cache"))
+    return tiny_flags(
+        task="seq2seq",
+        train_file=str(path),
+        eval_file=str(path),
+        max_eval_samples=12,
+        batch_size=8,
+        max_seq_length=16,
+        max_target_length=8,
+        num_beams=2,
+        epochs=6,
+        lr=1e-2,
+        dropout=0.1,
+        save_steps=4,
+        keep_last=10,
+        eval_steps=5,
+        log_steps=1,
+        metric_for_best="exact_match",
+        cache_dir=str(tmp / "cache"),
+    )
 
 
 def _run(flags: dict, out, env_dir, **extra):
-    return train_cli(*as_argv({**flags, "output_dir": str(out), **extra}),
-                     env={"XDG_CACHE_HOME": str(env_dir / "xdg")}, cwd=env_dir)
+    return train_cli(
+        *as_argv({**flags, "output_dir": str(out), **extra}), env={"XDG_CACHE_HOME": str(env_dir / "xdg")}, cwd=env_dir
+    )
 
 
 def _assert_continues_like(full, resumed, resume_step: int, total: int, keys: list[str]) -> None:
@@ -40,7 +56,7 @@ def _assert_continues_like(full, resumed, resume_step: int, total: int, keys: li
     lines = read_jsonl(resumed / "metrics.jsonl")
     at = max(i for i, ln in enumerate(lines) if "resumed_from_step" in ln)
     assert lines[at]["step"] == resume_step == lines[at]["resumed_from_step"]
-    after = lines[at + 1:]
+    after = lines[at + 1 :]
     ref = read_jsonl(full / "metrics.jsonl")
     ref_loss = {ln["step"]: ln["train_loss"] for ln in ref if "train_loss" in ln}
     steps = [ln["step"] for ln in after if "train_loss" in ln]
@@ -58,8 +74,10 @@ def _assert_continues_like(full, resumed, resume_step: int, total: int, keys: li
     assert m_res["train_steps"] == m_full["train_steps"] == total
     for k in keys + ["eval_loss", "train_loss"]:
         assert m_res[k] == pytest.approx(m_full[k], rel=1e-4, abs=1e-6), k
-    assert (m_res.get("best_step"), m_res.get("best_" + keys[0])) == \
-        (m_full.get("best_step"), pytest.approx(m_full.get("best_" + keys[0])))
+    assert (m_res.get("best_step"), m_res.get("best_" + keys[0])) == (
+        m_full.get("best_step"),
+        pytest.approx(m_full.get("best_" + keys[0])),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -110,8 +128,13 @@ def test_resume_from_another_run_folder(seq2seq_runs, tmp_path):
     assert not (run_a / "metrics.json").exists()
     manifest = json.loads((run_b / "checkpoints.json").read_text())
     assert manifest["resumed_from"] == str(src)
-    assert manifest["all"] == ["checkpoints/step-16", "checkpoints/step-20", "checkpoints/step-24",
-                               "checkpoints/step-28", "checkpoints/step-30"]
+    assert manifest["all"] == [
+        "checkpoints/step-16",
+        "checkpoints/step-20",
+        "checkpoints/step-24",
+        "checkpoints/step-28",
+        "checkpoints/step-30",
+    ]
     # the best model so far (exact match stays 0 in 30 updates: the first eval, step 5) is A's: B copies it
     assert json.loads((full / "metrics.json").read_text())["best_step"] == 5
     assert f"copied {run_a / 'checkpoints' / 'best'} (best eval_exact_match 0.0000 at step 5)" in again.stdout
@@ -141,9 +164,23 @@ def test_span_kill_then_resume_auto(tmp_path):
     path = tmp_path / "squad.json"
     path.write_text(json.dumps(synth.span_squad(24, seed=0, context_words=(15, 40))))
     # 24 questions, several windows each (batch 8: read back from the log below); state at 5, 10; crash at 12
-    flags = tiny_flags(task="span", train_file=str(path), eval_file=str(path), max_eval_samples=12,
-                       max_seq_length=32, doc_stride=8, batch_size=8, epochs=3, lr=3e-3, dropout=0.1,
-                       save_steps=5, keep_last=10, eval_steps=4, log_steps=1, cache_dir=str(tmp_path / "cache"))
+    flags = tiny_flags(
+        task="span",
+        train_file=str(path),
+        eval_file=str(path),
+        max_eval_samples=12,
+        max_seq_length=32,
+        doc_stride=8,
+        batch_size=8,
+        epochs=3,
+        lr=3e-3,
+        dropout=0.1,
+        save_steps=5,
+        keep_last=10,
+        eval_steps=4,
+        log_steps=1,
+        cache_dir=str(tmp_path / "cache"),
+    )
     full, crash = tmp_path / "full", tmp_path / "crash"
     ref = _run(flags, full, tmp_path)
     assert ref.returncode == 0, ref.stderr[-3000:]
@@ -156,11 +193,13 @@ def test_span_kill_then_resume_auto(tmp_path):
     again = _run(flags, crash, tmp_path, resume="auto")
     assert again.returncode == 0, again.stderr[-3000:]
     epoch, skip = divmod(10, per_epoch)
-    assert f"resumed from checkpoints/step-10 at step 10 (epoch {epoch}, skipping {skip} batch(es) of it)" \
-        in again.stdout
+    assert (
+        f"resumed from checkpoints/step-10 at step 10 (epoch {epoch}, skipping {skip} batch(es) of it)" in again.stdout
+    )
     _assert_continues_like(full, crash, 10, total, ["eval_f1", "eval_exact_match"])
-    assert [p["pred"] for p in read_jsonl(crash / "predictions.jsonl")] == \
-        [p["pred"] for p in read_jsonl(full / "predictions.jsonl")]
+    assert [p["pred"] for p in read_jsonl(crash / "predictions.jsonl")] == [
+        p["pred"] for p in read_jsonl(full / "predictions.jsonl")
+    ]
 
 
 class _Log:
@@ -183,24 +222,28 @@ def _one_line_error(proc, *needles: str) -> str:
 
 def test_resume_errors_are_one_line(tmp_path, data):
     train_path, eval_path = data("classification", n_train=48, n_eval=11)
-    flags = tiny_flags(train_file=str(train_path), eval_file=str(eval_path), epochs=1,
-                       cache_dir=str(tmp_path / "cache"))
+    flags = tiny_flags(
+        train_file=str(train_path), eval_file=str(eval_path), epochs=1, cache_dir=str(tmp_path / "cache")
+    )
     env = {"EXPCTL_PROJECT_ROOT": str(tmp_path)}  # not an expctl project: `expctl show` fails
     # a ref that is neither a folder nor a run
-    bad = train_cli(*as_argv({**flags, "output_dir": str(tmp_path / "x"), "resume": "no-such-run-7f3a"}),
-                    env=env, cwd=tmp_path)
+    bad = train_cli(
+        *as_argv({**flags, "output_dir": str(tmp_path / "x"), "resume": "no-such-run-7f3a"}), env=env, cwd=tmp_path
+    )
     _one_line_error(bad, "no-such-run-7f3a", "not a folder", "expctl show")
     assert not (tmp_path / "x" / "metrics.json").exists()
     # a run that crashed before its first state checkpoint (and a torn one: no COMPLETE marker)
     crashed = tmp_path / "crashed"
-    first = train_cli(*as_argv({**flags, "output_dir": str(crashed), "debug_stop_after_step": 2}), env=env,
-                      cwd=tmp_path)
+    first = train_cli(
+        *as_argv({**flags, "output_dir": str(crashed), "debug_stop_after_step": 2}), env=env, cwd=tmp_path
+    )
     assert first.returncode == CRASH, first.stderr[-3000:]
     torn = crashed / "checkpoints" / "step-2"
     torn.mkdir(parents=True)
     (torn / "model.safetensors").write_bytes(b"half")
-    bad = train_cli(*as_argv({**flags, "output_dir": str(tmp_path / "y"), "resume": str(crashed)}), env=env,
-                    cwd=tmp_path)
+    bad = train_cli(
+        *as_argv({**flags, "output_dir": str(tmp_path / "y"), "resume": str(crashed)}), env=env, cwd=tmp_path
+    )
     _one_line_error(bad, str(crashed), "no complete checkpoint")
     from trainers.checkpoints import find_resume
     from trainers.loop import TrainerError
@@ -217,9 +260,26 @@ def test_resume_by_run_id_through_real_expctl(builtin_project, expctl):
     complete checkpoint, writing into its own folder."""
     repo = builtin_project
     # 120 / 16 -> 8 updates per epoch, 16 in all; state at 5 and 10; crash at 12
-    common = ["--stage", "smoke", "-s", "tiny.hidden_size=32", "-s", "tiny.intermediate_size=64",
-              "-s", "batch_size=16", "-s", "epochs=2", "-s", "save_steps=5", "-s", "log_steps=1",
-              "-s", "eval_steps=0", "-s", "dropout=0.1"]
+    common = [
+        "--stage",
+        "smoke",
+        "-s",
+        "tiny.hidden_size=32",
+        "-s",
+        "tiny.intermediate_size=64",
+        "-s",
+        "batch_size=16",
+        "-s",
+        "epochs=2",
+        "-s",
+        "save_steps=5",
+        "-s",
+        "log_steps=1",
+        "-s",
+        "eval_steps=0",
+        "-s",
+        "dropout=0.1",
+    ]
     first = expctl(repo, "run", *common, "-s", "debug_stop_after_step=12")
     assert first.returncode != 0
     run_a = json.loads(expctl(repo, "runs", "--json", check=True).stdout)[0]["id"]
@@ -233,13 +293,14 @@ def test_resume_by_run_id_through_real_expctl(builtin_project, expctl):
     assert run_b != run_a
     dir_b = json.loads(expctl(repo, "show", run_b, "--json", check=True).stdout)["run_dir"]
     src = os.path.join(dir_a, "checkpoints", "step-10")
-    log = (second.stdout + second.stderr + open(os.path.join(dir_b, "train.log")).read())
+    log = second.stdout + second.stderr + open(os.path.join(dir_b, "train.log")).read()
     assert f"resumed from {src} at step 10 (epoch 1, skipping 2 batch(es) of it)" in log
     lines_b = read_jsonl(os.path.join(dir_b, "metrics.jsonl"))
     assert [ln for ln in lines_b if "resumed_from_step" in ln] == [{"step": 10, "resumed_from_step": 10}]
     # A ran on to step 12 before it crashed: B's steps 11 and 12 are A's
-    loss_a = {ln["step"]: ln["train_loss"] for ln in read_jsonl(os.path.join(dir_a, "metrics.jsonl"))
-              if "train_loss" in ln}
+    loss_a = {
+        ln["step"]: ln["train_loss"] for ln in read_jsonl(os.path.join(dir_a, "metrics.jsonl")) if "train_loss" in ln
+    }
     loss_b = {ln["step"]: ln["train_loss"] for ln in lines_b if "train_loss" in ln}
     assert sorted(loss_b) == list(range(11, 17))
     for s in (11, 12):
@@ -258,6 +319,15 @@ def test_resume_by_run_id_through_real_expctl(builtin_project, expctl):
     loss_c = {ln["step"]: ln["train_loss"] for ln in lines_c if "train_loss" in ln}
     assert loss_c == pytest.approx(loss_b, rel=1e-5, abs=1e-6)  # B and C: the same continuation
     # the trainer alone in the project: a ref expctl does not know is one line
-    bad = train_cli("--resume", "no-such-run", "--train_file", "data/train.tsv", "--eval_file", "data/dev.tsv",
-                    "--output_dir", str(repo / "out"), cwd=repo)
+    bad = train_cli(
+        "--resume",
+        "no-such-run",
+        "--train_file",
+        "data/train.tsv",
+        "--eval_file",
+        "data/dev.tsv",
+        "--output_dir",
+        str(repo / "out"),
+        cwd=repo,
+    )
     _one_line_error(bad, "no-such-run")

@@ -26,10 +26,24 @@ def tiny_bart(dropout: float):
     from transformers import BartConfig, BartForConditionalGeneration
 
     torch.manual_seed(0)
-    cfg = BartConfig(vocab_size=40, d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
-                     decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32, max_position_embeddings=32,
-                     dropout=dropout, attention_dropout=dropout, activation_dropout=dropout, pad_token_id=0,
-                     bos_token_id=1, eos_token_id=2, decoder_start_token_id=1)
+    cfg = BartConfig(
+        vocab_size=40,
+        d_model=16,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=32,
+        decoder_ffn_dim=32,
+        max_position_embeddings=32,
+        dropout=dropout,
+        attention_dropout=dropout,
+        activation_dropout=dropout,
+        pad_token_id=0,
+        bos_token_id=1,
+        eos_token_id=2,
+        decoder_start_token_id=1,
+    )
     return BartForConditionalGeneration(cfg).train()
 
 
@@ -41,8 +55,12 @@ def batch_with_decoder_inputs(model):
     labels = torch.randint(3, 40, (3, 5), generator=g)
     labels[0, 3:] = -100  # padding of shorter targets
     labels[1, 4:] = -100
-    return {"input_ids": ids * mask, "attention_mask": mask, "labels": labels,
-            "decoder_input_ids": model.prepare_decoder_input_ids_from_labels(labels=labels)}
+    return {
+        "input_ids": ids * mask,
+        "attention_mask": mask,
+        "labels": labels,
+        "decoder_input_ids": model.prepare_decoder_input_ids_from_labels(labels=labels),
+    }
 
 
 def test_seq2seq_base_loss_and_rdrop_without_dropout_equal_the_models_own_loss():
@@ -102,9 +120,18 @@ def test_seq2seq_trains_with_rdrop_fgm_and_swa_through_the_loop(tmp_path, train)
     rows = synth.seq2seq(40, seed=0, kind="copy", max_len=4)
     path = tmp_path / "pairs.tsv"
     path.write_text("text\ttarget\n" + "".join(f"{r['text']}\t{r['target']}\n" for r in rows))
-    flags = tiny_flags(task="seq2seq", train_file=str(path), eval_file=str(path), batch_size=8, max_seq_length=16,
-                       max_target_length=8, num_beams=1, epochs=2, log_steps=1,
-                       **{"tricks.rdrop.alpha": 1.0, "tricks.fgm.epsilon": 0.01, "tricks.swa.start": 5})
+    flags = tiny_flags(
+        task="seq2seq",
+        train_file=str(path),
+        eval_file=str(path),
+        batch_size=8,
+        max_seq_length=16,
+        max_target_length=8,
+        num_beams=1,
+        epochs=2,
+        log_steps=1,
+        **{"tricks.rdrop.alpha": 1.0, "tricks.fgm.epsilon": 0.01, "tricks.swa.start": 5},
+    )
     m = train(tmp_path / "out", **flags)
     assert m["train_steps"] == 10 and "eval_bleu" in m
     lines = [ln for ln in read_jsonl(tmp_path / "out" / "metrics.jsonl") if "train_loss" in ln]
@@ -121,8 +148,15 @@ def test_span_with_tricks_is_one_clear_error(tmp_path):
 
     path = tmp_path / "train.json"
     path.write_text(json.dumps(synth.span_squad(4, seed=0)))
-    argv = as_argv(tiny_flags(task="span", train_file=str(path), eval_file=str(path), output_dir=str(tmp_path / "o"),
-                              **{"tricks.rdrop.alpha": 1.0}))
+    argv = as_argv(
+        tiny_flags(
+            task="span",
+            train_file=str(path),
+            eval_file=str(path),
+            output_dir=str(tmp_path / "o"),
+            **{"tricks.rdrop.alpha": 1.0},
+        )
+    )
     proc = subprocess.run([sys.executable, "-m", "trainers.text", *argv], capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert "task=span" in proc.stderr and "tricks" in proc.stderr

@@ -12,20 +12,54 @@ from trainers import settings as S
 
 
 def test_settings_and_formats_import_without_torch():
-    code = ("import sys, trainers.settings, trainers.data.formats, trainers.data.sampling, trainers.metrics, "
-            "trainers.synth; bad = [m for m in ('torch', 'transformers', 'accelerate', 'pandas') if m in sys.modules]; "
-            "assert not bad, bad")
+    code = (
+        "import sys, trainers.settings, trainers.data.formats, trainers.data.sampling, trainers.metrics, "
+        "trainers.synth; bad = [m for m in ('torch', 'transformers', 'accelerate', 'pandas') if m in sys.modules]; "
+        "assert not bad, bad"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
 def test_defaults_cover_the_documented_names():
     names = set(S.flatten(S.DEFAULTS))
-    for key in ["task", "train_file", "eval_file", "format", "text_column", "text_pair_column", "label_column",
-                "has_header", "delimiter", "label_separator", "skip_malformed", "model", "max_seq_length",
-                "batch_size", "eval_batch_size", "lr", "weight_decay", "warmup_ratio", "epochs", "max_steps",
-                "grad_accum_steps", "max_grad_norm", "seed", "log_steps", "eval_steps", "save_steps", "keep_last",
-                "max_train_samples", "max_eval_samples", "group_by_length", "mixed_precision", "resume",
-                "init_from", "output_dir", "tiny.hidden_size", "tiny.num_layers"]:
+    for key in [
+        "task",
+        "train_file",
+        "eval_file",
+        "format",
+        "text_column",
+        "text_pair_column",
+        "label_column",
+        "has_header",
+        "delimiter",
+        "label_separator",
+        "skip_malformed",
+        "model",
+        "max_seq_length",
+        "batch_size",
+        "eval_batch_size",
+        "lr",
+        "weight_decay",
+        "warmup_ratio",
+        "epochs",
+        "max_steps",
+        "grad_accum_steps",
+        "max_grad_norm",
+        "seed",
+        "log_steps",
+        "eval_steps",
+        "save_steps",
+        "keep_last",
+        "max_train_samples",
+        "max_eval_samples",
+        "group_by_length",
+        "mixed_precision",
+        "resume",
+        "init_from",
+        "output_dir",
+        "tiny.hidden_size",
+        "tiny.num_layers",
+    ]:
         assert key in names, key
     assert (S.DEFAULTS["log_steps"], S.DEFAULTS["eval_steps"], S.DEFAULTS["save_steps"]) == (10, 100, 1000)
     assert S.PRIMARY_METRIC == "eval_accuracy"
@@ -48,8 +82,21 @@ def test_precedence_defaults_json_flags():
 
 
 def test_types_are_coerced_and_checked():
-    got = S.resolve(None, ["--group_by_length", "false", "--max_grad_norm", "2", "--text_column", "0",
-                           "--resume", "no", "--mixed_precision", "no"])
+    got = S.resolve(
+        None,
+        [
+            "--group_by_length",
+            "false",
+            "--max_grad_norm",
+            "2",
+            "--text_column",
+            "0",
+            "--resume",
+            "no",
+            "--mixed_precision",
+            "no",
+        ],
+    )
     assert got["group_by_length"] is False and got["max_grad_norm"] == 2.0 and got["text_column"] == 0
     assert got["resume"] == "no" and got["mixed_precision"] == "no"
     with pytest.raises(S.SettingsError, match="integer"):

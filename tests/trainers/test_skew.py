@@ -73,7 +73,9 @@ def test_distill_logits_file_is_written_by_the_trainer_and_reused(tmp_path, trai
     train(tmp_path / "teacher", **base)
     logits = tmp_path / "cache" / "teacher_logits.pt"
     teacher = str(tmp_path / "teacher" / "checkpoints" / "best")
-    m1 = train(tmp_path / "s1", **base, **{"tricks.distill.teacher": teacher, "tricks.distill.logits_file": str(logits)})
+    m1 = train(
+        tmp_path / "s1", **base, **{"tricks.distill.teacher": teacher, "tricks.distill.logits_file": str(logits)}
+    )
     saved = torch.load(logits)
     assert saved.shape == (48, 3) and math.isfinite(m1["train_loss"])
     # a second run reads the file (no teacher needed any more); the file is not rewritten

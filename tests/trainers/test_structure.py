@@ -17,19 +17,37 @@ def _trees():
 
 def test_the_package_is_there():
     names = {p.relative_to(ROOT).as_posix() for p in FILES}
-    assert {"fit.py", "tasks/labels.py", "tasks/seq2seq.py", "tasks/span.py", "modeling.py", "nets.py",
-            "crf.py", "data/squad.py", "data/pairs.py", "data/splits.py"} <= names
+    assert {
+        "fit.py",
+        "tasks/labels.py",
+        "tasks/seq2seq.py",
+        "tasks/span.py",
+        "modeling.py",
+        "nets.py",
+        "crf.py",
+        "data/squad.py",
+        "data/pairs.py",
+        "data/splits.py",
+    } <= names
 
 
 def test_no_function_reaches_80_lines():
-    long = [(str(p), n.name, n.end_lineno - n.lineno + 1) for p, tree in _trees() for n in ast.walk(tree)
-            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.end_lineno - n.lineno + 1 >= 80]
+    long = [
+        (str(p), n.name, n.end_lineno - n.lineno + 1)
+        for p, tree in _trees()
+        for n in ast.walk(tree)
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.end_lineno - n.lineno + 1 >= 80
+    ]
     assert long == []
 
 
 def test_no_dunder_import():
-    calls = [(str(p), n.lineno) for p, tree in _trees() for n in ast.walk(tree)
-             if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "__import__"]
+    calls = [
+        (str(p), n.lineno)
+        for p, tree in _trees()
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "__import__"
+    ]
     assert calls == []
 
 
@@ -37,7 +55,10 @@ def test_no_private_names_imported_across_modules():
     found = []
     for p, tree in _trees():
         for n in ast.walk(tree):
-            if isinstance(n, ast.ImportFrom) and (n.module or "").startswith("trainers") or (
-                    isinstance(n, ast.ImportFrom) and n.level > 0):
+            if (
+                isinstance(n, ast.ImportFrom)
+                and (n.module or "").startswith("trainers")
+                or (isinstance(n, ast.ImportFrom) and n.level > 0)
+            ):
                 found += [(str(p), n.lineno, a.name) for a in n.names if a.name.startswith("_")]
     assert found == []

@@ -8,17 +8,21 @@ import pytest
 from trainer_helpers import read_jsonl, tiny_flags
 
 
-@pytest.mark.parametrize("task,fmt,key", [
-    ("classification", "tsv", "eval_accuracy"),
-    ("pair", "jsonl", "eval_accuracy"),
-    ("multilabel", "tsv", "eval_f1_micro"),
-    ("ner", "conll", "eval_entity_f1"),
-])
+@pytest.mark.parametrize(
+    "task,fmt,key",
+    [
+        ("classification", "tsv", "eval_accuracy"),
+        ("pair", "jsonl", "eval_accuracy"),
+        ("multilabel", "tsv", "eval_f1_micro"),
+        ("ner", "conll", "eval_entity_f1"),
+    ],
+)
 def test_task_end_to_end(tmp_path, data, train, task, fmt, key):
     train_path, eval_path = data(task, n_train=160, n_eval=41, fmt=fmt)
     out = tmp_path / "out"
-    flags = tiny_flags(task=task, train_file=str(train_path), eval_file=str(eval_path), epochs=2, eval_steps=10,
-                       save_steps=15, lr=3e-3)
+    flags = tiny_flags(
+        task=task, train_file=str(train_path), eval_file=str(eval_path), epochs=2, eval_steps=10, save_steps=15, lr=3e-3
+    )
     if task == "multilabel":
         flags["label_column"] = "label"
     metrics = train(out, **flags)
@@ -28,8 +32,13 @@ def test_task_end_to_end(tmp_path, data, train, task, fmt, key):
         for k in ("eval_entity_precision", "eval_entity_recall", "eval_entity_f1_PER"):
             assert k in metrics
     else:
-        for k in ("eval_precision_macro", "eval_recall_macro", "eval_precision_micro", "eval_recall_micro",
-                  "eval_f1_micro"):
+        for k in (
+            "eval_precision_macro",
+            "eval_recall_macro",
+            "eval_precision_micro",
+            "eval_recall_micro",
+            "eval_f1_micro",
+        ):
             assert k in metrics
     # metrics.jsonl: train lines every log_steps, eval lines at eval steps and the end
     lines = read_jsonl(out / "metrics.jsonl")
@@ -74,9 +83,19 @@ def test_tricks_and_accumulation_through_the_loop(tmp_path, data, train, capsys)
     """The loop calls the tricks seam: R-Drop + FGM terms are logged; accumulation counts updates."""
     train_path, eval_path = data("classification", n_train=96, n_eval=21)
     out = tmp_path / "out"
-    metrics = train(out, **tiny_flags(train_file=str(train_path), eval_file=str(eval_path), epochs=1,
-                                      grad_accum_steps=2, log_steps=1, keep_last=1, save_steps=1,
-                                      **{"tricks.rdrop.alpha": 1.0, "tricks.fgm.epsilon": 1.0}))
+    metrics = train(
+        out,
+        **tiny_flags(
+            train_file=str(train_path),
+            eval_file=str(eval_path),
+            epochs=1,
+            grad_accum_steps=2,
+            log_steps=1,
+            keep_last=1,
+            save_steps=1,
+            **{"tricks.rdrop.alpha": 1.0, "tricks.fgm.epsilon": 1.0},
+        ),
+    )
     assert metrics["train_steps"] == 3  # 6 micro-batches of 16, 2 per update
     lines = [ln for ln in read_jsonl(out / "metrics.jsonl") if "train_loss" in ln]
     assert [ln["step"] for ln in lines] == [1, 2, 3]

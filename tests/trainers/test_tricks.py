@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -23,9 +25,17 @@ VOCAB, B, T = 60, 4, 10
 
 def tiny(task="classification", num_labels=3, dropout=0.0, seed=0):
     torch.manual_seed(seed)
-    cfg = BertConfig(vocab_size=VOCAB, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=64, max_position_embeddings=32, num_labels=num_labels,
-                     hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout)
+    cfg = BertConfig(
+        vocab_size=VOCAB,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=32,
+        num_labels=num_labels,
+        hidden_dropout_prob=dropout,
+        attention_probs_dropout_prob=dropout,
+    )
     if task == "multilabel":
         cfg.problem_type = "multi_label_classification"
     cls = BertForTokenClassification if task == "ner" else BertForSequenceClassification
@@ -68,6 +78,7 @@ def grads(model):
 
 # --------------------------------------------------------------------------- settings
 
+
 def test_no_trick_is_plain_training():
     model, batch = tiny(), make_batch()
     ts = build_tricks({}, "classification", 3)
@@ -78,21 +89,24 @@ def test_no_trick_is_plain_training():
     assert set(terms) == {"loss"}
 
 
-@pytest.mark.parametrize("tricks, task, message", [
-    ({"mixup": {"alpha": 0.4}}, "ner", "mixup"),
-    ({"label_smoothing": {"epsilon": 0.1}}, "multilabel", "label_smoothing"),
-    ({"fgm": {"epsilon": 1}, "pgd": {"epsilon": 1}}, "classification", "at most one"),
-    ({"focal": {"gamma": 2}, "label_smoothing": 0.1}, "classification", "base loss"),
-    ({"rdorp": {"alpha": 4}}, "classification", "did you mean 'rdrop'"),
-    ({"rdrop": {"alpah": 4}}, "classification", "did you mean 'alpha'"),
-    ({"rdrop": {"alpha": "x"}}, "classification", "must be a number"),
-    ({"eda": {"alpha": 0.1}}, "classification", "offline"),
-    ({"distill": {"alpha": 0.5}}, "classification", "teacher"),
-    ({"swa": {"enabled": True}}, "classification", "swa.start"),
-    ({"swa": {"start": 0.5}}, "classification", "total_steps"),
-    ({"focal": {"alpha": [1.0, 2.0]}}, "classification", "2 weights for 3 classes"),
-    ({"distill": {"teacher": "/nonexistent/teacher-folder"}}, "classification", "teacher"),
-])
+@pytest.mark.parametrize(
+    "tricks, task, message",
+    [
+        ({"mixup": {"alpha": 0.4}}, "ner", "mixup"),
+        ({"label_smoothing": {"epsilon": 0.1}}, "multilabel", "label_smoothing"),
+        ({"fgm": {"epsilon": 1}, "pgd": {"epsilon": 1}}, "classification", "at most one"),
+        ({"focal": {"gamma": 2}, "label_smoothing": 0.1}, "classification", "base loss"),
+        ({"rdorp": {"alpha": 4}}, "classification", "did you mean 'rdrop'"),
+        ({"rdrop": {"alpah": 4}}, "classification", "did you mean 'alpha'"),
+        ({"rdrop": {"alpha": "x"}}, "classification", "must be a number"),
+        ({"eda": {"alpha": 0.1}}, "classification", "offline"),
+        ({"distill": {"alpha": 0.5}}, "classification", "teacher"),
+        ({"swa": {"enabled": True}}, "classification", "swa.start"),
+        ({"swa": {"start": 0.5}}, "classification", "total_steps"),
+        ({"focal": {"alpha": [1.0, 2.0]}}, "classification", "2 weights for 3 classes"),
+        ({"distill": {"teacher": "/nonexistent/teacher-folder"}}, "classification", "teacher"),
+    ],
+)
 def test_impossible_combinations_are_rejected(tricks, task, message, monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")  # no `expctl` to resolve a run id with
     with pytest.raises(TrickConfigError, match=message):
@@ -110,6 +124,7 @@ def test_settings_forms_and_off_switches():
 
 
 # --------------------------------------------------------------------------- R-Drop
+
 
 @pytest.mark.parametrize("task", ["classification", "multilabel", "ner"])
 def test_rdrop_with_dropout_off_equals_plain_loss(task):
@@ -143,8 +158,10 @@ def test_rdrop_kl_matches_hand_computation():
     def kl(p, q):
         return sum(a * math.log(a / b) for a, b in zip(p, q))
 
-    expected = sum(0.5 * (kl(softmax(a), softmax(b)) + kl(softmax(b), softmax(a)))
-                   for a, b in zip(z1.tolist(), z2.tolist())) / 2  # summed over classes, batch mean
+    expected = (
+        sum(0.5 * (kl(softmax(a), softmax(b)) + kl(softmax(b), softmax(a))) for a, b in zip(z1.tolist(), z2.tolist()))
+        / 2
+    )  # summed over classes, batch mean
     assert rdrop_kl(z1, z2, "classification").item() == pytest.approx(expected, rel=1e-5)
 
     # token-level: only real tokens count; padding positions may hold anything
@@ -165,6 +182,7 @@ def test_rdrop_kl_matches_hand_computation():
 
 
 # --------------------------------------------------------------------------- FGM / PGD
+
 
 def _clean_grads(model, batch):
     model.zero_grad(set_to_none=True)
@@ -230,7 +248,8 @@ def test_pgd_with_one_step_equals_fgm_with_its_step_size():
     fgm = grads(model)
     model.zero_grad(set_to_none=True)
     build_tricks({"tricks": {"pgd": {"epsilon": 1.0, "alpha": 0.2, "steps": 1}}}, "classification", 3).train_step(
-        model, batch, Acc)
+        model, batch, Acc
+    )
     pgd = grads(model)
     for name in fgm:
         assert torch.allclose(fgm[name], pgd[name], atol=1e-6), name
@@ -246,7 +265,8 @@ def test_pgd_projects_onto_the_ball_restores_weights_and_keeps_clean_gradients()
     seen = []  # the embedding matrix at every forward: clean + K adversarial
 
     handle = model.bert.embeddings.word_embeddings.register_forward_pre_hook(
-        lambda m, a: seen.append(m.weight.detach().clone()))
+        lambda m, a: seen.append(m.weight.detach().clone())
+    )
     terms = ts.train_step(model, batch, Acc)
     handle.remove()
     seen_norms = [float((w - before["bert.embeddings.word_embeddings.weight"]).norm()) for w in seen]
@@ -283,7 +303,8 @@ def test_pgd_perturbation_never_leaves_the_epsilon_ball():
         ts = build_tricks({"tricks": {"pgd": {"epsilon": eps, "alpha": alpha, "steps": steps}}}, "classification", 3)
         norms = []
         handle = model.bert.embeddings.word_embeddings.register_forward_pre_hook(
-            lambda m, a: norms.append(float((m.weight.detach() - before).norm())))
+            lambda m, a: norms.append(float((m.weight.detach() - before).norm()))
+        )
         try:
             ts.train_step(model, batch, Acc)
         finally:
@@ -311,6 +332,7 @@ def test_adversarial_step_with_zero_gradient_is_skipped_cleanly():
 
 
 # --------------------------------------------------------------------------- focal / label smoothing
+
 
 @pytest.mark.parametrize("task", ["classification", "multilabel", "ner"])
 def test_focal_with_gamma_zero_equals_plain_loss(task):
@@ -348,6 +370,7 @@ def test_label_smoothing_matches_torch():
 
 # --------------------------------------------------------------------------- mixup
 
+
 @pytest.mark.parametrize("mode", ["embeddings", "pooled"])
 def test_mixup_with_lambda_one_equals_plain_loss(mode):
     model, batch = tiny(), make_batch()
@@ -366,8 +389,11 @@ def test_mixup_mixes_embeddings_masks_and_targets():
     ts.mixup.sample = lambda n, device: (0.3, perm)
     loss, _ = ts.compute_loss(model, batch)
     e = model.get_input_embeddings()(batch["input_ids"])
-    out = model(inputs_embeds=0.3 * e + 0.7 * e[perm], token_type_ids=batch["token_type_ids"],
-                attention_mask=torch.maximum(batch["attention_mask"], batch["attention_mask"][perm])).logits
+    out = model(
+        inputs_embeds=0.3 * e + 0.7 * e[perm],
+        token_type_ids=batch["token_type_ids"],
+        attention_mask=torch.maximum(batch["attention_mask"], batch["attention_mask"][perm]),
+    ).logits
     hand = 0.3 * F.cross_entropy(out, batch["labels"]) + 0.7 * F.cross_entropy(out, batch["labels"][perm])
     assert torch.allclose(loss, hand, atol=1e-6)
 
@@ -381,6 +407,7 @@ def test_mixup_draws_lambda_from_beta():
 
 
 # --------------------------------------------------------------------------- SWA
+
 
 def test_swa_weights_are_the_mean_of_the_averaged_snapshots():
     model = tiny()
@@ -403,16 +430,20 @@ def test_swa_weights_are_the_mean_of_the_averaged_snapshots():
 def test_swa_sets_constant_and_cyclic_learning_rates():
     model = tiny()
     opt = torch.optim.SGD(model.parameters(), lr=1.0)
-    ts = build_tricks({"tricks": {"swa": {"start": 2, "lr": 0.05, "anneal_steps": 1}}}, "classification", 3,
-                      {"optimizer": opt})
+    ts = build_tricks(
+        {"tricks": {"swa": {"start": 2, "lr": 0.05, "anneal_steps": 1}}}, "classification", 3, {"optimizer": opt}
+    )
     for step in range(1, 6):
         opt.step()
         ts.after_optimizer_step(model, step)
     assert opt.param_groups[0]["lr"] == pytest.approx(0.05)
 
     opt = torch.optim.SGD(model.parameters(), lr=1.0)
-    ts = build_tricks({"tricks": {"swa": {"start": 1, "every": 3, "lr": 0.1, "lr_min": 0.01, "strategy": "cyclic"}}},
-                      "classification", 3)
+    ts = build_tricks(
+        {"tricks": {"swa": {"start": 1, "every": 3, "lr": 0.1, "lr_min": 0.01, "strategy": "cyclic"}}},
+        "classification",
+        3,
+    )
     ts.bind_optimizer(opt)
     lrs = []
     for step in range(1, 7):
@@ -425,12 +456,14 @@ def test_swa_sets_constant_and_cyclic_learning_rates():
 
 # --------------------------------------------------------------------------- distillation
 
+
 def test_distillation_freezes_teacher_and_alpha_zero_is_ce(tmp_path):
     teacher = tiny(seed=5)
     teacher.save_pretrained(tmp_path / "teacher")
     model, batch = tiny(), make_batch()
-    ts = build_tricks({"tricks": {"distill": {"teacher": str(tmp_path / "teacher"), "alpha": 0.0}}},
-                      "classification", 3)
+    ts = build_tricks(
+        {"tricks": {"distill": {"teacher": str(tmp_path / "teacher"), "alpha": 0.0}}}, "classification", 3
+    )
     t = ts.distiller.teacher
     assert not t.training and not any(p.requires_grad for p in t.parameters())
     terms = ts.train_step(model, batch, Acc)
@@ -445,8 +478,12 @@ def test_distillation_loss_matches_formula(tmp_path):
     model, batch = tiny(), make_batch()
     # the path form, loaded through the loop's context["load_model"]
     teacher.save_pretrained(tmp_path / "t")
-    ts = build_tricks({"tricks": {"distill": {"teacher": str(tmp_path / "t"), "alpha": 0.7, "temperature": 3.0}}},
-                      "classification", 3, {"load_model": lambda path: teacher})
+    ts = build_tricks(
+        {"tricks": {"distill": {"teacher": str(tmp_path / "t"), "alpha": 0.7, "temperature": 3.0}}},
+        "classification",
+        3,
+        {"load_model": lambda path: teacher},
+    )
     assert ts.distiller.teacher is teacher
     loss, _ = ts.compute_loss(model, batch)
     zs = model(**model_inputs(batch)).logits
@@ -457,20 +494,30 @@ def test_distillation_loss_matches_formula(tmp_path):
     assert torch.allclose(loss, hand, atol=1e-5)
 
 
-def test_teacher_run_id_is_resolved_through_expctl_show(tmp_path, monkeypatch):
+def test_teacher_run_id_is_resolved_through_expctl_show(repo, monkeypatch):
+    """A teacher given as a run id or tag: its best checkpoint from the real record (`expctl show`)."""
+    from tests.conftest import commit_project, run_expctl
     from trainers.tricks import distill
 
-    (tmp_path / "best").mkdir()
-    calls = []
-
-    class Proc:
-        returncode = 0
-        stdout = '{"checkpoints": {"best": "%s"}}' % (tmp_path / "best")
-        stderr = ""
-
-    monkeypatch.setattr(distill.subprocess, "run", lambda cmd, **kw: calls.append(cmd) or Proc())
-    assert distill.resolve_teacher_path("20261122-045012-k3f9qz") == tmp_path / "best"
-    assert calls == [["expctl", "show", "20261122-045012-k3f9qz", "--json"]]
+    program = (
+        "import json, os\n"
+        "from expctl import track\n"
+        "best = os.path.join(track.run_dir(), 'checkpoints', 'best')\n"
+        "os.makedirs(best)\n"
+        "json.dump({'best': best}, open(os.path.join(track.run_dir(), 'checkpoints.json'), 'w'))\n"
+        "track.log_final(acc=0.9)\n"
+    )
+    commit_project(repo, program, '[project]\nname = "teacher"\ncommand = "python3 train.py"\nprimary_metric = "acc"\n')
+    run_expctl(repo, "run", check=True)
+    run_expctl(repo, "tag", "teacher", check=True)
+    run_id = run_expctl(repo, "show", "teacher", "--json", check=True)
+    record = json.loads(run_id.stdout)
+    monkeypatch.chdir(repo)
+    for ref in (record["id"], "teacher"):
+        found = distill.resolve_teacher_path(ref)
+        assert found == Path(record["checkpoints"]["best"]) and found.is_dir() and found.name == "best"
+    with pytest.raises(distill.TeacherError, match="expctl show"):
+        distill.resolve_teacher_path("no-such-run")
 
 
 def test_precomputed_teacher_logits_are_used(tmp_path):
@@ -480,8 +527,9 @@ def test_precomputed_teacher_logits_are_used(tmp_path):
     batch = make_batch()
     batch["index"] = torch.tensor([3, 0, 2, 1])
     precompute_teacher_logits(teacher, [batch], tmp_path / "logits.pt")
-    ts = build_tricks({"tricks": {"distill": {"logits_file": str(tmp_path / "logits.pt"), "alpha": 1.0}}},
-                      "classification", 3)
+    ts = build_tricks(
+        {"tricks": {"distill": {"logits_file": str(tmp_path / "logits.pt"), "alpha": 1.0}}}, "classification", 3
+    )
     assert ts.teacher_forwards_per_sample == 0
     loss, _ = ts.compute_loss(model, batch)
     zs = model(**model_inputs(batch)).logits
@@ -492,6 +540,7 @@ def test_precomputed_teacher_logits_are_used(tmp_path):
 
 
 # --------------------------------------------------------------------------- with accelerate
+
 
 def _fresh_accelerator(**kw):
     from accelerate import Accelerator
@@ -507,8 +556,9 @@ def test_rdrop_and_fgm_train_together_through_accelerate(task):
     model = tiny(task, dropout=0.1)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     model, opt = acc.prepare(model, opt)
-    ts = build_tricks({"tricks": {"rdrop": {"alpha": 4}, "fgm": {"epsilon": 1.0}, "swa": {"start": 2}}}, task, 3,
-                      {"accelerator": acc})
+    ts = build_tricks(
+        {"tricks": {"rdrop": {"alpha": 4}, "fgm": {"epsilon": 1.0}, "swa": {"start": 2}}}, task, 3, {"accelerator": acc}
+    )
     assert ts.passes_per_sample == 4
     batch = make_batch(task)
     first = None
@@ -546,9 +596,16 @@ def test_every_compatible_trick_at_once(tmp_path):
     model = tiny(dropout=0.1)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     model, opt = acc.prepare(model, opt)
-    settings = {"tricks": {"mixup": {"alpha": 0.4, "mode": "pooled", "seed": 0}, "rdrop": 2, "focal": 2,
-                           "distill": {"teacher": str(tmp_path / "teacher"), "alpha": 0.5},
-                           "pgd": {"steps": 2}, "swa": {"start": 0.5, "lr": 1e-4}}}
+    settings = {
+        "tricks": {
+            "mixup": {"alpha": 0.4, "mode": "pooled", "seed": 0},
+            "rdrop": 2,
+            "focal": 2,
+            "distill": {"teacher": str(tmp_path / "teacher"), "alpha": 0.5},
+            "pgd": {"steps": 2},
+            "swa": {"start": 0.5, "lr": 1e-4},
+        }
+    }
     ts = build_tricks(settings, "pair", 3, {"accelerator": acc, "optimizer": opt, "total_steps": 4})
     assert ts.passes_per_sample == 2 * 3 and ts.teacher_forwards_per_sample == 1
     batch = make_batch("pair")

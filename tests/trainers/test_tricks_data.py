@@ -12,8 +12,15 @@ import pytest
 
 from trainers.tricks import eda
 
-SYN = {"quick": ["fast", "speedy"], "fast": ["quick", "speedy"], "speedy": ["quick", "fast"],
-       "happy": ["glad"], "glad": ["happy"], "dog": ["hound"], "hound": ["dog"]}
+SYN = {
+    "quick": ["fast", "speedy"],
+    "fast": ["quick", "speedy"],
+    "speedy": ["quick", "fast"],
+    "happy": ["glad"],
+    "glad": ["happy"],
+    "dog": ["hound"],
+    "hound": ["dog"],
+}
 SENT = "the quick brown dog is happy and the quick cat is glad".split()
 
 
@@ -79,8 +86,9 @@ def test_cjk_text_is_augmented_at_character_level_without_a_segmenter():
     assert eda.tokenize("我比较喜欢猫 ok GPU", segmenter=None) == ["我", "比", "较", "喜", "欢", "猫", "ok", "GPU"]
     assert eda.detokenize(["我", "喜", "欢", "ok", "GPU", "猫"], cjk=True) == "我喜欢ok GPU猫"
     syn = {"猫": ["猫咪"], "猫咪": ["猫"]}
-    out = eda.synonym_replacement(eda.tokenize("我喜欢猫", segmenter=None), 1, syn, eda.DEFAULT_STOPWORDS,
-                                  random.Random(0))
+    out = eda.synonym_replacement(
+        eda.tokenize("我喜欢猫", segmenter=None), 1, syn, eda.DEFAULT_STOPWORDS, random.Random(0)
+    )
     assert eda.detokenize(out, cjk=True) == "我喜欢猫咪"
     aug = eda.augment("我比较喜欢猫", alpha=0.2, n_aug=4, synonyms=syn, rng=random.Random(0), segmenter=None)
     assert len(aug) == 4 and all(" " not in s for s in aug)
@@ -88,11 +96,18 @@ def test_cjk_text_is_augmented_at_character_level_without_a_segmenter():
 
 def test_cjk_without_segmenter_keeps_lexicon_words_whole():
     lexicon = {"喜欢", "可爱", "比较"}
-    assert eda.tokenize("我比较喜欢猫，它很可爱", segmenter=None, lexicon=lexicon) == \
-        ["我", "比较", "喜欢", "猫", "，", "它", "很", "可爱"]
+    assert eda.tokenize("我比较喜欢猫，它很可爱", segmenter=None, lexicon=lexicon) == [
+        "我",
+        "比较",
+        "喜欢",
+        "猫",
+        "，",
+        "它",
+        "很",
+        "可爱",
+    ]
     syn = {"喜欢": ["喜爱"], "喜爱": ["喜欢"]}
-    out = eda.augment("我喜欢猫", alpha=0.3, n_aug=8, synonyms=syn, rng=random.Random(0), segmenter=None,
-                      ops=("sr",))
+    out = eda.augment("我喜欢猫", alpha=0.3, n_aug=8, synonyms=syn, rng=random.Random(0), segmenter=None, ops=("sr",))
     assert set(out) == {"我喜爱猫"}
 
 
@@ -114,17 +129,38 @@ def test_cli_writes_a_new_data_file_reproducibly(tmp_path):
     syn.write_text("quick fast speedy\nhappy glad\ndog hound\n", encoding="utf-8")
     outs = []
     for name in ("a.jsonl", "b.jsonl"):
-        proc = subprocess.run([sys.executable, "-m", "trainers.tricks.eda", str(src), str(tmp_path / name),
-                               "--alpha", "0.1", "--n-aug", "4", "--synonyms", str(syn), "--seed", "0"],
-                              capture_output=True, text=True, check=True)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "trainers.tricks.eda",
+                str(src),
+                str(tmp_path / name),
+                "--alpha",
+                "0.1",
+                "--n-aug",
+                "4",
+                "--synonyms",
+                str(syn),
+                "--seed",
+                "0",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         assert "2 rows -> 10 rows" in proc.stderr
         outs.append((tmp_path / name).read_text(encoding="utf-8"))
     assert outs[0] == outs[1]
     got = [json.loads(line) for line in outs[0].splitlines()]
     assert got[0] == rows[0] and [r["label"] for r in got] == ["pos"] * 5 + ["neg"] * 5
     # the CLI runs without torch
-    proc = subprocess.run([sys.executable, "-c", "import sys, trainers.tricks.eda; print('torch' in sys.modules)"],
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", "import sys, trainers.tricks.eda; print('torch' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert proc.stdout.strip() == "False"
 
 
@@ -137,6 +173,7 @@ def test_cli_keeps_csv_columns(tmp_path):
 
 
 # --------------------------------------------------------------------------- long text
+
 
 @pytest.fixture
 def tokenizer(tmp_path):
@@ -154,7 +191,7 @@ def test_head_tail_keeps_exactly_the_configured_token_counts(tokenizer):
     out = head_tail_ids(ids, 5, 7, cls_id=1, sep_id=2)
     assert out == [1, *ids[:5], *ids[-7:], 2] and len(out) == 5 + 7 + 2
     assert head_tail_ids(ids[:10], 5, 7, 1, 2) == [1, *ids[:10], 2]  # short: whole
-    assert head_tail_ids(ids, 12, 0, 1, 2) == [1, *ids[:12], 2]      # head only
+    assert head_tail_ids(ids, 12, 0, 1, 2) == [1, *ids[:12], 2]  # head only
 
     long_text = " ".join(f"w{i % 50}" for i in range(40))
     enc = head_tail_encode(tokenizer, [long_text, "w1 w2"], head=4, tail=6)
@@ -175,8 +212,7 @@ def test_sliding_windows_cover_the_text_and_pool_logits(tokenizer):
     first, second = enc["input_ids"][0], enc["input_ids"][1]
     assert len(first) == 12 and first[-5:-1] == second[1:5]  # consecutive windows share `stride` tokens
     logits = torch.tensor([[1.0, 0.0], [3.0, -2.0], [0.0, 5.0], [7.0, 7.0]])
-    assert torch.allclose(pool_window_logits(logits, [0, 0, 0, 1], "mean"),
-                          torch.tensor([[4 / 3, 1.0], [7.0, 7.0]]))
+    assert torch.allclose(pool_window_logits(logits, [0, 0, 0, 1], "mean"), torch.tensor([[4 / 3, 1.0], [7.0, 7.0]]))
     assert torch.equal(pool_window_logits(logits, [0, 0, 0, 1], "max"), torch.tensor([[3.0, 5.0], [7.0, 7.0]]))
 
 

@@ -19,9 +19,17 @@ WORDS = [f"w{i}" for i in range(60)]
 @pytest.fixture
 def model_dir(tmp_path):
     torch.manual_seed(0)
-    cfg = BertConfig(vocab_size=5 + len(WORDS), hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=128, max_position_embeddings=64, num_labels=2,
-                     id2label={0: "neg", 1: "pos"}, label2id={"neg": 0, "pos": 1})
+    cfg = BertConfig(
+        vocab_size=5 + len(WORDS),
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=128,
+        max_position_embeddings=64,
+        num_labels=2,
+        id2label={0: "neg", 1: "pos"},
+        label2id={"neg": 0, "pos": 1},
+    )
     model = BertForSequenceClassification(cfg).eval()
     path = tmp_path / "model"
     model.save_pretrained(path)
@@ -63,8 +71,20 @@ def test_cli_reports_size_latency_accuracy_and_metrics(model_dir, tmp_path, monk
     dev.write_text("".join(json.dumps(r) + "\n" for r in rows))
     metrics = tmp_path / "metrics.jsonl"
     monkeypatch.setenv("EXPCTL_METRICS", str(metrics))
-    rc = export.main(["--model", str(model_dir), "--out", str(tmp_path / "out"), "--eval-file", str(dev),
-                      "--seq-len", "16", "--repeats", "4"])
+    rc = export.main(
+        [
+            "--model",
+            str(model_dir),
+            "--out",
+            str(tmp_path / "out"),
+            "--eval-file",
+            str(dev),
+            "--seq-len",
+            "16",
+            "--repeats",
+            "4",
+        ]
+    )
     assert rc == 0
     out = capsys.readouterr().out
     assert "linear layers" in out and "latency b=1" in out and "latency b=32" in out and "accuracy" in out
@@ -72,8 +92,14 @@ def test_cli_reports_size_latency_accuracy_and_metrics(model_dir, tmp_path, monk
     line = json.loads(metrics.read_text().splitlines()[-1])
     assert line == saved
     assert all(isinstance(v, (int, float)) for v in saved.values())
-    for key in ("export_linear_ratio", "export_latency_ms_b1_int8", "export_speedup_b32",
-                "eval_accuracy_fp32", "eval_accuracy_int8", "eval_accuracy_drop"):
+    for key in (
+        "export_linear_ratio",
+        "export_latency_ms_b1_int8",
+        "export_speedup_b32",
+        "eval_accuracy_fp32",
+        "eval_accuracy_int8",
+        "eval_accuracy_drop",
+    ):
         assert key in saved
     assert saved["eval_samples"] == 20
     assert export.load_quantized(tmp_path / "out") is not None

@@ -13,15 +13,20 @@ from trainers import synth
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def write_task_data(dir_: Path, task: str, n_train: int, n_eval: int, fmt: str = "tsv",
-                    seed: int = 0) -> tuple[Path, Path]:
-    gen = {"classification": synth.classification, "pair": synth.pair, "multilabel": synth.multilabel,
-           "ner": synth.ner}[task]
+def write_task_data(
+    dir_: Path, task: str, n_train: int, n_eval: int, fmt: str = "tsv", seed: int = 0
+) -> tuple[Path, Path]:
+    gen = {
+        "classification": synth.classification,
+        "pair": synth.pair,
+        "multilabel": synth.multilabel,
+        "ner": synth.ner,
+    }[task]
     dir_.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, n, s in (("train", n_train, seed), ("dev", n_eval, seed + 1000)):
         rows = gen(n, seed=s)
-        path = dir_ / f"{name}.{ 'conll' if fmt == 'conll' else fmt}"
+        path = dir_ / f"{name}.{'conll' if fmt == 'conll' else fmt}"
         if fmt == "jsonl":
             synth.write_jsonl(rows, path)
         elif fmt == "conll":
@@ -34,9 +39,19 @@ def write_task_data(dir_: Path, task: str, n_train: int, n_eval: int, fmt: str =
 
 def tiny_flags(**overrides) -> dict:
     """Settings that keep a run to seconds on a shared CPU."""
-    base = {"tiny.hidden_size": 32, "tiny.intermediate_size": 64, "tiny.num_layers": 2, "tiny.num_heads": 2,
-            "tiny.vocab_size": 400, "max_seq_length": 48, "batch_size": 16, "eval_batch_size": 32,
-            "log_steps": 5, "eval_steps": 0, "save_steps": 0}
+    base = {
+        "tiny.hidden_size": 32,
+        "tiny.intermediate_size": 64,
+        "tiny.num_layers": 2,
+        "tiny.num_heads": 2,
+        "tiny.vocab_size": 400,
+        "max_seq_length": 48,
+        "batch_size": 16,
+        "eval_batch_size": 32,
+        "log_steps": 5,
+        "eval_steps": 0,
+        "save_steps": 0,
+    }
     base.update(overrides)
     return base
 

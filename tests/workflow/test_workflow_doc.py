@@ -27,9 +27,9 @@ def parse_plain_table(text: str) -> list[dict[str, str]]:
     lines = [line for line in text.splitlines() if line.strip()]
     i = max(k for k, line in enumerate(lines) if set(line.replace(" ", "")) == {"-"})
     bounds = [(m.start(), m.end()) for m in re.finditer(r"-+", lines[i])]
-    head = [lines[i - 1][a:b + 2 if n < len(bounds) - 1 else None].strip() for n, (a, b) in enumerate(bounds)]
+    head = [lines[i - 1][a : b + 2 if n < len(bounds) - 1 else None].strip() for n, (a, b) in enumerate(bounds)]
     rows = []
-    for line in lines[i + 1:]:
+    for line in lines[i + 1 :]:
         cells = []
         for n, (a, _) in enumerate(bounds):
             end = bounds[n + 1][0] if n + 1 < len(bounds) else None
@@ -47,10 +47,17 @@ def test_workflow_doc_literally(tmp_path):
     env = {**os.environ, "PATH": os.pathsep.join([*bindirs, os.environ.get("PATH", "")])}
     outputs = []
     for text in re.findall(r"```bash\n(.*?)```", DOC, re.S):
-        proc = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", text], cwd=project, env=env,
-                              capture_output=True, text=True, timeout=600)
-        assert proc.returncode == 0, f"block failed ({proc.returncode}):\n{text}\nstdout:\n{proc.stdout[-3000:]}" \
-                                     f"\nstderr:\n{proc.stderr[-3000:]}"
+        proc = subprocess.run(
+            ["bash", "-e", "-o", "pipefail", "-c", text],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert proc.returncode == 0, (
+            f"block failed ({proc.returncode}):\n{text}\nstdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}"
+        )
         outputs.append((text, proc))
 
     # the walk-through ends (before any later section) with the table of a fresh clone
@@ -79,6 +86,9 @@ def test_workflow_doc_literally(tmp_path):
     assert not set(details["averaged"]["runs"]) & set(details["baseline"]["runs"])
     assert set(details["averaged"]["runs"]) <= set(details["best-averaged"]["runs"])
     assert rows["bigrams"]["status"] == "abandoned" and rows["averaged"]["status"] == "promoted"
-    base = statistics.mean(json.loads((project / "runs" / rid / "metrics.json").read_text())[metric]
-                           for rid in details["baseline"]["runs"] if rid not in details["baseline"]["reproductions"])
+    base = statistics.mean(
+        json.loads((project / "runs" / rid / "metrics.json").read_text())[metric]
+        for rid in details["baseline"]["runs"]
+        if rid not in details["baseline"]["reproductions"]
+    )
     assert abs(details["best-averaged"]["delta"] - (details["best-averaged"]["value"] - base)) < 1e-12

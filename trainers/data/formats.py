@@ -176,8 +176,12 @@ def iter_examples(
         raise ValueError(f"unknown format {fmt!r}; expected auto or one of {', '.join(FORMATS)}")
     report = report if report is not None else ReadReport()
     opts = dict(
-        text_column=text_column, text_pair_column=text_pair_column, label_column=label_column,
-        tokens_column=tokens_column, tags_column=tags_column, label_separator=label_separator or ",",
+        text_column=text_column,
+        text_pair_column=text_pair_column,
+        label_column=label_column,
+        tokens_column=tokens_column,
+        tags_column=tags_column,
+        label_separator=label_separator or ",",
     )
     if fmt == "jsonl":
         gen = _iter_jsonl(path, task, **opts)
@@ -230,13 +234,51 @@ def _rows(path: str, fmt: str, delim: str) -> Iterator[tuple[int, list[str]]]:
 
 # Conventional column names: a first row made of these is a header even when the configured
 # names differ (a `label,review` file read with the default text_column = "text").
-TEXT_NAMES = ("text", "sentence", "review", "content", "comment", "document", "doc", "query", "question",
-              "title", "body", "utterance", "tweet", "message", "sentence1", "text_a", "premise", "passage", "x")
+TEXT_NAMES = (
+    "text",
+    "sentence",
+    "review",
+    "content",
+    "comment",
+    "document",
+    "doc",
+    "query",
+    "question",
+    "title",
+    "body",
+    "utterance",
+    "tweet",
+    "message",
+    "sentence1",
+    "text_a",
+    "premise",
+    "passage",
+    "x",
+)
 PAIR_NAMES = ("text_pair", "sentence2", "text_b", "hypothesis", "answer", "passage2")
-LABEL_NAMES = ("label", "labels", "class", "category", "target", "sentiment", "polarity", "y", "intent", "tag",
-               "tags", "gold_label", "rating", "stars")
-ROLE_NAMES = {"text": TEXT_NAMES, "text_pair": PAIR_NAMES, "label": LABEL_NAMES, "tokens": ("tokens", "words", "text"),
-              "tags": ("tags", "labels", "ner_tags", "label")}
+LABEL_NAMES = (
+    "label",
+    "labels",
+    "class",
+    "category",
+    "target",
+    "sentiment",
+    "polarity",
+    "y",
+    "intent",
+    "tag",
+    "tags",
+    "gold_label",
+    "rating",
+    "stars",
+)
+ROLE_NAMES = {
+    "text": TEXT_NAMES,
+    "text_pair": PAIR_NAMES,
+    "label": LABEL_NAMES,
+    "tokens": ("tokens", "words", "text"),
+    "tags": ("tags", "labels", "ner_tags", "label"),
+}
 DEFAULT_NAMES = {"text": "text", "text_pair": "text_pair", "label": "label", "tokens": "tokens", "tags": "tags"}
 _HEADER_PEEK = 2000  # rows read ahead to decide the header by label statistics
 
@@ -279,7 +321,9 @@ def _match_header(row: list[str], wanted: dict[str, Any], conventional: bool) ->
             continue
         if not conventional or str(col) != DEFAULT_NAMES.get(role):
             return None
-        found = next((lookup[n] for n in ROLE_NAMES.get(role, ()) if n in lookup and lookup[n] not in index.values()), None)
+        found = next(
+            (lookup[n] for n in ROLE_NAMES.get(role, ()) if n in lookup and lookup[n] not in index.values()), None
+        )
         if found is None:
             return None
         index[role] = found
@@ -326,8 +370,11 @@ def resolve_layout(task: str, wanted: dict[str, Any], rows: list[list[str]], has
     if flag in ("true", "1", "yes"):
         index = _match_header(first, wanted, conventional=True)
         if index is None:
-            missing = next(str(c) for role, c in wanted.items() if _as_index(c) is None
-                           and str(c).lower() not in {_norm(x) for x in first})
+            missing = next(
+                str(c)
+                for role, c in wanted.items()
+                if _as_index(c) is None and str(c).lower() not in {_norm(x) for x in first}
+            )
             raise FormatError(path, 1, f"header has no column {missing!r} (columns: {', '.join(first)})")
         return Layout(first, index, "has_header = true")
     if flag not in ("false", "0", "no"):
@@ -340,18 +387,36 @@ def resolve_layout(task: str, wanted: dict[str, Any], rows: list[list[str]], has
             return Layout(first, index, "header detected: the first row holds conventional column names")
         if _first_label_is_unique(task, wanted, rows):
             index = _positional_layout(task, wanted, rows[1:], path)
-            return Layout(first, index, "header detected: the first row's label occurs nowhere else in the file's "
-                                        f"first {len(rows)} rows; columns placed by position")
+            return Layout(
+                first,
+                index,
+                "header detected: the first row's label occurs nowhere else in the file's "
+                f"first {len(rows)} rows; columns placed by position",
+            )
         why = "no header: the first row matches no column name"
     else:
         why = "has_header = false"
     index = _positional_layout(task, wanted, rows, path)
-    return Layout(None, index, why + ("; columns by position" if any(_as_index(c) is None for c in wanted.values())
-                                      else ""))
+    return Layout(
+        None, index, why + ("; columns by position" if any(_as_index(c) is None for c in wanted.values()) else "")
+    )
 
 
-def _iter_delimited(path, task, fmt, delim, has_header, *, text_column, text_pair_column, label_column,
-                    tokens_column, tags_column, label_separator, report=None):
+def _iter_delimited(
+    path,
+    task,
+    fmt,
+    delim,
+    has_header,
+    *,
+    text_column,
+    text_pair_column,
+    label_column,
+    tokens_column,
+    tags_column,
+    label_separator,
+    report=None,
+):
     rows = _rows(path, fmt, delim)
     wanted = _wanted_columns(task, text_column, text_pair_column, label_column, tokens_column, tags_column)
     buffered: list[tuple[int, list[str]]] = []
@@ -390,8 +455,10 @@ def _iter_delimited(path, task, fmt, delim, has_header, *, text_column, text_pai
 def _wanted_columns(task, text_column, text_pair_column, label_column, tokens_column, tags_column) -> dict[str, Any]:
     if task == "ner":
         # tsv/csv ner: tokens<TAB>tags; the text/label columns name them unless tokens/tags set
-        return {"tokens": tokens_column if tokens_column not in (None, "") else text_column,
-                "tags": tags_column if tags_column not in (None, "") else label_column}
+        return {
+            "tokens": tokens_column if tokens_column not in (None, "") else text_column,
+            "tags": tags_column if tags_column not in (None, "") else label_column,
+        }
     wanted = {"text": text_column, "label": label_column}
     if task == "pair":
         wanted["text_pair"] = text_pair_column
@@ -410,9 +477,11 @@ def _positional_layout(task, wanted, sample_rows, path) -> dict[str, int]:
     texts = ["text", "text_pair"] if task == "pair" else ["text"]
     label_first = False
     if "label" not in explicit and sample_rows and ncols >= 2:
+
         def avg(i):
             vals = [len(r[i]) for r in sample_rows if len(r) > i]
             return sum(vals) / max(1, len(vals))
+
         label_first = avg(0) < avg(ncols - 1)
     if "label" in explicit:
         label_first = explicit["label"] == 0
@@ -489,8 +558,9 @@ def _check_bio(tags: list[str]) -> None:
 # --- jsonl ------------------------------------------------------------------------------
 
 
-def _iter_jsonl(path, task, *, text_column, text_pair_column, label_column, tokens_column, tags_column,
-                label_separator):
+def _iter_jsonl(
+    path, task, *, text_column, text_pair_column, label_column, tokens_column, tags_column, label_separator
+):
     wanted = _wanted_columns(task, text_column, text_pair_column, label_column, tokens_column, tags_column)
     if task == "ner":
         wanted = {"tokens": tokens_column or "tokens", "tags": tags_column or "tags"}
@@ -576,3 +646,33 @@ def _iter_conll(path, task):
 
 def has_cjk(text: str) -> bool:
     return bool(_CJK.search(text))
+
+
+#: the raw rows of a delimited / JSON-lines file, ``(line number, cells)`` (expctl's data split reads them)
+read_rows = _rows
+
+
+def layout_of(path: str, fmt: str, delim: str, task: str, opts: dict[str, Any], peek: int = 2000) -> Layout | None:
+    """Header and columns of a tsv/csv file, decided from its first ``peek`` rows exactly as the
+    trainer decides them (``opts``: the ``*_column`` and ``has_header`` settings); None when the
+    file has no rows. Raises :class:`FormatError` for a layout the trainer would refuse."""
+    rows = []
+    for _, row in _rows(path, fmt, delim):
+        rows.append(row)
+        if len(rows) >= peek:
+            break
+    if not rows:
+        return None
+    wanted = _wanted_columns(
+        task,
+        opts.get("text_column", "text"),
+        opts.get("text_pair_column", "text_pair"),
+        opts.get("label_column", "label"),
+        opts.get("tokens_column", "tokens"),
+        opts.get("tags_column", "tags"),
+    )
+    return resolve_layout(task, wanted, rows, opts.get("has_header", "auto"), path)
+
+
+#: a column given as a number (``2``, ``"2"``, ``-1``) -> its index; a name -> None
+column_index = _as_index

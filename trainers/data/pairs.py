@@ -32,12 +32,18 @@ def read_pairs(path: str, settings: dict[str, Any], limit: int, seed: int) -> li
     else:
         delim = settings["delimiter"] or ("," if fmt == "csv" or ext == ".csv" else "\t")
         with open(path, encoding="utf-8-sig", newline="") as fh:
-            rows = list(csv.reader(fh, delimiter=delim)) if delim == "," else [ln.rstrip("\r\n").split(delim) for ln in fh]
+            rows = (
+                list(csv.reader(fh, delimiter=delim)) if delim == "," else [ln.rstrip("\r\n").split(delim) for ln in fh]
+            )
         rows = [r for r in rows if any(x.strip() for x in r)]
         header = settings["has_header"]
         first = rows[0] if rows else []
         is_header = header is True or header == "true" or (header == "auto" and src_col in first and tgt_col in first)
-        si, ti = (first.index(src_col), first.index(tgt_col)) if is_header and src_col in first and tgt_col in first else (0, 1)
+        si, ti = (
+            (first.index(src_col), first.index(tgt_col))
+            if is_header and src_col in first and tgt_col in first
+            else (0, 1)
+        )
         pairs = []
         for n, r in enumerate(rows[1:] if is_header else rows, 2 if is_header else 1):
             if len(r) <= max(si, ti):
@@ -70,9 +76,9 @@ def make_collate(pad_id: int, with_index: bool = False):
         mask = torch.zeros((n, w), dtype=torch.long)
         labels = torch.full((n, tw), -100, dtype=torch.long)
         for r, it in enumerate(items):
-            ids[r, :len(it["input_ids"])] = torch.tensor(it["input_ids"])
-            mask[r, :len(it["input_ids"])] = 1
-            labels[r, :len(it["labels"])] = torch.tensor(it["labels"])
+            ids[r, : len(it["input_ids"])] = torch.tensor(it["input_ids"])
+            mask[r, : len(it["input_ids"])] = 1
+            labels[r, : len(it["labels"])] = torch.tensor(it["labels"])
         batch = {"input_ids": ids, "attention_mask": mask, "labels": labels}
         if with_index:
             batch["index"] = torch.tensor([it["index"] for it in items])

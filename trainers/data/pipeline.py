@@ -122,7 +122,7 @@ def _encode_uncached(examples, tokenizer, task, label2id, max_len, long_text=Non
     feats: list[dict[str, Any]] = []
     chunk = 1000
     for start in range(0, len(examples), chunk):
-        part = examples[start:start + chunk]
+        part = examples[start : start + chunk]
         if long_text is not None:
             from trainers.tricks.longtext import head_tail_ids
 
@@ -131,11 +131,11 @@ def _encode_uncached(examples, tokenizer, task, label2id, max_len, long_text=Non
             ids = [head_tail_ids(c, head, tail, tokenizer.cls_token_id, tokenizer.sep_token_id) for c in content]
             enc = {"input_ids": ids, "token_type_ids": [[0] * len(x) for x in ids]}
         elif task == "ner":
-            enc = tokenizer([ex.tokens for ex in part], is_split_into_words=True, truncation=True,
-                            max_length=max_len)
+            enc = tokenizer([ex.tokens for ex in part], is_split_into_words=True, truncation=True, max_length=max_len)
         elif task == "pair":
-            enc = tokenizer([ex.text for ex in part], [ex.text_pair for ex in part], truncation=True,
-                            max_length=max_len)
+            enc = tokenizer(
+                [ex.text for ex in part], [ex.text_pair for ex in part], truncation=True, max_length=max_len
+            )
         else:
             enc = tokenizer([ex.text for ex in part], truncation=True, max_length=max_len)
         for j, ex in enumerate(part):
@@ -174,18 +174,35 @@ def head_tail_sizes(long_text: dict, max_len: int) -> tuple[int, int]:
     return int(long_text.get("head", 128)), int(long_text.get("tail", 382))
 
 
-def encode(examples: Sequence[Example], tokenizer, task: str, label2id: dict[str, int], max_len: int,
-           cache_dir: str | None = None, write_cache: bool = True,
-           long_text: dict | None = None) -> tuple[EncodedDataset, str]:
+def encode(
+    examples: Sequence[Example],
+    tokenizer,
+    task: str,
+    label2id: dict[str, int],
+    max_len: int,
+    cache_dir: str | None = None,
+    write_cache: bool = True,
+    long_text: dict | None = None,
+) -> tuple[EncodedDataset, str]:
     """Tokenize (or load from the cache). Returns the dataset and 'cached' / 'tokenized'.
 
     ``long_text`` (the resolved ``tricks.long_text`` settings, single-text tasks only) keeps
     the head and tail of long inputs instead of truncating at ``max_len``.
     """
-    key = hashlib.sha256(json.dumps({
-        "v": CACHE_VERSION, "task": task, "max_len": max_len, "labels": label2id, "long_text": long_text,
-        "tok": tokenizer_fingerprint(tokenizer), "data": examples_fingerprint(examples),
-    }, sort_keys=True).encode()).hexdigest()[:32]
+    key = hashlib.sha256(
+        json.dumps(
+            {
+                "v": CACHE_VERSION,
+                "task": task,
+                "max_len": max_len,
+                "labels": label2id,
+                "long_text": long_text,
+                "tok": tokenizer_fingerprint(tokenizer),
+                "data": examples_fingerprint(examples),
+            },
+            sort_keys=True,
+        ).encode()
+    ).hexdigest()[:32]
     path = os.path.join(cache_dir, "tokenized", key + ".pt") if cache_dir else None
     if path and os.path.exists(path):
         try:
@@ -207,8 +224,9 @@ def encode(examples: Sequence[Example], tokenizer, task: str, label2id: dict[str
 class EpochSampler(Sampler[int]):
     """Seeded per-epoch order, optionally grouped by length (see the module docstring)."""
 
-    def __init__(self, lengths: Sequence[int], batch_size: int, seed: int, group_by_length: bool = True,
-                 mega_factor: int = 50):
+    def __init__(
+        self, lengths: Sequence[int], batch_size: int, seed: int, group_by_length: bool = True, mega_factor: int = 50
+    ):
         self.lengths = list(lengths)
         self.batch_size = batch_size
         self.seed = seed
@@ -230,8 +248,8 @@ class EpochSampler(Sampler[int]):
             return iter(perm)
         batches: list[list[int]] = []
         for s in range(0, len(perm), self.mega):
-            mega = sorted(perm[s:s + self.mega], key=lambda i: -self.lengths[i])
-            batches.extend(mega[k:k + self.batch_size] for k in range(0, len(mega), self.batch_size))
+            mega = sorted(perm[s : s + self.mega], key=lambda i: -self.lengths[i])
+            batches.extend(mega[k : k + self.batch_size] for k in range(0, len(mega), self.batch_size))
         tail = batches.pop() if batches and len(batches[-1]) < self.batch_size else None
         order = torch.randperm(len(batches), generator=g).tolist()
         out = [i for b in order for i in batches[b]]
@@ -273,8 +291,12 @@ def make_collate(pad_id: int, task: str):
                 labels[r, :k] = it["labels"]
         if task != "ner":
             labels = torch.stack([it["labels"] for it in items])
-        batch = {"input_ids": ids, "attention_mask": mask, "labels": labels,
-                 "index": torch.tensor([it["index"] for it in items], dtype=torch.long)}
+        batch = {
+            "input_ids": ids,
+            "attention_mask": mask,
+            "labels": labels,
+            "index": torch.tensor([it["index"] for it in items], dtype=torch.long),
+        }
         if has_tt:
             batch["token_type_ids"] = tt
         return batch

@@ -33,13 +33,17 @@ def distribution_report(train_labels: Sequence[str], eval_labels: Sequence[str])
     shown = ", ".join(f"{lab} {ts.get(lab, 0.0):.0%}/{es.get(lab, 0.0):.0%}" for lab in labels[:12])
     majority = labels[0]
     baseline = ev.get(majority, 0) / sum(ev.values())
-    lines = [f"labels train/dev: {shown}{' ...' if len(labels) > 12 else ''}; majority baseline on dev "
-             f"(always {majority!r}): accuracy {baseline:.4f}"]
+    lines = [
+        f"labels train/dev: {shown}{' ...' if len(labels) > 12 else ''}; majority baseline on dev "
+        f"(always {majority!r}): accuracy {baseline:.4f}"
+    ]
     gap = max(abs(ts.get(lab, 0.0) - es.get(lab, 0.0)) for lab in labels)
     if ts[majority] >= SKEWED_SHARE or gap >= 0.2:
-        lines.append(f"WARNING: skewed labels: {majority!r} is {ts[majority]:.0%} of train and {es.get(majority, 0.0):.0%} "
-                     f"of dev; a model may learn to predict it for everything. Try class_weights=balanced "
-                     f"(or tricks.focal.gamma=2 for a focal loss), and compare with the baseline above")
+        lines.append(
+            f"WARNING: skewed labels: {majority!r} is {ts[majority]:.0%} of train and {es.get(majority, 0.0):.0%} "
+            f"of dev; a model may learn to predict it for everything. Try class_weights=balanced "
+            f"(or tricks.focal.gamma=2 for a focal loss), and compare with the baseline above"
+        )
     return lines
 
 
@@ -53,6 +57,8 @@ def one_class_warning(preds: Sequence[str], golds: Sequence[str]) -> str | None:
     if share < ONE_CLASS_SHARE or gold_share >= ONE_CLASS_SHARE:
         return None
     # flagged as "ONE CLASS:" (a finding about the model, greppable), not as a WARNING about the run
-    return (f"ONE CLASS: the model predicts {label!r} for {share:.1%} of the dev set (gold: {gold_share:.1%}): "
-            f"it has collapsed to one class; see the label distribution at the start of the log "
-            f"(class_weights=balanced, tricks.focal)")
+    return (
+        f"ONE CLASS: the model predicts {label!r} for {share:.1%} of the dev set (gold: {gold_share:.1%}): "
+        f"it has collapsed to one class; see the label distribution at the start of the log "
+        f"(class_weights=balanced, tricks.focal)"
+    )

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from trainers.data import formats, sampling
 from trainers.runtime import TrainerError, data_path, project_root
+
+if TYPE_CHECKING:
+    from trainers.runtime import Outputs
 
 
 def read_split(settings, which: str, out: Outputs):
@@ -20,8 +24,21 @@ def read_split(settings, which: str, out: Outputs):
     path = data_path(settings["train_file" if k else f"{which}_file"])
     task = settings["task"]
     limit = settings[f"max_{which}_samples"]
-    opts = {k: settings[k] for k in ("format", "text_column", "text_pair_column", "label_column", "tokens_column",
-                                     "tags_column", "has_header", "delimiter", "label_separator", "skip_malformed")}
+    opts = {
+        k: settings[k]
+        for k in (
+            "format",
+            "text_column",
+            "text_pair_column",
+            "label_column",
+            "tokens_column",
+            "tags_column",
+            "has_header",
+            "delimiter",
+            "label_separator",
+            "skip_malformed",
+        )
+    }
     reports: list[formats.ReadReport] = []
 
     def make_iter():
@@ -51,16 +68,20 @@ def read_split(settings, which: str, out: Outputs):
     shown = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:20])
     more = f" (+{len(counts) - 20} more)" if len(counts) > 20 else ""
     kind = {"multilabel": "label occurrences", "ner": "entities"}.get(task, "labels")
-    out.log(f"{which}: {os.path.relpath(path, project_root()) if path.startswith(project_root()) else path}: {how}; "
-            f"{kind}: {shown}{more}")
+    out.log(
+        f"{which}: {os.path.relpath(path, project_root()) if path.startswith(project_root()) else path}: {how}; "
+        f"{kind}: {shown}{more}"
+    )
     rep = reports[-1]
     if rep.layout is not None:
         out.log(f"{which}: columns: {rep.layout.describe()}")
     if task in ("classification", "pair") and (limit <= 0 or how.startswith("all ")):
         single = sorted(lab for lab, c in counts.items() if c == 1)
         if single:
-            out.log(f"WARNING: {which}: class(es) seen in a single example: {', '.join(map(repr, single[:10]))} "
-                    "(a header row read as data? a typo in a label?)")
+            out.log(
+                f"WARNING: {which}: class(es) seen in a single example: {', '.join(map(repr, single[:10]))} "
+                "(a header row read as data? a typo in a label?)"
+            )
     if rep.skipped:
         first = "; ".join(f"line {ln}: {why}" for ln, why in rep.skipped_lines[:3])
         out.log(f"{which}: skipped {rep.skipped} malformed line(s) ({first})")

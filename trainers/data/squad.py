@@ -37,7 +37,7 @@ def _answers(raw, context: str) -> tuple[list[str], list[int]]:
     out_t, out_s = [], []
     for t, s in zip(texts, starts + [-1] * (len(texts) - len(starts))):
         s = int(s) if s is not None else -1
-        if s < 0 or context[s:s + len(t)] != t:
+        if s < 0 or context[s : s + len(t)] != t:
             s = context.find(t)
         out_t.append(t)
         out_s.append(s)
@@ -76,10 +76,23 @@ def read_squad(path: str, limit: int = 0, seed: int = 0) -> list[QA]:
 
 
 def windows(items: list[QA], tokenizer, max_len: int, stride: int, train: bool) -> dict[str, Any]:
-    enc = tokenizer([q.question for q in items], [q.context for q in items], truncation="only_second",
-                    max_length=max_len, stride=stride, return_overflowing_tokens=True, return_offsets_mapping=True)
-    feats: dict[str, list] = {"input_ids": [], "token_type_ids": [], "start_positions": [], "end_positions": [],
-                              "example": [], "offsets": []}
+    enc = tokenizer(
+        [q.question for q in items],
+        [q.context for q in items],
+        truncation="only_second",
+        max_length=max_len,
+        stride=stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+    )
+    feats: dict[str, list] = {
+        "input_ids": [],
+        "token_type_ids": [],
+        "start_positions": [],
+        "end_positions": [],
+        "example": [],
+        "offsets": [],
+    }
     for w in range(len(enc["input_ids"])):
         ex = int(enc["overflow_to_sample_mapping"][w])
         seq = enc.sequence_ids(w)
@@ -109,8 +122,13 @@ class WindowDataset(torch.utils.data.Dataset):
         return len(self.f["input_ids"])
 
     def __getitem__(self, i):
-        return {"index": i, "input_ids": self.f["input_ids"][i], "token_type_ids": self.f["token_type_ids"][i],
-                "start_positions": self.f["start_positions"][i], "end_positions": self.f["end_positions"][i]}
+        return {
+            "index": i,
+            "input_ids": self.f["input_ids"][i],
+            "token_type_ids": self.f["token_type_ids"][i],
+            "start_positions": self.f["start_positions"][i],
+            "end_positions": self.f["end_positions"][i],
+        }
 
 
 def make_collate(pad_id: int, with_index: bool = False):
@@ -124,9 +142,13 @@ def make_collate(pad_id: int, with_index: bool = False):
             ids[r, :k] = torch.tensor(it["input_ids"])
             tt[r, :k] = torch.tensor(it["token_type_ids"])
             mask[r, :k] = 1
-        b = {"input_ids": ids, "token_type_ids": tt, "attention_mask": mask,
-             "start_positions": torch.tensor([it["start_positions"] for it in items]),
-             "end_positions": torch.tensor([it["end_positions"] for it in items])}
+        b = {
+            "input_ids": ids,
+            "token_type_ids": tt,
+            "attention_mask": mask,
+            "start_positions": torch.tensor([it["start_positions"] for it in items]),
+            "end_positions": torch.tensor([it["end_positions"] for it in items]),
+        }
         if with_index:
             b["index"] = torch.tensor([it["index"] for it in items])
         return b
@@ -134,8 +156,9 @@ def make_collate(pad_id: int, with_index: bool = False):
     return collate
 
 
-def best_spans(items: list[QA], feats: dict[str, list], starts: torch.Tensor, ends: torch.Tensor,
-               max_answer: int) -> list[tuple[str, float]]:
+def best_spans(
+    items: list[QA], feats: dict[str, list], starts: torch.Tensor, ends: torch.Tensor, max_answer: int
+) -> list[tuple[str, float]]:
     """The best answer text (and its score) of every example over all its windows."""
     best: list[tuple[str, float]] = [("", float("-inf")) for _ in items]
     for w in range(len(feats["input_ids"])):
@@ -157,5 +180,5 @@ def best_spans(items: list[QA], feats: dict[str, list], starts: torch.Tensor, en
         val = float(score[si, ei])
         if val > best[ex][1]:
             ctx = items[ex].context
-            best[ex] = (ctx[offsets[si][0]:offsets[ei][1]], val)
+            best[ex] = (ctx[offsets[si][0] : offsets[ei][1]], val)
     return best

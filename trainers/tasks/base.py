@@ -15,7 +15,8 @@ that even shards add), then put back in dataset order on every process (:func:`g
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -27,8 +28,9 @@ def _pad_dim1(t: torch.Tensor, width: int, value) -> torch.Tensor:
     return F.pad(t, [0, 0] * (t.dim() - 2) + [0, width - t.shape[1]], value=value)
 
 
-def gather_rows(accelerator, model, eval_dl, rows_fn: Callable, n_examples: int, out
-                ) -> tuple[list[int], list[torch.Tensor]]:
+def gather_rows(
+    accelerator, model, eval_dl, rows_fn: Callable, n_examples: int, out
+) -> tuple[list[int], list[torch.Tensor]]:
     """Run ``rows_fn(model, batch)`` -> ``[(tensor, pad or None), ...]`` (``index`` first; a pad
     value marks a tensor ragged in dim 1) over the sharded loader; gather, concatenate and
     order by index. Returns (the indexes present, in order; the columns in that order)."""
@@ -39,8 +41,9 @@ def gather_rows(accelerator, model, eval_dl, rows_fn: Callable, n_examples: int,
         for batch in eval_dl:
             rows = rows_fn(model, batch)
             pads = [pad for _, pad in rows]
-            cols = tuple(t if pad is None else accelerator.pad_across_processes(t, dim=1, pad_index=pad)
-                         for t, pad in rows)
+            cols = tuple(
+                t if pad is None else accelerator.pad_across_processes(t, dim=1, pad_index=pad) for t, pad in rows
+            )
             parts.append(tuple(t.cpu() for t in accelerator.gather_for_metrics(cols)))
     model.train()
     columns = []

@@ -47,11 +47,19 @@ class LabelTask(TaskAdapter):
         s, acc = self.settings, self.accelerator
         self.labels = label_space(self.task, self.train_ex, self.eval_ex, fixed=s["labels"])
         if not self.source and not self.train_ex:
-            raise TrainerError(f"model={s['model']} builds its vocabulary from the training data: "
-                               "set do_train or init_from")
+            raise TrainerError(
+                f"model={s['model']} builds its vocabulary from the training data: set do_train or init_from"
+            )
         self.model, self.tokenizer, self.labels, what = build_model(
-            s, self.task, self.labels, self.source, self.train_ex, self.cache_dir, acc.is_main_process,
-            acc.wait_for_everyone)
+            s,
+            self.task,
+            self.labels,
+            self.source,
+            self.train_ex,
+            self.cache_dir,
+            acc.is_main_process,
+            acc.wait_for_everyone,
+        )
         self.out.log(what)
 
     def _encode(self, label2id: dict[str, int]) -> None:
@@ -70,10 +78,14 @@ class LabelTask(TaskAdapter):
         with acc.main_process_first():
             t0 = time.perf_counter()
             kw = {"write_cache": acc.is_main_process, "long_text": long_text}
-            self.train_ds, how_tr = encode(self.train_ex, self.tokenizer, self.task, label2id, max_len,
-                                           self.cache_dir, **kw) if self.train_ex else (None, "-")
-            self.eval_ds, how_ev = encode(self.eval_ex, self.tokenizer, self.task, label2id, max_len,
-                                          self.cache_dir, **kw)
+            self.train_ds, how_tr = (
+                encode(self.train_ex, self.tokenizer, self.task, label2id, max_len, self.cache_dir, **kw)
+                if self.train_ex
+                else (None, "-")
+            )
+            self.eval_ds, how_ev = encode(
+                self.eval_ex, self.tokenizer, self.task, label2id, max_len, self.cache_dir, **kw
+            )
         self.out.log(f"data: train {how_tr}, eval {how_ev} ({time.perf_counter() - t0:.1f}s; cache {self.cache_dir})")
 
     def train_sampler(self, batch_size: int):
@@ -90,20 +102,38 @@ class LabelTask(TaskAdapter):
         settings = self.settings
         distill = (settings.get("tricks") or {}).get("distill")
         if isinstance(distill, dict) and distill.get("logits_file"):  # relative to the project root
-            settings = {**settings, "tricks": {**settings["tricks"],
-                                               "distill": {**distill, "logits_file": data_path(distill["logits_file"])}}}
-        tricks = build_tricks(settings, task=self.task, num_labels=len(self.labels), context={
-            "accelerator": self.accelerator, "optimizer": optimizer, "total_steps": total_steps,
-            "tokenizer": self.tokenizer, "label_names": self.labels, "run_dir": run_dir,
-            "model_source": self.source or settings["model"], "class_weights": self.class_weights(),
-            "teacher_batches": self._ordered_train_batches, "crf": getattr(unwrap(model), "crf", None)})
+            settings = {
+                **settings,
+                "tricks": {
+                    **settings["tricks"],
+                    "distill": {**distill, "logits_file": data_path(distill["logits_file"])},
+                },
+            }
+        tricks = build_tricks(
+            settings,
+            task=self.task,
+            num_labels=len(self.labels),
+            context={
+                "accelerator": self.accelerator,
+                "optimizer": optimizer,
+                "total_steps": total_steps,
+                "tokenizer": self.tokenizer,
+                "label_names": self.labels,
+                "run_dir": run_dir,
+                "model_source": self.source or settings["model"],
+                "class_weights": self.class_weights(),
+                "teacher_batches": self._ordered_train_batches,
+                "crf": getattr(unwrap(model), "crf", None),
+            },
+        )
         tricks.bind_optimizer(optimizer)
         return tricks
 
     def _ordered_train_batches(self):
         """The training set in dataset order (a teacher's logits, row i = example i)."""
-        return torch.utils.data.DataLoader(self.train_ds, batch_size=self.settings["eval_batch_size"],
-                                           collate_fn=self.train_collate)
+        return torch.utils.data.DataLoader(
+            self.train_ds, batch_size=self.settings["eval_batch_size"], collate_fn=self.train_collate
+        )
 
     def class_weights(self) -> list[float] | None:
         """``class_weights = "balanced"``: n / (k · n_c) per class of the training set (sklearn's rule)."""
@@ -168,9 +198,18 @@ class LabelTask(TaskAdapter):
         for k, (ex, p) in enumerate(zip(exs, y_pred)):
             probs = probs_t[k].tolist()
             # raw logits (in label order) let `expctl ensemble` average runs without reloading models
-            preds.append({"index": k, "text": ex.text, "text_pair": ex.text_pair, "label": ex.label, "pred": p,
-                          "confidence": round(max(probs), 6), "probs": {lab: round(v, 6) for lab, v in zip(labels, probs)},
-                          "logits": [float(v) for v in logits[k].tolist()]})
+            preds.append(
+                {
+                    "index": k,
+                    "text": ex.text,
+                    "text_pair": ex.text_pair,
+                    "label": ex.label,
+                    "pred": p,
+                    "confidence": round(max(probs), 6),
+                    "probs": {lab: round(v, 6) for lab, v in zip(labels, probs)},
+                    "logits": [float(v) for v in logits[k].tolist()],
+                }
+            )
         return m, preds
 
     def _score_multilabel(self, exs, losses, probs_t, logits):
@@ -178,9 +217,17 @@ class LabelTask(TaskAdapter):
         pred_sets = [[labels[j] for j, v in enumerate(row) if v >= 0.5] for row in probs_t.tolist()]
         m = multilabel_metrics([ex.labels for ex in exs], pred_sets, labels)
         # raw logits in label order (sigmoid >= 0.5 predicts a label): for `expctl ensemble`
-        preds = [{"index": k, "text": ex.text, "labels": ex.labels, "pred_labels": ps,
-                  "probs": {lab: round(v, 6) for lab, v in zip(labels, probs_t[k].tolist())},
-                  "logits": [float(v) for v in logits[k].tolist()]} for k, (ex, ps) in enumerate(zip(exs, pred_sets))]
+        preds = [
+            {
+                "index": k,
+                "text": ex.text,
+                "labels": ex.labels,
+                "pred_labels": ps,
+                "probs": {lab: round(v, 6) for lab, v in zip(labels, probs_t[k].tolist())},
+                "logits": [float(v) for v in logits[k].tolist()],
+            }
+            for k, (ex, ps) in enumerate(zip(exs, pred_sets))
+        ]
         return m, preds
 
     def _score_ner(self, exs, losses, outs, scores):
@@ -188,15 +235,23 @@ class LabelTask(TaskAdapter):
         for k, ex in enumerate(exs):
             row = outs[k]
             word_preds = [self.labels[int(v)] for v in row[row != -100].tolist()]
-            word_preds = (word_preds + ["O"] * len(ex.tags))[:len(ex.tags)]  # truncated words: O
+            word_preds = (word_preds + ["O"] * len(ex.tags))[: len(ex.tags)]  # truncated words: O
             y_true.append(ex.tags)
             y_pred.append(word_preds)
             # per word: the logits of its first sub-token in tag_names order (null: a word cut off by
             # max_seq_length, predicted O) - what `expctl ensemble` averages
             word_logits = [[round(v, 6) for v in w] for w in scores[k][row != -100].tolist()]
-            word_logits = (word_logits + [None] * len(ex.tags))[:len(ex.tags)]
-            preds.append({"index": k, "tokens": ex.tokens, "tags": ex.tags, "pred_tags": word_preds,
-                          "tag_names": list(self.labels), "word_logits": word_logits})
+            word_logits = (word_logits + [None] * len(ex.tags))[: len(ex.tags)]
+            preds.append(
+                {
+                    "index": k,
+                    "tokens": ex.tokens,
+                    "tags": ex.tags,
+                    "pred_tags": word_preds,
+                    "tag_names": list(self.labels),
+                    "word_logits": word_logits,
+                }
+            )
         return ner_metrics(y_true, y_pred), preds
 
     def report(self, metrics, preds) -> None:
@@ -207,4 +262,3 @@ class LabelTask(TaskAdapter):
             warning = one_class_warning([p["pred"] for p in preds], [p["label"] for p in preds])
             if warning:
                 self.out.log(warning)
-

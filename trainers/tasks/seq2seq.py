@@ -27,8 +27,9 @@ class Seq2SeqTask(TaskAdapter):
     def __init__(self, settings, accelerator, out):
         super().__init__(settings, accelerator, out)
         s = settings
-        self.train = read_pairs(data_path(s["train_file"]), s, s["max_train_samples"], s["seed"]) \
-            if s["do_train"] else []
+        self.train = (
+            read_pairs(data_path(s["train_file"]), s, s["max_train_samples"], s["seed"]) if s["do_train"] else []
+        )
         self.dev = read_pairs(data_path(s["eval_file"]), s, s["max_eval_samples"], s["seed"] + 1)
         self.n_eval = len(self.dev)
         out.log(f"seq2seq data: train {len(self.train)} pairs, eval {len(self.dev)} pairs")
@@ -44,7 +45,6 @@ class Seq2SeqTask(TaskAdapter):
 
     def _build_model(self, folder: str) -> None:
         s = self.settings
-        max_tgt = s["max_target_length"]
         if folder:
             from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
@@ -67,9 +67,11 @@ class Seq2SeqTask(TaskAdapter):
         self.tokenizer = build_tiny_tokenizer([t for p in self.train for t in p], tiny["vocab_size"], self.lowercase)
         self.model = build_tiny_bart(self.tokenizer, tiny, s["max_seq_length"], s["dropout"])
         self.sep_terminated = True
-        self.out.log(f"seq2seq model tiny BART ({tiny['num_layers']}+{tiny['num_layers']} layers x "
-                     f"{tiny['hidden_size']}, {sum(p.numel() for p in self.model.parameters()):,} parameters; "
-                     f"vocabulary {len(self.tokenizer)})")
+        self.out.log(
+            f"seq2seq model tiny BART ({tiny['num_layers']}+{tiny['num_layers']} layers x "
+            f"{tiny['hidden_size']}, {sum(p.numel() for p in self.model.parameters()):,} parameters; "
+            f"vocabulary {len(self.tokenizer)})"
+        )
 
     def encode_targets(self, texts: list[str]) -> list[list[int]]:
         tok, max_tgt = self.tokenizer, self.settings["max_target_length"]
@@ -87,8 +89,17 @@ class Seq2SeqTask(TaskAdapter):
         from trainers.tricks import build_tricks
 
         vocab = int(getattr(self.accelerator.unwrap_model(model).config, "vocab_size", 0) or 0)
-        tricks = build_tricks(self.settings, task="seq2seq", num_labels=vocab, context={
-            "accelerator": self.accelerator, "optimizer": optimizer, "total_steps": total_steps, "run_dir": run_dir})
+        tricks = build_tricks(
+            self.settings,
+            task="seq2seq",
+            num_labels=vocab,
+            context={
+                "accelerator": self.accelerator,
+                "optimizer": optimizer,
+                "total_steps": total_steps,
+                "run_dir": run_dir,
+            },
+        )
         tricks.bind_optimizer(optimizer)
         return tricks
 
@@ -113,9 +124,14 @@ class Seq2SeqTask(TaskAdapter):
 
     def _generate(self, model, batch, num_beams: int) -> torch.Tensor:
         m = self.accelerator.unwrap_model(model)
-        return m.generate(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                          max_new_tokens=self.settings["max_target_length"], num_beams=num_beams, do_sample=False,
-                          early_stopping=num_beams > 1)
+        return m.generate(
+            input_ids=batch["input_ids"],
+            attention_mask=batch["attention_mask"],
+            max_new_tokens=self.settings["max_target_length"],
+            num_beams=num_beams,
+            do_sample=False,
+            early_stopping=num_beams > 1,
+        )
 
     def _decode(self, ids: torch.Tensor) -> list[str]:
         return [" ".join(o.split()) for o in self.tokenizer.batch_decode(ids, skip_special_tokens=True)]
@@ -130,12 +146,19 @@ class Seq2SeqTask(TaskAdapter):
         if len(cols) > 2:
             shown = self._decode(cols[2])
             bm = generation_metrics(shown, refs, self.lowercase)
-            metrics.update({"eval_bleu_beam": bm["bleu"], "eval_rouge_l_beam": bm["rouge_l"],
-                            "eval_exact_match_beam": bm["exact_match"]})
+            metrics.update(
+                {
+                    "eval_bleu_beam": bm["bleu"],
+                    "eval_rouge_l_beam": bm["rouge_l"],
+                    "eval_exact_match_beam": bm["exact_match"],
+                }
+            )
         if not final:
             return metrics, None
-        preds = [{"index": i, "text": s, "target": t, "pred": g, **({"pred_beam": b} if shown is not greedy else {})}
-                 for i, ((s, t), g, b) in enumerate(zip(dev, greedy, shown))]
+        preds = [
+            {"index": i, "text": s, "target": t, "pred": g, **({"pred_beam": b} if shown is not greedy else {})}
+            for i, ((s, t), g, b) in enumerate(zip(dev, greedy, shown))
+        ]
         return metrics, preds
 
 
@@ -146,6 +169,7 @@ def with_decoder_inputs(accelerator, model, batch: dict) -> dict:
         return batch
     inner = accelerator.unwrap_model(model)
     if not hasattr(inner, "prepare_decoder_input_ids_from_labels"):
-        raise TrainerError(f"tricks need {type(inner).__name__}.prepare_decoder_input_ids_from_labels "
-                           f"(BART, T5, mBART have it)")
+        raise TrainerError(
+            f"tricks need {type(inner).__name__}.prepare_decoder_input_ids_from_labels (BART, T5, mBART have it)"
+        )
     return {**batch, "decoder_input_ids": inner.prepare_decoder_input_ids_from_labels(labels=batch["labels"])}

@@ -14,7 +14,6 @@ for the offsets).
 
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 
 from trainers.data.pipeline import EpochShuffle
@@ -42,10 +41,12 @@ class SpanTask(TaskAdapter):
         self.train_ds = WindowDataset(train_feats) if train_feats else None
         self.eval_ds = WindowDataset(self.dev_feats)
         self.n_eval = len(self.eval_ds)  # rows are windows
-        out.log(f"span data: train {len(self.train)} questions in {len(self.train_ds) if self.train_ds else 0} "
-                f"windows, eval {len(self.dev)} questions in {len(self.eval_ds)} windows "
-                f"(max_seq_length {max_len}, doc_stride {stride}); model {type(self.model).__name__} "
-                f"{sum(p.numel() for p in self.model.parameters()):,} parameters")
+        out.log(
+            f"span data: train {len(self.train)} questions in {len(self.train_ds) if self.train_ds else 0} "
+            f"windows, eval {len(self.dev)} questions in {len(self.eval_ds)} windows "
+            f"(max_seq_length {max_len}, doc_stride {stride}); model {type(self.model).__name__} "
+            f"{sum(p.numel() for p in self.model.parameters()):,} parameters"
+        )
         self.train_collate = make_collate(self.tokenizer.pad_token_id)
         self.eval_collate = make_collate(self.tokenizer.pad_token_id, with_index=True)
 
@@ -74,16 +75,19 @@ class SpanTask(TaskAdapter):
         return EpochShuffle(len(self.train_ds), self.settings["seed"])
 
     def eval_rows(self, model, batch, final: bool):
-        o = model(input_ids=batch["input_ids"], token_type_ids=batch["token_type_ids"],
-                  attention_mask=batch["attention_mask"])
+        o = model(
+            input_ids=batch["input_ids"], token_type_ids=batch["token_type_ids"], attention_mask=batch["attention_mask"]
+        )
         # positions past the window's end (batch padding) are masked out, so a window's logits and
         # loss do not depend on how wide its batch was (on one process or several)
         pad = batch["attention_mask"] == 0
         s_log = o.start_logits.float().masked_fill(pad, -1e4)
         e_log = o.end_logits.float().masked_fill(pad, -1e4)
         # per window: mean of the start and end cross-entropies (the model's loss, over real tokens)
-        per = (F.cross_entropy(s_log, batch["start_positions"], reduction="none")
-               + F.cross_entropy(e_log, batch["end_positions"], reduction="none")) / 2
+        per = (
+            F.cross_entropy(s_log, batch["start_positions"], reduction="none")
+            + F.cross_entropy(e_log, batch["end_positions"], reduction="none")
+        ) / 2
         return [(batch["index"], None), (per, None), (s_log, -1e4), (e_log, -1e4)]
 
     def score(self, present, cols, final):
@@ -91,11 +95,21 @@ class SpanTask(TaskAdapter):
         if len(present) != len(self.eval_ds):
             raise TrainerError(f"span evaluation gathered {len(present)} of {len(self.eval_ds)} windows")
         spans = best_spans(self.dev, self.dev_feats, starts, ends, self.settings["max_answer_length"])
-        metrics = {f"eval_{k}": v for k, v in span_metrics([t for t, _ in spans], [q.answers for q in self.dev]).items()}
+        metrics = {
+            f"eval_{k}": v for k, v in span_metrics([t for t, _ in spans], [q.answers for q in self.dev]).items()
+        }
         metrics["eval_loss"] = float(losses.mean())
         if not final:
             return metrics, None
-        preds = [{"index": i, "id": q.id, "question": q.question, "answers": q.answers, "pred": t,
-                  "score": round(sc, 4) if sc != float("-inf") else None}
-                 for i, (q, (t, sc)) in enumerate(zip(self.dev, spans))]
+        preds = [
+            {
+                "index": i,
+                "id": q.id,
+                "question": q.question,
+                "answers": q.answers,
+                "pred": t,
+                "score": round(sc, 4) if sc != float("-inf") else None,
+            }
+            for i, (q, (t, sc)) in enumerate(zip(self.dev, spans))
+        ]
         return metrics, preds

@@ -20,7 +20,10 @@ here from the logits, so that tricks can replace it (focal, label smoothing).
 
 Settings live under ``tricks.<name>.*`` (e.g. ``tricks.rdrop.alpha=4``); every trick is
 off by default. Each trick is one small module in this package; docs/tricks.md has the
-formulas, recommended values and costs.
+formulas, recommended values and costs. Modules: ``specs`` (what each trick declares),
+``rdrop``, ``adversarial`` (FGM, PGD), ``mixup``, ``losses`` (focal, label smoothing),
+``distill`` (knowledge distillation), ``swa``, ``longtext`` (long-text strategies), ``eda``
+(offline augmentation).
 
 Composition (in this order within ``train_step``): mixup transforms the inputs (draw lam
 once per step), R-Drop duplicates them, one forward, the base loss (CE / BCE / focal /
@@ -38,7 +41,8 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .specs import SPECS, TASKS, TOKEN_TASKS, TrickConfigError  # noqa: F401 - the configuration side
 
@@ -57,8 +61,19 @@ def base_loss(logits, labels, task: str, weight=None):
 
 def model_inputs(batch: Mapping[str, Any]) -> dict:
     """The batch without labels and bookkeeping keys: what the model's forward takes."""
-    return {k: v for k, v in batch.items() if k in ("input_ids", "attention_mask", "token_type_ids", "inputs_embeds",
-                                                    "decoder_input_ids", "decoder_attention_mask")}
+    return {
+        k: v
+        for k, v in batch.items()
+        if k
+        in (
+            "input_ids",
+            "attention_mask",
+            "token_type_ids",
+            "inputs_embeds",
+            "decoder_input_ids",
+            "decoder_attention_mask",
+        )
+    }
 
 
 # --------------------------------------------------------------------------- settings
@@ -120,9 +135,11 @@ def parse_tricks(settings: Mapping[str, Any] | None) -> dict[str, dict[str, Any]
     enabled: dict[str, dict[str, Any]] = {}
     for name, section in raw.items():
         if name == "eda":
-            raise TrickConfigError("EDA is an offline augmentation of the training file, not a trainer setting: "
-                                   "run `python -m trainers.tricks.eda IN OUT --alpha 0.1 --n-aug 4 --synonyms FILE` "
-                                   "and train on OUT")
+            raise TrickConfigError(
+                "EDA is an offline augmentation of the training file, not a trainer setting: "
+                "run `python -m trainers.tricks.eda IN OUT --alpha 0.1 --n-aug 4 --synonyms FILE` "
+                "and train on OUT"
+            )
         if name not in SCHEMA:
             raise TrickConfigError(f"unknown trick {name!r}{_suggest(name, SCHEMA)}; known: {', '.join(SCHEMA)}")
         schema = SCHEMA[name]
@@ -138,10 +155,23 @@ def parse_tricks(settings: Mapping[str, Any] | None) -> dict[str, dict[str, Any]
                 on = _coerce(name, key, value, True)
                 continue
             if key not in schema:
-                raise TrickConfigError(f"unknown setting tricks.{name}.{key}{_suggest(key, schema)}; "
-                                       f"known: {', '.join(['enabled', *schema])}")
+                raise TrickConfigError(
+                    f"unknown setting tricks.{name}.{key}{_suggest(key, schema)}; "
+                    f"known: {', '.join(['enabled', *schema])}"
+                )
             values[key] = _coerce(name, key, value, schema[key])
-        for key in ("alpha", "epsilon", "gamma", "temperature", "steps", "every", "head", "tail", "stride", "anneal_steps"):
+        for key in (
+            "alpha",
+            "epsilon",
+            "gamma",
+            "temperature",
+            "steps",
+            "every",
+            "head",
+            "tail",
+            "stride",
+            "anneal_steps",
+        ):
             v = values.get(key)
             if isinstance(v, (int, float)) and v < 0:
                 raise TrickConfigError(f"tricks.{name}.{key} must be >= 0, got {v}")
@@ -175,11 +205,15 @@ def check_settings(settings: Mapping[str, Any]) -> None:
     task = settings.get("task", "classification")
     for name in ("focal", "label_smoothing", "mixup"):
         if name in on and settings.get("crf"):
-            raise TrickConfigError(f"tricks.{name} replaces or mixes the per-token loss; with crf=true the loss is "
-                                   "the CRF's sequence likelihood: turn one of them off")
+            raise TrickConfigError(
+                f"tricks.{name} replaces or mixes the per-token loss; with crf=true the loss is "
+                "the CRF's sequence likelihood: turn one of them off"
+            )
     if settings.get("class_weights") and ("focal" in on or "label_smoothing" in on):
-        raise TrickConfigError("class_weights=balanced weighs the plain cross-entropy; with tricks.focal use "
-                               "tricks.focal.alpha (per-class weights) instead")
+        raise TrickConfigError(
+            "class_weights=balanced weighs the plain cross-entropy; with tricks.focal use "
+            "tricks.focal.alpha (per-class weights) instead"
+        )
     _check_combinations(on, task, settings)
 
 
@@ -191,13 +225,16 @@ def _unwrap(model):
 
 # --------------------------------------------------------------------------- the trick set
 
+
 class TrickSet:
     """The composed tricks of one run. With no trick enabled this is plain training."""
 
     #: forward+backward passes per sample relative to plain training (for throughput logs)
     passes_per_sample: float = 1.0
 
-    def __init__(self, settings: Mapping[str, Any], task: str, num_labels: int, context: Mapping[str, Any] | None = None):
+    def __init__(
+        self, settings: Mapping[str, Any], task: str, num_labels: int, context: Mapping[str, Any] | None = None
+    ):
         if task not in TASKS:
             raise TrickConfigError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
         self.settings = settings
@@ -214,17 +251,26 @@ class TrickSet:
         self.rdrop_alpha = on["rdrop"]["alpha"] if "rdrop" in on else None
 
         self.focal = on.get("focal")
-        if self.focal and isinstance(self.focal["alpha"], list) and task != "multilabel" \
-                and len(self.focal["alpha"]) != num_labels:
-            raise TrickConfigError(f"tricks.focal.alpha has {len(self.focal['alpha'])} weights for {num_labels} classes")
+        if (
+            self.focal
+            and isinstance(self.focal["alpha"], list)
+            and task != "multilabel"
+            and len(self.focal["alpha"]) != num_labels
+        ):
+            raise TrickConfigError(
+                f"tricks.focal.alpha has {len(self.focal['alpha'])} weights for {num_labels} classes"
+            )
         self.label_smoothing = on["label_smoothing"]["epsilon"] if "label_smoothing" in on else None
 
         self.mixup = None
         if "mixup" in on:
             from .mixup import Mixup
 
-            self.mixup = Mixup(on["mixup"]["alpha"], on["mixup"]["mode"],
-                               None if on["mixup"]["seed"] is None else int(on["mixup"]["seed"]))
+            self.mixup = Mixup(
+                on["mixup"]["alpha"],
+                on["mixup"]["mode"],
+                None if on["mixup"]["seed"] is None else int(on["mixup"]["seed"]),
+            )
 
         self.adversary = None
         if "fgm" in on:
@@ -237,43 +283,54 @@ class TrickSet:
             c = on["pgd"]
             self.adversary = PGD(c["epsilon"], c["alpha"], c["steps"])
 
-        self.distiller = None
-        if "distill" in on:
-            from .distill import Distiller, TeacherError, load_teacher
+        self.distiller = self._build_distiller(on["distill"]) if "distill" in on else None
+        self.swa = self._build_swa(on["swa"]) if "swa" in on else None
 
-            c = on["distill"]
-            teacher = None
-            if c["teacher"] and c["logits_file"]:
-                from .distill import ensure_logits_file
-
-                try:
-                    ensure_logits_file(c["teacher"], task, self.context, c["logits_file"])
-                except (TeacherError, OSError) as exc:
-                    raise TrickConfigError(f"tricks.distill.logits_file: {exc}") from exc
-            if c["teacher"] and not c["logits_file"]:
-                try:
-                    teacher = load_teacher(c["teacher"], task, self.context)
-                except (TeacherError, OSError) as exc:
-                    raise TrickConfigError(f"tricks.distill.teacher: {exc}") from exc
-            self.distiller = Distiller(teacher, task, c["alpha"], c["temperature"], c["logits_file"])
-
-        self.swa = None
-        if "swa" in on:
-            from .swa import SWA
-
-            c = on["swa"]
-            start = c["start"]
-            if 0 < start < 1:
-                total = self.context.get("total_steps")
-                if not total:
-                    raise TrickConfigError("tricks.swa.start as a fraction needs context['total_steps']")
-                start = int(start * total)
-            self.swa = SWA(int(start), c["every"], c["lr"], c["lr_min"], c["strategy"], c["anneal_steps"],
-                           optimizer_getter=lambda: self._optimizer)
-
-        self.passes_per_sample = float((2 if self.rdrop_alpha else 1) * (self.adversary.passes if self.adversary else 1))
+        self.passes_per_sample = float(
+            (2 if self.rdrop_alpha else 1) * (self.adversary.passes if self.adversary else 1)
+        )
         #: teacher forwards (no backward) per sample, on top of passes_per_sample
         self.teacher_forwards_per_sample = 1.0 if self.distiller and self.distiller.cache is None else 0.0
+
+    def _build_distiller(self, c: Mapping[str, Any]):
+        """Knowledge distillation: a teacher checkpoint, or its logits cached in a file."""
+        task = self.task
+        from .distill import Distiller, TeacherError, load_teacher
+
+        teacher = None
+        if c["teacher"] and c["logits_file"]:
+            from .distill import ensure_logits_file
+
+            try:
+                ensure_logits_file(c["teacher"], task, self.context, c["logits_file"])
+            except (TeacherError, OSError) as exc:
+                raise TrickConfigError(f"tricks.distill.logits_file: {exc}") from exc
+        if c["teacher"] and not c["logits_file"]:
+            try:
+                teacher = load_teacher(c["teacher"], task, self.context)
+            except (TeacherError, OSError) as exc:
+                raise TrickConfigError(f"tricks.distill.teacher: {exc}") from exc
+        return Distiller(teacher, task, c["alpha"], c["temperature"], c["logits_file"])
+
+    def _build_swa(self, c: Mapping[str, Any]):
+        """Stochastic weight averaging from ``start`` (an update, or a fraction of the run)."""
+        from .swa import SWA
+
+        start = c["start"]
+        if 0 < start < 1:
+            total = self.context.get("total_steps")
+            if not total:
+                raise TrickConfigError("tricks.swa.start as a fraction needs context['total_steps']")
+            start = int(start * total)
+        return SWA(
+            int(start),
+            c["every"],
+            c["lr"],
+            c["lr_min"],
+            c["strategy"],
+            c["anneal_steps"],
+            optimizer_getter=lambda: self._optimizer,
+        )
 
     # ------------------------------------------------------------------ hooks for the loop
 
@@ -282,8 +339,13 @@ class TrickSet:
         self._optimizer = optimizer
 
     def describe(self) -> str:
-        return ", ".join(f"{n}({', '.join(f'{k}={v}' for k, v in self.config[n].items() if v is not None)})"
-                         for n in self.enabled) or "none"
+        return (
+            ", ".join(
+                f"{n}({', '.join(f'{k}={v}' for k, v in self.config[n].items() if v is not None)})"
+                for n in self.enabled
+            )
+            or "none"
+        )
 
     # ------------------------------------------------------------------ loss
 
@@ -411,9 +473,11 @@ class TrickSet:
             suggest = f"tricks.{name}.epsilon={eps * scale:.2g}"
             if name == "pgd":  # the step size scales with the ball
                 suggest += f" tricks.pgd.alpha={self.adversary.alpha * scale:.2g}"
-            out.append(f"WARNING: tricks.{name}.epsilon={eps:g} perturbs the batch's token embeddings by "
-                       f"{rel:.2g} of their norm (adv_rel > {ADV_REL_WARN:g}); this model's embeddings are small "
-                       f"for that epsilon -- try {suggest} (adv_rel ~{ADV_REL_TARGET:g}; see docs/tricks.md)")
+            out.append(
+                f"WARNING: tricks.{name}.epsilon={eps:g} perturbs the batch's token embeddings by "
+                f"{rel:.2g} of their norm (adv_rel > {ADV_REL_WARN:g}); this model's embeddings are small "
+                f"for that epsilon -- try {suggest} (adv_rel ~{ADV_REL_TARGET:g}; see docs/tricks.md)"
+            )
         return out
 
     def after_optimizer_step(self, model, step: int) -> None:
@@ -426,7 +490,9 @@ class TrickSet:
         return model
 
 
-def build_tricks(settings: Mapping[str, Any], task: str, num_labels: int, context: Mapping[str, Any] | None = None) -> TrickSet:
+def build_tricks(
+    settings: Mapping[str, Any], task: str, num_labels: int, context: Mapping[str, Any] | None = None
+) -> TrickSet:
     """Build the run's TrickSet from the resolved settings (``settings.get("tricks", {})``).
 
     Raises TrickConfigError for unknown tricks or keys, invalid values and impossible

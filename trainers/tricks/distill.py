@@ -38,7 +38,7 @@ class TeacherError(RuntimeError):
 def kd_kl(teacher_logits, student_logits, task: str, temperature: float, mask=None) -> torch.Tensor:
     """T^2 * KL(teacher_T || student_T), batchmean (token mean for ner)."""
     kl = kl_rows(teacher_logits.detach(), student_logits, task, temperature)
-    return temperature ** 2 * masked_mean(kl, mask)
+    return temperature**2 * masked_mean(kl, mask)
 
 
 def resolve_teacher_path(ref: str, expctl_cmd: list[str] | None = None) -> Path:
@@ -74,7 +74,11 @@ def load_teacher(ref: str, task: str, context: dict):
         from trainers.nets import register
 
         register()  # a bow / cnn / bilstm teacher loads too
-        auto = transformers.AutoModelForTokenClassification if task == "ner" else transformers.AutoModelForSequenceClassification
+        auto = (
+            transformers.AutoModelForTokenClassification
+            if task == "ner"
+            else transformers.AutoModelForSequenceClassification
+        )
         model = auto.from_pretrained(str(path))
     model.eval()
     model.requires_grad_(False)
@@ -85,7 +89,9 @@ def load_teacher(ref: str, task: str, context: dict):
 
 
 class Distiller:
-    def __init__(self, teacher, task: str, alpha: float = 0.5, temperature: float = 2.0, logits_file: str | None = None):
+    def __init__(
+        self, teacher, task: str, alpha: float = 0.5, temperature: float = 2.0, logits_file: str | None = None
+    ):
         self.teacher = teacher
         self.task = task
         self.alpha = float(alpha)

@@ -45,12 +45,14 @@ import sys
 import unicodedata
 from pathlib import Path
 
-DEFAULT_STOPWORDS = frozenset("""
+DEFAULT_STOPWORDS = frozenset(
+    """
 a an the and or but if of at by for with about to from in on is are was were be been being am
 it its this that these those i me my we our you your he him his she her they them their what which
 who whom so than too very can will just do does did not no nor only own same s t don should now
 的 了 和 是 在 也 就 都 而 及 与 着 或 一个 没有 我们 你们 他们 她们 它们 这 那 之 其 为 以 于 上 下 吗 呢 吧 啊
-""".split())
+""".split()
+)
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _HAS_CJK = re.compile(f"[{_CJK}]")
@@ -58,6 +60,7 @@ _CHAR_TOKENS = re.compile(f"[{_CJK}]|[^\\s{_CJK}]+")
 
 
 # --------------------------------------------------------------------------- resources
+
 
 def load_synonyms(path) -> dict[str, list[str]]:
     """word -> its synonyms (the other members of every group that contains it)."""
@@ -84,6 +87,7 @@ def load_stopwords(path=None) -> frozenset[str]:
 
 
 # --------------------------------------------------------------------------- words
+
 
 def _segmenter():
     try:
@@ -139,6 +143,7 @@ def _synonyms_of(word: str, synonyms: dict[str, list[str]]) -> list[str]:
 
 # --------------------------------------------------------------------------- operations
 
+
 def synonym_replacement(words, n, synonyms, stopwords, rng: random.Random) -> list[str]:
     words = list(words)
     candidates = sorted({w for w in words if w not in stopwords and _synonyms_of(w, synonyms)})
@@ -190,8 +195,18 @@ def n_edits(alpha: float, length: int) -> int:
     return max(1, int(alpha * length)) if alpha > 0 else 0
 
 
-def augment(text: str, *, alpha: float = 0.1, n_aug: int = 4, synonyms=None, stopwords=DEFAULT_STOPWORDS,
-            rng: random.Random, ops=("sr", "ri", "rs", "rd"), segmenter="auto", lexicon=None) -> list[str]:
+def augment(
+    text: str,
+    *,
+    alpha: float = 0.1,
+    n_aug: int = 4,
+    synonyms=None,
+    stopwords=DEFAULT_STOPWORDS,
+    rng: random.Random,
+    ops=("sr", "ri", "rs", "rd"),
+    segmenter="auto",
+    lexicon=None,
+) -> list[str]:
     """``n_aug`` augmented versions of ``text``. ``lexicon``: words to keep whole in CJK text
     without a segmenter (default: the synonym entries and stop words)."""
     synonyms = synonyms or {}
@@ -223,6 +238,7 @@ def augment(text: str, *, alpha: float = 0.1, n_aug: int = 4, synonyms=None, sto
 
 # --------------------------------------------------------------------------- files
 
+
 def _read(path: Path):
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".json"):
@@ -249,8 +265,19 @@ def _write(path: Path, rows, fieldnames):
         writer.writerows(rows)
 
 
-def augment_file(src, dst, *, alpha=0.1, n_aug=4, synonyms_path=None, stopwords_path=None, seed=0,
-                 text_field="text", keep_original=True, segmenter="auto") -> dict:
+def augment_file(
+    src,
+    dst,
+    *,
+    alpha=0.1,
+    n_aug=4,
+    synonyms_path=None,
+    stopwords_path=None,
+    seed=0,
+    text_field="text",
+    keep_original=True,
+    segmenter="auto",
+) -> dict:
     src, dst = Path(src), Path(dst)
     rows, fieldnames = _read(src)
     synonyms = load_synonyms(synonyms_path) if synonyms_path else {}
@@ -258,15 +285,26 @@ def augment_file(src, dst, *, alpha=0.1, n_aug=4, synonyms_path=None, stopwords_
     lexicon = {w for w in (*synonyms, *stopwords) if _HAS_CJK.search(w)}
     rng = random.Random(seed)
     if segmenter == "auto" and _segmenter() is None and any(_HAS_CJK.search(str(r.get(text_field, ""))) for r in rows):
-        print("eda: jieba is not importable: CJK text is split into characters, keeping the synonym- and stop-word-file words whole", file=sys.stderr)
+        print(
+            "eda: jieba is not importable: CJK text is split into characters, keeping the synonym- and stop-word-file words whole",
+            file=sys.stderr,
+        )
     out = []
     for i, row in enumerate(rows):
         if text_field not in row:
             raise SystemExit(f"eda: row {i + 1} of {src} has no field {text_field!r}")
         if keep_original:
             out.append(row)
-        for text in augment(str(row[text_field]), alpha=alpha, n_aug=n_aug, synonyms=synonyms,
-                            stopwords=stopwords, rng=rng, segmenter=segmenter, lexicon=lexicon):
+        for text in augment(
+            str(row[text_field]),
+            alpha=alpha,
+            n_aug=n_aug,
+            synonyms=synonyms,
+            stopwords=stopwords,
+            rng=rng,
+            segmenter=segmenter,
+            lexicon=lexicon,
+        ):
             new = dict(row)
             new[text_field] = text
             out.append(new)
@@ -275,8 +313,10 @@ def augment_file(src, dst, *, alpha=0.1, n_aug=4, synonyms_path=None, stopwords_
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m trainers.tricks.eda",
-                                     description="EDA: write an augmented copy of a training file (a new data version).")
+    parser = argparse.ArgumentParser(
+        prog="python -m trainers.tricks.eda",
+        description="EDA: write an augmented copy of a training file (a new data version).",
+    )
     parser.add_argument("src", help="training file (.jsonl, .csv, .tsv)")
     parser.add_argument("dst", help="augmented file to write (same format)")
     parser.add_argument("--alpha", type=float, default=0.1, help="fraction of words changed per operation (0.1)")
@@ -291,9 +331,17 @@ def main(argv=None) -> int:
         parser.error("--alpha must lie in [0, 1]")
     if not args.synonyms:
         print("eda: no --synonyms file: synonym replacement and random insertion change nothing", file=sys.stderr)
-    stats = augment_file(args.src, args.dst, alpha=args.alpha, n_aug=args.n_aug, synonyms_path=args.synonyms,
-                         stopwords_path=args.stopwords, seed=args.seed, text_field=args.text_field,
-                         keep_original=not args.no_original)
+    stats = augment_file(
+        args.src,
+        args.dst,
+        alpha=args.alpha,
+        n_aug=args.n_aug,
+        synonyms_path=args.synonyms,
+        stopwords_path=args.stopwords,
+        seed=args.seed,
+        text_field=args.text_field,
+        keep_original=not args.no_original,
+    )
     print(f"eda: {stats['rows_in']} rows -> {stats['rows_out']} rows written to {args.dst}", file=sys.stderr)
     return 0
 

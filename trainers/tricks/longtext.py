@@ -15,14 +15,14 @@ Cost: head+tail none; windows multiply prediction cost by the number of windows 
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def head_tail_ids(content_ids: Sequence[int], head: int, tail: int, cls_id: int, sep_id: int) -> list[int]:
     """[CLS] + first ``head`` + last ``tail`` content ids + [SEP]; short inputs are kept whole."""
     ids = list(content_ids)
     if len(ids) > head + tail:
-        ids = ids[:head] + (ids[len(ids) - tail:] if tail else [])
+        ids = ids[:head] + (ids[len(ids) - tail :] if tail else [])
     return [cls_id, *ids, sep_id]
 
 
@@ -48,8 +48,15 @@ def sliding_windows(tokenizer, texts: Sequence[str], max_length: int = 512, stri
     ``stride`` is the number of tokens shared by consecutive windows (the tokenizer's
     convention). Returns the tokenizer's BatchEncoding (padded to the longest window).
     """
-    return tokenizer(list(texts), truncation=True, max_length=max_length, stride=stride,
-                     return_overflowing_tokens=True, padding=True, **kwargs)
+    return tokenizer(
+        list(texts),
+        truncation=True,
+        max_length=max_length,
+        stride=stride,
+        return_overflowing_tokens=True,
+        padding=True,
+        **kwargs,
+    )
 
 
 def pool_window_logits(logits, sample_mapping, how: str = "mean", num_samples: int | None = None):
@@ -61,7 +68,9 @@ def pool_window_logits(logits, sample_mapping, how: str = "mean", num_samples: i
     n = int(num_samples if num_samples is not None else int(mapping.max()) + 1)
     index = mapping.unsqueeze(-1).expand_as(logits)
     if how == "mean":
-        total = torch.zeros((n, logits.size(-1)), dtype=logits.dtype, device=logits.device).scatter_add_(0, index, logits)
+        total = torch.zeros((n, logits.size(-1)), dtype=logits.dtype, device=logits.device).scatter_add_(
+            0, index, logits
+        )
         count = torch.bincount(mapping, minlength=n).clamp_min(1).to(logits.dtype).unsqueeze(-1)
         return total / count
     if how == "max":

@@ -23,6 +23,7 @@ IGNORE_INDEX = -100
 
 # --------------------------------------------------------------------------- divergences
 
+
 def categorical_kl_rows(p_logits: torch.Tensor, q_logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
     """KL(p || q) per row, summed over the last (class) dim; p = softmax(p_logits / T)."""
     log_p = F.log_softmax(p_logits.float() / temperature, dim=-1)
@@ -70,6 +71,7 @@ def token_mask(batch, task: str) -> torch.Tensor | None:
 
 # --------------------------------------------------------------------------- base losses
 
+
 def focal_loss(logits, labels, task: str, gamma: float = 2.0, alpha=None) -> torch.Tensor:
     """Focal loss FL = -alpha_t (1 - p_t)^gamma log p_t (Lin et al. 2017); gamma = 0, no alpha = CE.
 
@@ -106,6 +108,7 @@ def focal_loss(logits, labels, task: str, gamma: float = 2.0, alpha=None) -> tor
 def smoothed_ce(logits, labels, task: str, epsilon: float) -> torch.Tensor:
     """CE with label smoothing: target (1 - eps) one-hot + eps / C uniform (torch's convention)."""
     if task in ("ner", "seq2seq"):
-        return F.cross_entropy(logits.reshape(-1, logits.size(-1)), labels.reshape(-1),
-                               ignore_index=IGNORE_INDEX, label_smoothing=epsilon)
+        return F.cross_entropy(
+            logits.reshape(-1, logits.size(-1)), labels.reshape(-1), ignore_index=IGNORE_INDEX, label_smoothing=epsilon
+        )
     return F.cross_entropy(logits, labels, label_smoothing=epsilon)

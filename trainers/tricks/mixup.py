@@ -42,7 +42,9 @@ class Mixup:
 def mix_embeddings(model, inputs: dict, lam: float, perm: torch.Tensor) -> dict:
     """Replace input_ids by mixed ``inputs_embeds`` and take the union of the masks."""
     inputs = dict(inputs)
-    embed = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else model.module.get_input_embeddings()
+    embed = (
+        model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else model.module.get_input_embeddings()
+    )
     emb = embed(inputs.pop("input_ids"))
     inputs["inputs_embeds"] = lam * emb + (1.0 - lam) * emb[perm]
     if inputs.get("attention_mask") is not None:

@@ -17,7 +17,6 @@ Settings: ``tricks.rdrop.alpha`` (recommended 1-10 with this reduction; 4 is a g
 from __future__ import annotations
 
 import torch
-
 import torch.nn.functional as F
 
 from .losses import masked_mean

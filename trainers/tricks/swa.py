@@ -29,14 +29,22 @@ from torch.optim.swa_utils import SWALR, AveragedModel
 
 
 def _unwrap(model):
-    while hasattr(model, "module") and isinstance(getattr(model, "module"), torch.nn.Module):
+    while hasattr(model, "module") and isinstance(model.module, torch.nn.Module):
         model = model.module
     return model
 
 
 class SWA:
-    def __init__(self, start: int, every: int = 1, lr: float | None = None, lr_min: float | None = None,
-                 strategy: str = "constant", anneal_steps: int = 0, optimizer_getter=None):
+    def __init__(
+        self,
+        start: int,
+        every: int = 1,
+        lr: float | None = None,
+        lr_min: float | None = None,
+        strategy: str = "constant",
+        anneal_steps: int = 0,
+        optimizer_getter=None,
+    ):
         self.start = int(start)
         self.every = max(1, int(every))
         self.lr = lr
@@ -52,8 +60,10 @@ class SWA:
         if opt is None:
             from . import TrickConfigError
 
-            raise TrickConfigError("tricks.swa.lr needs the optimizer: pass context['optimizer'] "
-                                   "or call TrickSet.bind_optimizer(optimizer)")
+            raise TrickConfigError(
+                "tricks.swa.lr needs the optimizer: pass context['optimizer'] "
+                "or call TrickSet.bind_optimizer(optimizer)"
+            )
         return opt
 
     def after_optimizer_step(self, model, step: int) -> None:
@@ -75,8 +85,12 @@ class SWA:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     if self._swalr is None:
-                        self._swalr = SWALR(self._optimizer(), swa_lr=self.lr,
-                                            anneal_epochs=max(1, self.anneal_steps), anneal_strategy="cos")
+                        self._swalr = SWALR(
+                            self._optimizer(),
+                            swa_lr=self.lr,
+                            anneal_epochs=max(1, self.anneal_steps),
+                            anneal_strategy="cos",
+                        )
                     else:
                         self._swalr.step()
         if take:
