@@ -10,6 +10,7 @@ dead expctl process and finalizes the record as interrupted, logs intact.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import signal
 import socket
@@ -47,11 +48,8 @@ def build_argv(
 
             paths = data_paths if data_paths is not None else {n: i.path for n, i in cfg.data_inputs.items()}
             word = fill_placeholders(word, paths)
-        if "{" in word:
-            try:
-                word = word.format_map(_Placeholders(flat))
-            except (ValueError, IndexError) as exc:
-                raise ConfigError(f"project.command: bad placeholder in {word!r}: {exc}") from exc
+        if "{" in word or "}" in word:
+            word = _fill(word, flat)
         argv.append(word)
     if cfg.pass_settings == "args":
         from expctl.wrapping import to_args
@@ -74,12 +72,30 @@ def _argstr(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-class _Placeholders(dict):
-    def __init__(self, flat: dict[str, Any]):
-        super().__init__({k: _argstr(v) for k, v in flat.items()})
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
+_KEY = re.compile(r"[A-Za-z_][\w\-]*(\.[A-Za-z_][\w\-]*)*")
 
-    def __missing__(self, key: str) -> str:
-        raise ConfigError(f"project.command uses {{{key}}} but there is no setting {key!r}")
+
+def _fill(word: str, flat: dict[str, Any]) -> str:
+    """``{key}`` (a dotted key for a nested setting: ``{model.name}``) -> the setting's value;
+    ``{{`` / ``}}`` -> a literal brace."""
+
+    def value(m: re.Match) -> str:
+        token = m.group(0)
+        if token in ("{{", "}}"):
+            return token[0]
+        key = m.group(1).strip()
+        if not _KEY.fullmatch(key):
+            raise ConfigError(f"project.command: bad placeholder {token!r} in {word!r}")
+        if key not in flat:
+            raise ConfigError(f"project.command uses {{{key}}} but there is no setting {key!r}")
+        return _argstr(flat[key])
+
+    filled = _PLACEHOLDER.sub(value, word)
+    rest = _PLACEHOLDER.sub("", word)
+    if "{" in rest or "}" in rest:
+        raise ConfigError(f"project.command: bad placeholder in {word!r}: an unmatched brace (write {{{{ or }}}})")
+    return filled
 
 
 # ------------------------------------------------------------------------ execution

@@ -1,6 +1,6 @@
 """expctl.scaffold: what `init` writes (in-process), which launcher `run` calls, stale [env].
 
-The CLI side of `init` is covered by tests/core/test_init_ignores.py and
+The CLI side of `init` is covered by tests/core/test_init.py and
 tests/daily/test_own_run_sh.py; here the module's functions directly."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Golden outputs of `expctl compare` for every --format, with CJK names and values."""
+"""Golden outputs of `expctl compare` for every --format, with CJK names and values; expctl.compare's
+helpers directly."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 
 import pytest
 
+from expctl import compare, strategies
 from tests.conftest import git, run_expctl
 from tests.strategy.conftest import commit_file
 
@@ -139,3 +141,30 @@ def test_sort_limit_where_runs(cjk_project):
     assert {r["strategy"] for r in runs} == {"基线", "对抗训练"} and all(r["kind"] == "run" for r in runs)
     bad = run_expctl(cjk_project, "compare", "--columns", "nope")
     assert bad.returncode == 2 and "unknown column" in bad.stderr
+
+
+# expctl.compare's helpers directly: the stage of the table, the best row, what differs, the value text
+def _row(label, acc=None, seed=0, reproductions=(), **settings):
+    final = {"eval_accuracy": acc, "lr_now": 1e-5, "eval_f1": 0.5, "train_loss": 0.2} if acc is not None else {}
+    record = {"id": label, "settings": {"seed": seed, **settings}, "metrics": {"final": final}}
+    n = 0 if acc is None else 1
+    group = strategies.Group([record], acc, None, n, list(reproductions))
+    return compare.Row(label, "run", "succeeded", group)
+
+
+def test_compare_helpers():
+    order = ["smoke", "small", "full"]
+    assert compare.pick_stage([{"smoke", "small"}, {"small", "full"}], order) == "small"  # the latest all have
+    assert compare.pick_stage([{"smoke"}, {"full"}, {"full", "smoke"}], order) == "full"  # else most rows, latest
+    assert compare.pick_stage([set(), set()], order) is None
+    rows = [_row("a", 0.7, lr=0.1), _row("b", 0.9, seed=1, lr=0.1, wd=0.01), _row("c")]
+    assert compare.best_index(rows, "max") == 1 and compare.best_index(rows, "min") == 0
+    assert compare.best_index([rows[2]], "max") is None
+    assert compare.differing_settings(rows) == ["lr", "wd"]  # c has no lr; the seed only when asked
+    assert compare.differing_settings(rows, include_seed=True) == ["lr", "seed", "wd"]
+    assert compare.other_metrics(rows, "eval_accuracy") == ["eval_f1", "train_loss"]  # lr_* hidden
+    assert compare.other_metrics(rows, "eval_accuracy", limit=1) == ["eval_f1"]
+    g = strategies.Group([], 0.8, 0.01, 3, [{"id": "x"}, {"id": "y"}])
+    assert compare.value_text(g) == "0.8 ± 0.01 (n=3) [+2 reproductions]"
+    assert compare.value_text(strategies.Group([], 0.8, None, 1)) == "0.8"
+    assert compare.value_text(strategies.Group([], None, None, 0)) == ""

@@ -1,6 +1,6 @@
-"""expctl kfold and expctl ensemble, end to end: a fast stand-in program (no torch) for k-fold,
-single-label ensembles and the refusals; the bundled trainer (tiny model) for the multilabel and
-NER ensembles."""
+"""expctl ensemble, end to end: a fast stand-in program (no torch) for single-label ensembles and
+the refusals; the bundled trainer (tiny model) for the multilabel and NER ensembles; expctl.ensemble's arithmetic
+directly. expctl kfold is in test_kfold.py."""
 
 from __future__ import annotations
 
@@ -8,71 +8,12 @@ import json
 import math
 import textwrap
 
-from tests.conftest import commit_project, git, run_expctl
+import pytest
+from standin import make
 
-PROGRAM = textwrap.dedent("""
-    import json, math, os
-    from expctl import track
-    s = track.settings()
-    fold, k = int(s["fold"]), int(s["num_folds"])
-    # k-fold stand-in: accuracy depends on the fold
-    acc = 0.5 + 0.1 * fold if k else 0.7
-    rows = s["logits"] or [[0.0, 0.0]]
-    rows = json.loads(rows) if isinstance(rows, str) else rows
-    labels = ["neg", "pos"]
-    gold = ["pos", "neg", "pos"][: len(rows)]
-    with open(os.path.join(os.environ["EXPCTL_RUN_DIR"], "predictions.jsonl"), "w") as fh:
-        for i, (row, g) in enumerate(zip(rows, gold)):
-            m = max(row); e = [math.exp(v - m) for v in row]; z = sum(e)
-            probs = {lab: v / z for lab, v in zip(labels, e)}
-            fh.write(json.dumps({"index": i, "text": f"t{i}", "text_pair": None, "label": g,
-                                 "pred": max(probs, key=probs.get), "probs": probs, "logits": row}) + "\\n")
-    track.log_metrics(step=1, train_loss=1.0)
-    track.log_metrics(step=2, eval_accuracy=acc)
-""")
-
-CONFIG = textwrap.dedent("""
-    [project]
-    command = "python3 train.py"
-    primary_metric = "eval_accuracy"
-
-    [settings]
-    num_folds = 0
-    fold = 0
-    seed = 0
-    logits = ""
-    eval_file = "data/dev.tsv"
-""")
-
-
-def make(repo):
-    commit_project(repo, PROGRAM, CONFIG)
-    return repo
-
-
-def test_kfold_three_grouped_runs_and_mean_std_row(repo):
-    make(repo)
-    out = run_expctl(repo, "kfold", "--k", "3", "--format", "json", check=True)
-    summary = json.loads(out.stdout)
-    assert summary["k"] == 3 and summary["succeeded"] == 3 and len(summary["runs"]) == 3
-    stat = summary["metrics"]["eval_accuracy"]
-    assert abs(stat["mean"] - 0.6) < 1e-9 and abs(stat["std"] - 0.1) < 1e-9 and stat["n"] == 3
-    records = json.loads(run_expctl(repo, "runs", "--json", check=True).stdout)
-    groups = [r["group"] for r in records]
-    assert {g["id"] for g in groups} == {summary["id"]} and sorted(g["fold"] for g in groups) == [0, 1, 2]
-    assert sorted(r["settings"]["fold"] for r in records) == [0, 1, 2]
-    assert {r["settings"]["num_folds"] for r in records} == {3}
-    table = run_expctl(repo, "kfold", "--show", "last", check=True).stdout
-    assert "mean ± std" in table and "0.6" in table
-    bad = run_expctl(repo, "kfold", "--k", "3", "-s", "fold=1")
-    assert bad.returncode == 2 and "set by expctl kfold" in bad.stderr
-
-
-def test_kfold_needs_fold_settings(repo):
-    make(repo)
-    (repo / "expctl.toml").write_text(CONFIG.replace("num_folds = 0\nfold = 0\n", ""))
-    out = run_expctl(repo, "kfold", "--k", "3")
-    assert out.returncode == 3 and "num_folds" in out.stderr and "Traceback" not in out.stderr
+from expctl import ensemble
+from expctl.errors import UsageError
+from tests.conftest import git, run_expctl
 
 
 def test_ensemble_exact_average_recorded_as_a_run(repo):
@@ -395,3 +336,41 @@ def test_ensemble_refuses_mixed_tasks_old_files_and_other_tag_sets(repo):
     assert "different tag sets" in refused(ner, other)
     other_ml = run_with({**ML_ROW, "probs": {"a": 0.7, "c": 0.2}})
     assert "different label sets" in refused(ml, other_ml)
+
+
+# expctl.ensemble's arithmetic directly: label alignment, weights, activations, words a member cut off
+def test_combine_aligns_labels_and_normalises_weights():
+    a = (["neg", "pos"], [[0.0, 2.0], [1.0, 1.0]])
+    b = (["pos", "neg"], [[0.0, 2.0], [3.0, 1.0]])  # the other label order
+    labels, avg, probs = ensemble.combine([a, b], [1, 3], "logits")
+    assert labels == ["neg", "pos"]
+    assert avg == [[1.5, 0.5], [1.0, 2.5]]
+    assert abs(probs[0][0] - 1 / (1 + math.exp(-1.0))) < 1e-12 and abs(sum(probs[1]) - 1) < 1e-12
+    _, avg_p, probs_p = ensemble.combine([a, b], [1, 1], "probs")
+    assert probs_p == avg_p == [[1.0, 1.0], [1.0, 2.0]]
+    _, _, sig = ensemble.combine([(["x"], [[0.0]])], [2], "logits", activation="sigmoid")
+    assert sig == [[0.5]]
+    with pytest.raises(UsageError, match="different label sets"):
+        ensemble.combine([a, (["neg", "other"], [[0, 0], [0, 0]])], [1, 1], "logits")
+    with pytest.raises(UsageError, match="must sum to a positive number"):
+        ensemble.combine([a, b], [1, -1], "logits")
+
+
+def test_combine_words_averages_over_members_that_scored_the_word():
+    a = (["O", "B-PER"], [[[0.0, 2.0], None, None]])
+    b = (["B-PER", "O"], [[[0.0, 2.0], [4.0, 0.0]]])  # scored one word fewer, and not the third
+    tags, avg, probs = ensemble.combine_words([a, b], [1, 1], "logits")
+    assert tags == ["O", "B-PER"] and avg == [[[1.0, 1.0], [0.0, 4.0], None]]
+    assert probs[0][0] == [0.5, 0.5] and probs[0][2] is None
+    with pytest.raises(UsageError, match="different tag sets"):
+        ensemble.combine_words([a, (["O"], [[[0.0]]])], [1, 1], "logits")
+
+
+def test_rows_task_by_fields():
+    assert ensemble.rows_task([{"pred_tags": []}], "r") == "ner"
+    assert ensemble.rows_task([{"pred_labels": []}], "r") == "multilabel"
+    assert ensemble.rows_task([{"probs": {"a": 1.0}, "pred": "a"}], "r") == "single"
+    with pytest.raises(UsageError, match="run r: predictions.jsonl is empty"):
+        ensemble.rows_task([], "r")
+    with pytest.raises(UsageError, match="has no `probs`, `pred_labels` or `pred_tags`"):
+        ensemble.rows_task([{"pred": "a"}], "r")
