@@ -24,7 +24,10 @@ from __future__ import annotations
 import inspect
 import math
 import os
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from trainers.settings import Settings
 
 FALLBACK = 32
 
@@ -111,22 +114,23 @@ def _lengths_one(ds, i: int) -> int:
     return len(it["input_ids"])
 
 
-def resolve(settings: dict[str, Any], accelerator, model, train_ds, collate, out) -> int:
-    """The per-device batch size to train with; updates ``settings["grad_accum_steps"]`` (and
-    the accelerator) when ``target_batch_size`` asks for a fixed effective batch."""
+def resolve(settings: Settings, accelerator, model, train_ds, collate, out) -> tuple[int, int]:
+    """The per-device batch size to train with and the micro-batches per update: another
+    ``grad_accum_steps`` (set on the accelerator too) when ``target_batch_size`` asks for a fixed
+    effective batch."""
     final: dict[str, float] = getattr(out, "final_extra", None) or {}
     out.final_extra = final
-    requested = settings["batch_size"]
+    requested = settings.batch_size
     nproc = accelerator.num_processes
     if requested == "auto":
-        cap = max(1, min(settings["auto_batch_max"], math.ceil(len(train_ds) / nproc) if train_ds else 1))
+        cap = max(1, min(settings.auto_batch_max, math.ceil(len(train_ds) / nproc) if train_ds else 1))
         try:
             if accelerator.device.type == "cuda":
                 bs = gpu_search(model, train_ds, collate, accelerator, cap)
                 how = f"largest that fits on {accelerator.device} (find_executable_batch_size from {_pow2_floor(cap)})"
             else:
-                budget = settings["auto_batch_memory_mb"] or available_memory_mb() / 2
-                longest = max(_lengths(train_ds)) if train_ds else settings["max_seq_length"]
+                budget = settings.auto_batch_memory_mb or available_memory_mb() / 2
+                longest = max(_lengths(train_ds)) if train_ds else settings.max_seq_length
                 bs, info = cpu_estimate(model, longest, budget, cap)
                 how = (
                     f"CPU memory estimate: budget {info['budget_mb']:.0f} MB, fixed {info['fixed_mb']:.1f} MB, "
@@ -138,8 +142,8 @@ def resolve(settings: dict[str, Any], accelerator, model, train_ds, collate, out
         final["batch_size_found"] = bs
         out.metrics(0, batch_size_found=bs)
     else:
-        bs = int(requested)
-    target = settings["target_batch_size"]
+        bs = requested
+    target, ga = settings.target_batch_size, settings.grad_accum_steps
     if target > 0:
         ga = None
         for g in range(1, target + 1):
@@ -151,7 +155,6 @@ def resolve(settings: dict[str, Any], accelerator, model, train_ds, collate, out
             bs = max(1, math.ceil(target / (ga * nproc)))
         else:
             bs = target // (ga * nproc)
-        settings["grad_accum_steps"] = ga
         try:
             accelerator.gradient_accumulation_steps = ga
         except Exception:  # noqa: BLE001 - older accelerate: the plugin is read at construction
@@ -166,7 +169,7 @@ def resolve(settings: dict[str, Any], accelerator, model, train_ds, collate, out
         # values decided at run time: expctl records them in the run's settings
         resolved = {"batch_size": bs}
         if target > 0:
-            resolved["grad_accum_steps"] = settings["grad_accum_steps"]
+            resolved["grad_accum_steps"] = ga
         if hasattr(out, "resolved"):
             out.resolved(**resolved)
-    return bs
+    return bs, ga

@@ -226,12 +226,34 @@ def disk_usage(*paths: str) -> int:
 
 
 def link_last_to_best(root: str, out) -> None:
-    """After ``last`` is written: share its files with ``best`` where identical, and say so."""
-    saved = share_identical(os.path.join(root, "best"), os.path.join(root, "last"))
-    if saved:
+    """After ``last`` is written: share its files with ``best`` where identical, and say so —
+    "the same model" only when every file of ``last`` is now ``best``'s (weights included)."""
+    best, last = os.path.join(root, "best"), os.path.join(root, "last")
+    saved = share_identical(best, last)
+    if not saved:
+        return
+    if _all_shared(best, last):
         out.log(
             f"checkpoints/last is the same model as checkpoints/best: hard-linked ({saved / 1e6:.1f} MB stored once)"
         )
+    else:
+        out.log(
+            f"checkpoints/last shares its unchanged files with checkpoints/best: hard-linked ({saved / 1e6:.1f} MB stored once)"
+        )
+
+
+def _all_shared(src: str, dest: str) -> bool:
+    """Every file under ``dest`` is the same file (hard link) as its counterpart under ``src``."""
+    for dirpath, _dirs, files in os.walk(dest):
+        for name in files:
+            d = os.path.join(dirpath, name)
+            s = os.path.join(src, os.path.relpath(d, dest))
+            try:
+                if not os.path.samefile(s, d):
+                    return False
+            except OSError:
+                return False
+    return True
 
 
 class Checkpoints:

@@ -40,6 +40,10 @@ import os
 import random
 import sys
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from trainers.settings import Settings
 
 UNK = "[UNK]"
 STRATEGIES = ("unk", "replace", "span")
@@ -258,34 +262,34 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def args_from_settings(settings: dict) -> argparse.Namespace:
+def args_from_settings(settings: Settings) -> argparse.Namespace:
     """The arguments of :func:`distill` from trainer settings (``distill_data.*`` + ``train_file``)."""
-    d = settings["distill_data"]
+    d = settings.distill_data
     return parser().parse_args(
         [
             "--teacher",
-            str(d["teacher"]),
+            str(d.teacher),
             "--in",
-            str(settings["train_file"]),
+            str(settings.train_file),
             "--out",
-            str(d["out"]),
+            str(d.out),
             "--n_aug",
-            str(d["n_aug"]),
+            str(d.n_aug),
             "--p_unk",
-            str(d["p_unk"]),
+            str(d.p_unk),
             "--p_replace",
-            str(d["p_replace"]),
+            str(d.p_replace),
             "--original",
-            str(d["original"]),
+            str(d.original),
             "--text_column",
-            str(settings["text_column"]),
+            str(settings.text_column),
             "--label_column",
-            str(settings["label_column"]),
+            str(settings.label_column),
             "--max_length",
-            str(settings["max_seq_length"]),
+            str(settings.max_seq_length),
             "--seed",
-            str(settings["seed"]),
-            *(["--unlabeled", str(d["unlabeled"])] if d["unlabeled"] else []),
+            str(settings.seed),
+            *(["--unlabeled", str(d.unlabeled)] if d.unlabeled else []),
         ]
     )
 

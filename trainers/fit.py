@@ -19,6 +19,7 @@ happens at log steps only.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 
@@ -28,7 +29,7 @@ from trainers import autobatch
 from trainers.checkpoints import Checkpoints, LoopState, link_last_to_best
 from trainers.optim import adamw, linear_schedule, plan_steps, resume_plan
 from trainers.runtime import Progress, fmt_metrics, save_hf
-from trainers.settings import SettingsError, primary_metric, resolve_lr
+from trainers.settings import SettingsError
 from trainers.tasks.base import gather_rows
 from trainers.updates import train_updates
 
@@ -63,21 +64,23 @@ def fit(task, run_dir: str, resume_from: str | None = None) -> dict[str, float]:
     s, acc, out = task.settings, task.accelerator, task.out
     eval_dl = torch.utils.data.DataLoader(
         task.eval_ds,
-        batch_size=s["eval_batch_size"],
+        batch_size=s.eval_batch_size,
         sampler=task.eval_sampler(),
         collate_fn=task.eval_collate,
-        num_workers=s["num_workers"],
+        num_workers=s.num_workers,
         generator=torch.Generator().manual_seed(0),
     )
-    metric_name, state = primary_metric(s), LoopState()
-    ckpts = Checkpoints(acc, out, run_dir, state, metric_name, s["keep_last"])
+    metric_name, state = s.primary_metric, LoopState()
+    ckpts = Checkpoints(acc, out, run_dir, state, metric_name, s.keep_last)
     evaluation = Evaluation(task, eval_dl, state, ckpts, metric_name)
-    if not s["do_train"]:
+    if not s.do_train:
         return _evaluate_only(task, evaluation, eval_dl, metric_name)
 
-    bs = autobatch.resolve(s, acc, task.model, task.train_ds, task.train_collate, out)
-    lr = resolve_lr(s)
-    if s["lr"] == "auto":
+    bs, ga = autobatch.resolve(s, acc, task.model, task.train_ds, task.train_collate, out)
+    if ga != s.grad_accum_steps:  # target_batch_size: the accumulation decided at run time
+        s = task.settings = dataclasses.replace(s, grad_accum_steps=ga)
+    lr = s.peak_lr
+    if s.lr == "auto":
         out.resolved(lr=lr)
     optimizer = adamw(task.model, s, lr, acc.device.type)
     sampler = task.train_sampler(bs)
@@ -88,8 +91,8 @@ def fit(task, run_dir: str, resume_from: str | None = None) -> dict[str, float]:
         batch_size=bs,
         sampler=sampler,
         collate_fn=task.train_collate,
-        num_workers=s["num_workers"],
-        generator=torch.Generator().manual_seed(s["seed"]),
+        num_workers=s.num_workers,
+        generator=torch.Generator().manual_seed(s.seed),
     )
     model, optimizer, train_dl, evaluation.eval_dl = acc.prepare(task.model, optimizer, train_dl, eval_dl)
     plan = plan_steps(s, len(train_dl))
@@ -98,7 +101,7 @@ def fit(task, run_dir: str, resume_from: str | None = None) -> dict[str, float]:
     tricks = task.make_tricks(model, optimizer, plan.total, run_dir)
     out.log(_describe(task, bs, lr, plan, tricks))
     ckpts.plan = resume_plan(s, bs, acc.num_processes, plan)  # the checkpoint was found before the data was read
-    start_epoch, skip_batches = ckpts.restore(resume_from, plan.steps_per_epoch, s["grad_accum_steps"])
+    start_epoch, skip_batches = ckpts.restore(resume_from, plan.steps_per_epoch, s.grad_accum_steps)
     progress = Progress(plan.total, state.global_step, enabled=acc.is_main_process and sys.stdout.isatty())
 
     def evaluate_mid(mdl, step: int) -> None:
@@ -146,8 +149,8 @@ def _describe(task, bs: int, lr: float, plan, tricks) -> str:
     s, acc = task.settings, task.accelerator
     return (
         f"train: {len(task.train_ds)} examples, batch {bs} x {acc.num_processes} process(es) x "
-        f"{s['grad_accum_steps']} accumulation, {plan.steps_per_epoch} updates/epoch, {plan.total} updates "
-        f"({plan.epochs} epochs), lr {lr:g}, warmup {plan.warmup}, group_by_length {s['group_by_length']}; "
+        f"{s.grad_accum_steps} accumulation, {plan.steps_per_epoch} updates/epoch, {plan.total} updates "
+        f"({plan.epochs} epochs), lr {lr:g}, warmup {plan.warmup}, group_by_length {s.group_by_length}; "
         f"tricks: {tricks.describe() if tricks is not None else 'none'} "
         f"({getattr(tricks, 'passes_per_sample', 1.0):g} forward/backward passes per sample)"
     )

@@ -7,6 +7,7 @@ bench). The adapters live in ``trainers/tasks/``, the training flow in ``trainer
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -14,6 +15,7 @@ import torch
 from trainers.checkpoints import find_resume
 from trainers.data.splits import read_split  # noqa: F401 - the label tasks' reader, also used by tests
 from trainers.runtime import Outputs, TrainerError, resolve_init_from  # noqa: F401 - the trainer's public names
+from trainers.settings import Settings, typed
 from trainers.tracking import tensorboard_config, tensorboard_kwargs
 
 
@@ -32,11 +34,11 @@ def adapter_class(task: str):
     return LabelTask
 
 
-def _accelerator(settings: dict[str, Any], tracking: dict[str, Any]):
+def _accelerator(settings: Settings, tracking: dict[str, Any]):
     from accelerate import Accelerator
 
-    use_cuda = torch.cuda.is_available() and not settings["cpu"]
-    mp, note = settings["mixed_precision"], None
+    use_cuda = torch.cuda.is_available() and not settings.cpu
+    mp, note = settings.mixed_precision, None
     if mp == "fp16" and not use_cuda:
         note = (
             "mixed_precision=fp16 does nothing on a CPU (accelerate ignores it): training in fp32. "
@@ -44,12 +46,14 @@ def _accelerator(settings: dict[str, Any], tracking: dict[str, Any]):
         )
         mp = "no"
     acc = Accelerator(
-        cpu=not use_cuda, mixed_precision=mp, gradient_accumulation_steps=settings["grad_accum_steps"], **tracking
+        cpu=not use_cuda, mixed_precision=mp, gradient_accumulation_steps=settings.grad_accum_steps, **tracking
     )
     return acc, mp, note
 
 
-def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, float]:
+def run(settings: Settings | Mapping[str, Any], run_dir: str, metrics_path: str) -> dict[str, float]:
+    """Train and evaluate with these settings (typed once here when given as a dict)."""
+    settings = typed(settings)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -69,17 +73,15 @@ def run(settings: dict[str, Any], run_dir: str, metrics_path: str) -> dict[str, 
         accelerator.init_trackers("tensorboard", config=tensorboard_config(settings))
         out.tracker = accelerator
     out.log(
-        f"task {settings['task']}; device {accelerator.device}; processes {accelerator.num_processes}; "
+        f"task {settings.task}; device {accelerator.device}; processes {accelerator.num_processes}; "
         f"mixed precision {mp}; torch threads {torch.get_num_threads()}"
     )
     if note:
         out.log(note)
-    set_seed(settings["seed"])
+    set_seed(settings.seed)
     # resolve `resume` before any data or model work: a bad ref fails fast
-    resume_from = (
-        find_resume(settings["resume"], os.path.join(run_dir, "checkpoints"), out) if settings["do_train"] else None
-    )
-    task = adapter_class(settings["task"])(settings, accelerator, out)
+    resume_from = find_resume(settings.resume, os.path.join(run_dir, "checkpoints"), out) if settings.do_train else None
+    task = adapter_class(settings.task)(settings, accelerator, out)
     metrics = fit(task, run_dir, resume_from)
     accelerator.end_training()
     return metrics

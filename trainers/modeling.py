@@ -17,6 +17,8 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from trainers.settings import Settings, TinySettings, section
+
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
@@ -100,21 +102,22 @@ def example_texts(examples) -> Iterable[str]:
                 yield ex.text_pair
 
 
-def tiny_tokenizer_cached(examples: Sequence, tiny: dict, cache_dir: str | None, is_main: bool, barrier):
+def tiny_tokenizer_cached(examples: Sequence, tiny: TinySettings | dict, cache_dir: str | None, is_main: bool, barrier):
     """Build (main process) or load (others, after the barrier) the tiny tokenizer for these data."""
     from transformers import AutoTokenizer
 
-    h = hashlib.sha256(json.dumps({"vocab": tiny["vocab_size"], "lower": tiny.get("lowercase", True)}).encode())
+    tiny = section("tiny", tiny)
+    h = hashlib.sha256(json.dumps({"vocab": tiny.vocab_size, "lower": tiny.lowercase}).encode())
     for t in example_texts(examples):
         h.update(t.encode())
         h.update(b"\n")
     key = h.hexdigest()[:32]
     path = os.path.join(cache_dir, "tokenizers", key) if cache_dir else None
     if path is None:
-        return build_tiny_tokenizer(example_texts(examples), tiny["vocab_size"], tiny.get("lowercase", True)), "built"
+        return build_tiny_tokenizer(example_texts(examples), tiny.vocab_size, tiny.lowercase), "built"
     how = "cached"
     if is_main and not os.path.exists(os.path.join(path, "tokenizer.json")):
-        tok = build_tiny_tokenizer(example_texts(examples), tiny["vocab_size"], tiny.get("lowercase", True))
+        tok = build_tiny_tokenizer(example_texts(examples), tiny.vocab_size, tiny.lowercase)
         tmp = f"{path}.{os.getpid()}.tmp"
         tok.save_pretrained(tmp)
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -157,7 +160,7 @@ def label_kwargs(task: str, labels: Sequence[str]) -> dict[str, Any]:
 
 
 def apply_dropout(config, dropout) -> None:
-    if dropout is None or dropout == "":
+    if dropout is None:
         return
     for attr in (
         "hidden_dropout_prob",
@@ -169,19 +172,22 @@ def apply_dropout(config, dropout) -> None:
         "seq_classif_dropout",
     ):
         if hasattr(config, attr) and getattr(config, attr) is not None:
-            setattr(config, attr, float(dropout))
+            setattr(config, attr, dropout)
 
 
-def build_tiny_model(task: str, labels: Sequence[str], tokenizer, tiny: dict, max_seq_length: int, dropout):
+def build_tiny_model(
+    task: str, labels: Sequence[str], tokenizer, tiny: TinySettings | dict, max_seq_length: int, dropout
+):
     from transformers import BertConfig
 
+    tiny = section("tiny", tiny)
     config = BertConfig(
         vocab_size=len(tokenizer),
-        hidden_size=tiny["hidden_size"],
-        num_hidden_layers=tiny["num_layers"],
-        num_attention_heads=tiny["num_heads"],
-        intermediate_size=tiny["intermediate_size"],
-        max_position_embeddings=max(tiny["max_position"], max_seq_length),
+        hidden_size=tiny.hidden_size,
+        num_hidden_layers=tiny.num_layers,
+        num_attention_heads=tiny.num_heads,
+        intermediate_size=tiny.intermediate_size,
+        max_position_embeddings=max(tiny.max_position, max_seq_length),
         type_vocab_size=2,
         pad_token_id=tokenizer.pad_token_id,
         **label_kwargs(task, labels),
@@ -224,23 +230,24 @@ def load_folder_model(folder: str, task: str, labels: Sequence[str], dropout):
     return model, tokenizer
 
 
-def build_tiny_bart(tokenizer, tiny: dict, max_len: int, dropout):
+def build_tiny_bart(tokenizer, tiny: TinySettings | dict, max_len: int, dropout):
     """seq2seq: a small BART (encoder and decoder ``tiny.num_layers`` each) whose decoder starts
     with ``[CLS]`` and whose targets end with ``[SEP]``."""
     from transformers import BartConfig, BartForConditionalGeneration
 
-    h = tiny["hidden_size"]
+    tiny = section("tiny", tiny)
+    h = tiny.hidden_size
     cls, sep, pad = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id
     config = BartConfig(
         vocab_size=len(tokenizer),
         d_model=h,
-        encoder_layers=tiny["num_layers"],
-        decoder_layers=tiny["num_layers"],
-        encoder_attention_heads=tiny["num_heads"],
-        decoder_attention_heads=tiny["num_heads"],
-        encoder_ffn_dim=tiny["intermediate_size"],
-        decoder_ffn_dim=tiny["intermediate_size"],
-        max_position_embeddings=max(tiny["max_position"], max_len),
+        encoder_layers=tiny.num_layers,
+        decoder_layers=tiny.num_layers,
+        encoder_attention_heads=tiny.num_heads,
+        decoder_attention_heads=tiny.num_heads,
+        encoder_ffn_dim=tiny.intermediate_size,
+        decoder_ffn_dim=tiny.intermediate_size,
+        max_position_embeddings=max(tiny.max_position, max_len),
         pad_token_id=pad,
         bos_token_id=cls,
         eos_token_id=sep,
@@ -261,17 +268,18 @@ def build_tiny_bart(tokenizer, tiny: dict, max_len: int, dropout):
     return model
 
 
-def build_tiny_qa(tokenizer, tiny: dict, max_len: int, dropout):
+def build_tiny_qa(tokenizer, tiny: TinySettings | dict, max_len: int, dropout):
     """span: a small ``BertForQuestionAnswering`` over the run's WordPiece vocabulary."""
     from transformers import BertConfig, BertForQuestionAnswering
 
+    tiny = section("tiny", tiny)
     config = BertConfig(
         vocab_size=len(tokenizer),
-        hidden_size=tiny["hidden_size"],
-        num_hidden_layers=tiny["num_layers"],
-        num_attention_heads=tiny["num_heads"],
-        intermediate_size=tiny["intermediate_size"],
-        max_position_embeddings=max(tiny["max_position"], max_len),
+        hidden_size=tiny.hidden_size,
+        num_hidden_layers=tiny.num_layers,
+        num_attention_heads=tiny.num_heads,
+        intermediate_size=tiny.intermediate_size,
+        max_position_embeddings=max(tiny.max_position, max_len),
         type_vocab_size=2,
         pad_token_id=tokenizer.pad_token_id,
     )
@@ -286,7 +294,9 @@ def unwrap(model):
     return getattr(model, "_orig_mod", model)
 
 
-def build_model(settings, task: str, labels: list[str], folder: str, train_ex, cache_dir: str, is_main: bool, barrier):
+def build_model(
+    settings: Settings, task: str, labels: list[str], folder: str, train_ex, cache_dir: str, is_main: bool, barrier
+):
     """The label tasks' model and tokenizer: a local HF folder (``folder``), or one built from
     the training data (``model`` = tiny, bow, cnn, bilstm). Returns (model, tokenizer, labels,
     a log line); a folder's own label order is kept when it covers the run's labels."""
@@ -294,29 +304,27 @@ def build_model(settings, task: str, labels: list[str], folder: str, train_ex, c
         stored = folder_labels(folder)
         if stored and set(stored) >= set(labels):
             labels = stored  # keep the folder's head (warm start / eval of a checkpoint)
-        model, tokenizer = load_folder_model(folder, task, labels, settings["dropout"])
-        if settings["crf"] and task == "ner" and getattr(model, "crf", None) is None:
+        model, tokenizer = load_folder_model(folder, task, labels, settings.dropout)
+        if settings.crf and task == "ner" and getattr(model, "crf", None) is None:
             attach_crf(model, labels)
-        what = "warm start from" if settings["init_from"] else "model"
+        what = "warm start from" if settings.init_from else "model"
         line = (
             f"{what} {folder} ({type(model).__name__}, {sum(p.numel() for p in model.parameters()):,} "
             f"parameters; head {'kept' if stored == labels else 're-initialised'})"
         )
         return model, tokenizer, labels, line
-    tokenizer, how = tiny_tokenizer_cached(train_ex, settings["tiny"], cache_dir, is_main, barrier)
-    if settings["model"] == "tiny":
-        model = build_tiny_model(
-            task, labels, tokenizer, settings["tiny"], settings["max_seq_length"], settings["dropout"]
-        )
-        name = f"tiny BERT ({settings['tiny']['num_layers']} layers x {settings['tiny']['hidden_size']}"
-        if settings["crf"] and task == "ner":
+    tokenizer, how = tiny_tokenizer_cached(train_ex, settings.tiny, cache_dir, is_main, barrier)
+    if settings.model == "tiny":
+        model = build_tiny_model(task, labels, tokenizer, settings.tiny, settings.max_seq_length, settings.dropout)
+        name = f"tiny BERT ({settings.tiny.num_layers} layers x {settings.tiny.hidden_size}"
+        if settings.crf and task == "ner":
             attach_crf(model, labels)
             name += " + CRF"
     else:
         from trainers.nets import build_net
 
         model = build_net(settings, task, labels, tokenizer)
-        name = f"{settings['model']} ({model.config.describe()}"
+        name = f"{settings.model} ({model.config.describe()}"
     n_params = sum(p.numel() for p in model.parameters())
     return (
         model,

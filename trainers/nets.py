@@ -25,6 +25,8 @@ from torch import nn
 from transformers import PretrainedConfig, PreTrainedModel
 from transformers.modeling_outputs import SequenceClassifierOutput, TokenClassifierOutput
 
+from trainers.settings import Settings
+
 
 class NetConfig(PretrainedConfig):
     model_type = "expctl-net"
@@ -194,23 +196,23 @@ def register() -> None:
         pass
 
 
-def build_net(settings, task: str, labels, tokenizer):
+def build_net(settings: Settings, task: str, labels, tokenizer):
     """The ``model`` preset (bow, cnn, bilstm) for ``task`` over ``tokenizer``'s vocabulary."""
     from trainers.modeling import label_kwargs
 
-    net = settings["net"]
-    dropout = net["dropout"] if settings["dropout"] in ("", None) else float(settings["dropout"])
+    net = settings.net
+    dropout = net.dropout if settings.dropout is None else settings.dropout
     config = NetConfig(
-        arch=settings["model"],
+        arch=settings.model,
         vocab_size=len(tokenizer),
-        embedding_dim=net["embedding_dim"],
-        hidden_size=net["hidden_size"],
-        num_layers=net["num_layers"],
-        kernel_sizes=[int(k) for k in str(net["kernel_sizes"]).split(",") if k.strip()],
-        num_filters=net["num_filters"],
+        embedding_dim=net.embedding_dim,
+        hidden_size=net.hidden_size,
+        num_layers=net.num_layers,
+        kernel_sizes=list(net.kernel_sizes),
+        num_filters=net.num_filters,
         dropout=dropout,
         pair=task == "pair",
-        crf=settings["crf"] and task == "ner",
+        crf=settings.crf and task == "ner",
         pad_token_id=tokenizer.pad_token_id,
         **label_kwargs(task, labels),
     )

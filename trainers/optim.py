@@ -9,11 +9,12 @@ decay schedule of the BERT recipe.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import torch
+
+from trainers.settings import Settings
 
 
 def no_decay(name: str) -> bool:
@@ -21,10 +22,10 @@ def no_decay(name: str) -> bool:
     return name.endswith(".bias") or "norm" in name.lower()
 
 
-def adamw(model, settings: Mapping[str, Any], lr: float, device_type: str) -> torch.optim.AdamW:
+def adamw(model, settings: Settings, lr: float, device_type: str) -> torch.optim.AdamW:
     params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     groups = [
-        {"params": [p for n, p in params if not no_decay(n)], "weight_decay": settings["weight_decay"]},
+        {"params": [p for n, p in params if not no_decay(n)], "weight_decay": settings.weight_decay},
         {"params": [p for n, p in params if no_decay(n)], "weight_decay": 0.0},
     ]
     try:  # the fused kernel (CPU and CUDA in torch >= 2.4): one kernel for all parameters
@@ -41,12 +42,12 @@ class StepPlan:
     warmup: int  # warm-up updates
 
 
-def plan_steps(settings: Mapping[str, Any], batches_per_epoch: int) -> StepPlan:
-    ga = settings["grad_accum_steps"]
+def plan_steps(settings: Settings, batches_per_epoch: int) -> StepPlan:
+    ga = settings.grad_accum_steps
     per_epoch = max(1, math.ceil(batches_per_epoch / ga))
-    max_steps = settings["max_steps"]
-    total = max_steps if max_steps > 0 else per_epoch * settings["epochs"]
-    return StepPlan(per_epoch, total, math.ceil(total / per_epoch), int(round(settings["warmup_ratio"] * total)))
+    max_steps = settings.max_steps
+    total = max_steps if max_steps > 0 else per_epoch * settings.epochs
+    return StepPlan(per_epoch, total, math.ceil(total / per_epoch), int(round(settings.warmup_ratio * total)))
 
 
 def linear_schedule(optimizer, total: int, warmup: int) -> torch.optim.lr_scheduler.LambdaLR:
@@ -60,12 +61,12 @@ def linear_schedule(optimizer, total: int, warmup: int) -> torch.optim.lr_schedu
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)
 
 
-def resume_plan(settings: Mapping[str, Any], batch_size: int, processes: int, plan: StepPlan) -> dict[str, Any]:
+def resume_plan(settings: Settings, batch_size: int, processes: int, plan: StepPlan) -> dict[str, Any]:
     """What the batch order and the step counting depend on: stored with every state checkpoint
     and compared when a run resumes from one (trainers.checkpoints)."""
     keys = ("task", "train_file", "max_train_samples", "seed", "grad_accum_steps", "group_by_length")
     return {
-        **{k: settings.get(k) for k in keys},
+        **{k: getattr(settings, k) for k in keys},
         "batch_size": int(batch_size),
         "processes": int(processes),
         "steps_per_epoch": plan.steps_per_epoch,

@@ -14,6 +14,7 @@ import shutil
 from typing import Any
 
 from trainers.checkpoints import expctl_show
+from trainers.settings import BUILTIN_MODELS, Settings
 
 
 class TrainerError(RuntimeError):
@@ -104,9 +105,9 @@ def data_path(p: str) -> str:
     return p if os.path.isabs(p) else os.path.join(project_root(), p)
 
 
-def cache_dir(settings) -> str:
-    if settings["cache_dir"]:
-        return data_path(settings["cache_dir"])
+def cache_dir(settings: Settings) -> str:
+    if settings.cache_dir:
+        return data_path(settings.cache_dir)
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "expctl", "trainer")
 
@@ -122,19 +123,17 @@ def resolve_init_from(ref: str) -> str:
     return best
 
 
-def model_folder(settings) -> str:
+def model_folder(settings: Settings) -> str:
     """The HF folder the run starts from (``init_from`` wins over a folder ``model``), or "" for
     a model built from scratch (``tiny``, ``bow``, ``cnn``, ``bilstm``)."""
-    from trainers.settings import BUILTIN_MODELS
-
-    if settings["init_from"]:
-        return resolve_init_from(settings["init_from"])
-    if settings["model"] in BUILTIN_MODELS:
+    if settings.init_from:
+        return resolve_init_from(settings.init_from)
+    if settings.model in BUILTIN_MODELS:
         return ""
-    folder = data_path(settings["model"])
+    folder = data_path(settings.model)
     if not os.path.isdir(folder):
         raise TrainerError(
-            f"model {settings['model']!r}: no such folder (model must be one of "
+            f"model {settings.model!r}: no such folder (model must be one of "
             f"{', '.join(BUILTIN_MODELS)} or a local HF model folder)"
         )
     return folder

@@ -1,4 +1,5 @@
-"""Settings of the bundled trainer: every knob with its default, the stages, and how they merge.
+"""Settings of the bundled trainer: every knob with its default, the stages, how they merge,
+and :class:`Settings`, the one typed, frozen object the trainer reads them through.
 
 Importable without torch: ``expctl init --trainer builtin`` writes ``expctl.toml`` from
 ``DEFAULTS`` / ``STAGES`` / ``PRIMARY_METRIC``.
@@ -6,15 +7,22 @@ Importable without torch: ``expctl init --trainer builtin`` writes ``expctl.toml
 Precedence (lowest first): ``DEFAULTS`` < the JSON file at ``$EXPCTL_SETTINGS`` (nested) <
 ``--key value`` flags (dotted keys: ``--tiny.hidden_size 32``). Unknown keys are rejected with
 a suggestion; ``tricks.*`` is free-form (validated by ``trainers.tricks``).
+
+``resolve(...)`` gives the merged, validated settings as a nested dict (what is recorded);
+``load(...)`` / ``typed(mapping)`` parse that dict once into :class:`Settings` (typed fields:
+``s.epochs`` is an int, ``s.dropout`` a float or None, ``s.net.kernel_sizes`` a tuple of
+ints), the object fit(), the task adapters, the data code and the models read. A bad value is
+a :class:`SettingsError` that names its key.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 TASKS = ("classification", "pair", "multilabel", "ner", "seq2seq", "span")
 
@@ -309,36 +317,21 @@ def validate(settings: Mapping[str, Any]) -> None:
         raise SettingsError(f"format {settings['format']!r}: expected auto, tsv, csv, jsonl or conll")
     if settings["mixed_precision"] not in ("no", "fp16", "bf16"):
         raise SettingsError(f"mixed_precision {settings['mixed_precision']!r}: expected no, fp16 or bf16")
-    for key in ("batch_size", "eval_batch_size", "grad_accum_steps", "max_seq_length"):
+    for key in ("batch_size", "eval_batch_size", "grad_accum_steps", "max_seq_length", "log_steps"):
         if key == "batch_size" and settings[key] == "auto":
             continue
-        if int(settings[key]) < 1:
+        if settings[key] < 1:  # merge() gave every value its default's type
             raise SettingsError(f"{key} must be >= 1, got {settings[key]}")
-    for key in ("log_steps",):
-        if int(settings[key]) < 1:
-            raise SettingsError(f"{key} must be >= 1, got {settings[key]}")
-    lr = settings["lr"]
-    if lr != "auto":
-        try:
-            float(lr)
-        except (TypeError, ValueError):
-            raise SettingsError(f"lr {lr!r}: expected a number or 'auto'") from None
-    dropout = settings["dropout"]
-    if dropout not in ("", None):
-        try:
-            ok = 0.0 <= float(dropout) < 1.0
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            raise SettingsError(f'dropout {dropout!r}: expected "" (the model\'s own) or a number in [0, 1)')
-    nf, fold = int(settings["num_folds"]), int(settings["fold"])
+    for key in ("lr", "dropout"):
+        _special(key, settings[key])
+    nf, fold = settings["num_folds"], settings["fold"]
     if nf == 1 or nf < 0:
         raise SettingsError(f"num_folds must be 0 (off) or >= 2, got {nf}")
     if nf and not 0 <= fold < nf:
         raise SettingsError(f"fold must be in 0..{nf - 1}, got {fold}")
     if settings["task"] in ("seq2seq", "span") and nf:
         raise SettingsError(f"num_folds is for classification tasks, not {settings['task']}")
-    if int(settings["target_batch_size"]) < 0:
+    if settings["target_batch_size"] < 0:
         raise SettingsError("target_batch_size must be >= 0")
     _validate_models(settings)
     if settings["tiny"]["hidden_size"] % settings["tiny"]["num_heads"]:
@@ -357,12 +350,7 @@ def _validate_models(settings: Mapping[str, Any]) -> None:
         )
     if settings["class_weights"] and task not in ("classification", "pair"):
         raise SettingsError(f"class_weights=balanced is for classification and pair, not {task}")
-    try:
-        widths = [int(k) for k in str(settings["net"]["kernel_sizes"]).split(",") if k.strip()]
-    except ValueError:
-        widths = []
-    if not widths or min(widths) < 1:
-        raise SettingsError(f"net.kernel_sizes {settings['net']['kernel_sizes']!r}: expected widths like 2,3,4")
+    _kernel_sizes(settings["net"]["kernel_sizes"])
 
 
 def resolve(
@@ -388,3 +376,220 @@ def resolve(
 
 #: set ``a.b.c = value`` in a nested settings tree (public for expctl through trainers.api)
 set_dotted = _set_dotted
+
+
+# --------------------------------------------------------------------------- the typed settings
+
+
+@dataclasses.dataclass(frozen=True)
+class TinySettings:
+    """``tiny.*``: the built-in small BERT."""
+
+    hidden_size: int
+    num_layers: int
+    num_heads: int
+    intermediate_size: int
+    vocab_size: int
+    max_position: int
+    lowercase: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class NetSettings:
+    """``net.*``: the preset networks (bow, cnn, bilstm)."""
+
+    embedding_dim: int
+    hidden_size: int
+    num_layers: int
+    kernel_sizes: tuple[int, ...]
+    num_filters: int
+    dropout: float
+
+
+@dataclasses.dataclass(frozen=True)
+class DistillDataSettings:
+    """``distill_data.*``: label augmented data with a teacher instead of training."""
+
+    teacher: str
+    out: str
+    n_aug: int
+    p_unk: float
+    p_replace: float
+    unlabeled: str
+    original: str
+
+
+Column = str | int  # a column name, or a 0-based index (tsv / csv)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """The run's settings, typed; one field per key of :data:`DEFAULTS` (docs there)."""
+
+    task: str
+    train_file: str
+    eval_file: str
+    format: str
+    text_column: Column
+    text_pair_column: Column
+    label_column: Column
+    tokens_column: Column
+    tags_column: Column
+    has_header: str | bool
+    delimiter: str
+    label_separator: str
+    skip_malformed: bool
+    labels: str
+    target_column: Column
+    num_folds: int
+    fold: int
+    fold_seed: int
+    model: str
+    crf: bool
+    class_weights: str
+    init_from: str
+    dropout: float | None  # None: the model's own
+    tiny: TinySettings
+    net: NetSettings
+    max_seq_length: int
+    batch_size: int | Literal["auto"]
+    target_batch_size: int
+    auto_batch_max: int
+    auto_batch_memory_mb: int
+    eval_batch_size: int
+    lr: float | Literal["auto"]
+    weight_decay: float
+    warmup_ratio: float
+    epochs: int
+    max_steps: int
+    grad_accum_steps: int
+    max_grad_norm: float
+    seed: int
+    mixed_precision: str
+    cpu: bool
+    max_train_samples: int
+    max_eval_samples: int
+    group_by_length: bool
+    cache_dir: str
+    num_workers: int
+    log_steps: int
+    eval_steps: int
+    tensorboard: bool
+    save_steps: int
+    keep_last: int
+    metric_for_best: str
+    resume: str
+    do_train: bool
+    output_dir: str
+    debug_stop_after_step: int
+    max_target_length: int
+    num_beams: int
+    doc_stride: int
+    max_answer_length: int
+    distill_data: DistillDataSettings
+    #: ``tricks.*`` as given (validated and typed by ``trainers.tricks``)
+    tricks: Mapping[str, Any]
+    #: the resolved nested dict this was parsed from (what is recorded; what the tricks read)
+    source: Mapping[str, Any] = dataclasses.field(repr=False, compare=False, default_factory=dict)
+
+    @property
+    def primary_metric(self) -> str:
+        """The metric that picks the best checkpoint (``metric_for_best`` or the task's)."""
+        return primary_metric({"task": self.task, "metric_for_best": self.metric_for_best})
+
+    @property
+    def peak_lr(self) -> float:
+        """``lr``, or for ``auto`` the model's (:data:`AUTO_LR`, 3e-5 for a folder model)."""
+        return resolve_lr({"lr": self.lr, "model": self.model})
+
+    def as_dict(self) -> dict[str, Any]:
+        """The nested settings dict (a copy): for the tricks, TensorBoard and subprocesses."""
+        return copy.deepcopy(dict(self.source))
+
+
+def _kernel_sizes(value: Any) -> tuple[int, ...]:
+    try:
+        widths = tuple(int(k) for k in str(value).split(",") if k.strip())
+    except ValueError:
+        widths = ()
+    if not widths or min(widths) < 1:
+        raise SettingsError(f"net.kernel_sizes {value!r}: expected widths like 2,3,4")
+    return widths
+
+
+def _special(key: str, value: Any) -> Any:
+    """The keys whose type is not their default's: sentinels, optional numbers, lists."""
+    if key == "dropout":
+        if value in ("", None):
+            return None
+        try:
+            dropout = float(value)
+        except (TypeError, ValueError):
+            dropout = -1.0
+        if not 0.0 <= dropout < 1.0:
+            raise SettingsError(f'dropout {value!r}: expected "" (the model\'s own) or a number in [0, 1)')
+        return dropout
+    if key == "lr":
+        if value == "auto":
+            return "auto"
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise SettingsError(f"lr {value!r}: expected a number or 'auto'") from None
+    if key == "batch_size":
+        return "auto" if value == "auto" else _coerce(key, value, 0)
+    return _kernel_sizes(value)
+
+
+_SPECIAL = ("dropout", "lr", "batch_size", "net.kernel_sizes")
+
+
+_SECTIONS = {"tiny": TinySettings, "net": NetSettings, "distill_data": DistillDataSettings}
+
+
+def _typed_section(cls, values: Mapping[str, Any], prefix: str = ""):
+    """One dataclass from a resolved (merged: complete) section; each value to its field's type."""
+    kw: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name == "source":
+            continue
+        key, value = prefix + f.name, values[f.name]
+        if key in _SECTIONS:
+            kw[f.name] = _typed_section(_SECTIONS[key], value, key + ".")
+        elif key == "tricks":
+            kw[f.name] = copy.deepcopy(dict(value or {}))
+        elif key in _SPECIAL:
+            kw[f.name] = _special(key, value)
+        else:
+            kw[f.name] = _coerce(key, value, _DEFAULTS_FLAT[key])
+    return cls(**kw)
+
+
+def section(name: str, values: Any):
+    """A typed section (``tiny``, ``net``, ``distill_data``): a typed one as is, a (partial)
+    dict over its defaults."""
+    cls = _SECTIONS[name]
+    if isinstance(values, cls):
+        return values
+    return _typed_section(cls, {**DEFAULTS[name], **values}, name + ".")
+
+
+def typed(settings: Settings | Mapping[str, Any]) -> Settings:
+    """The typed settings: a :class:`Settings` as is; a settings dict merged over DEFAULTS,
+    validated and parsed (once, at the trainer's entry points)."""
+    if isinstance(settings, Settings):
+        return settings
+    resolved = merge(DEFAULTS, settings, source="settings")
+    validate(resolved)
+    out = _typed_section(Settings, resolved)
+    return dataclasses.replace(out, source=resolved)
+
+
+def load(
+    settings_json: Mapping[str, Any] | None = None, flags: list[str] | None = None, stage: str | None = None
+) -> Settings:
+    """:func:`resolve`, typed: what ``python -m trainers.text`` runs with."""
+    return typed(resolve(settings_json, flags, stage))
+
+
+_DEFAULTS_FLAT = flatten(DEFAULTS)

@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
                 stage = arg.split("=", 1)[1]
                 argv = argv[:i] + argv[i + 1 :]
                 break
-        settings = S.resolve(env_settings, argv, stage=stage)
+        settings = S.load(env_settings, argv, stage=stage)
         from trainers.tricks import check_settings  # torch-free: bad tricks fail before any work
 
         check_settings(settings)
@@ -65,13 +65,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if check_only:
         return 0
-    run_dir = os.environ.get("EXPCTL_RUN_DIR") or os.path.abspath(settings["output_dir"])
+    run_dir = os.environ.get("EXPCTL_RUN_DIR") or os.path.abspath(settings.output_dir)
     metrics_path = os.environ.get("EXPCTL_METRICS") or os.path.join(run_dir, "metrics.jsonl")
 
     from trainers.loop import TrainerError, run
     from trainers.tricks import TrickConfigError
 
-    if settings["distill_data"]["teacher"]:  # data distillation: label augmented data, no training
+    if settings.distill_data.teacher:  # data distillation: label augmented data, no training
         from trainers import distill_data
 
         try:

@@ -11,12 +11,13 @@ import json
 from typing import Any
 
 from trainers.runtime import TrainerError
+from trainers.settings import Settings
 
 
-def tensorboard_kwargs(settings: dict[str, Any], run_dir: str) -> dict[str, Any]:
+def tensorboard_kwargs(settings: Settings, run_dir: str) -> dict[str, Any]:
     """Accelerator arguments for the tracker; {} when ``tensorboard`` is off. Refused with
     advice when the ``tensorboard`` package is missing, before any data or model work."""
-    if not settings.get("tensorboard"):
+    if not settings.tensorboard:
         return {}
     try:
         import tensorboard  # noqa: F401
@@ -27,7 +28,7 @@ def tensorboard_kwargs(settings: dict[str, Any], run_dir: str) -> dict[str, Any]
     return {"log_with": "tensorboard", "project_dir": run_dir}
 
 
-def tensorboard_config(settings: dict[str, Any]) -> dict[str, Any]:
+def tensorboard_config(settings: Settings) -> dict[str, Any]:
     """The run's settings as TensorBoard hparams: flat, and only the types it accepts."""
     flat: dict[str, Any] = {}
 
@@ -40,6 +41,6 @@ def tensorboard_config(settings: dict[str, Any]) -> dict[str, Any]:
         elif value is not None:
             flat[prefix] = json.dumps(value, default=str)
 
-    for key, value in settings.items():
+    for key, value in settings.as_dict().items():
         walk(f"{key}." if isinstance(value, dict) else key, value)
     return flat

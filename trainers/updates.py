@@ -52,9 +52,9 @@ def train_updates(
     skip_batches: int,
     progress=None,
 ) -> Timing:
-    log_steps, eval_steps = settings["log_steps"], settings["eval_steps"]
-    save_steps, stop_after = settings["save_steps"], settings["debug_stop_after_step"]
-    clip = settings["max_grad_norm"]
+    log_steps, eval_steps = settings.log_steps, settings.eval_steps
+    save_steps, stop_after = settings.save_steps, settings.debug_stop_after_step
+    clip = settings.max_grad_norm
     total = plan.total
     write = progress.write if progress is not None else (lambda msg, o: o.log(msg))
     sums: dict[str, torch.Tensor] = {}

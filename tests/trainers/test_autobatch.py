@@ -9,7 +9,7 @@ import torch
 
 from trainers import autobatch
 from trainers.runtime import Outputs
-from trainers.settings import DEFAULTS
+from trainers.settings import typed
 
 
 @pytest.fixture
@@ -67,9 +67,9 @@ def test_cpu_estimate_grows_with_memory_shrinks_with_length_and_stays_a_capped_p
 
 
 def test_auto_on_cpu_is_logged_recorded_and_capped_by_the_data(tmp_path, accelerator, bert, capsys):
-    settings = {**DEFAULTS, "batch_size": "auto", "auto_batch_memory_mb": 10_000, "target_batch_size": 0}
+    settings = typed({"batch_size": "auto", "auto_batch_memory_mb": 10_000, "target_batch_size": 0})
     out = _out(tmp_path)
-    bs = autobatch.resolve(settings, accelerator, bert, _Rows([10, 20, 5]), None, out)
+    bs, _ = autobatch.resolve(settings, accelerator, bert, _Rows([10, 20, 5]), None, out)
     assert bs == 3  # plenty of memory: capped at the training set (3 examples)
     assert "batch_size=auto: found 3 (CPU memory estimate" in capsys.readouterr().out
     assert out.final_extra["batch_size_found"] == 3
@@ -78,8 +78,8 @@ def test_auto_on_cpu_is_logged_recorded_and_capped_by_the_data(tmp_path, acceler
 
 
 def test_auto_falls_back_when_the_estimate_fails(tmp_path, accelerator, capsys):
-    settings = {**DEFAULTS, "batch_size": "auto", "target_batch_size": 0}
-    bs = autobatch.resolve(settings, accelerator, torch.nn.Linear(2, 2), _Rows([3]), None, _out(tmp_path))
+    settings = typed({"batch_size": "auto", "target_batch_size": 0})
+    bs, _ = autobatch.resolve(settings, accelerator, torch.nn.Linear(2, 2), _Rows([3]), None, _out(tmp_path))
     assert bs == autobatch.FALLBACK
     assert "search failed (AttributeError" in capsys.readouterr().out
 
@@ -88,16 +88,16 @@ def test_auto_falls_back_when_the_estimate_fails(tmp_path, accelerator, capsys):
     ("batch", "target", "bs", "ga"), [(16, 64, 16, 4), (16, 50, 10, 5), (32, 8, 8, 1), (3, 7, 1, 7)]
 )
 def test_target_batch_size_sets_accumulation_for_a_fixed_effective_batch(tmp_path, accelerator, batch, target, bs, ga):
-    settings = {**DEFAULTS, "batch_size": batch, "target_batch_size": target, "grad_accum_steps": 1}
+    settings = typed({"batch_size": batch, "target_batch_size": target, "grad_accum_steps": 1})
     out = _out(tmp_path)
-    assert autobatch.resolve(settings, accelerator, None, _Rows([1]), None, out) == bs
-    assert settings["grad_accum_steps"] == ga and accelerator.gradient_accumulation_steps == ga
+    assert autobatch.resolve(settings, accelerator, None, _Rows([1]), None, out) == (bs, ga)
+    assert accelerator.gradient_accumulation_steps == ga
     assert out.final_extra["effective_batch_size"] == bs * ga == target
     resolved = json.loads((tmp_path / "run" / "settings_resolved.json").read_text())
     assert resolved == {"batch_size": bs, "grad_accum_steps": ga}
 
 
 def test_a_fixed_batch_without_target_is_used_as_is_and_not_recorded(tmp_path, accelerator):
-    settings = {**DEFAULTS, "batch_size": 24, "target_batch_size": 0}
-    assert autobatch.resolve(settings, accelerator, None, _Rows([1]), None, _out(tmp_path)) == 24
+    settings = typed({"batch_size": 24, "target_batch_size": 0})
+    assert autobatch.resolve(settings, accelerator, None, _Rows([1]), None, _out(tmp_path)) == (24, 1)
     assert not (tmp_path / "run" / "settings_resolved.json").exists()

@@ -8,7 +8,7 @@ import pytest
 
 from trainers import loop
 from trainers.runtime import TrainerError
-from trainers.settings import DEFAULTS
+from trainers.settings import DEFAULTS, typed
 
 
 @pytest.fixture(autouse=True)
@@ -38,14 +38,14 @@ def test_each_task_gets_its_adapter(task, name):
 
 
 def test_fp16_on_a_cpu_trains_in_fp32_and_says_so():
-    settings = {**DEFAULTS, "cpu": True, "mixed_precision": "fp16", "grad_accum_steps": 3}
+    settings = typed({"cpu": True, "mixed_precision": "fp16", "grad_accum_steps": 3})
     acc, mp, note = loop._accelerator(settings, {})
     assert mp == "no" and "bf16" in note
     assert acc.device.type == "cpu" and acc.gradient_accumulation_steps == 3
 
 
 def test_bf16_on_a_cpu_is_kept():
-    acc, mp, note = loop._accelerator({**DEFAULTS, "cpu": True, "mixed_precision": "bf16"}, {})
+    acc, mp, note = loop._accelerator(typed({"cpu": True, "mixed_precision": "bf16"}), {})
     assert mp == "bf16" and note is None and acc.mixed_precision == "bf16"
 
 

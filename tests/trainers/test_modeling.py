@@ -11,6 +11,7 @@ import torch
 
 from trainers import modeling
 from trainers.data.formats import Example
+from trainers.settings import typed
 
 TEXTS = ["the cat sat", "the dog sat", "the cat ran", "a bird flew", "北京欢迎你"]
 TINY = {
@@ -84,10 +85,12 @@ def test_apply_dropout_sets_every_dropout_the_config_has():
     from transformers import BertConfig
 
     cfg = BertConfig(classifier_dropout=None)
-    modeling.apply_dropout(cfg, 0.3)
+    modeling.apply_dropout(cfg, typed({"dropout": 0.3}).dropout)
     assert cfg.hidden_dropout_prob == 0.3 and cfg.attention_probs_dropout_prob == 0.3
     assert cfg.classifier_dropout is None  # unset stays unset (the model's own default)
-    modeling.apply_dropout(cfg, "")
+    own = typed({"dropout": ""}).dropout  # "" in the settings: the model's own dropout
+    assert own is None
+    modeling.apply_dropout(cfg, own)
     assert cfg.hidden_dropout_prob == 0.3
 
 

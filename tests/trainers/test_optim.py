@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
 from trainers.optim import StepPlan, adamw, linear_schedule, no_decay, plan_steps, resume_plan
-from trainers.settings import DEFAULTS
+from trainers.settings import typed
 
 
 class _Net(torch.nn.Module):
@@ -34,7 +36,7 @@ def test_no_decay_is_for_biases_and_norms(name, expected):
 
 def test_adamw_puts_decayed_and_undecayed_trainable_parameters_in_two_groups():
     net = _Net()
-    opt = adamw(net, {"weight_decay": 0.1}, 1e-3, "cpu")
+    opt = adamw(net, typed({"weight_decay": 0.1}), 1e-3, "cpu")
     decay, plain = opt.param_groups
     assert decay["weight_decay"] == 0.1 and plain["weight_decay"] == 0.0
     assert {id(p) for p in decay["params"]} == {id(net.dense.weight)}
@@ -48,11 +50,11 @@ def test_adamw_puts_decayed_and_undecayed_trainable_parameters_in_two_groups():
 
 
 def test_plan_steps_by_epochs_and_by_max_steps():
-    s = {**DEFAULTS, "grad_accum_steps": 3, "epochs": 2, "max_steps": 0, "warmup_ratio": 0.1}
+    s = typed({"grad_accum_steps": 3, "epochs": 2, "max_steps": 0, "warmup_ratio": 0.1})
     assert plan_steps(s, 10) == StepPlan(steps_per_epoch=4, total=8, epochs=2, warmup=1)
-    s.update(max_steps=10, warmup_ratio=0.25)
+    s = dataclasses.replace(s, max_steps=10, warmup_ratio=0.25)
     assert plan_steps(s, 10) == StepPlan(steps_per_epoch=4, total=10, epochs=3, warmup=2)
-    assert plan_steps({**s, "grad_accum_steps": 8}, 1).steps_per_epoch == 1
+    assert plan_steps(dataclasses.replace(s, grad_accum_steps=8), 1).steps_per_epoch == 1
 
 
 def test_linear_schedule_warms_up_then_decays_to_zero():
@@ -70,10 +72,10 @@ def test_linear_schedule_warms_up_then_decays_to_zero():
 
 
 def test_resume_plan_holds_what_the_batch_order_depends_on():
-    s = {**DEFAULTS, "seed": 7}
+    s = typed({"seed": 7})
     plan = StepPlan(steps_per_epoch=5, total=15, epochs=3, warmup=1)
     rp = resume_plan(s, 16, 2, plan)
     assert rp["seed"] == 7 and rp["batch_size"] == 16 and rp["processes"] == 2
     assert rp["steps_per_epoch"] == 5 and rp["total_steps"] == 15
-    assert resume_plan({**s, "lr": 1.0}, 16, 2, plan) == rp  # the learning rate does not change the order
-    assert resume_plan({**s, "seed": 8}, 16, 2, plan) != rp
+    assert resume_plan(dataclasses.replace(s, lr=1.0), 16, 2, plan) == rp  # the learning rate does not change the order
+    assert resume_plan(dataclasses.replace(s, seed=8), 16, 2, plan) != rp

@@ -6,11 +6,11 @@ import pytest
 import torch
 
 from trainers.data.pairs import PairDataset, make_collate, read_pairs
-from trainers.settings import DEFAULTS
+from trainers.settings import typed
 
 
 def _settings(**kw):
-    return {**DEFAULTS, "text_column": "text", "target_column": "target", **kw}
+    return typed({"text_column": "text", "target_column": "target", **kw})
 
 
 def test_tsv_with_a_header_finds_the_columns_by_name(tmp_path):

@@ -17,7 +17,7 @@ from trainers.runtime import (
     project_root,
     resolve_init_from,
 )
-from trainers.settings import DEFAULTS
+from trainers.settings import typed
 
 
 def _lines(path):
@@ -80,18 +80,18 @@ def test_paths_are_relative_to_the_project_root(tmp_path, monkeypatch):
 def test_cache_dir_from_settings_or_xdg(tmp_path, monkeypatch):
     monkeypatch.setenv("EXPCTL_PROJECT_ROOT", str(tmp_path))
     monkeypatch.setenv("XDG_CACHE_HOME", "/xdg")
-    assert cache_dir({"cache_dir": ""}) == "/xdg/expctl/trainer"
-    assert cache_dir({"cache_dir": "cache"}) == str(tmp_path / "cache")
+    assert cache_dir(typed({"cache_dir": ""})) == "/xdg/expctl/trainer"
+    assert cache_dir(typed({"cache_dir": "cache"})) == str(tmp_path / "cache")
 
 
 def test_model_folder_built_in_a_local_folder_or_an_error(tmp_path, monkeypatch):
     monkeypatch.setenv("EXPCTL_PROJECT_ROOT", str(tmp_path))
-    assert model_folder({**DEFAULTS, "model": "tiny", "init_from": ""}) == ""
+    assert model_folder(typed({"model": "tiny", "init_from": ""})) == ""
     (tmp_path / "hf").mkdir()
-    assert model_folder({**DEFAULTS, "model": "hf", "init_from": ""}) == str(tmp_path / "hf")
+    assert model_folder(typed({"model": "hf", "init_from": ""})) == str(tmp_path / "hf")
     with pytest.raises(TrainerError, match="no such folder"):
-        model_folder({**DEFAULTS, "model": "missing", "init_from": ""})
-    assert model_folder({**DEFAULTS, "model": "missing", "init_from": "hf"}) == str(tmp_path / "hf")
+        model_folder(typed({"model": "missing", "init_from": ""}))
+    assert model_folder(typed({"model": "missing", "init_from": "hf"})) == str(tmp_path / "hf")
 
 
 def test_init_from_a_ref_outside_a_project_is_a_trainer_error(tmp_path, monkeypatch):

@@ -126,3 +126,63 @@ def test_stage_for_runs_by_hand():
     assert got["dropout"] == 0.0 and got["epochs"] == 2 and got["max_train_samples"] == 50
     with pytest.raises(S.SettingsError, match="unknown stage"):
         S.resolve(None, None, stage="huge")
+
+
+# --------------------------------------------------------------------------- the typed settings
+
+
+def _field_names(cls, prefix=""):
+    import dataclasses
+
+    names = set()
+    for f in dataclasses.fields(cls):
+        if f.name == "source":
+            continue
+        sub = {"tiny": S.TinySettings, "net": S.NetSettings, "distill_data": S.DistillDataSettings}.get(f.name)
+        names |= _field_names(sub, f"{f.name}.") if sub and not prefix else {prefix + f.name}
+    return names
+
+
+def test_typed_settings_have_one_field_per_default():
+    assert _field_names(S.Settings) == set(S.flatten(S.DEFAULTS))  # tricks: {} flattens to "tricks"
+
+
+def test_typed_settings_are_parsed_once_with_their_types():
+    s = S.load({"lr": "2e-3", "dropout": 0.2, "net": {"kernel_sizes": "3, 5"}}, ["--epochs", "7", "--tiny.num_heads=4"])
+    assert s.epochs == 7 and s.tiny.num_heads == 4 and s.tiny.num_layers == 2
+    assert s.lr == 0.002 and s.peak_lr == 0.002 and s.dropout == 0.2 and s.net.kernel_sizes == (3, 5)
+    assert s.primary_metric == "eval_accuracy" and s.batch_size == 32
+    d = S.load()
+    assert d.dropout is None and d.lr == "auto" and d.peak_lr == 1e-3 and d.net.kernel_sizes == (2, 3, 4)
+    assert S.load({"model": "bow", "task": "pair"}).peak_lr == 2e-2
+    assert S.load({"task": "ner", "batch_size": "auto"}).primary_metric == "eval_entity_f1"
+    assert S.load({"task": "ner", "batch_size": "auto"}).batch_size == "auto"
+    assert d.as_dict() == S.resolve() and S.typed(d) is d
+    assert S.typed({"epochs": 2}).epochs == 2  # a partial dict: over DEFAULTS
+
+
+def test_typed_settings_are_frozen():
+    import dataclasses
+
+    s = S.load()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.epochs = 1
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.tiny.hidden_size = 8
+
+
+@pytest.mark.parametrize(
+    "given,message",
+    [
+        ({"epochs": "many"}, "setting epochs: expected an integer"),
+        ({"tiny": {"num_layers": 1.5}}, "setting tiny.num_layers: expected an integer"),
+        ({"weight_decay": "lots"}, "setting weight_decay: expected a number"),
+        ({"dropout": "x"}, "dropout 'x'"),
+        ({"lr": "fast"}, "lr 'fast'"),
+        ({"net": {"kernel_sizes": "a,b"}}, "net.kernel_sizes 'a,b'"),
+        ({"batch_size": "big"}, "setting batch_size: expected an integer"),
+    ],
+)
+def test_a_bad_value_names_its_key(given, message):
+    with pytest.raises(S.SettingsError, match=message):
+        S.typed(given)

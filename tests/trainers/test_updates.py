@@ -12,7 +12,7 @@ from trainers.checkpoints import LoopState
 from trainers.data.pipeline import EpochShuffle
 from trainers.optim import linear_schedule, plan_steps
 from trainers.runtime import Outputs
-from trainers.settings import DEFAULTS
+from trainers.settings import typed
 from trainers.updates import Timing, train_updates
 
 
@@ -44,19 +44,20 @@ class _Points(torch.utils.data.Dataset):
 
 def _train(tmp_path, accelerator, *, n=24, batch=4, ga=1, epochs=3, start_epoch=0, **overrides):
     torch.manual_seed(0)
-    settings = {
-        **DEFAULTS,
-        "grad_accum_steps": ga,
-        "epochs": epochs,
-        "max_steps": 0,
-        "warmup_ratio": 0.0,
-        "log_steps": 2,
-        "eval_steps": 0,
-        "save_steps": 0,
-        "debug_stop_after_step": 0,
-        "max_grad_norm": 1.0,
-        **overrides,
-    }
+    settings = typed(
+        {
+            "grad_accum_steps": ga,
+            "epochs": epochs,
+            "max_steps": 0,
+            "warmup_ratio": 0.0,
+            "log_steps": 2,
+            "eval_steps": 0,
+            "save_steps": 0,
+            "debug_stop_after_step": 0,
+            "max_grad_norm": 1.0,
+            **overrides,
+        }
+    )
     model = torch.nn.Linear(1, 1, bias=False)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
     sampler = EpochShuffle(n, seed=1)

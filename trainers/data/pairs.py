@@ -9,16 +9,16 @@ from __future__ import annotations
 import csv
 import json
 import os
-from typing import Any
 
 import torch
 
 from trainers.data.sampling import random_subset
+from trainers.settings import Settings
 
 
-def read_pairs(path: str, settings: dict[str, Any], limit: int, seed: int) -> list[tuple[str, str]]:
-    src_col, tgt_col = str(settings["text_column"]), str(settings["target_column"])
-    fmt = settings["format"]
+def read_pairs(path: str, settings: Settings, limit: int, seed: int) -> list[tuple[str, str]]:
+    src_col, tgt_col = str(settings.text_column), str(settings.target_column)
+    fmt = settings.format
     ext = os.path.splitext(path)[1].lower()
     if fmt == "jsonl" or (fmt == "auto" and ext in (".jsonl", ".json", ".ndjson")):
         pairs = []
@@ -30,13 +30,13 @@ def read_pairs(path: str, settings: dict[str, Any], limit: int, seed: int) -> li
                         raise ValueError(f"{path}:{n}: needs the fields {src_col!r} and {tgt_col!r}")
                     pairs.append((str(obj[src_col]), str(obj[tgt_col])))
     else:
-        delim = settings["delimiter"] or ("," if fmt == "csv" or ext == ".csv" else "\t")
+        delim = settings.delimiter or ("," if fmt == "csv" or ext == ".csv" else "\t")
         with open(path, encoding="utf-8-sig", newline="") as fh:
             rows = (
                 list(csv.reader(fh, delimiter=delim)) if delim == "," else [ln.rstrip("\r\n").split(delim) for ln in fh]
             )
         rows = [r for r in rows if any(x.strip() for x in r)]
-        header = settings["has_header"]
+        header = settings.has_header
         first = rows[0] if rows else []
         is_header = header is True or header == "true" or (header == "auto" and src_col in first and tgt_col in first)
         si, ti = (

@@ -8,24 +8,28 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from trainers.data import formats, sampling
 from trainers.runtime import TrainerError, data_path, project_root
+from trainers.settings import Settings, typed
 
 if TYPE_CHECKING:
     from trainers.runtime import Outputs
 
 
-def read_split(settings, which: str, out: Outputs):
-    k = settings["num_folds"]
-    if not settings[f"{which}_file"] and not (k and which == "eval"):
+def read_split(settings: Settings | Mapping[str, Any], which: str, out: Outputs):
+    """The ``train`` or ``eval`` examples (a k-fold part of ``train_file`` with ``num_folds``)."""
+    settings = typed(settings)
+    k = settings.num_folds
+    if not getattr(settings, f"{which}_file") and not (k and which == "eval"):
         raise TrainerError(f"{which}_file is not set")
-    path = data_path(settings["train_file" if k else f"{which}_file"])
-    task = settings["task"]
-    limit = settings[f"max_{which}_samples"]
+    path = data_path(getattr(settings, "train_file" if k else f"{which}_file"))
+    task = settings.task
+    limit = getattr(settings, f"max_{which}_samples")
     opts = {
-        k: settings[k]
+        k: getattr(settings, k)
         for k in (
             "format",
             "text_column",
@@ -47,13 +51,13 @@ def read_split(settings, which: str, out: Outputs):
         return formats.iter_examples(path, task, report=rep, **opts)
 
     label_of = (lambda ex: ex.label) if task in ("classification", "pair") else None
-    seed = settings["seed"] + (0 if which == "train" else 1)
+    seed = settings.seed + (0 if which == "train" else 1)
     if k:
         # k-fold: both splits come from train_file; the fold assignment is seeded by fold_seed only
-        path = data_path(settings["train_file"])
+        path = data_path(settings.train_file)
         every = list(make_iter())
-        folds = sampling.fold_assignment(every, k, settings["fold_seed"], label_of)
-        fold = settings["fold"]
+        folds = sampling.fold_assignment(every, k, settings.fold_seed, label_of)
+        fold = settings.fold
         part = [ex for ex, f in zip(every, folds) if (f == fold) == (which == "eval")]
         examples, how, counts = sampling.sample(lambda: iter(part), limit, seed, label_of)
         how = f"fold {fold} of {k} ({'held out' if which == 'eval' else 'the other folds'}): {how}"

@@ -21,6 +21,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from trainers.settings import Settings
+
 
 def _pad_dim1(t: torch.Tensor, width: int, value) -> torch.Tensor:
     if t.dim() < 2 or t.shape[1] == width:
@@ -73,7 +75,7 @@ class TaskAdapter:
     #: examples (or windows) the dev set has: what gather_rows expects
     n_eval: int
 
-    def __init__(self, settings, accelerator, out):
+    def __init__(self, settings: Settings, accelerator, out):
         self.settings, self.accelerator, self.out = settings, accelerator, out
 
     def train_sampler(self, batch_size: int) -> torch.utils.data.Sampler:

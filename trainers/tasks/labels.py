@@ -20,8 +20,8 @@ from trainers.tasks.base import TaskAdapter
 class LabelTask(TaskAdapter):
     def __init__(self, settings, accelerator, out):
         super().__init__(settings, accelerator, out)
-        self.task = task = settings["task"]
-        self.train_ex = read_split(settings, "train", out) if settings["do_train"] else []
+        self.task = task = settings.task
+        self.train_ex = read_split(settings, "train", out) if settings.do_train else []
         self.eval_ex = read_split(settings, "eval", out)
         self.n_eval = len(self.eval_ex)
         if task in ("classification", "pair") and self.train_ex:
@@ -45,10 +45,10 @@ class LabelTask(TaskAdapter):
         from trainers.modeling import build_model
 
         s, acc = self.settings, self.accelerator
-        self.labels = label_space(self.task, self.train_ex, self.eval_ex, fixed=s["labels"])
+        self.labels = label_space(self.task, self.train_ex, self.eval_ex, fixed=s.labels)
         if not self.source and not self.train_ex:
             raise TrainerError(
-                f"model={s['model']} builds its vocabulary from the training data: set do_train or init_from"
+                f"model={s.model} builds its vocabulary from the training data: set do_train or init_from"
             )
         self.model, self.tokenizer, self.labels, what = build_model(
             s,
@@ -66,7 +66,7 @@ class LabelTask(TaskAdapter):
         from trainers.tricks import long_text_settings
 
         s, acc = self.settings, self.accelerator
-        max_len = s["max_seq_length"]
+        max_len = s.max_seq_length
         positions = getattr(self.model.config, "max_position_embeddings", None)
         if positions and max_len > positions:
             self.out.log(f"max_seq_length {max_len} > the model's {positions} positions: using {positions}")
@@ -90,7 +90,7 @@ class LabelTask(TaskAdapter):
 
     def train_sampler(self, batch_size: int):
         s = self.settings
-        return EpochSampler(self.train_ds.lengths, batch_size, s["seed"], s["group_by_length"])
+        return EpochSampler(self.train_ds.lengths, batch_size, s.seed, s.group_by_length)
 
     def eval_sampler(self):
         return LengthSortedSampler(self.eval_ds.lengths)
@@ -99,16 +99,10 @@ class LabelTask(TaskAdapter):
         from trainers.modeling import unwrap
         from trainers.tricks import build_tricks
 
-        settings = self.settings
-        distill = (settings.get("tricks") or {}).get("distill")
+        settings = self.settings.as_dict()  # the tricks read (and type) their own section
+        distill = settings["tricks"].get("distill")
         if isinstance(distill, dict) and distill.get("logits_file"):  # relative to the project root
-            settings = {
-                **settings,
-                "tricks": {
-                    **settings["tricks"],
-                    "distill": {**distill, "logits_file": data_path(distill["logits_file"])},
-                },
-            }
+            settings["tricks"]["distill"] = {**distill, "logits_file": data_path(distill["logits_file"])}
         tricks = build_tricks(
             settings,
             task=self.task,
@@ -120,7 +114,7 @@ class LabelTask(TaskAdapter):
                 "tokenizer": self.tokenizer,
                 "label_names": self.labels,
                 "run_dir": run_dir,
-                "model_source": self.source or settings["model"],
+                "model_source": self.source or self.settings.model,
                 "class_weights": self.class_weights(),
                 "teacher_batches": self._ordered_train_batches,
                 "crf": getattr(unwrap(model), "crf", None),
@@ -132,12 +126,12 @@ class LabelTask(TaskAdapter):
     def _ordered_train_batches(self):
         """The training set in dataset order (a teacher's logits, row i = example i)."""
         return torch.utils.data.DataLoader(
-            self.train_ds, batch_size=self.settings["eval_batch_size"], collate_fn=self.train_collate
+            self.train_ds, batch_size=self.settings.eval_batch_size, collate_fn=self.train_collate
         )
 
     def class_weights(self) -> list[float] | None:
         """``class_weights = "balanced"``: n / (k · n_c) per class of the training set (sklearn's rule)."""
-        if self.settings["class_weights"] != "balanced" or self.task not in ("classification", "pair"):
+        if self.settings.class_weights != "balanced" or self.task not in ("classification", "pair"):
             return None
         from collections import Counter
 

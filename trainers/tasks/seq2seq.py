@@ -27,15 +27,13 @@ class Seq2SeqTask(TaskAdapter):
     def __init__(self, settings, accelerator, out):
         super().__init__(settings, accelerator, out)
         s = settings
-        self.train = (
-            read_pairs(data_path(s["train_file"]), s, s["max_train_samples"], s["seed"]) if s["do_train"] else []
-        )
-        self.dev = read_pairs(data_path(s["eval_file"]), s, s["max_eval_samples"], s["seed"] + 1)
+        self.train = read_pairs(data_path(s.train_file), s, s.max_train_samples, s.seed) if s.do_train else []
+        self.dev = read_pairs(data_path(s.eval_file), s, s.max_eval_samples, s.seed + 1)
         self.n_eval = len(self.dev)
         out.log(f"seq2seq data: train {len(self.train)} pairs, eval {len(self.dev)} pairs")
         self._build_model(model_folder(s))
         tok = self.tokenizer
-        src = tok([x for x, _ in self.train + self.dev], truncation=True, max_length=s["max_seq_length"])["input_ids"]
+        src = tok([x for x, _ in self.train + self.dev], truncation=True, max_length=s.max_seq_length)["input_ids"]
         tgt = self.encode_targets([t for _, t in self.train + self.dev])
         n = len(self.train)
         self.train_ds = PairDataset(src[:n], tgt[:n]) if self.train else None
@@ -50,41 +48,41 @@ class Seq2SeqTask(TaskAdapter):
 
             self.tokenizer = tok = AutoTokenizer.from_pretrained(folder)
             self.model = AutoModelForSeq2SeqLM.from_pretrained(folder)
-            self.lowercase = bool(getattr(tok, "do_lower_case", False)) or s["model"] == "tiny"
+            self.lowercase = bool(getattr(tok, "do_lower_case", False)) or s.model == "tiny"
             cls = tok.cls_token_id if tok.cls_token is not None else None
             # a tiny run's folder: targets are "... [SEP]", [CLS] starts the decoder
             self.sep_terminated = cls is not None and getattr(self.model.config, "decoder_start_token_id", None) == cls
             self.out.log(f"seq2seq model {folder} ({type(self.model).__name__})")
             return
-        if s["model"] != "tiny":
-            raise TrainerError(f"model={s['model']} is for the label tasks; task=seq2seq takes tiny or a folder")
+        if s.model != "tiny":
+            raise TrainerError(f"model={s.model} is for the label tasks; task=seq2seq takes tiny or a folder")
         if not self.train:
             raise TrainerError("model=tiny builds its vocabulary from the training data: set do_train or init_from")
         from trainers.modeling import build_tiny_bart, build_tiny_tokenizer
 
-        tiny = s["tiny"]
-        self.lowercase = bool(tiny.get("lowercase", True))
-        self.tokenizer = build_tiny_tokenizer([t for p in self.train for t in p], tiny["vocab_size"], self.lowercase)
-        self.model = build_tiny_bart(self.tokenizer, tiny, s["max_seq_length"], s["dropout"])
+        tiny = s.tiny
+        self.lowercase = tiny.lowercase
+        self.tokenizer = build_tiny_tokenizer([t for p in self.train for t in p], tiny.vocab_size, self.lowercase)
+        self.model = build_tiny_bart(self.tokenizer, tiny, s.max_seq_length, s.dropout)
         self.sep_terminated = True
         self.out.log(
-            f"seq2seq model tiny BART ({tiny['num_layers']}+{tiny['num_layers']} layers x "
-            f"{tiny['hidden_size']}, {sum(p.numel() for p in self.model.parameters()):,} parameters; "
+            f"seq2seq model tiny BART ({tiny.num_layers}+{tiny.num_layers} layers x "
+            f"{tiny.hidden_size}, {sum(p.numel() for p in self.model.parameters()):,} parameters; "
             f"vocabulary {len(self.tokenizer)})"
         )
 
     def encode_targets(self, texts: list[str]) -> list[list[int]]:
-        tok, max_tgt = self.tokenizer, self.settings["max_target_length"]
+        tok, max_tgt = self.tokenizer, self.settings.max_target_length
         if self.sep_terminated:
             ids = tok(texts, add_special_tokens=False, truncation=True, max_length=max_tgt - 1)["input_ids"]
             return [x + [tok.sep_token_id] for x in ids]
         return tok(text_target=texts, truncation=True, max_length=max_tgt)["input_ids"]
 
     def train_sampler(self, batch_size: int):
-        return EpochShuffle(len(self.train_ds), self.settings["seed"])
+        return EpochShuffle(len(self.train_ds), self.settings.seed)
 
     def make_tricks(self, model, optimizer, total_steps: int, run_dir: str):
-        if not self.settings.get("tricks"):
+        if not self.settings.tricks:
             return None
         from trainers.tricks import build_tricks
 
@@ -118,8 +116,8 @@ class Seq2SeqTask(TaskAdapter):
         tok = F.cross_entropy(logits.transpose(1, 2), labels, reduction="none", ignore_index=-100)
         per = tok.sum(1) / (labels != -100).sum(1).clamp(min=1)
         rows = [(batch["index"], None), (per, None), (self._generate(model, batch, 1), pad)]
-        if final and self.settings["num_beams"] > 1:
-            rows.append((self._generate(model, batch, self.settings["num_beams"]), pad))
+        if final and self.settings.num_beams > 1:
+            rows.append((self._generate(model, batch, self.settings.num_beams), pad))
         return rows
 
     def _generate(self, model, batch, num_beams: int) -> torch.Tensor:
@@ -127,7 +125,7 @@ class Seq2SeqTask(TaskAdapter):
         return m.generate(
             input_ids=batch["input_ids"],
             attention_mask=batch["attention_mask"],
-            max_new_tokens=self.settings["max_target_length"],
+            max_new_tokens=self.settings.max_target_length,
             num_beams=num_beams,
             do_sample=False,
             early_stopping=num_beams > 1,

@@ -27,10 +27,10 @@ class SpanTask(TaskAdapter):
     def __init__(self, settings, accelerator, out):
         super().__init__(settings, accelerator, out)
         s = settings
-        self.train = read_squad(data_path(s["train_file"]), s["max_train_samples"], s["seed"]) if s["do_train"] else []
-        self.dev = read_squad(data_path(s["eval_file"]), s["max_eval_samples"], s["seed"] + 1)
+        self.train = read_squad(data_path(s.train_file), s.max_train_samples, s.seed) if s.do_train else []
+        self.dev = read_squad(data_path(s.eval_file), s.max_eval_samples, s.seed + 1)
         self._build_model(model_folder(s))
-        max_len, stride = s["max_seq_length"], s["doc_stride"]
+        max_len, stride = s.max_seq_length, s.doc_stride
         positions = getattr(self.model.config, "max_position_embeddings", None)
         if positions and max_len > positions:
             max_len = positions
@@ -60,19 +60,19 @@ class SpanTask(TaskAdapter):
                 raise TrainerError("task=span needs a fast tokenizer (character offsets)")
             self.model = AutoModelForQuestionAnswering.from_pretrained(folder)
             return
-        if s["model"] != "tiny":
-            raise TrainerError(f"model={s['model']} is for the label tasks; task=span takes tiny or a folder")
+        if s.model != "tiny":
+            raise TrainerError(f"model={s.model} is for the label tasks; task=span takes tiny or a folder")
         if not self.train:
             raise TrainerError("model=tiny builds its vocabulary from the training data: set do_train or init_from")
         from trainers.modeling import build_tiny_qa, build_tiny_tokenizer
 
-        tiny = s["tiny"]
+        tiny = s.tiny
         texts = [t for q in self.train for t in (q.question, q.context)]
-        self.tokenizer = build_tiny_tokenizer(texts, tiny["vocab_size"], tiny.get("lowercase", True))
-        self.model = build_tiny_qa(self.tokenizer, tiny, s["max_seq_length"], s["dropout"])
+        self.tokenizer = build_tiny_tokenizer(texts, tiny.vocab_size, tiny.lowercase)
+        self.model = build_tiny_qa(self.tokenizer, tiny, s.max_seq_length, s.dropout)
 
     def train_sampler(self, batch_size: int):
-        return EpochShuffle(len(self.train_ds), self.settings["seed"])
+        return EpochShuffle(len(self.train_ds), self.settings.seed)
 
     def eval_rows(self, model, batch, final: bool):
         o = model(
@@ -94,7 +94,7 @@ class SpanTask(TaskAdapter):
         losses, starts, ends = cols
         if len(present) != len(self.eval_ds):
             raise TrainerError(f"span evaluation gathered {len(present)} of {len(self.eval_ds)} windows")
-        spans = best_spans(self.dev, self.dev_feats, starts, ends, self.settings["max_answer_length"])
+        spans = best_spans(self.dev, self.dev_feats, starts, ends, self.settings.max_answer_length)
         metrics = {
             f"eval_{k}": v for k, v in span_metrics([t for t, _ in spans], [q.answers for q in self.dev]).items()
         }

@@ -19,18 +19,22 @@ for sequence labeling). Models return an object with ``.logits``; the base loss 
 here from the logits, so that tricks can replace it (focal, label smoothing).
 
 Settings live under ``tricks.<name>.*`` (e.g. ``tricks.rdrop.alpha=4``); every trick is
-off by default. Each trick is one small module in this package; docs/tricks.md has the
-formulas, recommended values and costs. Modules: ``specs`` (what each trick declares),
-``rdrop``, ``adversarial`` (FGM, PGD), ``mixup``, ``losses`` (focal, label smoothing),
-``distill`` (knowledge distillation), ``swa``, ``longtext`` (long-text strategies), ``eda``
-(offline augmentation).
+off by default. Each trick is one small module in this package that declares itself
+(``SPEC = TrickSpec(...)``: settings, checks, the builder of its step hooks; torch-free at
+import); ``registry.py`` lists the modules, and this module composes whatever is registered.
+docs/tricks.md has the formulas, recommended values, costs and how to add a trick.
 
-Composition (in this order within ``train_step``): mixup transforms the inputs (draw lam
-once per step), R-Drop duplicates them, one forward, the base loss (CE / BCE / focal /
-label smoothing, mixed by mixup) plus named terms (R-Drop ``kl``, distillation ``kd``), and
-FGM or PGD (at most one) own the step by calling the loss closure again on perturbed
-embeddings. SWA acts after the optimizer step and swaps its average in at ``finalize``.
-EDA (``python -m trainers.tricks.eda``) and long-text handling (``longtext``) are data-level.
+Modules: ``specs`` (TrickSpec, the hook protocol), ``registry`` (which tricks exist),
+``rdrop``, ``adversarial`` (fgm, pgd), ``losses`` (focal, label_smoothing, divergences),
+``mixup``, ``distill``, ``swa``, ``longtext`` (data-level), ``eda`` (offline tool).
+
+Composition (by ``TrickSpec.order`` within ``train_step``): mixup transforms the inputs
+(draw lam once per step), R-Drop duplicates them, one forward, the base loss (CE / BCE /
+focal / label smoothing, mixed by mixup) plus named terms (distillation ``kd``, R-Drop
+``kl``), and FGM or PGD (at most one) own the step by calling the loss closure again on
+perturbed embeddings. SWA acts after the optimizer step and swaps its average in at
+``finalize``. EDA (``python -m trainers.tricks.eda``) and long-text handling (``longtext``)
+are data-level.
 
 A setting turns its trick on: ``-s tricks.rdrop.alpha=4`` (or the short form
 ``tricks.rdrop=4`` for the main value); ``tricks.<name>.enabled=false`` turns it off again,
@@ -41,10 +45,12 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import math
 from collections.abc import Mapping
 from typing import Any
 
-from .specs import SPECS, TASKS, TOKEN_TASKS, TrickConfigError  # noqa: F401 - the configuration side
+from .registry import register, specs, unregister  # noqa: F401 - the tricks that exist
+from .specs import TASKS, TOKEN_TASKS, TrickConfigError, TrickSpec  # noqa: F401 - what a trick declares
 
 
 def base_loss(logits, labels, task: str, weight=None):
@@ -78,8 +84,10 @@ def model_inputs(batch: Mapping[str, Any]) -> dict:
 
 # --------------------------------------------------------------------------- settings
 
-#: every trick's settings with their defaults (declared in specs.py); ``enabled`` is accepted everywhere
-SCHEMA: dict[str, dict[str, Any]] = {name: dict(spec.settings) for name, spec in SPECS.items()}
+
+def schema() -> dict[str, dict[str, Any]]:
+    """Every trick's settings with their defaults (``enabled`` is accepted everywhere)."""
+    return {name: dict(spec.settings) for name, spec in specs().items() if not spec.refuse}
 
 
 def _suggest(word: str, options) -> str:
@@ -87,8 +95,8 @@ def _suggest(word: str, options) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _coerce(name: str, key: str, value: Any, default: Any) -> Any:
-    where = f"tricks.{name}.{key}"
+def _coerce(spec: TrickSpec, key: str, value: Any, default: Any) -> Any:
+    where = f"tricks.{spec.name}.{key}"
     if value is None:
         return None
     if key == "enabled" or isinstance(default, bool):
@@ -99,14 +107,8 @@ def _coerce(name: str, key: str, value: Any, default: Any) -> Any:
                 return False
             raise TrickConfigError(f"{where} must be true or false, got {value!r}")
         return bool(value)
-    if (name, key) == ("focal", "alpha"):
-        if isinstance(value, str):
-            value = [v for v in value.replace(",", " ").split() if v]
-            value = value[0] if len(value) == 1 else value
-        try:
-            return [float(v) for v in value] if isinstance(value, (list, tuple)) else float(value)
-        except (TypeError, ValueError) as exc:
-            raise TrickConfigError(f"{where} must be a number or a list of per-class weights, got {value!r}") from exc
+    if key in spec.parse:
+        return spec.parse[key](where, value)
     if isinstance(default, int) and not isinstance(default, bool):
         try:
             f = float(value)
@@ -115,67 +117,64 @@ def _coerce(name: str, key: str, value: Any, default: Any) -> Any:
         if f != int(f):
             raise TrickConfigError(f"{where} must be an integer, got {value!r}")
         return int(f)
-    if isinstance(default, float) or key in SPECS[name].numbers:
+    if isinstance(default, float) or key in spec.numbers:
         try:
             return float(value)
         except (TypeError, ValueError) as exc:
             raise TrickConfigError(f"{where} must be a number, got {value!r}") from exc
     value = str(value)
-    choices = SPECS[name].choices.get(key)
+    choices = spec.choices.get(key)
     if choices and value not in choices:
         raise TrickConfigError(f"{where} must be one of {', '.join(choices)}, got {value!r}")
     return value
 
 
+def _parse_one(spec: TrickSpec, section: Any) -> tuple[bool, dict[str, Any]]:
+    """One trick's section (a table, or its main value): (on, resolved settings)."""
+    main = next(iter(spec.settings), None)
+    if not isinstance(section, Mapping):
+        section = {main: section}
+    values, on = dict(spec.settings), True
+    for key, value in section.items():
+        if key == "enabled":
+            on = _coerce(spec, key, value, True)
+            continue
+        if key not in spec.settings:
+            raise TrickConfigError(
+                f"unknown setting tricks.{spec.name}.{key}{_suggest(key, spec.settings)}; "
+                f"known: {', '.join(['enabled', *spec.settings])}"
+            )
+        values[key] = _coerce(spec, key, value, spec.settings[key])
+    for key in spec.nonnegative:
+        v = values.get(key)
+        if isinstance(v, (int, float)) and v < 0:
+            raise TrickConfigError(f"tricks.{spec.name}.{key} must be >= 0, got {v}")
+    return on and (main is None or values[main] != 0), values
+
+
+def _mapping(settings) -> Mapping[str, Any]:
+    """The settings as a mapping: a dict as is, the typed ``Settings`` by the dict it was parsed from."""
+    return getattr(settings, "source", None) or settings or {}
+
+
 def parse_tricks(settings: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
     """Validate ``settings["tricks"]``; return {name: resolved settings} of the ENABLED tricks."""
-    raw = (settings or {}).get("tricks") or {}
+    raw = _mapping(settings).get("tricks") or {}
     if not isinstance(raw, Mapping):
         raise TrickConfigError(f"`tricks` must be a table of tricks, got {raw!r}")
+    known = specs()
     enabled: dict[str, dict[str, Any]] = {}
     for name, section in raw.items():
-        if name == "eda":
-            raise TrickConfigError(
-                "EDA is an offline augmentation of the training file, not a trainer setting: "
-                "run `python -m trainers.tricks.eda IN OUT --alpha 0.1 --n-aug 4 --synonyms FILE` "
-                "and train on OUT"
-            )
-        if name not in SCHEMA:
-            raise TrickConfigError(f"unknown trick {name!r}{_suggest(name, SCHEMA)}; known: {', '.join(SCHEMA)}")
-        schema = SCHEMA[name]
-        main = next(iter(schema))
+        spec = known.get(name)
+        if spec is not None and spec.refuse:
+            raise TrickConfigError(spec.refuse)
+        if spec is None:
+            names = schema()
+            raise TrickConfigError(f"unknown trick {name!r}{_suggest(name, names)}; known: {', '.join(names)}")
         if section is None:
             continue
-        if not isinstance(section, Mapping):
-            section = {main: section}
-        values = dict(schema)
-        on = True
-        for key, value in section.items():
-            if key == "enabled":
-                on = _coerce(name, key, value, True)
-                continue
-            if key not in schema:
-                raise TrickConfigError(
-                    f"unknown setting tricks.{name}.{key}{_suggest(key, schema)}; "
-                    f"known: {', '.join(['enabled', *schema])}"
-                )
-            values[key] = _coerce(name, key, value, schema[key])
-        for key in (
-            "alpha",
-            "epsilon",
-            "gamma",
-            "temperature",
-            "steps",
-            "every",
-            "head",
-            "tail",
-            "stride",
-            "anneal_steps",
-        ):
-            v = values.get(key)
-            if isinstance(v, (int, float)) and v < 0:
-                raise TrickConfigError(f"tricks.{name}.{key} must be >= 0, got {v}")
-        if on and values[main] != 0:
+        on, values = _parse_one(spec, section)
+        if on:
             enabled[name] = values
     return enabled
 
@@ -186,11 +185,12 @@ def long_text_settings(settings: Mapping[str, Any] | None) -> dict[str, Any] | N
 
 
 def _check_combinations(on: dict, task: str, settings: Mapping[str, Any] | None = None) -> None:
-    """Each enabled trick's own checks (specs.py): its tasks, its values, its combinations."""
+    """Each enabled trick's own checks (its spec): its tasks, its values, its combinations."""
     if on and task not in TASKS:
         raise TrickConfigError(f"tricks are not supported for task={task} yet (tasks with tricks: {', '.join(TASKS)})")
+    known = specs()
     for name, values in on.items():
-        spec = SPECS[name]
+        spec = known[name]
         if task not in spec.tasks:
             raise TrickConfigError(spec.why_not.format(task=task))
         if spec.check is not None:
@@ -201,33 +201,36 @@ def check_settings(settings: Mapping[str, Any]) -> None:
     """Validate the run's tricks against its task before any data or model work (fail fast):
     unknown names and keys, invalid values, impossible combinations, unsupported tasks.
     Torch-free (the pre-flight ``python -m trainers.text --check`` runs it)."""
+    settings = _mapping(settings)
     on = parse_tricks(settings)
     task = settings.get("task", "classification")
-    for name in ("focal", "label_smoothing", "mixup"):
-        if name in on and settings.get("crf"):
-            raise TrickConfigError(
-                f"tricks.{name} replaces or mixes the per-token loss; with crf=true the loss is "
-                "the CRF's sequence likelihood: turn one of them off"
-            )
-    if settings.get("class_weights") and ("focal" in on or "label_smoothing" in on):
-        raise TrickConfigError(
-            "class_weights=balanced weighs the plain cross-entropy; with tricks.focal use "
-            "tricks.focal.alpha (per-class weights) instead"
-        )
+    for name, spec in specs().items():  # against the run's other settings (crf, class_weights)
+        if name in on and spec.check_run is not None:
+            spec.check_run(on[name], settings)
     _check_combinations(on, task, settings)
-
-
-def _unwrap(model):
-    while hasattr(model, "module") and not hasattr(model, "get_input_embeddings"):
-        model = model.module
-    return model
 
 
 # --------------------------------------------------------------------------- the trick set
 
+#: the hooks a built trick may have (trainers/tricks/specs.py describes each)
+HOOKS = (
+    "begin_step",
+    "prepare_inputs",
+    "split_logits",
+    "replace_loss",
+    "mix_loss",
+    "add_terms",
+    "extra_terms",
+    "step",
+    "after_optimizer_step",
+    "finalize",
+    "check_terms",
+)
+
 
 class TrickSet:
-    """The composed tricks of one run. With no trick enabled this is plain training."""
+    """The composed tricks of one run, built from the registered specs. With no trick enabled
+    this is plain training."""
 
     #: forward+backward passes per sample relative to plain training (for throughput logs)
     passes_per_sample: float = 1.0
@@ -237,106 +240,59 @@ class TrickSet:
     ):
         if task not in TASKS:
             raise TrickConfigError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
-        self.settings = settings
+        self.settings = settings = _mapping(settings)
         self.task = task
         self.num_labels = num_labels
         self.context = dict(context or {})
+        #: the optimizer whose lr a trick may set (``bind_optimizer``; SWA)
+        self.optimizer = self.context.get("optimizer")
         on = parse_tricks(settings)
         _check_combinations(on, task)
         self.config = on
-        self.enabled = [name for name in on if name != "long_text"]
-        self._warned: set[str] = set()
-        self._optimizer = self.context.get("optimizer")
-
-        self.rdrop_alpha = on["rdrop"]["alpha"] if "rdrop" in on else None
-
-        self.focal = on.get("focal")
-        if (
-            self.focal
-            and isinstance(self.focal["alpha"], list)
-            and task != "multilabel"
-            and len(self.focal["alpha"]) != num_labels
-        ):
+        known = specs()
+        self.enabled = [name for name in on if known[name].build is not None]
+        #: name -> the built trick, in step order (``TrickSpec.order``)
+        self.hooks = {n: known[n].build(on[n], self) for n in sorted(self.enabled, key=lambda n: known[n].order)}
+        self._by_hook = {h: [t for t in self.hooks.values() if hasattr(t, h)] for h in HOOKS}
+        owners = [n for n, t in self.hooks.items() if hasattr(t, "step")]
+        if len(owners) > 1:
             raise TrickConfigError(
-                f"tricks.focal.alpha has {len(self.focal['alpha'])} weights for {num_labels} classes"
+                f"tricks.{owners[0]} and tricks.{owners[1]} both own the training step: enable at most one"
             )
-        self.label_smoothing = on["label_smoothing"]["epsilon"] if "label_smoothing" in on else None
-
-        self.mixup = None
-        if "mixup" in on:
-            from .mixup import Mixup
-
-            self.mixup = Mixup(
-                on["mixup"]["alpha"],
-                on["mixup"]["mode"],
-                None if on["mixup"]["seed"] is None else int(on["mixup"]["seed"]),
-            )
-
-        self.adversary = None
-        if "fgm" in on:
-            from .adversarial import FGM
-
-            self.adversary = FGM(on["fgm"]["epsilon"])
-        elif "pgd" in on:
-            from .adversarial import PGD
-
-            c = on["pgd"]
-            self.adversary = PGD(c["epsilon"], c["alpha"], c["steps"])
-
-        self.distiller = self._build_distiller(on["distill"]) if "distill" in on else None
-        self.swa = self._build_swa(on["swa"]) if "swa" in on else None
-
-        self.passes_per_sample = float(
-            (2 if self.rdrop_alpha else 1) * (self.adversary.passes if self.adversary else 1)
-        )
+        self._owner = self.hooks[owners[0]] if owners else None
+        self._reports_ce = any(getattr(t, "reports_ce", False) for t in self.hooks.values())
+        self.passes_per_sample = float(math.prod(getattr(t, "passes", 1) for t in self.hooks.values()))
         #: teacher forwards (no backward) per sample, on top of passes_per_sample
-        self.teacher_forwards_per_sample = 1.0 if self.distiller and self.distiller.cache is None else 0.0
+        self.teacher_forwards_per_sample = float(sum(getattr(t, "teacher_forwards", 0.0) for t in self.hooks.values()))
 
-    def _build_distiller(self, c: Mapping[str, Any]):
-        """Knowledge distillation: a teacher checkpoint, or its logits cached in a file."""
-        task = self.task
-        from .distill import Distiller, TeacherError, load_teacher
+    # ------------------------------------------------------------------ the built tricks
 
-        teacher = None
-        if c["teacher"] and c["logits_file"]:
-            from .distill import ensure_logits_file
+    def hook(self, name: str):
+        """The built trick ``name`` (None when it is off)."""
+        return self.hooks.get(name)
 
-            try:
-                ensure_logits_file(c["teacher"], task, self.context, c["logits_file"])
-            except (TeacherError, OSError) as exc:
-                raise TrickConfigError(f"tricks.distill.logits_file: {exc}") from exc
-        if c["teacher"] and not c["logits_file"]:
-            try:
-                teacher = load_teacher(c["teacher"], task, self.context)
-            except (TeacherError, OSError) as exc:
-                raise TrickConfigError(f"tricks.distill.teacher: {exc}") from exc
-        return Distiller(teacher, task, c["alpha"], c["temperature"], c["logits_file"])
+    @property
+    def adversary(self):
+        """The trick that owns the step (FGM / PGD), or None."""
+        return self._owner
 
-    def _build_swa(self, c: Mapping[str, Any]):
-        """Stochastic weight averaging from ``start`` (an update, or a fraction of the run)."""
-        from .swa import SWA
+    @property
+    def mixup(self):
+        return self.hooks.get("mixup")
 
-        start = c["start"]
-        if 0 < start < 1:
-            total = self.context.get("total_steps")
-            if not total:
-                raise TrickConfigError("tricks.swa.start as a fraction needs context['total_steps']")
-            start = int(start * total)
-        return SWA(
-            int(start),
-            c["every"],
-            c["lr"],
-            c["lr_min"],
-            c["strategy"],
-            c["anneal_steps"],
-            optimizer_getter=lambda: self._optimizer,
-        )
+    @property
+    def distiller(self):
+        return self.hooks.get("distill")
+
+    @property
+    def swa(self):
+        return self.hooks.get("swa")
 
     # ------------------------------------------------------------------ hooks for the loop
 
     def bind_optimizer(self, optimizer) -> None:
-        """Give SWA the optimizer whose lr it sets (``tricks.swa.lr``)."""
-        self._optimizer = optimizer
+        """Give the tricks the optimizer whose lr they set (``tricks.swa.lr``)."""
+        self.optimizer = optimizer
 
     def describe(self) -> str:
         return (
@@ -350,15 +306,9 @@ class TrickSet:
     # ------------------------------------------------------------------ loss
 
     def supervised_loss(self, logits, labels):
-        """The base loss, replaced by focal loss or label smoothing when enabled."""
-        if self.focal is not None:
-            from .losses import focal_loss
-
-            return focal_loss(logits, labels, self.task, self.focal["gamma"], self.focal["alpha"])
-        if self.label_smoothing:
-            from .losses import smoothed_ce
-
-            return smoothed_ce(logits, labels, self.task, self.label_smoothing)
+        """The base loss, replaced by a trick's (focal loss, label smoothing) when enabled."""
+        for trick in self._by_hook["replace_loss"]:
+            return trick.replace_loss(logits, labels)
         crf = self.context.get("crf")
         if crf is not None:  # ner with crf=true: the negative log-likelihood of the gold path
             return crf.nll(logits, labels)
@@ -372,69 +322,43 @@ class TrickSet:
     def begin_step(self, model, batch) -> dict:
         """Per-step random draws and teacher logits, shared by every closure call of the step."""
         state: dict[str, Any] = {}
-        if self.mixup is not None:
-            state["lam"], state["perm"] = self.mixup.sample(batch["input_ids"].size(0), batch["input_ids"].device)
-        if self.distiller is not None:
-            state["teacher"] = self.distiller.teacher_logits(batch, model_inputs(batch))
+        for trick in self._by_hook["begin_step"]:
+            trick.begin_step(model, batch, state)
         return state
+
+    def _supervised(self, state: dict):
+        """The supervised loss function, mixed by the tricks that mix it (mixup)."""
+        fn = self.supervised_loss
+        for trick in self._by_hook["mix_loss"]:
+            fn = (lambda t, inner: lambda z, y: t.mix_loss(inner, z, y, state))(trick, fn)
+        return fn
 
     def loss_from_state(self, model, batch, state):
         from .losses import token_mask
 
         inputs = model_inputs(batch)
         labels = batch["labels"]
-        lam, perm = state.get("lam", 1.0), state.get("perm")
-        ctx = contextlib.nullcontext()
-        if self.mixup is not None:
-            from .mixup import mix_classifier_input, mix_embeddings
-
-            if self.mixup.mode == "embeddings":
-                inputs = mix_embeddings(_unwrap(model), inputs, lam, perm)
-            else:
-                ctx = mix_classifier_input(model, lam, perm)
-        if self.rdrop_alpha:
-            from .rdrop import duplicate_batch, split_halves
-
-            inputs = duplicate_batch(inputs)
-        with ctx:
+        with contextlib.ExitStack() as stack:
+            for trick in self._by_hook["prepare_inputs"]:
+                inputs, ctx = trick.prepare_inputs(model, inputs, state)
+                if ctx is not None:
+                    stack.enter_context(ctx)
             logits = model(**inputs).logits.float()
-        halves = split_halves(logits) if self.rdrop_alpha else (logits,)
-
-        def sup(z):
-            if self.mixup is None:
-                return self.supervised_loss(z, labels)
-            from .mixup import mixed_loss
-
-            return mixed_loss(self.supervised_loss, z, labels, lam, perm)
-
-        ce = sum(sup(z) for z in halves) / len(halves)
+        parts: tuple = (logits,)
+        for trick in self._by_hook["split_logits"]:
+            parts = tuple(p for z in parts for p in trick.split_logits(z))
+        sup = self._supervised(state)
+        ce = sum(sup(z, labels) for z in parts) / len(parts)
         terms: dict[str, Any] = {}
         loss = ce
-        mask = token_mask(batch, self.task)
-        if self.distiller is not None:
-            from .distill import kd_kl
-
-            t, T = state["teacher"], self.distiller.temperature
-
-            def kd(z):
-                if self.mixup is None or lam == 1.0:
-                    return kd_kl(t, z, self.task, T, mask)
-                return lam * kd_kl(t, z, self.task, T, mask) + (1 - lam) * kd_kl(t[perm], z, self.task, T, mask)
-
-            kd_term = sum(kd(z) for z in halves) / len(halves)
-            a = self.distiller.alpha
-            loss = (1 - a) * ce + a * kd_term
-            terms["kd"] = kd_term.detach()
-        if self.rdrop_alpha:
-            from .rdrop import rdrop_kl
-
-            kl = rdrop_kl(halves[0], halves[1], self.task, mask)
-            loss = loss + self.rdrop_alpha * kl
-            terms["kl"] = kl.detach()
-        if terms or self.focal is not None or self.label_smoothing or self.mixup is not None:
+        state["mask"] = token_mask(batch, self.task)
+        for trick in self._by_hook["add_terms"]:
+            loss, more = trick.add_terms(loss, ce, parts, state)
+            terms.update(more)
+        if terms or self._reports_ce:
             terms["ce"] = ce.detach()
-        if self.mixup is not None:
-            terms["mixup_lambda"] = logits.new_tensor(lam).detach()
+        for trick in self._by_hook["extra_terms"]:
+            terms.update(trick.extra_terms(logits, state))
         terms["loss"] = loss.detach()
         return loss, terms
 
@@ -448,45 +372,27 @@ class TrickSet:
         def closure():
             return self.loss_from_state(model, batch, state)
 
-        if self.adversary is not None:
-            return self.adversary.step(model, closure, accelerator)
+        if self._owner is not None:
+            return self._owner.step(model, closure, accelerator)
         loss, terms = closure()
         accelerator.backward(loss)
         return terms
 
     def check_terms(self, named: Mapping[str, float]) -> list[str]:
-        """Warnings about the logged (window-averaged) terms; each is given once per run.
-
-        FGM / PGD: ``adv_rel`` above ``ADV_REL_WARN`` means epsilon moves the batch's token
-        embeddings by a large fraction of their own norm -- in the study (docs/tricks.md) that
-        wrecked training of the small model.
-        """
-        from .adversarial import ADV_REL_TARGET, ADV_REL_WARN
-
+        """Warnings about the logged (window-averaged) terms; each trick gives each once per run
+        (FGM / PGD: an ``epsilon`` too large for the model's embeddings, see adversarial.py)."""
         out: list[str] = []
-        rel = named.get("adv_rel")
-        if self.adversary is not None and rel is not None and rel > ADV_REL_WARN and "adv_rel" not in self._warned:
-            self._warned.add("adv_rel")
-            name = "fgm" if "fgm" in self.enabled else "pgd"
-            eps = self.adversary.epsilon
-            scale = ADV_REL_TARGET / rel
-            suggest = f"tricks.{name}.epsilon={eps * scale:.2g}"
-            if name == "pgd":  # the step size scales with the ball
-                suggest += f" tricks.pgd.alpha={self.adversary.alpha * scale:.2g}"
-            out.append(
-                f"WARNING: tricks.{name}.epsilon={eps:g} perturbs the batch's token embeddings by "
-                f"{rel:.2g} of their norm (adv_rel > {ADV_REL_WARN:g}); this model's embeddings are small "
-                f"for that epsilon -- try {suggest} (adv_rel ~{ADV_REL_TARGET:g}; see docs/tricks.md)"
-            )
+        for trick in self._by_hook["check_terms"]:
+            out += trick.check_terms(named)
         return out
 
     def after_optimizer_step(self, model, step: int) -> None:
-        if self.swa is not None:
-            self.swa.after_optimizer_step(model, step)
+        for trick in self._by_hook["after_optimizer_step"]:
+            trick.after_optimizer_step(model, step)
 
     def finalize(self, model):
-        if self.swa is not None:
-            model = self.swa.finalize(model)
+        for trick in self._by_hook["finalize"]:
+            model = trick.finalize(model)
         return model
 
 

@@ -31,8 +31,42 @@ step (term ``adv`` = 0). Under multi-process training the clean backward runs un
 from __future__ import annotations
 
 import contextlib
+from typing import TYPE_CHECKING
 
-import torch
+from .specs import TrickSpec, fail
+
+if TYPE_CHECKING:
+    import torch
+
+
+def _check_fgm(values, task, on, settings):
+    if "pgd" in on:
+        fail("tricks.fgm and tricks.pgd both own the training step: enable at most one")
+
+
+def _check_pgd(values, task, on, settings):
+    if values["steps"] < 1:
+        fail("tricks.pgd.steps must be >= 1")
+
+
+SPECS = (
+    TrickSpec(
+        "fgm",
+        {"epsilon": 1.0},
+        nonnegative=("epsilon",),
+        check=_check_fgm,
+        order=50,
+        build=lambda values, tricks: FGM(values["epsilon"]),
+    ),
+    TrickSpec(
+        "pgd",
+        {"epsilon": 1.0, "alpha": 0.3, "steps": 3},
+        nonnegative=("alpha", "epsilon", "steps"),
+        check=_check_pgd,
+        order=50,
+        build=lambda values, tricks: PGD(values["epsilon"], values["alpha"], values["steps"]),
+    ),
+)
 
 
 def word_embedding_weight(model) -> torch.nn.Parameter:
@@ -71,21 +105,52 @@ def relative_size(r: torch.Tensor, weight: torch.Tensor, grad: torch.Tensor) -> 
     touches ~1,000 of them) and overwhelming for a small randomly initialised model.
     Logged as the term ``adv_rel``; a detached scalar tensor (no device sync).
     """
+    import torch
+
     touched = grad.detach().abs().amax(dim=-1) > 0
     denom = torch.linalg.vector_norm(weight.detach()[touched].float())
     return (torch.linalg.vector_norm(r.detach().float()) / denom.clamp_min(1e-12)).detach()
 
 
 def _unit(g: torch.Tensor) -> torch.Tensor | None:
+    import torch
+
     norm = torch.linalg.vector_norm(g.float())
     if not torch.isfinite(norm) or norm.item() == 0.0:
         return None
     return g / norm
 
 
-class FGM:
+class _Attack:
+    """What FGM and PGD share: the warning about a too strong ``epsilon`` (once per run)."""
+
+    name = ""
+    epsilon = 1.0
+    _warned = False
+
+    def check_terms(self, named) -> list[str]:
+        """``adv_rel`` above ``ADV_REL_WARN`` means epsilon moves the batch's token embeddings by
+        a large fraction of their own norm -- in the study (docs/tricks.md) that wrecked
+        training of the small model."""
+        rel = named.get("adv_rel")
+        if rel is None or rel <= ADV_REL_WARN or self._warned:
+            return []
+        self._warned = True
+        eps, scale = self.epsilon, ADV_REL_TARGET / rel
+        suggest = f"tricks.{self.name}.epsilon={eps * scale:.2g}"
+        if self.name == "pgd":  # the step size scales with the ball
+            suggest += f" tricks.pgd.alpha={self.alpha * scale:.2g}"
+        return [
+            f"WARNING: tricks.{self.name}.epsilon={eps:g} perturbs the batch's token embeddings by "
+            f"{rel:.2g} of their norm (adv_rel > {ADV_REL_WARN:g}); this model's embeddings are small "
+            f"for that epsilon -- try {suggest} (adv_rel ~{ADV_REL_TARGET:g}; see docs/tricks.md)"
+        ]
+
+
+class FGM(_Attack):
     """Fast Gradient Method on the word-embedding weights (one extra forward/backward)."""
 
+    name = "fgm"
     passes = 2
 
     def __init__(self, epsilon: float = 1.0):
@@ -93,6 +158,8 @@ class FGM:
         self.last_norm: float | None = None
 
     def step(self, model, closure, accelerator):
+        import torch
+
         with _no_sync(model, accelerator):
             loss, terms = closure()
             _backward(loss, accelerator)
@@ -119,8 +186,10 @@ class FGM:
         return terms
 
 
-class PGD:
+class PGD(_Attack):
     """Projected Gradient Descent on the word-embedding weights (K extra forward/backward)."""
+
+    name = "pgd"
 
     def __init__(self, epsilon: float = 1.0, alpha: float = 0.3, steps: int = 3):
         self.epsilon = float(epsilon)
@@ -133,6 +202,8 @@ class PGD:
         return self.steps + 1
 
     def step(self, model, closure, accelerator):
+        import torch
+
         with _no_sync(model, accelerator):
             loss, terms = closure()
             _backward(loss, accelerator)

@@ -23,12 +23,69 @@ Cost: one teacher forward per step (none with a logits file).
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from .losses import kl_rows, masked_mean
+from .specs import TrickConfigError, TrickSpec, fail
+
+if TYPE_CHECKING:
+    import torch
+
+
+def _check_distill(values, task, on, settings):
+    if not values["teacher"] and not values["logits_file"]:
+        fail(
+            "tricks.distill needs tricks.distill.teacher (a run id, tag or model folder) or tricks.distill.logits_file"
+        )
+    if not 0.0 <= values["alpha"] <= 1.0:
+        fail("tricks.distill.alpha weighs the soft loss against CE: it must lie in [0, 1]")
+    if values["temperature"] <= 0:
+        fail("tricks.distill.temperature must be > 0")
+    if values["logits_file"] and task == "ner":
+        fail(
+            "tricks.distill.logits_file holds one logit row per example: not for task ner "
+            "(use tricks.distill.teacher alone)"
+        )
+    from trainers.runtime import data_path  # torch-free; relative paths: the project root, as the run reads it
+
+    if values["logits_file"] and not values["teacher"] and not os.path.exists(data_path(values["logits_file"])):
+        fail(
+            f"tricks.distill.logits_file {values['logits_file']!r} does not exist: set "
+            "tricks.distill.teacher too and the trainer writes it before training"
+        )
+
+
+def _build(values, tricks):
+    """A teacher checkpoint, or its logits cached in a file (written first when a teacher is set)."""
+    teacher, logits_file = values["teacher"], values["logits_file"]
+    if teacher and logits_file:
+        try:
+            ensure_logits_file(teacher, tricks.task, tricks.context, logits_file)
+        except (TeacherError, OSError) as exc:
+            raise TrickConfigError(f"tricks.distill.logits_file: {exc}") from exc
+    model = None
+    if teacher and not logits_file:
+        try:
+            model = load_teacher(teacher, tricks.task, tricks.context)
+        except (TeacherError, OSError) as exc:
+            raise TrickConfigError(f"tricks.distill.teacher: {exc}") from exc
+    return Distiller(model, tricks.task, values["alpha"], values["temperature"], logits_file)
+
+
+SPEC = TrickSpec(
+    "distill",
+    {"teacher": None, "alpha": 0.5, "temperature": 2.0, "logits_file": None},
+    nonnegative=("alpha", "temperature"),
+    tasks=("classification", "pair", "multilabel", "ner"),
+    why_not="tricks.distill is not available for task {task!r} (R-Drop, FGM, PGD, focal loss, "
+    "label smoothing and SWA are)",
+    check=_check_distill,
+    order=30,
+    build=_build,
+)
 
 
 class TeacherError(RuntimeError):
@@ -92,6 +149,8 @@ class Distiller:
     def __init__(
         self, teacher, task: str, alpha: float = 0.5, temperature: float = 2.0, logits_file: str | None = None
     ):
+        import torch
+
         self.teacher = teacher
         self.task = task
         self.alpha = float(alpha)
@@ -99,6 +158,8 @@ class Distiller:
         self.cache = torch.load(logits_file, map_location="cpu") if logits_file else None
 
     def teacher_logits(self, batch, inputs: dict) -> torch.Tensor:
+        import torch
+
         if self.cache is not None:
             if "index" not in batch:
                 raise TeacherError("tricks.distill.logits_file needs an `index` tensor (dataset row ids) in each batch")
@@ -110,8 +171,30 @@ class Distiller:
         with torch.no_grad():
             return self.teacher(**inputs).logits.float()
 
+    # the step hooks: the teacher's logits once per step, loss = (1 - alpha) CE + alpha KD
+    @property
+    def teacher_forwards(self) -> float:
+        return 1.0 if self.cache is None else 0.0
 
-@torch.no_grad()
+    def begin_step(self, model, batch, state: dict) -> None:
+        from . import model_inputs
+
+        state["teacher"] = self.teacher_logits(batch, model_inputs(batch))
+
+    def add_terms(self, loss, ce, parts, state: dict):
+        """KD of each part; with mixup, of the mixed targets (lam, perm)."""
+        t, T, mask = state["teacher"], self.temperature, state["mask"]
+        lam, perm = state.get("lam", 1.0), state.get("perm")
+
+        def kd(z):
+            if lam == 1.0:
+                return kd_kl(t, z, self.task, T, mask)
+            return lam * kd_kl(t, z, self.task, T, mask) + (1 - lam) * kd_kl(t[perm], z, self.task, T, mask)
+
+        kd_term = sum(kd(z) for z in parts) / len(parts)
+        return (1 - self.alpha) * ce + self.alpha * kd_term, {"kd": kd_term.detach()}
+
+
 def precompute_teacher_logits(teacher, batches, out_path) -> torch.Tensor:
     """Run the teacher once over ``batches`` (dicts with ``index``) and save the logits.
 
@@ -119,14 +202,17 @@ def precompute_teacher_logits(teacher, batches, out_path) -> torch.Tensor:
     are deterministic (no random truncation or on-the-fly augmentation); sequence-labeling
     batches must all be padded to the same length.
     """
+    import torch
+
     from . import model_inputs
 
     teacher.eval()
     rows: dict[int, torch.Tensor] = {}
-    for batch in batches:
-        logits = teacher(**model_inputs(batch)).logits.float().cpu()
-        for i, idx in enumerate(batch["index"].tolist()):
-            rows[int(idx)] = logits[i]
+    with torch.no_grad():
+        for batch in batches:
+            logits = teacher(**model_inputs(batch)).logits.float().cpu()
+            for i, idx in enumerate(batch["index"].tolist()):
+                rows[int(idx)] = logits[i]
     n = max(rows) + 1
     out = torch.zeros((n, *next(iter(rows.values())).shape))
     for idx, row in rows.items():
@@ -139,7 +225,7 @@ def ensure_logits_file(ref: str, task: str, context: dict, out_path: str) -> Non
     """Write ``out_path`` (the teacher's logits over the training set, row i = dataset row i)
     unless it exists. ``context["teacher_batches"]()`` yields the training set's batches in a
     fixed order; the write is atomic (every process may compute it; one rename wins)."""
-    import os
+    import torch
 
     if os.path.exists(out_path):
         return

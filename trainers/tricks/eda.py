@@ -45,6 +45,16 @@ import sys
 import unicodedata
 from pathlib import Path
 
+from .specs import TrickSpec
+
+#: not a trainer setting: ``tricks.eda`` is refused with this advice
+SPEC = TrickSpec(
+    "eda",
+    refuse="EDA is an offline augmentation of the training file, not a trainer setting: "
+    "run `python -m trainers.tricks.eda IN OUT --alpha 0.1 --n-aug 4 --synonyms FILE` "
+    "and train on OUT",
+)
+
 DEFAULT_STOPWORDS = frozenset(
     """
 a an the and or but if of at by for with about to from in on is are was were be been being am

@@ -17,6 +17,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .specs import TrickSpec, fail
+
+
+def _check_long_text(values, task, on, settings):
+    if values["strategy"] == "windows":
+        fail("tricks.long_text.strategy=windows is not supported by the bundled trainer; use head_tail, head or tail")
+
+
+#: data-level (no step hooks): the data pipeline reads it through ``long_text_settings()``
+SPEC = TrickSpec(
+    "long_text",
+    {"strategy": "head_tail", "head": 128, "tail": 382, "max_length": 512, "stride": 128, "pool": "mean"},
+    choices={"strategy": ("head_tail", "windows", "head", "tail"), "pool": ("mean", "max")},
+    nonnegative=("head", "tail", "stride"),
+    tasks=("classification", "multilabel"),
+    why_not="tricks.long_text is for single-text tasks (classification, multilabel), not {task}",
+    check=_check_long_text,
+)
+
 
 def head_tail_ids(content_ids: Sequence[int], head: int, tail: int, cls_id: int, sep_id: int) -> list[int]:
     """[CLS] + first ``head`` + last ``tail`` content ids + [SEP]; short inputs are kept whole."""

@@ -1,4 +1,5 @@
-"""Loss functions shared by the tricks: focal loss, label smoothing, divergences.
+"""Loss functions shared by the tricks: focal loss, label smoothing (two tricks declared
+here: ``tricks.focal``, ``tricks.label_smoothing``), divergences.
 
 Reductions (stated once, used everywhere):
 
@@ -15,10 +16,96 @@ Divergences are *summed over the classes* and averaged over rows ("batchmean"): 
 
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
+from typing import TYPE_CHECKING, Any
+
+from .specs import TrickConfigError, TrickSpec, fail, no_crf
+
+if TYPE_CHECKING:
+    import torch
+
 
 IGNORE_INDEX = -100
+
+
+def _parse_alpha(where: str, value: Any):
+    """``tricks.focal.alpha``: one number (multi-label) or per-class weights ("1,2,3" or a list)."""
+    if isinstance(value, str):
+        value = [v for v in value.replace(",", " ").split() if v]
+        value = value[0] if len(value) == 1 else value
+    try:
+        return [float(v) for v in value] if isinstance(value, (list, tuple)) else float(value)
+    except (TypeError, ValueError) as exc:
+        raise TrickConfigError(f"{where} must be a number or a list of per-class weights, got {value!r}") from exc
+
+
+def _check_focal(values, task, on, settings):
+    if values["alpha"] is not None and task != "multilabel" and not isinstance(values["alpha"], list):
+        fail("tricks.focal.alpha for single-label tasks is a list of per-class weights")
+
+
+def _check_label_smoothing(values, task, on, settings):
+    if "focal" in on:
+        fail("tricks.focal and tricks.label_smoothing both replace the base loss: enable at most one")
+
+
+def _replaces_ce(name: str):
+    """``check_run``: not with crf=true, not with class_weights (they weigh the plain CE)."""
+    crf = no_crf(name)
+
+    def check(values, settings) -> None:
+        crf(values, settings)
+        if settings.get("class_weights"):
+            fail(
+                "class_weights=balanced weighs the plain cross-entropy; with tricks.focal use "
+                "tricks.focal.alpha (per-class weights) instead"
+            )
+
+    return check
+
+
+def _build_focal(values, tricks):
+    alpha = values["alpha"]
+    if isinstance(alpha, list) and tricks.task != "multilabel" and len(alpha) != tricks.num_labels:
+        fail(f"tricks.focal.alpha has {len(alpha)} weights for {tricks.num_labels} classes")
+    return ReplacedLoss(focal_loss, tricks.task, values["gamma"], alpha)
+
+
+SPECS = (
+    TrickSpec(
+        "focal",
+        {"gamma": 2.0, "alpha": None},
+        nonnegative=("alpha", "gamma"),
+        parse={"alpha": _parse_alpha},
+        check=_check_focal,
+        check_run=_replaces_ce("focal"),
+        order=20,
+        build=_build_focal,
+    ),
+    TrickSpec(
+        "label_smoothing",
+        {"epsilon": 0.1},
+        nonnegative=("epsilon",),
+        tasks=("classification", "pair", "ner", "seq2seq"),
+        why_not="tricks.label_smoothing applies to softmax targets; it is not defined for "
+        "multi-label (sigmoid) training",
+        check=_check_label_smoothing,
+        check_run=_replaces_ce("label_smoothing"),
+        order=20,
+        build=lambda values, tricks: ReplacedLoss(smoothed_ce, tricks.task, values["epsilon"]),
+    ),
+)
+
+
+class ReplacedLoss:
+    """The step hook of focal loss and label smoothing: the supervised loss instead of CE."""
+
+    reports_ce = True
+
+    def __init__(self, fn, task: str, *args):
+        self.fn, self.task, self.args = fn, task, args
+
+    def replace_loss(self, logits, labels):
+        return self.fn(logits, labels, self.task, *self.args)
 
 
 # --------------------------------------------------------------------------- divergences
@@ -26,6 +113,8 @@ IGNORE_INDEX = -100
 
 def categorical_kl_rows(p_logits: torch.Tensor, q_logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
     """KL(p || q) per row, summed over the last (class) dim; p = softmax(p_logits / T)."""
+    import torch.nn.functional as F
+
     log_p = F.log_softmax(p_logits.float() / temperature, dim=-1)
     log_q = F.log_softmax(q_logits.float() / temperature, dim=-1)
     return (log_p.exp() * (log_p - log_q)).sum(-1)
@@ -33,6 +122,8 @@ def categorical_kl_rows(p_logits: torch.Tensor, q_logits: torch.Tensor, temperat
 
 def bernoulli_kl_rows(p_logits: torch.Tensor, q_logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
     """Sum over labels of KL(Bern(p) || Bern(q)) per row; p = sigmoid(p_logits / T)."""
+    import torch.nn.functional as F
+
     a = p_logits.float() / temperature
     b = q_logits.float() / temperature
     log_p, log_1p = F.logsigmoid(a), F.logsigmoid(-a)
@@ -83,6 +174,9 @@ def focal_loss(logits, labels, task: str, gamma: float = 2.0, alpha=None) -> tor
       a, with alpha_t = a for positives and 1 - a for negatives (RetinaNet); mean over all
       elements, like ``binary_cross_entropy_with_logits``.
     """
+    import torch
+    import torch.nn.functional as F
+
     logits = logits.float()
     if task == "multilabel":
         y = labels.to(logits.dtype)
@@ -107,6 +201,8 @@ def focal_loss(logits, labels, task: str, gamma: float = 2.0, alpha=None) -> tor
 
 def smoothed_ce(logits, labels, task: str, epsilon: float) -> torch.Tensor:
     """CE with label smoothing: target (1 - eps) one-hot + eps / C uniform (torch's convention)."""
+    import torch.nn.functional as F
+
     if task in ("ner", "seq2seq"):
         return F.cross_entropy(
             logits.reshape(-1, logits.size(-1)), labels.reshape(-1), ignore_index=IGNORE_INDEX, label_smoothing=epsilon

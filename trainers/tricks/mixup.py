@@ -21,8 +21,47 @@ from __future__ import annotations
 
 import contextlib
 import random
+from typing import TYPE_CHECKING, Any
 
-import torch
+from .specs import TrickConfigError, TrickSpec, fail, no_crf
+
+if TYPE_CHECKING:
+    import torch
+
+
+def _parse_seed(where: str, value: Any) -> int:
+    try:
+        if float(value) == int(float(value)):
+            return int(float(value))
+    except (TypeError, ValueError):
+        pass
+    raise TrickConfigError(f"{where} must be an integer, got {value!r}")
+
+
+def _check_mixup(values, task, on, settings):
+    if values["alpha"] <= 0:
+        fail("tricks.mixup.alpha (the Beta parameter) must be > 0")
+
+
+SPEC = TrickSpec(
+    "mixup",
+    {"alpha": 0.4, "mode": "embeddings", "seed": None},
+    choices={"mode": ("embeddings", "pooled")},
+    nonnegative=("alpha",),
+    parse={"seed": _parse_seed},
+    tasks=("classification", "pair", "multilabel"),
+    why_not="tricks.mixup is not defined for task {task!r}: token labels cannot be mixed across sentences",
+    check=_check_mixup,
+    check_run=no_crf("mixup"),
+    order=10,
+    build=lambda values, tricks: Mixup(values["alpha"], values["mode"], values["seed"]),
+)
+
+
+def _unwrap(model):
+    while hasattr(model, "module") and not hasattr(model, "get_input_embeddings"):
+        model = model.module
+    return model
 
 
 class Mixup:
@@ -33,14 +72,35 @@ class Mixup:
 
     def sample(self, batch_size: int, device) -> tuple[float, torch.Tensor]:
         """Draw (lam, perm) for one step."""
+        import torch
+
         lam = self._rng.betavariate(self.alpha, self.alpha)
         gen = torch.Generator().manual_seed(self._rng.getrandbits(63))
         perm = torch.randperm(batch_size, generator=gen).to(device)
         return lam, perm
 
+    # the step hooks: draw (lam, perm) once per step, mix the inputs, mix the loss
+    reports_ce = True
+
+    def begin_step(self, model, batch, state: dict) -> None:
+        state["lam"], state["perm"] = self.sample(batch["input_ids"].size(0), batch["input_ids"].device)
+
+    def prepare_inputs(self, model, inputs: dict, state: dict):
+        if self.mode == "embeddings":
+            return mix_embeddings(_unwrap(model), inputs, state["lam"], state["perm"]), None
+        return inputs, mix_classifier_input(model, state["lam"], state["perm"])
+
+    def mix_loss(self, loss_fn, logits, labels, state: dict):
+        return mixed_loss(loss_fn, logits, labels, state["lam"], state["perm"])
+
+    def extra_terms(self, logits, state: dict) -> dict:
+        return {"mixup_lambda": logits.new_tensor(state["lam"]).detach()}
+
 
 def mix_embeddings(model, inputs: dict, lam: float, perm: torch.Tensor) -> dict:
     """Replace input_ids by mixed ``inputs_embeds`` and take the union of the masks."""
+    import torch
+
     inputs = dict(inputs)
     embed = (
         model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else model.module.get_input_embeddings()
@@ -59,6 +119,8 @@ def mix_classifier_input(model, lam: float, perm: torch.Tensor):
 
     A batch duplicated by R-Drop (2B rows) is mixed within each half.
     """
+    import torch
+
     inner = model
     while not hasattr(inner, "classifier") and hasattr(inner, "module"):
         inner = inner.module

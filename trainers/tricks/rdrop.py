@@ -16,14 +16,27 @@ Settings: ``tricks.rdrop.alpha`` (recommended 1-10 with this reduction; 4 is a g
 
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
+from typing import TYPE_CHECKING
 
 from .losses import masked_mean
+from .specs import TrickSpec
+
+if TYPE_CHECKING:
+    import torch
+
+SPEC = TrickSpec(
+    "rdrop",
+    {"alpha": 4.0},
+    nonnegative=("alpha",),
+    order=40,
+    build=lambda values, tricks: RDrop(values["alpha"], tricks.task),
+)
 
 
 def duplicate_batch(inputs: dict) -> dict:
     """Concatenate every tensor of the (model-input) batch with itself along dim 0."""
+    import torch
+
     return {k: torch.cat([v, v], dim=0) if torch.is_tensor(v) else v for k, v in inputs.items()}
 
 
@@ -39,6 +52,9 @@ def symmetric_kl_rows(logits1: torch.Tensor, logits2: torch.Tensor, task: str) -
     Multi-label (Bernoulli per label): KL(a||b) + KL(b||a) = (s(a) - s(b)) (a - b) per label,
     s the sigmoid, a and b the logits -- exact, and free of log(0).
     """
+    import torch
+    import torch.nn.functional as F
+
     a, b = logits1.float(), logits2.float()
     if task == "multilabel":
         return 0.5 * ((torch.sigmoid(a) - torch.sigmoid(b)) * (a - b)).sum(-1)
@@ -49,3 +65,22 @@ def symmetric_kl_rows(logits1: torch.Tensor, logits2: torch.Tensor, task: str) -
 def rdrop_kl(logits1: torch.Tensor, logits2: torch.Tensor, task: str, mask: torch.Tensor | None = None) -> torch.Tensor:
     """1/2 [KL(p1 || p2) + KL(p2 || p1)], summed over classes, averaged over rows / real tokens."""
     return masked_mean(symmetric_kl_rows(logits1, logits2, task), mask)
+
+
+class RDrop:
+    """The step hooks: one forward over the batch twice, the two halves' CE, ``alpha`` * KL."""
+
+    passes = 2
+
+    def __init__(self, alpha: float, task: str):
+        self.alpha, self.task = alpha, task
+
+    def prepare_inputs(self, model, inputs: dict, state: dict):
+        return duplicate_batch(inputs), None
+
+    def split_logits(self, logits):
+        return split_halves(logits)
+
+    def add_terms(self, loss, ce, parts, state: dict):
+        kl = rdrop_kl(parts[0], parts[1], self.task, state["mask"])
+        return loss + self.alpha * kl, {"kl": kl.detach()}

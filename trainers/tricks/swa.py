@@ -24,11 +24,51 @@ from __future__ import annotations
 
 import warnings
 
-import torch
-from torch.optim.swa_utils import SWALR, AveragedModel
+from .specs import TrickConfigError, TrickSpec, fail
+
+
+def _check_swa(values, task, on, settings):
+    if values["start"] is None:
+        fail("tricks.swa needs tricks.swa.start (an optimizer step, or a fraction < 1 of the run)")
+    if values["strategy"] == "cyclic" and values["lr"] is None:
+        fail("tricks.swa.strategy=cyclic needs tricks.swa.lr (the cycle's maximum lr)")
+
+
+def _build(values, tricks):
+    """Averaging from ``start`` (an update, or a fraction of the run); the lr is set through
+    the TrickSet's optimizer (``bind_optimizer``)."""
+    start = values["start"]
+    if 0 < start < 1:
+        total = tricks.context.get("total_steps")
+        if not total:
+            fail("tricks.swa.start as a fraction needs context['total_steps']")
+        start = int(start * total)
+    return SWA(
+        int(start),
+        values["every"],
+        values["lr"],
+        values["lr_min"],
+        values["strategy"],
+        values["anneal_steps"],
+        optimizer_getter=lambda: tricks.optimizer,
+    )
+
+
+SPEC = TrickSpec(
+    "swa",
+    {"start": None, "every": 1, "lr": None, "lr_min": None, "strategy": "constant", "anneal_steps": 0},
+    choices={"strategy": ("constant", "cyclic")},
+    numbers=("start", "lr", "lr_min"),
+    nonnegative=("every", "anneal_steps"),
+    check=_check_swa,
+    order=60,
+    build=_build,
+)
 
 
 def _unwrap(model):
+    import torch
+
     while hasattr(model, "module") and isinstance(model.module, torch.nn.Module):
         model = model.module
     return model
@@ -45,6 +85,8 @@ class SWA:
         anneal_steps: int = 0,
         optimizer_getter=None,
     ):
+        from torch.optim.swa_utils import AveragedModel
+
         self.start = int(start)
         self.every = max(1, int(every))
         self.lr = lr
@@ -58,8 +100,6 @@ class SWA:
     def _optimizer(self):
         opt = self.optimizer_getter()
         if opt is None:
-            from . import TrickConfigError
-
             raise TrickConfigError(
                 "tricks.swa.lr needs the optimizer: pass context['optimizer'] "
                 "or call TrickSet.bind_optimizer(optimizer)"
@@ -67,6 +107,8 @@ class SWA:
         return opt
 
     def after_optimizer_step(self, model, step: int) -> None:
+        from torch.optim.swa_utils import SWALR
+
         if step < self.start:
             return
         k = step - self.start  # 0 at the first SWA step
@@ -97,6 +139,8 @@ class SWA:
             self.update(model)
 
     def update(self, model) -> None:
+        from torch.optim.swa_utils import AveragedModel
+
         inner = _unwrap(model)
         if self.averaged is None:
             self.averaged = AveragedModel(inner)  # deep copy, then running mean from n = 1
@@ -107,6 +151,8 @@ class SWA:
         return 0 if self.averaged is None else int(self.averaged.n_averaged)
 
     def finalize(self, model):
+        import torch
+
         if self.averaged is None or self.n_averaged == 0:
             return model
         inner = _unwrap(model)

@@ -1,11 +1,13 @@
-"""All four task types train and evaluate end to end, writing the program-interface files."""
+"""trainers/tasks/labels.py: all four label tasks (classification, pair, multilabel, ner) train and
+evaluate end to end, writing the program-interface files; the adapter on its own (class weights,
+the label set, evaluating without training)."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from trainer_helpers import read_jsonl, tiny_flags
+from trainer_helpers import fresh_accelerator, read_jsonl, tiny_flags
 
 
 @pytest.mark.parametrize(
@@ -107,3 +109,46 @@ def test_tricks_and_accumulation_through_the_loop(tmp_path, data, train, capsys)
     ck = json.loads((out / "checkpoints.json").read_text())
     assert ck["all"] == ["checkpoints/step-3"]  # keep_last=1 pruned step-1 and step-2
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["best", "last", "step-3"]
+
+
+# --------------------------------------------------------------------------- the adapter on its own
+
+
+def _label_task(tmp_path, data, task="classification", fmt="tsv", **settings):
+    from accelerate.state import AcceleratorState
+
+    from trainers.runtime import Outputs
+    from trainers.settings import typed
+    from trainers.tasks.labels import LabelTask
+
+    train_path, eval_path = data(task, n_train=40, n_eval=11, fmt=fmt)
+    flags = {**tiny_flags(task=task, train_file=str(train_path), eval_file=str(eval_path)), **settings}
+    out = Outputs(str(tmp_path / "run"), str(tmp_path / "run" / "metrics.jsonl"), True)
+    try:
+        return LabelTask(typed(flags), fresh_accelerator(), out)
+    finally:
+        AcceleratorState._reset_state(True)
+
+
+def test_balanced_class_weights_are_n_over_k_times_the_class_count(tmp_path, data):
+    from collections import Counter
+
+    t = _label_task(tmp_path, data, class_weights="balanced")
+    counts = Counter(ex.label for ex in t.train_ex)
+    assert len(t.train_ex) == 40 and len(t.labels) == 3 and t.n_eval == 11
+    assert t.class_weights() == pytest.approx([40 / (3 * counts[lab]) for lab in t.labels])
+    assert _label_task(tmp_path, data).class_weights() is None  # class_weights unset: the plain loss
+
+
+def test_a_label_outside_the_fixed_label_set_names_its_line(tmp_path, data):
+    from trainers.runtime import TrainerError
+
+    with pytest.raises(TrainerError, match=r"label 'neutral' \(line \d+\) is not in the label set \['neg', 'pos'\]"):
+        _label_task(tmp_path, data, labels="neg,pos")
+
+
+def test_evaluating_without_training_needs_a_model_folder(tmp_path, data):
+    from trainers.runtime import TrainerError
+
+    with pytest.raises(TrainerError, match="builds its vocabulary from the training data: set do_train or init_from"):
+        _label_task(tmp_path, data, do_train=False)
