@@ -97,17 +97,7 @@ def submit(
             )
     if not snap.commit:
         raise ExpctlError("the repository has no commit to run; commit the project first")
-    code = {
-        "commit": snap.commit,
-        "tree": snap.tree,
-        "head": snap.head,
-        "branch": snap.branch,
-        "dirty": snap.dirty,
-        "snapshot": snap.snapshot,
-        "changed": snap.changed[:200],
-        "changed_count": len(snap.changed),
-        "excluded": snap.excluded,
-    }
+    code = snap.code()
     python = slurm.python_for_jobs(cs)
     runs, records = [], []
     for spec, _st, settings, argv in prepared:

@@ -33,6 +33,7 @@ from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from expctl.errors import GitError, UsageError
 from expctl.fsutil import atomic_write, crash_point
@@ -133,6 +134,22 @@ class Snapshot:
     untracked: list[dict] = field(default_factory=list)  # untracked files captured: path, size
     withheld: list[str] = field(default_factory=list)  # secret-looking files left out
     own_outputs: list[str] = field(default_factory=list)  # expctl's own outputs left out
+
+    def code(self) -> dict[str, Any]:
+        """The record's ``code`` field for a run of this snapshot (file lists cut at 200)."""
+        return {
+            "commit": self.commit,
+            "tree": self.tree,
+            "head": self.head,
+            "branch": self.branch,
+            "dirty": self.dirty,
+            "snapshot": self.snapshot,
+            "changed": self.changed[:200],
+            "changed_count": len(self.changed),
+            "excluded": self.excluded,
+            "untracked": self.untracked[:200],
+            "withheld": self.withheld[:200],
+        }
 
 
 class Repo:

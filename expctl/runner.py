@@ -216,19 +216,7 @@ def execute(
         argv = build_argv(cfg, settings, extra_args, staged.paths)
         masked_argv = [envinfo.mask_text(a, secrets) for a in argv]
 
-    code = {
-        "commit": snap.commit,
-        "tree": snap.tree,
-        "head": snap.head,
-        "branch": snap.branch,
-        "dirty": snap.dirty,
-        "snapshot": snap.snapshot,
-        "changed": snap.changed[:200],
-        "changed_count": len(snap.changed),
-        "excluded": snap.excluded,
-        "untracked": snap.untracked[:200],
-        "withheld": snap.withheld[:200],
-    }
+    code = snap.code()
     env = envinfo.capture({"commit": snap.head, "code_commit": snap.commit, "branch": snap.branch, "dirty": snap.dirty})
     try:
         write_json(run_dir / "env.json", env)

@@ -41,7 +41,9 @@ def template_source(name: str = "run.sh.j2") -> str:
     raise NotFoundError(f"the {name.removesuffix('.j2')} template is missing from this installation (templates/{name})")
 
 
-def render_run_sh(cfg: config_mod.Config) -> str:
+def render_template(name: str, **context: Any) -> str:
+    """templates/NAME rendered: strict (a missing value is an error), ``shquote`` for every
+    value a shell reads."""
     import jinja2
 
     env = jinja2.Environment(
@@ -52,8 +54,11 @@ def render_run_sh(cfg: config_mod.Config) -> str:
         lstrip_blocks=True,
     )
     env.filters["shquote"] = lambda v: shlex.quote(str(v))
-    template = env.from_string(template_source())
-    return template.render(project=cfg.name, version=__version__, command=cfg.command, env=cfg.env)
+    return env.from_string(template_source(name)).render(**context)
+
+
+def render_run_sh(cfg: config_mod.Config) -> str:
+    return render_template("run.sh.j2", project=cfg.name, version=__version__, command=cfg.command, env=cfg.env)
 
 
 #: every launcher expctl writes carries this line; `expctl run` runs only such a file

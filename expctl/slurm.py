@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import sys
@@ -194,17 +193,10 @@ def launch_argv(argv: list[str]) -> list[str]:
 
 
 def render_script(**context: Any) -> str:
-    import jinja2
+    """The job script (templates/sbatch.sh.j2) for ``context``."""
+    from expctl.scaffold import render_template
 
-    env = jinja2.Environment(
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["shquote"] = lambda v: shlex.quote(str(v))
-    return env.from_string(template_source()).render(**context)
+    return render_template("sbatch.sh.j2", **context)
 
 
 def safe_for_directive(text: str) -> bool:
