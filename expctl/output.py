@@ -26,6 +26,29 @@ import click
 FORMATS = ("table", "markdown", "csv", "tsv", "json")
 
 
+def filter_options():
+    """``--where`` and ``--since``: the one filter language of ``runs`` and ``compare``
+    (expctl.filters)."""
+
+    def decorate(f):
+        f = click.option(
+            "--since",
+            default=None,
+            metavar="AGE",
+            help="Only runs started in the last AGE (30m, 12h, 2d, 1w) or since a date.",
+        )(f)
+        return click.option(
+            "--where",
+            "where",
+            multiple=True,
+            metavar="COND",
+            help="Only runs matching: KEY=V, KEY!=V, KEY>V (>=, <, <=), 'KEY in A,B'; KEY a setting, "
+            "final metric, status, stage, name, branch. Repeatable (all must hold).",
+        )(f)
+
+    return decorate
+
+
 def format_option(default: str = "table", help: str = "Output format.") -> Callable:
     """``--format`` plus ``--json`` as a shorthand, for every command that prints rows or a record."""
 

@@ -9,6 +9,7 @@ import click
 from expctl.output import (
     choose_columns,
     echo,
+    filter_options,
     format_option,
     message,
     pick_format,
@@ -26,17 +27,7 @@ from expctl.project import Project
 @click.option(
     "--stage", default=None, help="The stage to compare (default: the latest stage every row has; one stage at a time)."
 )
-@click.option(
-    "--where",
-    "where",
-    multiple=True,
-    metavar="COND",
-    help="Only runs matching: KEY=V, KEY!=V, KEY>V (>=, <, <=), 'KEY in A,B'; KEY a setting, "
-    "final metric, status, stage, name, branch. Repeatable (all must hold).",
-)
-@click.option(
-    "--since", default=None, metavar="AGE", help="Only runs started in the last AGE (30m, 12h, 2d, 1w) or since a date."
-)
+@filter_options()
 @click.option("--sort", default=None, help="Sort by a column, metric or setting (prefix - to reverse).")
 @click.option("--columns", default=None, help="Comma-separated columns to show.")
 @click.option("--limit", type=int, default=None, help="At most N rows.")

@@ -12,6 +12,7 @@ from expctl.errors import ExpctlError
 from expctl.output import (
     choose_columns,
     echo,
+    filter_options,
     format_option,
     message,
     pick_format,
@@ -32,17 +33,7 @@ from expctl.refs import resolve_run
     default=None,
     help="Only runs of this strategy: a tag (runs of its code, settings and data), an exploration, or a branch name.",
 )
-@click.option(
-    "--where",
-    "where",
-    multiple=True,
-    metavar="COND",
-    help="Only runs matching: KEY=V, KEY!=V, KEY>V (>=, <, <=), 'KEY in A,B'; KEY a setting, "
-    "final metric, status, stage, name, branch. Repeatable (all must hold).",
-)
-@click.option(
-    "--since", default=None, metavar="AGE", help="Only runs started in the last AGE (30m, 12h, 2d, 1w) or since a date."
-)
+@filter_options()
 @click.option(
     "--sort",
     default=None,
