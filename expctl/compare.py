@@ -97,7 +97,21 @@ def build(
     refs = list(refs)
     from expctl import recordindex
 
-    everything = recordindex.summaries(store)  # what listings need (expctl.recordindex), never whole records
+    # strategies are decided on light records (their keys, expctl.recordindex.light_listing);
+    # only the runs of the rows shown are read whole. Otherwise: summaries, never whole records
+    light = None if runs_mode or where or since else recordindex.light_listing(store, metric)
+    everything = light if light is not None else recordindex.summaries(store)
+    whole = None
+    if light is not None:
+
+        def whole(group: strat.Group) -> strat.Group:
+            """The group again, with the summaries of its representative and its distinct seeds."""
+            need = [group.runs[0], *strat.seed_split(group.runs)[0]]
+            read = recordindex.whole_summaries(store, list({r["_commit"]: r for r in need}.values()))
+            if read is None:  # cannot happen while git holds what the index was checked against
+                read = {r["_commit"]: r for r in recordindex.summaries(store)}
+            return strat.make_group([read.get(r["_commit"], r) for r in group.runs], metric)
+
     filt = filters.Filter(where, since).check(
         everything, declared=[*flatten(cfg.settings), *([metric] if metric else [])]
     )
@@ -167,7 +181,9 @@ def build(
             if record is not None:
                 rows.append(Row(label, "run", status, _single(record, metric)))
                 continue
-            group = strat.best_group(runs, metric, direction, stage_order, chosen) if chosen is not None else None
+            group = (
+                strat.best_group(runs, metric, direction, stage_order, chosen, whole) if chosen is not None else None
+            )
             if group is None:
                 if refs:
                     if stage:
