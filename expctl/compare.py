@@ -104,13 +104,12 @@ def build(
     whole = None
     if light is not None:
 
-        def whole(group: strat.Group) -> strat.Group:
-            """The group again, with the summaries of its representative and its distinct seeds."""
-            need = [group.runs[0], *strat.seed_split(group.runs)[0]]
-            read = recordindex.whole_summaries(store, list({r["_commit"]: r for r in need}.values()))
+        def whole(members: list[dict[str, Any]], needed: list[dict[str, Any]]) -> strat.Group:
+            """The group of ``members``, the ``needed`` ones (what its row reads) as summaries."""
+            read = recordindex.whole_summaries(store, list({r["_commit"]: r for r in needed}.values()))
             if read is None:  # cannot happen while git holds what the index was checked against
                 read = {r["_commit"]: r for r in recordindex.summaries(store)}
-            return strat.make_group([read.get(r["_commit"], r) for r in group.runs], metric)
+            return strat.make_group([read.get(r["_commit"], r) for r in members], metric)
 
     filt = filters.Filter(where, since).check(
         everything, declared=[*flatten(cfg.settings), *([metric] if metric else [])]

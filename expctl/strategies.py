@@ -308,12 +308,13 @@ def best_group(
     direction: str,
     stage_order: list[str] | None = None,
     stage: str | None = None,
-    whole: Callable[[Group], Group] | None = None,
+    whole: Callable[[list[dict[str, Any]], list[dict[str, Any]]], Group] | None = None,
 ) -> Group | None:
     """The best seed group: among succeeded runs, at ``stage`` or else the furthest stage reached.
 
-    ``whole``: the groups are of light records (expctl.recordindex.light_listing); it gives
-    the chosen group again, of the summaries its table row reads."""
+    ``whole(members, needed)``: the runs are light records (expctl.recordindex.light_listing);
+    it makes the chosen group of ``members`` once the ``needed`` ones (its representative and
+    distinct seeds: what its table row reads) are read whole."""
     if whole is not None and runs and all("_combo" in r for r in runs):
         return _best_light_group(runs, metric, direction, stage_order, stage, whole)
     ok = [r for r in runs if r.get("status") == "succeeded"]
@@ -344,7 +345,7 @@ def _best_light_group(
     direction: str,
     stage_order: list[str] | None,
     stage: str | None,
-    whole: Callable[[Group], Group],
+    whole: Callable[[list[dict[str, Any]], list[dict[str, Any]]], Group],
 ) -> Group | None:
     """best_group of light records, decided per combination (``_combo``: the records of one
     share status, stage, settings and seed): the same choice, without grouping every record."""
@@ -368,10 +369,12 @@ def _best_light_group(
         return [r for r in runs if r["_combo"] in wanted]
 
     scores = []  # (mean, n) per bucket, as make_group computes them
+    seeds: list[list[dict[str, Any]]] = []  # the distinct seeds' runs of each bucket
     for parts in buckets.values():
         if any(run_seed(m[0]) is None for m in parts):  # every run is a seed of its own
             g = make_group(members(parts), metric)
             scores.append((g.mean, g.n))
+            seeds.append(g.runs)
             continue
         first: dict[str, dict[str, Any]] = {}  # seed -> its oldest run
         for m in parts:
@@ -383,12 +386,15 @@ def _best_light_group(
         values = [v for v in (primary_value(r, metric) for r in distinct) if v is not None]
         mean, _ = mean_std(values)
         scores.append((mean, len(values)))
-    chosen = list(buckets.values())[0]
-    scored = [(s, parts) for s, parts in zip(scores, buckets.values()) if s[0] is not None]
+        seeds.append(distinct)
+    chosen = 0
+    scored = [(s, i) for i, s in enumerate(scores) if s[0] is not None]
     if scored:
         sign = -1 if direction == "min" else 1
-        chosen = max(scored, key=lambda sp: (sign * sp[0][0], sp[0][1]))[1]
-    return whole(make_group(members(chosen), metric))
+        chosen = max(scored, key=lambda si: (sign * si[0][0], si[0][1]))[1]
+    runs_of = members(list(buckets.values())[chosen])
+    newest = sorted(runs_of, key=lambda r: r.get("started", ""), reverse=True)[0]  # make_group's representative
+    return whole(runs_of, [newest, *seeds[chosen]])
 
 
 def best_run(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
