@@ -99,7 +99,15 @@ def build(
 
     # strategies are decided on light records (their keys, expctl.recordindex.light_listing);
     # only the runs of the rows shown are read whole. Otherwise: summaries, never whole records
-    light = None if runs_mode or where or since else recordindex.light_listing(store, metric)
+    filt = filters.Filter(where, since)
+    kept = None  # compare --runs --where on settings: the runs it keeps, filtered on the keys part
+    light = None
+    if runs_mode and filt and not refs:
+        light = recordindex.light_listing(store)
+        kept = _kept_on_keys(store, light, filt) if light is not None else None
+        light = light if kept is not None else None
+    elif not runs_mode and not filt:
+        light = recordindex.light_listing(store, metric)
     everything = light if light is not None else recordindex.summaries(store)
     whole = None
     if light is not None:
@@ -111,9 +119,8 @@ def build(
                 read = {r["_commit"]: r for r in recordindex.summaries(store)}
             return strat.make_group([read.get(r["_commit"], r) for r in members], metric)
 
-    filt = filters.Filter(where, since).check(
-        everything, declared=[*flatten(cfg.settings), *([metric] if metric else [])]
-    )
+    if kept is None:
+        filt.check(everything, declared=[*flatten(cfg.settings), *([metric] if metric else [])])
     all_strategies = strat.collect(store, cfg, everything)
     rows: list[Row] = []
     omitted: list[str] = []
@@ -143,7 +150,7 @@ def build(
                 s = find_strategy(ref)
                 wanted.extend(s.runs if s else [resolve_run(store, ref)])
             records = list({r["id"]: r for r in wanted}.values())
-        records = filt.apply(records)
+        records = kept if kept is not None else filt.apply(records)
         if stage:
             records = [r for r in records if r.get("stage") == stage]
         owner = {}
@@ -223,6 +230,32 @@ def build(
         "other_stages": [st for st in stages_seen if st],
         "filtered": bool(filt),
     }
+
+
+KEPT_READ_MAX = 2000  # runs a filter keeps that are read whole from git; more: every summary from the index
+
+
+def _kept_on_keys(store, light: list[dict[str, Any]], filt) -> list[dict[str, Any]] | None:
+    """The summaries of the runs ``filt`` keeps, newest first, decided on light records when
+    every condition names a setting every run has (settings win over metrics of the same
+    name, so nothing else is needed); None when it cannot be decided so."""
+    from expctl import filters, recordindex
+
+    verdicts: dict[int, bool] = {}
+    for r in light:
+        combo = r["_combo"]
+        if combo in verdicts:
+            continue
+        flat = {k: v for k, v in flatten(Record(r).settings).items() if not isinstance(v, dict)}
+        if any(c.key not in flat for c in filt.conditions):
+            return None
+        verdicts[combo] = all(filters.matches(c, flat) for c in filt.conditions)
+    cutoff = filt.cutoff
+    keep = [r for r in light if verdicts[r["_combo"]] and (cutoff is None or filters.started_at(r) >= cutoff)]
+    if len(keep) > KEPT_READ_MAX:
+        return None
+    read = recordindex.whole_summaries(store, keep)
+    return None if read is None else [read[r["_commit"]] for r in keep]
 
 
 def best_index(rows: list[Row], direction: str) -> int | None:

@@ -301,6 +301,10 @@ def test_compare_on_the_index_keys_is_the_table_of_whole_summaries(project):
         assert keys.stdout == whole.stdout and not _warnings(keys), fmt
     row = json.loads(run_expctl(project, "compare", "--format", "json", check=True).stdout)[0]
     assert row["n"] == 2 and row["reproductions"] and len(row["runs"]) == 11
+    # --runs --where on settings is decided on the keys part; on a metric, on every summary
+    keys = run_expctl(project, "compare", "--runs", "--where", "lr=0.1", "--format", "json", check=True)
+    whole = run_expctl(project, "compare", "--runs", "--where", "lr=0.1", "--where", "acc>0", "--format", "json")
+    assert keys.stdout == whole.stdout and len(json.loads(keys.stdout)) == 11 and not _warnings(keys)
 
 
 def test_damaged_keys_or_runs_text_part_is_rebuilt_with_one_warning(project):
