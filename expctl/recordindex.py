@@ -178,6 +178,7 @@ class Index:
         self._interned: dict[tuple, int] | None = None
         self._combo_ids: dict[str, int] | None = None
         self.changed = False
+        self._dropped = False  # entries were dropped: shared values may be unused
         self.problem: str | None = None  # why (part of) the file was unusable
 
     # ------------------------------------------------------------------ file
@@ -332,6 +333,8 @@ class Index:
 
     def _compact(self) -> None:
         """Drop shared values no summary uses any more (after many removals)."""
+        if not self._dropped:
+            return  # adding entries leaves no value unused
         used_combos = {entry[0] for entry in self.keys.values()}
         if len(used_combos) < len(self.combos):
             remap = {c: i for i, c in enumerate(sorted(used_combos))}
@@ -416,7 +419,7 @@ class Index:
                 self.cells.pop(oid, None)
                 self.rows.pop(oid, None)
                 self.keys.pop(oid, None)
-            self.changed = True
+            self.changed = self._dropped = True
 
     def has(self, oid: str, run_id: str) -> bool:
         head = self.heads.get(oid)
@@ -641,4 +644,6 @@ def runs_text(store) -> str | None:
     index, cells = runs_table(store, listing_)
     if not cells:
         return None
+    if index.text and index.refs_digest == listing_.digest:  # just printed into the index for these refs
+        return index.text.decode()
     return plain_table(RUNS_COLUMNS, cells)
