@@ -16,11 +16,12 @@ commit) to its summary:
   stale: git's records stay the source of truth.
 - only records that passed recordschema's check are indexed; the rest are re-read, and
   skipped with a warning, every time (as without an index).
-- the file holds a digest of its payload: a truncated, corrupted or foreign index is
-  bypassed with one warning and rebuilt from git. It is written atomically
+- each part has its length and checksum (CRC-32: damage, not forgery; whoever can write
+  the file can write git): a truncated, corrupted or foreign index is bypassed with one
+  warning and rebuilt from git. It is written atomically
   (expctl.fsutil.atomic_write), so concurrent listings at worst redo each other's work.
 
-The file has five ``marshal`` parts (fast to load), each with its own length and digest:
+The file has five parts (``marshal``, fast to load; the text as it is printed):
 
 1. *heads*, per record: commit, run id, sort key (newest first);
 2. *cells*: the cells of each record's ``runs`` row (:func:`runs_row`, made terminal-safe);
@@ -33,7 +34,7 @@ The file has five ``marshal`` parts (fast to load), each with its own length and
 
 The header also holds the digest of the ``for-each-ref`` listing of the record refs the
 file was verified against (``-`` when a ref was not indexed). When the listing of this call
-has the same digest and every part's digest matches, every ref points at the commit the
+has the same digest and every part's checksum matches, every ref points at the commit the
 file has for it, so ``runs`` prints part 4 and ``compare`` reads part 3 without checking
 entries one by one (:func:`fresh`); anything else goes through :func:`verified`.
 
