@@ -601,7 +601,7 @@ def light_listing(store, metric: str | None = None) -> list[dict[str, Any]] | No
         if combo.get("status") == "running" or (metric and combo.get("primary_metric") != metric):
             return None
     return [
-        {**combos[c], "id": i, "started": s, "started_unix": u, "_commit": o, "_pmv": v, "_combo": c}
+        dict(combos[c], id=i, started=s, started_unix=u, _commit=o, _pmv=v, _combo=c)  # faster than {**...}
         for c, i, s, u, o, v in zip(combo_of, ids, started, started_unix, oid_col, values)
     ]
 
