@@ -121,6 +121,10 @@ def build(
 
     if kept is None:
         filt.check(everything, declared=[*flatten(cfg.settings), *([metric] if metric else [])])
+
+    def keep(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return filt.apply(runs) if filt else list(runs)  # no filter keeps every run
+
     all_strategies = strat.collect(store, cfg, everything)
     rows: list[Row] = []
     omitted: list[str] = []
@@ -168,11 +172,11 @@ def build(
             for ref in refs:
                 s = find_strategy(ref)
                 if s is not None:
-                    pending.append((s.name, s.kind, s.status, s.name, note_of(s), filt.apply(s.runs), None))
+                    pending.append((s.name, s.kind, s.status, s.name, note_of(s), keep(s.runs), None))
                     continue
                 branch_runs = [r for r in everything if Record(r).branch == ref]
                 if branch_runs and ref != "HEAD":
-                    pending.append((ref, "branch", "", ref, "", filt.apply(branch_runs), None))
+                    pending.append((ref, "branch", "", ref, "", keep(branch_runs), None))
                     continue
                 record = resolve_run(store, ref)
                 pending.append(
@@ -180,7 +184,7 @@ def build(
                 )
         else:
             for s in all_strategies:
-                pending.append((s.name, s.kind, s.status, s.name, note_of(s), filt.apply(s.runs), None))
+                pending.append((s.name, s.kind, s.status, s.name, note_of(s), keep(s.runs), None))
         if chosen is None:
             chosen = pick_stage([_succeeded_stages(p[5]) for p in pending if p[5] is not None], stage_order)
         for label, kind, status, strategy, note, runs, record in pending:
