@@ -328,11 +328,9 @@ def best_group(
     groups = make_groups(ok, metric)
     scored = [g for g in groups if g.mean is not None]
     if not scored:
-        chosen = groups[0]
-    else:
-        sign = -1 if direction == "min" else 1
-        chosen = max(scored, key=lambda g: (sign * g.mean, g.n))
-    return whole(chosen) if whole is not None else chosen
+        return groups[0]
+    sign = -1 if direction == "min" else 1
+    return max(scored, key=lambda g: (sign * g.mean, g.n))
 
 
 def _oldest_key(r: dict[str, Any]) -> tuple:
