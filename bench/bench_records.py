@@ -13,7 +13,8 @@ For each size:
   into a fresh clone, then of 100 new ones (sizes up to --sync-max).
 
 The anchor is a Python process that reads the same number of small JSON files and prints a
-table. The last output is a markdown table for docs/benchmarks.md.
+table. Every process runs with bytecode caching on (PYTHONDONTWRITEBYTECODE unset), as an
+installed expctl does. The last output is a markdown table for docs/benchmarks.md.
 
     python bench/bench_records.py [--sizes 1000,10000,100000] [--json out.json]
 """
@@ -141,7 +142,7 @@ def index_file(repo_dir: Path) -> Path:
     return repo_dir / ".git" / "expctl" / "index.v1"
 
 
-def anchor(root: Path, n: int) -> float:
+def anchor(root: Path, n: int, env: dict) -> float:
     folder = root / f"json{n}"
     folder.mkdir()
     for i in range(n):
@@ -151,7 +152,7 @@ def anchor(root: Path, n: int) -> float:
         "rows=[json.load(open(os.path.join(d,f))) for f in os.listdir(d)]; "
         "print(tabulate([[r['id'],r['stage'],r['lr'],r['acc']] for r in rows]))"
     )
-    t = statistics.median(timed([sys.executable, "-c", code, str(folder)], root, os.environ) for _ in range(3))
+    t = statistics.median(timed([sys.executable, "-c", code, str(folder)], root, env) for _ in range(3))
     shutil.rmtree(folder)
     return t
 
@@ -165,7 +166,7 @@ def measure_size(tmp: Path, n: int, env: dict, warm_calls: int, loose_max: int, 
     repo, commits = make_repo(tmp, n, env)
     row["generate_s"] = time.perf_counter() - t
     row["index_build_s"] = timed(["expctl", "runs", "--status", "running"], repo, env)  # what pull does after a fetch
-    row["anchor_json_files_s"] = anchor(tmp, n)
+    row["anchor_json_files_s"] = anchor(tmp, n, env)
     for name, args in CALLS.items():
         row[f"{name}_first_s"] = timed(["expctl", *args], repo, env)
         row[f"{name}_warm_s"] = statistics.median(timed(["expctl", *args], repo, env) for _ in range(warm_calls))
@@ -270,6 +271,9 @@ def main() -> list[dict]:
         GIT_COMMITTER_EMAIL="b@b",
         NO_COLOR="1",
     )
+    # an installed expctl (and tabulate, for the anchor) has its bytecode: a sandbox's
+    # PYTHONDONTWRITEBYTECODE would measure compiling every module on every call instead
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     results = []
     try:
         for n in [int(s) for s in args.sizes.split(",")]:

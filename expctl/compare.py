@@ -97,10 +97,34 @@ def build(
     refs = list(refs)
     from expctl import recordindex
 
-    everything = recordindex.summaries(store)  # what listings need (expctl.recordindex), never whole records
-    filt = filters.Filter(where, since).check(
-        everything, declared=[*flatten(cfg.settings), *([metric] if metric else [])]
-    )
+    # strategies are decided on light records (their keys, expctl.recordindex.light_listing);
+    # only the runs of the rows shown are read whole. Otherwise: summaries, never whole records
+    filt = filters.Filter(where, since)
+    kept = None  # compare --runs --where on settings: the runs it keeps, filtered on the keys part
+    light = None
+    if runs_mode and filt and not refs:
+        light = recordindex.light_listing(store)
+        kept = _kept_on_keys(store, light, filt) if light is not None else None
+        light = light if kept is not None else None
+    elif not runs_mode and not filt:
+        light = recordindex.light_listing(store, metric)
+    everything = light if light is not None else recordindex.summaries(store)
+    whole = None
+    if light is not None:
+
+        def whole(members: list[dict[str, Any]], needed: list[dict[str, Any]]) -> strat.Group:
+            """The group of ``members``, the ``needed`` ones (what its row reads) as summaries."""
+            read = recordindex.whole_summaries(store, list({r["_commit"]: r for r in needed}.values()))
+            if read is None:  # cannot happen while git holds what the index was checked against
+                read = {r["_commit"]: r for r in recordindex.summaries(store)}
+            return strat.make_group([read.get(r["_commit"], r) for r in members], metric)
+
+    if kept is None:
+        filt.check(everything, declared=[*flatten(cfg.settings), *([metric] if metric else [])])
+
+    def keep(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return filt.apply(runs) if filt else list(runs)  # no filter keeps every run
+
     all_strategies = strat.collect(store, cfg, everything)
     rows: list[Row] = []
     omitted: list[str] = []
@@ -130,7 +154,7 @@ def build(
                 s = find_strategy(ref)
                 wanted.extend(s.runs if s else [resolve_run(store, ref)])
             records = list({r["id"]: r for r in wanted}.values())
-        records = filt.apply(records)
+        records = kept if kept is not None else filt.apply(records)
         if stage:
             records = [r for r in records if r.get("stage") == stage]
         owner = {}
@@ -148,11 +172,11 @@ def build(
             for ref in refs:
                 s = find_strategy(ref)
                 if s is not None:
-                    pending.append((s.name, s.kind, s.status, s.name, note_of(s), filt.apply(s.runs), None))
+                    pending.append((s.name, s.kind, s.status, s.name, note_of(s), keep(s.runs), None))
                     continue
                 branch_runs = [r for r in everything if Record(r).branch == ref]
                 if branch_runs and ref != "HEAD":
-                    pending.append((ref, "branch", "", ref, "", filt.apply(branch_runs), None))
+                    pending.append((ref, "branch", "", ref, "", keep(branch_runs), None))
                     continue
                 record = resolve_run(store, ref)
                 pending.append(
@@ -160,14 +184,16 @@ def build(
                 )
         else:
             for s in all_strategies:
-                pending.append((s.name, s.kind, s.status, s.name, note_of(s), filt.apply(s.runs), None))
+                pending.append((s.name, s.kind, s.status, s.name, note_of(s), keep(s.runs), None))
         if chosen is None:
             chosen = pick_stage([_succeeded_stages(p[5]) for p in pending if p[5] is not None], stage_order)
         for label, kind, status, strategy, note, runs, record in pending:
             if record is not None:
                 rows.append(Row(label, "run", status, _single(record, metric)))
                 continue
-            group = strat.best_group(runs, metric, direction, stage_order, chosen) if chosen is not None else None
+            group = (
+                strat.best_group(runs, metric, direction, stage_order, chosen, whole) if chosen is not None else None
+            )
             if group is None:
                 if refs:
                     if stage:
@@ -208,6 +234,32 @@ def build(
         "other_stages": [st for st in stages_seen if st],
         "filtered": bool(filt),
     }
+
+
+KEPT_READ_MAX = 2000  # runs a filter keeps that are read whole from git; more: every summary from the index
+
+
+def _kept_on_keys(store, light: list[dict[str, Any]], filt) -> list[dict[str, Any]] | None:
+    """The summaries of the runs ``filt`` keeps, newest first, decided on light records when
+    every condition names a setting every run has (settings win over metrics of the same
+    name, so nothing else is needed); None when it cannot be decided so."""
+    from expctl import filters, recordindex
+
+    verdicts: dict[int, bool] = {}
+    for r in light:
+        combo = r["_combo"]
+        if combo in verdicts:
+            continue
+        flat = {k: v for k, v in flatten(Record(r).settings).items() if not isinstance(v, dict)}
+        if any(c.key not in flat for c in filt.conditions):
+            return None
+        verdicts[combo] = all(filters.matches(c, flat) for c in filt.conditions)
+    cutoff = filt.cutoff
+    keep = [r for r in light if verdicts[r["_combo"]] and (cutoff is None or filters.started_at(r) >= cutoff)]
+    if len(keep) > KEPT_READ_MAX:
+        return None
+    read = recordindex.whole_summaries(store, keep)
+    return None if read is None else [read[r["_commit"]] for r in keep]
 
 
 def best_index(rows: list[Row], direction: str) -> int | None:

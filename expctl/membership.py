@@ -145,21 +145,60 @@ def belongs(record: Mapping[str, Any], ref: Reference, stages: StageValues) -> b
 
 
 class Index:
-    """Records indexed by code and branch, so membership never scans every record per tag."""
+    """Records indexed by code and branch, so membership never scans every record per tag.
+
+    Light records (expctl.recordindex.light_listing: each names its ``_combo``, the
+    combination of code, stage, status, settings and data it shares with others) are
+    indexed by combination: membership is decided once per combination, and a strategy's
+    runs are its combinations' records, in the order of ``records``."""
 
     def __init__(self, records: Iterable[dict[str, Any]], stages: StageValues):
         self.stages = stages
+        records = records if isinstance(records, list) else list(records)
         self.by_id: dict[str, dict[str, Any]] = {}
         self.by_code: dict[str, list[dict[str, Any]]] = {}
         self.by_branch: dict[str, list[dict[str, Any]]] = {}
+        self.by_combo: dict[int, list[dict[str, Any]]] | None = None
+        if records and all("_combo" in r for r in records):
+            self._index_combos(records)
+            return
+        by_id, by_code, by_branch = self.by_id, self.by_code, self.by_branch
         for r in records:
-            self.by_id[r["id"]] = r
+            by_id[r["id"]] = r
             code = r.get("code") or {}
-            for c in {code.get("commit"), code.get("tree")}:
-                if c:
-                    self.by_code.setdefault(c, []).append(r)
-            if code.get("branch"):
-                self.by_branch.setdefault(code["branch"], []).append(r)
+            commit, tree, branch = code.get("commit"), code.get("tree"), code.get("branch")
+            if commit:
+                by_code.setdefault(commit, []).append(r)
+            if tree and tree != commit:
+                by_code.setdefault(tree, []).append(r)
+            if branch:
+                by_branch.setdefault(branch, []).append(r)
+
+    def _index_combos(self, records: list[dict[str, Any]]) -> None:
+        ids = [r["id"] for r in records]
+        self.by_id = dict(zip(ids, records))
+        self.position = dict(zip(ids, range(len(ids))))
+        by_combo: dict[int, list[dict[str, Any]]] = {}
+        for r in records:
+            by_combo.setdefault(r["_combo"], []).append(r)
+        self.by_combo = by_combo
+        for members in by_combo.values():  # by_code and by_branch list one record per combination
+            code = members[0].get("code") or {}
+            commit, tree, branch = code.get("commit"), code.get("tree"), code.get("branch")
+            if commit:
+                self.by_code.setdefault(commit, []).append(members[0])
+            if tree and tree != commit:
+                self.by_code.setdefault(tree, []).append(members[0])
+            if branch:
+                self.by_branch.setdefault(branch, []).append(members[0])
+
+    def _records_of(self, combos: Iterable[int]) -> list[dict[str, Any]]:
+        """The records of these combinations, in the order of the records indexed."""
+        assert self.by_combo is not None
+        out = [r for c in combos for r in self.by_combo[c]]
+        position = self.position
+        out.sort(key=lambda r: position[r["id"]])
+        return out
 
     def tag_members(self, tag: Mapping[str, Any]) -> list[dict[str, Any]]:
         ref_record = self.by_id.get(tag.get("run") or "")
@@ -169,9 +208,13 @@ class Index:
             for r in self.by_code.get(c, ()):
                 if r["id"] not in seen and belongs(r, ref, self.stages):
                     seen[r["id"]] = r
+        if self.by_combo is not None:  # light records: ``seen`` holds one record per combination
+            seen = {r["id"]: r for r in self._records_of(dict.fromkeys(r["_combo"] for r in seen.values()))}
         if ref_record is not None:
             seen[ref_record["id"]] = ref_record
         return sorted(seen.values(), key=lambda r: r.get("started", ""), reverse=True)
 
     def branch_members(self, branch: str) -> list[dict[str, Any]]:
+        if self.by_combo is not None:
+            return self._records_of(r["_combo"] for r in self.by_branch.get(branch, []))
         return list(self.by_branch.get(branch, []))

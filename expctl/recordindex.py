@@ -16,19 +16,31 @@ commit) to its summary:
   stale: git's records stay the source of truth.
 - only records that passed recordschema's check are indexed; the rest are re-read, and
   skipped with a warning, every time (as without an index).
-- the file holds a digest of its payload: a truncated, corrupted or foreign index is
-  bypassed with one warning and rebuilt from git. It is written atomically
+- each part has its length and checksum (CRC-32: damage, not forgery; whoever can write
+  the file can write git): a truncated, corrupted or foreign index is bypassed with one
+  warning and rebuilt from git. It is written atomically
   (expctl.fsutil.atomic_write), so concurrent listings at worst redo each other's work.
 
-The file has two ``marshal`` parts (fast to load), each with its own length and digest:
+The file has five parts (``marshal``, fast to load; the text as it is printed):
 
-1. per record: commit, run id, sort key (newest first) and the cells of its ``runs`` row
-   (:func:`runs_row`, made terminal-safe): the default ``runs`` table reads only this;
-2. the summaries, values shared by many records (settings, code, data, check, process)
+1. *heads*, per record: commit, run id, sort key (newest first);
+2. *cells*: the cells of each record's ``runs`` row (:func:`runs_row`, made terminal-safe);
+3. *keys*: what ``compare`` needs to decide membership, stages and seed groups (:data:`KEYS`
+   of the summary, stored once per distinct combination, plus run id, start, record commit
+   and the final value of its primary metric), newest first (:func:`light_listing`);
+4. *text*: the whole ``runs`` table as printed (plain, no colour), when every ref is indexed;
+5. the summaries, values shared by many records (settings, code, data, check, process)
    stored once.
 
+The header also holds the digest of the ``for-each-ref`` listing of the record refs the
+file was verified against (``-`` when a ref was not indexed). When the listing of this call
+has the same digest and every part's checksum matches, every ref points at the commit the
+file has for it, so ``runs`` prints part 4 and ``compare`` reads part 3 without checking
+entries one by one (:func:`fresh`); anything else goes through :func:`verified`.
+
 The header names the Python version: another Python rebuilds it quietly. Change
-:data:`FORMAT` whenever :func:`summarize` or :func:`runs_row` changes.
+:data:`FORMAT` whenever :func:`summarize`, :func:`runs_row`, :data:`KEYS` or the table's
+layout change.
 """
 
 from __future__ import annotations
@@ -36,6 +48,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 import sys
+import zlib
 from typing import Any
 
 from expctl.fsutil import atomic_write
@@ -44,8 +57,22 @@ from expctl.record import Record
 
 FILE = "index.v1"
 MAGIC = b"expctl-index"
-FORMAT = 2
-PARTS = 3  # heads (commit, run id, sort key); runs rows; summaries
+FORMAT = 3
+PARTS = 5  # heads (commit, run id, sort key); runs rows; keys; runs text; summaries
+HEADS, CELLS, KEYPART, TEXT, SUMMARIES = range(PARTS)
+# what compare's membership, stage choice and seed groups read of a summary (expctl.membership,
+# expctl.strategies.best_group): stored once per distinct combination in the keys part
+KEYS = (
+    "stage",
+    "status",
+    "code",
+    "settings",
+    "settings_requested",
+    "_config_repr",
+    "_data_key",
+    "_settings_key",
+    "primary_metric",
+)
 DROP = frozenset(("env", "command", "checkpoints", "schema", "ended", "exit_code"))
 CODE_KEEP = ("commit", "tree", "head", "branch", "dirty", "snapshot")
 # top-level values stored once in the table and shared by the records that have them
@@ -144,15 +171,21 @@ class Index:
         self.cells: dict[str, tuple] = {}  # record commit -> cells of its runs row
         self.table: list[Any] = []  # shared values and the shapes of summaries
         self.rows: dict[str, tuple] = {}  # record commit -> (shape, values)
-        self._raw: list[tuple[bytes, bytes] | None] = [None, None, None]  # parts not yet loaded
+        self.combos: list[dict[str, Any]] = []  # distinct KEYS of summaries
+        self.keys: dict[str, tuple] = {}  # record commit -> (combo, run id, started, started_unix, primary value)
+        self.text = b""  # the runs table as printed, for the listing of refs_digest
+        self.refs_digest = b"-"  # the for-each-ref listing the file was verified against
+        self._raw: list[tuple[bytes, memoryview] | None] = [None] * PARTS  # parts not yet loaded
         self._interned: dict[tuple, int] | None = None
+        self._combo_ids: dict[str, int] | None = None
         self.changed = False
+        self._dropped = False  # entries were dropped: shared values may be unused
         self.problem: str | None = None  # why (part of) the file was unusable
 
     # ------------------------------------------------------------------ file
-    def load(self) -> str | None:
-        """Read the heads (the other parts on demand); returns why the file was unusable
-        (None: loaded, or there was none)."""
+    def read(self) -> str | None:
+        """Read the header and the raw parts (none decoded); returns why the file was
+        unusable (None: read, or there was none)."""
         try:
             data = self.path.read_bytes()
         except FileNotFoundError:
@@ -161,31 +194,44 @@ class Index:
             return f"unreadable ({exc.strerror or exc})"
         nl = data.find(b"\n")
         head = data[:nl].split(b" ") if nl > 0 else []
-        if len(head) != 3 + PARTS or head[0] != MAGIC or head[1] != str(FORMAT).encode():
+        if len(head) != 4 + PARTS or head[0] != MAGIC or head[1] != str(FORMAT).encode():
             return "not an expctl index of this version"
         if head[2] != _version_tag():
             self.changed = True
             return None  # another Python wrote it: rebuilt quietly
-        pos, raw = nl + 1, []
-        for field in head[3:]:
+        pos, raw, view = nl + 1, [], memoryview(data)  # parts are views: no copies
+        for field in head[4:]:
             digest, _, size = field.partition(b":")
             if not size.isdigit():
                 return "corrupted"
-            raw.append((digest, data[pos : pos + int(size)]))
+            raw.append((digest, view[pos : pos + int(size)]))
             pos += int(size)
-        if pos != len(data) or any(len(r[1]) != int(f.partition(b":")[2]) for r, f in zip(raw, head[3:])):
+        if pos != len(data) or any(len(r[1]) != int(f.partition(b":")[2]) for r, f in zip(raw, head[4:])):
             return "truncated"
         self._raw = raw
-        heads = self._part(0)
+        self.refs_digest = head[3]
+        return None
+
+    def load(self) -> str | None:
+        """Read the file and decode the heads (the other parts on demand); returns why the
+        file was unusable (None: loaded, or there was none)."""
+        problem = self.read()
+        if problem or self._raw[HEADS] is None:
+            return problem
+        heads = self._part(HEADS)
         if heads is None:
-            self._raw = [None, None, None]
+            self._raw, self.refs_digest = [None] * PARTS, b"-"
             return "corrupted (its checksum does not match)"
         try:
             self.heads = {h[0]: h for h in heads if len(h) == 3}
         except (TypeError, KeyError, IndexError):
-            self._raw, self.heads = [None, None, None], {}
+            self._raw, self.heads, self.refs_digest = [None] * PARTS, {}, b"-"
             return "corrupted"
         return None
+
+    def intact(self) -> bool:
+        """Every part not yet decoded matches its digest."""
+        return all(raw is None or _digest(raw[1]) == raw[0] for raw in self._raw)
 
     def _part(self, i: int):
         """Part ``i`` decoded, once its digest matched; None when it does not."""
@@ -195,6 +241,8 @@ class Index:
         digest, data = raw
         if _digest(data) != digest:
             return None
+        if i == TEXT:
+            return bytes(data)
         try:
             return marshal.loads(data)
         except (ValueError, EOFError, TypeError):
@@ -203,41 +251,64 @@ class Index:
     def _need(self, i: int) -> None:
         if self._raw[i] is None:
             return
-        value = self._part(i)  # parts 1 and 2 list their entries in the order of the heads
+        value = self._part(i)  # parts 1, 2 and 4 list their entries in the order of the heads
         order = list(self.heads)
-        ok = isinstance(value, (list, tuple)) and (
-            len(value) == len(order) if i == 1 else len(value) == 2 and len(value[1]) == len(order)
-        )
-        if ok and i == 1:
-            self.cells = dict(zip(order, value))
-        elif ok:
-            self.table = list(value[0])
-            self.rows = dict(zip(order, value[1]))  # entries: (shape, values)
+        if i == TEXT:
+            ok = value is not None
+            self.text = value or b""
+        elif i == KEYPART:
+            ok = _keys_ok(value) and set(value[1]) == set(order)
+            if ok:
+                combos, oids, ids, started, started_unix, combo_of, values = value
+                self.combos, self._combo_ids = list(combos), None
+                self.keys = {z[0]: z[1:] for z in zip(oids, combo_of, ids, started, started_unix, values)}
+        else:
+            ok = isinstance(value, (list, tuple)) and (
+                len(value) == len(order) if i == CELLS else len(value) == 2 and len(value[1]) == len(order)
+            )
+            if ok and i == CELLS:
+                self.cells = dict(zip(order, value))
+            elif ok:
+                self.table = list(value[0])
+                self.rows = dict(zip(order, value[1]))  # entries: (shape, values)
         # whatever a damaged part lacks is read from git again: entries need all parts
-        self.heads = {
-            oid: h for oid, h in self.heads.items() if (i != 1 or oid in self.cells) and (i != 2 or oid in self.rows)
-        }
+        held = {CELLS: self.cells, KEYPART: self.keys, SUMMARIES: self.rows}.get(i)
+        if held is not None:
+            self.heads = {oid: h for oid, h in self.heads.items() if oid in held}
         if not ok:
             self.changed = True
             self.problem = self.problem or "corrupted (its checksum does not match)"
 
     def _need_all(self) -> None:
-        self._need(1)
-        self._need(2)
+        for i in (CELLS, KEYPART, TEXT, SUMMARIES):
+            self._need(i)
 
     def save(self) -> None:
         if not self.changed:
             return
         self._need_all()
         self._compact()
-        heads = [h for h in self.heads.values() if h[0] in self.cells and h[0] in self.rows]
+        heads = [h for h in self.heads.values() if h[0] in self.cells and h[0] in self.rows and h[0] in self.keys]
+        newest = sorted(heads, key=lambda h: h[2], reverse=True)
+        if self.refs_digest == b"-":
+            self.text = b""
+        elif not self.text:
+            self.text = _text([self.cells[h[0]] for h in newest])
         parts = [
             marshal.dumps(heads),
             marshal.dumps([self.cells[h[0]] for h in heads]),
+            marshal.dumps(self._keys_columns(newest)),
+            self.text,
             marshal.dumps((self.table, [self.rows[h[0]] for h in heads])),
         ]
         head = b" ".join(
-            [MAGIC, str(FORMAT).encode(), _version_tag(), *(_digest(p) + b":" + str(len(p)).encode() for p in parts)]
+            [
+                MAGIC,
+                str(FORMAT).encode(),
+                _version_tag(),
+                self.refs_digest,
+                *(_digest(p) + b":" + str(len(p)).encode() for p in parts),
+            ]
         )
         try:
             self.path.parent.mkdir(exist_ok=True)
@@ -246,8 +317,31 @@ class Index:
             pass  # an index is an optimisation: git holds the records
         self.changed = False
 
+    def _keys_columns(self, newest: list[tuple]) -> tuple[list, ...]:
+        """The keys part: (combos, commits, run ids, starts, unix starts, combo of each,
+        primary values), newest first."""
+        keys = self.keys
+        entries = [keys[h[0]] for h in newest]
+        return (
+            self.combos,
+            [h[0] for h in newest],
+            [e[1] for e in entries],
+            [e[2] for e in entries],
+            [e[3] for e in entries],
+            [e[0] for e in entries],
+            [e[4] for e in entries],
+        )
+
     def _compact(self) -> None:
         """Drop shared values no summary uses any more (after many removals)."""
+        if not self._dropped:
+            return  # adding entries leaves no value unused
+        used_combos = {entry[0] for entry in self.keys.values()}
+        if len(used_combos) < len(self.combos):
+            remap = {c: i for i, c in enumerate(sorted(used_combos))}
+            self.combos = [self.combos[c] for c in sorted(used_combos)]
+            self.keys = {oid: (remap[e[0]], *e[1:]) for oid, e in self.keys.items()}
+            self._combo_ids = None
         used = set()
         for shape, values in self.rows.values():
             used.add(shape)
@@ -277,6 +371,17 @@ class Index:
             self.table.append(value)
         return i
 
+    def _combo(self, summary: dict[str, Any]) -> int:
+        combo = {k: summary[k] for k in KEYS if k in summary}
+        if self._combo_ids is None:
+            self._combo_ids = {repr(c): i for i, c in enumerate(self.combos)}
+        key = repr(combo)
+        i = self._combo_ids.get(key)
+        if i is None:
+            i = self._combo_ids[key] = len(self.combos)
+            self.combos.append(combo)
+        return i
+
     def add(self, oid: str, record: dict[str, Any]) -> None:
         """Index a record that passed recordschema's check."""
         self._need_all()
@@ -288,13 +393,22 @@ class Index:
         cells = tuple(safe_text(fmt_value(row[c])) for c in RUNS_COLUMNS)
         key = sort_key(summary)
         head = (oid, key[2], key)
+        pm = summary.get("primary_metric")
+        final = (summary.get("metrics") or {}).get("final")
+        entry = (
+            summary["id"],
+            summary.get("started"),
+            summary.get("started_unix"),
+            final.get(pm) if pm and isinstance(final, dict) else None,
+        )
         try:
-            marshal.dumps((values, head, cells))
+            marshal.dumps((values, head, cells, entry))
         except ValueError:
             return  # a value marshal cannot hold (never from JSON): not indexed
         self.rows[oid] = (self._intern(shape), values)
         self.heads[oid] = head
         self.cells[oid] = cells
+        self.keys[oid] = (self._combo(summary), *entry)
         self.changed = True
 
     def drop_except(self, keep: set[str]) -> None:
@@ -305,7 +419,8 @@ class Index:
                 self.heads.pop(oid, None)
                 self.cells.pop(oid, None)
                 self.rows.pop(oid, None)
-            self.changed = True
+                self.keys.pop(oid, None)
+            self.changed = self._dropped = True
 
     def has(self, oid: str, run_id: str) -> bool:
         head = self.heads.get(oid)
@@ -313,7 +428,7 @@ class Index:
 
     def summaries(self, oids) -> list[dict[str, Any]]:
         """The summaries of ``oids`` (each with ``_commit``), decoded shape by shape."""
-        self._need(2)
+        self._need(SUMMARIES)
         table, rows = self.table, self.rows
         shapes: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         out = []
@@ -337,17 +452,77 @@ class Index:
         return out
 
 
+def _text(cells: list[tuple]) -> bytes:
+    """The plain ``runs`` table of these rows (newest first); empty when a run is running or
+    queued (its liveness is judged on the whole record) or there is none."""
+    from expctl.output import plain_table
+
+    if not cells or any(c[3].split(" ", 1)[0] in ("running", "queued") for c in cells):
+        return b""
+    return plain_table(RUNS_COLUMNS, cells).encode()
+
+
+def _keys_ok(value) -> bool:
+    return (
+        isinstance(value, tuple)
+        and len(value) == 7
+        and all(isinstance(v, list) for v in value)
+        and len({len(v) for v in value[1:]}) == 1
+        and all(isinstance(c, dict) for c in value[0])
+        and (not value[5] or (min(value[5]) >= 0 and max(value[5]) < len(value[0])))
+    )
+
+
 def _digest(data: bytes) -> bytes:
-    return hashlib.blake2b(data, digest_size=20).hexdigest().encode()
+    """A part's checksum (damage, not forgery: whoever can write the file can write git)."""
+    return b"%08x" % zlib.crc32(data)
 
 
-def verified(store, part: int) -> tuple[Index, list[str]]:
-    """The index with ``part`` (1: runs rows, 2: summaries) loaded, verified against the
-    refs (one ``for-each-ref``) and completed from git; with the record commits of every
-    usable record, in ref-name order. A damaged file costs one warning and a rebuild."""
-    ids = store.ref_ids()
+class _Listing:
+    """One ``for-each-ref`` of the record refs: its digest, and (parsed only when asked, as
+    expctl.gitlayer.Repo.refs parses it) {run id: record commit} in ref-name order."""
+
+    def __init__(self, store):
+        from expctl.records import REF_PREFIX
+
+        self.text = store.repo.format_refs(REF_PREFIX, "%(objectname) %(refname)")
+        self.digest = hashlib.blake2b(self.text.encode(), digest_size=20).hexdigest().encode()
+        self._cut = len(REF_PREFIX)
+        self._ids: dict[str, str] | None = None
+
+    @property
+    def ids(self) -> dict[str, str]:
+        if self._ids is None:
+            cut, ids = self._cut, {}
+            for line in self.text.splitlines():
+                oid, _, name = line.partition(" ")
+                if name:
+                    ids[name[cut:]] = oid
+            self._ids = ids
+        return self._ids
+
+
+def fresh(store) -> tuple[Index | None, _Listing]:
+    """The index, untouched, when the refs are exactly those it was verified against and
+    every part is intact (see the module's docstring); else None. With the refs listing."""
+    listing = _Listing(store)
+    index = Index(store.repo)
+    if index.read() is None and index.refs_digest == listing.digest and index.refs_digest != b"-" and index.intact():
+        return index, listing
+    return None, listing
+
+
+def verified(store, part: int, listing=None) -> tuple[Index, list[str]]:
+    """The index with ``part`` (CELLS, KEYPART, TEXT or SUMMARIES) loaded, verified against
+    the refs (one ``for-each-ref``, unless ``listing`` has it) and completed from git; with
+    the record commits of every usable record, in ref-name order. A damaged file costs one
+    warning and a rebuild."""
+    listing = listing or _Listing(store)
+    ids, digest = listing.ids, listing.digest
     index = Index(store.repo)
     index.problem = index.load()
+    if not index.problem and not index.intact():
+        index._need_all()  # a damaged part is found (and rebuilt) whichever part this call reads
     if index.problem:
         index.changed = True
     index._need(part)
@@ -364,13 +539,21 @@ def verified(store, part: int) -> tuple[Index, list[str]]:
             record = store._parse(rid, blob)
             if record is not None:
                 index.add(ids[rid], record)
+    usable = [oid for rid, oid in ids.items() if index.has(oid, rid)]
+    now = digest if len(usable) == len(ids) else b"-"
+    if now != index.refs_digest or index.changed:
+        index._need_all()
+        if now != index.refs_digest:
+            index.text = b""  # printed for other refs
+        index.refs_digest = now
+        index.changed = True
     index.save()
-    return index, [oid for rid, oid in ids.items() if index.has(oid, rid)]
+    return index, usable
 
 
 def listing(store) -> list[dict[str, Any]]:
     """Every usable record's summary (with ``_commit``), newest first."""
-    index, oids = verified(store, 2)
+    index, oids = verified(store, SUMMARIES)
     heads = index.heads
     oids.sort(key=lambda oid: heads[oid][2], reverse=True)
     return index.summaries(oids)
@@ -397,13 +580,71 @@ def summaries(store, refresh_stale: bool = True) -> list[dict[str, Any]]:
     return out
 
 
-def runs_table(store) -> list[tuple] | None:
-    """The cells of every usable record's ``runs`` row, newest first;
+def light_listing(store, metric: str | None = None) -> list[dict[str, Any]] | None:
+    """Every usable record as compare's membership and seed groups read it, newest first:
+    its :data:`KEYS` (dicts shared by the records of one combination), ``id``, ``started``,
+    ``started_unix``, ``_commit``, ``_pmv`` (the final value of its primary metric) and
+    ``_combo``. None when a record is running (liveness is judged on the whole record) or
+    has another primary metric than ``metric``: then listings read whole summaries."""
+    index, listing_ = fresh(store)
+    if index is not None:
+        value = index._part(KEYPART)
+        if not _keys_ok(value):
+            index = None
+    if index is None:
+        index, oids = verified(store, KEYPART, listing_)
+        newest = sorted((index.heads[oid] for oid in oids), key=lambda h: h[2], reverse=True)
+        combos, oid_col, ids, started, started_unix, combo_of, values = index._keys_columns(newest)
+    else:
+        combos, oid_col, ids, started, started_unix, combo_of, values = value
+    for combo in combos:
+        if combo.get("status") == "running" or (metric and combo.get("primary_metric") != metric):
+            return None
+    return [
+        dict(combos[c], id=i, started=s, started_unix=u, _commit=o, _pmv=v, _combo=c)  # faster than {**...}
+        for c, i, s, u, o, v in zip(combo_of, ids, started, started_unix, oid_col, values)
+    ]
+
+
+def whole_summaries(store, records: list[dict[str, Any]]) -> dict[str, dict[str, Any]] | None:
+    """{record commit: summary} of ``records`` (light ones), read from git and checked again;
+    None when one cannot be read."""
+    blobs = store.repo.cat_blobs([f"{r['_commit']}:record.json" for r in records])
+    out = {}
+    for r, blob in zip(records, blobs):
+        record = store._parse(r["id"], blob)
+        if record is None:
+            return None
+        out[r["_commit"]] = summary = summarize(record)
+        summary["_commit"] = r["_commit"]
+    return out
+
+
+def runs_table(store, listing_=None) -> tuple[Index, list[tuple] | None]:
+    """The index, and the cells of every usable record's ``runs`` row, newest first;
     None when a record is running (its liveness must be judged on the whole record)."""
-    index, oids = verified(store, 1)
+    index, oids = verified(store, CELLS, listing_)
     heads = [index.heads[oid] for oid in oids if oid in index.heads]
     cells = index.cells
     if any(cells[h[0]][3].split(" ", 1)[0] in ("running", "queued") for h in heads):
-        return None
+        return index, None
     heads.sort(key=lambda h: h[2], reverse=True)
-    return [cells[h[0]] for h in heads]
+    return index, [cells[h[0]] for h in heads]
+
+
+def runs_text(store) -> str | None:
+    """The plain ``runs`` table of every record (as expctl.output.plain_table prints it),
+    from part 4 when the refs are unchanged; None when a record is running or none is."""
+    from expctl.output import plain_table
+
+    index, listing_ = fresh(store)
+    if index is not None:
+        text = index._part(TEXT)
+        if text:
+            return text.decode()
+    index, cells = runs_table(store, listing_)
+    if not cells:
+        return None
+    if index.text and index.refs_digest == listing_.digest:  # just printed into the index for these refs
+        return index.text.decode()
+    return plain_table(RUNS_COLUMNS, cells)

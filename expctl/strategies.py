@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -213,7 +213,10 @@ def primary_value(record: dict[str, Any], metric: str | None = None) -> float | 
     metric = metric or record.get("primary_metric")
     if not metric:
         return None
-    value = Record(record).final.get(metric)
+    if "_pmv" in record and metric == record.get("primary_metric"):
+        value = record["_pmv"]  # a light record (expctl.recordindex.light_listing): only this final value
+    else:
+        value = Record(record).final.get(metric)
     if isinstance(value, (int, float)) and math.isfinite(value):
         return float(value)
     return None
@@ -250,7 +253,7 @@ def seed_split(members: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], lis
     distinct, repro, seen = [], [], set()
     for r in sorted(members, key=lambda r: (r.get("started", ""), r.get("started_unix") or 0, r["id"])):
         seed = run_seed(r)
-        key = json.dumps(seed, sort_keys=True, default=str) if seed is not None else None
+        key = _seed_text(seed) if seed is not None else None
         if key is not None and key in seen:
             repro.append(r)
             continue
@@ -258,6 +261,20 @@ def seed_split(members: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], lis
             seen.add(key)
         distinct.append(r)
     return distinct, repro
+
+
+def _seed_text(seed: Any) -> str:
+    """The seed as JSON (how seeds are told apart), memoised for the usual plain seeds."""
+    if type(seed) not in (int, str):
+        return json.dumps(seed, sort_keys=True, default=str)
+    memo = (type(seed), seed)
+    text = _SEED_TEXT.get(memo)
+    if text is None:
+        text = _SEED_TEXT[memo] = json.dumps(seed, sort_keys=True, default=str)
+    return text
+
+
+_SEED_TEXT: dict[tuple, str] = {}
 
 
 def make_group(members: list[dict[str, Any]], metric: str | None) -> Group:
@@ -291,8 +308,15 @@ def best_group(
     direction: str,
     stage_order: list[str] | None = None,
     stage: str | None = None,
+    whole: Callable[[list[dict[str, Any]], list[dict[str, Any]]], Group] | None = None,
 ) -> Group | None:
-    """The best seed group: among succeeded runs, at ``stage`` or else the furthest stage reached."""
+    """The best seed group: among succeeded runs, at ``stage`` or else the furthest stage reached.
+
+    ``whole(members, needed)``: the runs are light records (expctl.recordindex.light_listing);
+    it makes the chosen group of ``members`` once the ``needed`` ones (its representative and
+    distinct seeds: what its table row reads) are read whole."""
+    if whole is not None and runs and all("_combo" in r for r in runs):
+        return _best_light_group(runs, metric, direction, stage_order, stage, whole)
     ok = [r for r in runs if r.get("status") == "succeeded"]
     if stage:
         ok = [r for r in ok if r.get("stage") == stage]
@@ -307,6 +331,68 @@ def best_group(
         return groups[0]
     sign = -1 if direction == "min" else 1
     return max(scored, key=lambda g: (sign * g.mean, g.n))
+
+
+def _oldest_key(r: dict[str, Any]) -> tuple:
+    return (r.get("started", ""), r.get("started_unix") or 0, r["id"])
+
+
+def _best_light_group(
+    runs: list[dict[str, Any]],
+    metric: str | None,
+    direction: str,
+    stage_order: list[str] | None,
+    stage: str | None,
+    whole: Callable[[list[dict[str, Any]], list[dict[str, Any]]], Group],
+) -> Group | None:
+    """best_group of light records, decided per combination (``_combo``: the records of one
+    share status, stage, settings and seed): the same choice, without grouping every record."""
+    combos: dict[int, list[dict[str, Any]]] = {}
+    for r in runs:
+        combos.setdefault(r["_combo"], []).append(r)
+    ok = [m for m in combos.values() if m[0].get("status") == "succeeded"]
+    if stage:
+        ok = [m for m in ok if m[0].get("stage") == stage]
+    if not ok:
+        return None
+    if stage_order and not stage:
+        top = max(stage_rank(m[0].get("stage"), stage_order) for m in ok)
+        ok = [m for m in ok if stage_rank(m[0].get("stage"), stage_order) == top]
+    buckets: dict[tuple, list[list[dict[str, Any]]]] = {}
+    for m in ok:  # in the order of each combination's first run: the order make_groups meets them
+        buckets.setdefault((m[0].get("stage") or "", settings_key(m[0])), []).append(m)
+
+    def members(parts: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        wanted = {m[0]["_combo"] for m in parts}
+        return [r for r in runs if r["_combo"] in wanted]
+
+    scores = []  # (mean, n) per bucket, as make_group computes them
+    seeds: list[list[dict[str, Any]]] = []  # the distinct seeds' runs of each bucket
+    for parts in buckets.values():
+        if any(run_seed(m[0]) is None for m in parts):  # every run is a seed of its own
+            g = make_group(members(parts), metric)
+            scores.append((g.mean, g.n))
+            seeds.append(g.runs)
+            continue
+        first: dict[str, dict[str, Any]] = {}  # seed -> its oldest run
+        for m in parts:
+            oldest = min(m, key=_oldest_key)
+            seed = _seed_text(run_seed(m[0]))
+            if seed not in first or _oldest_key(oldest) < _oldest_key(first[seed]):
+                first[seed] = oldest
+        distinct = sorted(first.values(), key=_oldest_key)
+        values = [v for v in (primary_value(r, metric) for r in distinct) if v is not None]
+        mean, _ = mean_std(values)
+        scores.append((mean, len(values)))
+        seeds.append(distinct)
+    chosen = 0
+    scored = [(s, i) for i, s in enumerate(scores) if s[0] is not None]
+    if scored:
+        sign = -1 if direction == "min" else 1
+        chosen = max(scored, key=lambda si: (sign * si[0][0], si[0][1]))[1]
+    runs_of = members(list(buckets.values())[chosen])
+    newest = sorted(runs_of, key=lambda r: r.get("started", ""), reverse=True)[0]  # make_group's representative
+    return whole(runs_of, [newest, *seeds[chosen]])
 
 
 def best_run(runs: list[dict[str, Any]]) -> dict[str, Any] | None:

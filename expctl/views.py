@@ -353,13 +353,13 @@ def runs_index_table(store, fmt: str) -> str | None:
     None when it cannot (a run is queued or running: its liveness is judged on the whole
     record; or nothing is recorded yet: the normal path gives the hint)."""
     from expctl import recordindex
-    from expctl.output import plain_table, render, use_color
+    from expctl.output import render, use_color
 
-    cells = recordindex.runs_table(store)
+    if fmt == "table" and not use_color():
+        return recordindex.runs_text(store)  # as plain_table prints the cells, kept in the index
+    _, cells = recordindex.runs_table(store)
     if not cells:
         return None
     columns = list(recordindex.RUNS_COLUMNS)
-    if fmt == "table" and not use_color():
-        return plain_table(columns, cells)
     rows = [dict(zip(columns, c)) for c in cells]
     return render(rows, columns, fmt, styles=status_styles([r["status"] for r in rows]))

@@ -269,3 +269,74 @@ def test_runs_n_asks_git_for_more_when_one_second_holds_many_runs(repo):
     assert full[0] == f"{stamp}-000000" and len(full) == 80
     assert _ids(run_expctl(repo, "runs", "-n", "1", check=True)) == full[:1]
     assert _ids(run_expctl(repo, "runs", "-n", "70", check=True)) == full[:70]
+
+
+def _tag_base(project) -> None:
+    oldest = _ids(run_expctl(project, "runs"))[-1]
+    git(project, "tag", "-a", "base", "HEAD", "-m", f"Strategy base\n\nexpctl-run: {oldest}\nexpctl-stage: small\n")
+
+
+def _parts(repo) -> list[tuple[int, int]]:
+    """(offset, length) of each part of the index file, from its header."""
+    data = _index(repo).read_bytes()
+    nl = data.index(b"\n")
+    pos, out = nl + 1, []
+    for field in data[:nl].split(b" ")[4:]:
+        size = int(field.partition(b":")[2])
+        out.append((pos, size))
+        pos += size
+    return out
+
+
+def test_compare_on_the_index_keys_is_the_table_of_whole_summaries(project):
+    """compare decides membership and seed groups on the keys part (reading whole only the
+    rows' runs); a --where makes it read every summary: the same table either way."""
+    _tag_base(project)
+    head = git(project, "rev-parse", "HEAD").stdout.strip()
+    again = _record(3, time.time() - 10_000, head, id="20990101-000000-000003")  # a rerun of seed 1: a reproduction
+    _store(project).save_many([(again, head)])
+    for fmt in ("json", "table", "tsv"):
+        keys = run_expctl(project, "compare", "--format", fmt, check=True)
+        whole = run_expctl(project, "compare", "--where", "status=succeeded", "--format", fmt, check=True)
+        assert keys.stdout == whole.stdout and not _warnings(keys), fmt
+    row = json.loads(run_expctl(project, "compare", "--format", "json", check=True).stdout)[0]
+    assert row["n"] == 2 and row["reproductions"] and len(row["runs"]) == 11
+    # --runs --where on settings is decided on the keys part; on a metric, on every summary
+    keys = run_expctl(project, "compare", "--runs", "--where", "lr=0.1", "--format", "json", check=True)
+    whole = run_expctl(project, "compare", "--runs", "--where", "lr=0.1", "--where", "acc>0", "--format", "json")
+    assert keys.stdout == whole.stdout and len(json.loads(keys.stdout)) == 11 and not _warnings(keys)
+
+
+def test_damaged_keys_or_runs_text_part_is_rebuilt_with_one_warning(project):
+    from expctl import recordindex
+
+    _tag_base(project)
+    table = run_expctl(project, "compare", check=True).stdout
+    listing = run_expctl(project, "runs", check=True).stdout
+    for part in (recordindex.KEYPART, recordindex.TEXT):
+        for command, expected in ((("compare",), table), (("runs",), listing)):
+            offset, size = _parts(project)[part]
+            assert size > 0, part
+            data = bytearray(_index(project).read_bytes())
+            data[offset + size // 2] ^= 0xFF
+            _index(project).write_bytes(bytes(data))
+            proc = run_expctl(project, *command, check=True)
+            assert proc.stdout == expected, (part, command)
+            warned = _warnings(proc)
+            assert len(warned) == 1 and "records index" in warned[0] and "rebuilt" in warned[0], (part, proc.stderr)
+            quiet = run_expctl(project, *command, check=True)
+            assert quiet.stdout == expected and not _warnings(quiet), (part, command)
+
+
+def test_the_printed_runs_table_is_used_only_for_the_refs_it_was_made_for(project):
+    first = run_expctl(project, "runs", check=True)
+    data = _index(project).read_bytes()
+    gone = _ids(first)[0]
+    git(project, "update-ref", "-d", f"refs/expctl/runs/{gone}")
+    after = run_expctl(project, "runs", check=True)
+    assert gone not in _ids(after) and len(_ids(after)) == 29
+    _index(project).write_bytes(data)  # an intact index (and table) made for the refs before the removal
+    for command in (("runs",), ("compare", "--runs", "--format", "tsv")):
+        proc = run_expctl(project, *command, check=True)
+        assert gone not in proc.stdout and not _warnings(proc), command
+    assert run_expctl(project, "runs", check=True).stdout == after.stdout
