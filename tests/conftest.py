@@ -115,3 +115,19 @@ from hypothesis import settings as _hyp_settings  # noqa: E402
 
 _hyp_settings.register_profile("expctl", derandomize=True, deadline=None, print_blob=True)
 _hyp_settings.load_profile("expctl")
+
+
+def plant_record(project: Path, blob: bytes, run_id: str, *parents: str) -> None:
+    """A record commit holding ``blob`` as record.json, under refs/expctl/runs/<run_id>, made
+    with git's own plumbing (as another clone, or a damaged one, could have written it)."""
+    oid = (
+        subprocess.run(
+            ["git", "hash-object", "-w", "--stdin"], cwd=project, input=blob, capture_output=True, check=True
+        )
+        .stdout.decode()
+        .strip()
+    )
+    tree = git(project, "mktree", input=f"100644 blob {oid}\trecord.json\n").stdout.strip()
+    args = [a for p in parents for a in ("-p", p)]
+    commit = git(project, "commit-tree", *args, "-m", "planted", tree).stdout.strip()
+    git(project, "update-ref", f"refs/expctl/runs/{run_id}", commit)

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.conftest import commit_project, git, run_expctl
+from tests.conftest import commit_project, git, plant_record, run_expctl
 
 CONFIG = (
     '[project]\nname = "demo"\ncommand = "python3 train.py"\nprimary_metric = "acc"\n'
@@ -147,26 +147,7 @@ def test_runs_n_reads_only_the_newest_records(project):
     """The newest-first view never reads older records: an unreadable old record is not
     even noticed by `runs -n 5` (every record was parsed before the index)."""
     ids = _ids(run_expctl(project, "runs", check=True))
-    blob = (
-        subprocess.run(
-            ["git", "hash-object", "-w", "--stdin"], cwd=project, input=b"{not json", capture_output=True, check=True
-        )
-        .stdout.decode()
-        .strip()
-    )
-    tree = (
-        subprocess.run(
-            ["git", "mktree"],
-            cwd=project,
-            input=f"100644 blob {blob}\trecord.json\n".encode(),
-            capture_output=True,
-            check=True,
-        )
-        .stdout.decode()
-        .strip()
-    )
-    commit = git(project, "commit-tree", tree, "-m", "broken").stdout.strip()
-    git(project, "update-ref", "refs/expctl/runs/20200101-000000-aaaaaa", commit)  # the oldest
+    plant_record(project, b"{not json", "20200101-000000-aaaaaa")  # the oldest
     newest = run_expctl(project, "runs", "-n", "5", check=True)
     assert _ids(newest) == ids[:5] and not _warnings(newest)
     everything = run_expctl(project, "runs", check=True)

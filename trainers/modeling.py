@@ -175,9 +175,8 @@ def apply_dropout(config, dropout) -> None:
             setattr(config, attr, dropout)
 
 
-def build_tiny_model(
-    task: str, labels: Sequence[str], tokenizer, tiny: TinySettings | dict, max_seq_length: int, dropout
-):
+def _tiny_bert_config(tokenizer, tiny: TinySettings | dict, max_len: int, dropout, **extra):
+    """The built-in small BERT's config over the run's WordPiece vocabulary (``tiny.*``)."""
     from transformers import BertConfig
 
     tiny = section("tiny", tiny)
@@ -187,12 +186,20 @@ def build_tiny_model(
         num_hidden_layers=tiny.num_layers,
         num_attention_heads=tiny.num_heads,
         intermediate_size=tiny.intermediate_size,
-        max_position_embeddings=max(tiny.max_position, max_seq_length),
+        max_position_embeddings=max(tiny.max_position, max_len),
         type_vocab_size=2,
         pad_token_id=tokenizer.pad_token_id,
-        **label_kwargs(task, labels),
+        **extra,
     )
     apply_dropout(config, dropout)
+    return config
+
+
+def build_tiny_model(
+    task: str, labels: Sequence[str], tokenizer, tiny: TinySettings | dict, max_seq_length: int, dropout
+):
+
+    config = _tiny_bert_config(tokenizer, tiny, max_seq_length, dropout, **label_kwargs(task, labels))
     return model_class(task).from_config(config)
 
 
@@ -270,21 +277,9 @@ def build_tiny_bart(tokenizer, tiny: TinySettings | dict, max_len: int, dropout)
 
 def build_tiny_qa(tokenizer, tiny: TinySettings | dict, max_len: int, dropout):
     """span: a small ``BertForQuestionAnswering`` over the run's WordPiece vocabulary."""
-    from transformers import BertConfig, BertForQuestionAnswering
+    from transformers import BertForQuestionAnswering
 
-    tiny = section("tiny", tiny)
-    config = BertConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=tiny.hidden_size,
-        num_hidden_layers=tiny.num_layers,
-        num_attention_heads=tiny.num_heads,
-        intermediate_size=tiny.intermediate_size,
-        max_position_embeddings=max(tiny.max_position, max_len),
-        type_vocab_size=2,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    apply_dropout(config, dropout)
-    return BertForQuestionAnswering(config)
+    return BertForQuestionAnswering(_tiny_bert_config(tokenizer, tiny, max_len, dropout))
 
 
 def unwrap(model):

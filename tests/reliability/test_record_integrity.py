@@ -14,14 +14,13 @@ import copy
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import git, run_expctl
+from tests.conftest import git, plant_record, run_expctl
 from tests.reliability.conftest import runs_json
 
 
@@ -94,26 +93,7 @@ def test_a_real_final_record_wins_over_an_inferred_interrupted(project, tmp_path
 # ---------------------------------------------------------------- malformed records
 def plant(project: Path, blob: bytes, run_id: str) -> None:
     """A record commit holding ``blob`` as record.json, under refs/expctl/runs/<run_id>."""
-    oid = (
-        subprocess.run(
-            ["git", "hash-object", "-w", "--stdin"], cwd=project, input=blob, capture_output=True, check=True
-        )
-        .stdout.decode()
-        .strip()
-    )
-    tree = (
-        subprocess.run(
-            ["git", "mktree"],
-            cwd=project,
-            input=f"100644 blob {oid}\trecord.json\n".encode(),
-            capture_output=True,
-            check=True,
-        )
-        .stdout.decode()
-        .strip()
-    )
-    commit = git(project, "commit-tree", "-p", "HEAD", "-m", "planted", tree).stdout.strip()
-    git(project, "update-ref", f"refs/expctl/runs/{run_id}", commit)
+    plant_record(project, blob, run_id, "HEAD")
 
 
 DEEP = "__deep__"
