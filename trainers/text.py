@@ -16,8 +16,9 @@ runs by hand) < the JSON file at ``$EXPCTL_SETTINGS`` < ``--key value`` flags (d
 ``output_dir`` when run by hand); metrics to ``$EXPCTL_METRICS`` (or ``<output>/metrics.jsonl``).
 docs/trainer.md has the reference.
 
-``--check`` validates the settings (types, values, tricks and their combinations) without
-importing torch and exits: what ``expctl run`` calls before a run exists (``project.check``).
+``--check`` validates the settings (types, values, tricks and their combinations, and that
+the data files the run will read exist) without importing torch and exits: what ``expctl run``
+calls before a run exists (``project.check``).
 
 Exit codes: 0 done, 2 a user error (one line on stderr: bad setting, data or path), 3 the
 test-only ``debug_stop_after_step`` exit.
@@ -60,6 +61,11 @@ def main(argv: list[str] | None = None) -> int:
         from trainers.tricks import check_settings  # torch-free: bad tricks fail before any work
 
         check_settings(settings)
+        from trainers.data.splits import missing_files  # torch-free: a wrong path fails before any work
+
+        missing = missing_files(settings)
+        if missing:
+            raise S.SettingsError(missing)
     except (S.SettingsError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

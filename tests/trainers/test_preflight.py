@@ -32,6 +32,9 @@ def test_init_builtin_declares_the_check(builtin_project):
         ("crf=true", "crf=true is a sequence-labeling output layer"),
         ("tricks.mixup.alpha=abc", "tricks.mixup.alpha must be a number"),
         ("tricks.long_text.strategy=windows", "strategy=windows is not supported"),
+        ("train_file=data/trian.tsv", "train_file data/trian.tsv: file not found (relative to the project root"),
+        ("eval_file=data", "eval_file data: is a folder, not a data file"),
+        ("eval_file=", "eval_file is not set"),
     ],
 )
 def test_bad_setting_is_one_line_and_leaves_no_record(builtin_project, expctl, assignment, message):
@@ -79,5 +82,8 @@ def test_the_trainer_check_imports_no_torch(tmp_path):
         "heavy = [m for m in ('torch', 'transformers', 'accelerate') if m in sys.modules]; "
         "print(rc, heavy); sys.exit(rc or bool(heavy))"
     )
+    (tmp_path / "data").mkdir()
+    for name in ("train.tsv", "dev.tsv"):  # the check looks for the data files (it does not read them)
+        (tmp_path / "data" / name).write_text("")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 0 and proc.stdout.strip() == "0 []", proc.stdout + proc.stderr

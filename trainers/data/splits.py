@@ -19,6 +19,32 @@ if TYPE_CHECKING:
     from trainers.runtime import Outputs
 
 
+def missing_files(settings: Settings | Mapping[str, Any]) -> str | None:
+    """Why the data files the run will read are not there (None: they are): torch-free, for the
+    pre-flight (``--check``) and the first thing a run does, so a typo in a path costs one line
+    and no record instead of a failed run."""
+    s = typed(settings)
+    need = []
+    if s.distill_data.teacher:
+        need.append("train_file")  # the texts to augment and label
+    else:
+        if s.do_train or s.num_folds:
+            need.append("train_file")  # with num_folds the held-out fold comes from it too
+        if not s.num_folds:
+            need.append("eval_file")
+    for key in need:
+        value = getattr(s, key)
+        if not value:
+            return f"{key} is not set"
+        path = data_path(value)
+        where = "" if os.path.isabs(value) else f" (relative to the project root {project_root()})"
+        if not os.path.exists(path):
+            return f"{key} {value}: file not found{where}"
+        if os.path.isdir(path):
+            return f"{key} {value}: is a folder, not a data file{where}"
+    return None
+
+
 def read_split(settings: Settings | Mapping[str, Any], which: str, out: Outputs):
     """The ``train`` or ``eval`` examples (a k-fold part of ``train_file`` with ``num_folds``)."""
     settings = typed(settings)
