@@ -76,13 +76,10 @@ def test_has_the_hard_cases():
     assert words - vocab  # typos and function words
 
 
-def test_fast_for_100k():
-    import time
-
-    t0 = time.perf_counter()
+def test_100k_rows():
+    # (its speed, ~0.6 s here, is not asserted: no timed unit tests)
     rows = generate_classification(100_000, lang="en", seed=0)
-    assert len(rows) == 100_000
-    assert time.perf_counter() - t0 < 2.0
+    assert len(rows) == 100_000 and len({r[0] for r in rows}) > 1_000
 
 
 def _tokens(text: str, lang: str) -> list[str]:
