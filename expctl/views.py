@@ -169,7 +169,7 @@ def format_show(data: dict[str, Any]) -> str:
     lines.append("")
     lines.append("settings")
     for k, v in flatten(data.get("settings") or {}).items():
-        lines.append(f"  {k} = {fmt_value(v)}")
+        lines.append(f"  {k} = {fmt_value(v) if v != '' else chr(34) * 2}")  # an empty string shown as ""
     m = data.get("metrics") or {}
     lines.append("")
     lines.append("metrics (final / best)")

@@ -23,6 +23,12 @@ def test_show_rows_flatten_the_payload():
     assert rows["gpus"] == '[{"name": "H200"}]'
 
 
+def test_show_text_writes_an_empty_setting_as_quotes():
+    data = {"id": "r1", "run_dir": "/tmp/r1", "settings": {"dropout": "", "lr": 0.1, "model": {"name": "m"}}}
+    text = views.format_show(data)
+    assert '  dropout = ""\n' in text and "  lr = 0.1\n" in text and "  model.name = m\n" in text
+
+
 def test_diff_rows():
     d = {
         "a": {"ref": "x", "run": "r1", "stage": "smoke"},
