@@ -206,6 +206,7 @@ class Index:
         self.d_edits: list[tuple] | None = []
         self._dropped_cells: dict[str, tuple] = {}  # cells of dropped base entries (the text's widths)
         self._composed: bytes | None = None
+        self._base_newest: list[tuple] = []  # the base's heads, newest first (by _positions)
 
     # ------------------------------------------------------------------ file
     def read(self) -> str | None:
@@ -287,10 +288,12 @@ class Index:
         self.changed = False
         return None
 
-    def load(self) -> str | None:
-        """Read the file (and its delta) and decode the heads (the other parts on demand);
-        returns why the file was unusable (None: loaded, or there was none)."""
-        problem = self.read()
+    def load(self, problem: str | None | bool = False) -> str | None:
+        """Read the file (and its delta; unless ``problem`` says what reading it found) and
+        decode the heads (the other parts on demand); returns why the file was unusable
+        (None: loaded, or there was none)."""
+        if problem is False:
+            problem = self.read()
         if self._raw[HEADS] is None:
             return problem
         heads = self._part(HEADS)
@@ -425,7 +428,11 @@ class Index:
         if self.d_pos is None:
             self.d_pos = self._positions()
         newest = sorted(self.d_add.items(), key=lambda item: item[1][0][2], reverse=True)
-        if self.d_edits is None and self.refs_digest != b"-" and (self.d_add or self.base_heads.keys() - self.d_drop):
+        if (
+            self.d_edits is None
+            and self.refs_digest != b"-"
+            and (self.d_add or len(self.base_heads) > len(self.d_drop))
+        ):
             if not any(_live(e[1]) for _, e in newest):
                 edits = self._text_edits(newest)
                 if edits is None:
@@ -462,7 +469,7 @@ class Index:
     def _positions(self) -> tuple[list[int], list[int]]:
         """Where the added entries go in the base's newest-first order (before the base entry
         at that index; newest first), and the indexes of the dropped base entries."""
-        base = sorted(self.base_heads.values(), key=lambda h: h[2], reverse=True)  # written newest first: cheap
+        base = self._newest_base()
         keys = [h[2] for h in base]
         add_pos = []
         for _, (head, *_) in sorted(self.d_add.items(), key=lambda item: item[1][0][2], reverse=True):
@@ -480,6 +487,11 @@ class Index:
             drop_idx = sorted(where[oid] for oid in self.d_drop)
         return add_pos, drop_idx
 
+    def _newest_base(self) -> list[tuple]:
+        if len(self._base_newest) != len(self.base_heads):  # written newest first: sorted cheaply
+            self._base_newest = sorted(self.base_heads.values(), key=lambda h: h[2], reverse=True)
+        return self._base_newest
+
     def _text_edits(self, newest: list[tuple]) -> list[tuple] | None:
         """The edits that make the base's printed table the table of base and delta:
         (offset, lines inserted, bytes removed), by offset; None when they cannot (the base
@@ -489,15 +501,16 @@ class Index:
         self._need(TEXT)
         text = self._base_text or b""
         n = len(self._order)
-        lines = text.split(b"\n")
-        if not text or len(lines) != n + 3:
+        if not text or text.count(b"\n") != n + 2:
             if not text and self._live_base():
                 return []  # a record is running: no text either way (the edits are unused)
             return None
+        add_pos, drop_idx = self.d_pos
+        deepest = max((p for p in [*add_pos, *drop_idx] if p < n), default=-1)
+        lines = text.split(b"\n", 3 + deepest)  # the lines up to the deepest edit (new runs go on top)
         widths = [len(dashes) for dashes in lines[1].split(b"  ")]
         if len(widths) != len(RUNS_COLUMNS):
             return None
-        add_pos, drop_idx = self.d_pos
         for _, entry in newest:
             if any(display_width(v) > w for v, w in zip(entry[1], widths)):
                 return None  # wider than its column
@@ -511,13 +524,13 @@ class Index:
                     if not any(display_width(cells[c]) == w for cells in self.cells.values()):
                         return None  # the column narrows without the dropped rows
         starts = [0]
-        for line in lines:
+        for line in lines[:-1]:
             starts.append(starts[-1] + len(line) + 1)
         edits: dict[int, list] = {}
         for (_, entry), pos in zip(newest, add_pos):
             row = "  ".join(v + " " * (w - display_width(v)) for v, w in zip(entry[1], widths)).rstrip()
-            edits.setdefault(starts[2 + pos], [[], 0])[0].append(row.encode() + b"\n")
-        base = sorted(self.base_heads.values(), key=lambda h: h[2], reverse=True)
+            edits.setdefault(starts[2 + pos] if pos < n else len(text), [[], 0])[0].append(row.encode() + b"\n")
+        base = self._newest_base()
         for d in drop_idx:
             line = lines[2 + d]
             if line.split(b" ", 1)[0] != base[d][1].encode():
@@ -591,7 +604,7 @@ class Index:
         except OSError:
             return  # an index is an optimisation: git holds the records
         self.base_id, self._rebase = _base_id(header), False
-        self.base_heads = {h[0]: h for h in newest}
+        self.base_heads, self._base_newest = {h[0]: h for h in newest}, newest
         self._order = list(self.base_heads)
         self._base_text, self._composed = text, text
         self.d_add, self.d_rows, self.d_drop, self.d_pos, self.d_edits = {}, {}, set(), ([], []), []
@@ -848,6 +861,7 @@ class _Listing:
         self.digest = hashlib.blake2b(self.text.encode(), digest_size=20).hexdigest().encode()
         self._cut = len(REF_PREFIX)
         self._ids: dict[str, str] | None = None
+        self.read: tuple[Index, str | None] | None = None  # an index read (not decoded) for this listing
 
     @property
     def ids(self) -> dict[str, str]:
@@ -866,8 +880,10 @@ def fresh(store) -> tuple[Index | None, _Listing]:
     every part is intact (see the module's docstring); else None. With the refs listing."""
     listing = _Listing(store)
     index = Index(store.repo)
-    if index.read() is None and index.refs_digest == listing.digest and index.refs_digest != b"-" and index.intact():
+    problem = index.read()
+    if problem is None and index.refs_digest == listing.digest and index.refs_digest != b"-" and index.intact():
         return index, listing
+    listing.read = (index, problem)  # verified() goes on from it: the file is read once
     return None, listing
 
 
@@ -878,8 +894,12 @@ def verified(store, part: int | None, listing=None) -> tuple[Index, list[str]]:
     warning and a rebuild."""
     listing = listing or _Listing(store)
     ids, digest = listing.ids, listing.digest
-    index = Index(store.repo)
-    index.problem = index.load()
+    if listing.read is not None:
+        (index, problem), listing.read = listing.read, None
+        index.problem = index.load(problem)
+    else:
+        index = Index(store.repo)
+        index.problem = index.load()
     if not index.problem and not index.intact():
         index._need_all()  # a damaged part is found (and rebuilt) whichever part this call reads
     if index.problem:
@@ -887,7 +907,8 @@ def verified(store, part: int | None, listing=None) -> tuple[Index, list[str]]:
     if part is not None:
         index._need(part)
     index.drop_except(set(ids.values()))
-    missing = [rid for rid, oid in ids.items() if not index.has(oid, rid)]
+    heads = index.heads
+    missing = [rid for rid, oid in ids.items() if (h := heads.get(oid)) is None or h[1] != rid]  # not has()
     if index.problem:
         store.warnings.append(f"the records index ({index.path}) is {index.problem}: rebuilt from the git records")
     if missing:
@@ -896,7 +917,8 @@ def verified(store, part: int | None, listing=None) -> tuple[Index, list[str]]:
             record = store._parse(rid, blob)
             if record is not None:
                 index.add(ids[rid], record)
-    usable = [oid for rid, oid in ids.items() if index.has(oid, rid)]
+    heads = index.heads
+    usable = [oid for rid, oid in ids.items() if (h := heads.get(oid)) is not None and h[1] == rid]
     now = digest if len(usable) == len(ids) else b"-"
     if now != index.refs_digest:
         index.refs_digest = now
