@@ -38,6 +38,29 @@ has the same digest and every part's checksum matches, every ref points at the c
 file has for it, so ``runs`` prints part 4 and ``compare`` reads part 3 without checking
 entries one by one (:func:`fresh`); anything else goes through :func:`verified`.
 
+Small changes do not rewrite that file (the *base*): they go into the *delta*,
+``<git dir>/expctl/index.v1.delta``, rewritten whole (it is small) by the listing that found
+them. Its header names the base it extends (:func:`_base_id`, the digest of the base's
+header, which holds every part's checksum and size), the refs digest that base and delta
+together were verified against, and the checksum and size of its two parts: the light one
+(the added entries with their heads, cells and keys, the commits of the dropped base
+entries, where each goes in the base's newest-first order, and the edits that turn the
+base's printed table into the table of base and delta) and the summaries of the added
+entries. Loading applies it: entries added, entries dropped; ``runs`` prints the base's text
+with the edits applied (a few spliced lines, not the table printed again) and ``compare``
+merges the delta into the base's keys columns (:meth:`Index.fresh_keys`). The verification
+is the same as without it (the listing digest equals: trusted whole; else ref by ref).
+
+- a delta whose base does not match (a new base, an old delta), truncated or corrupted is
+  bypassed with one warning: the base alone is verified ref by ref, what it lacks read from
+  git, and the delta rewritten. A base deleted by hand takes its delta with it, quietly.
+- past :meth:`Index._bound` entries (5 % of the base, at least :data:`DELTA_MIN`, at most
+  :data:`DELTA_MAX`), when a column's width changes (the table cannot be spliced) or the
+  base is damaged, the base is rewritten from every entry and the delta removed: first the
+  delta, then the base, so a crash in between leaves the old base alone (verified ref by
+  ref), never an old delta on a new base it was not made for (which its header would
+  reveal anyway). A delta is not written when the base on disk is no longer the one read.
+
 The header names the Python version: another Python rebuilds it quietly. Change
 :data:`FORMAT` whenever :func:`summarize`, :func:`runs_row`, :data:`KEYS` or the table's
 layout change.
@@ -398,7 +421,8 @@ class Index:
         if len(self.d_rows) < len(self.d_add):
             self.heads = {oid: h for oid, h in self.heads.items() if oid not in self.d_add or oid in self.d_rows}
             self.d_add = {oid: e for oid, e in self.d_add.items() if oid in self.d_rows}
-            self.d_pos = self.d_edits = None
+            self.d_pos = self.d_edits = self._composed = None
+            self.refs_digest, self.changed = b"-", True  # not every ref is indexed any more
 
     def _need_all(self) -> None:
         for i in (CELLS, KEYPART, TEXT, SUMMARIES):
