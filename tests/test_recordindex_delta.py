@@ -231,3 +231,38 @@ def test_an_index_written_by_earlier_versions_is_read_and_extended(based, tmp_pa
     proc = run_expctl(based, "runs", check=True)
     assert proc.stdout == _outputs(based)[("runs",)] and len(_warnings(proc)) == 1
     assert not _warnings(run_expctl(based, "runs", check=True)) and not _delta(based).exists()
+
+
+def test_a_crash_between_removing_the_delta_and_writing_the_base_leaves_a_right_listing(based, tmp_path):
+    """A new base is written after the delta is removed: a crash in between leaves the old
+    base alone, which is behind git: verified ref by ref, quietly, and extended again."""
+    base = _base_state(based)
+    new = _add(based, 900, 901)
+    expected = _outputs(based)
+    _delta(based).unlink()  # what the crash leaves: the old base, no delta
+    for args in (("runs",), ("compare", "--format", "json"), ("runs", "--format", "json")):
+        proc = run_expctl(based, *args, check=True)
+        assert proc.stdout == expected[args] and not _warnings(proc), args
+    assert _base_state(based) == base and _delta(based).is_file()
+    assert _ids(run_expctl(based, "runs", check=True))[:2] == list(reversed(new))
+
+
+def test_concurrent_listings_write_the_same_delta_at_worst_twice(based, tmp_path):
+    import subprocess
+
+    from tests.conftest import _expctl_bin
+
+    base = _base_state(based)
+    _add(based, 950, 951, 952)
+    expected = _same_as_rebuilt(based, tmp_path)  # and back to the base alone, behind git by three records
+    assert not _delta(based).exists()
+    commands = [("runs",), ("compare", "--format", "json")] * 3
+    procs = [
+        subprocess.Popen([*_expctl_bin(), *args], cwd=based, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for args in commands
+    ]
+    for args, proc in zip(commands, procs):
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0 and out.decode() == expected[args] and b"warning" not in err, args
+    assert _base_state(based) == base
+    assert _outputs(based) == expected
