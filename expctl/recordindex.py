@@ -210,6 +210,7 @@ class Index:
         self.changed = False
         self._dropped = False  # entries were dropped: shared values may be unused
         self.problem: str | None = None  # why (part of) the file, or the delta, was unusable
+        self.problem_path = self.path  # which of the two
         # the base file as read: its identity (digest of its header), its entries (heads, in
         # the file's order), its text; _rebase: it must be rewritten (damaged, other Python)
         self.base_id: bytes | None = None
@@ -331,6 +332,7 @@ class Index:
         self._order = list(self.base_heads)
         heads = dict(self.base_heads)
         if problem:  # the delta was unusable: the base alone, verified ref by ref
+            self.problem_path = self.delta_path
             self.d_add, self.d_drop, self.d_pos, self.d_edits, self._d_rows_raw = {}, set(), None, None, None
             self.refs_digest = b"-"
         for oid in self.d_drop:
@@ -934,7 +936,9 @@ def verified(store, part: int | None, listing=None) -> tuple[Index, list[str]]:
     heads = index.heads
     missing = [rid for rid, oid in ids.items() if (h := heads.get(oid)) is None or h[1] != rid]  # not has()
     if index.problem:
-        store.warnings.append(f"the records index ({index.path}) is {index.problem}: rebuilt from the git records")
+        store.warnings.append(
+            f"the records index ({index.problem_path}) is {index.problem}: rebuilt from the git records"
+        )
     if missing:
         blobs = store.repo.cat_blobs([f"{ids[rid]}:record.json" for rid in missing])
         for rid, blob in zip(missing, blobs):
