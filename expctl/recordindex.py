@@ -994,9 +994,11 @@ def light_listing(store, metric: str | None = None) -> list[dict[str, Any]] | No
     value = index.fresh_keys() if index is not None else None
     if value is None:
         index, oids = verified(store, None, listing_)
-        value = index.fresh_keys() if index._raw[KEYPART] is not None else None  # base columns and delta
+        if index._raw[KEYPART] is not None:
+            value = index.fresh_keys()  # the base's columns with the delta's entries in place
+            if value is None:  # (a keys part whose checksum matched but not its shape) as before the delta
+                index, oids = verified(store, KEYPART, listing_)
         if value is None:
-            index._need(KEYPART)
             newest = sorted((index.heads[oid] for oid in oids), key=lambda h: h[2], reverse=True)
             value = index._keys_columns(newest)
     combos, oid_col, ids, started, started_unix, combo_of, values = value
