@@ -7,6 +7,9 @@ packed, then indexed the way `expctl pull` indexes what it fetched (timed: *inde
 For each size:
 
 - *first*: the first call after that; *warm*: the median of further calls;
+- *after a new record*: one record added (as *more_records* adds them, one fast-import),
+  then the first call (the index is completed with that one record), for `runs` and
+  `compare` in turn (so `compare` finds two records beyond the base index);
 - *cold*: the records index deleted (the call rebuilds it from git, packed objects);
 - *cold, loose*: index deleted and every object loose (sizes up to --loose-max);
 - push of every record to an empty bare remote, then of 100 new ones; pull of every record
@@ -158,6 +161,7 @@ def anchor(root: Path, n: int, env: dict) -> float:
 
 
 CALLS = {"runs": ["runs"], "runs_n20": ["runs", "-n", "20"], "compare": ["compare"]}
+AFTER_NEW = ("runs", "compare")  # the first call after one new record (issue 21: incremental index)
 
 
 def measure_size(tmp: Path, n: int, env: dict, warm_calls: int, loose_max: int, sync_max: int) -> dict:
@@ -170,6 +174,12 @@ def measure_size(tmp: Path, n: int, env: dict, warm_calls: int, loose_max: int, 
     for name, args in CALLS.items():
         row[f"{name}_first_s"] = timed(["expctl", *args], repo, env)
         row[f"{name}_warm_s"] = statistics.median(timed(["expctl", *args], repo, env) for _ in range(warm_calls))
+    added = 0
+    for name in AFTER_NEW:
+        more_records(repo, env, commits, n + 1000 + added, 1)  # ids of their own: a start no other record has
+        added += 1
+        row[f"{name}_after_new_s"] = timed(["expctl", *CALLS[name]], repo, env)
+        row[f"{name}_after_new_next_s"] = timed(["expctl", *CALLS[name]], repo, env)
     for name, args in CALLS.items():
         index_file(repo).unlink(missing_ok=True)
         row[f"{name}_cold_s"] = timed(["expctl", *args], repo, env)
@@ -189,7 +199,7 @@ def measure_size(tmp: Path, n: int, env: dict, warm_calls: int, loose_max: int, 
             row[f"{name}_cold_loose_s"] = timed(["expctl", *args], repo, env)
         shutil.rmtree(moved)
     if n <= sync_max:
-        row.update(measure_sync(tmp, repo, commits, n, env))
+        row.update(measure_sync(tmp, repo, commits, n + added, env))
     shutil.rmtree(repo, ignore_errors=True)
     return row
 
@@ -231,6 +241,17 @@ def markdown(results: list[dict]) -> str:
             + " | "
             + " / ".join(f(r, f"{c}_cold_loose_s") for c in CALLS)
             + f" | {f(r, 'index_build_s')} |"
+        )
+    lines += [
+        "",
+        "| records | `runs` after a new record: first / next | `compare` after a new record: first / next |",
+        "|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['records']:,} | "
+            + " | ".join(f"{f(r, f'{c}_after_new_s')} / {f(r, f'{c}_after_new_next_s')}" for c in AFTER_NEW)
+            + " |"
         )
     sync = [r for r in results if "push_all_s" in r]
     if sync:
