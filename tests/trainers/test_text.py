@@ -15,9 +15,28 @@ def test_help_prints_the_launch_commands(capsys):
     assert "accelerate launch" in capsys.readouterr().out
 
 
-def test_check_accepts_good_settings_and_stops_before_any_work(tmp_path, capsys):
-    assert main(["--check", "--lr", "1e-4", "--train_file", str(tmp_path / "missing.tsv")]) == 0
+@pytest.fixture
+def data_root(tmp_path, monkeypatch):
+    """A project root holding the default data files (empty: the check only looks for them)."""
+    (tmp_path / "data").mkdir()
+    for name in ("train.tsv", "dev.tsv"):
+        (tmp_path / "data" / name).write_text("")
+    monkeypatch.setenv("EXPCTL_PROJECT_ROOT", str(tmp_path))
+    return tmp_path
+
+
+def test_check_accepts_good_settings_and_stops_before_any_work(data_root, capsys):
+    (data_root / "other.tsv").write_text("not read: the check only looks for the file\n")
+    assert main(["--check", "--lr", "1e-4", "--train_file", str(data_root / "other.tsv")]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_check_refuses_a_data_file_that_is_not_there(data_root, capsys):
+    assert main(["--check", "--train_file", "data/missing.tsv"]) == 2
+    (err,) = capsys.readouterr().err.strip().splitlines()
+    assert err == f"error: train_file data/missing.tsv: file not found (relative to the project root {data_root})"
+    assert main(["--check", "--do_train", "false", "--train_file", "data/missing.tsv"]) == 0  # not read then
+    assert main(["--check", "--num_folds", "5", "--eval_file", "data/missing.tsv"]) == 0  # folds of train_file
 
 
 @pytest.mark.parametrize(
@@ -34,7 +53,7 @@ def test_bad_settings_are_one_error_line_and_exit_2(argv, message, capsys):
     assert len(err) == 1 and err[0].startswith("error: ") and message in err[0]
 
 
-def test_settings_file_from_expctl_and_flags_on_top(tmp_path, monkeypatch, capsys):
+def test_settings_file_from_expctl_and_flags_on_top(data_root, tmp_path, monkeypatch, capsys):
     path = tmp_path / "settings.json"
     path.write_text(json.dumps({"lr": "abc"}))
     monkeypatch.setenv("EXPCTL_SETTINGS", str(path))
@@ -47,7 +66,7 @@ def test_settings_file_from_expctl_and_flags_on_top(tmp_path, monkeypatch, capsy
     assert main(["--check"]) == 2
 
 
-def test_stage_flag_in_both_spellings(capsys):
+def test_stage_flag_in_both_spellings(data_root, capsys):
     assert main(["--check", "--stage", "smoke"]) == 0
     assert main(["--check", "--stage=converge"]) == 0
     assert main(["--check", "--stage=nope"]) == 2
