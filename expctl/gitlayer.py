@@ -275,6 +275,7 @@ class Repo:
         non-ignored files): a commit of the work tree built with a temporary copy of the
         index (so only changed files are hashed), parent HEAD. Left out: git-ignored files,
         untracked files larger than ``max_untracked_bytes`` (listed in ``excluded``),
+        untracked Python bytecode (``__pycache__/``, ``*.pyc``: derived from the sources),
         secret-looking files (:mod:`expctl.privacy`, listed in ``withheld``) and files
         expctl itself wrote (:mod:`expctl.outputs`). The snapshot commit depends only on
         the tree and HEAD (fixed message and date), so identical trees share one commit.
@@ -302,6 +303,8 @@ class Repo:
                 own.append(path)
                 continue
             if xy == "??":
+                if _is_bytecode(path):
+                    continue  # Python's cache of sources the snapshot holds (a local import writes it)
                 try:
                     size = os.lstat(self.root / path).st_size
                 except OSError:
@@ -697,3 +700,8 @@ def tracked_matching(root: str | os.PathLike, pattern: str) -> list[str]:
     if proc.returncode != 0:
         return []
     return [p for p in proc.stdout.decode("utf-8", "replace").split("\0") if p]
+
+
+def _is_bytecode(path: str) -> bool:
+    """An untracked Python bytecode file (``__pycache__/``, ``*.pyc``, ``*.pyo``)."""
+    return path.endswith((".pyc", ".pyo")) or "__pycache__" in path.split("/")

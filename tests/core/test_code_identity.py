@@ -28,6 +28,24 @@ def test_identical_dirty_trees_share_one_snapshot_commit(project):
     assert runs(project)[0]["code"]["commit"] != a["code"]["commit"]
 
 
+def test_python_bytecode_of_a_local_import_never_dirties_the_code(project):
+    """A program importing a module of the project makes Python write __pycache__/ next to it
+    (not git-ignored here): the next run is still the same, clean code, not a snapshot of it."""
+    (project / "helper.py").write_text("ACC = 0.7\n")
+    (project / "train.py").write_text("import helper\n" + (project / "train.py").read_text())
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "a local module")
+    head = git(project, "rev-parse", "HEAD").stdout.strip()
+    writes_bytecode = {"PYTHONDONTWRITEBYTECODE": ""}  # as on most machines
+    run_expctl(project, "run", "-q", env=writes_bytecode, check=True)
+    assert list((project / "__pycache__").glob("helper.*.pyc"))
+    (project / "stray.pyc").write_bytes(b"\0")
+    run_expctl(project, "run", "-q", env=writes_bytecode, check=True)
+    second, first = runs(project)
+    for code in (first["code"], second["code"]):
+        assert code["commit"] == head and not code["snapshot"] and not code.get("untracked"), code
+
+
 def test_expctl_outputs_never_dirty_the_code(project):
     head = git(project, "rev-parse", "HEAD").stdout.strip()
     run_expctl(project, "run", "-q", check=True)
