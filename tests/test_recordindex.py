@@ -216,15 +216,21 @@ def test_a_running_record_whose_process_died_is_finalized_in_listings(project):
     assert again.stdout.splitlines()[2].split()[3] == "interrupted"
 
 
+def _pushed_and_cloned(repo, tmp_path):
+    """``repo`` pushed to a new bare remote (origin), and a fresh clone of it (not pulled yet)."""
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(bare))
+    git(repo, "remote", "add", "origin", str(bare))
+    run_expctl(repo, "push", check=True)
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(bare), str(clone))
+    return clone
+
+
 def test_pull_indexes_the_new_records_and_listings_follow(project, tmp_path):
     from expctl import recordindex
 
-    bare = tmp_path / "remote.git"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(bare))
-    git(project, "remote", "add", "origin", str(bare))
-    run_expctl(project, "push", check=True)
-    clone = tmp_path / "clone"
-    git(tmp_path, "clone", "-q", str(bare), str(clone))
+    clone = _pushed_and_cloned(project, tmp_path)
     assert "30 new run records" in run_expctl(clone, "pull", check=True).stderr
     index = recordindex.Index(_store(clone).repo)
     assert index.load() is None and len(index.heads) == 30  # pull left the index complete

@@ -15,7 +15,7 @@ import zlib
 import pytest
 
 from tests.conftest import git, run_expctl
-from tests.test_recordindex import _ids, _index, _record, _store, _tag_base, _warnings
+from tests.test_recordindex import _ids, _index, _pushed_and_cloned, _record, _store, _tag_base, _warnings
 from tests.test_recordindex import project as project  # noqa: F401  (the fixture: 30 records)
 
 COMMANDS = (
@@ -135,12 +135,7 @@ def test_a_column_that_widens_or_narrows_is_printed_as_a_rebuild_prints_it(based
 
 
 def test_pull_of_a_few_records_extends_the_clone_index_with_a_delta(based, tmp_path):
-    bare = tmp_path / "remote.git"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(bare))
-    git(based, "remote", "add", "origin", str(bare))
-    run_expctl(based, "push", check=True)
-    clone = tmp_path / "clone"
-    git(tmp_path, "clone", "-q", str(bare), str(clone))
+    clone = _pushed_and_cloned(based, tmp_path)
     run_expctl(clone, "pull", check=True)
     run_expctl(clone, "runs", check=True)
     base = _base_state(clone)
